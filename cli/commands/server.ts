@@ -1,0 +1,181 @@
+import type { Command } from "commander";
+import { hashPassword } from "../../lib/password.ts";
+import { ensureLocalPeer, ensureOwner, startServer } from "../../server/mod.ts";
+import { isSettingKey, SETTING_DEFS, SettingError, Storage } from "../../storage/mod.ts";
+import { VERSION } from "../../version.ts";
+import { CliError } from "../cli_error.ts";
+import { printJson, printTable } from "../output.ts";
+import { resolveDbPath } from "../paths.ts";
+
+function openStorage(db?: string): Storage {
+  const path = resolveDbPath(db);
+  try {
+    return Storage.open(path);
+  } catch (err) {
+    throw new CliError(
+      `cannot open the database ${path}: ${err instanceof Error ? err.message : err}`,
+    );
+  }
+}
+
+function settingError(err: unknown): never {
+  if (err instanceof SettingError) throw new CliError(err.message, "VALIDATION_FAILED");
+  throw err;
+}
+
+/** How the CLI on this machine reaches a server listening on `host:port`. */
+function localUrl(host: string, port: number): string {
+  const loopback = host === "0.0.0.0" || host === "::" || host === "127.0.0.1" ||
+    host === "localhost";
+  return `http://${loopback ? "localhost" : host}:${port}`;
+}
+
+function adminUrl(domain: string, port: number): string {
+  const p = port === 80 ? "" : `:${port}`;
+  return domain === "localhost" ? `http://localhost${p}` : `http://admin.${domain}${p}`;
+}
+
+async function start(opts: { port?: string; host?: string; domain?: string; db?: string }) {
+  const dbPath = resolveDbPath(opts.db);
+  const storage = openStorage(opts.db);
+  let server;
+  try {
+    server = await startServer({
+      storage,
+      overrides: { port: opts.port, host: opts.host, domain: opts.domain },
+    });
+  } catch (err) {
+    storage.close();
+    if (err instanceof SettingError) settingError(err);
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new CliError(`port ${opts.port ?? "4698"} is already in use`, "ADDR_IN_USE");
+    }
+    throw err;
+  }
+  const { settings } = server.context;
+  const local = localUrl(settings.host, server.port);
+  const created = await ensureOwner(storage, local);
+  ensureLocalPeer(storage, local);
+  console.log(`fazt ${VERSION} listening on ${server.url} (domain ${settings.domain})`);
+  console.log(`database: ${dbPath}`);
+  console.log(`admin:    ${adminUrl(settings.domain, server.port)}`);
+  console.log(`apps:     http://<app>.${settings.domain}:${server.port}`);
+  if (created) {
+    console.log("");
+    console.log("First run: the owner account was created. This password is shown only once.");
+    console.log(`  username: ${created.username}`);
+    console.log(`  password: ${created.password}`);
+    console.log(
+      "The CLI on this machine is set up (peer 'local'): try 'deno task fazt deploy ./site'.",
+    );
+  }
+  const stop = async () => {
+    await server.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  await server.finished;
+}
+
+async function init(
+  opts: {
+    domain?: string;
+    username: string;
+    password: string;
+    port?: string;
+    db?: string;
+    force?: boolean;
+  },
+) {
+  if (opts.password.length < 8) {
+    throw new CliError("the password must have at least 8 characters", "VALIDATION_FAILED");
+  }
+  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(opts.username)) {
+    throw new CliError("the username must be 1-64 letters, digits or . _ @ -", "VALIDATION_FAILED");
+  }
+  const storage = openStorage(opts.db);
+  try {
+    if (storage.owner.get() && !opts.force) {
+      throw new CliError(
+        "this database already has an owner (use --force to replace it)",
+        "ALREADY_INITIALISED",
+      );
+    }
+    const hash = await hashPassword(opts.password);
+    try {
+      storage.db.transaction(() => {
+        if (opts.domain) storage.settings.set("domain", opts.domain);
+        if (opts.port) storage.settings.set("port", opts.port);
+        storage.owner.set(opts.username, hash);
+      });
+    } catch (err) {
+      settingError(err);
+    }
+    console.log(
+      `initialised ${
+        resolveDbPath(opts.db)
+      } for ${storage.settings.load().domain} (owner ${opts.username})`,
+    );
+  } finally {
+    storage.close();
+  }
+}
+
+function config(
+  key: string | undefined,
+  value: string | undefined,
+  opts: { db?: string; json?: boolean },
+) {
+  const storage = openStorage(opts.db);
+  try {
+    if (key !== undefined && !isSettingKey(key)) {
+      throw new CliError(
+        `unknown setting '${key}'; known: ${Object.keys(SETTING_DEFS).join(", ")}`,
+        "VALIDATION_FAILED",
+      );
+    }
+    if (key !== undefined && value !== undefined) {
+      try {
+        storage.settings.set(key, value);
+      } catch (err) {
+        settingError(err);
+      }
+    }
+    const all = storage.settings.load();
+    if (key !== undefined) {
+      if (opts.json) printJson({ [key]: all[key] });
+      else console.log(String(all[key]));
+    } else if (opts.json) printJson(all);
+    else printTable(["SETTING", "VALUE"], Object.entries(all).map(([k, v]) => [k, v]));
+  } finally {
+    storage.close();
+  }
+}
+
+export function serverCommand(program: Command): void {
+  const server = program.command("server").description("run and set up this node");
+  server.command("start")
+    .description("start serving (first run creates the owner and prints its password)")
+    .option("--port <n>", "port to listen on (default 4698)")
+    .option("--host <addr>", "address to listen on (default 0.0.0.0)")
+    .option("--domain <domain>", "the node's domain (default localhost)")
+    .option("--db <path>", "database file (default $FAZT_DB or ~/.fazt/data.db)")
+    .action(start);
+  server.command("init")
+    .description("create the owner account and store the domain")
+    .requiredOption("--username <name>", "owner user name")
+    .requiredOption("--password <password>", "owner password (8+ characters)")
+    .option("--domain <domain>", "the node's domain")
+    .option("--port <n>", "port to listen on")
+    .option("--db <path>", "database file")
+    .option("--force", "replace an existing owner")
+    .action(init);
+  server.command("config")
+    .description("show or change stored settings: 'config', 'config KEY', 'config KEY VALUE'")
+    .argument("[key]", "setting name")
+    .argument("[value]", "new value")
+    .option("--db <path>", "database file")
+    .option("--json", "print JSON")
+    .action(config);
+}

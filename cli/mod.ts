@@ -1,0 +1,54 @@
+/**
+ * The `fazt` command line.
+ * @module
+ */
+import { Command, CommanderError } from "commander";
+import { VERSION } from "../version.ts";
+import { CliError } from "./cli_error.ts";
+import { appCommand } from "./commands/app.ts";
+import { deployCommand } from "./commands/deploy.ts";
+import { serverCommand } from "./commands/server.ts";
+import { tokenCommand } from "./commands/token.ts";
+
+export { CliError } from "./cli_error.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("fazt")
+    .description("fazt: sovereign compute for one person")
+    .version(
+      `fazt ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})`,
+      "-v, --version",
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  serverCommand(program);
+  tokenCommand(program);
+  deployCommand(program);
+  appCommand(program);
+  program.command("help [command]", { hidden: false }).description("show help for a command")
+    .action((name?: string) => {
+      const cmd = name ? program.commands.find((c) => c.name() === name) : undefined;
+      (cmd ?? program).outputHelp();
+    });
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const program = buildProgram();
+  if (args.length === 0) {
+    program.outputHelp();
+    return 0;
+  }
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliError) {
+      console.error(`error: ${err.message}${err.code ? ` (${err.code})` : ""}`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}

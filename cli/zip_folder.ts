@@ -1,0 +1,67 @@
+import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
+import { extensionOf } from "../lib/content_type.ts";
+
+configure({ useWebWorkers: false });
+
+// Already-compressed formats are stored, not deflated again.
+const STORED = new Set([
+  "png",
+  "jpg",
+  "jpeg",
+  "gif",
+  "webp",
+  "avif",
+  "woff",
+  "woff2",
+  "zip",
+  "gz",
+  "br",
+  "mp3",
+  "mp4",
+  "webm",
+  "ogg",
+  "pdf",
+]);
+
+/** Names left out of a deployed folder: dotfiles (but `.well-known`) and `node_modules`. */
+export function isSkipped(name: string): boolean {
+  return (name.startsWith(".") && name !== ".well-known") || name === "node_modules";
+}
+
+export interface ZippedFolder {
+  zip: Uint8Array<ArrayBuffer>;
+  files: number;
+  skipped: string[];
+}
+
+async function* walk(root: string, rel = ""): AsyncGenerator<{ rel: string; skipped?: boolean }> {
+  const entries: Deno.DirEntry[] = [];
+  for await (const e of Deno.readDir(rel ? `${root}/${rel}` : root)) entries.push(e);
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (isSkipped(e.name) || e.isSymlink) yield { rel: path, skipped: true };
+    else if (e.isDirectory) yield* walk(root, path);
+    else if (e.isFile) yield { rel: path };
+  }
+}
+
+/** Zips a folder's contents (paths relative to it) in memory. */
+export async function zipFolder(root: string): Promise<ZippedFolder> {
+  const writer = new ZipWriter(new Uint8ArrayWriter(), { useUnicodeFileNames: true });
+  let files = 0;
+  const skipped: string[] = [];
+  for await (const { rel, skipped: skip } of walk(root)) {
+    if (skip) {
+      skipped.push(rel);
+      continue;
+    }
+    const data = await Deno.readFile(`${root}/${rel}`);
+    await writer.add(rel, new Uint8ArrayReader(data), {
+      level: STORED.has(extensionOf(rel)) ? 0 : 6,
+    });
+    files++;
+  }
+  const zip = await writer.close();
+  return { zip: zip as Uint8Array<ArrayBuffer>, files, skipped };
+}

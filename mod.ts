@@ -1,0 +1,13 @@
+/**
+ * fazt as a library: open a node's database and run its server in-process.
+ *
+ * ```ts
+ * import { startServer } from "./mod.ts";
+ * const server = await startServer({ db: "./data.db", overrides: { port: 0 } });
+ * ```
+ * @module
+ */
+export { VERSION } from "./version.ts";
+export * from "./server/mod.ts";
+export * from "./storage/mod.ts";
+export { buildProgram, CliError, main } from "./cli/mod.ts";

@@ -1,0 +1,93 @@
+import type { RouteContext } from "../context.ts";
+import { appUrl } from "../hosts.ts";
+import { HttpError } from "../http_error.ts";
+import { readJsonObject } from "../body.ts";
+import { json } from "../respond.ts";
+
+function findApp(c: RouteContext) {
+  const app = c.server.storage.apps.get(c.params.name);
+  if (!app) throw new HttpError(404, "APP_NOT_FOUND", `App '${c.params.name}' not found`);
+  return app;
+}
+
+function urlOf(c: RouteContext, name: string): string {
+  return appUrl(name, c.url, c.req.headers.get("host"), c.server.settings.domain);
+}
+
+/** `GET /api/apps` */
+export function listApps(c: RouteContext): Response {
+  const apps = c.server.storage.apps.list().map((a) => ({
+    name: a.name,
+    live_version: a.live_version,
+    files: a.file_count,
+    bytes: a.bytes,
+    versions: a.version_count,
+    last_deploy_at: a.last_deploy_at,
+    created_at: a.created_at,
+    updated_at: a.updated_at,
+    url: urlOf(c, a.name),
+  }));
+  return json(apps);
+}
+
+/** `GET /api/apps/{name}` */
+export function getApp(c: RouteContext): Response {
+  const app = findApp(c);
+  const versions = c.server.storage.apps.versions(app.id).map((v) => ({
+    number: v.number,
+    files: v.file_count,
+    bytes: v.bytes,
+    deployed_by: v.deployed_by,
+    created_at: v.created_at,
+    live: v.number === app.live_version,
+  }));
+  return json({
+    name: app.name,
+    live_version: app.live_version,
+    created_at: app.created_at,
+    updated_at: app.updated_at,
+    url: urlOf(c, app.name),
+    versions,
+  });
+}
+
+/** `DELETE /api/apps/{name}` */
+export function deleteApp(c: RouteContext): Response {
+  const app = findApp(c);
+  c.server.storage.apps.delete(app.name);
+  c.server.sites.refresh(app.name);
+  return json({ app: app.name, deleted: true });
+}
+
+/** `POST /api/apps/{name}/rollback` with `{"version": N}`; default: the one before the live one. */
+export async function rollbackApp(c: RouteContext): Promise<Response> {
+  const body = await readJsonObject(c.req);
+  const app = findApp(c);
+  const { apps } = c.server.storage;
+  let target: number;
+  if (body.version === undefined || body.version === null) {
+    const older = apps.versions(app.id).find((v) =>
+      app.live_version === null || v.number < app.live_version
+    );
+    if (!older) {
+      throw new HttpError(409, "NO_EARLIER_VERSION", `App '${app.name}' has no earlier version`);
+    }
+    target = older.number;
+  } else {
+    if (!Number.isInteger(body.version) || (body.version as number) < 1) {
+      throw HttpError.validation(
+        "version",
+        "positive_integer",
+        "version must be a positive whole number",
+      );
+    }
+    target = body.version as number;
+    if (!apps.version(app.id, target)) {
+      throw new HttpError(404, "VERSION_NOT_FOUND", `App '${app.name}' has no version ${target}`);
+    }
+  }
+  const previous = app.live_version;
+  apps.setLive(app.id, target);
+  c.server.sites.refresh(app.name);
+  return json({ app: app.name, live_version: target, previous_version: previous });
+}

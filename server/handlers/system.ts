@@ -1,0 +1,33 @@
+import { VERSION } from "../../version.ts";
+import type { RouteContext } from "../context.ts";
+import { json } from "../respond.ts";
+
+/** `GET /health`: no auth, plain JSON (not enveloped) so any probe can read it. */
+export function health(c: RouteContext): Response {
+  return Response.json({
+    status: "ok",
+    version: VERSION,
+    uptime_s: Math.floor((Date.now() - c.server.startedAt) / 1000),
+  });
+}
+
+/** `GET /api/system` */
+export function system(c: RouteContext): Response {
+  const mem = Deno.memoryUsage();
+  const { sites, storage } = c.server;
+  return json({
+    version: VERSION,
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+    deno: Deno.version.deno,
+    uptime_s: Math.floor((Date.now() - c.server.startedAt) / 1000),
+    memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed },
+    database: { size_bytes: storage.sizeBytes() },
+    apps: storage.apps.list().length,
+    cache: {
+      files: sites.bodies.count,
+      bytes: sites.bodies.size,
+      max_bytes: sites.bodies.maxBytes,
+    },
+  });
+}

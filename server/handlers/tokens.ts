@@ -1,0 +1,37 @@
+import { isScope, SCOPES } from "../../storage/mod.ts";
+import { readJsonObject } from "../body.ts";
+import type { RouteContext } from "../context.ts";
+import { HttpError } from "../http_error.ts";
+import { json } from "../respond.ts";
+
+/** `GET /api/tokens` (secrets are never listed) */
+export function listTokens(c: RouteContext): Response {
+  return json(c.server.storage.tokens.list());
+}
+
+/** `POST /api/tokens` with `{"name", "scope"}`; the token is in this answer only. */
+export async function createToken(c: RouteContext): Promise<Response> {
+  const body = await readJsonObject(c.req);
+  const name = typeof body.name === "string" ? body.name.trim() : "";
+  if (!name || name.length > 100) {
+    throw HttpError.validation("name", "length", "name is required (1-100 characters)");
+  }
+  const scope = body.scope ?? "deploy";
+  if (!isScope(scope)) {
+    throw HttpError.validation("scope", "enum", `scope must be one of ${SCOPES.join(", ")}`);
+  }
+  const { token, info } = c.server.storage.tokens.create(name, scope);
+  return json({ ...info, token }, 201);
+}
+
+/** `DELETE /api/tokens/{id}` */
+export function revokeToken(c: RouteContext): Response {
+  const id = Number(c.params.id);
+  if (!Number.isInteger(id) || id < 1) {
+    throw HttpError.validation("id", "positive_integer", "id must be a positive whole number");
+  }
+  if (!c.server.storage.tokens.revoke(id)) {
+    throw new HttpError(404, "TOKEN_NOT_FOUND", `Token ${id} not found`);
+  }
+  return json({ id, revoked: true });
+}

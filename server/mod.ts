@@ -1,0 +1,10 @@
+/**
+ * The HTTP front door: host routing, the route table, static serving.
+ * @module
+ */
+export { createHandler, type RunningServer, type ServerOptions, startServer } from "./server.ts";
+export { ROUTES } from "./route_table.ts";
+export { HttpError } from "./http_error.ts";
+export { ensureLocalPeer, ensureOwner, type FirstRun } from "./first_run.ts";
+export type { Route, RouteContext, ServerContext } from "./context.ts";
+export { classifyHost, type HostTarget } from "./hosts.ts";

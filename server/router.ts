@@ -1,0 +1,38 @@
+import type { Route } from "./context.ts";
+
+export type Match =
+  | { kind: "found"; route: Route; params: Record<string, string> }
+  | { kind: "method"; allowed: string[] }
+  | { kind: "none" };
+
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split("/");
+  const got = path.split("/");
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    if (want[i].startsWith(":")) {
+      if (!got[i]) return undefined;
+      try {
+        params[want[i].slice(1)] = decodeURIComponent(got[i]);
+      } catch {
+        return undefined;
+      }
+    } else if (want[i] !== got[i]) return undefined;
+  }
+  return params;
+}
+
+/** Finds the route for a request; distinguishes "no such path" from "wrong method". */
+export function matchRoute(routes: readonly Route[], method: string, path: string): Match {
+  const allowed: string[] = [];
+  for (const route of routes) {
+    const params = matchPath(route.path, path);
+    if (!params) continue;
+    if (route.method === method || (method === "HEAD" && route.method === "GET")) {
+      return { kind: "found", route, params };
+    }
+    allowed.push(route.method);
+  }
+  return allowed.length ? { kind: "method", allowed } : { kind: "none" };
+}

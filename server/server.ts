@@ -1,0 +1,142 @@
+import { type SettingKey, type Settings, Storage } from "../storage/mod.ts";
+import { authorize } from "./auth.ts";
+import type { RouteContext, ServerContext } from "./context.ts";
+import { classifyHost } from "./hosts.ts";
+import { HttpError } from "./http_error.ts";
+import { notFoundPage } from "./pages.ts";
+import { toErrorResponse } from "./respond.ts";
+import { ROUTES } from "./route_table.ts";
+import { matchRoute } from "./router.ts";
+import { Sites } from "./sites.ts";
+import { serveStatic } from "./static_site.ts";
+
+export interface ServerOptions {
+  /** Database file; ignored when `storage` is given. */
+  db?: string;
+  storage?: Storage;
+  /** Settings for this run only (command-line flags), over the stored ones. */
+  overrides?: Partial<Record<SettingKey, unknown>>;
+  log?: (message: string) => void;
+}
+
+export interface RunningServer {
+  readonly context: ServerContext;
+  readonly hostname: string;
+  readonly port: number;
+  /** `http://<listen address>:<port>` */
+  readonly url: string;
+  /** Stops accepting requests, waits for those in flight, closes the database. */
+  close(): Promise<void>;
+  readonly finished: Promise<void>;
+}
+
+const defaultLog = (message: string) => console.error(`${new Date().toISOString()} ${message}`);
+
+/** Builds the request handler for a node; exposed for tests and embedding. */
+export function createHandler(ctx: ServerContext): (req: Request) => Response | Promise<Response> {
+  return (req) => {
+    const target = classifyHost(req.headers.get("host"), ctx.settings.domain);
+    if (target.kind === "app") {
+      const site = target.version === undefined
+        ? ctx.sites.live(target.name)
+        : ctx.sites.version(target.name, target.version);
+      if (!site) return notFoundPage(req, `There is no app called '${target.name}' here.`);
+      return serveStatic(req, new URL(req.url), site, ctx.sites, target.name);
+    }
+    if (target.kind === "admin") return handleAdmin(req, ctx);
+    return notFoundPage(req, `This node does not serve '${target.host}'.`);
+  };
+}
+
+async function handleAdmin(req: Request, ctx: ServerContext): Promise<Response> {
+  const url = new URL(req.url);
+  const match = matchRoute(ROUTES, req.method, url.pathname);
+  const isApi = url.pathname === "/api" || url.pathname.startsWith("/api/");
+  try {
+    if (match.kind === "method") {
+      throw new HttpError(
+        405,
+        "METHOD_NOT_ALLOWED",
+        `Use ${match.allowed.join(" or ")} here`,
+        undefined,
+        {
+          allow: match.allowed.join(", "),
+        },
+      );
+    }
+    if (match.kind === "none") {
+      if (isApi) {
+        throw new HttpError(404, "NOT_FOUND", `No API route ${req.method} ${url.pathname}`);
+      }
+      return adminHome(req, url);
+    }
+    const principal = authorize(req, ctx.storage, match.route.auth);
+    const c: RouteContext = { req, url, params: match.params, principal, server: ctx };
+    return await match.route.handler(c);
+  } catch (err) {
+    return toErrorResponse(err, ctx.log);
+  }
+}
+
+/** Placeholder until the dashboard lands: says where things are. */
+function adminHome(req: Request, url: URL): Response {
+  if (url.pathname !== "/") return notFoundPage(req, `Nothing at ${url.pathname}.`);
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>fazt</title></head>
+<body style="font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:10vh auto;padding:0 1rem">
+<h1>fazt</h1><p>This node is running. Its API is under <code>/api</code>; see
+<code>/health</code>. Deploy with <code>fazt deploy ./site</code>.</p></body></html>\n`;
+  return new Response(req.method === "HEAD" ? null : body, {
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "x-frame-options": "DENY",
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+    },
+  });
+}
+
+/** Opens the database, applies settings, and starts listening. */
+export function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const storage = options.storage ?? Storage.open(options.db ?? ":memory:");
+  let settings: Settings;
+  try {
+    settings = storage.settings.load(options.overrides);
+  } catch (err) {
+    if (!options.storage) storage.close();
+    throw err;
+  }
+  const ctx: ServerContext = {
+    storage,
+    settings,
+    sites: new Sites(storage, settings.cache_bytes),
+    startedAt: Date.now(),
+    log: options.log ?? defaultLog,
+  };
+  const handler = createHandler(ctx);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: settings.host,
+      port: settings.port,
+      onListen: () => {},
+      onError: (err) => toErrorResponse(err, ctx.log),
+    }, handler);
+  } catch (err) {
+    if (!options.storage) storage.close();
+    return Promise.reject(err);
+  }
+  const addr = server.addr;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return Promise.resolve({
+    context: ctx,
+    hostname: addr.hostname,
+    port: addr.port,
+    url: `http://${host}:${addr.port}`,
+    finished: server.finished,
+    async close() {
+      await server.shutdown();
+      storage.close();
+    },
+  });
+}

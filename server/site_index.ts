@@ -1,0 +1,76 @@
+import { contentTypeFor } from "../lib/content_type.ts";
+import type { Encoding, FileMeta } from "../storage/mod.ts";
+
+/** A file of a live version with everything its responses need, computed once. */
+export class SiteFile {
+  readonly type: string;
+  readonly isHtml: boolean;
+  readonly cacheControl: string;
+  readonly etags: Record<Encoding, string>;
+  #headers = new Map<Encoding, [string, string][]>();
+
+  constructor(readonly meta: FileMeta, readonly lastModified: string) {
+    this.type = contentTypeFor(meta.path);
+    this.isHtml = this.type.startsWith("text/html");
+    this.cacheControl = cacheControlFor(meta.path, this.isHtml);
+    // Each representation gets its own strong validator, as RFC 9110 requires.
+    const tag = meta.hash.slice(0, 32);
+    this.etags = { identity: `"${tag}"`, gzip: `"${tag}-gz"`, br: `"${tag}-br"` };
+  }
+
+  get compressed(): boolean {
+    return this.meta.gzip_size != null || this.meta.br_size != null;
+  }
+
+  sizeOf(encoding: Encoding): number {
+    if (encoding === "gzip") return this.meta.gzip_size!;
+    if (encoding === "br") return this.meta.br_size!;
+    return this.meta.size;
+  }
+
+  /** The headers shared by 200, 304 and HEAD answers for one encoding. */
+  headers(encoding: Encoding): [string, string][] {
+    let h = this.#headers.get(encoding);
+    if (!h) {
+      h = [
+        ["content-type", this.type],
+        ["etag", this.etags[encoding]],
+        ["last-modified", this.lastModified],
+        ["cache-control", this.cacheControl],
+        ["accept-ranges", "bytes"],
+        ["x-content-type-options", "nosniff"],
+      ];
+      if (this.compressed) h.push(["vary", "Accept-Encoding"]);
+      if (encoding !== "identity") h.push(["content-encoding", encoding]);
+      this.#headers.set(encoding, h);
+    }
+    return h;
+  }
+}
+
+// A name carrying a content hash (`app.3f9a1c2b.js`, `index-BdX3k9_a.js`)
+// never changes meaning, so it may be cached for good; anything else must be
+// revalidated (cheaply, by ETag) so a deploy shows at once.
+const FINGERPRINT =
+  /[.-](?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])([a-f0-9]{8,64}|[A-Za-z0-9_-]{8})\.(js|mjs|css|woff2?|ttf|png|jpe?g|gif|svg|webp|avif|wasm|map)$/;
+
+function cacheControlFor(path: string, isHtml: boolean): string {
+  if (!isHtml && FINGERPRINT.test(path)) return "public, max-age=31536000, immutable";
+  return "public, no-cache";
+}
+
+/** The files of one version of one app, by path. */
+export class SiteIndex {
+  readonly files: Map<string, SiteFile> = new Map();
+  readonly lastModified: string;
+
+  constructor(
+    readonly appId: number,
+    readonly version: number,
+    createdAt: number,
+    metas: FileMeta[],
+  ) {
+    this.lastModified = new Date(createdAt).toUTCString();
+    for (const m of metas) this.files.set(m.path, new SiteFile(m, this.lastModified));
+  }
+}

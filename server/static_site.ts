@@ -1,0 +1,163 @@
+import { extensionOf } from "../lib/content_type.ts";
+import type { Encoding } from "../storage/mod.ts";
+import { notFoundPage } from "./pages.ts";
+import type { SiteFile, SiteIndex } from "./site_index.ts";
+import type { Sites } from "./sites.ts";
+
+/** Serves a request for a static file of one version of an app. */
+export function serveStatic(
+  req: Request,
+  url: URL,
+  site: SiteIndex,
+  sites: Sites,
+  appName: string,
+): Response {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return new Response("Method not allowed\n", {
+      status: 405,
+      headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+  const path = requestPath(url.pathname);
+  const file = path === undefined ? undefined : lookup(site, path);
+  if (file) return respond(req, file, sites, 200);
+  return fallback(req, site, sites, appName, path ?? "");
+}
+
+/** The decoded path without its leading slash, or `undefined` if it is unsafe. */
+function requestPath(pathname: string): string | undefined {
+  let path: string;
+  try {
+    path = decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+  if (path.includes("\0") || path.includes("\\")) return undefined;
+  if (path.split("/").some((s) => s === "..")) return undefined;
+  return path.slice(1);
+}
+
+/** Exact file, then folder index, then clean URL (`about` → `about.html`, `about/index.html`). */
+function lookup(site: SiteIndex, path: string): SiteFile | undefined {
+  const files = site.files;
+  if (path === "" || path.endsWith("/")) return files.get(path + "index.html");
+  return files.get(path) ?? files.get(path + ".html") ?? files.get(path + "/index.html");
+}
+
+function fallback(
+  req: Request,
+  site: SiteIndex,
+  sites: Sites,
+  appName: string,
+  path: string,
+): Response {
+  const spa = site.files.get("200.html");
+  if (spa && (extensionOf(path) === "" || extensionOf(path) === "html")) {
+    return respond(req, spa, sites, 200);
+  }
+  const custom = site.files.get("404.html");
+  if (custom) return respond(req, custom, sites, 404);
+  return notFoundPage(req, `Nothing at /${path} on ${appName}.`);
+}
+
+function respond(req: Request, file: SiteFile, sites: Sites, status: number): Response {
+  const h = req.headers;
+  const encoding = chooseEncoding(h.get("accept-encoding"), file);
+  if (status === 200 && isNotModified(h, file)) {
+    return new Response(null, { status: 304, headers: file.headers(encoding) });
+  }
+  const range = status === 200 && req.method === "GET" ? h.get("range") : null;
+  if (range !== null && ifRangeHolds(h.get("if-range"), file)) {
+    const r = parseRange(range, file.meta.size);
+    if (r === "unsatisfiable") {
+      return new Response(null, {
+        status: 416,
+        headers: [...file.headers("identity"), ["content-range", `bytes */${file.meta.size}`]],
+      });
+    }
+    if (r) {
+      const body = sites.body(file, "identity").subarray(r.start, r.end + 1);
+      return new Response(body, {
+        status: 206,
+        headers: [...file.headers("identity"), [
+          "content-range",
+          `bytes ${r.start}-${r.end}/${file.meta.size}`,
+        ]],
+      });
+    }
+  }
+  if (req.method === "HEAD") {
+    return new Response(null, {
+      status,
+      headers: [...file.headers(encoding), ["content-length", String(file.sizeOf(encoding))]],
+    });
+  }
+  return new Response(sites.body(file, encoding), { status, headers: file.headers(encoding) });
+}
+
+/** br, then gzip, when the client accepts them and a variant exists. */
+export function chooseEncoding(accept: string | null, file: SiteFile): Encoding {
+  if (!accept || !file.compressed) return "identity";
+  const br = file.meta.br_size != null && accepts(accept, "br");
+  if (br) return "br";
+  return file.meta.gzip_size != null && accepts(accept, "gzip") ? "gzip" : "identity";
+}
+
+/** Whether `coding` (or `*`) is listed with a non-zero q-value. */
+export function accepts(header: string, coding: string): boolean {
+  let star = false;
+  for (const part of header.split(",")) {
+    const [name, ...params] = part.trim().toLowerCase().split(";");
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    const ok = q === undefined || Number(q.slice(2)) > 0;
+    if (name.trim() === coding) return ok;
+    if (name.trim() === "*") star = ok;
+  }
+  return star;
+}
+
+function isNotModified(h: Headers, file: SiteFile): boolean {
+  const inm = h.get("if-none-match");
+  if (inm !== null) {
+    if (inm.trim() === "*") return true;
+    const tags = Object.values(file.etags);
+    return inm.split(",").some((t) => tags.includes(t.trim().replace(/^W\//, "")));
+  }
+  const ims = h.get("if-modified-since");
+  if (ims === null) return false;
+  const since = Date.parse(ims);
+  return !Number.isNaN(since) && Date.parse(file.lastModified) <= since;
+}
+
+function ifRangeHolds(ifRange: string | null, file: SiteFile): boolean {
+  if (ifRange === null) return true;
+  const v = ifRange.trim();
+  if (v.startsWith('"')) return v === file.etags.identity;
+  return v === file.lastModified;
+}
+
+/**
+ * One `bytes=` range, inclusive. `null` means "ignore the header and send the
+ * whole file" (malformed, or several ranges, which RFC 9110 allows).
+ */
+export function parseRange(
+  header: string,
+  size: number,
+): { start: number; end: number } | "unsatisfiable" | null {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return "unsatisfiable";
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== "" && Number(m[2]) < start) return null;
+  }
+  if (start >= size || size === 0) return "unsatisfiable";
+  return { start, end };
+}

@@ -1,0 +1,246 @@
+import type { Database } from "./database.ts";
+
+export interface AppRecord {
+  id: number;
+  name: string;
+  live_version: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AppSummary extends AppRecord {
+  file_count: number;
+  bytes: number;
+  version_count: number;
+  last_deploy_at: number | null;
+}
+
+export interface VersionRecord {
+  number: number;
+  file_count: number;
+  bytes: number;
+  deployed_by: string | null;
+  created_at: number;
+}
+
+/** One file of a version, without its bytes. */
+export interface FileMeta {
+  path: string;
+  hash: string;
+  size: number;
+  gzip_size: number | null;
+  br_size: number | null;
+}
+
+/** A file to write in a new version; compressed variants are optional. */
+export interface NewFile {
+  path: string;
+  hash: string;
+  data: Uint8Array;
+  gzip?: Uint8Array;
+  br?: Uint8Array;
+}
+
+export type Encoding = "identity" | "gzip" | "br";
+
+/** Bytes backed by a plain ArrayBuffer, as `Response` bodies require. */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
+const ENCODING_COLUMN: Record<Encoding, string> = { identity: "data", gzip: "gzip", br: "br" };
+
+/**
+ * Apps, their immutable versions and the content-addressed file store (the
+ * VFS). A version is written whole in one transaction and becomes live last.
+ */
+export class AppStore {
+  constructor(private db: Database) {}
+
+  get(name: string): AppRecord | undefined {
+    return this.db.get<AppRecord>("SELECT * FROM apps WHERE name = ?", name);
+  }
+
+  list(): AppSummary[] {
+    return this.db.all<AppSummary>(
+      `SELECT a.*,
+         COALESCE(v.file_count, 0) AS file_count,
+         COALESCE(v.bytes, 0) AS bytes,
+         (SELECT COUNT(*) FROM versions WHERE app_id = a.id) AS version_count,
+         (SELECT MAX(created_at) FROM versions WHERE app_id = a.id) AS last_deploy_at
+       FROM apps a LEFT JOIN versions v ON v.app_id = a.id AND v.number = a.live_version
+       ORDER BY a.name`,
+    );
+  }
+
+  versions(appId: number): VersionRecord[] {
+    return this.db.all<VersionRecord>(
+      `SELECT number, file_count, bytes, deployed_by, created_at FROM versions
+       WHERE app_id = ? ORDER BY number DESC`,
+      appId,
+    );
+  }
+
+  version(appId: number, number: number): VersionRecord | undefined {
+    return this.db.get<VersionRecord>(
+      `SELECT number, file_count, bytes, deployed_by, created_at FROM versions
+       WHERE app_id = ? AND number = ?`,
+      appId,
+      number,
+    );
+  }
+
+  files(appId: number, version: number): FileMeta[] {
+    return this.db.all<FileMeta>(
+      `SELECT f.path, f.hash, c.size, length(c.gzip) AS gzip_size, length(c.br) AS br_size
+       FROM files f JOIN contents c ON c.hash = f.hash
+       WHERE f.app_id = ? AND f.version = ? ORDER BY f.path`,
+      appId,
+      version,
+    );
+  }
+
+  /** The stored bytes of one content hash in one encoding. */
+  content(hash: string, encoding: Encoding = "identity"): Bytes | undefined {
+    const column = ENCODING_COLUMN[encoding];
+    const row = this.db.get<{ body: Bytes | null }>(
+      `SELECT ${column} AS body FROM contents WHERE hash = ?`,
+      hash,
+    );
+    return row?.body ?? undefined;
+  }
+
+  /** Which of `hashes` are already stored, so their work can be skipped. */
+  storedHashes(hashes: string[]): Set<string> {
+    const found = new Set<string>();
+    for (const hash of hashes) {
+      if (this.db.get("SELECT 1 FROM contents WHERE hash = ?", hash)) found.add(hash);
+    }
+    return found;
+  }
+
+  /**
+   * Writes a new version and makes it live (unless `draft`), all in one
+   * transaction, then prunes versions beyond `keep`. Content already stored
+   * is not written again.
+   */
+  createVersion(
+    name: string,
+    files: NewFile[],
+    opts: { deployedBy?: string; keep: number; draft?: boolean },
+  ): { app: AppRecord; version: VersionRecord } {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      this.db.run(
+        `INSERT INTO apps (name, created_at, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO NOTHING`,
+        name,
+        now,
+        now,
+      );
+      const app = this.get(name)!;
+      const number = this.db.get<{ n: number }>(
+        "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM versions WHERE app_id = ?",
+        app.id,
+      )!.n;
+      const bytes = files.reduce((sum, f) => sum + f.data.byteLength, 0);
+      this.db.run(
+        `INSERT INTO versions (app_id, number, file_count, bytes, deployed_by, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+        app.id,
+        number,
+        files.length,
+        bytes,
+        opts.deployedBy ?? null,
+        now,
+      );
+      for (const f of files) {
+        this.db.run(
+          "INSERT OR IGNORE INTO contents (hash, size, data, gzip, br) VALUES (?, ?, ?, ?, ?)",
+          f.hash,
+          f.data.byteLength,
+          f.data,
+          f.gzip ?? null,
+          f.br ?? null,
+        );
+        this.db.run(
+          "INSERT INTO files (app_id, version, path, hash) VALUES (?, ?, ?, ?)",
+          app.id,
+          number,
+          f.path,
+          f.hash,
+        );
+      }
+      if (!opts.draft) {
+        this.db.run(
+          "UPDATE apps SET live_version = ?, updated_at = ? WHERE id = ?",
+          number,
+          now,
+          app.id,
+        );
+      }
+      this.#prune(app.id, opts.keep);
+      return { app: this.get(name)!, version: this.version(app.id, number)! };
+    });
+  }
+
+  /** Points the app at another of its versions. */
+  setLive(appId: number, number: number): void {
+    this.db.run(
+      "UPDATE apps SET live_version = ?, updated_at = ? WHERE id = ?",
+      number,
+      Date.now(),
+      appId,
+    );
+  }
+
+  /** Deletes the app, its versions, and content no other version uses. */
+  delete(name: string): boolean {
+    return this.db.transaction(() => {
+      const app = this.get(name);
+      if (!app) return false;
+      const hashes = this.#hashesOf(app.id, Number.MAX_SAFE_INTEGER);
+      this.db.run("DELETE FROM apps WHERE id = ?", app.id);
+      this.#dropUnreferenced(hashes);
+      return true;
+    });
+  }
+
+  /** Keeps the newest `keep` versions, and always the live one. */
+  #prune(appId: number, keep: number): void {
+    const cutoff = this.db.get<{ n: number | null }>(
+      "SELECT number AS n FROM versions WHERE app_id = ? ORDER BY number DESC LIMIT 1 OFFSET ?",
+      appId,
+      keep,
+    )?.n;
+    if (cutoff == null) return;
+    const live =
+      this.db.get<{ v: number | null }>("SELECT live_version AS v FROM apps WHERE id = ?", appId)!
+        .v;
+    const hashes = this.#hashesOf(appId, cutoff, live);
+    this.db.run(
+      "DELETE FROM versions WHERE app_id = ? AND number <= ? AND number IS NOT ?",
+      appId,
+      cutoff,
+      live,
+    );
+    this.#dropUnreferenced(hashes);
+  }
+
+  #hashesOf(appId: number, maxVersion: number, except: number | null = null): string[] {
+    return this.db.all<{ hash: string }>(
+      "SELECT DISTINCT hash FROM files WHERE app_id = ? AND version <= ? AND version IS NOT ?",
+      appId,
+      maxVersion,
+      except,
+    ).map((r) => r.hash);
+  }
+
+  #dropUnreferenced(hashes: string[]): void {
+    for (const hash of hashes) {
+      this.db.run(
+        "DELETE FROM contents WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM files WHERE hash = ?)",
+        hash,
+        hash,
+      );
+    }
+  }
+}

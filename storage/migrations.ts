@@ -1,0 +1,89 @@
+import type { Database } from "./database.ts";
+
+/**
+ * Numbered schema migrations. A migration is never edited once released:
+ * append a new one instead, so every older database upgrades the same way.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: configuration, the owner, API tokens and known peers.
+  `CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );
+   CREATE TABLE owner (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     username TEXT NOT NULL,
+     password_hash TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE tokens (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL,
+     scope TEXT NOT NULL CHECK (scope IN ('read', 'deploy', 'admin')),
+     secret_hash TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_used_at INTEGER
+   );
+   CREATE TABLE peers (
+     name TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     token TEXT NOT NULL,
+     is_default INTEGER NOT NULL DEFAULT 0,
+     last_seen_at INTEGER,
+     version TEXT,
+     created_at INTEGER NOT NULL
+   );`,
+  // 2: apps, their immutable versions, and content-addressed files.
+  // AUTOINCREMENT: an app id is never reused, so nothing cached under an old
+  // id can be mistaken for a new app of the same name.
+  `CREATE TABLE apps (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     name TEXT NOT NULL UNIQUE,
+     live_version INTEGER,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE versions (
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     number INTEGER NOT NULL,
+     file_count INTEGER NOT NULL,
+     bytes INTEGER NOT NULL,
+     deployed_by TEXT,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (app_id, number)
+   );
+   CREATE TABLE contents (
+     hash TEXT PRIMARY KEY,
+     size INTEGER NOT NULL,
+     data BLOB NOT NULL,
+     gzip BLOB,
+     br BLOB
+   );
+   CREATE TABLE files (
+     app_id INTEGER NOT NULL,
+     version INTEGER NOT NULL,
+     path TEXT NOT NULL,
+     hash TEXT NOT NULL REFERENCES contents (hash),
+     PRIMARY KEY (app_id, version, path),
+     FOREIGN KEY (app_id, version) REFERENCES versions (app_id, number)
+       ON DELETE CASCADE
+   );
+   CREATE INDEX files_by_hash ON files (hash);`,
+];
+
+/** The schema version a fully migrated database has. */
+export const LATEST_MIGRATION = MIGRATIONS.length;
+
+export function schemaVersion(db: Database): number {
+  return db.get<{ user_version: number }>("PRAGMA user_version")!.user_version;
+}
+
+/** Applies every migration above the database's `user_version`, each atomically. */
+export function migrate(db: Database, target = LATEST_MIGRATION): void {
+  for (let n = schemaVersion(db) + 1; n <= target; n++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[n - 1]);
+      db.exec(`PRAGMA user_version = ${n}`);
+    });
+  }
+}

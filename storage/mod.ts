@@ -1,0 +1,57 @@
+/**
+ * Everything fazt keeps, in one SQLite file. Nothing outside this folder
+ * writes SQL.
+ * @module
+ */
+import { type Database, openDatabase, type OpenOptions } from "./database.ts";
+import { AppStore } from "./apps.ts";
+import { OwnerStore } from "./owner.ts";
+import { PeerStore } from "./peers.ts";
+import { SettingsStore } from "./settings.ts";
+import { TokenStore } from "./tokens.ts";
+
+export { Database, openDatabase, type OpenOptions } from "./database.ts";
+export { LATEST_MIGRATION, migrate, schemaVersion } from "./migrations.ts";
+export * from "./apps.ts";
+export * from "./owner.ts";
+export * from "./peers.ts";
+export * from "./settings.ts";
+export * from "./tokens.ts";
+
+/** All stores over one open database. */
+export class Storage {
+  readonly apps: AppStore;
+  readonly owner: OwnerStore;
+  readonly peers: PeerStore;
+  readonly settings: SettingsStore;
+  readonly tokens: TokenStore;
+
+  constructor(readonly db: Database) {
+    this.apps = new AppStore(db);
+    this.owner = new OwnerStore(db);
+    this.peers = new PeerStore(db);
+    this.settings = new SettingsStore(db);
+    this.tokens = new TokenStore(db);
+  }
+
+  static open(path: string, options?: OpenOptions): Storage {
+    return new Storage(openDatabase(path, options));
+  }
+
+  /** Size of the database file and its WAL, in bytes. */
+  sizeBytes(): number {
+    let total = 0;
+    for (const suffix of ["", "-wal"]) {
+      try {
+        total += Deno.statSync(this.db.path + suffix).size;
+      } catch {
+        // A missing WAL file simply adds nothing.
+      }
+    }
+    return total;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

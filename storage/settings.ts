@@ -1,0 +1,81 @@
+import type { Database } from "./database.ts";
+
+const MiB = 1024 * 1024;
+
+/** Every setting, its default and its accepted range. */
+export const SETTING_DEFS = {
+  domain: { kind: "string", default: "localhost" },
+  port: { kind: "int", default: 4698, min: 0, max: 65535 },
+  host: { kind: "string", default: "0.0.0.0" },
+  max_versions: { kind: "int", default: 10, min: 1, max: 1000 },
+  max_files: { kind: "int", default: 10_000, min: 1, max: 1_000_000 },
+  max_upload_bytes: { kind: "int", default: 100 * MiB, min: 1024, max: 4096 * MiB },
+  max_unpacked_bytes: { kind: "int", default: 100 * MiB, min: 1024, max: 4096 * MiB },
+  max_zip_ratio: { kind: "int", default: 200, min: 2, max: 100_000 },
+  cache_bytes: { kind: "int", default: 64 * MiB, min: 0, max: 16384 * MiB },
+} as const;
+
+type Defs = typeof SETTING_DEFS;
+export type SettingKey = keyof Defs;
+export type Settings = {
+  -readonly [K in SettingKey]: Defs[K]["kind"] extends "int" ? number : string;
+};
+
+export class SettingError extends Error {
+  constructor(readonly key: string, readonly constraint: string, message: string) {
+    super(message);
+  }
+}
+
+export function isSettingKey(key: string): key is SettingKey {
+  return Object.hasOwn(SETTING_DEFS, key);
+}
+
+/** Checks and normalises one value; throws `SettingError` when it is out of range. */
+export function parseSetting(key: string, raw: unknown): string | number {
+  if (!isSettingKey(key)) throw new SettingError(key, "known", `unknown setting "${key}"`);
+  const def = SETTING_DEFS[key];
+  if (def.kind === "string") {
+    const value = String(raw ?? "").trim().toLowerCase();
+    if (!value) throw new SettingError(key, "required", `${key} must not be empty`);
+    return value;
+  }
+  const value = typeof raw === "number" ? raw : Number(String(raw).trim());
+  if (!Number.isInteger(value) || value < def.min || value > def.max) {
+    throw new SettingError(
+      key,
+      "range",
+      `${key} must be a whole number from ${def.min} to ${def.max}`,
+    );
+  }
+  return value;
+}
+
+/** The settings table: stored values over built-in defaults. */
+export class SettingsStore {
+  constructor(private db: Database) {}
+
+  /** All settings, with `overrides` (e.g. command-line flags) applied on top. */
+  load(overrides: Partial<Record<SettingKey, unknown>> = {}): Settings {
+    const out: Record<string, string | number> = {};
+    for (const [key, def] of Object.entries(SETTING_DEFS)) out[key] = def.default;
+    for (
+      const row of this.db.all<{ key: string; value: string }>("SELECT key, value FROM settings")
+    ) {
+      if (isSettingKey(row.key)) out[row.key] = parseSetting(row.key, row.value);
+    }
+    for (const [key, value] of Object.entries(overrides)) {
+      if (value !== undefined) out[key] = parseSetting(key, value);
+    }
+    return out as Settings;
+  }
+
+  set(key: string, value: unknown): void {
+    const parsed = parseSetting(key, value);
+    this.db.run(
+      "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      key,
+      String(parsed),
+    );
+  }
+}
