@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { LATEST_MIGRATION, openDatabase, schemaVersion, Storage } from "./mod.ts";
+
+async function tempDb(): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "fazt-mig-" });
+  return { path: `${dir}/data.db`, cleanup: () => Deno.remove(dir, { recursive: true }) };
+}
+
+Deno.test("a new database is migrated to the latest schema", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const db = openDatabase(path);
+    assert.equal(schemaVersion(db), LATEST_MIGRATION);
+    assert.equal(db.get<{ journal_mode: string }>("PRAGMA journal_mode")!.journal_mode, "wal");
+    assert.equal(db.get<{ foreign_keys: number }>("PRAGMA foreign_keys")!.foreign_keys, 1);
+    assert.equal(db.get<{ timeout: number }>("PRAGMA busy_timeout")!.timeout, 5000);
+    db.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("every migration N upgrades to N+1 keeping the data", async () => {
+  for (let n = 1; n < LATEST_MIGRATION; n++) {
+    const { path, cleanup } = await tempDb();
+    try {
+      const old = openDatabase(path, { migrateTo: n });
+      assert.equal(schemaVersion(old), n);
+      // Data written at migration 1 must survive every later one.
+      old.run("INSERT INTO settings (key, value) VALUES ('domain', 'kept.example')");
+      old.run(
+        "INSERT INTO peers (name, url, token, is_default, created_at) VALUES ('p', 'http://x', 't', 1, 0)",
+      );
+      old.close();
+      const storage = Storage.open(path);
+      assert.equal(schemaVersion(storage.db), LATEST_MIGRATION);
+      assert.equal(storage.settings.load().domain, "kept.example");
+      assert.equal(storage.peers.getDefault()?.name, "p");
+      storage.close();
+    } finally {
+      await cleanup();
+    }
+  }
+});
+
+Deno.test("opening a migrated database again changes nothing", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    openDatabase(path).close();
+    const db = openDatabase(path);
+    assert.equal(schemaVersion(db), LATEST_MIGRATION);
+    db.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("a failing migration leaves the database at its previous version", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const db = openDatabase(path, { migrateTo: 1 });
+    // Squat the name migration 2 creates, so it fails half-way.
+    db.exec("CREATE TABLE contents (x)");
+    db.close();
+    assert.throws(() => openDatabase(path));
+    const again = openDatabase(path, { migrateTo: 1 });
+    assert.equal(schemaVersion(again), 1);
+    assert.equal(again.get("SELECT name FROM sqlite_master WHERE name = 'apps'"), undefined);
+    again.close();
+  } finally {
+    await cleanup();
+  }
+});
