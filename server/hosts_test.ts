@@ -17,8 +17,15 @@ Deno.test("hosts route to the admin host, apps, previews or nothing", () => {
   assert.deepEqual(classifyHost("root.example.com", d), { kind: "app", name: "root" });
   assert.deepEqual(classifyHost("blog.example.com", d), { kind: "app", name: "blog" });
   assert.deepEqual(classifyHost("blog.localhost", d), { kind: "app", name: "blog" });
-  assert.deepEqual(classifyHost("blog--v3.example.com", d), { kind: "app", name: "blog", version: 3 });
-  assert.deepEqual(classifyHost("a.b.example.com", d), { kind: "unknown", host: "a.b.example.com" });
+  assert.deepEqual(classifyHost("blog--v3.example.com", d), {
+    kind: "app",
+    name: "blog",
+    version: 3,
+  });
+  assert.deepEqual(classifyHost("a.b.example.com", d), {
+    kind: "unknown",
+    host: "a.b.example.com",
+  });
   assert.deepEqual(classifyHost("other.org", d), { kind: "unknown", host: "other.org" });
   assert.deepEqual(classifyHost("localhost", "localhost"), { kind: "admin" });
   assert.deepEqual(classifyHost("root.localhost", "localhost"), { kind: "app", name: "root" });

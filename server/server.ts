@@ -1,7 +1,7 @@
 import { type SettingKey, type Settings, Storage } from "../storage/mod.ts";
 import { authorize } from "./auth.ts";
 import type { RouteContext, ServerContext } from "./context.ts";
-import { classifyHost } from "./hosts.ts";
+import { classifyHost, type HostTarget } from "./hosts.ts";
 import { HttpError } from "./http_error.ts";
 import { notFoundPage } from "./pages.ts";
 import { toErrorResponse } from "./respond.ts";
@@ -32,16 +32,35 @@ export interface RunningServer {
 
 const defaultLog = (message: string) => console.error(`${new Date().toISOString()} ${message}`);
 
+/** The path of an absolute request URL, without parsing all of it. */
+function pathnameOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const query = url.indexOf("?", start);
+  return query === -1 ? url.slice(start) : url.slice(start, query);
+}
+
 /** Builds the request handler for a node; exposed for tests and embedding. */
 export function createHandler(ctx: ServerContext): (req: Request) => Response | Promise<Response> {
+  // Hosts repeat, so each is classified once (bounded against random names).
+  const targets = new Map<string, HostTarget>();
+  const classify = (host: string): HostTarget => {
+    let t = targets.get(host);
+    if (!t) {
+      t = classifyHost(host, ctx.settings.domain);
+      if (targets.size > 1000) targets.clear();
+      targets.set(host, t);
+    }
+    return t;
+  };
   return (req) => {
-    const target = classifyHost(req.headers.get("host"), ctx.settings.domain);
+    const target = classify(req.headers.get("host") ?? "");
     if (target.kind === "app") {
       const site = target.version === undefined
         ? ctx.sites.live(target.name)
         : ctx.sites.version(target.name, target.version);
       if (!site) return notFoundPage(req, `There is no app called '${target.name}' here.`);
-      return serveStatic(req, new URL(req.url), site, ctx.sites, target.name);
+      return serveStatic(req, pathnameOf(req.url), site, ctx.sites, target.name);
     }
     if (target.kind === "admin") return handleAdmin(req, ctx);
     return notFoundPage(req, `This node does not serve '${target.host}'.`);

@@ -7,7 +7,7 @@ import type { Sites } from "./sites.ts";
 /** Serves a request for a static file of one version of an app. */
 export function serveStatic(
   req: Request,
-  url: URL,
+  pathname: string,
   site: SiteIndex,
   sites: Sites,
   appName: string,
@@ -18,7 +18,7 @@ export function serveStatic(
       headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
     });
   }
-  const path = requestPath(url.pathname);
+  const path = requestPath(pathname);
   const file = path === undefined ? undefined : lookup(site, path);
   if (file) return respond(req, file, sites, 200);
   return fallback(req, site, sites, appName, path ?? "");
@@ -26,14 +26,16 @@ export function serveStatic(
 
 /** The decoded path without its leading slash, or `undefined` if it is unsafe. */
 function requestPath(pathname: string): string | undefined {
-  let path: string;
-  try {
-    path = decodeURIComponent(pathname);
-  } catch {
-    return undefined;
+  let path = pathname;
+  if (path.includes("%")) {
+    try {
+      path = decodeURIComponent(pathname);
+    } catch {
+      return undefined;
+    }
   }
   if (path.includes("\0") || path.includes("\\")) return undefined;
-  if (path.split("/").some((s) => s === "..")) return undefined;
+  if (path.includes("..") && path.split("/").some((s) => s === "..")) return undefined;
   return path.slice(1);
 }
 
@@ -95,12 +97,26 @@ function respond(req: Request, file: SiteFile, sites: Sites, status: number): Re
   return new Response(sites.body(file, encoding), { status, headers: file.headers(encoding) });
 }
 
+// Browsers send a handful of distinct Accept-Encoding values, so parsing
+// each once keeps q-value handling off the hot path.
+const acceptCache = new Map<string, { br: boolean; gzip: boolean }>();
+
+function acceptedCodings(header: string): { br: boolean; gzip: boolean } {
+  let hit = acceptCache.get(header);
+  if (!hit) {
+    hit = { br: accepts(header, "br"), gzip: accepts(header, "gzip") };
+    if (acceptCache.size > 256) acceptCache.clear();
+    acceptCache.set(header, hit);
+  }
+  return hit;
+}
+
 /** br, then gzip, when the client accepts them and a variant exists. */
 export function chooseEncoding(accept: string | null, file: SiteFile): Encoding {
   if (!accept || !file.compressed) return "identity";
-  const br = file.meta.br_size != null && accepts(accept, "br");
-  if (br) return "br";
-  return file.meta.gzip_size != null && accepts(accept, "gzip") ? "gzip" : "identity";
+  const ok = acceptedCodings(accept);
+  if (ok.br && file.meta.br_size != null) return "br";
+  return ok.gzip && file.meta.gzip_size != null ? "gzip" : "identity";
 }
 
 /** Whether `coding` (or `*`) is listed with a non-zero q-value. */

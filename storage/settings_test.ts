@@ -18,7 +18,15 @@ Deno.test("settings: defaults, stored values, one-run overrides", () => {
 Deno.test("settings: bad values are refused and change nothing", () => {
   const db = openDatabase(":memory:");
   const settings = new SettingsStore(db);
-  for (const [key, value] of [["port", "70000"], ["port", "abc"], ["max_versions", "0"], ["nope", "1"], ["domain", " "]]) {
+  for (
+    const [key, value] of [
+      ["port", "70000"],
+      ["port", "abc"],
+      ["max_versions", "0"],
+      ["nope", "1"],
+      ["domain", " "],
+    ]
+  ) {
     assert.throws(() => settings.set(key, value), SettingError, `${key}=${value}`);
   }
   assert.throws(() => settings.load({ port: -1 }), SettingError);

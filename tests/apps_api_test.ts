@@ -29,10 +29,13 @@ Deno.test("GET /api/apps and /api/apps/{name} describe apps and versions", async
     assert.equal(list[0].url, `http://alpha.localhost:${node.server.port}`);
     const info = (await (await node.fetch("/api/apps/alpha")).json()).data;
     assert.equal(info.live_version, 2);
-    assert.deepEqual(info.versions.map((v: { number: number; live: boolean }) => [v.number, v.live]), [
-      [2, true],
-      [1, false],
-    ]);
+    assert.deepEqual(
+      info.versions.map((v: { number: number; live: boolean }) => [v.number, v.live]),
+      [
+        [2, true],
+        [1, false],
+      ],
+    );
     assert.equal(info.versions[0].deployed_by, "owner");
     const missing = await node.fetch("/api/apps/nope");
     assert.equal(missing.status, 404);
@@ -42,16 +45,28 @@ Deno.test("GET /api/apps and /api/apps/{name} describe apps and versions", async
 
 Deno.test("rollback: to the previous version by default, or to a named one", async () => {
   await withNode(async (node) => {
-    for (const v of ["v1", "v2", "v3"]) await node.deploy("site", await makeZip({ "index.html": v }));
+    for (const v of ["v1", "v2", "v3"]) {
+      await node.deploy("site", await makeZip({ "index.html": v }));
+    }
     assert.equal(await page(node, "site"), "v3");
     let res = await node.fetch("/api/apps/site/rollback", { method: "POST" });
     assert.equal(res.status, 200);
-    assert.deepEqual((await res.json()).data, { app: "site", live_version: 2, previous_version: 3 });
+    assert.deepEqual((await res.json()).data, {
+      app: "site",
+      live_version: 2,
+      previous_version: 3,
+    });
     assert.equal(await page(node, "site"), "v2");
-    res = await node.fetch("/api/apps/site/rollback", { method: "POST", body: JSON.stringify({ version: 3 }) });
+    res = await node.fetch("/api/apps/site/rollback", {
+      method: "POST",
+      body: JSON.stringify({ version: 3 }),
+    });
     assert.equal((await res.json()).data.live_version, 3);
     assert.equal(await page(node, "site"), "v3");
-    res = await node.fetch("/api/apps/site/rollback", { method: "POST", body: JSON.stringify({ version: 1 }) });
+    res = await node.fetch("/api/apps/site/rollback", {
+      method: "POST",
+      body: JSON.stringify({ version: 1 }),
+    });
     assert.equal(await page(node, "site"), "v1");
     await res.body?.cancel();
     // Nothing before v1.
@@ -102,7 +117,10 @@ Deno.test("pruning keeps the newest versions and drops content nobody uses", asy
     // Three distinct index.html contents plus one shared file.
     assert.equal(node.count("contents"), 4);
     assert.equal(node.count("files"), 6);
-    const res = await node.fetch("/api/apps/site/rollback", { method: "POST", body: JSON.stringify({ version: 1 }) });
+    const res = await node.fetch("/api/apps/site/rollback", {
+      method: "POST",
+      body: JSON.stringify({ version: 1 }),
+    });
     assert.equal(res.status, 404, "pruned versions are gone");
     await res.body?.cancel();
   }, { max_versions: 3 });
@@ -147,7 +165,10 @@ Deno.test("DELETE /api/apps/{name} removes the app, its versions and orphaned co
     await gone.body?.cancel();
     assert.equal(node.count("apps"), 1);
     assert.equal(node.count("contents"), 2, "beta's files remain, alpha's own are gone");
-    assert.equal(await (await node.fetch("/s.txt", { host: "beta.localhost", token: null })).text(), shared);
+    assert.equal(
+      await (await node.fetch("/s.txt", { host: "beta.localhost", token: null })).text(),
+      shared,
+    );
     const again = await node.fetch("/api/apps/alpha", { method: "DELETE" });
     assert.equal(again.status, 404);
     await again.body?.cancel();
@@ -160,7 +181,10 @@ Deno.test("DELETE /api/apps/{name} removes the app, its versions and orphaned co
 
 Deno.test("tokens API: create (shown once), list without secrets, revoke", async () => {
   await withNode(async (node) => {
-    let res = await node.fetch("/api/tokens", { method: "POST", body: JSON.stringify({ name: "ci", scope: "read" }) });
+    let res = await node.fetch("/api/tokens", {
+      method: "POST",
+      body: JSON.stringify({ name: "ci", scope: "read" }),
+    });
     assert.equal(res.status, 201);
     const created = (await res.json()).data;
     assert.match(created.token, /^fazt_\d+_[A-Za-z0-9_-]{43}$/);

@@ -39,7 +39,9 @@ Deno.test("every route in the table enforces its auth policy", async () => {
         assert.equal(res.status, status, label);
         const body = await res.json();
         assert.equal(body.error.code, code, label);
-        if (status === 401) assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/, label);
+        if (status === 401) {
+          assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/, label);
+        }
         checked++;
       }
     }

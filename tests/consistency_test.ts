@@ -72,7 +72,9 @@ Deno.test("a restart keeps everything: the database is the only state", async ()
     assert.equal(data.versions.length, 2);
     assert.equal(node.server.context.settings.max_versions, 4, "settings survive");
     await node.close();
-    const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => !n.startsWith("data.db"));
+    const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) =>
+      !n.startsWith("data.db")
+    );
     assert.deepEqual(files, [], "nothing but the database file is written");
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -84,26 +84,65 @@ Deno.test("a single top folder is stripped; __MACOSX and .DS_Store are dropped",
     assert.equal(status, 201);
     assert.equal(body.data.files, 2);
     const app = node.storage.apps.get("strip")!;
-    assert.deepEqual(node.storage.apps.files(app.id, 1).map((f) => f.path), ["css/a.css", "index.html"]);
+    assert.deepEqual(node.storage.apps.files(app.id, 1).map((f) => f.path), [
+      "css/a.css",
+      "index.html",
+    ]);
   });
 });
 
 /** Every refusal: a 4xx envelope, the old version still served, no new rows. */
-const REFUSALS: { name: string; zip: () => Promise<Uint8Array<ArrayBuffer>>; status: number; constraint: string }[] = [
-  { name: "dot-dot segment", zip: async () => buildZip([{ name: "a/../../etc/x", data: "x" }]), status: 400, constraint: "safe_path" },
-  { name: "absolute path", zip: async () => buildZip([{ name: "/etc/passwd", data: "x" }]), status: 400, constraint: "safe_path" },
-  { name: "drive letter", zip: async () => buildZip([{ name: "C:/x.txt", data: "x" }]), status: 400, constraint: "safe_path" },
-  { name: "backslash", zip: async () => buildZip([{ name: "a\\b.txt", data: "x" }]), status: 400, constraint: "safe_path" },
-  { name: "NUL byte", zip: async () => buildZip([{ name: "a\0.html", data: "x" }]), status: 400, constraint: "safe_path" },
+const REFUSALS: {
+  name: string;
+  zip: () => Promise<Uint8Array<ArrayBuffer>>;
+  status: number;
+  constraint: string;
+}[] = [
+  {
+    name: "dot-dot segment",
+    zip: async () => buildZip([{ name: "a/../../etc/x", data: "x" }]),
+    status: 400,
+    constraint: "safe_path",
+  },
+  {
+    name: "absolute path",
+    zip: async () => buildZip([{ name: "/etc/passwd", data: "x" }]),
+    status: 400,
+    constraint: "safe_path",
+  },
+  {
+    name: "drive letter",
+    zip: async () => buildZip([{ name: "C:/x.txt", data: "x" }]),
+    status: 400,
+    constraint: "safe_path",
+  },
+  {
+    name: "backslash",
+    zip: async () => buildZip([{ name: "a\\b.txt", data: "x" }]),
+    status: 400,
+    constraint: "safe_path",
+  },
+  {
+    name: "NUL byte",
+    zip: async () => buildZip([{ name: "a\0.html", data: "x" }]),
+    status: 400,
+    constraint: "safe_path",
+  },
   {
     name: "symlink entry",
-    zip: async () => buildZip([{ name: "index.html", data: "x" }, { name: "link", data: "/etc/passwd", unixMode: 0o120777 }]),
+    zip: async () =>
+      buildZip([{ name: "index.html", data: "x" }, {
+        name: "link",
+        data: "/etc/passwd",
+        unixMode: 0o120777,
+      }]),
     status: 400,
     constraint: "no_symlinks",
   },
   {
     name: "duplicate paths",
-    zip: async () => buildZip([{ name: "index.html", data: "a" }, { name: "index.html", data: "b" }]),
+    zip: async () =>
+      buildZip([{ name: "index.html", data: "a" }, { name: "index.html", data: "b" }]),
     status: 400,
     constraint: "unique_paths",
   },
@@ -121,7 +160,8 @@ const REFUSALS: { name: string; zip: () => Promise<Uint8Array<ArrayBuffer>>; sta
   },
   {
     name: "too many files",
-    zip: () => makeZip(Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`f${i}.txt`, "x"]))),
+    zip: () =>
+      makeZip(Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`f${i}.txt`, "x"]))),
     status: 413,
     constraint: "max_files",
   },
@@ -134,7 +174,10 @@ const REFUSALS: { name: string; zip: () => Promise<Uint8Array<ArrayBuffer>>; sta
   {
     name: "zip bomb (ratio), whatever the headers say",
     zip: async () => {
-      const zip = await makeZip({ "index.html": "ok", "bomb.txt": new Uint8Array(3 * 1024 * 1024) }, 9);
+      const zip = await makeZip(
+        { "index.html": "ok", "bomb.txt": new Uint8Array(3 * 1024 * 1024) },
+        9,
+      );
       return zip;
     },
     status: 400,
@@ -144,11 +187,21 @@ const REFUSALS: { name: string; zip: () => Promise<Uint8Array<ArrayBuffer>>; sta
     // Real bytes past the declared size are caught while streaming.
     name: "zip bomb whose headers claim a tiny size",
     zip: async () =>
-      buildZip([{ name: "index.html", data: new Uint8Array(3 * 1024 * 1024), deflate: true, declaredSize: 10 }]),
+      buildZip([{
+        name: "index.html",
+        data: new Uint8Array(3 * 1024 * 1024),
+        deflate: true,
+        declaredSize: 10,
+      }]),
     status: 400,
     constraint: "zip",
   },
-  { name: "corrupt archive", zip: async () => new TextEncoder().encode("PK\x03\x04 this is not a zip"), status: 400, constraint: "zip" },
+  {
+    name: "corrupt archive",
+    zip: async () => new TextEncoder().encode("PK\x03\x04 this is not a zip"),
+    status: 400,
+    constraint: "zip",
+  },
   {
     name: "corrupt entry data (bad CRC)",
     zip: async () => {
@@ -164,7 +217,10 @@ const REFUSALS: { name: string; zip: () => Promise<Uint8Array<ArrayBuffer>>; sta
 
 for (const refusal of REFUSALS) {
   Deno.test(`refused archive: ${refusal.name}`, async () => {
-    const limits = { max_files: 20, max_unpacked_bytes: refusal.constraint === "zip_bomb" ? 10_000_000 : 60_000 };
+    const limits = {
+      max_files: 20,
+      max_unpacked_bytes: refusal.constraint === "zip_bomb" ? 10_000_000 : 60_000,
+    };
     await withNode(async (node) => {
       assert.equal((await node.deploy("site", await makeZip({ "index.html": "v1" }))).status, 201);
       const before = ["apps", "versions", "files", "contents"].map((t) => node.count(t));
@@ -194,22 +250,28 @@ Deno.test("a refused archive for a new app creates no app", async () => {
 Deno.test("bad deploy requests: name rules, media type, upload size", async () => {
   await withNode(async (node) => {
     const zip = await makeZip({ "index.html": "x" });
-    for (const [name, constraint] of [
-      ["", "required"],
-      ["Bad_Name", "pattern"],
-      ["admin", "reserved"],
-      ["www", "reserved"],
-      ["a--b", "no_double_hyphen"],
-      ["-lead", "pattern"],
-      ["x".repeat(64), "max_length"],
-    ]) {
+    for (
+      const [name, constraint] of [
+        ["", "required"],
+        ["Bad_Name", "pattern"],
+        ["admin", "reserved"],
+        ["www", "reserved"],
+        ["a--b", "no_double_hyphen"],
+        ["-lead", "pattern"],
+        ["x".repeat(64), "max_length"],
+      ]
+    ) {
       const { status, body } = await node.deploy(name, zip);
       assert.equal(status, 400, name);
       assert.equal(body.error.code, "VALIDATION_FAILED");
       assert.equal(body.error.details.field, "name");
       assert.equal(body.error.details.constraint, constraint, name);
     }
-    const wrongType = await node.fetch("/api/deploy?name=ok", { method: "POST", body: "hi", headers: { "content-type": "text/plain" } });
+    const wrongType = await node.fetch("/api/deploy?name=ok", {
+      method: "POST",
+      body: "hi",
+      headers: { "content-type": "text/plain" },
+    });
     assert.equal(wrongType.status, 415);
     assert.equal((await wrongType.json()).error.code, "UNSUPPORTED_MEDIA_TYPE");
     const noFile = new FormData();

@@ -28,10 +28,17 @@ export interface TestNode {
   tokens: Record<Scope, string>;
   logs: string[];
   /** A request to `path` with a `Host` header (default: the admin host). */
-  fetch(path: string, init?: RequestInit & { host?: string; token?: string | null }): Promise<Response>;
+  fetch(
+    path: string,
+    init?: RequestInit & { host?: string; token?: string | null },
+  ): Promise<Response>;
   /** Deploys files as `name` with an admin token; returns the parsed JSON and status. */
   // deno-lint-ignore no-explicit-any -- tests read arbitrary JSON
-  deploy(name: string, zip: Uint8Array<ArrayBuffer>, query?: string): Promise<{ status: number; body: any }>;
+  deploy(
+    name: string,
+    zip: Uint8Array<ArrayBuffer>,
+    query?: string,
+  ): Promise<{ status: number; body: any }>;
   count(table: string): number;
   close(): Promise<void>;
 }
@@ -94,6 +101,8 @@ export async function startTestNode(
 /** `n` random (incompressible) bytes; getRandomValues gives 64 KiB a call. */
 export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  for (let i = 0; i < n; i += 65536) {
+    crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  }
   return out;
 }

@@ -14,7 +14,10 @@ const SITE = {
   "logo.png": new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4]),
 };
 
-async function withSite(files: Record<string, string | Uint8Array>, fn: (node: TestNode) => Promise<void>) {
+async function withSite(
+  files: Record<string, string | Uint8Array>,
+  fn: (node: TestNode) => Promise<void>,
+) {
   const node = await startTestNode();
   try {
     const { status } = await node.deploy("site", await makeZip(files));
@@ -57,12 +60,17 @@ Deno.test("ETag, If-None-Match and If-Modified-Since give 304", async () => {
     assert.equal(again.status, 304);
     assert.equal(await again.text(), "");
     assert.equal(again.headers.get("etag"), etag);
-    assert.equal((await get(node, "/tiny.txt", { "if-none-match": `W/${etag}, "other"` })).status, 304);
+    assert.equal(
+      (await get(node, "/tiny.txt", { "if-none-match": `W/${etag}, "other"` })).status,
+      304,
+    );
     const changed = await get(node, "/tiny.txt", { "if-none-match": '"nope"' });
     assert.equal(changed.status, 200);
     await changed.body?.cancel();
     assert.equal((await get(node, "/tiny.txt", { "if-modified-since": lastModified })).status, 304);
-    const old = await get(node, "/tiny.txt", { "if-modified-since": "Mon, 01 Jan 2001 00:00:00 GMT" });
+    const old = await get(node, "/tiny.txt", {
+      "if-modified-since": "Mon, 01 Jan 2001 00:00:00 GMT",
+    });
     assert.equal(old.status, 200);
     await old.body?.cancel();
   });
@@ -70,11 +78,13 @@ Deno.test("ETag, If-None-Match and If-Modified-Since give 304", async () => {
 
 Deno.test("Cache-Control: HTML revalidates, fingerprinted assets are immutable", async () => {
   await withSite(SITE, async (node) => {
-    for (const [path, expected] of [
-      ["/", "public, no-cache"],
-      ["/style.css", "public, no-cache"],
-      ["/assets/app.3f9a1c2b.js", "public, max-age=31536000, immutable"],
-    ]) {
+    for (
+      const [path, expected] of [
+        ["/", "public, no-cache"],
+        ["/style.css", "public, no-cache"],
+        ["/assets/app.3f9a1c2b.js", "public, max-age=31536000, immutable"],
+      ]
+    ) {
       const res = await get(node, path);
       assert.equal(res.headers.get("cache-control"), expected, path);
       assert.ok(res.headers.get("etag"), path);
@@ -104,7 +114,10 @@ Deno.test("Range requests: 206, suffix and open ranges, 416, If-Range", async ()
     assert.equal(stale.status, 200);
     await stale.body?.cancel();
     const etag = (await get(node, "/tiny.txt", {}, "HEAD")).headers.get("etag")!;
-    assert.equal((await get(node, "/tiny.txt", { range: "bytes=0-1", "if-range": etag })).status, 206);
+    assert.equal(
+      (await get(node, "/tiny.txt", { range: "bytes=0-1", "if-range": etag })).status,
+      206,
+    );
   });
 });
 
@@ -146,7 +159,10 @@ Deno.test("compression: br and gzip made at deploy time, chosen by Accept-Encodi
     await png.body?.cancel();
     // A 304 for a compressed representation keeps its own validator.
     const etag = br.headers.get("etag")!;
-    const revalidated = await get(node, "/style.css", { "accept-encoding": "br", "if-none-match": etag });
+    const revalidated = await get(node, "/style.css", {
+      "accept-encoding": "br",
+      "if-none-match": etag,
+    });
     assert.equal(revalidated.status, 304);
     assert.equal(revalidated.headers.get("etag"), etag);
   });
@@ -161,14 +177,17 @@ Deno.test("custom 404.html is served with status 404", async () => {
 });
 
 Deno.test("SPA fallback to 200.html for routes, 404 for missing assets", async () => {
-  await withSite({ "index.html": "home", "200.html": "<div id=app>", "404.html": "gone" }, async (node) => {
-    const route = await get(node, "/users/42/edit");
-    assert.equal(route.status, 200);
-    assert.equal(await route.text(), "<div id=app>");
-    const asset = await get(node, "/missing.js");
-    assert.equal(asset.status, 404);
-    assert.equal(await asset.text(), "gone");
-  });
+  await withSite(
+    { "index.html": "home", "200.html": "<div id=app>", "404.html": "gone" },
+    async (node) => {
+      const route = await get(node, "/users/42/edit");
+      assert.equal(route.status, 200);
+      assert.equal(await route.text(), "<div id=app>");
+      const asset = await get(node, "/missing.js");
+      assert.equal(asset.status, 404);
+      assert.equal(await asset.text(), "gone");
+    },
+  );
 });
 
 Deno.test("without 404.html, a missing file is fazt's HTML 404 page", async () => {
@@ -182,7 +201,9 @@ Deno.test("without 404.html, a missing file is fazt's HTML 404 page", async () =
 
 Deno.test("unknown apps and hosts get an HTML 404, not a crash", async () => {
   await withSite({ "index.html": "home" }, async (node) => {
-    for (const host of ["ghost.localhost", "evil.example.com", "a.b.localhost", "<script>.localhost"]) {
+    for (
+      const host of ["ghost.localhost", "evil.example.com", "a.b.localhost", "<script>.localhost"]
+    ) {
       const res = await node.fetch("/", { host, token: null });
       assert.equal(res.status, 404, host);
       assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
@@ -193,7 +214,15 @@ Deno.test("unknown apps and hosts get an HTML 404, not a crash", async () => {
 
 Deno.test("path tricks never escape the app", async () => {
   await withSite({ "index.html": "home", "a/b.txt": "b" }, async (node) => {
-    for (const path of ["/%2e%2e/%2e%2e/etc/passwd", "/a/%2e%2e/%2e%2e/x", "/a%5cb.txt", "/%00", "/%zz"]) {
+    for (
+      const path of [
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/a/%2e%2e/%2e%2e/x",
+        "/a%5cb.txt",
+        "/%00",
+        "/%zz",
+      ]
+    ) {
       const res = await get(node, path);
       assert.equal(res.status, 404, path);
       await res.body?.cancel();
@@ -226,10 +255,22 @@ Deno.test("with a real domain: <domain>, root.<domain>, <app>.<domain>, admin.<d
   try {
     await node.deploy("root", await makeZip({ "index.html": "root" }));
     await node.deploy("blog", await makeZip({ "index.html": "blog" }));
-    assert.equal(await (await node.fetch("/", { host: "example.test", token: null })).text(), "root");
-    assert.equal(await (await node.fetch("/", { host: "root.example.test", token: null })).text(), "root");
-    assert.equal(await (await node.fetch("/", { host: "blog.example.test:443", token: null })).text(), "blog");
-    assert.equal(await (await node.fetch("/", { host: "BLOG.Example.Test.", token: null })).text(), "blog");
+    assert.equal(
+      await (await node.fetch("/", { host: "example.test", token: null })).text(),
+      "root",
+    );
+    assert.equal(
+      await (await node.fetch("/", { host: "root.example.test", token: null })).text(),
+      "root",
+    );
+    assert.equal(
+      await (await node.fetch("/", { host: "blog.example.test:443", token: null })).text(),
+      "blog",
+    );
+    assert.equal(
+      await (await node.fetch("/", { host: "BLOG.Example.Test.", token: null })).text(),
+      "blog",
+    );
     const health = await node.fetch("/health", { host: "admin.example.test", token: null });
     assert.equal((await health.json()).status, "ok");
     const nested = await node.fetch("/", { host: "x.blog.example.test", token: null });
