@@ -18,6 +18,9 @@ export async function makeZip(
   return (await writer.close()) as Uint8Array<ArrayBuffer>;
 }
 
+// deno-lint-ignore no-explicit-any -- tests read arbitrary JSON bodies
+type Json = any;
+
 export interface TestNode {
   server: RunningServer;
   storage: Storage;
@@ -33,12 +36,11 @@ export interface TestNode {
     init?: RequestInit & { host?: string; token?: string | null },
   ): Promise<Response>;
   /** Deploys files as `name` with an admin token; returns the parsed JSON and status. */
-  // deno-lint-ignore no-explicit-any -- tests read arbitrary JSON
   deploy(
     name: string,
     zip: Uint8Array<ArrayBuffer>,
     query?: string,
-  ): Promise<{ status: number; body: any }>;
+  ): Promise<{ status: number; body: Json }>;
   count(table: string): number;
   close(): Promise<void>;
 }
