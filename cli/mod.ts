@@ -20,6 +20,9 @@ export function buildProgram(): Command {
       "-v, --version",
     )
     .showHelpAfterError()
+    // Program options only before a subcommand, so `app rollback --version N`
+    // is the subcommand's option, not the program's version flag.
+    .enablePositionalOptions()
     .exitOverride();
   serverCommand(program);
   tokenCommand(program);
