@@ -1,7 +1,16 @@
 import { main } from "./cli/mod.ts";
+import { runAppHost } from "./runtime/host_main.ts";
 
 if (import.meta.main) {
-  const code = await main(Deno.args);
-  // `server start` returns only after shutdown; other commands end here.
-  Deno.exit(code);
+  // Hidden subcommands: how a bundled fazt starts its own helper processes.
+  if (Deno.args[0] === "__app-host") await runAppHost();
+  else if (Deno.args[0] === "__compile") {
+    // Loaded only here: esbuild reads the environment as soon as it loads.
+    const { runCompiler } = await import("./runtime/compile_main.ts");
+    await runCompiler();
+  } else {
+    const code = await main(Deno.args);
+    // `server start` returns only after shutdown; other commands end here.
+    Deno.exit(code);
+  }
 }

@@ -45,10 +45,14 @@ function isJunk(path: string): boolean {
   return path.startsWith("__MACOSX/") || path === ".DS_Store" || path.endsWith("/.DS_Store");
 }
 
-/** Drops one folder that every file sits in, as zipping a folder produces. */
+/**
+ * Drops one folder that every file sits in, as zipping a folder produces;
+ * except `api/`, which is where a server-only app's code lives.
+ */
 function stripTopFolder(paths: string[]): number {
   if (paths.length === 0) return 0;
   const first = paths[0].split("/")[0];
+  if (first === "api") return 0;
   const shared = paths.every((p) => p.startsWith(first + "/"));
   return shared ? first.length + 1 : 0;
 }

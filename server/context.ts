@@ -1,12 +1,14 @@
 import type { Settings, Storage } from "../storage/mod.ts";
 import type { Policy, Principal } from "./auth.ts";
 import type { Sites } from "./sites.ts";
+import type { AppRuntime } from "../runtime/app_runtime.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
   storage: Storage;
   settings: Settings;
   sites: Sites;
+  runtime: AppRuntime;
   startedAt: number;
   log: (message: string) => void;
 }

@@ -4,6 +4,34 @@ import type { NewFile } from "../storage/mod.ts";
 import { readArchive } from "./archive.ts";
 import { precompress } from "./compress.ts";
 import type { ServerContext } from "./context.ts";
+import { HttpError } from "./http_error.ts";
+import { CompileError, compileServerCode } from "../runtime/compiler.ts";
+import {
+  type Manifest,
+  MANIFEST_FILES,
+  ManifestError,
+  parseManifest,
+} from "../runtime/manifest.ts";
+import type { Build } from "../storage/mod.ts";
+
+/** Compiles server code; a compile error refuses the deploy with the compiler's words. */
+async function compile(entries: { path: string; data: Uint8Array }[]): Promise<Build | undefined> {
+  try {
+    return await compileServerCode(entries);
+  } catch (err) {
+    if (!(err instanceof CompileError)) throw err;
+    throw new HttpError(
+      400,
+      "VALIDATION_FAILED",
+      `The server code does not compile: ${err.message}`,
+      {
+        field: "file",
+        constraint: "compile",
+        errors: err.errors,
+      },
+    );
+  }
+}
 
 export interface DeployOutcome {
   app: string;
@@ -30,6 +58,22 @@ export async function deployArchive(
     maxUnpackedBytes: s.max_unpacked_bytes,
     maxRatio: s.max_zip_ratio,
   });
+  const manifestFile = entries.find((e) => MANIFEST_FILES.includes(e.path));
+  const manifestText = manifestFile && new TextDecoder().decode(manifestFile.data);
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(manifestText);
+  } catch (err) {
+    if (err instanceof ManifestError) {
+      throw HttpError.validation(
+        "manifest",
+        err.constraint,
+        `${manifestFile!.path}: ${err.message}`,
+      );
+    }
+    throw err;
+  }
+  const build = await compile(entries);
   const hashed = entries.map((e) => ({ path: e.path, data: e.data, hash: sha256Hex(e.data) }));
   const stored = server.storage.apps.storedHashes([...new Set(hashed.map((f) => f.hash))]);
   const variants = new Map<string, ReturnType<typeof precompress>>();
@@ -39,11 +83,17 @@ export async function deployArchive(
     }
     return { ...f, ...variants.get(f.hash) };
   });
-  const { version } = server.storage.apps.createVersion(name, files, {
+  const { app, version } = server.storage.apps.createVersion(name, files, {
     deployedBy: opts.deployedBy,
     keep: s.max_versions,
     draft: opts.draft,
+    build,
+    manifest: manifestText,
   });
+  if (Object.keys(manifest.indexes).length) {
+    server.storage.docs.ensureIndexes(app.id, manifest.indexes);
+  }
+  if (!opts.draft) server.runtime.stopApp(app.id);
   server.sites.refresh(name);
   return {
     app: name,

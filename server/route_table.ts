@@ -1,5 +1,6 @@
 import type { Route } from "./context.ts";
 import { deleteApp, getApp, listApps, rollbackApp } from "./handlers/apps.ts";
+import { appLogs, listEnv, putEnv } from "./handlers/app_runtime.ts";
 import { deploy } from "./handlers/deploy.ts";
 import { health, system } from "./handlers/system.ts";
 import { createToken, listTokens, revokeToken } from "./handlers/tokens.ts";
@@ -51,6 +52,27 @@ export const ROUTES: readonly Route[] = [
     auth: "deploy",
     summary: "Make an earlier version live",
     handler: rollbackApp,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/env",
+    auth: "read",
+    summary: "Names of an app's env vars (never values)",
+    handler: listEnv,
+  },
+  {
+    method: "PUT",
+    path: "/api/apps/:name/env",
+    auth: "admin",
+    summary: "Set or remove an app's env vars",
+    handler: putEnv,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/logs",
+    auth: "read",
+    summary: "An app's recent log lines",
+    handler: appLogs,
   },
   {
     method: "GET",

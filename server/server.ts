@@ -8,6 +8,9 @@ import { toErrorResponse } from "./respond.ts";
 import { ROUTES } from "./route_table.ts";
 import { matchRoute } from "./router.ts";
 import { Sites } from "./sites.ts";
+import type { SiteIndex } from "./site_index.ts";
+import { AppRuntime } from "../runtime/app_runtime.ts";
+import { routeMatches } from "../runtime/manifest.ts";
 import { serveStatic } from "./static_site.ts";
 
 export interface ServerOptions {
@@ -40,6 +43,18 @@ function pathnameOf(url: string): string {
   return query === -1 ? url.slice(start) : url.slice(start, query);
 }
 
+/**
+ * `/api` and `/api/*` always go to an app's server code; paths its manifest
+ * lists go there too, unless a static file of that path exists and the
+ * manifest keeps static files first (the default).
+ */
+function handledByServerCode(site: SiteIndex, path: string): boolean {
+  if (path === "/api" || path.startsWith("/api/")) return true;
+  const manifest = site.server!.manifest;
+  if (!routeMatches(manifest.routes, path)) return false;
+  return !(manifest.staticFirst && site.files.has(path.slice(1)));
+}
+
 /** Builds the request handler for a node; exposed for tests and embedding. */
 export function createHandler(ctx: ServerContext): (req: Request) => Response | Promise<Response> {
   // Hosts repeat, so each is classified once (bounded against random names).
@@ -60,7 +75,12 @@ export function createHandler(ctx: ServerContext): (req: Request) => Response | 
         ? ctx.sites.live(target.name)
         : ctx.sites.version(target.name, target.version);
       if (!site) return notFoundPage(req, `There is no app called '${target.name}' here.`);
-      return serveStatic(req, pathnameOf(req.url), site, ctx.sites, target.name);
+      const path = pathnameOf(req.url);
+      if (site.server && handledByServerCode(site, path)) {
+        const app = { appId: site.appId, appName: target.name, version: site.version };
+        return ctx.runtime.handle(req, app, site.server.manifest);
+      }
+      return serveStatic(req, path, site, ctx.sites, target.name);
     }
     if (target.kind === "admin") return handleAdmin(req, ctx);
     return notFoundPage(req, `This node does not serve '${target.host}'.`);
@@ -125,12 +145,14 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     if (!options.storage) storage.close();
     throw err;
   }
+  const log = options.log ?? defaultLog;
   const ctx: ServerContext = {
     storage,
     settings,
     sites: new Sites(storage, settings.cache_bytes),
+    runtime: new AppRuntime(storage, settings, log),
     startedAt: Date.now(),
-    log: options.log ?? defaultLog,
+    log,
   };
   const handler = createHandler(ctx);
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -142,6 +164,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       onError: (err) => toErrorResponse(err, ctx.log),
     }, handler);
   } catch (err) {
+    ctx.runtime.close();
     if (!options.storage) storage.close();
     return Promise.reject(err);
   }
@@ -155,6 +178,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     finished: server.finished,
     async close() {
       await server.shutdown();
+      ctx.runtime.close();
       storage.close();
     },
   });

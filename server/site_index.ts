@@ -1,4 +1,5 @@
 import { contentTypeFor } from "../lib/content_type.ts";
+import type { Manifest } from "../runtime/manifest.ts";
 import type { Encoding, FileMeta } from "../storage/mod.ts";
 
 /** A file of a live version with everything its responses need, computed once. */
@@ -59,7 +60,7 @@ function cacheControlFor(path: string, isHtml: boolean): string {
   return "public, no-cache";
 }
 
-/** The files of one version of one app, by path. */
+/** The files of one version of one app, by path, and what its server code handles. */
 export class SiteIndex {
   readonly files: Map<string, SiteFile> = new Map();
   readonly lastModified: string;
@@ -69,6 +70,8 @@ export class SiteIndex {
     readonly version: number,
     createdAt: number,
     metas: FileMeta[],
+    /** Present when the version has server code. */
+    readonly server?: { manifest: Manifest },
   ) {
     this.lastModified = new Date(createdAt).toUTCString();
     for (const m of metas) this.files.set(m.path, new SiteFile(m, this.lastModified));

@@ -1,5 +1,6 @@
 import type { Bytes, Encoding, Storage } from "../storage/mod.ts";
 import { BodyCache } from "./body_cache.ts";
+import { parseManifest } from "../runtime/manifest.ts";
 import { type SiteFile, SiteIndex } from "./site_index.ts";
 
 /**
@@ -30,7 +31,20 @@ export class Sites {
     if (!app || !v) return undefined;
     const current = this.#live.get(name);
     if (current && current.appId === app.id && current.version === number) return current;
-    return new SiteIndex(app.id, number, v.created_at, this.storage.apps.files(app.id, number));
+    return this.#load(app.id, number, v.created_at);
+  }
+
+  #load(appId: number, version: number, createdAt: number): SiteIndex {
+    const info = this.storage.apps.serverInfo(appId, version);
+    // A manifest that was accepted at deploy time parses again.
+    const server = info.hasBuild ? { manifest: parseManifest(info.manifest) } : undefined;
+    return new SiteIndex(
+      appId,
+      version,
+      createdAt,
+      this.storage.apps.files(appId, version),
+      server,
+    );
   }
 
   /** Reloads `name` from the database after a change. */
@@ -39,9 +53,7 @@ export class Sites {
     const v = app?.live_version != null
       ? this.storage.apps.version(app.id, app.live_version)
       : undefined;
-    const index = app && v
-      ? new SiteIndex(app.id, v.number, v.created_at, this.storage.apps.files(app.id, v.number))
-      : null;
+    const index = app && v ? this.#load(app.id, v.number, v.created_at) : null;
     // Unknown names are remembered too (bounded), so a flood of random hosts
     // does not become a flood of queries.
     if (index === null && this.#live.size > 10_000) return null;

@@ -43,6 +43,16 @@ export interface NewFile {
 
 export type Encoding = "identity" | "gzip" | "br";
 
+/** An app version's compiled server code (see runtime/compiler.ts). */
+export interface Build {
+  style: "module" | "script";
+  entry: string;
+  /** The bundled module (style "module"). */
+  code: string;
+  /** The original-style scripts by path (style "script"). */
+  scripts?: Record<string, string>;
+}
+
 /** Bytes backed by a plain ArrayBuffer, as `Response` bodies require. */
 export type Bytes = Uint8Array<ArrayBuffer>;
 
@@ -125,7 +135,14 @@ export class AppStore {
   createVersion(
     name: string,
     files: NewFile[],
-    opts: { deployedBy?: string; keep: number; draft?: boolean },
+    opts: {
+      deployedBy?: string;
+      keep: number;
+      draft?: boolean;
+      build?: Build;
+      /** The manifest's JSON text, as deployed. */
+      manifest?: string;
+    },
   ): { app: AppRecord; version: VersionRecord } {
     return this.db.transaction(() => {
       const now = Date.now();
@@ -169,6 +186,15 @@ export class AppStore {
           f.hash,
         );
       }
+      if (opts.build || opts.manifest !== undefined) {
+        this.db.run(
+          "INSERT INTO builds (app_id, version, build, manifest) VALUES (?, ?, ?, ?)",
+          app.id,
+          number,
+          opts.build ? JSON.stringify(opts.build) : null,
+          opts.manifest ?? null,
+        );
+      }
       if (!opts.draft) {
         this.db.run(
           "UPDATE apps SET live_version = ?, updated_at = ? WHERE id = ?",
@@ -180,6 +206,26 @@ export class AppStore {
       this.#prune(app.id, opts.keep);
       return { app: this.get(name)!, version: this.version(app.id, number)! };
     });
+  }
+
+  /** The compiled server code of a version, if it has any. */
+  build(appId: number, version: number): Build | undefined {
+    const row = this.db.get<{ build: string | null }>(
+      "SELECT build FROM builds WHERE app_id = ? AND version = ?",
+      appId,
+      version,
+    );
+    return row?.build ? JSON.parse(row.build) : undefined;
+  }
+
+  /** Whether a version has server code, and its manifest text, without loading the code. */
+  serverInfo(appId: number, version: number): { hasBuild: boolean; manifest?: string } {
+    const row = this.db.get<{ has_build: number; manifest: string | null }>(
+      "SELECT build IS NOT NULL AS has_build, manifest FROM builds WHERE app_id = ? AND version = ?",
+      appId,
+      version,
+    );
+    return { hasBuild: row?.has_build === 1, manifest: row?.manifest ?? undefined };
   }
 
   /** Points the app at another of its versions. */

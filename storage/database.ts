@@ -23,6 +23,11 @@ export class Database {
     let stmt = this.#statements.get(sql);
     if (!stmt) {
       stmt = this.#db.prepare(sql);
+      // Document queries vary with each filter's shape, so the cache is
+      // bounded; the oldest statement goes first.
+      if (this.#statements.size >= 1000) {
+        this.#statements.delete(this.#statements.keys().next().value!);
+      }
       this.#statements.set(sql, stmt);
     }
     return stmt;
@@ -63,6 +68,23 @@ export class Database {
       throw err;
     } finally {
       this.#depth--;
+    }
+  }
+
+  /**
+   * Runs `fn` in a savepoint inside the current transaction: if it throws,
+   * only its own changes are undone.
+   */
+  savepoint<T>(fn: () => T): T {
+    this.#db.exec("SAVEPOINT fazt_sp");
+    try {
+      const result = fn();
+      this.#db.exec("RELEASE fazt_sp");
+      return result;
+    } catch (err) {
+      this.#db.exec("ROLLBACK TO fazt_sp");
+      this.#db.exec("RELEASE fazt_sp");
+      throw err;
     }
   }
 

@@ -69,6 +69,63 @@ export const MIGRATIONS: readonly string[] = [
        ON DELETE CASCADE
    );
    CREATE INDEX files_by_hash ON files (hash);`,
+  // 3: storage scoped to one app for serverless code: key-value, documents,
+  // blobs, owner-set secrets and logs. Every row names its app and goes with it.
+  // Small-row tables are WITHOUT ROWID so the primary key is the only b-tree;
+  // docs and blobs keep a rowid because their rows may be megabytes, and
+  // blob bytes come last so metadata reads skip their overflow pages.
+  `CREATE TABLE app_kv (
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     key TEXT NOT NULL,
+     value TEXT NOT NULL,
+     expires_at INTEGER,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (app_id, key)
+   ) WITHOUT ROWID;
+   CREATE INDEX app_kv_expiry ON app_kv (expires_at) WHERE expires_at IS NOT NULL;
+   CREATE TABLE app_docs (
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     collection TEXT NOT NULL,
+     id TEXT NOT NULL,
+     doc TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (app_id, collection, id)
+   );
+   CREATE TABLE app_blobs (
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     key TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     content_type TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     data BLOB NOT NULL,
+     PRIMARY KEY (app_id, key)
+   );
+   CREATE TABLE app_env (
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     value TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (app_id, name)
+   ) WITHOUT ROWID;
+   CREATE TABLE app_logs (
+     id INTEGER PRIMARY KEY,
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     level TEXT NOT NULL CHECK (level IN ('debug', 'info', 'warn', 'error')),
+     message TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX app_logs_by_app ON app_logs (app_id, id);`,
+  // 4: a version's compiled server code and its manifest, pruned with it.
+  `CREATE TABLE builds (
+     app_id INTEGER NOT NULL,
+     version INTEGER NOT NULL,
+     build TEXT,
+     manifest TEXT,
+     PRIMARY KEY (app_id, version),
+     FOREIGN KEY (app_id, version) REFERENCES versions (app_id, number)
+       ON DELETE CASCADE
+   );`,
 ];
 
 /** The schema version a fully migrated database has. */

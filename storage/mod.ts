@@ -4,6 +4,11 @@
  * @module
  */
 import { type Database, openDatabase, type OpenOptions } from "./database.ts";
+import { AppBlobs } from "./app_blobs.ts";
+import { AppDocs } from "./app_docs.ts";
+import { AppEnv } from "./app_env.ts";
+import { AppKv } from "./app_kv.ts";
+import { AppLogs } from "./app_logs.ts";
 import { AppStore } from "./apps.ts";
 import { OwnerStore } from "./owner.ts";
 import { PeerStore } from "./peers.ts";
@@ -13,6 +18,12 @@ import { TokenStore } from "./tokens.ts";
 export { Database, openDatabase, type OpenOptions } from "./database.ts";
 export { LATEST_MIGRATION, migrate, schemaVersion } from "./migrations.ts";
 export * from "./apps.ts";
+export * from "./app_blobs.ts";
+export * from "./app_docs.ts";
+export * from "./app_env.ts";
+export * from "./app_kv.ts";
+export * from "./app_logs.ts";
+export { StorageError, type StorageErrorCode } from "./storage_error.ts";
 export * from "./owner.ts";
 export * from "./peers.ts";
 export * from "./settings.ts";
@@ -21,6 +32,12 @@ export * from "./tokens.ts";
 /** All stores over one open database. */
 export class Storage {
   readonly apps: AppStore;
+  /** App-scoped stores for serverless code; every method takes the app id first. */
+  readonly kv: AppKv;
+  readonly docs: AppDocs;
+  readonly blobs: AppBlobs;
+  readonly env: AppEnv;
+  readonly logs: AppLogs;
   readonly owner: OwnerStore;
   readonly peers: PeerStore;
   readonly settings: SettingsStore;
@@ -28,6 +45,11 @@ export class Storage {
 
   constructor(readonly db: Database) {
     this.apps = new AppStore(db);
+    this.kv = new AppKv(db);
+    this.docs = new AppDocs(db);
+    this.blobs = new AppBlobs(db);
+    this.env = new AppEnv(db);
+    this.logs = new AppLogs(db);
     this.owner = new OwnerStore(db);
     this.peers = new PeerStore(db);
     this.settings = new SettingsStore(db);

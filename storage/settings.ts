@@ -13,6 +13,15 @@ export const SETTING_DEFS = {
   max_unpacked_bytes: { kind: "int", default: 100 * MiB, min: 1024, max: 4096 * MiB },
   max_zip_ratio: { kind: "int", default: 200, min: 2, max: 100_000 },
   cache_bytes: { kind: "int", default: 64 * MiB, min: 0, max: 16384 * MiB },
+  app_timeout_ms: { kind: "int", default: 10_000, min: 10, max: 3_600_000 },
+  app_timeout_max_ms: { kind: "int", default: 60_000, min: 10, max: 3_600_000 },
+  app_memory_mb: { kind: "int", default: 128, min: 16, max: 65_536 },
+  app_memory_max_mb: { kind: "int", default: 1024, min: 16, max: 65_536 },
+  app_queue_limit: { kind: "int", default: 256, min: 1, max: 100_000 },
+  app_max_workers: { kind: "int", default: 4, min: 0, max: 64 },
+  app_max_body_bytes: { kind: "int", default: 10 * MiB, min: 1024, max: 4096 * MiB },
+  app_max_response_bytes: { kind: "int", default: 50 * MiB, min: 1024, max: 4096 * MiB },
+  app_idle_ms: { kind: "int", default: 300_000, min: 1000, max: 86_400_000 },
 } as const;
 
 type Defs = typeof SETTING_DEFS;

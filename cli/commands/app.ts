@@ -115,4 +115,86 @@ export function appCommand(program: Command): void {
     if (flags.json) return printJson(r);
     console.log(`${name}: v${r.live_version} is live (was v${r.previous_version ?? "-"})`);
   });
+  appEnvCommands(app);
+  appLogsCommand(app);
+}
+
+function appEnvCommands(app: Command): void {
+  const env = app.command("env").description("an app's secrets (values are never shown)");
+  connectionOptions(
+    env.command("set").description("set variables: fazt app env set NAME KEY=VALUE ...")
+      .argument("<name>").argument("<pairs...>"),
+  ).action(async (name: string, pairs: string[], flags: Flags) => {
+    const body: Record<string, string> = {};
+    for (const pair of pairs) {
+      const eq = pair.indexOf("=");
+      if (eq < 1) throw new CliError(`'${pair}' is not KEY=VALUE`, "VALIDATION_FAILED");
+      body[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    const r = await connect(flags).request("PUT", `${path(name)}/env`, {
+      body: JSON.stringify(body),
+      type: "application/json",
+    });
+    if (flags.json) return printJson(r);
+    console.log(`${name}: set ${Object.keys(body).join(", ")}`);
+  });
+  connectionOptions(
+    env.command("unset").description("remove variables").argument("<name>").argument("<keys...>"),
+  ).action(async (name: string, keys: string[], flags: Flags) => {
+    const body = Object.fromEntries(keys.map((k) => [k, null]));
+    const r = await connect(flags).request("PUT", `${path(name)}/env`, {
+      body: JSON.stringify(body),
+      type: "application/json",
+    });
+    if (flags.json) return printJson(r);
+    console.log(`${name}: removed ${keys.join(", ")}`);
+  });
+  connectionOptions(env.command("list").description("list variable names").argument("<name>"))
+    .action(async (name: string, flags: Flags) => {
+      const vars = await connect(flags).get<{ name: string; updated_at: number }[]>(
+        `${path(name)}/env`,
+      );
+      if (flags.json) return printJson(vars);
+      printTable(["NAME", "UPDATED"], vars.map((v) => [v.name, formatTime(v.updated_at)]));
+    });
+}
+
+interface LogLine {
+  id: number;
+  level: string;
+  message: string;
+  created_at: number;
+}
+
+function appLogsCommand(app: Command): void {
+  connectionOptions(
+    app.command("logs").description("show an app's log; --follow keeps printing new lines")
+      .argument("<name>")
+      .option("--limit <n>", "how many recent lines", "100")
+      .option("--follow", "keep polling for new lines"),
+  ).action(async (name: string, flags: Flags & { limit: string; follow?: boolean }) => {
+    const client = connect(flags);
+    const limit = Number(flags.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new CliError("--limit must be a whole number from 1 to 1000", "VALIDATION_FAILED");
+    }
+    const print = (lines: LogLine[]) => {
+      for (const l of lines) {
+        if (flags.json) console.log(JSON.stringify(l));
+        else {console.log(
+            `${formatTime(l.created_at)} ${l.level.toUpperCase().padEnd(5)} ${l.message}`,
+          );}
+      }
+    };
+    let lines = await client.get<LogLine[]>(`${path(name)}/logs?limit=${limit}`);
+    if (!flags.follow && flags.json) return printJson(lines);
+    print(lines);
+    let after = lines.at(-1)?.id ?? 0;
+    while (flags.follow) {
+      await new Promise((r) => setTimeout(r, 1000));
+      lines = await client.get<LogLine[]>(`${path(name)}/logs?limit=1000&after=${after}`);
+      print(lines);
+      after = lines.at(-1)?.id ?? after;
+    }
+  });
 }

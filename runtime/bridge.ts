@@ -1,0 +1,159 @@
+import { type Storage, StorageError } from "../storage/mod.ts";
+import type { WriteQueue } from "./write_queue.ts";
+
+export interface CallResult {
+  value?: unknown;
+  error?: { code: string; message: string };
+  body?: Uint8Array;
+}
+
+type Args = unknown[];
+type Op = {
+  write: boolean;
+  run: (s: Storage, appId: number, a: Args, body: Uint8Array) => CallResult;
+};
+
+const str = (v: unknown, what: string): string => {
+  if (typeof v !== "string") {
+    throw new StorageError("VALIDATION_FAILED", `${what} must be a string`);
+  }
+  return v;
+};
+const obj = (v: unknown, what: string): Record<string, unknown> => {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v)) {
+    throw new StorageError("VALIDATION_FAILED", `${what} must be an object`);
+  }
+  return v as Record<string, unknown>;
+};
+const ttl = (o: Record<string, unknown>) => {
+  if (o.ttl === undefined) return {};
+  if (typeof o.ttl !== "number" || !(o.ttl > 0)) {
+    throw new StorageError("VALIDATION_FAILED", "ttl must be a positive number of ms");
+  }
+  return { ttl: o.ttl };
+};
+const value = (v: unknown): CallResult => ({ value: v });
+
+function base64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
+/**
+ * Every storage call an app can make. The app id is never taken from the
+ * message: the server binds it from the channel the call came in on.
+ */
+const OPS: Record<string, Op> = {
+  "kv.get": { write: false, run: (s, id, a) => value(s.kv.get(id, str(a[0], "key"))) },
+  "kv.set": {
+    write: true,
+    run: (s, id, a) => value(s.kv.set(id, str(a[0], "key"), a[1], ttl(obj(a[2], "options")))),
+  },
+  "kv.delete": { write: true, run: (s, id, a) => value(s.kv.delete(id, str(a[0], "key"))) },
+  "kv.list": { write: false, run: (s, id, a) => value(s.kv.list(id, obj(a[0], "options"))) },
+  "kv.increment": {
+    write: true,
+    run: (s, id, a) => {
+      const by = a[1] ?? 1;
+      if (typeof by !== "number" || !Number.isFinite(by)) {
+        throw new StorageError("VALIDATION_FAILED", "by must be a number");
+      }
+      return value(s.kv.increment(id, str(a[0], "key"), by, ttl(obj(a[2], "options"))));
+    },
+  },
+  "docs.insert": {
+    write: true,
+    run: (s, id, a) => value(s.docs.insert(id, str(a[0], "collection"), obj(a[1], "doc"))),
+  },
+  "docs.get": {
+    write: false,
+    run: (s, id, a) => value(s.docs.get(id, str(a[0], "collection"), str(a[1], "id"))),
+  },
+  "docs.find": {
+    write: false,
+    run: (s, id, a) =>
+      value(s.docs.find(id, str(a[0], "collection"), obj(a[1], "filter"), obj(a[2], "options"))),
+  },
+  "docs.update": {
+    write: true,
+    run: (s, id, a) =>
+      value(s.docs.update(id, str(a[0], "collection"), obj(a[1], "filter"), obj(a[2], "update"))),
+  },
+  "docs.delete": {
+    write: true,
+    run: (s, id, a) => value(s.docs.delete(id, str(a[0], "collection"), obj(a[1], "filter"))),
+  },
+  "docs.count": {
+    write: false,
+    run: (s, id, a) => value(s.docs.count(id, str(a[0], "collection"), obj(a[1], "filter"))),
+  },
+  "blobs.put": {
+    write: true,
+    run: (s, id, a, body) => {
+      const o = obj(a[1], "options");
+      const contentType = o.contentType === undefined
+        ? undefined
+        : str(o.contentType, "contentType");
+      return value(s.blobs.put(id, str(a[0], "key"), body, { contentType }));
+    },
+  },
+  "blobs.get": {
+    write: false,
+    run: (s, id, a) => {
+      const blob = s.blobs.get(id, str(a[0], "key"));
+      if (!blob) return value(undefined);
+      const { data, ...meta } = blob;
+      return { value: meta, body: data };
+    },
+  },
+  "blobs.delete": { write: true, run: (s, id, a) => value(s.blobs.delete(id, str(a[0], "key"))) },
+  "blobs.list": { write: false, run: (s, id, a) => value(s.blobs.list(id, obj(a[0], "options"))) },
+  // The original's `fazt.storage.s3`: text in, base64 out.
+  "blobs.putText": {
+    write: true,
+    run: (s, id, a) => {
+      const data = typeof a[1] === "string" ? new TextEncoder().encode(a[1]) : new Uint8Array();
+      const mime = a[2] === undefined || a[2] === null ? undefined : str(a[2], "mime");
+      s.blobs.put(id, str(a[0], "path"), data, { contentType: mime });
+      return value(undefined);
+    },
+  },
+  "blobs.getBase64": {
+    write: false,
+    run: (s, id, a) => {
+      const blob = s.blobs.get(id, str(a[0], "path"));
+      return value(blob && { data: base64(blob.data), mime: blob.content_type, size: blob.size });
+    },
+  },
+};
+
+/** Runs one storage call for the app `appId`; errors come back as values, never thrown. */
+export async function handleCall(
+  storage: Storage,
+  writes: WriteQueue,
+  appId: number,
+  op: unknown,
+  args: unknown,
+  body: Uint8Array,
+  log: (msg: string) => void,
+): Promise<CallResult> {
+  const spec = typeof op === "string" && Object.hasOwn(OPS, op) ? OPS[op] : undefined;
+  if (!spec) {
+    return { error: { code: "UNKNOWN_OPERATION", message: `no storage operation ${String(op)}` } };
+  }
+  if (!Array.isArray(args)) {
+    return { error: { code: "VALIDATION_FAILED", message: "arguments must be a list" } };
+  }
+  try {
+    const run = () => spec.run(storage, appId, args, body);
+    return spec.write ? await writes.run(appId, run) : run();
+  } catch (err) {
+    if (err instanceof StorageError) return { error: { code: err.code, message: err.message } };
+    log(`storage call ${op} failed: ${err instanceof Error ? err.message : String(err)}`);
+    return { error: { code: "INTERNAL_ERROR", message: "the storage call failed" } };
+  }
+}

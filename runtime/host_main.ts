@@ -1,0 +1,141 @@
+/**
+ * The app host: a child process that runs one app. It reads frames from
+ * stdin, runs the app's code in a Worker that carries exactly the app's
+ * permissions, and relays requests, responses, storage calls and logs. The
+ * process itself is started with no file, env or subprocess permissions and
+ * with imports denied, so the server can kill it at any moment.
+ */
+import { encodeFrame, FRAME, FrameReader, FrameWriter } from "./protocol.ts";
+import { workerMain } from "./worker_main.ts";
+
+interface InitMeta {
+  style: "module" | "script";
+  code: string;
+  scripts?: Record<string, string>;
+  net: string[];
+  env: Record<string, string>;
+  app: { name: string };
+  version: string;
+  maxWorkers: number;
+}
+
+const SHARED_BYTES = 8 * 1024 * 1024;
+
+// Sync calls from the Worker (the original's blocking storage API) resolve
+// through shared memory; async ones through messages. Call ids above this
+// mark sync calls on the wire.
+const SYNC_ID = 0x7fffffff;
+
+export async function runAppHost(): Promise<void> {
+  const out = new FrameWriter(Deno.stdout.writable.getWriter(), () => Deno.exit(0));
+  const reader = new FrameReader();
+  let worker: Worker | undefined;
+  const ctrl = new SharedArrayBuffer(8);
+  const shared = new SharedArrayBuffer(SHARED_BYTES);
+  const ctrlView = new Int32Array(ctrl);
+  const sharedView = new Uint8Array(shared);
+
+  const start = (meta: InitMeta) => {
+    const source = `(${workerMain.toString()})();\n`;
+    const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    worker = new Worker(url, {
+      type: "module",
+      deno: {
+        permissions: {
+          net: meta.net.length ? meta.net : false,
+          read: false,
+          write: false,
+          env: false,
+          run: false,
+          ffi: false,
+          sys: false,
+          import: false,
+        },
+      },
+    } as WorkerOptions);
+    worker.onmessage = (e) => fromWorker(e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      out.send(
+        encodeFrame(0, FRAME.LOG, [{ level: "error", message: String(e.message), at: Date.now() }]),
+      );
+    };
+    worker.postMessage({ t: "init", ...meta, ctrl, shared });
+  };
+
+  // deno-lint-ignore no-explicit-any -- messages from the bootstrap
+  const fromWorker = (m: any) => {
+    switch (m.t) {
+      case "res":
+        for (const r of m.list) {
+          out.send(encodeFrame(r.id, FRAME.RESPONSE, r.meta, new Uint8Array(r.body)));
+        }
+        break;
+      case "call":
+        out.send(
+          encodeFrame(
+            m.cid,
+            FRAME.CALL,
+            { op: m.op, args: m.args },
+            m.body ? new Uint8Array(m.body) : undefined,
+          ),
+        );
+        break;
+      case "scall":
+        out.send(encodeFrame(SYNC_ID, FRAME.CALL, { op: m.op, args: m.args }));
+        break;
+      case "log":
+        out.send(encodeFrame(0, FRAME.LOG, m.entries));
+        break;
+      case "ready":
+        out.send(encodeFrame(0, FRAME.READY, null));
+        break;
+      case "failed":
+        out.send(encodeFrame(0, FRAME.FAILED, { message: m.message }));
+        break;
+    }
+  };
+
+  const writeSync = (meta: unknown) => {
+    let bytes = new TextEncoder().encode(JSON.stringify(meta));
+    if (bytes.byteLength > SHARED_BYTES) {
+      bytes = new TextEncoder().encode(
+        JSON.stringify({ error: { code: "LIMIT_EXCEEDED", message: "result too large" } }),
+      );
+    }
+    sharedView.set(bytes);
+    Atomics.store(ctrlView, 1, bytes.byteLength);
+    Atomics.store(ctrlView, 0, 1);
+    Atomics.notify(ctrlView, 0);
+  };
+
+  for await (const chunk of Deno.stdin.readable) {
+    // Requests that arrive together cross to the Worker in one message.
+    const requests: unknown[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const f of reader.push(chunk)) {
+      if (f.type === FRAME.INIT) start(f.meta as InitMeta);
+      else if (f.type === FRAME.REQUEST) {
+        const body = f.body.byteLength ? (f.body.buffer as ArrayBuffer) : null;
+        requests.push({ id: f.id, meta: f.meta, body });
+        if (body) transfer.push(body);
+      } else if (f.type === FRAME.RESULT) {
+        if (f.id === SYNC_ID) writeSync(f.meta);
+        else {
+          // deno-lint-ignore no-explicit-any -- result metadata
+          const r = f.meta as any;
+          const body = f.body.byteLength ? (f.body.buffer as ArrayBuffer) : undefined;
+          worker?.postMessage(
+            { t: "result", cid: f.id, value: r.value, error: r.error, body },
+            body ? [body] : [],
+          );
+        }
+      }
+    }
+    if (requests.length) worker?.postMessage({ t: "req", list: requests }, transfer);
+  }
+  // The server closed our stdin: it wants us gone.
+  Deno.exit(0);
+}
+
+if (import.meta.main) await runAppHost();

@@ -1,0 +1,120 @@
+/**
+ * An app's `manifest.json` (or `fazt.json`): what its server code may do.
+ *
+ * ```json
+ * {
+ *   "permissions": { "net": ["api.example.com"] },
+ *   "routes": ["/feed.xml", "/hooks/*"],
+ *   "static_first": true,
+ *   "timeout_ms": 5000,
+ *   "memory_mb": 64,
+ *   "indexes": { "users": ["email"] }
+ * }
+ * ```
+ */
+export interface Manifest {
+  net: string[];
+  routes: string[];
+  staticFirst: boolean;
+  timeoutMs?: number;
+  memoryMb?: number;
+  indexes: Record<string, string[]>;
+}
+
+export const MANIFEST_FILES = ["manifest.json", "fazt.json"];
+
+export class ManifestError extends Error {
+  constructor(readonly constraint: string, message: string) {
+    super(message);
+  }
+}
+
+const HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
+const IPV6 = /^\[[0-9a-f:.]+\](:\d{1,5})?$/;
+const FIELD = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const COLLECTION = /^[A-Za-z0-9_-]{1,64}$/;
+
+function fail(constraint: string, message: string): never {
+  throw new ManifestError(constraint, message);
+}
+
+function stringList(value: unknown, what: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+    fail("type", `${what} must be a list of strings`);
+  }
+  return value as string[];
+}
+
+function positive(value: unknown, what: string, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max) {
+    fail("range", `${what} must be a whole number from 1 to ${max}`);
+  }
+  return value as number;
+}
+
+/** Parses and checks a manifest; an absent one is the empty manifest. */
+export function parseManifest(text: string | undefined): Manifest {
+  if (text === undefined) return { net: [], routes: [], staticFirst: true, indexes: {} };
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    fail("json", "the manifest is not valid JSON");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    fail("type", "the manifest must be a JSON object");
+  }
+  const permissions = (raw.permissions ?? {}) as Record<string, unknown>;
+  if (typeof permissions !== "object" || Array.isArray(permissions)) {
+    fail("type", "permissions must be an object");
+  }
+  for (const key of Object.keys(permissions)) {
+    if (key !== "net") {
+      fail("permissions", `the permission "${key}" is not available to apps (only "net")`);
+    }
+  }
+  const net = stringList(permissions.net, "permissions.net").map((h) => h.trim().toLowerCase());
+  for (const host of net) {
+    if (!HOST.test(host) && !IPV6.test(host)) {
+      fail("net", `"${host}" is not a host name (host or host:port)`);
+    }
+  }
+  const routes = stringList(raw.routes, "routes");
+  for (const r of routes) {
+    if (!r.startsWith("/") || r.includes("..")) {
+      fail("routes", `route "${r}" must be a path starting with /`);
+    }
+  }
+  const indexes: Record<string, string[]> = {};
+  const rawIndexes = raw.indexes ?? {};
+  if (typeof rawIndexes !== "object" || Array.isArray(rawIndexes)) {
+    fail("type", "indexes must be an object");
+  }
+  for (const [collection, fields] of Object.entries(rawIndexes as Record<string, unknown>)) {
+    if (!COLLECTION.test(collection)) fail("indexes", `"${collection}" is not a collection name`);
+    indexes[collection] = stringList(fields, `indexes.${collection}`);
+    for (const f of indexes[collection]) {
+      if (!FIELD.test(f)) fail("indexes", `"${f}" is not a field path`);
+    }
+  }
+  if (raw.static_first !== undefined && typeof raw.static_first !== "boolean") {
+    fail("type", "static_first must be true or false");
+  }
+  return {
+    net,
+    routes,
+    staticFirst: raw.static_first !== false,
+    timeoutMs: positive(raw.timeout_ms, "timeout_ms", 3_600_000),
+    memoryMb: positive(raw.memory_mb, "memory_mb", 65_536),
+    indexes,
+  };
+}
+
+/** Whether a request path is one the manifest hands to the server code. */
+export function routeMatches(routes: string[], path: string): boolean {
+  return routes.some((r) =>
+    r.endsWith("/*") ? path.startsWith(r.slice(0, -1)) || path === r.slice(0, -2) : path === r
+  );
+}

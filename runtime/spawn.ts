@@ -1,0 +1,43 @@
+/**
+ * How to start fazt's helper processes (app hosts, the compiler) in every
+ * form fazt ships in: from source (`deno run main.ts`), the entry file is run
+ * directly so the child loads only what it needs; from a bundle, the same
+ * file is re-run with a hidden subcommand.
+ */
+const ENTRIES = {
+  host: { file: "./host_main.ts", subcommand: "__app-host" },
+  compile: { file: "./compile_main.ts", subcommand: "__compile" },
+} as const;
+
+function exists(url: URL): boolean {
+  try {
+    return url.protocol === "file:" && Deno.statSync(url).isFile;
+  } catch {
+    return false;
+  }
+}
+
+export function faztCommand(
+  kind: keyof typeof ENTRIES,
+  flags: string[],
+): { command: string; args: string[] } {
+  const entry = new URL(ENTRIES[kind].file, import.meta.url);
+  const config = new URL("../deno.json", import.meta.url);
+  const base = ["run", "-q", "--no-prompt", ...flags];
+  if (exists(entry)) {
+    if (exists(config)) base.push("--config", config.pathname);
+    return { command: Deno.execPath(), args: [...base, entry.pathname] };
+  }
+  const main = new URL(Deno.mainModule);
+  return { command: Deno.execPath(), args: [...base, main.pathname, ENTRIES[kind].subcommand] };
+}
+
+/** The only environment a child gets: where Deno keeps its cache. */
+export function childEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "PATH"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
