@@ -11,3 +11,13 @@ export { VERSION } from "./version.ts";
 export * from "./server/mod.ts";
 export * from "./storage/mod.ts";
 export { buildProgram, CliError, main } from "./cli/mod.ts";
+export type {
+  AppContext,
+  AppHandler,
+  Blobs,
+  Docs,
+  Env,
+  Kv,
+  Log,
+  StoredBlob,
+} from "./runtime/app_types.ts";

@@ -896,3 +896,54 @@ Deno.test({
     });
   },
 });
+
+Deno.test("server code under the task's permissions: deploy, env set/list/unset, logs", async () => {
+  await withSandbox(async (sb) => {
+    const server = await sb.start({ firstRun: true });
+    const app = await sb.folder("svc", {
+      "index.html": "<h1>svc</h1>",
+      "api/main.ts": `import { shout } from "./lib.ts";
+        export default (req: Request, ctx: any) => {
+          console.log("served " + new URL(req.url).pathname);
+          return new Response(shout(ctx.env.GREETING ?? "none"));
+        };`,
+      "api/lib.ts": "export const shout = (s: string): string => s.toUpperCase();",
+    });
+    assertOk(await sb.cli(["deploy", app]));
+    assert.equal((await sb.get(server, "/api/x", "svc.localhost")).text, "NONE");
+
+    const set = assertOk(
+      await sb.cli(["app", "env", "set", "svc", "GREETING=hello there", "MODE=x"]),
+    );
+    assert.equal(set.stdout, "svc: set GREETING, MODE\n");
+    const list = assertOk(await sb.cli(["app", "env", "list", "svc"]));
+    assert.match(list.stdout, /GREETING/);
+    assert.doesNotMatch(list.stdout, /hello there/);
+    assert.equal((await sb.get(server, "/api/x", "svc.localhost")).text, "HELLO THERE");
+    assertRefused(await sb.cli(["app", "env", "set", "svc", "lower=x"]), /VALIDATION_FAILED/);
+    assertRefused(await sb.cli(["app", "env", "set", "svc", "NOEQUALS"]), /KEY=VALUE/);
+    assertOk(await sb.cli(["app", "env", "unset", "svc", "GREETING"]));
+    assert.equal((await sb.get(server, "/api/y", "svc.localhost")).text, "NONE");
+
+    // Logs are written behind the response, so poll briefly.
+    let logs = assertOk(await sb.cli(["app", "logs", "svc"]));
+    for (let i = 0; i < 20 && !logs.stdout.includes("served /api/y"); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      logs = assertOk(await sb.cli(["app", "logs", "svc"]));
+    }
+    assert.match(logs.stdout, /INFO  served \/api\/x/);
+    assert.doesNotMatch(logs.stdout, /hello there/);
+    const json = parseJson<{ level: string; message: string }[]>(
+      assertOk(await sb.cli(["app", "logs", "svc", "--json", "--limit", "1"])),
+    );
+    assert.equal(json.length, 1);
+    assert.equal(json[0].message, "served /api/y");
+    assertRefused(await sb.cli(["app", "logs", "svc", "--limit", "0"]), /--limit/);
+    assertRefused(await sb.cli(["app", "logs", "ghost"]), /APP_NOT_FOUND/);
+
+    const broken = await sb.folder("broken", {
+      "api/main.ts": "export default () => new Response(",
+    });
+    assertRefused(await sb.cli(["deploy", broken]), /does not compile: api\/main\.ts:1:\d+/);
+  });
+});
