@@ -279,3 +279,73 @@ Deno.test("a redeploy replaces the running host with the new version", async () 
     assert.equal(await (await call(node, "ver", "/api/")).text(), "one");
   });
 });
+
+Deno.test("an app that keeps crashing is restarted with a growing pause", async () => {
+  await withNode(async (node) => {
+    await deployOk(node, "crashy", {
+      "api/main.ts": `export default (req: Request) => {
+        if (new URL(req.url).pathname === "/api/bomb") { const a: number[][] = []; while (true) a.push(new Array(1e6).fill(1)); }
+        return new Response("up");
+      };`,
+    });
+    const first = await call(node, "crashy", "/api/bomb");
+    assert.equal(first.status, 502);
+    await first.body?.cancel();
+    // The first crash restarts at once.
+    const second = await call(node, "crashy", "/api/bomb");
+    assert.equal(second.status, 502);
+    await second.body?.cancel();
+    // A second crash in a row: the app waits before starting again.
+    const paused = await call(node, "crashy", "/api/");
+    assert.equal(paused.status, 503);
+    assert.ok(Number(paused.headers.get("retry-after")) >= 1);
+    assert.equal((await paused.json()).error.code, "APP_RESTARTING");
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(await (await call(node, "crashy", "/api/")).text(), "up");
+  }, { app_memory_mb: 32 });
+});
+
+Deno.test("request bodies over the limit get 413 before reaching the app", async () => {
+  await withNode(async (node) => {
+    await deployOk(node, "up", {
+      "api/main.ts":
+        "export default async (req: Request) => new Response(String((await req.arrayBuffer()).byteLength));",
+    });
+    const ok = await node.fetch("/api/", {
+      host: "up.localhost",
+      token: null,
+      method: "POST",
+      body: "x".repeat(1000),
+    });
+    assert.equal(await ok.text(), "1000");
+    const big = await node.fetch("/api/", {
+      host: "up.localhost",
+      token: null,
+      method: "POST",
+      body: "x".repeat(5000),
+    });
+    assert.equal(big.status, 413);
+    assert.equal((await big.json()).error.code, "PAYLOAD_TOO_LARGE");
+  }, { app_max_body_bytes: 4096 });
+});
+
+Deno.test("an app may start only a few Workers, none with more permissions", async () => {
+  await withNode(async (node) => {
+    await deployOk(node, "spawner", {
+      "api/main.ts": `export default () => {
+        const made: string[] = [];
+        for (let i = 0; i < 6; i++) {
+          try { new Worker("data:text/javascript,1", { type: "module" }); made.push("ok"); }
+          catch (e) { made.push((e as Error).message); }
+        }
+        return Response.json(made);
+      };`,
+    });
+    const made = await (await call(node, "spawner", "/api/")).json();
+    assert.deepEqual(made.slice(0, 2), ["ok", "ok"]);
+    assert.ok(
+      made.slice(2).every((m: string) => /at most 2 Workers/.test(m)),
+      JSON.stringify(made),
+    );
+  }, { app_max_workers: 2 });
+});
