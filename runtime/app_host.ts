@@ -1,7 +1,8 @@
 import type { Build } from "../storage/mod.ts";
 import type { CallResult } from "./bridge.ts";
 import { encodeFrame, FRAME, type Frame, FrameReader, FrameWriter } from "./protocol.ts";
-import { childEnv, faztCommand } from "./spawn.ts";
+import { problem } from "./problem.ts";
+import { spawnFazt } from "./spawn.ts";
 
 export interface HostSpec {
   appId: number;
@@ -28,17 +29,6 @@ interface InFlight {
   deadline: number;
 }
 
-function problem(
-  status: number,
-  code: string,
-  message: string,
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(JSON.stringify({ error: { code, message } }), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
-  });
-}
 
 const STARTUP_LIMIT_MS = 10_000;
 
@@ -67,15 +57,7 @@ export class AppHost {
       `--v8-flags=--max-old-space-size=${spec.memoryMb}`,
     ];
     if (spec.net.length) flags.push(`--allow-net=${spec.net.join(",")}`);
-    const { command, args } = faztCommand("host", flags);
-    this.#child = new Deno.Command(command, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      clearEnv: true,
-      env: childEnv(),
-    }).spawn();
+    this.#child = spawnFazt("host", flags);
     this.pid = this.#child.pid;
     this.#out = new FrameWriter(this.#child.stdin.getWriter(), () => this.kill());
     this.ready = this.#start();

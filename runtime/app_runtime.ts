@@ -3,6 +3,7 @@ import { VERSION } from "../version.ts";
 import { AppHost } from "./app_host.ts";
 import { handleCall } from "./bridge.ts";
 import type { Manifest } from "./manifest.ts";
+import { problem } from "./problem.ts";
 import { WriteQueue } from "./write_queue.ts";
 
 export interface AppTarget {
@@ -16,17 +17,6 @@ interface Backoff {
   until: number;
 }
 
-function problem(
-  status: number,
-  code: string,
-  message: string,
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(JSON.stringify({ error: { code, message } }), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
-  });
-}
 
 /**
  * Runs apps' server code: one host process per app version, started on the

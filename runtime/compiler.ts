@@ -1,5 +1,5 @@
 import type { Build } from "../storage/mod.ts";
-import { childEnv, faztCommand } from "./spawn.ts";
+import { spawnFazt } from "./spawn.ts";
 
 /** Where an app's server code starts, in order of preference. */
 export const SERVER_ENTRIES = ["api/main.ts", "api/main.js", "api/main.mjs", "api/main.tsx"];
@@ -59,21 +59,13 @@ interface CompilerOutput {
 }
 
 async function runCompiler(input: unknown): Promise<CompilerOutput> {
-  const { command, args } = faztCommand("compile", [
+  const child = spawnFazt("compile", [
     "--allow-read",
     "--allow-env",
     "--allow-run",
     "--deny-net",
     "--deny-write",
-  ]);
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    clearEnv: true,
-    env: childEnv(),
-  }).spawn();
+    ]);
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(JSON.stringify(input)));
   await writer.close();

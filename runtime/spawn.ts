@@ -17,7 +17,7 @@ function exists(url: URL): boolean {
   }
 }
 
-export function faztCommand(
+function faztCommand(
   kind: keyof typeof ENTRIES,
   flags: string[],
 ): { command: string; args: string[] } {
@@ -32,8 +32,21 @@ export function faztCommand(
   return { command: Deno.execPath(), args: [...base, main.pathname, ENTRIES[kind].subcommand] };
 }
 
+/** Starts a helper process with piped stdio and almost no environment. */
+export function spawnFazt(kind: keyof typeof ENTRIES, flags: string[]): Deno.ChildProcess {
+  const { command, args } = faztCommand(kind, flags);
+  return new Deno.Command(command, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    clearEnv: true,
+    env: childEnv(),
+  }).spawn();
+}
+
 /** The only environment a child gets: where Deno keeps its cache. */
-export function childEnv(): Record<string, string> {
+function childEnv(): Record<string, string> {
   const env: Record<string, string> = { NO_COLOR: "1" };
   for (const name of ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "PATH"]) {
     const value = Deno.env.get(name);

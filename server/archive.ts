@@ -1,3 +1,4 @@
+import { concatBytes } from "../lib/bytes.ts";
 import { configure, type Entry, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
 import { HttpError } from "./http_error.ts";
 
@@ -87,13 +88,7 @@ async function readEntry(
   });
   if (entry.directory) return new Uint8Array();
   await entry.getData(sink, { checkSignature: true });
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

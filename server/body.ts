@@ -1,3 +1,4 @@
+import { concatBytes } from "../lib/bytes.ts";
 import type { Bytes } from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
 
@@ -13,13 +14,7 @@ export async function readBody(req: Request, max: number): Promise<Bytes> {
     if (size > max) throw tooLarge(max);
     chunks.push(chunk);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 function tooLarge(max: number): HttpError {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { AppBlobs, AppStore, type Database, openDatabase, StorageError } from "./mod.ts";
+import { AppBlobs, AppStore, type Database, openDatabase } from "./mod.ts";
+import { refused } from "./testing.ts";
 
 function setup(maxSize?: number) {
   const db = openDatabase(":memory:");
@@ -14,15 +15,6 @@ function snapshot(db: Database): string {
   return JSON.stringify(
     db.all("SELECT app_id, key, size, content_type, hex(data) AS d FROM app_blobs ORDER BY key"),
   );
-}
-
-function refused(fn: () => unknown, code: string, field?: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof StorageError, String(err));
-    assert.equal(err.code, code);
-    if (field !== undefined) assert.equal(err.field, field);
-    return true;
-  });
 }
 
 const bytes = (...values: number[]) => new Uint8Array(values);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { AppDocs, AppStore, type Database, type Doc, openDatabase, StorageError } from "./mod.ts";
+import { AppDocs, AppStore, type Database, type Doc, openDatabase } from "./mod.ts";
+import { refused } from "./testing.ts";
 
 function setup() {
   const db = openDatabase(":memory:");
@@ -12,15 +13,6 @@ function setup() {
 
 function snapshot(db: Database): string {
   return JSON.stringify(db.all("SELECT * FROM app_docs ORDER BY app_id, collection, id"));
-}
-
-function refused(fn: () => unknown, code: string, field?: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof StorageError, String(err));
-    assert.equal(err.code, code);
-    if (field !== undefined) assert.equal(err.field, field);
-    return true;
-  });
 }
 
 const PEOPLE: Doc[] = [

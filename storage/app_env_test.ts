@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { AppEnv, AppStore, openDatabase, StorageError } from "./mod.ts";
+import { AppEnv, AppStore, openDatabase } from "./mod.ts";
+import { refused } from "./testing.ts";
 
 function setup() {
   const db = openDatabase(":memory:");
@@ -9,15 +10,6 @@ function setup() {
   let now = 100;
   const env = new AppEnv(db, { now: () => now++ });
   return { db, apps, env, a, b };
-}
-
-function refused(fn: () => unknown, code: string, field?: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof StorageError, String(err));
-    assert.equal(err.code, code);
-    if (field !== undefined) assert.equal(err.field, field);
-    return true;
-  });
 }
 
 Deno.test("env: set, list names only, values, overwrite and delete", () => {

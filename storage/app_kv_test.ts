@@ -7,8 +7,8 @@ import {
   openDatabase,
   schemaVersion,
   Storage,
-  StorageError,
 } from "./mod.ts";
+import { refused } from "./testing.ts";
 
 function setup() {
   const db = openDatabase(":memory:");
@@ -28,15 +28,6 @@ function setup() {
 
 function rows(db: Database): number {
   return db.get<{ n: number }>("SELECT COUNT(*) AS n FROM app_kv")!.n;
-}
-
-function refused(fn: () => unknown, code: string, field?: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof StorageError, String(err));
-    assert.equal(err.code, code);
-    if (field !== undefined) assert.equal(err.field, field);
-    return true;
-  });
 }
 
 Deno.test("kv: set, get, overwrite and delete JSON values", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { AppLogs, AppStore, type Database, openDatabase, StorageError } from "./mod.ts";
+import { AppLogs, AppStore, type Database, openDatabase } from "./mod.ts";
+import { refused } from "./testing.ts";
 
 function setup(opts?: { maxPerApp?: number; pruneEvery?: number }) {
   const db = openDatabase(":memory:");
@@ -12,15 +13,6 @@ function setup(opts?: { maxPerApp?: number; pruneEvery?: number }) {
 
 function count(db: Database, appId: number): number {
   return db.get<{ n: number }>("SELECT COUNT(*) AS n FROM app_logs WHERE app_id = ?", appId)!.n;
-}
-
-function refused(fn: () => unknown, code: string, field?: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof StorageError, String(err));
-    assert.equal(err.code, code);
-    if (field !== undefined) assert.equal(err.field, field);
-    return true;
-  });
 }
 
 Deno.test("logs: append returns ids; recent is oldest to newest and follows with after", () => {

@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
-import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
+import { makeZip, type TestNode, withTestNode } from "./helpers.ts";
 
-async function withNode(fn: (node: TestNode) => Promise<void>, settings?: Record<string, number>) {
-  const node = await startTestNode({ settings });
-  try {
-    await fn(node);
-  } finally {
-    await node.close();
-  }
-}
+const withNode = withTestNode;
 
 const page = (node: TestNode, app: string) =>
   node.fetch("/", { host: `${app}.localhost`, token: null }).then((r) => r.text());

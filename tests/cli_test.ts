@@ -931,7 +931,7 @@ Deno.test("server code under the task's permissions: deploy, env set/list/unset,
       await new Promise((r) => setTimeout(r, 100));
       logs = assertOk(await sb.cli(["app", "logs", "svc"]));
     }
-    assert.match(logs.stdout, /INFO  served \/api\/x/);
+    assert.match(logs.stdout, /INFO {2}served \/api\/x/);
     assert.doesNotMatch(logs.stdout, /hello there/);
     const json = parseJson<{ level: string; message: string }[]>(
       assertOk(await sb.cli(["app", "logs", "svc", "--json", "--limit", "1"])),

@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import { buildZip } from "./zip_builder.ts";
-import { makeZip, randomBytes, startTestNode, type TestNode } from "./helpers.ts";
+import { makeZip, randomBytes, withTestNode } from "./helpers.ts";
 
-async function withNode(fn: (node: TestNode) => Promise<void>, settings?: Record<string, number>) {
-  const node = await startTestNode({ settings });
-  try {
-    await fn(node);
-  } finally {
-    await node.close();
-  }
-}
+const withNode = withTestNode;
 
 const SITE = {
   "index.html": "<h1>home</h1>",

@@ -108,3 +108,27 @@ export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   }
   return out;
 }
+
+/** Runs `fn` against a fresh node (with these stored settings), always closing it. */
+export async function withTestNode(
+  fn: (node: TestNode) => Promise<void>,
+  settings?: Record<string, string | number>,
+): Promise<void> {
+  const node = await startTestNode({ settings });
+  try {
+    await fn(node);
+  } finally {
+    await node.close();
+  }
+}
+
+/** Deploys files as `name` and asserts it was accepted; returns the deploy's data. */
+export async function deployFiles(
+  node: TestNode,
+  name: string,
+  files: Record<string, string | Uint8Array>,
+): Promise<Json> {
+  const r = await node.deploy(name, await makeZip(files));
+  if (r.status !== 201) throw new Error(`deploy of ${name} failed: ${JSON.stringify(r.body)}`);
+  return r.body.data;
+}

@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
-import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
+import { deployFiles, type TestNode, withTestNode } from "./helpers.ts";
 
-async function withNode(fn: (node: TestNode) => Promise<void>, settings?: Record<string, number>) {
-  const node = await startTestNode({ settings });
-  try {
-    await fn(node);
-  } finally {
-    await node.close();
-  }
-}
+const withNode = withTestNode;
 
-async function deployOk(node: TestNode, name: string, files: Record<string, string>) {
-  const r = await node.deploy(name, await makeZip(files));
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-}
+const deployOk = deployFiles;
 
 const call = (node: TestNode, app: string, path: string) =>
   node.fetch(path, { host: `${app}.localhost`, token: null });

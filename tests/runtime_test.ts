@@ -1,20 +1,9 @@
 import assert from "node:assert/strict";
-import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
+import { deployFiles, makeZip, type TestNode, withTestNode } from "./helpers.ts";
 
-async function withNode(fn: (node: TestNode) => Promise<void>, settings?: Record<string, number>) {
-  const node = await startTestNode({ settings });
-  try {
-    await fn(node);
-  } finally {
-    await node.close();
-  }
-}
+const withNode = withTestNode;
 
-async function deployOk(node: TestNode, name: string, files: Record<string, string>) {
-  const r = await node.deploy(name, await makeZip(files));
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body.data;
-}
+const deployOk = deployFiles;
 
 function call(node: TestNode, app: string, path: string, init: RequestInit = {}) {
   return node.fetch(path, { ...init, host: `${app}.localhost`, token: null });
