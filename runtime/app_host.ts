@@ -29,7 +29,6 @@ interface InFlight {
   deadline: number;
 }
 
-
 const STARTUP_LIMIT_MS = 10_000;
 
 /**

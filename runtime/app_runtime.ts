@@ -17,7 +17,6 @@ interface Backoff {
   until: number;
 }
 
-
 /**
  * Runs apps' server code: one host process per app version, started on the
  * first request, kept warm, stopped when idle, restarted with backoff after a

@@ -65,7 +65,7 @@ async function runCompiler(input: unknown): Promise<CompilerOutput> {
     "--allow-run",
     "--deny-net",
     "--deny-write",
-    ]);
+  ]);
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(JSON.stringify(input)));
   await writer.close();
