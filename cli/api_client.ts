@@ -14,20 +14,32 @@ export class ApiClient {
   async request<T = unknown>(
     method: string,
     path: string,
-    init: { body?: BodyInit; type?: string } = {},
+    init: { body?: BodyInit; type?: string; timeoutMs?: number } = {},
   ): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.conn.token}` };
     if (init.type) headers["content-type"] = init.type;
+    const signal = init.timeoutMs ? AbortSignal.timeout(init.timeoutMs) : undefined;
     let res: Response;
     try {
-      res = await fetch(new URL(path, this.conn.url), { method, headers, body: init.body });
+      res = await fetch(new URL(path, this.conn.url), { method, headers, body: init.body, signal });
     } catch {
+      if (signal?.aborted) {
+        throw new CliError(
+          `${this.conn.url} (from ${this.conn.source}) did not answer within ${init.timeoutMs} ms`,
+          "UNREACHABLE",
+        );
+      }
       throw new CliError(
         `cannot reach ${this.conn.url} (from ${this.conn.source}): is the server running?`,
         "UNREACHABLE",
       );
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch {
+      throw new CliError(`${this.conn.url} stopped answering mid-response`, "UNREACHABLE");
+    }
     let payload: { data?: T; error?: { code: string; message: string; details?: unknown } };
     try {
       payload = JSON.parse(text);

@@ -1,6 +1,7 @@
 import { Storage } from "../storage/mod.ts";
 import { ApiClient } from "./api_client.ts";
 import { CliError } from "./cli_error.ts";
+import { PeerClient } from "./peer_client.ts";
 import { fileExists, resolveDbPath } from "./paths.ts";
 
 export interface ConnectionFlags {
@@ -9,12 +10,25 @@ export interface ConnectionFlags {
   db?: string;
 }
 
+let peerOverride: string | undefined;
+
+/** `fazt @NAME <command>`: the command talks to peer NAME (`undefined` resets). */
+export function usePeer(name: string | undefined): void {
+  peerOverride = name;
+}
+
 /**
- * Which node a client command talks to: `--url/--token`, else
- * `FAZT_URL/FAZT_TOKEN`, else the default entry of the `peers` table in the
- * local database. There is no client config file.
+ * Which node a client command talks to: `fazt @NAME`, else `--url/--token`,
+ * else `FAZT_URL/FAZT_TOKEN`, else the default entry of the `peers` table in
+ * the local database. There is no client config file.
  */
 export function connect(flags: ConnectionFlags): ApiClient {
+  if (peerOverride !== undefined) {
+    if (flags.url || flags.token) {
+      throw new CliError("use either @NAME or --url/--token, not both", "VALIDATION_FAILED");
+    }
+    return PeerClient.named(peerOverride, flags.db, { checkFirst: true });
+  }
   const url = flags.url ?? Deno.env.get("FAZT_URL");
   const token = flags.token ?? Deno.env.get("FAZT_TOKEN");
   if (url || token) {

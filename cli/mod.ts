@@ -7,7 +7,10 @@ import { VERSION } from "../version.ts";
 import { CliError } from "./cli_error.ts";
 import { appCommand } from "./commands/app.ts";
 import { deployCommand } from "./commands/deploy.ts";
+import { mcpCommand } from "./commands/mcp.ts";
+import { peerShorthand, remoteCommand } from "./commands/remote.ts";
 import { serverCommand } from "./commands/server.ts";
+import { statsCommand } from "./commands/stats.ts";
 import { tokenCommand } from "./commands/token.ts";
 
 export { CliError } from "./cli_error.ts";
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
   tokenCommand(program);
   deployCommand(program);
   appCommand(program);
+  statsCommand(program);
+  remoteCommand(program);
+  mcpCommand(program);
   program.command("help [command]", { hidden: false }).description("show help for a command")
     .action((name?: string) => {
       const cmd = name ? program.commands.find((c) => c.name() === name) : undefined;
@@ -44,7 +50,8 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   try {
-    await program.parseAsync(args, { from: "user" });
+    // `fazt @NAME <command>`: the command talks to peer NAME.
+    await program.parseAsync(peerShorthand(args), { from: "user" });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;

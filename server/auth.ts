@@ -1,20 +1,51 @@
-import { type Scope, scopeAllows, type Storage, type TokenInfo } from "../storage/mod.ts";
+import {
+  type Scope,
+  scopeAllows,
+  type SessionInfo,
+  type SessionLifetime,
+  type Storage,
+  type TokenInfo,
+} from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
+import { checkOrigin, isStateChanging, readSessionCookie } from "./session.ts";
 
 /** Who may call a route: anyone, or a token holding at least this scope. */
 export type Policy = "public" | Scope;
 
+/**
+ * Who is calling. A signed-in owner (`kind: "session"`) holds every right;
+ * `token` then stands for those rights (id 0, scope `admin`, the owner's
+ * name) so code that reads `principal.token` works for both kinds.
+ */
 export interface Principal {
-  kind: "token";
+  kind: "token" | "session";
   token: TokenInfo;
+  session?: SessionInfo;
+}
+
+/** How to check an owner session cookie on this request. */
+export interface SessionCheck {
+  life: SessionLifetime;
+  /** This request's own origin; cookie-authenticated writes must come from it. */
+  origin: string;
 }
 
 const CHALLENGE = { "www-authenticate": 'Bearer realm="fazt"' };
 
 /** Checks the request's credentials against `policy`; throws 401/403 when they fall short. */
-export function authorize(req: Request, storage: Storage, policy: Policy): Principal | undefined {
+export function authorize(
+  req: Request,
+  storage: Storage,
+  policy: Policy,
+  sessions?: SessionCheck,
+): Principal | undefined {
   if (policy === "public") return undefined;
   const header = req.headers.get("authorization");
+  // A Bearer header decides alone: a bad token is refused, not retried as a cookie.
+  if (!header && sessions) {
+    const secret = readSessionCookie(req);
+    if (secret !== undefined) return sessionPrincipal(req, storage, secret, sessions);
+  }
   if (!header) {
     throw new HttpError(401, "UNAUTHORIZED", "Authentication required", undefined, CHALLENGE);
   }
@@ -39,4 +70,35 @@ export function authorize(req: Request, storage: Storage, policy: Policy): Princ
     });
   }
   return { kind: "token", token };
+}
+
+function sessionPrincipal(
+  req: Request,
+  storage: Storage,
+  secret: string,
+  check: SessionCheck,
+): Principal {
+  const session = storage.sessions.touch(secret, check.life);
+  if (!session) {
+    throw new HttpError(
+      401,
+      "SESSION_EXPIRED",
+      "Your session has ended; sign in again",
+      undefined,
+      CHALLENGE,
+    );
+  }
+  if (isStateChanging(req.method)) checkOrigin(req, check.origin, true);
+  const owner = storage.owner.get()?.username ?? "owner";
+  return {
+    kind: "session",
+    session,
+    token: {
+      id: 0,
+      name: `${owner} (dashboard)`,
+      scope: "admin",
+      created_at: session.created_at,
+      last_used_at: session.last_seen_at,
+    },
+  };
 }

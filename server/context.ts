@@ -2,6 +2,7 @@ import type { Settings, Storage } from "../storage/mod.ts";
 import type { Policy, Principal } from "./auth.ts";
 import type { Sites } from "./sites.ts";
 import type { AppRuntime } from "../runtime/app_runtime.ts";
+import type { Analytics } from "./analytics.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
@@ -9,7 +10,11 @@ export interface ServerContext {
   settings: Settings;
   sites: Sites;
   runtime: AppRuntime;
+  /** Page views and events: counting, buffering, batched writes. */
+  analytics: Analytics;
   startedAt: number;
+  /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
+  closing?: AbortSignal;
   log: (message: string) => void;
 }
 
@@ -19,13 +24,15 @@ export interface RouteContext {
   params: Record<string, string>;
   principal?: Principal;
   server: ServerContext;
+  /** The socket's peer (see `clientIp` in session.ts for the client's address). */
+  remote?: Deno.NetAddr;
 }
 
 export type Handler = (c: RouteContext) => Response | Promise<Response>;
 
 export interface Route {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** Segments; `:name` captures one segment. */
+  /** Segments; `:name` captures one segment, a last `*name` the rest of the path. */
   path: string;
   auth: Policy;
   summary: string;

@@ -1,9 +1,27 @@
 import type { Route } from "./context.ts";
-import { deleteApp, getApp, listApps, rollbackApp } from "./handlers/apps.ts";
+import { deleteApp, getApp, listApps, promoteApp, rollbackApp } from "./handlers/apps.ts";
+import { getFile, listFiles } from "./handlers/app_files.ts";
+import { llmsTxt, mcpEndpoint, wellKnownMcp } from "./handlers/mcp.ts";
 import { appLogs, listEnv, putEnv } from "./handlers/app_runtime.ts";
 import { deploy } from "./handlers/deploy.ts";
+import { events, realtime, stats } from "./handlers/stats.ts";
 import { health, system } from "./handlers/system.ts";
 import { createToken, listTokens, revokeToken } from "./handlers/tokens.ts";
+import {
+  deleteBlob,
+  deleteDoc,
+  deleteKv,
+  findDocs,
+  getBlob,
+  listBlobs,
+  listCollections,
+  listKv,
+} from "./handlers/app_data.ts";
+import { streamLogs } from "./handlers/log_stream.ts";
+import { listPeers, peersStatus } from "./handlers/peers_status.ts";
+import { systemRequests } from "./handlers/requests.ts";
+import { listSessions, login, logout, me, revokeSession } from "./handlers/session.ts";
+import { getSettings, putSettings } from "./handlers/settings.ts";
 
 /**
  * Every route of the admin host, with who may call it. Nothing is routed
@@ -23,6 +41,27 @@ export const ROUTES: readonly Route[] = [
     auth: "read",
     summary: "Node facts: version, OS, memory, database",
     handler: system,
+  },
+  {
+    method: "GET",
+    path: "/api/stats",
+    auth: "read",
+    summary: "Analytics: totals, time series, top lists (and v0.9's fields)",
+    handler: stats,
+  },
+  {
+    method: "GET",
+    path: "/api/stats/realtime",
+    auth: "read",
+    summary: "Visitors of the last 5 minutes and their pages",
+    handler: realtime,
+  },
+  {
+    method: "GET",
+    path: "/api/stats/events",
+    auth: "read",
+    summary: "Named events over time, with the newest",
+    handler: events,
   },
   {
     method: "POST",
@@ -54,6 +93,27 @@ export const ROUTES: readonly Route[] = [
     handler: rollbackApp,
   },
   {
+    method: "POST",
+    path: "/api/apps/:name/promote",
+    auth: "deploy",
+    summary: "Make a version (a draft) live",
+    handler: promoteApp,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/files",
+    auth: "read",
+    summary: "The files of a version (default: the live one)",
+    handler: listFiles,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/files/*path",
+    auth: "read",
+    summary: "One file of a version, text or base64",
+    handler: getFile,
+  },
+  {
     method: "GET",
     path: "/api/apps/:name/env",
     auth: "read",
@@ -73,6 +133,70 @@ export const ROUTES: readonly Route[] = [
     auth: "read",
     summary: "An app's recent log lines",
     handler: appLogs,
+  },
+  // The owner's dashboard: live log tail, an app's data (read and delete only).
+  {
+    method: "GET",
+    path: "/api/apps/:name/logs/stream",
+    auth: "read",
+    summary: "An app's log as Server-Sent Events (live tail)",
+    handler: streamLogs,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/kv",
+    auth: "admin",
+    summary: "An app's key-value entries (?prefix=&limit=&cursor=)",
+    handler: listKv,
+  },
+  {
+    method: "DELETE",
+    path: "/api/apps/:name/kv/*key",
+    auth: "admin",
+    summary: "Delete one of an app's keys",
+    handler: deleteKv,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/docs",
+    auth: "admin",
+    summary: "An app's document collections with counts",
+    handler: listCollections,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/docs/:collection",
+    auth: "admin",
+    summary: "Query a collection (?filter={json}&sort={json}&limit=&cursor=)",
+    handler: findDocs,
+  },
+  {
+    method: "DELETE",
+    path: "/api/apps/:name/docs/:collection/:id",
+    auth: "admin",
+    summary: "Delete one document",
+    handler: deleteDoc,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/blobs",
+    auth: "admin",
+    summary: "An app's blobs, metadata only (?prefix=&limit=&cursor=)",
+    handler: listBlobs,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/blobs/*key",
+    auth: "admin",
+    summary: "Download one blob",
+    handler: getBlob,
+  },
+  {
+    method: "DELETE",
+    path: "/api/apps/:name/blobs/*key",
+    auth: "admin",
+    summary: "Delete one blob",
+    handler: deleteBlob,
   },
   {
     method: "GET",
@@ -94,5 +218,85 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary: "Revoke an API token",
     handler: revokeToken,
+  },
+  // Owner sign-in for the dashboard (a session cookie on the admin host only).
+  {
+    method: "POST",
+    path: "/api/auth/login",
+    auth: "public",
+    summary: "Sign in as the owner: sets the session cookie (rate-limited)",
+    handler: login,
+  },
+  {
+    method: "POST",
+    path: "/api/auth/logout",
+    auth: "public",
+    summary: "End this browser's session and clear its cookie",
+    handler: logout,
+  },
+  { method: "GET", path: "/api/auth/me", auth: "read", summary: "Who is calling", handler: me },
+  {
+    method: "GET",
+    path: "/api/auth/sessions",
+    auth: "admin",
+    summary: "Signed-in browsers",
+    handler: listSessions,
+  },
+  {
+    method: "DELETE",
+    path: "/api/auth/sessions/:id",
+    auth: "admin",
+    summary: "Sign one browser out",
+    handler: revokeSession,
+  },
+  {
+    method: "GET",
+    path: "/api/settings",
+    auth: "admin",
+    summary: "Every setting: value, default, range",
+    handler: getSettings,
+  },
+  {
+    method: "PUT",
+    path: "/api/settings",
+    auth: "admin",
+    summary: "Change settings (applied at the next start)",
+    handler: putSettings,
+  },
+  {
+    method: "GET",
+    path: "/api/system/requests",
+    auth: "read",
+    summary: "Requests per minute over the last hour",
+    handler: systemRequests,
+  },
+  { method: "GET", path: "/api/peers", auth: "admin", summary: "Known peers", handler: listPeers },
+  {
+    method: "GET",
+    path: "/api/peers/status",
+    auth: "admin",
+    summary: "Each peer's /health checked live: reachable, version, latency",
+    handler: peersStatus,
+  },
+  {
+    method: "POST",
+    path: "/mcp",
+    auth: "read",
+    summary: "MCP over Streamable HTTP; the token's scope decides the tools",
+    handler: mcpEndpoint,
+  },
+  {
+    method: "GET",
+    path: "/.well-known/mcp.json",
+    auth: "public",
+    summary: "How an agent connects to this node",
+    handler: wellKnownMcp,
+  },
+  {
+    method: "GET",
+    path: "/llms.txt",
+    auth: "public",
+    summary: "This node described for language models",
+    handler: llmsTxt,
   },
 ];

@@ -8,10 +8,20 @@ export type Match =
 function matchPath(pattern: string, path: string): Record<string, string> | undefined {
   const want = pattern.split("/");
   const got = path.split("/");
-  if (want.length !== got.length) return undefined;
+  const rest = want.at(-1)!.startsWith("*");
+  if (rest ? got.length < want.length : want.length !== got.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {
-    if (want[i].startsWith(":")) {
+    if (rest && i === want.length - 1) {
+      // `*name` (last segment only) captures the rest of the path, slashes included.
+      const tail = got.slice(i);
+      if (tail.some((s) => s === "")) return undefined;
+      try {
+        params[want[i].slice(1)] = tail.map(decodeURIComponent).join("/");
+      } catch {
+        return undefined;
+      }
+    } else if (want[i].startsWith(":")) {
       if (!got[i]) return undefined;
       try {
         params[want[i].slice(1)] = decodeURIComponent(got[i]);

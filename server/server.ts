@@ -12,6 +12,11 @@ import type { SiteIndex } from "./site_index.ts";
 import { AppRuntime } from "../runtime/app_runtime.ts";
 import { routeMatches } from "../runtime/manifest.ts";
 import { serveStatic } from "./static_site.ts";
+import { Analytics, type AnalyticsOptions } from "./analytics.ts";
+import { clientIp, isHttps, ownOrigin, sessionLifetime } from "./session.ts";
+import { serveAdminUi } from "./admin_ui.ts";
+import { rateOf } from "./request_rate.ts";
+import { handleFazt, handleLegacyTracking, reservedPath } from "./tracking.ts";
 
 export interface ServerOptions {
   /** Database file; ignored when `storage` is given. */
@@ -20,6 +25,8 @@ export interface ServerOptions {
   /** Settings for this run only (command-line flags), over the stored ones. */
   overrides?: Partial<Record<SettingKey, unknown>>;
   log?: (message: string) => void;
+  /** Analytics clock, salt source and write cadence (tests). */
+  analytics?: AnalyticsOptions;
 }
 
 export interface RunningServer {
@@ -56,7 +63,9 @@ function handledByServerCode(site: SiteIndex, path: string): boolean {
 }
 
 /** Builds the request handler for a node; exposed for tests and embedding. */
-export function createHandler(ctx: ServerContext): (req: Request) => Response | Promise<Response> {
+export function createHandler(
+  ctx: ServerContext,
+): (req: Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response> {
   // Hosts repeat, so each is classified once (bounded against random names).
   const targets = new Map<string, HostTarget>();
   const classify = (host: string): HostTarget => {
@@ -68,26 +77,57 @@ export function createHandler(ctx: ServerContext): (req: Request) => Response | 
     }
     return t;
   };
-  return (req) => {
-    const target = classify(req.headers.get("host") ?? "");
+  const rate = rateOf(ctx);
+  return (req, info) => {
+    rate.hit();
+    const host = req.headers.get("host") ?? "";
+    const target = classify(host);
     if (target.kind === "app") {
       const site = target.version === undefined
         ? ctx.sites.live(target.name)
         : ctx.sites.version(target.name, target.version);
       if (!site) return notFoundPage(req, `There is no app called '${target.name}' here.`);
       const path = pathnameOf(req.url);
+      // `/_fazt/` is fazt's on every app host: never a file, never app code.
+      const reserved = reservedPath(path);
+      if (reserved !== undefined) {
+        const count = target.version === undefined;
+        return handleFazt(req, reserved, info?.remoteAddr, ctx, target.name, count);
+      }
       if (site.server && handledByServerCode(site, path)) {
         const app = { appId: site.appId, appName: target.name, version: site.version };
         return ctx.runtime.handle(req, app, site.server.manifest);
       }
-      return serveStatic(req, path, site, ctx.sites, target.name);
+      const onPage = ctx.analytics.enabled && target.version === undefined
+        ? (revalidated: boolean) =>
+          ctx.analytics.page(
+            req,
+            clientIp(req, info?.remoteAddr, ctx.settings),
+            host,
+            target.name,
+            path,
+            revalidated,
+          )
+        : undefined;
+      return serveStatic(req, path, site, ctx.sites, target.name, onPage);
     }
-    if (target.kind === "admin") return handleAdmin(req, ctx);
+    if (target.kind === "admin") {
+      const path = pathnameOf(req.url);
+      if (path === "/track" || path === "/pixel.gif") {
+        return handleLegacyTracking(req, path, info?.remoteAddr, ctx);
+      }
+      return handleAdmin(req, ctx, info?.remoteAddr);
+    }
     return notFoundPage(req, `This node does not serve '${target.host}'.`);
   };
 }
 
-async function handleAdmin(req: Request, ctx: ServerContext): Promise<Response> {
+/** The admin host's answer to a request (MCP tools over HTTP call the API through it too). */
+export async function handleAdmin(
+  req: Request,
+  ctx: ServerContext,
+  remote?: Deno.NetAddr,
+): Promise<Response> {
   const url = new URL(req.url);
   const match = matchRoute(ROUTES, req.method, url.pathname);
   const isApi = url.pathname === "/api" || url.pathname.startsWith("/api/");
@@ -107,32 +147,17 @@ async function handleAdmin(req: Request, ctx: ServerContext): Promise<Response> 
       if (isApi) {
         throw new HttpError(404, "NOT_FOUND", `No API route ${req.method} ${url.pathname}`);
       }
-      return adminHome(req, url);
+      return serveAdminUi(req, url);
     }
-    const principal = authorize(req, ctx.storage, match.route.auth);
-    const c: RouteContext = { req, url, params: match.params, principal, server: ctx };
+    const principal = authorize(req, ctx.storage, match.route.auth, {
+      life: sessionLifetime(ctx.settings),
+      origin: ownOrigin(req, isHttps(req, url, remote, ctx.settings)),
+    });
+    const c: RouteContext = { req, url, params: match.params, principal, server: ctx, remote };
     return await match.route.handler(c);
   } catch (err) {
     return toErrorResponse(err, ctx.log);
   }
-}
-
-/** Placeholder until the dashboard lands: says where things are. */
-function adminHome(req: Request, url: URL): Response {
-  if (url.pathname !== "/") return notFoundPage(req, `Nothing at ${url.pathname}.`);
-  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>fazt</title></head>
-<body style="font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:10vh auto;padding:0 1rem">
-<h1>fazt</h1><p>This node is running. Its API is under <code>/api</code>; see
-<code>/health</code>. Deploy with <code>fazt deploy ./site</code>.</p></body></html>\n`;
-  return new Response(req.method === "HEAD" ? null : body, {
-    headers: {
-      "content-type": "text/html; charset=utf-8",
-      "x-frame-options": "DENY",
-      "x-content-type-options": "nosniff",
-      "referrer-policy": "no-referrer",
-    },
-  });
 }
 
 /** Opens the database, applies settings, and starts listening. */
@@ -146,12 +171,15 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     throw err;
   }
   const log = options.log ?? defaultLog;
+  const closing = new AbortController();
   const ctx: ServerContext = {
     storage,
     settings,
     sites: new Sites(storage, settings.cache_bytes),
     runtime: new AppRuntime(storage, settings, log),
+    analytics: new Analytics(storage, settings, log, options.analytics),
     startedAt: Date.now(),
+    closing: closing.signal,
     log,
   };
   const handler = createHandler(ctx);
@@ -164,6 +192,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       onError: (err) => toErrorResponse(err, ctx.log),
     }, handler);
   } catch (err) {
+    ctx.analytics.abort();
     ctx.runtime.close();
     if (!options.storage) storage.close();
     return Promise.reject(err);
@@ -177,7 +206,10 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     url: `http://${host}:${addr.port}`,
     finished: server.finished,
     async close() {
+      closing.abort(); // ends live streams (log tails) so shutdown need not wait for them
       await server.shutdown();
+      // Events still in memory are written before the database closes.
+      await ctx.analytics.close();
       ctx.runtime.close();
       storage.close();
     },

@@ -4,6 +4,12 @@ import { notFoundPage } from "./pages.ts";
 import type { SiteFile, SiteIndex } from "./site_index.ts";
 import type { Sites } from "./sites.ts";
 
+/**
+ * Called when an HTML page is answered to a GET with 200, or with 304
+ * (`revalidated`): what analytics may count as a page view.
+ */
+export type PageServed = (revalidated: boolean) => void;
+
 /** Serves a request for a static file of one version of an app. */
 export function serveStatic(
   req: Request,
@@ -11,6 +17,7 @@ export function serveStatic(
   site: SiteIndex,
   sites: Sites,
   appName: string,
+  onPage?: PageServed,
 ): Response {
   if (req.method !== "GET" && req.method !== "HEAD") {
     return new Response("Method not allowed\n", {
@@ -20,8 +27,8 @@ export function serveStatic(
   }
   const path = requestPath(pathname);
   const file = path === undefined ? undefined : lookup(site, path);
-  if (file) return respond(req, file, sites, 200);
-  return fallback(req, site, sites, appName, path ?? "");
+  if (file) return respond(req, file, sites, 200, onPage);
+  return fallback(req, site, sites, appName, path ?? "", onPage);
 }
 
 /** The decoded path without its leading slash, or `undefined` if it is unsafe. */
@@ -52,20 +59,28 @@ function fallback(
   sites: Sites,
   appName: string,
   path: string,
+  onPage?: PageServed,
 ): Response {
   const spa = site.files.get("200.html");
   if (spa && (extensionOf(path) === "" || extensionOf(path) === "html")) {
-    return respond(req, spa, sites, 200);
+    return respond(req, spa, sites, 200, onPage);
   }
   const custom = site.files.get("404.html");
   if (custom) return respond(req, custom, sites, 404);
   return notFoundPage(req, `Nothing at /${path} on ${appName}.`);
 }
 
-function respond(req: Request, file: SiteFile, sites: Sites, status: number): Response {
+function respond(
+  req: Request,
+  file: SiteFile,
+  sites: Sites,
+  status: number,
+  onPage?: PageServed,
+): Response {
   const h = req.headers;
   const encoding = chooseEncoding(h.get("accept-encoding"), file);
   if (status === 200 && isNotModified(h, file)) {
+    if (onPage && file.isHtml && req.method === "GET") onPage(true);
     return new Response(null, { status: 304, headers: file.headers(encoding) });
   }
   const range = status === 200 && req.method === "GET" ? h.get("range") : null;
@@ -94,6 +109,7 @@ function respond(req: Request, file: SiteFile, sites: Sites, status: number): Re
       headers: [...file.headers(encoding), ["content-length", String(file.sizeOf(encoding))]],
     });
   }
+  if (onPage && status === 200 && file.isHtml) onPage(false);
   return new Response(sites.body(file, encoding), { status, headers: file.headers(encoding) });
 }
 

@@ -197,6 +197,16 @@ export class AppDocs {
     )!.n;
   }
 
+  /** An app's collections with their document counts, by name (for the dashboard). */
+  collections(appId: number): { collection: string; count: number }[] {
+    checkAppId(appId);
+    return this.#db.all<{ collection: string; count: number }>(
+      `SELECT collection, COUNT(*) AS count FROM app_docs WHERE app_id = ?
+       GROUP BY collection ORDER BY collection`,
+      appId,
+    ).map((r) => ({ ...r }));
+  }
+
   /**
    * Creates one expression index per distinct field path. Indexes lead with
    * (app_id, collection) and are shared by every app and collection, so

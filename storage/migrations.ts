@@ -126,6 +126,65 @@ export const MIGRATIONS: readonly string[] = [
      FOREIGN KEY (app_id, version) REFERENCES versions (app_id, number)
        ON DELETE CASCADE
    );`,
+  // 5: the owner's dashboard sessions (only a hash of the cookie is kept)
+  // and failed logins per client address, for the login rate limit.
+  `CREATE TABLE sessions (
+     id_hash TEXT PRIMARY KEY,
+     created_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     user_agent TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+   CREATE TABLE login_attempts (
+     ip TEXT PRIMARY KEY,
+     failures INTEGER NOT NULL,
+     window_start INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
+  // 6: analytics. Raw events (pruned after analytics_retention_days) are
+  // kept one row per written batch, `events` a JSON array of
+  // [id, app, name, source, path, referrer, browser, os, device, visitor,
+  // tags, props] (query them with json_each); an event's id is its time in
+  // ms * 1000 plus a sequence, so batches are id ranges. Events are keyed by
+  // app name, not id, so a deleted app's numbers stay readable. Hourly and
+  // daily rollups are kept for good. The visitor hashes a day has counted
+  // (hour bitmask) keep visitor counts exact across batches; the day's salt
+  // is the only one stored.
+  `CREATE TABLE analytics_raw (
+     id INTEGER PRIMARY KEY,
+     last_id INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     events TEXT NOT NULL
+   );
+   CREATE TABLE analytics_counts (
+     app TEXT NOT NULL,
+     grain TEXT NOT NULL CHECK (grain IN ('hour', 'day')),
+     bucket INTEGER NOT NULL,
+     views INTEGER NOT NULL,
+     visitors INTEGER NOT NULL,
+     events INTEGER NOT NULL,
+     PRIMARY KEY (app, grain, bucket)
+   ) WITHOUT ROWID;
+   CREATE TABLE analytics_top (
+     app TEXT NOT NULL,
+     dim TEXT NOT NULL,
+     grain TEXT NOT NULL CHECK (grain IN ('hour', 'day')),
+     bucket INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     PRIMARY KEY (app, dim, grain, bucket, value)
+   ) WITHOUT ROWID;
+   CREATE TABLE analytics_visitors (
+     app TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     visitor TEXT NOT NULL,
+     hours INTEGER NOT NULL,
+     PRIMARY KEY (app, day, visitor)
+   ) WITHOUT ROWID;
+   CREATE TABLE analytics_salts (
+     day INTEGER PRIMARY KEY,
+     salt TEXT NOT NULL
+   );`,
 ];
 
 /** The schema version a fully migrated database has. */

@@ -9,14 +9,17 @@ import { AppDocs } from "./app_docs.ts";
 import { AppEnv } from "./app_env.ts";
 import { AppKv } from "./app_kv.ts";
 import { AppLogs } from "./app_logs.ts";
+import { AnalyticsStore } from "./analytics.ts";
 import { AppStore } from "./apps.ts";
 import { OwnerStore } from "./owner.ts";
 import { PeerStore } from "./peers.ts";
+import { LoginAttemptStore, SessionStore } from "./sessions.ts";
 import { SettingsStore } from "./settings.ts";
 import { TokenStore } from "./tokens.ts";
 
 export { Database, openDatabase, type OpenOptions } from "./database.ts";
 export { LATEST_MIGRATION, migrate, schemaVersion } from "./migrations.ts";
+export * from "./analytics.ts";
 export * from "./apps.ts";
 export * from "./app_blobs.ts";
 export * from "./app_docs.ts";
@@ -26,12 +29,15 @@ export * from "./app_logs.ts";
 export { StorageError, type StorageErrorCode } from "./storage_error.ts";
 export * from "./owner.ts";
 export * from "./peers.ts";
+export * from "./sessions.ts";
 export * from "./settings.ts";
 export * from "./tokens.ts";
 
 /** All stores over one open database. */
 export class Storage {
   readonly apps: AppStore;
+  /** Analytics events, rollups and the day's salt. */
+  readonly analytics: AnalyticsStore;
   /** App-scoped stores for serverless code; every method takes the app id first. */
   readonly kv: AppKv;
   readonly docs: AppDocs;
@@ -40,11 +46,15 @@ export class Storage {
   readonly logs: AppLogs;
   readonly owner: OwnerStore;
   readonly peers: PeerStore;
+  /** The owner's dashboard sessions and the login rate limit. */
+  readonly sessions: SessionStore;
+  readonly loginAttempts: LoginAttemptStore;
   readonly settings: SettingsStore;
   readonly tokens: TokenStore;
 
   constructor(readonly db: Database) {
     this.apps = new AppStore(db);
+    this.analytics = new AnalyticsStore(db);
     this.kv = new AppKv(db);
     this.docs = new AppDocs(db);
     this.blobs = new AppBlobs(db);
@@ -52,6 +62,8 @@ export class Storage {
     this.logs = new AppLogs(db);
     this.owner = new OwnerStore(db);
     this.peers = new PeerStore(db);
+    this.sessions = new SessionStore(db);
+    this.loginAttempts = new LoginAttemptStore(db);
     this.settings = new SettingsStore(db);
     this.tokens = new TokenStore(db);
   }

@@ -62,4 +62,14 @@ export class PeerStore {
   remove(name: string): boolean {
     return this.db.run("DELETE FROM peers WHERE name = ?", name).changes > 0;
   }
+
+  /** Records that a peer answered just now, and the version it runs. */
+  markSeen(name: string, version: string): void {
+    this.db.run(
+      "UPDATE peers SET last_seen_at = ?, version = ? WHERE name = ?",
+      Date.now(),
+      version,
+      name,
+    );
+  }
 }

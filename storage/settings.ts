@@ -22,6 +22,20 @@ export const SETTING_DEFS = {
   app_max_body_bytes: { kind: "int", default: 10 * MiB, min: 1024, max: 4096 * MiB },
   app_max_response_bytes: { kind: "int", default: 50 * MiB, min: 1024, max: 4096 * MiB },
   app_idle_ms: { kind: "int", default: 300_000, min: 1000, max: 86_400_000 },
+  // Dashboard sessions: idle hours before a session ends (each use pushes it
+  // back), and a hard cap in days however active it is.
+  session_idle_hours: { kind: "int", default: 168, min: 1, max: 8760 },
+  session_max_days: { kind: "int", default: 30, min: 1, max: 365 },
+  // 1: trust X-Forwarded-For/-Proto from a reverse proxy on loopback (for the
+  // login rate limit's client address and the Secure cookie flag).
+  trust_proxy: { kind: "int", default: 0, min: 0, max: 1 },
+  // Analytics: 1 counts page views and accepts tracking calls; raw events are
+  // kept this many days (rollups for good); 1 skips requests with DNT: 1 or
+  // Sec-GPC: 1; events held in memory between writes (more are dropped).
+  analytics_enabled: { kind: "int", default: 1, min: 0, max: 1 },
+  analytics_retention_days: { kind: "int", default: 30, min: 1, max: 3650 },
+  analytics_honor_dnt: { kind: "int", default: 0, min: 0, max: 1 },
+  analytics_buffer_events: { kind: "int", default: 50_000, min: 10, max: 10_000_000 },
 } as const;
 
 type Defs = typeof SETTING_DEFS;

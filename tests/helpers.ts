@@ -1,5 +1,6 @@
 import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
 import { type RunningServer, startServer } from "../server/mod.ts";
+import type { AnalyticsOptions } from "../server/analytics.ts";
 import { type Scope, Storage } from "../storage/mod.ts";
 import { hostFetch } from "./http_client.ts";
 
@@ -47,7 +48,12 @@ export interface TestNode {
 
 /** Starts a real node on a random loopback port with a fresh database file. */
 export async function startTestNode(
-  opts: { settings?: Record<string, string | number>; dir?: string } = {},
+  opts: {
+    settings?: Record<string, string | number>;
+    dir?: string;
+    /** Analytics clock, salt source and write cadence. */
+    analytics?: AnalyticsOptions;
+  } = {},
 ): Promise<TestNode> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "fazt-test-" });
   const dbPath = `${dir}/data.db`;
@@ -65,6 +71,7 @@ export async function startTestNode(
     storage,
     overrides: { port: 0, host: "127.0.0.1" },
     log: (m) => logs.push(m),
+    analytics: opts.analytics,
   });
   const base = `http://127.0.0.1:${server.port}`;
   const node: TestNode = {

@@ -115,6 +115,23 @@ export function appCommand(program: Command): void {
     if (flags.json) return printJson(r);
     console.log(`${name}: v${r.live_version} is live (was v${r.previous_version ?? "-"})`);
   });
+  connectionOptions(
+    app.command("promote").description("make a version (a draft) live")
+      .argument("<name>")
+      .requiredOption("--version <n>", "version to make live"),
+  ).action(async (name: string, flags: Flags & { version: string }) => {
+    const n = Number(flags.version);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new CliError("--version must be a positive whole number", "VALIDATION_FAILED");
+    }
+    const r = await connect(flags).postJson<
+      { live_version: number; previous_version: number | null; url: string }
+    >(`${path(name)}/promote`, { version: n });
+    if (flags.json) return printJson(r);
+    console.log(
+      `${name}: v${r.live_version} is live (was v${r.previous_version ?? "-"}): ${r.url}`,
+    );
+  });
   appEnvCommands(app);
   appLogsCommand(app);
 }

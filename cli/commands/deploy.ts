@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { suggestAppName } from "../../lib/app_name.ts";
+import type { ApiClient } from "../api_client.ts";
 import { CliError } from "../cli_error.ts";
 import { connect, type ConnectionFlags } from "../connection.ts";
 import { formatBytes, printJson } from "../output.ts";
@@ -17,6 +18,7 @@ interface DeployResult {
   files: number;
   bytes: number;
   url: string;
+  preview_url?: string;
   live: boolean;
 }
 
@@ -57,29 +59,36 @@ export function deployCommand(program: Command): void {
     .option("--token <token>", "API token (default $FAZT_TOKEN or the default peer's)")
     .option("--db <path>", "database holding the peers table")
     .option("--json", "print JSON")
-    .action(async (path: string, flags: DeployFlags) => {
-      const name = flags.name ?? suggestAppName(basename(path));
-      if (!name) {
-        throw new CliError(
-          "cannot derive an app name from the path: pass --name",
-          "VALIDATION_FAILED",
-        );
-      }
-      const client = connect(flags);
-      const { zip, note } = await readInput(path);
-      const query = new URLSearchParams({ name });
-      if (flags.draft) query.set("draft", "1");
-      const r = await client.request<DeployResult>("POST", `/api/deploy?${query}`, {
-        body: zip,
-        type: "application/zip",
-      });
-      if (flags.json) return printJson(r);
-      if (note) console.error(note);
-      const state = r.live ? "live" : "draft";
-      console.log(
-        `deployed ${r.app} v${r.version} (${r.files} files, ${
-          formatBytes(r.bytes)
-        }, ${state}): ${r.url}`,
-      );
-    });
+    .action((path: string, flags: DeployFlags) => deployPath(path, flags, () => connect(flags)));
+}
+
+/** Zips `path` (a folder or a .zip), deploys it and prints the outcome; `fazt remote deploy` too. */
+export async function deployPath(
+  path: string,
+  flags: Pick<DeployFlags, "name" | "draft" | "json">,
+  client: () => ApiClient,
+): Promise<void> {
+  const name = flags.name ?? suggestAppName(basename(path));
+  if (!name) {
+    throw new CliError(
+      "cannot derive an app name from the path: pass --name",
+      "VALIDATION_FAILED",
+    );
+  }
+  const api = client();
+  const { zip, note } = await readInput(path);
+  const query = new URLSearchParams({ name });
+  if (flags.draft) query.set("draft", "1");
+  const r = await api.request<DeployResult>("POST", `/api/deploy?${query}`, {
+    body: zip,
+    type: "application/zip",
+  });
+  if (flags.json) return printJson(r);
+  if (note) console.error(note);
+  const state = r.live ? "live" : "draft";
+  const url = r.live || !r.preview_url ? r.url : r.preview_url;
+  console.log(
+    `deployed ${r.app} v${r.version} (${r.files} files, ${formatBytes(r.bytes)}, ${state}): ${url}`,
+  );
+  if (!r.live) console.error(`make it live: fazt app promote ${r.app} --version ${r.version}`);
 }

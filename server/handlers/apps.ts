@@ -3,6 +3,7 @@ import { appUrl } from "../hosts.ts";
 import { HttpError } from "../http_error.ts";
 import { readJsonObject } from "../body.ts";
 import { json } from "../respond.ts";
+import { parseManifest } from "../../runtime/manifest.ts";
 
 function findApp(c: RouteContext) {
   const app = c.server.storage.apps.get(c.params.name);
@@ -26,8 +27,33 @@ export function listApps(c: RouteContext): Response {
     created_at: a.created_at,
     updated_at: a.updated_at,
     url: urlOf(c, a.name),
+    server_code: a.live_version !== null &&
+      c.server.storage.apps.serverInfo(a.id, a.live_version).hasBuild,
   }));
   return json(apps);
+}
+
+/** The live version's server code and manifest, in the API's snake_case. */
+function serverOf(c: RouteContext, appId: number, version: number | null) {
+  if (version === null) return { code: false, manifest: null };
+  const info = c.server.storage.apps.serverInfo(appId, version);
+  let manifest = null;
+  if (info.manifest !== undefined) {
+    try {
+      const m = parseManifest(info.manifest);
+      manifest = {
+        net: m.net,
+        routes: m.routes,
+        static_first: m.staticFirst,
+        timeout_ms: m.timeoutMs ?? null,
+        memory_mb: m.memoryMb ?? null,
+        indexes: m.indexes,
+      };
+    } catch {
+      // A manifest stored by an older version that no longer parses: shown as absent.
+    }
+  }
+  return { code: info.hasBuild, manifest };
 }
 
 /** `GET /api/apps/{name}` */
@@ -48,6 +74,7 @@ export function getApp(c: RouteContext): Response {
     updated_at: app.updated_at,
     url: urlOf(c, app.name),
     versions,
+    server: serverOf(c, app.id, app.live_version),
   });
 }
 
@@ -90,4 +117,37 @@ export async function rollbackApp(c: RouteContext): Promise<Response> {
   apps.setLive(app.id, target);
   c.server.sites.refresh(app.name);
   return json({ app: app.name, live_version: target, previous_version: previous });
+}
+
+/**
+ * `POST /api/apps/{name}/promote` with `{"version": N}`: makes a version
+ * (typically a draft from `POST /api/deploy?draft=1`) live. Promoting the
+ * live version again changes nothing.
+ */
+export async function promoteApp(c: RouteContext): Promise<Response> {
+  const body = await readJsonObject(c.req);
+  const app = findApp(c);
+  const version = body.version;
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
+    throw HttpError.validation(
+      "version",
+      "positive_integer",
+      "version is required: a positive whole number",
+    );
+  }
+  const { apps } = c.server.storage;
+  if (!apps.version(app.id, version)) {
+    throw new HttpError(404, "VERSION_NOT_FOUND", `App '${app.name}' has no version ${version}`);
+  }
+  const previous = app.live_version;
+  if (previous !== version) {
+    apps.setLive(app.id, version);
+    c.server.sites.refresh(app.name);
+  }
+  return json({
+    app: app.name,
+    live_version: version,
+    previous_version: previous,
+    url: urlOf(c, app.name),
+  });
 }

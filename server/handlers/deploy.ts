@@ -30,7 +30,9 @@ async function deployInput(
     const body = await readBody(req, max + 64 * 1024);
     let form: FormData;
     try {
-      form = await new Response(body, { headers: { "content-type": type } }).formData();
+      // The original header: a multipart boundary is case-sensitive (browsers mix case).
+      const header = req.headers.get("content-type")!;
+      form = await new Response(body, { headers: { "content-type": header } }).formData();
     } catch {
       throw new HttpError(400, "BAD_REQUEST", "The multipart body could not be read");
     }
@@ -70,5 +72,12 @@ export async function deploy(c: RouteContext): Promise<Response> {
     draft,
   });
   const url = appUrl(name, c.url, c.req.headers.get("host"), domain);
-  return json({ ...outcome, url }, 201);
+  // The version's own host: where a draft can be looked at before it is promoted.
+  const preview_url = appUrl(
+    `${name}--v${outcome.version}`,
+    c.url,
+    c.req.headers.get("host"),
+    domain,
+  );
+  return json({ ...outcome, url, preview_url }, 201);
 }

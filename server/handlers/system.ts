@@ -14,7 +14,7 @@ export function health(c: RouteContext): Response {
 /** `GET /api/system` */
 export function system(c: RouteContext): Response {
   const mem = Deno.memoryUsage();
-  const { sites, storage } = c.server;
+  const { sites, storage, analytics } = c.server;
   return json({
     version: VERSION,
     os: Deno.build.os,
@@ -28,6 +28,13 @@ export function system(c: RouteContext): Response {
       files: sites.bodies.count,
       bytes: sites.bodies.size,
       max_bytes: sites.bodies.maxBytes,
+    },
+    // Analytics events refused since start because the buffer was full.
+    dropped_events: analytics.dropped,
+    analytics: {
+      enabled: analytics.enabled,
+      buffered_events: analytics.buffered,
+      written_events: analytics.written,
     },
   });
 }

@@ -1,0 +1,536 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource preact */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, type AppDetail as Detail, type FileEntry, type LogEntry } from "../api.ts";
+import { navigate } from "../router.ts";
+import {
+  ago,
+  Badge,
+  bytes,
+  Card,
+  Confirm,
+  dateTime,
+  Empty,
+  ErrorBox,
+  Link,
+  number,
+  Page,
+  Show,
+  Spinner,
+  Tabs,
+  toast,
+  useLoad,
+} from "../ui.tsx";
+import { DeployBox } from "./apps.tsx";
+import { AnalyticsView } from "./analytics.tsx";
+
+type Tab = "versions" | "files" | "server" | "logs" | "analytics" | "danger";
+const TABS: [Tab, string][] = [
+  ["versions", "Versions"],
+  ["files", "Files"],
+  ["server", "Server & env"],
+  ["logs", "Logs"],
+  ["analytics", "Analytics"],
+  ["danger", "Delete"],
+];
+
+const enc = encodeURIComponent;
+
+export function AppDetail(props: { name: string; tab: string | null }) {
+  const state = useLoad((signal) => api<Detail>(`/api/apps/${enc(props.name)}`, { signal }), [
+    props.name,
+  ]);
+  const tab = (TABS.find(([k]) => k === props.tab)?.[0] ?? "versions") as Tab;
+  const setTab = (t: Tab) =>
+    navigate(`/apps/${enc(props.name)}${t === "versions" ? "" : `?tab=${t}`}`, true);
+  return (
+    <Page
+      title={props.name}
+      actions={state.data?.live_version != null && (
+        <a class="btn" href={state.data.url} target="_blank" rel="noopener noreferrer">
+          Open site ↗
+        </a>
+      )}
+    >
+      <p class="crumbs">
+        <Link href="/apps">← All apps</Link>
+      </p>
+      <Show state={state}>
+        {(app) => (
+          <>
+            <div class="stats compact">
+              <div class="stat">
+                <div class="stat-label">Live version</div>
+                <div class="stat-value">
+                  {app.live_version === null ? "none" : `v${app.live_version}`}
+                </div>
+              </div>
+              <div class="stat">
+                <div class="stat-label">Versions kept</div>
+                <div class="stat-value">{app.versions.length}</div>
+              </div>
+              <div class="stat">
+                <div class="stat-label">Server code</div>
+                <div class="stat-value">{app.server?.code ? "yes" : "no"}</div>
+              </div>
+              <div class="stat">
+                <div class="stat-label">Created</div>
+                <div class="stat-value small-value">{ago(app.created_at)}</div>
+              </div>
+            </div>
+            <Tabs label="App sections" tabs={TABS} value={tab} onChange={setTab} />
+            <div role="tabpanel" aria-labelledby={`tab-${tab}`}>
+              {tab === "versions" && <Versions app={app} reload={state.reload} />}
+              {tab === "files" && <Files app={app} />}
+              {tab === "server" && <ServerInfo app={app} />}
+              {tab === "logs" && <Logs name={app.name} />}
+              {tab === "analytics" && <AnalyticsView app={app.name} compact />}
+              {tab === "danger" && <Danger name={app.name} />}
+            </div>
+          </>
+        )}
+      </Show>
+    </Page>
+  );
+}
+
+function previewUrl(app: Detail, n: number): string {
+  const u = new URL(app.url);
+  const [label, ...rest] = u.hostname.split(".");
+  const base = app.name === "root" ? u.hostname : rest.join(".");
+  u.hostname = `${app.name === "root" ? "root" : label}--v${n}.${base}`;
+  return u.origin;
+}
+
+function Versions(props: { app: Detail; reload: () => void }) {
+  const { app } = props;
+  const [busy, setBusy] = useState<number>();
+  const makeLive = async (n: number) => {
+    setBusy(n);
+    try {
+      await api(`/api/apps/${enc(app.name)}/rollback`, { method: "POST", body: { version: n } });
+      toast(`v${n} of ${app.name} is live`);
+      props.reload();
+    } catch (err) {
+      toast((err as Error).message, "bad");
+    } finally {
+      setBusy(undefined);
+    }
+  };
+  return (
+    <>
+      <Card title="Versions">
+        {app.versions.length === 0
+          ? <Empty title="No versions">Deploy one below.</Empty>
+          : (
+            <ul class="versions">
+              {app.versions.map((v) => (
+                <li key={v.number} class={v.live ? "live" : ""}>
+                  <div class="v-main">
+                    <strong>v{v.number}</strong> {v.live ? <Badge tone="ok">live</Badge> : (
+                      v.number > (app.live_version ?? 0) && <Badge tone="info">draft</Badge>
+                    )}
+                    <div class="muted small">
+                      {number(v.files)} files · {bytes(v.bytes)} · {dateTime(v.created_at)}
+                      {v.deployed_by && ` · by ${v.deployed_by}`}
+                    </div>
+                  </div>
+                  <div class="v-actions">
+                    {!v.live && (
+                      <>
+                        <a
+                          class="btn small"
+                          href={previewUrl(app, v.number)}
+                          target="_blank"
+                          rel="noopener noreferrer"
+                        >
+                          Preview
+                        </a>
+                        <button
+                          type="button"
+                          class="btn small primary"
+                          disabled={busy !== undefined}
+                          onClick={() => makeLive(v.number)}
+                        >
+                          {busy === v.number
+                            ? "Working…"
+                            : v.number < (app.live_version ?? 0)
+                            ? `Roll back to v${v.number}`
+                            : `Make v${v.number} live`}
+                        </button>
+                      </>
+                    )}
+                  </div>
+                </li>
+              ))}
+            </ul>
+          )}
+      </Card>
+      <Card title="Deploy a new version">
+        <DeployBox fixedName={app.name} onDeployed={props.reload} />
+      </Card>
+    </>
+  );
+}
+
+interface FileList {
+  app: string;
+  version: number;
+  files: (FileEntry & { content_type: string })[];
+}
+
+interface FileBody {
+  path: string;
+  size: number;
+  content_type: string;
+  encoding: "utf-8" | "base64";
+  content: string;
+}
+
+const PREVIEW_MAX = 512 * 1024;
+
+function Files(props: { app: Detail }) {
+  const { app } = props;
+  const [version, setVersion] = useState<number | undefined>(
+    app.live_version ?? app.versions[0]?.number,
+  );
+  const [filter, setFilter] = useState("");
+  const [open, setOpen] = useState<string>();
+  const list = useLoad(
+    (signal) =>
+      api<FileList>(`/api/apps/${enc(app.name)}/files${version ? `?version=${version}` : ""}`, {
+        signal,
+      }),
+    [app.name, version],
+  );
+  if (!version) {
+    return (
+      <Card>
+        <Empty title="No versions yet">Deploy one to browse its files.</Empty>
+      </Card>
+    );
+  }
+  return (
+    <div class="split">
+      <Card
+        title="Files"
+        actions={
+          <select
+            aria-label="Version"
+            value={version}
+            onChange={(e) => {
+              setVersion(Number((e.target as HTMLSelectElement).value));
+              setOpen(undefined);
+            }}
+          >
+            {app.versions.map((v) => (
+              <option key={v.number} value={v.number}>v{v.number}{v.live ? " (live)" : ""}</option>
+            ))}
+          </select>
+        }
+      >
+        <input
+          type="search"
+          class="block"
+          placeholder="Filter paths"
+          aria-label="Filter paths"
+          value={filter}
+          onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
+        />
+        <Show state={list}>
+          {(l) => {
+            const shown = l.files.filter((f) => f.path.includes(filter));
+            if (shown.length === 0) return <Empty title="No files match" />;
+            return (
+              <ul class="files">
+                {shown.map((f) => (
+                  <li key={f.path}>
+                    <button
+                      type="button"
+                      class={"file" + (open === f.path ? " selected" : "")}
+                      aria-pressed={open === f.path}
+                      onClick={() => setOpen(f.path)}
+                    >
+                      <span class="ellipsis">{f.path}</span>
+                      <span class="muted small">{bytes(f.size)}</span>
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            );
+          }}
+        </Show>
+      </Card>
+      <Card title={open ?? "Preview"}>
+        {open
+          ? <Preview app={app.name} version={version} path={open} />
+          : (
+            <Empty title="Pick a file">
+              Its content is shown here: text as text, images as images.
+            </Empty>
+          )}
+      </Card>
+    </div>
+  );
+}
+
+function Preview(props: { app: string; version: number; path: string }) {
+  const state = useLoad(
+    (signal) =>
+      api<FileBody>(
+        `/api/apps/${enc(props.app)}/files/${
+          props.path.split("/").map(enc).join("/")
+        }?version=${props.version}`,
+        { signal },
+      ),
+    [props.app, props.version, props.path],
+  );
+  return (
+    <Show state={state}>
+      {(f) => {
+        const type = f.content_type.split(";")[0];
+        if (f.encoding === "utf-8") {
+          const text = f.content.length > PREVIEW_MAX
+            ? f.content.slice(0, PREVIEW_MAX) + "\n…"
+            : f.content;
+          return <pre class="code">{text}</pre>;
+        }
+        if (/^image\/(png|jpeg|gif|webp|avif|x-icon|vnd\.microsoft\.icon)$/.test(type)) {
+          return <img class="preview-img" alt={f.path} src={`data:${type};base64,${f.content}`} />;
+        }
+        return <Empty title="No preview">{type}, {bytes(f.size)}: a binary file.</Empty>;
+      }}
+    </Show>
+  );
+}
+
+function ServerInfo(props: { app: Detail }) {
+  const { app } = props;
+  const m = app.server?.manifest;
+  return (
+    <>
+      <Card title="What this app may do">
+        {!app.server?.code
+          ? (
+            <p>
+              This app is{" "}
+              <strong>static</strong>: it only serves its files. It has no server code, so it cannot
+              reach the network or store data.
+            </p>
+          )
+          : (
+            <ul class="perms">
+              <li>
+                It runs server code for <code>/api/*</code>
+                {m?.routes.length
+                  ? <>and {m.routes.map((r) => <code key={r}>{r}</code>)}</>
+                  : null}.
+              </li>
+              {m?.net.length
+                ? m.net.map((h) => (
+                  <li key={h}>
+                    It may reach <strong>{h}</strong> over the network.
+                  </li>
+                ))
+                : (
+                  <li>
+                    It may <strong>not</strong> reach the network at all.
+                  </li>
+                )}
+              {m?.net.length ? <li>It may not reach any other host.</li> : null}
+              <li>It cannot read or write files, read the node's environment or start programs.</li>
+              <li>
+                It keeps its own data (key-value, documents, blobs): see{" "}
+                <Link href={`/storage?app=${enc(app.name)}`}>Storage</Link>.
+              </li>
+              {m?.timeout_ms && <li>Each request may run for up to {number(m.timeout_ms)} ms.</li>}
+              {m?.memory_mb && <li>It may use up to {number(m.memory_mb)} MB of memory.</li>}
+              {m && !m.static_first && <li>Its server code answers before its static files.</li>}
+            </ul>
+          )}
+      </Card>
+      <EnvVars name={app.name} />
+    </>
+  );
+}
+
+function EnvVars(props: { name: string }) {
+  const state = useLoad((signal) => api<unknown>(`/api/apps/${enc(props.name)}/env`, { signal }), [
+    props.name,
+  ]);
+  const [key, setKey] = useState("");
+  const [value, setValue] = useState("");
+  const [error, setError] = useState<Error>();
+  const names = (data: unknown): string[] =>
+    Array.isArray(data)
+      ? data.map((x) => typeof x === "string" ? x : String((x as { name: string }).name))
+      : [];
+  const put = async (body: Record<string, string | null>) => {
+    setError(undefined);
+    try {
+      await api(`/api/apps/${enc(props.name)}/env`, { method: "PUT", body });
+      state.reload();
+      return true;
+    } catch (err) {
+      setError(err as Error);
+      return false;
+    }
+  };
+  return (
+    <Card title="Environment variables">
+      <p class="muted small">Values are write-only: the node never shows them again.</p>
+      <Show state={state}>
+        {(data) =>
+          names(data).length === 0
+            ? (
+              <Empty title="No variables">
+                Add one below; the app reads it as <code>env.NAME</code>.
+              </Empty>
+            )
+            : (
+              <ul class="list">
+                {names(data).map((n) => (
+                  <li key={n}>
+                    <code>{n}</code> <span class="muted">= ••••••</span>
+                    <button type="button" class="btn small" onClick={() => put({ [n]: null })}>
+                      Remove
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            )}
+      </Show>
+      <form
+        class="row wrap"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (key && await put({ [key]: value })) {
+            setKey("");
+            setValue("");
+          }
+        }}
+      >
+        <input
+          aria-label="Variable name"
+          placeholder="NAME"
+          value={key}
+          onInput={(e) => setKey((e.target as HTMLInputElement).value)}
+        />
+        <input
+          aria-label="Value"
+          placeholder="value"
+          type="password"
+          autoComplete="off"
+          value={value}
+          onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+        />
+        <button type="submit" class="btn" disabled={!key}>Set</button>
+      </form>
+      {error && <ErrorBox error={error} />}
+    </Card>
+  );
+}
+
+function Logs(props: { name: string }) {
+  const [lines, setLines] = useState<LogEntry[]>([]);
+  const [status, setStatus] = useState<"connecting" | "live" | "retrying">("connecting");
+  const [paused, setPaused] = useState(false);
+  const pausedRef = useRef(false);
+  pausedRef.current = paused;
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    setLines([]);
+    const es = new EventSource(`/api/apps/${enc(props.name)}/logs/stream`);
+    es.onopen = () => setStatus("live");
+    es.onerror = () => setStatus("retrying");
+    es.addEventListener("log", (e) => {
+      if (pausedRef.current) return;
+      const entry = JSON.parse((e as MessageEvent).data) as LogEntry;
+      setLines((xs) => (xs.length >= 500 ? xs.slice(-499) : xs).concat(entry));
+    });
+    return () => es.close();
+  }, [props.name]);
+  useEffect(() => {
+    const el = box.current;
+    if (el && !paused) el.scrollTop = el.scrollHeight;
+  }, [lines, paused]);
+  return (
+    <Card
+      title={
+        <>
+          Live log <Badge tone={status === "live" ? "ok" : "warn"}>{status}</Badge>
+        </>
+      }
+      actions={
+        <>
+          <button
+            type="button"
+            class="btn small"
+            onClick={() => setPaused(!paused)}
+            aria-pressed={paused}
+          >
+            {paused ? "Resume" : "Pause"}
+          </button>
+          <button type="button" class="btn small" onClick={() => setLines([])}>Clear</button>
+        </>
+      }
+    >
+      {lines.length === 0
+        ? (
+          status === "connecting"
+            ? <Spinner label="Connecting…" />
+            : (
+              <Empty title="No log lines yet">
+                Lines the app writes with <code>console.log</code> or <code>ctx.log</code>{" "}
+                appear here as they happen.
+              </Empty>
+            )
+        )
+        : (
+          <div class="log" ref={box} tabIndex={0} aria-label="Log lines" aria-live="off">
+            {lines.map((l) => (
+              <div key={l.id} class={`log-line ${l.level}`}>
+                <time>{new Date(l.created_at).toLocaleTimeString()}</time>
+                <span class="lvl">{l.level}</span>
+                <span class="msg">{l.message}</span>
+              </div>
+            ))}
+          </div>
+        )}
+    </Card>
+  );
+}
+
+function Danger(props: { name: string }) {
+  const [asking, setAsking] = useState(false);
+  return (
+    <Card title="Delete this app" class="danger-zone">
+      <p>
+        Deleting <strong>{props.name}</strong>{" "}
+        removes every version, its files and its data (key-value, documents, blobs, env, logs). This
+        cannot be undone.
+      </p>
+      <button type="button" class="btn danger" onClick={() => setAsking(true)}>
+        Delete {props.name}…
+      </button>
+      {asking && (
+        <Confirm
+          title={`Delete ${props.name}?`}
+          message={
+            <p>
+              All versions and data of <strong>{props.name}</strong> will be gone for good.
+            </p>
+          }
+          action="Delete app"
+          typeToConfirm={props.name}
+          onClose={() => setAsking(false)}
+          onConfirm={async () => {
+            await api(`/api/apps/${enc(props.name)}`, { method: "DELETE" });
+            toast(`Deleted ${props.name}`);
+            navigate("/apps");
+          }}
+        />
+      )}
+    </Card>
+  );
+}

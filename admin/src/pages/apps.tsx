@@ -1,0 +1,297 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource preact */
+import { useRef, useState } from "preact/hooks";
+import { api, type AppSummary, upload } from "../api.ts";
+import { navigate } from "../router.ts";
+import {
+  ago,
+  Badge,
+  bytes,
+  Card,
+  Empty,
+  ErrorBox,
+  Link,
+  number,
+  Page,
+  Show,
+  toast,
+  useLoad,
+} from "../ui.tsx";
+import { fromDataTransfer, fromFiles, type Picked, zipFiles } from "../zip.ts";
+
+const NAME_RULE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+interface DeployResult {
+  app: string;
+  version: number;
+  url: string;
+  live?: boolean;
+}
+
+/**
+ * Drop a ZIP, a folder or files here (or pick them); folders are zipped in
+ * the browser, then uploaded with progress.
+ */
+export function DeployBox(props: { fixedName?: string; onDeployed: (r: DeployResult) => void }) {
+  const [picked, setPicked] = useState<Picked>();
+  const [name, setName] = useState(props.fixedName ?? "");
+  const [over, setOver] = useState(false);
+  const [phase, setPhase] = useState<{ step: "zip" | "upload" | "wait"; fraction: number }>();
+  const [error, setError] = useState<Error>();
+  const zipInput = useRef<HTMLInputElement>(null);
+  const dirInput = useRef<HTMLInputElement>(null);
+
+  const take = (p: Picked | undefined) => {
+    setError(undefined);
+    if (!p) {
+      return setError(new Error("Nothing usable was dropped: drop a folder, files or a .zip."));
+    }
+    setPicked(p);
+    if (!props.fixedName && p.suggestedName && !name) setName(p.suggestedName);
+  };
+  const onDrop = async (e: DragEvent) => {
+    e.preventDefault();
+    setOver(false);
+    if (e.dataTransfer) take(await fromDataTransfer(e.dataTransfer));
+  };
+  const deploy = async (e: Event) => {
+    e.preventDefault();
+    if (!picked) return;
+    if (!NAME_RULE.test(name)) {
+      return setError(
+        new Error("The app name must be lower-case letters, digits and dashes (1-63)."),
+      );
+    }
+    setError(undefined);
+    try {
+      let zip: Blob;
+      if (picked.kind === "zip") zip = picked.file;
+      else {
+        setPhase({ step: "zip", fraction: 0 });
+        zip = await zipFiles(picked.files, (fraction) => setPhase({ step: "zip", fraction }));
+      }
+      setPhase({ step: "upload", fraction: 0 });
+      const form = new FormData();
+      form.append("site_name", name);
+      form.append("file", zip, `${name}.zip`);
+      const result = await upload<DeployResult>("/api/deploy", form, (fraction) => {
+        setPhase({ step: fraction >= 1 ? "wait" : "upload", fraction });
+      });
+      setPhase(undefined);
+      setPicked(undefined);
+      toast(`Deployed ${result.app} v${result.version}`);
+      props.onDeployed(result);
+    } catch (err) {
+      setPhase(undefined);
+      setError(err as Error);
+    }
+  };
+  const count = picked?.kind === "files" ? picked.files.length : 0;
+  const size = picked?.kind === "zip"
+    ? picked.file.size
+    : picked?.files.reduce((n, f) => n + f.file.size, 0) ?? 0;
+  const label = phase?.step === "zip"
+    ? "Zipping"
+    : phase?.step === "upload"
+    ? "Uploading"
+    : "Unpacking on the node";
+  return (
+    <form class="deploy" onSubmit={deploy}>
+      <div
+        class={"dropzone" + (over ? " over" : "")}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
+        onDragLeave={() => setOver(false)}
+        onDrop={onDrop}
+      >
+        {picked
+          ? (
+            <p>
+              <span>
+                <strong>
+                  {picked.kind === "zip"
+                    ? picked.file.name
+                    : `${number(count)} file${count === 1 ? "" : "s"}`}
+                </strong>{" "}
+                ({bytes(size)}) ready to deploy.
+              </span>
+              <button type="button" class="linkish" onClick={() => setPicked(undefined)}>
+                Clear
+              </button>
+            </p>
+          )
+          : (
+            <p>
+              <strong>Drop a folder or a .zip here</strong>
+              <span class="muted">A folder is zipped in your browser before it is sent.</span>
+            </p>
+          )}
+        <div class="row center">
+          <button type="button" class="btn" onClick={() => dirInput.current?.click()}>
+            Choose folder
+          </button>
+          <button type="button" class="btn" onClick={() => zipInput.current?.click()}>
+            Choose ZIP
+          </button>
+        </div>
+        <input
+          ref={zipInput}
+          type="file"
+          accept=".zip,application/zip"
+          hidden
+          data-testid="zip-input"
+          onChange={(e) => take(fromFiles((e.target as HTMLInputElement).files))}
+        />
+        <input
+          ref={dirInput}
+          type="file"
+          hidden
+          // @ts-ignore: webkitdirectory is not in the JSX types, but every browser supports it
+          webkitdirectory
+          multiple
+          onChange={(e) => take(fromFiles((e.target as HTMLInputElement).files))}
+        />
+      </div>
+      {!props.fixedName && (
+        <label class="field">
+          <span>App name</span>
+          <input
+            name="app-name"
+            value={name}
+            placeholder="my-site"
+            autoComplete="off"
+            autoCapitalize="none"
+            onInput={(e) => setName((e.target as HTMLInputElement).value.trim().toLowerCase())}
+          />
+          <small class="muted">
+            Served at &lt;name&gt;.{location.hostname.replace(/^admin\./, "")}
+          </small>
+        </label>
+      )}
+      {phase && (
+        <div class="progress-line">
+          <span>{label}…</span>
+          <progress
+            max={1}
+            value={phase.step === "wait" ? undefined : phase.fraction}
+            aria-label={label}
+          />
+        </div>
+      )}
+      {error && <ErrorBox error={error} />}
+      <div class="row end">
+        <button type="submit" class="btn primary" disabled={!picked || !!phase}>
+          {phase ? "Deploying…" : "Deploy"}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function Apps() {
+  const state = useLoad((signal) => api<AppSummary[]>("/api/apps", { signal }), []);
+  const [showDeploy, setShowDeploy] = useState(false);
+  return (
+    <Page
+      title="Apps"
+      actions={
+        <button
+          type="button"
+          class="btn primary"
+          onClick={() => setShowDeploy((v) => !v)}
+          aria-expanded={showDeploy}
+        >
+          {showDeploy ? "Close" : "Deploy"}
+        </button>
+      }
+    >
+      {showDeploy && (
+        <Card title="Deploy an app">
+          <DeployBox
+            onDeployed={(r) => {
+              setShowDeploy(false);
+              state.reload();
+              navigate(`/apps/${encodeURIComponent(r.app)}`);
+            }}
+          />
+        </Card>
+      )}
+      <Show state={state}>
+        {(apps) =>
+          apps.length === 0
+            ? (
+              <Card>
+                <Empty title="No apps yet">
+                  Press <strong>Deploy</strong> and drop a folder with an{" "}
+                  <code>index.html</code>, or run <code>fazt deploy ./site</code>.
+                </Empty>
+                {!showDeploy && (
+                  <div class="row center">
+                    <button
+                      type="button"
+                      class="btn primary"
+                      onClick={() => setShowDeploy(true)}
+                    >
+                      Deploy your first app
+                    </button>
+                  </div>
+                )}
+              </Card>
+            )
+            : (
+              <div class="card flush">
+                <table class="table responsive">
+                  <thead>
+                    <tr>
+                      <th scope="col">App</th>
+                      <th scope="col">Live</th>
+                      <th scope="col">Size</th>
+                      <th scope="col">Last deploy</th>
+                      <th scope="col">Server code</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {apps.map((a) => (
+                      <tr key={a.name}>
+                        <td data-label="App">
+                          <Link href={`/apps/${encodeURIComponent(a.name)}`} class="strong">
+                            {a.name}
+                          </Link>
+                          <div class="muted small ellipsis">
+                            {a.url.replace(/^https?:\/\//, "")}
+                          </div>
+                        </td>
+                        <td data-label="Live">
+                          <span>
+                            {a.live_version === null
+                              ? <Badge tone="warn">draft only</Badge>
+                              : `v${a.live_version}`}
+                            <span class="muted small">of {a.versions}</span>
+                          </span>
+                        </td>
+                        <td data-label="Size">
+                          <span>
+                            {bytes(a.bytes)}{" "}
+                            <span class="muted small">· {number(a.files)} files</span>
+                          </span>
+                        </td>
+                        <td data-label="Last deploy">{ago(a.last_deploy_at)}</td>
+                        <td data-label="Server code">
+                          {a.server_code === undefined
+                            ? "—"
+                            : a.server_code
+                            ? <Badge tone="info">yes</Badge>
+                            : "no"}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+      </Show>
+    </Page>
+  );
+}

@@ -1,0 +1,190 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource preact */
+import { useState } from "preact/hooks";
+import { api, type Me, type Setting } from "../api.ts";
+import { ago, Badge, bytes, Card, ErrorBox, Missing, Page, Show, toast, useLoad } from "../ui.tsx";
+
+interface SessionRow {
+  id: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  user_agent: string | null;
+  current: boolean;
+}
+
+const GROUPS: [string, (k: string) => boolean][] = [
+  ["Node", (k) => ["domain", "port", "host"].includes(k)],
+  ["Deploy limits", (k) => k.startsWith("max_") || k === "cache_bytes"],
+  ["Server code limits", (k) => k.startsWith("app_")],
+  ["Analytics", (k) => k.startsWith("analytics_")],
+  ["Sign-in", (k) => k.startsWith("session_") || k === "trust_proxy"],
+];
+
+function pretty(s: Setting): string {
+  if (typeof s.value === "number" && /_bytes$/.test(s.key)) return `${s.value} (${bytes(s.value)})`;
+  return String(s.value);
+}
+
+function SettingRow(props: { s: Setting; onSaved: () => void }) {
+  const { s } = props;
+  const [editing, setEditing] = useState(false);
+  const [value, setValue] = useState(String(s.value));
+  const [error, setError] = useState<Error>();
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      await api("/api/settings", {
+        method: "PUT",
+        body: { [s.key]: s.kind === "int" ? Number(value) : value },
+      });
+      toast(`Saved ${s.key}: restart the node to apply it`);
+      setEditing(false);
+      props.onSaved();
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+  return (
+    <li class="setting">
+      <div class="setting-main">
+        <code>{s.key}</code>
+        {s.stored && <Badge tone="info">changed</Badge>}
+        <div class="muted small">
+          default {String(s.default)}
+          {s.kind === "int" && s.min !== undefined && ` · ${s.min}–${s.max}`}
+        </div>
+      </div>
+      {editing
+        ? (
+          <form class="row wrap" onSubmit={save}>
+            {s.kind === "int"
+              ? (
+                <input
+                  aria-label={s.key}
+                  type="number"
+                  min={s.min}
+                  max={s.max}
+                  value={value}
+                  onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+                />
+              )
+              : (
+                <input
+                  aria-label={s.key}
+                  value={value}
+                  onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+                />
+              )}
+            <button type="submit" class="btn small primary">Save</button>
+            <button type="button" class="btn small" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+            {error && <ErrorBox error={error} />}
+          </form>
+        )
+        : (
+          <div class="row">
+            <span class="mono">{pretty(s)}</span>
+            <button
+              type="button"
+              class="btn small"
+              onClick={() => setEditing(true)}
+              aria-label={`Change ${s.key}`}
+            >
+              Change
+            </button>
+          </div>
+        )}
+    </li>
+  );
+}
+
+function Sessions() {
+  const state = useLoad((signal) => api<SessionRow[]>("/api/auth/sessions", { signal }), []);
+  const revoke = async (id: string) => {
+    try {
+      await api(`/api/auth/sessions/${id}`, { method: "DELETE" });
+      toast("Signed that browser out");
+      state.reload();
+    } catch (err) {
+      toast((err as Error).message, "bad");
+    }
+  };
+  return (
+    <Card title="Signed-in browsers">
+      <Show state={state}>
+        {(rows) => (
+          <ul class="list">
+            {rows.map((r) => (
+              <li key={r.id}>
+                <span class="ellipsis">{r.user_agent ?? "unknown browser"}</span>
+                <span class="muted small">active {ago(r.last_seen_at)}</span>
+                {r.current
+                  ? <Badge tone="ok">this browser</Badge>
+                  : (
+                    <button type="button" class="btn small" onClick={() => revoke(r.id)}>
+                      Sign out
+                    </button>
+                  )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </Show>
+    </Card>
+  );
+}
+
+export function SettingsPage(props: { me: Me }) {
+  const state = useLoad((signal) => api<Setting[]>("/api/settings", { signal }), []);
+  return (
+    <Page title="Settings">
+      <p class="muted">
+        Settings are read when the node starts: a change here is stored at once and applies after a
+        restart (<code>fazt server start</code>). The same values are shown by{" "}
+        <code>fazt server config</code>.
+      </p>
+      <Show state={state} feature="Settings">
+        {(settings) => {
+          const used = new Set<string>();
+          const groups = GROUPS.map(([title, test]) => {
+            const items = settings.filter((s) => !used.has(s.key) && test(s.key));
+            items.forEach((s) => used.add(s.key));
+            return [title, items] as const;
+          });
+          const rest = settings.filter((s) => !used.has(s.key));
+          if (rest.length) groups.push(["Other", rest]);
+          return (
+            <div class="grid-2">
+              {groups.filter(([, items]) => items.length).map(([title, items]) => (
+                <Card key={title} title={title}>
+                  <ul class="settings">
+                    {items.map((s) => <SettingRow key={s.key} s={s} onSaved={state.reload} />)}
+                  </ul>
+                  {title === "Analytics" && items.length === 0 && (
+                    <p class="muted">No analytics settings.</p>
+                  )}
+                </Card>
+              ))}
+            </div>
+          );
+        }}
+      </Show>
+      {props.me.kind === "session" && <Sessions />}
+      <Card title="Upgrade">
+        <Missing feature="Upgrading from the dashboard">
+          This version of fazt has no upgrade API (<code>/api/upgrade</code>) yet. To upgrade, stop
+          the node, update its code and start it again; the database migrates itself.
+        </Missing>
+      </Card>
+      <Card title="Backups">
+        <Missing feature="Backups">
+          There is no backup API yet. Everything lives in one SQLite file: copy it while the node is
+          stopped, or use <code>sqlite3 data.db ".backup backup.db"</code> while it runs.
+        </Missing>
+      </Card>
+    </Page>
+  );
+}

@@ -1,0 +1,404 @@
+import type { Command } from "commander";
+import { isCompatibleVersion } from "../../lib/compatible_version.ts";
+import { type Peer, Storage } from "../../storage/mod.ts";
+import { VERSION } from "../../version.ts";
+import { ApiClient } from "../api_client.ts";
+import { CliError } from "../cli_error.ts";
+import { usePeer } from "../connection.ts";
+import { formatBytes, formatTime, printJson, printTable } from "../output.ts";
+import { resolveDbPath } from "../paths.ts";
+import {
+  incompatible,
+  PeerClient,
+  PROBE_TIMEOUT_MS,
+  type SystemInfo,
+  withPeers,
+} from "../peer_client.ts";
+import { deployPath } from "./deploy.ts";
+
+interface Flags {
+  db?: string;
+  json?: boolean;
+}
+
+const PEER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+function checkName(name: string): string {
+  if (!PEER_NAME.test(name)) {
+    throw new CliError(
+      `'${name}' is not a peer name: lowercase letters, digits, '-' and '_', at most 63`,
+      "VALIDATION_FAILED",
+    );
+  }
+  return name;
+}
+
+/** The peer's base URL: `http(s)://host[:port]`, nothing else. */
+function normalizeUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new CliError(
+      `'${raw}' is not a URL (e.g. https://admin.example.com)`,
+      "VALIDATION_FAILED",
+    );
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new CliError(`'${raw}' must start with http:// or https://`, "VALIDATION_FAILED");
+  }
+  if (u.username || u.password || u.search || u.hash || (u.pathname !== "/" && u.pathname !== "")) {
+    throw new CliError(
+      `'${raw}' must be the node's address only (no path, query or credentials)`,
+      "VALIDATION_FAILED",
+    );
+  }
+  return u.origin;
+}
+
+/** A peer as shown to people and in `--json`: never its token. */
+function publicPeer(p: Peer) {
+  return {
+    name: p.name,
+    url: p.url,
+    is_default: p.is_default,
+    version: p.version,
+    last_seen_at: p.last_seen_at,
+  };
+}
+
+interface StatusRow {
+  name: string;
+  url: string;
+  ok: boolean;
+  reachable: boolean;
+  version: string | null;
+  compatible: boolean | null;
+  uptime_s: number | null;
+  apps: number | null;
+  memory_bytes: number | null;
+  database_bytes: number | null;
+  dropped_events: number | null;
+  latency_ms: number | null;
+  error: { code: string; message: string } | null;
+}
+
+async function probe(peer: Peer, db: string | undefined): Promise<StatusRow> {
+  const row: StatusRow = {
+    name: peer.name,
+    url: peer.url,
+    ok: false,
+    reachable: false,
+    version: null,
+    compatible: null,
+    uptime_s: null,
+    apps: null,
+    memory_bytes: null,
+    database_bytes: null,
+    dropped_events: null,
+    latency_ms: null,
+    error: null,
+  };
+  const client = new PeerClient(peer, db, { allowIncompatible: true });
+  const started = performance.now();
+  try {
+    const info = await client.check();
+    row.latency_ms = Math.round(performance.now() - started);
+    row.reachable = true;
+    row.version = info.version;
+    row.compatible = isCompatibleVersion(info.version, VERSION);
+    row.uptime_s = info.uptime_s;
+    row.apps = info.apps;
+    row.memory_bytes = info.memory?.rss_bytes ?? null;
+    row.database_bytes = info.database?.size_bytes ?? null;
+    row.dropped_events = info.dropped_events ?? null;
+    if (row.compatible) row.ok = true;
+    else {
+      const e = incompatible(peer.name, info.version);
+      row.error = { code: e.code!, message: e.message };
+    }
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    // A peer that answered with an error (a wrong token, say) is reachable.
+    row.reachable = err.code !== "UNREACHABLE";
+    row.error = { code: err.code ?? "ERROR", message: err.message };
+  }
+  return row;
+}
+
+function formatUptime(s: number | null): string {
+  if (s == null) return "-";
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : `${m}m ${s % 60}s`;
+}
+
+export function remoteCommand(program: Command): void {
+  const remote = program.command("remote").description(
+    "other fazt nodes (peers) this CLI manages",
+  );
+  const dbOption = (cmd: Command) =>
+    cmd.option("--db <path>", "database holding the peers table (default $FAZT_DB or ~/.fazt)");
+
+  dbOption(
+    remote.command("add").description("add a peer, after checking it answers and the token works")
+      .argument("<name>")
+      .requiredOption("--url <url>", "the node's address, e.g. https://admin.example.com")
+      .requiredOption("--token <token>", "an API token created on that node")
+      .option("--force", "replace a peer of that name; save even if its version is incompatible")
+      .option("--json", "print JSON"),
+  ).action(
+    async (name: string, flags: Flags & { url: string; token: string; force?: boolean }) => {
+      checkName(name);
+      const url = normalizeUrl(flags.url);
+      const dbPath = resolveDbPath(flags.db);
+      const exists = (() => {
+        try {
+          return withPeers(flags.db, (s) => s.peers.get(name) !== undefined);
+        } catch {
+          return false;
+        }
+      })();
+      if (exists && !flags.force) {
+        throw new CliError(
+          `a peer named '${name}' exists: remove it first or pass --force`,
+          "PEER_EXISTS",
+        );
+      }
+      const client = new ApiClient({ url, token: flags.token, source: "--url" });
+      let info: SystemInfo;
+      try {
+        info = await client.request<SystemInfo>("GET", "/api/system", {
+          timeoutMs: PROBE_TIMEOUT_MS,
+        });
+      } catch (err) {
+        if (
+          err instanceof CliError && (err.code === "INVALID_TOKEN" || err.code === "UNAUTHORIZED")
+        ) {
+          throw new CliError(`${url} refused the token: ${err.message}; nothing saved`, err.code);
+        }
+        if (err instanceof CliError) {
+          throw new CliError(`${err.message}; nothing saved`, err.code);
+        }
+        throw err;
+      }
+      if (typeof info?.version !== "string") {
+        throw new CliError(`${url} did not report a fazt version; nothing saved`, "BAD_RESPONSE");
+      }
+      const compatible = isCompatibleVersion(info.version, VERSION);
+      if (!compatible && !flags.force) {
+        const e = incompatible(name, info.version);
+        throw new CliError(`${e.message}; nothing saved (--force saves anyway)`, e.code);
+      }
+      // Creates the database (mode 0600) on a machine that runs no node.
+      const storage = Storage.open(dbPath);
+      let peer: Peer;
+      try {
+        storage.peers.upsert(name, url, flags.token);
+        storage.peers.markSeen(name, info.version);
+        peer = storage.peers.get(name)!;
+      } finally {
+        storage.close();
+      }
+      if (flags.json) return printJson({ ...publicPeer(peer), compatible });
+      const dflt = peer.is_default ? ", default" : "";
+      console.log(`added peer ${name}: ${url} (fazt ${info.version}${dflt})`);
+      if (!compatible) console.error(`warning: ${incompatible(name, info.version).message}`);
+    },
+  );
+
+  dbOption(remote.command("list").description("list peers").option("--json", "print JSON"))
+    .action((flags: Flags) => {
+      let peers: Peer[] = [];
+      try {
+        peers = withPeers(flags.db, (s) => s.peers.list());
+      } catch (err) {
+        if (!(err instanceof CliError && err.code === "NO_PEERS")) throw err;
+      }
+      if (flags.json) return printJson(peers.map(publicPeer));
+      if (peers.length === 0) {
+        return console.log("no peers yet: add one with 'fazt remote add NAME --url URL --token T'");
+      }
+      printTable(
+        ["NAME", "URL", "DEFAULT", "VERSION", "LAST SEEN"],
+        peers.map((p) => [
+          p.name,
+          p.url,
+          p.is_default ? "*" : "",
+          p.version,
+          formatTime(p.last_seen_at),
+        ]),
+      );
+    });
+
+  dbOption(remote.command("remove").description("forget a peer").argument("<name>"))
+    .action((name: string, flags: Flags) => {
+      const removed = withPeers(flags.db, (s) => s.peers.remove(name));
+      if (!removed) throw new CliError(`no peer named '${name}'`, "PEER_NOT_FOUND");
+      console.log(`removed peer ${name}`);
+    });
+
+  dbOption(
+    remote.command("default").description("make a peer the default for client commands")
+      .argument("<name>"),
+  ).action((name: string, flags: Flags) => {
+    const ok = withPeers(flags.db, (s) => s.peers.setDefault(name));
+    if (!ok) throw new CliError(`no peer named '${name}'`, "PEER_NOT_FOUND");
+    console.log(`${name} is the default peer`);
+  });
+
+  dbOption(
+    remote.command("status").description(
+      "reachable, version, uptime, apps, latency (all peers in parallel without a name)",
+    ).argument("[name]").option("--json", "print JSON"),
+  ).action(async (name: string | undefined, flags: Flags) => {
+    const peers = withPeers(flags.db, (s) => {
+      if (name === undefined) return s.peers.list();
+      const p = s.peers.get(name);
+      if (!p) {
+        throw new CliError(`no peer named '${name}': see 'fazt remote list'`, "PEER_NOT_FOUND");
+      }
+      return [p];
+    });
+    if (peers.length === 0) throw new CliError("no peers yet: see 'fazt remote add'", "NO_PEERS");
+    const rows = await Promise.all(peers.map((p) => probe(p, flags.db)));
+    const failed = rows.filter((r) => !r.ok);
+    if (name !== undefined && failed.length) {
+      // One peer asked for: its problem is the answer.
+      throw new CliError(failed[0].error!.message, failed[0].error!.code);
+    }
+    if (flags.json) printJson(name === undefined ? rows : rows[0]);
+    else {
+      printTable(
+        ["NAME", "STATUS", "VERSION", "UPTIME", "APPS", "MEMORY", "DATABASE", "LATENCY", "URL"],
+        rows.map((r) => [
+          r.name,
+          r.ok ? "ok" : r.error!.code,
+          r.version,
+          formatUptime(r.uptime_s),
+          r.apps,
+          r.memory_bytes == null ? null : formatBytes(r.memory_bytes),
+          r.database_bytes == null ? null : formatBytes(r.database_bytes),
+          r.latency_ms == null ? null : `${r.latency_ms} ms`,
+          r.url,
+        ]),
+      );
+    }
+    if (failed.length) {
+      throw new CliError(
+        `${failed.length} of ${rows.length} peers failed: ` +
+          failed.map((r) => `${r.name} (${r.error!.code})`).join(", "),
+        "PEER_FAILED",
+      );
+    }
+  });
+
+  dbOption(
+    remote.command("apps").description("list the apps of a peer").argument("<name>")
+      .option("--json", "print JSON"),
+  ).action(async (name: string, flags: Flags) => {
+    const client = PeerClient.named(name, flags.db, { checkFirst: true });
+    const apps = await client.get<
+      { name: string; live_version: number | null; files: number; bytes: number; url: string }[]
+    >("/api/apps");
+    if (flags.json) return printJson(apps);
+    if (apps.length === 0) return console.log(`no apps on ${name} yet`);
+    printTable(
+      ["NAME", "LIVE", "FILES", "SIZE", "URL"],
+      apps.map((a) => [a.name, a.live_version, a.files, formatBytes(a.bytes), a.url]),
+    );
+  });
+
+  dbOption(
+    remote.command("deploy").description("deploy a folder or .zip to a peer")
+      .argument("<path>", "folder or .zip file")
+      .requiredOption("--to <name>", "the peer to deploy to")
+      .option("--name <app>", "app name (default: the folder's name)")
+      .option("--draft", "create the version without making it live")
+      .option("--json", "print JSON"),
+  ).action((path: string, flags: Flags & { to: string; name?: string; draft?: boolean }) =>
+    deployPath(path, flags, () => PeerClient.named(flags.to, flags.db, { checkFirst: true }))
+  );
+
+  dbOption(
+    remote.command("upgrade").description(
+      "upgrade a peer's fazt; --check only reports its version",
+    ).argument("<name>").option("--check", "report versions, change nothing")
+      .option("--json", "print JSON"),
+  ).action(async (name: string, flags: Flags & { check?: boolean }) => {
+    // An incompatible peer is exactly the one to upgrade, so it is not refused here.
+    const client = PeerClient.named(name, flags.db, { allowIncompatible: true });
+    const info = await client.check();
+    const compatible = isCompatibleVersion(info.version, VERSION);
+    const upgrade = await askUpgrade(client, flags.check === true);
+    if (upgrade === undefined) {
+      if (!flags.check) {
+        throw new CliError(
+          `self-upgrade is not available on peer '${name}' (fazt ${info.version}) yet: ` +
+            "it has no POST /api/upgrade. Install the new version there by hand",
+          "UPGRADE_UNAVAILABLE",
+        );
+      }
+      const report = {
+        peer: name,
+        version: info.version,
+        cli_version: VERSION,
+        compatible,
+        upgrade_available: null,
+        message: "this node cannot check for releases yet (no POST /api/upgrade)",
+      };
+      if (flags.json) return printJson(report);
+      console.log(
+        `${name} runs fazt ${info.version} (this CLI: ${VERSION}, ${
+          compatible ? "compatible" : "INCOMPATIBLE"
+        })`,
+      );
+      console.log(`${name} cannot check for newer releases yet: self-upgrade is not available`);
+      return;
+    }
+    if (flags.json) return printJson({ peer: name, ...upgrade });
+    console.log(`${name}: ${String(upgrade.message ?? JSON.stringify(upgrade))}`);
+  });
+}
+
+/** `POST /api/upgrade[?check=true]` on the peer; `undefined` when the node has no such route. */
+async function askUpgrade(
+  client: ApiClient,
+  check: boolean,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    return await client.postJson<Record<string, unknown>>(
+      `/api/upgrade${check ? "?check=true" : ""}`,
+      {},
+    );
+  } catch (err) {
+    if (err instanceof CliError && err.code === "NOT_FOUND") return undefined;
+    throw err;
+  }
+}
+
+/** Commands that act on this machine only, which `fazt @NAME` refuses. */
+const LOCAL_ONLY = new Set(["server", "token", "remote", "help", "--help", "-h"]);
+
+/**
+ * `fazt @NAME <command> …`: runs an app, deploy, stats or mcp command
+ * against peer NAME. Returns the arguments without `@NAME`.
+ */
+export function peerShorthand(args: string[]): string[] {
+  usePeer(undefined);
+  if (!args[0]?.startsWith("@")) return args;
+  const name = checkName(args[0].slice(1));
+  const command = args[1];
+  if (command === undefined) {
+    throw new CliError(`usage: fazt @${name} <command>, e.g. fazt @${name} app list`);
+  }
+  if (LOCAL_ONLY.has(command)) {
+    throw new CliError(
+      `'${command}' acts on this machine: @${name} works with app, deploy, stats and mcp`,
+      "VALIDATION_FAILED",
+    );
+  }
+  usePeer(name);
+  return args.slice(1);
+}

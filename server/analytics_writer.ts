@@ -1,0 +1,189 @@
+/**
+ * Where analytics batches are written: on a Worker thread with its own
+ * connection to the database file (so SQLite work stays off the thread that
+ * serves requests), or inline when there is no file (`:memory:`) or no
+ * Worker can start.
+ */
+import type { PackedBatch, Storage } from "../storage/mod.ts";
+
+export interface WriterEvents {
+  written(count: number): void;
+  lost(count: number, message: string): void;
+  pruned(deleted: number): void;
+}
+
+export interface AnalyticsWriter {
+  /** Hands a batch over; counts come back through `WriterEvents`. */
+  write(events: PackedBatch, count: number): void;
+  prune(before: number, keepDay: number): void;
+  /** Resolves once everything handed over so far is written. */
+  sync(): Promise<void>;
+  /** Writes what was handed over, then releases the thread and connection. */
+  close(): Promise<void>;
+  /** Stops at once (nothing is waiting: start-up failed). */
+  abort(): void;
+  /** Events handed over and not yet written or lost. */
+  readonly pending: number;
+}
+
+/** Writes on the calling thread, through the server's own connection. */
+export class InlineWriter implements AnalyticsWriter {
+  readonly pending = 0;
+
+  constructor(private storage: Storage, private on: WriterEvents) {}
+
+  write(events: PackedBatch, count: number): void {
+    try {
+      this.storage.analytics.ingestPacked(events);
+      this.on.written(count);
+    } catch (err) {
+      this.on.lost(count, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  prune(before: number, keepDay: number): void {
+    this.on.pruned(this.storage.analytics.prune(before, keepDay));
+  }
+
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  abort(): void {}
+}
+
+type Reply =
+  | { type: "written"; count: number }
+  | { type: "failed"; count: number; message: string }
+  | { type: "pruned"; deleted: number }
+  | { type: "synced"; id: number }
+  | { type: "closed" };
+
+const WORKER = new URL("./analytics_worker.ts", import.meta.url);
+
+/** Writes on a Worker thread; falls back to `fallback` if the Worker dies. */
+export class WorkerWriter implements AnalyticsWriter {
+  #worker: Worker | undefined;
+  #pending = 0;
+  #next = 0;
+  #waiting = new Map<number, () => void>();
+  #closed: (() => void) | undefined;
+  #fallback: AnalyticsWriter;
+
+  constructor(
+    path: string,
+    private on: WriterEvents,
+    fallback: AnalyticsWriter,
+    private log: (message: string) => void,
+  ) {
+    this.#fallback = fallback;
+    const worker = new Worker(WORKER, { type: "module", name: "fazt-analytics" });
+    worker.onmessage = (e: MessageEvent<Reply>) => this.#reply(e.data);
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      this.#fail(`analytics writer stopped: ${e.message}`);
+    };
+    worker.postMessage({ type: "open", path });
+    this.#worker = worker;
+  }
+
+  get pending(): number {
+    return this.#pending;
+  }
+
+  #reply(m: Reply): void {
+    switch (m.type) {
+      case "written":
+        this.#pending -= m.count;
+        this.on.written(m.count);
+        break;
+      case "failed":
+        this.#pending -= m.count;
+        this.on.lost(m.count, m.message);
+        break;
+      case "pruned":
+        this.on.pruned(m.deleted);
+        break;
+      case "synced":
+        this.#waiting.get(m.id)?.();
+        this.#waiting.delete(m.id);
+        break;
+      case "closed":
+        this.#closed?.();
+        break;
+    }
+  }
+
+  /** The Worker is gone: what it held is lost; later batches are written inline. */
+  #fail(message: string): void {
+    this.log(message);
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    if (this.#pending) this.on.lost(this.#pending, message);
+    this.#pending = 0;
+    for (const resolve of this.#waiting.values()) resolve();
+    this.#waiting.clear();
+    this.#closed?.();
+  }
+
+  write(events: PackedBatch, count: number): void {
+    if (!this.#worker) return this.#fallback.write(events, count);
+    this.#pending += count;
+    // A flat array of primitives is cheap to clone (no object per event).
+    this.#worker.postMessage({ type: "batch", count, events });
+  }
+
+  prune(before: number, keepDay: number): void {
+    if (!this.#worker) return this.#fallback.prune(before, keepDay);
+    this.#worker.postMessage({ type: "prune", before, keepDay });
+  }
+
+  sync(): Promise<void> {
+    if (!this.#worker) return Promise.resolve();
+    const id = ++this.#next;
+    const done = new Promise<void>((resolve) => this.#waiting.set(id, resolve));
+    this.#worker.postMessage({ type: "sync", id });
+    return done;
+  }
+
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    if (!worker) return;
+    const closed = new Promise<void>((resolve) => (this.#closed = resolve));
+    worker.postMessage({ type: "close" });
+    await closed;
+    worker.terminate();
+    this.#worker = undefined;
+  }
+
+  abort(): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+  }
+}
+
+/** A Worker writer for a database file, else an inline one. */
+export function openWriter(
+  storage: Storage,
+  on: WriterEvents,
+  log: (message: string) => void,
+  mode?: "thread" | "inline",
+): AnalyticsWriter {
+  // A writer thread frees the serving thread, but costs a copy of every batch:
+  // with fewer than 4 cores the serving thread's share of the CPU is better spent inline.
+  mode ??= navigator.hardwareConcurrency >= 4 ? "thread" : "inline";
+  const inline = new InlineWriter(storage, on);
+  const path = storage.db.path;
+  if (mode === "inline" || path === ":memory:" || !path) return inline;
+  try {
+    // A bundled or compiled fazt may not carry the Worker's source file.
+    if (WORKER.protocol === "file:" && !Deno.statSync(WORKER).isFile) return inline;
+    return new WorkerWriter(path, on, inline, log);
+  } catch {
+    return inline;
+  }
+}

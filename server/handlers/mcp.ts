@@ -1,0 +1,138 @@
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { VERSION } from "../../version.ts";
+import type { RouteContext } from "../context.ts";
+import { HttpError } from "../http_error.ts";
+import { localApi } from "../mcp/local_api.ts";
+import { ToolError } from "../mcp/node_api.ts";
+import { createMcpServer } from "../mcp/mcp_server.ts";
+import { TOOLS } from "../mcp/tools.ts";
+import { ROUTES } from "../route_table.ts";
+
+/**
+ * A browser page may only reach `/mcp` from the admin host's own origin:
+ * with DNS rebinding a hostile page could otherwise drive the node with a
+ * token it does not have but a local client does. Clients that send no
+ * `Origin` (CLI agents) are not browsers and pass.
+ */
+function checkOrigin(req: Request): void {
+  const origin = req.headers.get("origin");
+  if (origin === null) return;
+  let host: string | undefined;
+  try {
+    const u = new URL(origin);
+    if (u.protocol === "http:" || u.protocol === "https:") host = u.host;
+  } catch {
+    // Not a URL: refused below.
+  }
+  if (!host || host !== (req.headers.get("host") ?? "").toLowerCase()) {
+    throw new HttpError(403, "FORBIDDEN_ORIGIN", `Origin '${origin}' may not use this node's MCP`);
+  }
+}
+
+/**
+ * `POST /mcp`: MCP over Streamable HTTP, stateless (a new server and
+ * transport per request, answered as JSON). The token's scope decides which
+ * tools are listed and every tool calls the API with that same token. The
+ * SDK answers an unsupported `MCP-Protocol-Version` with 400.
+ */
+export async function mcpEndpoint(c: RouteContext): Promise<Response> {
+  checkOrigin(c.req);
+  const server = createMcpServer({
+    transport: "http",
+    scope: c.principal?.token.scope ?? "read",
+    servers: () => [{
+      name: "local",
+      url: c.url.origin,
+      is_default: true,
+      version: VERSION,
+      last_seen_at: Date.now(),
+    }],
+    node(name) {
+      if (name !== undefined && name !== "local") {
+        throw new ToolError("PEER_NOT_FOUND", "Over HTTP, tools act on this node only");
+      }
+      return localApi(c.req, c.server);
+    },
+  });
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+    // File maps arrive as JSON (base64 grows bytes by a third).
+    maxRequestBodySize: Math.ceil(c.server.settings.max_upload_bytes * 1.5) + 1024 * 1024,
+  });
+  await server.connect(transport);
+  try {
+    return await transport.handleRequest(c.req);
+  } finally {
+    await server.close();
+  }
+}
+
+/** `GET /.well-known/mcp.json`: where and how an agent connects. */
+export function wellKnownMcp(c: RouteContext): Response {
+  return Response.json({
+    name: "fazt",
+    version: VERSION,
+    description: "A fazt node: static sites and serverless apps, deployed and managed by API",
+    transport: { type: "streamable-http", url: `${c.url.origin}/mcp` },
+    authentication: {
+      type: "bearer",
+      header: "Authorization: Bearer <token>",
+      how: "Create a token on the node: fazt token create --name agent --scope deploy",
+      scopes: {
+        read: "list and read only",
+        deploy: "also deploy, promote, roll back",
+        admin: "also delete",
+      },
+    },
+    stdio: { command: "fazt", args: ["mcp"] },
+    tools: TOOLS.map((t) => ({ name: t.name, scope: t.scope, description: t.description })),
+    resources: [
+      "fazt://apps/{name}/files",
+      "fazt://apps/{name}/files/{path}",
+      "fazt://apps/{name}/logs",
+    ],
+    docs: `${c.url.origin}/llms.txt`,
+  }, { headers: { "cache-control": "no-store" } });
+}
+
+/** `GET /llms.txt`: the node described for language models, in Markdown. */
+export function llmsTxt(c: RouteContext): Response {
+  const o = c.url.origin;
+  const tools = TOOLS.map((t) => `- \`${t.name}\` (${t.scope}): ${t.description}`).join("\n");
+  const api = ROUTES.filter((r) => r.path.startsWith("/api/"))
+    .map((r) => `- ${r.method} ${r.path} (${r.auth}): ${r.summary}`).join("\n");
+  const text = `# fazt ${VERSION}
+
+> A fazt node: one program and one SQLite file hosting static sites and
+> serverless apps. Agents drive it over MCP or its JSON API.
+
+## Connect
+
+- MCP (Streamable HTTP): POST ${o}/mcp with \`Authorization: Bearer <token>\`.
+- MCP (stdio, on a machine with the fazt CLI): \`fazt mcp\` (or \`fazt mcp --peer NAME\`).
+- Discovery: ${o}/.well-known/mcp.json
+- Tokens: \`fazt token create --name agent --scope read|deploy|admin\` on the node.
+
+## Tools
+
+${tools}
+
+## Deploying
+
+\`fazt_deploy\` makes a draft unless \`promote: true\`: the draft is served at
+\`<app>--v<N>.<domain>\` (its \`preview_url\`); \`fazt_app_promote\` makes it live,
+\`fazt_app_rollback\` goes back.
+
+## HTTP API
+
+Every \`/api\` answer is \`{"data": …}\` or \`{"error": {"code", "message"}}\`; send
+\`Authorization: Bearer <token>\`. Deploy with \`POST /api/deploy?name=<app>&draft=1\`
+and an \`application/zip\` body.
+
+${api}
+`;
+  return new Response(c.req.method === "HEAD" ? null : text, {
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+  });
+}

@@ -1,0 +1,46 @@
+/** The node's `peers` table over HTTP, with each peer checked live (never its token). */
+import type { RouteContext } from "../context.ts";
+import { json } from "../respond.ts";
+
+const TIMEOUT_MS = 3000;
+
+/** `GET /api/peers`: the peers this node knows. */
+export function listPeers(c: RouteContext): Response {
+  return json(c.server.storage.peers.list().map(({ token: _, ...p }) => p));
+}
+
+/**
+ * `GET /api/peers/status`: every peer's `/health`, fetched in parallel with a
+ * time limit: reachable, version and round-trip time.
+ */
+export async function peersStatus(c: RouteContext): Promise<Response> {
+  const peers = c.server.storage.peers.list();
+  const out = await Promise.all(peers.map(async ({ token: _, ...p }) => {
+    const t0 = performance.now();
+    try {
+      const res = await fetch(new URL("/health", p.url), {
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+        redirect: "manual",
+      });
+      const latency_ms = Math.round(performance.now() - t0);
+      const body = res.ok ? await res.json().catch(() => null) : (await res.body?.cancel(), null);
+      const version = typeof body?.version === "string" ? body.version.slice(0, 64) : null;
+      return {
+        ...p,
+        reachable: res.ok,
+        version: version ?? p.version,
+        latency_ms,
+        error: res.ok ? null : `answered ${res.status}`,
+      };
+    } catch (err) {
+      const timedOut = err instanceof DOMException && err.name === "TimeoutError";
+      return {
+        ...p,
+        reachable: false,
+        latency_ms: null,
+        error: timedOut ? `no answer within ${TIMEOUT_MS / 1000} s` : "could not connect",
+      };
+    }
+  }));
+  return json(out);
+}

@@ -1,0 +1,57 @@
+/** The node's settings over HTTP (what `fazt server config` shows and changes). */
+import { isSettingKey, SETTING_DEFS, SettingError } from "../../storage/mod.ts";
+import { readJsonObject } from "../body.ts";
+import type { RouteContext } from "../context.ts";
+import { HttpError } from "../http_error.ts";
+import { json } from "../respond.ts";
+
+/** Every setting: the value this run uses, its default, its range, and whether it is stored. */
+function describe(c: RouteContext) {
+  const stored = c.server.storage.settings.load();
+  const running = c.server.settings as Record<string, string | number>;
+  return Object.entries(SETTING_DEFS).map(([key, def]) => {
+    const d = def as {
+      kind: "string" | "int";
+      default: string | number;
+      min?: number;
+      max?: number;
+    };
+    return {
+      key,
+      value: running[key],
+      stored_value: (stored as Record<string, string | number>)[key],
+      default: d.default,
+      stored: (stored as Record<string, string | number>)[key] !== d.default,
+      kind: d.kind,
+      ...(d.kind === "int" ? { min: d.min, max: d.max } : {}),
+    };
+  });
+}
+
+/** `GET /api/settings` */
+export function getSettings(c: RouteContext): Response {
+  return json(describe(c));
+}
+
+/**
+ * `PUT /api/settings` with `{"key": value, …}`: checks every value, stores
+ * them all or none. Settings are read at start-up, so they apply after a restart.
+ */
+export async function putSettings(c: RouteContext): Promise<Response> {
+  const body = await readJsonObject(c.req);
+  const { settings, db } = c.server.storage;
+  for (const key of Object.keys(body)) {
+    if (!isSettingKey(key)) throw HttpError.validation(key, "known", `unknown setting '${key}'`);
+  }
+  try {
+    db.transaction(() => {
+      for (const [key, value] of Object.entries(body)) settings.set(key, value);
+    });
+  } catch (err) {
+    if (err instanceof SettingError) {
+      throw HttpError.validation(err.key, err.constraint, err.message);
+    }
+    throw err;
+  }
+  return json({ settings: describe(c), restart_required: true });
+}

@@ -1,0 +1,44 @@
+import type { ServerContext } from "../context.ts";
+import { handleAdmin } from "../server.ts";
+import { type ApiBody, type NodeApi, ToolError } from "./node_api.ts";
+
+/**
+ * This node's API called in-process for `/mcp`: each call is a request
+ * through the admin host's route table carrying the MCP caller's own
+ * `Authorization` (so every route's scope still applies) and `Host`.
+ */
+export function localApi(req: Request, ctx: ServerContext): NodeApi {
+  const origin = new URL(req.url).origin;
+  return {
+    server: "local",
+    url: origin,
+    async request<T>(method: string, path: string, body?: ApiBody): Promise<T> {
+      if (!path.startsWith("/api/")) throw new ToolError("NOT_FOUND", `No API route ${path}`);
+      const headers = new Headers();
+      for (const name of ["authorization", "host"]) {
+        const value = req.headers.get(name);
+        if (value) headers.set(name, value);
+      }
+      let payload: BodyInit | undefined;
+      if (body && "zip" in body) {
+        headers.set("content-type", "application/zip");
+        payload = body.zip as Uint8Array<ArrayBuffer>;
+      } else if (body) {
+        headers.set("content-type", "application/json");
+        payload = JSON.stringify(body.json);
+      }
+      const res = await handleAdmin(
+        new Request(origin + path, { method, headers, body: payload }),
+        ctx,
+      );
+      const envelope = await res.json() as {
+        data?: T;
+        error?: { code: string; message: string; details?: unknown };
+      };
+      if (envelope.error) {
+        throw new ToolError(envelope.error.code, envelope.error.message, envelope.error.details);
+      }
+      return envelope.data as T;
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { Buffer } from "node:buffer";
+import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
+import { ToolError } from "./node_api.ts";
+
+configure({ useWebWorkers: false });
+
+/** A file's content in `fazt_deploy`: UTF-8 text, or `{base64}` for bytes. */
+export type FileContent = string | { base64: string };
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function bytesOf(path: string, content: FileContent): Uint8Array {
+  if (typeof content === "string") return new TextEncoder().encode(content);
+  const b64 = content.base64.replace(/\s+/g, "");
+  if (b64.length % 4 !== 0 || !BASE64.test(b64)) {
+    throw new ToolError("VALIDATION_FAILED", `files['${path}'].base64 is not valid base64`, {
+      field: `files.${path}`,
+      constraint: "base64",
+    });
+  }
+  return new Uint8Array(Buffer.from(b64, "base64"));
+}
+
+function pathProblem(path: string): string | undefined {
+  if (path === "" || path.length > 1024) return "must be 1 to 1024 characters";
+  if (path.startsWith("/") || path.includes("\\")) return "must be relative, with '/' separators";
+  if (path.split("/").some((s) => s === "" || s === "." || s === "..")) {
+    return "must not contain empty, '.' or '..' segments";
+  }
+  return undefined;
+}
+
+/** Zips a map of relative paths to contents in memory, for `POST /api/deploy`. */
+export async function zipFiles(files: Record<string, FileContent>): Promise<Uint8Array> {
+  const entries = Object.entries(files);
+  if (entries.length === 0) {
+    throw new ToolError("VALIDATION_FAILED", "files is empty: give at least one file", {
+      field: "files",
+      constraint: "required",
+    });
+  }
+  const writer = new ZipWriter(new Uint8ArrayWriter(), { useUnicodeFileNames: true });
+  for (const [path, content] of entries) {
+    const problem = pathProblem(path);
+    if (problem) {
+      throw new ToolError("VALIDATION_FAILED", `file path '${path}' ${problem}`, {
+        field: "files",
+        constraint: "path",
+      });
+    }
+    await writer.add(path, new Uint8ArrayReader(bytesOf(path, content)), { level: 6 });
+  }
+  return await writer.close();
+}

@@ -1,0 +1,326 @@
+/**
+ * The public tracking endpoints: `/_fazt/track`, `/_fazt/pixel.gif` and
+ * `/_fazt/a.js` on every app host (the whole `/_fazt/` prefix is fazt's, never
+ * an app's), and the original's `/track` and `/pixel.gif` on the admin host.
+ */
+import type { TrackInput } from "./analytics.ts";
+import { readBody } from "./body.ts";
+import type { ServerContext } from "./context.ts";
+import { classifyHost, hostname } from "./hosts.ts";
+import { HttpError } from "./http_error.ts";
+import { errorResponse, toErrorResponse } from "./respond.ts";
+import { clientIp } from "./session.ts";
+
+/**
+ * The decoded path when it is under fazt's reserved `/_fazt` prefix, else
+ * undefined; `/%5Ffazt/…` and `/_fazt%2F…` are caught too, so no spelling
+ * reaches an app's own `_fazt/` files.
+ */
+export function reservedPath(path: string): string | undefined {
+  if (!path.startsWith("/_fazt") && !path.startsWith("/%")) return undefined;
+  let decoded = path;
+  if (path.includes("%")) {
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      return undefined; // the static path refuses it as unsafe
+    }
+  }
+  return decoded === "/_fazt" || decoded.startsWith("/_fazt/") ? decoded : undefined;
+}
+
+/** Largest tracking body. */
+export const TRACK_MAX_BYTES = 10 * 1024;
+
+/**
+ * The optional page script, by hand and minified (under 1 KB). On its own
+ * site it records SPA navigations (the first page was counted as it was
+ * served); on a page served elsewhere it records that page view too. It
+ * exposes `fazt.track(name, props)`.
+ */
+export const ANALYTICS_SCRIPT =
+  `(()=>{let d=document,l=location,w=window,h=history,s=d.currentScript,o=s?new URL(s.src).origin:l.origin,u=o+"/_fazt/track",r=d.referrer,p,t=(n,x)=>{let b=JSON.stringify({name:n,path:l.pathname,referrer:r,props:x});r="";navigator.sendBeacon?.(u,b)||fetch(u,{method:"POST",body:b,keepalive:!0}).catch(()=>{})},v=()=>{p!==l.pathname&&(p=l.pathname,t("pageview"))};for(let k of["pushState","replaceState"]){let f=h[k];h[k]=function(){let y=f.apply(this,arguments);v();return y}}addEventListener("popstate",v);o===l.origin?(p=l.pathname,r=""):v();w.fazt=Object.assign(w.fazt||{},{track:(n,x)=>t(n,x)})})();\n`;
+
+const GIF = Uint8Array.from(
+  atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"),
+  (c) => c.charCodeAt(0),
+);
+
+const NO_STORE = {
+  "cache-control": "no-cache, no-store, must-revalidate",
+  pragma: "no-cache",
+  expires: "0",
+};
+const CORS = { "access-control-allow-origin": "*" };
+
+const PIXEL_HEADERS = Object.entries({ "content-type": "image/gif", ...NO_STORE, ...CORS });
+// A 204 to a POST is never cached; only pages elsewhere may want to read it.
+const NO_CONTENT_HEADERS = Object.entries(CORS);
+
+function pixel(): Response {
+  return new Response(GIF, { headers: PIXEL_HEADERS });
+}
+
+function noContent(): Response {
+  return new Response(null, { status: 204, headers: NO_CONTENT_HEADERS });
+}
+
+// deno-lint-ignore no-control-regex -- control characters are what it refuses
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function optionalString(
+  body: Record<string, unknown>,
+  field: string,
+  max: number,
+): string | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || v.length > max || CONTROL.test(v)) {
+    throw HttpError.validation(
+      field,
+      "string",
+      `${field} must be a string of at most ${max} characters`,
+    );
+  }
+  return v.trim();
+}
+
+/** An event name: 1-100 characters, no control characters; default `pageview`. */
+function eventName(v: string | undefined, field: string): string {
+  if (v === undefined || v === "") return "pageview";
+  if (v.length > 100) {
+    throw HttpError.validation(field, "max_length", `${field} must be at most 100 characters`);
+  }
+  return v;
+}
+
+/** A path: a URL's path, or a string starting with `/`; without query or fragment. */
+function pagePath(v: string | undefined, fallback: () => string): string {
+  if (v === undefined || v === "") return fallback();
+  let path = v;
+  if (!path.startsWith("/")) {
+    try {
+      path = new URL(path).pathname;
+    } catch {
+      throw HttpError.validation("path", "path", "path must start with / or be a URL");
+    }
+  }
+  const cut = path.search(/[?#]/);
+  if (cut !== -1) path = path.slice(0, cut);
+  return path.slice(0, 500) || "/";
+}
+
+/** The path of the page that sent a request (from `Referer`), or `/`. */
+function refererPath(req: Request): string {
+  const ref = req.headers.get("referer");
+  if (!ref) return "/";
+  try {
+    return new URL(ref).pathname.slice(0, 500);
+  } catch {
+    return "/";
+  }
+}
+
+/** Flat properties: at most 30 keys of string (≤ 500), number, boolean or null. */
+function properties(v: unknown, field: string): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "object" || Array.isArray(v)) {
+    throw HttpError.validation(field, "object", `${field} must be an object`);
+  }
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length === 0) return null;
+  if (entries.length > 30) {
+    throw HttpError.validation(field, "max_keys", `${field} may have at most 30 keys`);
+  }
+  for (const [k, x] of entries) {
+    const ok = k.length <= 100 &&
+      (x === null || typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x)) ||
+        (typeof x === "string" && x.length <= 500));
+    if (!ok) {
+      throw HttpError.validation(
+        field,
+        "flat",
+        `${field} values must be strings of at most 500 characters, numbers, booleans or null`,
+      );
+    }
+  }
+  return JSON.stringify(v);
+}
+
+function tagList(v: unknown): string[] | null {
+  if (v === undefined || v === null) return null;
+  const list = typeof v === "string" ? v.split(",") : v;
+  if (!Array.isArray(list) || list.length > 20 || list.some((t) => typeof t !== "string")) {
+    throw HttpError.validation("t", "tags", "tags must be a list of at most 20 strings");
+  }
+  const tags = (list as string[]).map((t) =>
+    // deno-lint-ignore no-control-regex -- commas and control characters are dropped
+    t.replace(/[,\u0000-\u001f]/g, "").trim().slice(0, 100)
+  )
+    .filter(Boolean);
+  return tags.length ? tags : null;
+}
+
+async function jsonBody(req: Request): Promise<Record<string, unknown>> {
+  // A declared small length is read in one go; anything else is counted as it streams.
+  const length = Number(req.headers.get("content-length") ?? NaN);
+  const text = length >= 0 && length <= TRACK_MAX_BYTES
+    ? await req.text()
+    : new TextDecoder().decode(await readBody(req, TRACK_MAX_BYTES));
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "INVALID_JSON", "The request body is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new HttpError(400, "INVALID_JSON", "The request body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+function methodNotAllowed(allow: string): HttpError {
+  return new HttpError(405, "METHOD_NOT_ALLOWED", `Use ${allow} here`, undefined, { allow });
+}
+
+/**
+ * A request under `/_fazt/` on an app's host. `count` is false for previews
+ * of a version: they answer, but record nothing.
+ */
+export async function handleFazt(
+  req: Request,
+  path: string,
+  remote: Deno.NetAddr | undefined,
+  ctx: ServerContext,
+  app: string,
+  count: boolean,
+): Promise<Response> {
+  try {
+    if (path === "/_fazt/track") {
+      if (req.method === "OPTIONS") {
+        return new Response(null, {
+          status: 204,
+          headers: {
+            ...CORS,
+            "access-control-allow-methods": "POST",
+            "access-control-allow-headers": "content-type",
+            "access-control-max-age": "86400",
+          },
+        });
+      }
+      if (req.method !== "POST") throw methodNotAllowed("POST");
+      const body = await jsonBody(req);
+      const input: TrackInput = {
+        app,
+        name: eventName(optionalString(body, "name", 100), "name"),
+        source: "track",
+        path: pagePath(optionalString(body, "path", 2000), () => refererPath(req)),
+        referrer: optionalString(body, "referrer", 2000) ?? null,
+        tags: null,
+        props: properties(body.props, "props"),
+      };
+      if (count) ctx.analytics.track(req, clientIp(req, remote, ctx.settings), input);
+      return noContent();
+    }
+    if (path === "/_fazt/pixel.gif") {
+      if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET");
+      const q = new URL(req.url).searchParams;
+      const input: TrackInput = {
+        app,
+        name: eventName(queryString(q, "name", 100), "name"),
+        source: "pixel",
+        path: pagePath(queryString(q, "path", 2000), () => refererPath(req)),
+        referrer: queryString(q, "referrer", 2000) ?? null,
+        tags: null,
+        props: null,
+      };
+      if (count && req.method === "GET") {
+        ctx.analytics.track(req, clientIp(req, remote, ctx.settings), input);
+      }
+      return pixel();
+    }
+    if (path === "/_fazt/a.js") {
+      if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET");
+      return new Response(req.method === "HEAD" ? null : ANALYTICS_SCRIPT, {
+        headers: {
+          "content-type": "text/javascript; charset=utf-8",
+          "cache-control": "public, max-age=3600",
+          "x-content-type-options": "nosniff",
+          ...CORS,
+        },
+      });
+    }
+    return errorResponse(new HttpError(404, "NOT_FOUND", `Nothing at ${path.slice(0, 200)}`));
+  } catch (err) {
+    return toErrorResponse(err, ctx.log);
+  }
+}
+
+function queryString(q: URLSearchParams, field: string, max: number): string | undefined {
+  const v = q.get(field);
+  if (v === null) return undefined;
+  return optionalString({ [field]: v }, field, max);
+}
+
+/** Which app (or, for a site fazt does not host, which domain) a legacy call is about. */
+function legacyApp(domain: string | undefined, req: Request, ctx: ServerContext): string {
+  let host = domain ? hostname(domain) : "";
+  if (!host) host = hostname(refererHostOf(req));
+  if (!host) return "unknown";
+  const target = classifyHost(host, ctx.settings.domain);
+  if (target.kind === "app" && target.version === undefined) return target.name;
+  return /^[a-z0-9.:_-]{1,253}$/.test(host) ? host : "unknown";
+}
+
+function refererHostOf(req: Request): string {
+  try {
+    return new URL(req.headers.get("referer") ?? "").host;
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * The original's `POST /track` (`{h, d, p, e, t, q, ref}`, 204) and
+ * `GET /pixel.gif?domain=&tags=&source=` on the admin host.
+ */
+export async function handleLegacyTracking(
+  req: Request,
+  path: string,
+  remote: Deno.NetAddr | undefined,
+  ctx: ServerContext,
+): Promise<Response> {
+  try {
+    if (path === "/track") {
+      if (req.method !== "POST") throw methodNotAllowed("POST");
+      const body = await jsonBody(req);
+      const domain = optionalString(body, "d", 253) || optionalString(body, "h", 253);
+      const input: TrackInput = {
+        app: legacyApp(domain, req, ctx),
+        name: eventName(optionalString(body, "e", 100), "e"),
+        source: "track",
+        path: pagePath(optionalString(body, "p", 2000), () => "/"),
+        referrer: optionalString(body, "ref", 2000) ?? null,
+        tags: tagList(body.t),
+        props: body.q === undefined || body.q === null ? null : properties(body.q, "q"),
+      };
+      ctx.analytics.track(req, clientIp(req, remote, ctx.settings), input);
+      return noContent();
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET");
+    const q = new URL(req.url).searchParams;
+    const input: TrackInput = {
+      app: legacyApp(queryString(q, "domain", 253), req, ctx),
+      name: eventName(queryString(q, "source", 100) ?? "pixel", "source"),
+      source: "pixel",
+      path: refererPath(req),
+      referrer: null,
+      tags: tagList(q.get("tags") ?? undefined),
+      props: null,
+    };
+    if (req.method === "GET") ctx.analytics.track(req, clientIp(req, remote, ctx.settings), input);
+    return pixel();
+  } catch (err) {
+    return toErrorResponse(err, ctx.log);
+  }
+}

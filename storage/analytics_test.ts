@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { readRollups, recount } from "../tests/analytics_recount.ts";
+import {
+  type AnalyticsEvent,
+  AnalyticsStore,
+  DAY_MS,
+  HOUR_MS,
+  MAX_TOP_VALUES,
+  openDatabase,
+  OTHER,
+} from "./mod.ts";
+
+const T0 = Date.UTC(2026, 0, 10); // a midnight, UTC
+
+function event(over: Partial<AnalyticsEvent> = {}): AnalyticsEvent {
+  return {
+    at: T0,
+    app: "blog",
+    name: "pageview",
+    source: "server",
+    path: "/",
+    referrer: "",
+    browser: "Firefox",
+    os: "Linux",
+    device: "desktop",
+    visitor: "v1",
+    tags: null,
+    props: null,
+    ...over,
+  };
+}
+
+function setup() {
+  const db = openDatabase(":memory:");
+  return { db, store: new AnalyticsStore(db) };
+}
+
+Deno.test("analytics store: rollups equal a recount of the raw events, batch after batch", () => {
+  const { db, store } = setup();
+  const paths = ["/", "/a", "/b"];
+  let n = 0;
+  for (let batch = 0; batch < 5; batch++) {
+    const events: AnalyticsEvent[] = [];
+    for (let i = 0; i < 200; i++, n++) {
+      events.push(event({
+        at: T0 + n * 7 * 60_000, // spans several hours and a day boundary
+        app: n % 5 === 0 ? "shop" : "blog",
+        name: n % 7 === 0 ? "signup" : "pageview",
+        source: n % 3 === 0 ? "track" : "server",
+        path: paths[n % 3],
+        referrer: n % 4 === 0 ? "news.example" : "",
+        browser: n % 2 ? "Chrome" : "Firefox",
+        visitor: `v${n % 13}`,
+        tags: n % 6 === 0 ? ["a", "b"] : null,
+      }));
+    }
+    store.ingest(events);
+  }
+  assert.deepEqual(readRollups(db), recount(db));
+  assert.equal(
+    db.get<{ n: number }>("SELECT COALESCE(SUM(count), 0) AS n FROM analytics_raw")!.n,
+    1000,
+  );
+  assert.equal(store.events(null, 0, T0 + 30 * DAY_MS).length, 1000);
+  // The same visitor in two batches of one hour is one visitor.
+  const fresh = setup();
+  fresh.store.ingest([event({ visitor: "x" })]);
+  fresh.store.ingest([event({ visitor: "x", at: T0 + 60_000 })]);
+  fresh.store.ingest([event({ visitor: "x", at: T0 + HOUR_MS })]);
+  const rows = fresh.store.counts("blog", "hour", T0, T0 + DAY_MS);
+  assert.deepEqual(rows.map((r) => [r.views, r.visitors]), [[2, 1], [1, 1]]);
+  assert.deepEqual(fresh.store.counts("blog", "day", T0, T0 + DAY_MS)[0].visitors, 1);
+  // A new store over the same file (a restart) still knows who was counted.
+  const again = new AnalyticsStore(fresh.db);
+  again.ingest([event({ visitor: "x", at: T0 + 2 * 60_000 })]);
+  assert.equal(again.counts("blog", "day", T0, T0 + DAY_MS)[0].visitors, 1);
+  assert.deepEqual(readRollups(fresh.db), recount(fresh.db));
+  db.close();
+  fresh.db.close();
+});
+
+Deno.test("analytics store: totals, top lists over spans, value series, all apps", () => {
+  const { db, store } = setup();
+  store.ingest([
+    event({ path: "/a" }),
+    event({ path: "/a", visitor: "v2", at: T0 + HOUR_MS }),
+    event({ path: "/b", at: T0 + DAY_MS + 5 }),
+    event({ app: "shop", path: "/cart" }),
+    event({ name: "signup", props: '{"plan":"pro"}', at: T0 + 10 }),
+  ]);
+  const day = { grain: "day" as const, from: T0, to: T0 + 2 * DAY_MS };
+  assert.deepEqual(store.totals("blog", [day]), { views: 3, visitors: 3, events: 1 });
+  assert.deepEqual(store.totals(null, [day]), { views: 4, visitors: 4, events: 1 });
+  const firstHours = { grain: "hour" as const, from: T0 + HOUR_MS, to: T0 + DAY_MS };
+  assert.deepEqual(store.top("blog", "path", [firstHours], 10), [{ value: "/a", count: 1 }]);
+  assert.deepEqual(store.top("blog", "path", [day], 10), [
+    { value: "/a", count: 2 },
+    { value: "/b", count: 1 },
+  ]);
+  assert.deepEqual(store.top(null, "path", [day], 1), [{ value: "/a", count: 2 }]);
+  assert.deepEqual(store.top("blog", "event", [day], 10), [{ value: "signup", count: 1 }]);
+  assert.deepEqual(store.valueSeries("blog", "event", "signup", "hour", T0, T0 + DAY_MS), [
+    { bucket: T0, count: 1 },
+  ]);
+  const recent = store.recentEvents("blog", "signup", 10);
+  assert.equal(recent.length, 1);
+  assert.equal(recent[0].props, '{"plan":"pro"}');
+  assert.equal(recent[0].at, T0 + 10);
+  assert.deepEqual(store.apps().map((a) => a.app), ["blog", "shop"]);
+  db.close();
+});
+
+Deno.test("analytics store: each bucket keeps at most MAX_TOP_VALUES named values", () => {
+  const { db, store } = setup();
+  const events = Array.from(
+    { length: MAX_TOP_VALUES + 50 },
+    (_, i) => event({ path: `/p${i}`, at: T0 + i }),
+  );
+  store.ingest(events.slice(0, 600));
+  store.ingest(events.slice(600));
+  store.ingest([event({ path: "/p1", at: T0 + 5 }), event({ path: "/new", at: T0 + 6 })]);
+  const top = store.top("blog", "path", [{ grain: "day", from: T0, to: T0 + DAY_MS }], 5000);
+  assert.equal(top.length, MAX_TOP_VALUES + 1);
+  assert.deepEqual(top.find((t) => t.value === OTHER), { value: OTHER, count: 51 });
+  assert.deepEqual(top.find((t) => t.value === "/p1"), { value: "/p1", count: 2 });
+  db.close();
+});
+
+Deno.test("analytics store: one salt a day; other days' salts are deleted", () => {
+  const { db, store } = setup();
+  let made = 0;
+  const make = () => `salt-${++made}`;
+  assert.equal(store.salt(T0, make), "salt-1");
+  assert.equal(store.salt(T0, make), "salt-1", "the same day keeps its salt");
+  assert.equal(store.salt(T0 + DAY_MS, make), "salt-2");
+  const rows = db.all<{ day: number; salt: string }>("SELECT day, salt FROM analytics_salts");
+  assert.deepEqual(rows.map((r) => [r.day, r.salt]), [[T0 + DAY_MS, "salt-2"]]);
+  db.close();
+});
+
+Deno.test("analytics store: prune removes old raw events in steps and keeps rollups", () => {
+  const { db, store } = setup();
+  for (let b = 0; b < 3; b++) {
+    store.ingest(
+      Array.from({ length: 10 }, (_, i) => event({ at: T0 + b * 10 + i, visitor: `v${i}` })),
+    );
+  }
+  // A batch that straddles the cut is kept until its newest event is old.
+  store.ingest([event({ at: T0 + DAY_MS - 1 }), event({ at: T0 + DAY_MS + 1 })]);
+  store.ingest([event({ at: T0 + 3 * DAY_MS })]);
+  const rollups = readRollups(db);
+  assert.equal(store.prune(T0 + DAY_MS, T0 + 3 * DAY_MS, 2), 20, "two batches a step");
+  assert.equal(store.prune(T0 + DAY_MS, T0 + 3 * DAY_MS, 2), 10);
+  assert.equal(store.prune(T0 + DAY_MS, T0 + 3 * DAY_MS, 2), 0);
+  assert.equal(
+    db.get<{ n: number }>("SELECT COALESCE(SUM(count), 0) AS n FROM analytics_raw")!.n,
+    3,
+  );
+  assert.equal(store.prune(T0 + 2 * DAY_MS, T0 + 3 * DAY_MS, 2), 2);
+  assert.equal(db.get<{ n: number }>("SELECT COUNT(*) AS n FROM analytics_visitors")!.n, 1);
+  assert.deepEqual(readRollups(db), rollups, "rollups are kept");
+  assert.equal(store.totals("blog", [{ grain: "day", from: T0, to: T0 + 4 * DAY_MS }]).views, 33);
+  db.close();
+});
+
+Deno.test("analytics store: realtime is each recent visitor's last page", () => {
+  const { db, store } = setup();
+  store.ingest([
+    event({ visitor: "a", path: "/one", at: T0 }),
+    event({ visitor: "a", path: "/two", at: T0 + 1000 }),
+    event({ visitor: "b", path: "/two", at: T0 + 2000 }),
+    event({ visitor: "c", path: "/old", at: T0 - 10 * 60_000 }),
+    event({ visitor: "d", path: "/x", app: "shop", at: T0 }),
+    event({ visitor: "e", name: "signup", at: T0 }),
+  ]);
+  assert.deepEqual(store.realtime("blog", T0 - 5 * 60_000), {
+    visitors: 2,
+    pages: [{ value: "/two", count: 2 }],
+  });
+  assert.equal(store.realtime(null, T0 - 5 * 60_000).visitors, 3);
+  db.close();
+});
+
+Deno.test("analytics store: a failed batch writes nothing and leaves counts right", () => {
+  const { db, store } = setup();
+  store.ingest([event({ visitor: "a" })]);
+  assert.throws(() => store.ingest([event({ visitor: "b" }), event({ app: null as never })]));
+  assert.equal(
+    db.get<{ n: number }>("SELECT COALESCE(SUM(count), 0) AS n FROM analytics_raw")!.n,
+    1,
+  );
+  store.ingest([event({ visitor: "b" })]);
+  assert.equal(store.counts("blog", "day", T0, T0 + DAY_MS)[0].visitors, 2);
+  assert.deepEqual(readRollups(db), recount(db));
+  db.close();
+});

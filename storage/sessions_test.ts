@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { openDatabase } from "./database.ts";
+import { LoginAttemptStore, SessionStore } from "./sessions.ts";
+
+const HOUR = 3_600_000;
+const life = { idleMs: 2 * HOUR, maxMs: 24 * HOUR };
+
+function clocked() {
+  const clock = { now: 1_700_000_000_000 };
+  const db = openDatabase(":memory:");
+  const now = () => clock.now;
+  return {
+    clock,
+    db,
+    sessions: new SessionStore(db, { now }),
+    attempts: new LoginAttemptStore(db, { now }),
+  };
+}
+
+Deno.test("a session slides with use and ends when idle", () => {
+  const { clock, db, sessions } = clocked();
+  const { secret, info } = sessions.create(life, "Firefox");
+  assert.equal(info.expires_at, clock.now + 2 * HOUR);
+  clock.now += 90 * 60_000;
+  const seen = sessions.touch(secret, life)!;
+  assert.equal(seen.expires_at, clock.now + 2 * HOUR, "use pushes the expiry back");
+  clock.now += 119 * 60_000;
+  assert.ok(sessions.touch(secret, life), "still alive just before the idle limit");
+  clock.now += 2 * HOUR + 1;
+  assert.equal(sessions.touch(secret, life), undefined, "idle too long");
+  assert.equal(db.get<{ n: number }>("SELECT COUNT(*) AS n FROM sessions")!.n, 0, "removed");
+});
+
+Deno.test("a session never outlives its hard cap, however active", () => {
+  const { clock, sessions } = clocked();
+  const { secret } = sessions.create(life, null);
+  const start = clock.now;
+  for (let h = 1; h < 24; h++) {
+    clock.now = start + h * HOUR;
+    assert.ok(sessions.touch(secret, life), `hour ${h}`);
+  }
+  clock.now = start + 24 * HOUR;
+  assert.equal(sessions.touch(secret, life), undefined);
+});
+
+Deno.test("only a hash of the cookie is stored; logout and revoke end sessions", () => {
+  const { db, sessions } = clocked();
+  const a = sessions.create(life, "A");
+  const b = sessions.create(life, "B");
+  const dump = JSON.stringify(db.all("SELECT * FROM sessions"));
+  assert.ok(!dump.includes(a.secret) && !dump.includes(b.secret));
+  assert.equal(sessions.touch("not-a-session", life), undefined);
+  assert.equal(sessions.list().length, 2);
+  assert.ok(sessions.delete(a.secret));
+  assert.equal(sessions.touch(a.secret, life), undefined);
+  assert.ok(sessions.revoke(b.info.id));
+  assert.ok(!sessions.revoke(b.info.id));
+  assert.equal(sessions.list().length, 0);
+});
+
+Deno.test("login failures: 5 per address per window, then a wait; success resets", () => {
+  const { clock, attempts } = clocked();
+  const window = 15 * 60_000;
+  for (let i = 1; i <= 4; i++) {
+    assert.equal(attempts.fail("10.0.0.1", window), i);
+    assert.equal(attempts.blockedFor("10.0.0.1", 5, window), 0);
+  }
+  attempts.fail("10.0.0.1", window);
+  assert.equal(attempts.blockedFor("10.0.0.1", 5, window), window);
+  assert.equal(attempts.blockedFor("10.0.0.2", 5, window), 0, "other addresses are not affected");
+  clock.now += window - 1000;
+  assert.equal(attempts.blockedFor("10.0.0.1", 5, window), 1000);
+  clock.now += 1000;
+  assert.equal(attempts.blockedFor("10.0.0.1", 5, window), 0, "the window ended");
+  assert.equal(attempts.fail("10.0.0.1", window), 1, "a new window starts");
+  attempts.reset("10.0.0.1");
+  assert.equal(attempts.fail("10.0.0.1", window), 1);
+});

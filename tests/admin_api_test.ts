@@ -1,0 +1,375 @@
+/** The dashboard's server side: the embedded SPA, its build, and the API it added. */
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { ADMIN_ASSETS } from "../admin/dist/assets.ts";
+import { adminBundleSize } from "../server/admin_ui.ts";
+import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
+import { adminOrigin, login, setOwner } from "./admin_helpers.ts";
+
+const BUDGET = 150 * 1024;
+
+Deno.test("the dashboard is served from memory on the admin host, with a strict CSP", async () => {
+  const node = await startTestNode();
+  try {
+    const home = await node.fetch("/", { token: null, headers: { "accept-encoding": "br, gzip" } });
+    assert.equal(home.status, 200);
+    assert.equal(home.headers.get("content-encoding"), "br");
+    assert.match(home.headers.get("content-type")!, /^text\/html/);
+    const csp = home.headers.get("content-security-policy")!;
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(home.headers.get("x-frame-options"), "DENY");
+    await home.body?.cancel();
+
+    const html = await (await node.fetch("/", { token: null })).text();
+    const js = /src="(\/assets\/app\.[0-9a-f]+\.js)"/.exec(html)![1];
+    const css = /href="(\/assets\/app\.[0-9a-f]+\.css)"/.exec(html)![1];
+    assert.ok(!/https?:\/\//.test(html), "nothing from another host");
+    const script = await node.fetch(js, { token: null });
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get("cache-control")!, /immutable/);
+    assert.match(script.headers.get("content-type")!, /javascript/);
+    assert.equal(await script.text(), ADMIN_ASSETS.js);
+    const style = await node.fetch(css, { token: null, headers: { "accept-encoding": "gzip" } });
+    assert.equal(style.headers.get("content-encoding"), "gzip");
+    await style.body?.cancel();
+    const etag = script.headers.get("etag")!;
+    const again = await node.fetch(js, { token: null, headers: { "if-none-match": etag } });
+    assert.equal(again.status, 304);
+
+    // Client-side routes reload to the same page; files that do not exist are 404s.
+    const deep = await node.fetch("/apps/blog?tab=files", { token: null });
+    assert.equal(deep.status, 200);
+    assert.equal(await deep.text(), html);
+    for (const missing of ["/nope.js", "/assets/app.000000000000.js"]) {
+      const res = await node.fetch(missing, { token: null });
+      assert.equal(res.status, 404, missing);
+      await res.body?.cancel();
+    }
+    const api = await node.fetch("/api/nope", { token: null });
+    assert.equal(api.status, 404);
+    assert.equal((await api.json()).error.code, "NOT_FOUND");
+    // Apps' hosts do not serve the dashboard.
+    await node.deploy("site", await makeZip({ "index.html": "site" }));
+    const app = await node.fetch("/", { host: `site.localhost:${node.server.port}`, token: null });
+    assert.equal(await app.text(), "site");
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("the dashboard's JS and CSS stay within 150 KB gzipped", () => {
+  const size = adminBundleSize();
+  const direct = gzipSync(ADMIN_ASSETS.js, { level: 9 }).length +
+    gzipSync(ADMIN_ASSETS.css, { level: 9 }).length;
+  assert.equal(size.gzip, direct);
+  assert.ok(size.gzip <= BUDGET, `${size.gzip} bytes gzipped is over the ${BUDGET} budget`);
+  assert.ok(size.raw > 20_000, "the bundle holds the app");
+});
+
+const BUILD_FLAGS = [
+  "run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-env",
+  "--no-prompt",
+];
+
+Deno.test("the committed bundle matches admin/src (run `deno task build:admin`)", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...BUILD_FLAGS, "admin/build.ts", "--check"],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+});
+
+Deno.test("the build step bundles admin/src with its own permissions", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fazt-admin-build-" });
+  try {
+    const target = `${dir}/assets.ts`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [...BUILD_FLAGS, "admin/build.ts", "--out", target],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const built = (await import(`file://${target}`)).ADMIN_ASSETS as typeof ADMIN_ASSETS;
+    assert.equal(built.hash, ADMIN_ASSETS.hash);
+    assert.ok(built.js.length > 20_000 && built.css.length > 2_000);
+    assert.ok(!/\bimport\s*\(?\s*["']https?:/.test(built.js), "no run-time imports from a CDN");
+    const gz = gzipSync(built.js).length + gzipSync(built.css).length;
+    assert.ok(gz <= BUDGET, `${gz} bytes gzipped`);
+    // --if-changed does nothing when the sources did not change.
+    const before = (await Deno.stat(target)).mtime!.getTime();
+    const again = await new Deno.Command(Deno.execPath(), {
+      args: [...BUILD_FLAGS, "admin/build.ts", "--if-changed", "--out", target],
+      cwd: new URL("..", import.meta.url).pathname,
+    }).output();
+    assert.equal(again.code, 0);
+    assert.equal((await Deno.stat(target)).mtime!.getTime(), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function appWithData(node: TestNode): Promise<number> {
+  await node.deploy("notes", await makeZip({ "index.html": "notes" }));
+  const id = node.storage.apps.get("notes")!.id;
+  const { kv, docs, blobs } = node.storage;
+  kv.set(id, "user/1", { name: "Ada" });
+  kv.set(id, "user/2", { name: "Grace" });
+  kv.set(id, "count", 3);
+  docs.insert(id, "posts", { id: "p1", title: "Hello", status: "open" });
+  docs.insert(id, "posts", { id: "p2", title: "Bye", status: "closed" });
+  docs.insert(id, "tags", { id: "t1" });
+  blobs.put(id, "img/a.png", new Uint8Array([1, 2, 3]), { contentType: "image/png" });
+  blobs.put(id, "b.txt", new TextEncoder().encode("<script>alert(1)</script>"), {
+    contentType: "text/html",
+  });
+  return id;
+}
+
+Deno.test("an app's KV, documents and blobs can be browsed and deleted", async () => {
+  const node = await startTestNode();
+  try {
+    const id = await appWithData(node);
+    const get = async (path: string, token = node.tokens.admin) => {
+      const res = await node.fetch(path, { token });
+      return { status: res.status, body: await res.json() };
+    };
+    const kv = await get("/api/apps/notes/kv?prefix=user/");
+    assert.deepEqual(kv.body.data.items.map((i: { key: string }) => i.key), ["user/1", "user/2"]);
+    assert.deepEqual(kv.body.data.items[0].value, { name: "Ada" });
+    const page = await get("/api/apps/notes/kv?limit=2");
+    assert.equal(page.body.data.items.length, 2);
+    const rest = await get(`/api/apps/notes/kv?limit=2&cursor=${page.body.data.cursor}`);
+    assert.equal(rest.body.data.items.length, 1);
+    assert.equal((await get("/api/apps/notes/kv?limit=0")).status, 400);
+    assert.equal(
+      (await get("/api/apps/notes/kv", node.tokens.deploy)).status,
+      403,
+      "data is admin",
+    );
+
+    const cols = await get("/api/apps/notes/docs");
+    assert.deepEqual(cols.body.data, [{ collection: "posts", count: 2 }, {
+      collection: "tags",
+      count: 1,
+    }]);
+    const open = await get(
+      `/api/apps/notes/docs/posts?filter=${encodeURIComponent('{"status":"open"}')}`,
+    );
+    assert.deepEqual(open.body.data.items.map((d: { id: string }) => d.id), ["p1"]);
+    const bad = await get("/api/apps/notes/docs/posts?filter=nope");
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.details.field, "filter");
+    const badOp = await get(
+      `/api/apps/notes/docs/posts?filter=${encodeURIComponent('{"a":{"$x":1}}')}`,
+    );
+    assert.equal(badOp.status, 400);
+
+    const blobs = await get("/api/apps/notes/blobs");
+    assert.deepEqual(blobs.body.data.items.map((b: { key: string }) => b.key), [
+      "b.txt",
+      "img/a.png",
+    ]);
+    const raw = await node.fetch("/api/apps/notes/blobs/b.txt");
+    assert.equal(raw.headers.get("content-type"), "application/octet-stream");
+    assert.match(raw.headers.get("content-disposition")!, /^attachment/);
+    assert.match(raw.headers.get("content-security-policy")!, /sandbox/);
+    assert.equal(await raw.text(), "<script>alert(1)</script>");
+
+    const del = (path: string) => node.fetch(path, { method: "DELETE" });
+    assert.equal((await del("/api/apps/notes/kv/user%2F1")).status, 200);
+    assert.equal(node.storage.kv.get(id, "user/1"), undefined);
+    assert.equal((await del("/api/apps/notes/kv/user/2")).status, 200, "slashes in the path");
+    assert.equal((await del("/api/apps/notes/kv/user/2")).status, 404);
+    assert.equal((await del("/api/apps/notes/docs/posts/p1")).status, 200);
+    assert.equal(node.storage.docs.count(id, "posts"), 1);
+    assert.equal((await del("/api/apps/notes/docs/posts/p1")).status, 404);
+    assert.equal((await del("/api/apps/notes/blobs/img/a.png")).status, 200);
+    assert.equal(node.storage.blobs.head(id, "img/a.png"), undefined);
+    assert.equal((await del("/api/apps/nope/blobs/x")).status, 404);
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("apps report whether they run server code, and their manifest", async () => {
+  const node = await startTestNode();
+  try {
+    await node.deploy("plain", await makeZip({ "index.html": "x" }));
+    const list = await (await node.fetch("/api/apps")).json();
+    assert.equal(list.data[0].server_code, false);
+    const one = await (await node.fetch("/api/apps/plain")).json();
+    assert.deepEqual(one.data.server, { code: false, manifest: null });
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("settings can be read and changed (applied at the next start)", async () => {
+  const node = await startTestNode();
+  try {
+    const list = (await (await node.fetch("/api/settings")).json()).data as {
+      key: string;
+      value: unknown;
+      default: unknown;
+    }[];
+    const versions = list.find((s) => s.key === "max_versions")!;
+    assert.deepEqual([versions.value, versions.default], [10, 10]);
+    const put = (body: unknown, token = node.tokens.admin) =>
+      node.fetch("/api/settings", {
+        method: "PUT",
+        token,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const bad = await put({ max_versions: 0, cache_bytes: 1 });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.details.field, "max_versions");
+    assert.equal(node.storage.settings.load().cache_bytes, 64 * 1024 * 1024, "all or nothing");
+    const unknown = await put({ nope: 1 });
+    assert.equal(unknown.status, 400);
+    await unknown.body?.cancel();
+    const denied = await put({ max_versions: 5 }, node.tokens.deploy);
+    assert.equal(denied.status, 403);
+    await denied.body?.cancel();
+    const ok = await put({ max_versions: 5 });
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).data.restart_required, true);
+    assert.equal(node.storage.settings.load().max_versions, 5);
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("peers are listed without tokens, each checked live", async () => {
+  const node = await startTestNode();
+  try {
+    node.storage.peers.upsert("self", node.base, "secret-token-1");
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadPort = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    node.storage.peers.upsert("gone", `http://127.0.0.1:${deadPort}`, "secret-token-2");
+    const list = await node.fetch("/api/peers");
+    const text = await list.text();
+    assert.ok(!text.includes("secret-token"), "tokens never leave the node");
+    const status = (await (await node.fetch("/api/peers/status")).json()).data as {
+      name: string;
+      reachable: boolean;
+      version: string | null;
+      latency_ms: number | null;
+      token?: string;
+    }[];
+    const self = status.find((p) => p.name === "self")!;
+    assert.equal(self.reachable, true);
+    assert.equal(typeof self.version, "string");
+    assert.equal(typeof self.latency_ms, "number");
+    assert.equal(self.token, undefined);
+    const gone = status.find((p) => p.name === "gone")!;
+    assert.equal(gone.reachable, false);
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("requests per minute are counted", async () => {
+  const node = await startTestNode();
+  try {
+    const res = await node.fetch("/api/system/requests", { token: node.tokens.read });
+    const body = (await res.json()).data;
+    assert.equal(body.per_minute.length, 60);
+    assert.equal(typeof body.last_minute, "number");
+  } finally {
+    await node.close();
+  }
+});
+
+/** Reads server-sent events from a streaming response until `want` `log` events arrived. */
+async function readEvents(res: Response, want: number): Promise<{ id: string; data: string }[]> {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  const events: { id: string; data: string }[] = [];
+  while (events.length < want) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const fields = Object.fromEntries(
+        block.split("\n").filter((l) => !l.startsWith(":")).map((l) => {
+          const i = l.indexOf(":");
+          return [l.slice(0, i), l.slice(i + 1).trim()];
+        }),
+      );
+      if (fields.event === "log") events.push({ id: fields.id, data: fields.data });
+    }
+  }
+  await reader.cancel();
+  return events;
+}
+
+Deno.test("an app's log is tailed live over Server-Sent Events, resuming by id", async () => {
+  const node = await startTestNode();
+  try {
+    await setOwner(node);
+    await node.deploy("site", await makeZip({ "index.html": "x" }));
+    const id = node.storage.apps.get("site")!.id;
+    node.storage.logs.append(id, "info", "first");
+    const { cookie } = await login(node);
+    // A browser's EventSource sends the cookie; web fetch to 127.0.0.1 with Host localhost works here.
+    const res = await fetch(`${node.base}/api/apps/site/logs/stream`, {
+      headers: { cookie: cookie!, authorization: "" },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type")!, /^text\/event-stream/);
+    const pending = readEvents(res, 2);
+    node.storage.logs.append(id, "error", "second");
+    const events = await pending;
+    assert.deepEqual(events.map((e) => JSON.parse(e.data).message), ["first", "second"]);
+    assert.equal(JSON.parse(events[1].data).level, "error");
+    // Reconnecting with Last-Event-ID gets only what came after.
+    node.storage.logs.append(id, "info", "third");
+    const resumed = await fetch(`${node.base}/api/apps/site/logs/stream`, {
+      headers: { "last-event-id": events[1].id, authorization: `Bearer ${node.tokens.read}` },
+    });
+    const next = await readEvents(resumed, 1);
+    assert.deepEqual(next.map((e) => JSON.parse(e.data).message), ["third"]);
+    const missing = await node.fetch("/api/apps/nope/logs/stream");
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("shutting down ends open log streams", async () => {
+  const node = await startTestNode();
+  await node.deploy("site", await makeZip({ "index.html": "x" }));
+  const res = await fetch(`${node.base}/api/apps/site/logs/stream`, {
+    headers: { authorization: `Bearer ${node.tokens.read}` },
+  });
+  const reader = res.body!.getReader();
+  await reader.read(); // the stream is open
+  await node.close(); // returns only if the stream was ended
+  while (!(await reader.read()).done) { /* drain */ }
+});
+
+Deno.test("the login origin check accepts the admin host's own origin only", async () => {
+  const node = await startTestNode();
+  try {
+    await setOwner(node);
+    const ok = await login(node, { headers: { origin: adminOrigin(node) } });
+    assert.equal(ok.res.status, 200);
+  } finally {
+    await node.close();
+  }
+});

@@ -1,0 +1,435 @@
+/**
+ * The dashboard end to end in a real browser: Debian's Chromium driven by
+ * playwright-core (which never downloads a browser here), against a real
+ * node on loopback. Screenshots of every page go to tests/artifacts/.
+ * Without /usr/bin/chromium these tests are skipped with a loud notice;
+ * `.ci/run` installs it.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
+import { hostFetch } from "./http_client.ts";
+import { OWNER, setOwner } from "./admin_helpers.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = new URL("./artifacts/", import.meta.url);
+const FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+const haveChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+if (!haveChromium) {
+  console.error(
+    "\n" + "!".repeat(72) +
+      `\n!! SKIPPING the dashboard's browser tests: ${CHROMIUM} is missing.` +
+      "\n!! Install it with: apt-get update && apt-get install -y chromium" +
+      "\n" + "!".repeat(72) + "\n",
+  );
+}
+
+async function launch(): Promise<Browser> {
+  // playwright gives each launch a fresh, temporary --user-data-dir.
+  return await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** Collects what the page reports as broken: script errors, CSP violations, failed loads. */
+function watch(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    // Failed requests are judged below, by their URL and status.
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+  page.on("response", (r) => {
+    // 401 is how the app learns it is signed out (and a wrong password answers 401).
+    if (r.status() >= 400 && r.status() !== 401) problems.push(`${r.status()} ${r.url()}`);
+  });
+  return problems;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: new URL(`${name}.png`, ARTIFACTS).pathname, fullPage: true });
+}
+
+async function heading(page: Page, name: string | RegExp): Promise<void> {
+  await page.getByRole("heading", { level: 1, name }).waitFor();
+}
+
+/** Serves a few HTML page views to an app as a real browser would, so analytics has data. */
+async function visit(node: TestNode, app: string, paths: string[]): Promise<void> {
+  for (const path of paths) {
+    const res = await hostFetch(node.base + path, {
+      host: `${app}.localhost:${node.server.port}`,
+      headers: { "user-agent": FIREFOX_UA, accept: "text/html", referer: "https://news.example/" },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  }
+}
+
+function nav(page: Page, name: string) {
+  return page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true });
+}
+
+async function signIn(page: Page, password = OWNER.password): Promise<void> {
+  await page.getByLabel("User name").fill(OWNER.username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+async function noHorizontalScroll(page: Page, label: string): Promise<void> {
+  // A string, evaluated in the page (this file is not type-checked against the DOM).
+  const [scroll, client] = await page.evaluate<[number, number]>(
+    "[document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+  );
+  assert.ok(
+    scroll <= client + 1,
+    `${label}: the page is ${scroll}px wide in a ${client}px viewport`,
+  );
+}
+
+Deno.test({
+  name:
+    "dashboard in a browser (desktop): login, deploy, rollback, analytics, storage, tokens, logout",
+  ignore: !haveChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const node = await startTestNode();
+    const browser = await launch();
+    let ctx: BrowserContext | undefined;
+    try {
+      await setOwner(node);
+      const admin = `http://localhost:${node.server.port}`;
+      ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      const page = await ctx.newPage();
+      const problems = watch(page);
+
+      // Sign in: a wrong password first.
+      await page.goto(admin + "/");
+      await heading(page, "Sign in to fazt");
+      await shot(page, "desktop-01-login");
+      await signIn(page, "not the password");
+      await page.getByRole("alert").filter({ hasText: "Wrong user name or password" }).waitFor();
+      await shot(page, "desktop-02-login-wrong");
+      await signIn(page);
+      await heading(page, "Overview");
+      const cookies = await ctx.cookies();
+      const session = cookies.find((c) => c.name === "fazt_session")!;
+      assert.equal(session.httpOnly, true);
+      assert.equal(session.sameSite, "Strict");
+      assert.equal(session.domain, "localhost", "host-only cookie");
+      await page.getByText("Nothing deployed yet").waitFor();
+      await shot(page, "desktop-03-overview-empty");
+
+      // Deploy a ZIP by upload.
+      await nav(page, "Apps").click();
+      await heading(page, "Apps");
+      await page.getByText("No apps yet").waitFor();
+      await page.getByRole("button", { name: "Deploy your first app" }).click();
+      const zip = await makeZip({
+        "index.html": "<!doctype html><title>v1</title><h1>Version one</h1>",
+        "about.html": "<!doctype html><h1>About</h1>",
+        "app.js": "console.log('hello')",
+      });
+      await page.getByTestId("zip-input").setInputFiles({
+        name: "site.zip",
+        mimeType: "application/zip",
+        buffer: Buffer.from(zip),
+      });
+      assert.equal(await page.getByLabel("App name").inputValue(), "site");
+      await shot(page, "desktop-04-deploy-ready");
+      await page.getByRole("button", { name: "Deploy", exact: true }).last().click();
+      await heading(page, "site");
+      await page.getByText("v1", { exact: true }).first().waitFor();
+      assert.equal(node.storage.apps.get("site")!.live_version, 1);
+
+      // A second version from a folder, zipped in the browser by zip.js.
+      const folder = await Deno.makeTempDir({ prefix: "fazt-site-" });
+      await Deno.mkdir(`${folder}/site/css`, { recursive: true });
+      await Deno.writeTextFile(`${folder}/site/index.html`, "<!doctype html><h1>Version two</h1>");
+      await Deno.writeTextFile(`${folder}/site/css/main.css`, "h1 { color: teal }");
+      await page.locator("input[webkitdirectory]").setInputFiles(`${folder}/site`);
+      await page.getByText("2 files").waitFor();
+      await page.getByRole("button", { name: "Deploy", exact: true }).click();
+      await page.getByText("Roll back to v1").waitFor();
+      assert.equal(node.storage.apps.get("site")!.live_version, 2);
+      const v2 = await hostFetch(node.base + "/css/main.css", {
+        host: `site.localhost:${node.server.port}`,
+      });
+      assert.equal(await v2.text(), "h1 { color: teal }", "the folder was zipped with its paths");
+      await Deno.remove(folder, { recursive: true });
+      await shot(page, "desktop-05-app-versions");
+
+      // One-click rollback.
+      await page.getByRole("button", { name: "Roll back to v1" }).click();
+      await page.getByText("v1 of site is live").waitFor();
+      await page.getByRole("button", { name: "Make v2 live" }).waitFor();
+      assert.equal(node.storage.apps.get("site")!.live_version, 1);
+
+      // The file browser previews a file.
+      await page.getByRole("tab", { name: "Files" }).click();
+      await page.getByRole("button", { name: /about\.html/ }).click();
+      await page.locator("pre.code").filter({ hasText: "<h1>About</h1>" }).waitFor();
+      await shot(page, "desktop-06-app-files");
+
+      // The live log tail (Server-Sent Events).
+      await page.getByRole("tab", { name: "Logs" }).click();
+      await page.getByText("live", { exact: true }).waitFor();
+      const appId = node.storage.apps.get("site")!.id;
+      node.storage.logs.append(appId, "error", "database unreachable (test line)");
+      await page.getByText("database unreachable (test line)").waitFor();
+      await shot(page, "desktop-07-app-logs");
+
+      // Analytics with data: page views served to a browser's user agent.
+      await visit(node, "site", ["/", "/about", "/", "/about.html"]);
+      await page.getByRole("tab", { name: "Analytics" }).click();
+      await page.locator(".uplot canvas").first().waitFor();
+      await nav(page, "Analytics").click();
+      await heading(page, "Analytics");
+      await page.locator(".uplot canvas").first().waitFor();
+      await page.getByText("news.example").first().waitFor();
+      await page.getByRole("radio", { name: /24h/ }).click();
+      await page.locator(".uplot canvas").first().waitFor();
+      await shot(page, "desktop-08-analytics");
+
+      // Storage: browse KV, delete a key.
+      node.storage.kv.set(appId, "greeting", { text: "hello" });
+      node.storage.kv.set(appId, "visits", 42);
+      node.storage.docs.insert(appId, "posts", { id: "p1", title: "First", status: "open" });
+      await nav(page, "Storage").click();
+      await heading(page, "Storage");
+      await page.getByRole("button", { name: "greeting", exact: true }).waitFor();
+      await page.getByRole("cell", { name: "42" }).waitFor();
+      await shot(page, "desktop-09-storage-kv");
+      await page.getByRole("button", { name: "Delete visits" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+      await page.getByRole("cell", { name: "42" }).waitFor({ state: "detached" });
+      assert.equal(node.storage.kv.get(appId, "visits"), undefined);
+      await page.getByRole("tab", { name: "Documents" }).click();
+      await page.getByLabel("Query (a JSON filter)").fill('{"status": "open"}');
+      await page.getByRole("button", { name: "Run query" }).click();
+      await page.locator("pre.code").filter({ hasText: '"title": "First"' }).waitFor();
+      await shot(page, "desktop-10-storage-docs");
+
+      // Tokens: create (shown once, copy button), then revoke.
+      await nav(page, "Tokens").click();
+      await heading(page, "API tokens");
+      await page.getByLabel("Name").fill("ci-browser");
+      await page.getByRole("button", { name: "Create token" }).click();
+      const secret = await page.getByTestId("new-token").textContent();
+      assert.match(secret ?? "", /^fazt_\d+_[A-Za-z0-9_-]{43}$/);
+      await page.getByRole("button", { name: "Copy token" }).waitFor();
+      await shot(page, "desktop-11-token-created");
+      const works = await node.fetch("/api/apps", { token: secret! });
+      assert.equal(works.status, 200);
+      await works.body?.cancel();
+      await page.getByRole("button", { name: "Done" }).click();
+      await page.getByRole("button", { name: "Revoke ci-browser" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Revoke token" }).click();
+      await page.getByText("ci-browser").first().waitFor({ state: "detached" });
+      const revoked = await node.fetch("/api/apps", { token: secret! });
+      assert.equal(revoked.status, 401);
+      await revoked.body?.cancel();
+      await shot(page, "desktop-12-tokens");
+
+      // The other pages render, in both themes.
+      await nav(page, "Peers").click();
+      await heading(page, "Peers");
+      await page.getByText("No peers").waitFor();
+      await shot(page, "desktop-13-peers");
+      await nav(page, "Settings").click();
+      await heading(page, "Settings");
+      await page.getByText("max_versions").waitFor();
+      await shot(page, "desktop-14-settings");
+      await nav(page, "Overview").click();
+      await heading(page, "Overview");
+      await page.getByRole("link", { name: "site" }).waitFor();
+      await shot(page, "desktop-15-overview");
+      await page.getByRole("button", { name: "Switch to dark theme" }).click();
+      assert.equal(await page.evaluate<string>("document.documentElement.dataset.theme"), "dark");
+      await shot(page, "desktop-16-overview-dark");
+      await page.goto(admin + "/apps/site?tab=analytics");
+      await page.locator(".uplot canvas").first().waitFor();
+      await shot(page, "desktop-17-app-analytics-dark");
+
+      // Delete with confirmation (typing the name).
+      await page.getByRole("tab", { name: "Delete" }).click();
+      await page.getByRole("button", { name: "Delete site…" }).click();
+      const confirm = page.getByRole("dialog").getByRole("button", { name: "Delete app" });
+      assert.equal(await confirm.isDisabled(), true);
+      await page.getByLabel("Type site to confirm").fill("site");
+      await confirm.click();
+      await heading(page, "Apps");
+      assert.equal(node.storage.apps.get("site"), undefined);
+
+      // Sign out: the session ends and the cookie goes.
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await heading(page, "Sign in to fazt");
+      assert.equal((await ctx.cookies()).some((c) => c.name === "fazt_session"), false);
+      assert.equal(node.count("sessions"), 0);
+      assert.deepEqual(problems, [], "no script errors or CSP violations");
+    } catch (err) {
+      const pages = ctx?.pages() ?? [];
+      if (pages[0]) await shot(pages[0], "desktop-FAILED").catch(() => {});
+      throw err;
+    } finally {
+      await ctx?.close();
+      await browser.close();
+      await node.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "an app's pages in the same browser never receive the session cookie",
+  ignore: !haveChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const node = await startTestNode();
+    const browser = await launch();
+    try {
+      await setOwner(node);
+      const deployed = await node.deploy(
+        "echo",
+        await makeZip({
+          "index.html": "echo",
+          "api/main.ts": `export default {
+            fetch: (req: Request) => Response.json({ cookie: req.headers.get("cookie") }),
+          };`,
+        }),
+      );
+      assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await page.goto(`http://localhost:${node.server.port}/`);
+      await signIn(page);
+      await heading(page, "Overview");
+      await page.goto(`http://echo.localhost:${node.server.port}/api/whoami`);
+      const seen = JSON.parse(await page.locator("body").innerText());
+      assert.ok(!String(seen.cookie ?? "").includes("fazt_session"), JSON.stringify(seen));
+      await ctx.close();
+    } finally {
+      await browser.close();
+      await node.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "dashboard in a browser (phone, 360 px): keyboard login, pages fit, token, logout",
+  ignore: !haveChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const node = await startTestNode();
+    const browser = await launch();
+    try {
+      await setOwner(node);
+      await node.deploy("blog", await makeZip({ "index.html": "<h1>blog</h1>", "a.html": "a" }));
+      await node.deploy("blog", await makeZip({ "index.html": "<h1>blog 2</h1>", "a.html": "a" }));
+      await visit(node, "blog", ["/", "/", "/a"]);
+      const appId = node.storage.apps.get("blog")!.id;
+      node.storage.kv.set(appId, "settings/theme", "dark");
+      const ctx = await browser.newContext({
+        viewport: { width: 360, height: 740 },
+        isMobile: true,
+        hasTouch: true,
+        deviceScaleFactor: 2,
+      });
+      const page = await ctx.newPage();
+      const problems = watch(page);
+      const admin = `http://localhost:${node.server.port}`;
+      await page.goto(admin + "/");
+      await heading(page, "Sign in to fazt");
+      await shot(page, "phone-01-login");
+      // Keyboard only: the user name field has focus; Tab to the password, Enter submits.
+      await page.keyboard.type(OWNER.username);
+      await page.keyboard.press("Tab");
+      await page.keyboard.type(OWNER.password);
+      await page.keyboard.press("Enter");
+      await heading(page, "Overview");
+      await page.getByRole("link", { name: "blog" }).waitFor();
+      await noHorizontalScroll(page, "overview");
+      await shot(page, "phone-02-overview");
+
+      const pages: [string, string | RegExp, string][] = [
+        ["/apps", "Apps", "phone-03-apps"],
+        ["/apps/blog", "blog", "phone-04-app"],
+        ["/apps/blog?tab=files", "blog", "phone-05-app-files"],
+        ["/analytics", "Analytics", "phone-06-analytics"],
+        ["/storage?app=blog", "Storage", "phone-07-storage"],
+        ["/tokens", "API tokens", "phone-08-tokens"],
+        ["/peers", "Peers", "phone-09-peers"],
+        ["/settings", "Settings", "phone-10-settings"],
+      ];
+      for (const [path, title, name] of pages) {
+        await page.goto(admin + path);
+        await heading(page, title);
+        if (path === "/analytics") await page.locator(".uplot canvas").first().waitFor();
+        if (path.startsWith("/storage")) {
+          await page.getByRole("button", { name: "settings/theme", exact: true }).waitFor();
+        }
+        if (path === "/apps/blog") {
+          await page.getByRole("button", { name: "Roll back to v1" }).waitFor();
+        }
+        if (path.endsWith("files")) {
+          await page.getByRole("button", { name: /index\.html/ }).waitFor();
+        }
+        await noHorizontalScroll(page, path);
+        await shot(page, name);
+      }
+
+      // Roll back by touch at phone size.
+      await page.goto(admin + "/apps/blog");
+      await page.getByRole("button", { name: "Roll back to v1" }).tap();
+      await page.getByRole("button", { name: "Make v2 live" }).waitFor();
+      assert.equal(node.storage.apps.get("blog")!.live_version, 1);
+
+      // Tabs and menus work from the keyboard: arrow keys move between tabs.
+      await page.getByRole("tab", { name: "Versions" }).focus();
+      await page.keyboard.press("ArrowRight");
+      await page.getByRole("tab", { name: "Files", selected: true }).waitFor();
+
+      await page.goto(admin + "/tokens");
+      await page.getByLabel("Name").fill("phone");
+      await page.getByRole("button", { name: "Create token" }).tap();
+      await page.getByTestId("new-token").waitFor();
+      await noHorizontalScroll(page, "token dialog");
+      await shot(page, "phone-11-token-created");
+      await page.keyboard.press("Escape");
+      await page.getByTestId("new-token").waitFor({ state: "detached" });
+
+      await page.getByRole("button", { name: "Sign out" }).tap();
+      await heading(page, "Sign in to fazt");
+      assert.deepEqual(problems, [], "no script errors or CSP violations");
+      await ctx.close();
+    } finally {
+      await browser.close();
+      await node.close();
+    }
+  },
+});

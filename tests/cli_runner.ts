@@ -1,0 +1,225 @@
+/**
+ * Runs the real `fazt` CLI as a subprocess with exactly the permission flags
+ * of deno.json's `fazt` task, in a clean environment: HOME and FAZT_DB in a
+ * temp dir, no FAZT_URL/FAZT_TOKEN (the approach of cli_test.ts, shared).
+ */
+import assert from "node:assert/strict";
+
+export const ROOT = new URL("../", import.meta.url);
+export const ROOT_PATH = ROOT.pathname;
+const td = new TextDecoder();
+
+/** The permission flags of the `fazt` task, read from deno.json at test time. */
+export function taskFlags(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT)));
+  const words = String(config.tasks.fazt).trim().split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ["deno", "run"], "the fazt task must be 'deno run ...'");
+  assert.equal(words.at(-1), "main.ts", "the fazt task must end with main.ts");
+  const flags = words.slice(2, -1);
+  assert.ok(!flags.includes("--allow-all") && !flags.includes("-A"), "no blanket permissions");
+  return flags;
+}
+
+export const FLAGS = taskFlags();
+
+/**
+ * The permission flags of the `start` task's `deno run <flags> main.ts server
+ * start` (the task may run other steps first).
+ */
+export function startFlags(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT)));
+  const words = String(config.tasks.start).trim().split(/\s+/);
+  const main = words.lastIndexOf("main.ts");
+  assert.deepEqual(words.slice(main), ["main.ts", "server", "start"]);
+  let run = main;
+  while (run > 0 && !(words[run - 1] === "deno" && words[run] === "run")) run--;
+  assert.ok(run > 0, "the start task must be 'deno run <flags> main.ts server start'");
+  const flags = words.slice(run + 1, main);
+  assert.ok(flags.every((f) => f.startsWith("--")) && !flags.includes("--allow-all"));
+  return flags;
+}
+
+/** The child gets a fresh HOME, so it needs Deno's cache dir spelled out. */
+function denoDir(): string {
+  const fromEnv = Deno.env.get("DENO_DIR");
+  if (fromEnv) return fromEnv;
+  const out = new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  return JSON.parse(td.decode(out.stdout)).denoDir;
+}
+
+export const DENO_DIR = denoDir();
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A temp dir with its own HOME and CLI database (`FAZT_DB`). */
+export class CliSandbox {
+  readonly home: string;
+  readonly db: string;
+
+  private constructor(readonly dir: string) {
+    this.home = `${dir}/home`;
+    this.db = `${dir}/cli/fazt.db`;
+    Deno.mkdirSync(this.home);
+  }
+
+  static async create(): Promise<CliSandbox> {
+    return new CliSandbox(await Deno.makeTempDir({ prefix: "fazt-cli-sandbox-" }));
+  }
+
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: this.home,
+      DENO_DIR,
+      DENO_NO_UPDATE_CHECK: "1",
+      FAZT_DB: this.db,
+      ...extra,
+    };
+  }
+
+  async cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...FLAGS, "main.ts", ...args],
+      cwd: ROOT,
+      env: this.env(extraEnv),
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
+  }
+
+  /** Writes files (relative path → content) under `dir/rel`; returns the folder path. */
+  async folder(rel: string, files: Record<string, string | Uint8Array>): Promise<string> {
+    const root = `${this.dir}/${rel}`;
+    for (const [path, content] of Object.entries(files)) {
+      const full = `${root}/${path}`;
+      await Deno.mkdir(full.slice(0, full.lastIndexOf("/")), { recursive: true });
+      await Deno.writeFile(
+        full,
+        typeof content === "string" ? new TextEncoder().encode(content) : content,
+      );
+    }
+    return root;
+  }
+
+  /**
+   * `server start` on a free loopback port with the `start` task's flags and
+   * this sandbox's database; resolves once it is listening.
+   */
+  async startServer(): Promise<ServerProcess> {
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...startFlags(),
+        "main.ts",
+        "server",
+        "start",
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+      ],
+      cwd: ROOT,
+      env: this.env(),
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const server = new ServerProcess(proc);
+    await server.ready();
+    return server;
+  }
+
+  async remove(): Promise<void> {
+    await Deno.remove(this.dir, { recursive: true });
+  }
+}
+
+export function show(r: Run): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
+
+export function assertOk(r: Run): Run {
+  assert.equal(r.code, 0, `expected success:\n${show(r)}`);
+  return r;
+}
+
+/** A clean refusal: non-zero exit, nothing on stdout, one `error: ...` line first on stderr. */
+export function assertRefused(r: Run, pattern: RegExp, opts: { stdout?: boolean } = {}): void {
+  assert.notEqual(r.code, 0, `expected a refusal:\n${show(r)}`);
+  if (!opts.stdout) assert.equal(r.stdout, "", `stdout must be empty on a refusal:\n${show(r)}`);
+  const first = r.stderr.split("\n")[0];
+  assert.match(first, /^error: \S/, `stderr must start with 'error: ':\n${show(r)}`);
+  assert.match(first, pattern, show(r));
+  assert.doesNotMatch(r.stderr, /Uncaught|NotCapable|\n\s+at /, `no crash:\n${show(r)}`);
+}
+
+export function parseJson<T>(r: Run): T {
+  assertOk(r);
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new assert.AssertionError({ message: `stdout is not JSON:\n${show(r)}` });
+  }
+}
+
+/** A `fazt server start` child process, its output collected. */
+export class ServerProcess {
+  out = "";
+  err = "";
+  port = 0;
+  #exited = false;
+  readonly #pumps: Promise<unknown>;
+  readonly #status: Promise<Deno.CommandStatus>;
+
+  constructor(readonly proc: Deno.ChildProcess) {
+    const pump = async (stream: ReadableStream<Uint8Array>, key: "out" | "err") => {
+      const dec = new TextDecoder();
+      for await (const chunk of stream) this[key] += dec.decode(chunk, { stream: true });
+    };
+    this.#pumps = Promise.all([pump(proc.stdout, "out"), pump(proc.stderr, "err")]);
+    this.#status = proc.status.then((s) => {
+      this.#exited = true;
+      return s;
+    });
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Waits for the banner's last line (polling the collected output, not the clock). */
+  async ready(): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    while (!/^apps: .*\n/m.test(this.out) || !/listening on/.test(this.out)) {
+      if (this.#exited) throw new Error(`server exited:\n${this.out}\n${this.err}`);
+      if (Date.now() > deadline) throw new Error(`server did not start:\n${this.out}\n${this.err}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(this.out)![1]);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#exited) {
+      try {
+        this.proc.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }
+    await this.#status;
+    await this.#pumps;
+  }
+}
