@@ -1,0 +1,18 @@
+/**
+ * Every benchmark `deno task bench` knows, in the order it runs them. To add
+ * one, write `bench/NAME.ts` exporting a `Benchmark` and list it here.
+ */
+import { analyticsBench } from "./analytics.ts";
+import { deployBench } from "./deploy.ts";
+import type { Benchmark } from "./lib/types.ts";
+import { runtimeBench } from "./runtime.ts";
+import { startupBench } from "./startup.ts";
+import { staticBench } from "./static.ts";
+
+export const BENCHMARKS: readonly Benchmark[] = [
+  staticBench,
+  deployBench,
+  startupBench,
+  analyticsBench,
+  runtimeBench,
+];

@@ -1,0 +1,58 @@
+/**
+ * The ceiling for this runtime: a bare `Deno.serve` that answers from memory
+ * with the bytes and headers fazt sends (read from a real fazt response by the
+ * static benchmark and written to a spec file). Nothing else happens per
+ * request, so no server written in Deno can be much faster.
+ *
+ *   deno run --allow-net=127.0.0.1 --allow-read=DIR bench/ceiling_server.ts SPEC.json PORT
+ */
+
+export interface CeilingVariant {
+  /** Response headers other than `date` and `content-length` (Deno.serve adds those). */
+  headers: [string, string][];
+  /** File holding the body bytes. */
+  file: string;
+}
+
+export interface CeilingSpec {
+  /** Path → encoding (`identity`, `gzip`) → variant. */
+  routes: Record<string, Record<string, CeilingVariant>>;
+}
+
+interface Loaded {
+  headers: [string, string][];
+  body: Uint8Array<ArrayBuffer>;
+}
+
+if (import.meta.main) {
+  const [specPath, portArg] = Deno.args;
+  const spec: CeilingSpec = JSON.parse(await Deno.readTextFile(specPath));
+  const routes = new Map<string, { identity: Loaded; gzip?: Loaded }>();
+  for (const [path, variants] of Object.entries(spec.routes)) {
+    const load = async (v: CeilingVariant): Promise<Loaded> => ({
+      headers: v.headers,
+      body: await Deno.readFile(v.file),
+    });
+    routes.set(path, {
+      identity: await load(variants.identity),
+      gzip: variants.gzip ? await load(variants.gzip) : undefined,
+    });
+  }
+  const notFound = () => new Response("not found\n", { status: 404 });
+  Deno.serve({
+    hostname: "127.0.0.1",
+    port: Number(portArg),
+    onListen: ({ port }) => console.log(`ceiling listening on 127.0.0.1:${port}`),
+  }, (req) => {
+    // The path, without parsing a URL object.
+    const url = req.url;
+    const start = url.indexOf("/", url.indexOf("//") + 2);
+    const q = url.indexOf("?", start);
+    const route = routes.get(q < 0 ? url.slice(start) : url.slice(start, q));
+    if (!route) return notFound();
+    const v = route.gzip && req.headers.get("accept-encoding")?.includes("gzip")
+      ? route.gzip
+      : route.identity;
+    return new Response(v.body, { headers: v.headers });
+  });
+}
