@@ -2,7 +2,10 @@ import { isCompressible } from "../lib/content_type.ts";
 import { sha256Hex } from "../lib/secrets.ts";
 import type { NewFile } from "../storage/mod.ts";
 import { readArchive } from "./archive.ts";
-import { precompress } from "./compress.ts";
+import { mapLimit, precompress, type Variants } from "./compress.ts";
+
+// zlib's thread pool has four threads; more in flight only queues.
+const COMPRESS_PARALLEL = 4;
 import type { ServerContext } from "./context.ts";
 import { HttpError } from "./http_error.ts";
 import { CompileError, compileServerCode } from "../runtime/compiler.ts";
@@ -76,13 +79,16 @@ export async function deployArchive(
   const build = await compile(entries);
   const hashed = entries.map((e) => ({ path: e.path, data: e.data, hash: sha256Hex(e.data) }));
   const stored = server.storage.apps.storedHashes([...new Set(hashed.map((f) => f.hash))]);
-  const variants = new Map<string, ReturnType<typeof precompress>>();
-  const files: NewFile[] = hashed.map((f) => {
-    if (!stored.has(f.hash) && isCompressible(f.path) && !variants.has(f.hash)) {
-      variants.set(f.hash, precompress(f.data));
-    }
-    return { ...f, ...variants.get(f.hash) };
+  // Only content not stored yet is compressed, each distinct content once.
+  const toCompress = new Map<string, Uint8Array>();
+  for (const f of hashed) {
+    if (!stored.has(f.hash) && isCompressible(f.path)) toCompress.set(f.hash, f.data);
+  }
+  const variants = new Map<string, Variants>();
+  await mapLimit([...toCompress], COMPRESS_PARALLEL, async ([hash, data]) => {
+    variants.set(hash, await precompress(data));
   });
+  const files: NewFile[] = hashed.map((f) => ({ ...f, ...variants.get(f.hash) }));
   const { app, version } = server.storage.apps.createVersion(name, files, {
     deployedBy: opts.deployedBy,
     keep: s.max_versions,

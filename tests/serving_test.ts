@@ -121,6 +121,22 @@ Deno.test("Range requests: 206, suffix and open ranges, 416, If-Range", async ()
   });
 });
 
+Deno.test("big files (streamed from memory) arrive whole, again and again", async () => {
+  const big = "0123456789abcdef".repeat(20_000);
+  await withSite({ "big.txt": big, "index.html": "x" }, async (node) => {
+    for (let i = 0; i < 3; i++) {
+      const res = await get(node, "/big.txt");
+      assert.equal(res.headers.get("content-length"), String(big.length));
+      assert.equal(await res.text(), big, `round ${i}`);
+      const gz = await get(node, "/big.txt", { "accept-encoding": "gzip" });
+      assert.equal(
+        new TextDecoder().decode(gunzipSync(new Uint8Array(await gz.arrayBuffer()))),
+        big,
+      );
+    }
+  });
+});
+
 Deno.test("HEAD answers the headers of GET with no body", async () => {
   await withSite(SITE, async (node) => {
     const head = await get(node, "/style.css", {}, "HEAD");
