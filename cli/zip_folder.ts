@@ -46,8 +46,15 @@ async function* walk(root: string, rel = ""): AsyncGenerator<{ rel: string; skip
   }
 }
 
-/** Zips a folder's contents (paths relative to it) in memory. */
-export async function zipFolder(root: string): Promise<ZippedFolder> {
+/**
+ * Zips a folder's contents (paths relative to it) in memory. `store` skips
+ * compression, which only slows things down when the upload stays on this
+ * machine.
+ */
+export async function zipFolder(
+  root: string,
+  opts: { store?: boolean } = {},
+): Promise<ZippedFolder> {
   const writer = new ZipWriter(new Uint8ArrayWriter(), { useUnicodeFileNames: true });
   let files = 0;
   const skipped: string[] = [];
@@ -58,7 +65,7 @@ export async function zipFolder(root: string): Promise<ZippedFolder> {
     }
     const data = await Deno.readFile(`${root}/${rel}`);
     await writer.add(rel, new Uint8ArrayReader(data), {
-      level: STORED.has(extensionOf(rel)) ? 0 : 6,
+      level: opts.store || STORED.has(extensionOf(rel)) ? 0 : 6,
     });
     files++;
   }

@@ -28,7 +28,10 @@ function basename(path: string): string {
   return last === "." || last === "" ? Deno.cwd().split(/[\\/]/).pop() ?? "" : last;
 }
 
-async function readInput(path: string): Promise<{ zip: Uint8Array<ArrayBuffer>; note: string }> {
+async function readInput(
+  path: string,
+  store: boolean,
+): Promise<{ zip: Uint8Array<ArrayBuffer>; note: string }> {
   let stat: Deno.FileInfo;
   try {
     stat = await Deno.stat(path);
@@ -36,7 +39,7 @@ async function readInput(path: string): Promise<{ zip: Uint8Array<ArrayBuffer>; 
     throw new CliError(`'${path}' does not exist`, "NOT_FOUND");
   }
   if (stat.isDirectory) {
-    const z = await zipFolder(path);
+    const z = await zipFolder(path, { store });
     if (z.files === 0) throw new CliError(`'${path}' has no files to deploy`, "EMPTY");
     const skipped = z.skipped.length
       ? `, skipped ${z.skipped.length} (dotfiles, node_modules, links)`
@@ -63,6 +66,11 @@ export function deployCommand(program: Command): void {
 }
 
 /** Zips `path` (a folder or a .zip), deploys it and prints the outcome; `fazt remote deploy` too. */
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+}
+
 export async function deployPath(
   path: string,
   flags: Pick<DeployFlags, "name" | "draft" | "json">,
@@ -76,7 +84,7 @@ export async function deployPath(
     );
   }
   const api = client();
-  const { zip, note } = await readInput(path);
+  const { zip, note } = await readInput(path, isLoopback(api.conn.url));
   const query = new URLSearchParams({ name });
   if (flags.draft) query.set("draft", "1");
   const r = await api.request<DeployResult>("POST", `/api/deploy?${query}`, {
