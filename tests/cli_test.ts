@@ -8,46 +8,12 @@ import { DatabaseSync } from "node:sqlite";
 import { verifyPassword } from "../lib/password.ts";
 import { VERSION } from "../version.ts";
 import { makeZip } from "./helpers.ts";
+import { DENO_DIR, FLAGS, ROOT, type Run } from "./cli_runner.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const te = new TextEncoder();
 const td = new TextDecoder();
 
-/** The permission flags of the `fazt` task, read from deno.json at test time. */
-function taskFlags(): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT)));
-  const words = String(config.tasks.fazt).trim().split(/\s+/);
-  assert.deepEqual(words.slice(0, 2), ["deno", "run"], "the fazt task must be 'deno run ...'");
-  assert.equal(words.at(-1), "main.ts", "the fazt task must end with main.ts");
-  const flags = words.slice(2, -1);
-  assert.ok(flags.length > 0 && flags.every((f) => f.startsWith("--")), `flags: ${flags}`);
-  assert.ok(!flags.includes("--allow-all") && !flags.includes("-A"), "no blanket permissions");
-  return flags;
-}
-
-const FLAGS = taskFlags();
-
-/** The child gets a fresh HOME, so it needs Deno's cache dir spelled out. */
-function denoDir(): string {
-  const fromEnv = Deno.env.get("DENO_DIR");
-  if (fromEnv) return fromEnv;
-  const out = new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json"],
-    stdout: "piped",
-    stderr: "null",
-  }).outputSync();
-  return JSON.parse(td.decode(out.stdout)).denoDir;
-}
-
-const DENO_DIR = denoDir();
-
 type Env = Record<string, string>;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 function command(args: string[], env: Env, piped: boolean, signal?: AbortSignal) {
   return new Deno.Command(Deno.execPath(), {
