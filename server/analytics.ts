@@ -3,6 +3,7 @@ import { UserAgentCache, type UserAgentInfo } from "../lib/user_agent.ts";
 import { DAY_MS, type PackedBatch, PAGEVIEW, type Settings, type Storage } from "../storage/mod.ts";
 import { type AnalyticsWriter, openWriter } from "./analytics_writer.ts";
 import { hostname } from "./hosts.ts";
+import { clientIp } from "./session.ts";
 
 /** What tests (and embedders) may replace: the clock, the salt source, the write cadence. */
 export interface AnalyticsOptions {
@@ -98,7 +99,7 @@ export class Analytics {
   #scheduled = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #agents = new UserAgentCache();
-  /** user agent → `app\nip` → visitor hash, for the current day. */
+  /** user agent → `app\npeer\nforwarded` → visitor hash, for the current day. */
   #visitors = new Map<string, Map<string, string>>();
   #visitorCount = 0;
   /** visitor → the page last counted and when (for 304s). */
@@ -163,7 +164,7 @@ export class Analytics {
    */
   page(
     req: Request,
-    ip: string,
+    remote: Deno.NetAddr | undefined,
     host: string,
     app: string,
     path: string,
@@ -178,7 +179,7 @@ export class Analytics {
     if (purpose !== null && PREFETCH.test(purpose)) return;
     if (this.#settings.analytics_honor_dnt === 1 && optedOut(h)) return;
     const now = this.#now();
-    const visitor = this.#visitor(app, ip, ua, now);
+    const visitor = this.#visitor(req, remote, app, ua, now);
     const last = this.#recent.get(visitor);
     if (last === undefined) {
       if (this.#recent.size >= CACHE_MAX) this.#recent.clear();
@@ -206,7 +207,7 @@ export class Analytics {
   }
 
   /** An event from a tracking endpoint; false when it was not recorded (bot, opt-out, off). */
-  track(req: Request, ip: string, input: TrackInput): boolean {
+  track(req: Request, remote: Deno.NetAddr | undefined, input: TrackInput): boolean {
     if (!this.enabled || this.#closed) return false;
     const h = req.headers;
     const ua = h.get("user-agent") ?? "";
@@ -225,7 +226,7 @@ export class Analytics {
       input.path,
       referrer,
       agent,
-      this.#visitor(input.app, ip, ua, now),
+      this.#visitor(req, remote, input.app, ua, now),
       input.tags,
       input.props,
     );
@@ -269,7 +270,8 @@ export class Analytics {
     return true;
   }
 
-  #intern(value: string): number {
+  #intern(value: string): number | string {
+    if (!this.#writer?.copies) return value;
     let i = this.#stringIndex.get(value);
     if (i === undefined) {
       i = this.#strings.push(value) - 1;
@@ -288,15 +290,30 @@ export class Analytics {
     return host;
   }
 
-  #visitor(app: string, ip: string, ua: string, now: number): string {
+  /**
+   * The visitor hash, cached by what decides the client address (the peer
+   * and, behind a trusted proxy, the raw `X-Forwarded-For`), so the address
+   * is worked out and hashed once per visitor and day.
+   */
+  #visitor(
+    req: Request,
+    remote: Deno.NetAddr | undefined,
+    app: string,
+    ua: string,
+    now: number,
+  ): string {
     if (now >= this.#dayEnd || now < this.#day) this.#rotate(now);
     let byUa = this.#visitors.get(ua);
     if (!byUa) this.#visitors.set(ua, byUa = new Map());
-    const key = `${app}\n${ip}`;
+    const forwarded = this.#settings.trust_proxy === 1
+      ? req.headers.get("x-forwarded-for") ?? ""
+      : "";
+    const key = `${app}\n${remote?.hostname ?? ""}\n${forwarded}`;
     let hash = byUa.get(key);
     if (hash === undefined) {
-      hash = createHash("sha256").update(`${this.#salt}\n${key}\n${ua}`).digest("base64url")
-        .slice(0, 16);
+      const ip = clientIp(req, remote, this.#settings);
+      hash = createHash("sha256").update(`${this.#salt}\n${app}\n${ip}\n${ua}`)
+        .digest("base64url").slice(0, 16);
       if (++this.#visitorCount > CACHE_MAX) {
         this.#visitors.clear();
         this.#visitors.set(ua, byUa = new Map());

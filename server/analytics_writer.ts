@@ -24,11 +24,14 @@ export interface AnalyticsWriter {
   abort(): void;
   /** Events handed over and not yet written or lost. */
   readonly pending: number;
+  /** Whether batches are copied to another thread (worth sending repeated strings once). */
+  readonly copies: boolean;
 }
 
 /** Writes on the calling thread, through the server's own connection. */
 export class InlineWriter implements AnalyticsWriter {
   readonly pending = 0;
+  readonly copies = false;
 
   constructor(private storage: Storage, private on: WriterEvents) {}
 
@@ -67,6 +70,7 @@ const WORKER = new URL("./analytics_worker.ts", import.meta.url);
 
 /** Writes on a Worker thread; falls back to `fallback` if the Worker dies. */
 export class WorkerWriter implements AnalyticsWriter {
+  readonly copies = true;
   #worker: Worker | undefined;
   #pending = 0;
   #next = 0;

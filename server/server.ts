@@ -13,7 +13,7 @@ import { AppRuntime } from "../runtime/app_runtime.ts";
 import { routeMatches } from "../runtime/manifest.ts";
 import { serveStatic } from "./static_site.ts";
 import { Analytics, type AnalyticsOptions } from "./analytics.ts";
-import { clientIp, isHttps, ownOrigin, sessionLifetime } from "./session.ts";
+import { isHttps, ownOrigin, sessionLifetime } from "./session.ts";
 import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
 import { handleFazt, handleLegacyTracking, reservedPath } from "./tracking.ts";
@@ -102,7 +102,7 @@ export function createHandler(
         ? (revalidated: boolean) =>
           ctx.analytics.page(
             req,
-            clientIp(req, info?.remoteAddr, ctx.settings),
+            info?.remoteAddr,
             host,
             target.name,
             path,

@@ -9,7 +9,6 @@ import type { ServerContext } from "./context.ts";
 import { classifyHost, hostname } from "./hosts.ts";
 import { HttpError } from "./http_error.ts";
 import { errorResponse, toErrorResponse } from "./respond.ts";
-import { clientIp } from "./session.ts";
 
 /**
  * The decoded path when it is under fazt's reserved `/_fazt` prefix, else
@@ -219,7 +218,7 @@ export async function handleFazt(
         tags: null,
         props: properties(body.props, "props"),
       };
-      if (count) ctx.analytics.track(req, clientIp(req, remote, ctx.settings), input);
+      if (count) ctx.analytics.track(req, remote, input);
       return noContent();
     }
     if (path === "/_fazt/pixel.gif") {
@@ -235,7 +234,7 @@ export async function handleFazt(
         props: null,
       };
       if (count && req.method === "GET") {
-        ctx.analytics.track(req, clientIp(req, remote, ctx.settings), input);
+        ctx.analytics.track(req, remote, input);
       }
       return pixel();
     }
@@ -304,7 +303,7 @@ export async function handleLegacyTracking(
         tags: tagList(body.t),
         props: body.q === undefined || body.q === null ? null : properties(body.q, "q"),
       };
-      ctx.analytics.track(req, clientIp(req, remote, ctx.settings), input);
+      ctx.analytics.track(req, remote, input);
       return noContent();
     }
     if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET");
@@ -318,7 +317,7 @@ export async function handleLegacyTracking(
       tags: tagList(q.get("tags") ?? undefined),
       props: null,
     };
-    if (req.method === "GET") ctx.analytics.track(req, clientIp(req, remote, ctx.settings), input);
+    if (req.method === "GET") ctx.analytics.track(req, remote, input);
     return pixel();
   } catch (err) {
     return toErrorResponse(err, ctx.log);

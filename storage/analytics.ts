@@ -220,16 +220,19 @@ interface DayVisitors {
  * hourly and daily rollups (kept), the visitor hashes a day has counted, and
  * the day's salt.
  *
- * An event's id is its time in ms times 1000 plus a sequence number, so time
- * ranges and pruning are rowid range scans and raw events need no index on
- * time. Rollups are updated in the same transaction as the raw rows, from the
- * id's time, so they always equal a recount of the raw events they cover.
+ * Raw events are one row per batch (a JSON array), since a row per event
+ * cost the writer twice as much CPU; reading them back (realtime, recent
+ * events) parses the newest batches only. An event's id is its time in ms
+ * times 1000 plus a sequence number, so a batch covers an id range. Rollups
+ * are updated in the same transaction as the raw row, from the id's time, so
+ * they always equal a recount of the raw events they cover.
  */
 export class AnalyticsStore {
   #db: Database;
   #lastId: number | undefined;
-  /** `app\0day\0visitor` → hours-of-the-day bitmask already counted. */
-  #seen = new Map<string, number>();
+  /** `app\0day` → visitor → hours-of-the-day bitmask already counted. */
+  #seen = new Map<string, Map<string, number>>();
+  #seenCount = 0;
   /** `app\0dim\0grain\0bucket` → named values stored. */
   #cardinality = new Map<string, number>();
   /** Agent key → [browser, os, device]. */
@@ -289,6 +292,7 @@ export class AnalyticsStore {
       // The in-memory views of the tables may now be ahead of them.
       this.#lastId = lastId;
       this.#seen.clear();
+      this.#seenCount = 0;
       this.#cardinality.clear();
       throw err;
     }
@@ -301,8 +305,19 @@ export class AnalyticsStore {
     let curApp = "";
     let curHour = -1;
     let days: DayVisitors | undefined;
-    // The raw events of a batch are one row: a JSON array of events.
+    // The raw events of a batch are one row: a JSON array of events, with
+    // repeated strings (app, path, browser…) once in `strings`.
     const raw: unknown[][] = [];
+    const strings: string[] = [];
+    const index = new Map<string, number>();
+    const intern = (v: string): number => {
+      let i = index.get(v);
+      if (i === undefined) {
+        i = strings.push(v) - 1;
+        index.set(v, i);
+      }
+      return i;
+    };
     let firstId = 0;
     let id = 0;
     for (let i = 0; i + PACKED_FIELDS <= p.length; i += PACKED_FIELDS) {
@@ -319,15 +334,15 @@ export class AnalyticsStore {
       if (firstId === 0) firstId = id;
       const [browser, os, device] = this.#agent(agent);
       raw.push([
-        id,
-        app,
-        name,
-        source,
-        path,
-        referrer,
-        browser,
-        os,
-        device,
+        id - firstId,
+        intern(app),
+        intern(name),
+        intern(source),
+        intern(path),
+        intern(referrer),
+        intern(browser),
+        intern(os),
+        intern(device),
         visitor,
         tags && tags.length ? tags.join(",") : null,
         props,
@@ -365,7 +380,7 @@ export class AnalyticsStore {
         firstId,
         id,
         raw.length,
-        JSON.stringify(raw),
+        JSON.stringify({ strings, events: raw }),
       );
     }
     // Browser, OS and device counts come from the agent counts.
@@ -416,9 +431,11 @@ export class AnalyticsStore {
   /** Counts each visitor once per day and once per hour, whatever the batch. */
   #countVisitors(v: DayVisitors, hours: Map<string, Agg>, days: Map<string, Agg>): void {
     const db = this.#db;
+    const dayKey = `${v.app}\0${v.day}`;
+    let seen = this.#seen.get(dayKey);
+    if (!seen) this.#seen.set(dayKey, seen = new Map());
     for (const [visitor, mask] of v.masks) {
-      const key = `${v.app}\0${v.day}\0${visitor}`;
-      let known = this.#seen.get(key);
+      let known = seen.get(visitor);
       let fresh: number;
       if (known === undefined) {
         const inserted = db.run(
@@ -429,7 +446,7 @@ export class AnalyticsStore {
           mask,
         ).changes;
         if (inserted) {
-          days.get(`${v.app}\0${v.day}`)!.visitors++;
+          days.get(dayKey)!.visitors++;
           known = 0;
           fresh = mask;
         } else {
@@ -449,8 +466,12 @@ export class AnalyticsStore {
       for (let h = 0; fresh >> h; h++) {
         if (fresh & (1 << h)) hours.get(`${v.app}\0${v.day + h * HOUR_MS}`)!.visitors++;
       }
-      if (this.#seen.size >= CACHE_MAX) this.#seen.clear();
-      this.#seen.set(key, known | fresh);
+      if (!seen.has(visitor) && ++this.#seenCount > CACHE_MAX) {
+        this.#seen.clear();
+        this.#seen.set(dayKey, seen = new Map());
+        this.#seenCount = 1;
+      }
+      seen.set(visitor, known | fresh);
     }
   }
 
@@ -605,8 +626,11 @@ export class AnalyticsStore {
         );
       }
       this.#db.run("DELETE FROM analytics_visitors WHERE day < ?", keepDay);
-      for (const key of this.#seen.keys()) {
-        if (Number(key.split("\0")[1]) < keepDay) this.#seen.delete(key);
+      for (const [key, seen] of this.#seen) {
+        if (Number(key.split("\0")[1]) < keepDay) {
+          this.#seenCount -= seen.size;
+          this.#seen.delete(key);
+        }
       }
       return old.n ?? 0;
     });
@@ -706,25 +730,28 @@ export class AnalyticsStore {
       );
       if (rows.length === 0) break;
       for (const row of rows) {
-        const events = JSON.parse(row.events) as unknown[][];
+        const { strings: t, events } = JSON.parse(row.events) as {
+          strings: string[];
+          events: unknown[][];
+        };
         for (let i = events.length - 1; i >= 0 && seen < maxEvents && !stop(); i--) {
-          const r = events[i];
-          const id = r[0] as number;
+          const r = events[i] as number[];
+          const id = row.id + r[0];
           if (id >= to * 1000 || id < from * 1000) continue;
           seen++;
           const e: StoredEvent = {
             at: Math.floor(id / 1000),
-            app: r[1] as string,
-            name: r[2] as string,
-            source: r[3] as string,
-            path: r[4] as string,
-            referrer: r[5] as string,
-            browser: r[6] as string,
-            os: r[7] as string,
-            device: r[8] as string,
-            visitor: r[9] as string,
-            tags: r[10] as string | null,
-            props: r[11] as string | null,
+            app: t[r[1]],
+            name: t[r[2]],
+            source: t[r[3]],
+            path: t[r[4]],
+            referrer: t[r[5]],
+            browser: t[r[6]],
+            os: t[r[7]],
+            device: t[r[8]],
+            visitor: r[9] as unknown as string,
+            tags: r[10] as unknown as string | null,
+            props: r[11] as unknown as string | null,
           };
           if (keep(e)) out.push(e);
         }

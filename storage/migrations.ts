@@ -142,10 +142,11 @@ export const MIGRATIONS: readonly string[] = [
      window_start INTEGER NOT NULL
    ) WITHOUT ROWID;`,
   // 6: analytics. Raw events (pruned after analytics_retention_days) are
-  // kept one row per written batch, `events` a JSON array of
-  // [id, app, name, source, path, referrer, browser, os, device, visitor,
-  // tags, props] (query them with json_each); an event's id is its time in
-  // ms * 1000 plus a sequence, so batches are id ranges. Events are keyed by
+  // kept one row per written batch: `events` is JSON {strings, events}, each
+  // event [id - row id, app, name, source, path, referrer, browser, os,
+  // device, visitor, tags, props] with the fields from app to device as
+  // indexes into `strings` (query them with json_each); an event's id is its
+  // time in ms * 1000 plus a sequence, so batches are id ranges. Events are keyed by
   // app name, not id, so a deleted app's numbers stay readable. Hourly and
   // daily rollups are kept for good. The visitor hashes a day has counted
   // (hour bitmask) keep visitor counts exact across batches; the day's salt

@@ -39,11 +39,20 @@ export function rawEvents(db: Database): Record<string, string | number | null>[
     "tags",
     "props",
   ];
-  return db.all<{ events: string }>("SELECT events FROM analytics_raw ORDER BY id").flatMap((r) =>
-    (JSON.parse(r.events) as unknown[][]).map((e) =>
-      Object.fromEntries(keys.map((k, i) => [k, e[i] as string | number | null]))
-    )
-  );
+  const interned = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+  return db.all<{ id: number; events: string }>("SELECT id, events FROM analytics_raw ORDER BY id")
+    .flatMap((r) => {
+      const { strings, events } = JSON.parse(r.events) as {
+        strings: string[];
+        events: (string | number | null)[][];
+      };
+      return events.map((e) =>
+        Object.fromEntries(keys.map((k, i) => {
+          if (i === 0) return [k, r.id + (e[0] as number)];
+          return [k, interned.has(i) ? strings[e[i] as number] : e[i]];
+        }))
+      );
+    });
 }
 
 /** The same lines, recounted from the raw events. */
