@@ -493,9 +493,8 @@ export class AnalyticsStore {
   #addTops(app: string, dim: Dimension, grain: Grain, bucket: number, values: Map<string, number>) {
     const db = this.#db;
     const key = `${app}\0${dim}\0${grain}\0${bucket}`;
-    let named = this.#cardinality.get(key);
-    if (named === undefined) {
-      named = db.get<{ n: number }>(
+    const count = () =>
+      db.get<{ n: number }>(
         `SELECT COUNT(*) AS n FROM analytics_top
          WHERE app = ? AND dim = ? AND grain = ? AND bucket = ?`,
         app,
@@ -503,7 +502,10 @@ export class AnalyticsStore {
         grain,
         bucket,
       )!.n;
-    }
+    // `named` is an upper bound (every value of a batch counted as new) until
+    // it nears the cap; then it is counted again.
+    let named = this.#cardinality.get(key) ?? count();
+    if (named + values.size > MAX_TOP_VALUES) named = count();
     if (named + values.size > MAX_TOP_VALUES || values.size > 500) {
       for (const [value, n] of values) {
         named = this.#addTop(app, dim, grain, bucket, value, n, named);
@@ -518,14 +520,13 @@ export class AnalyticsStore {
         for (const [value, n] of entries.slice(i, i + size)) {
           params.push(app, dim, grain, bucket, value, n);
         }
-        const rows = db.all<{ value: string; count: number }>(
+        db.run(
           `INSERT INTO analytics_top (app, dim, grain, bucket, value, count) VALUES ${
             Array(size).fill("(?, ?, ?, ?, ?, ?)").join(", ")
-          } ON CONFLICT (app, dim, grain, bucket, value) DO UPDATE SET count = count + excluded.count
-          RETURNING value, count`,
+          } ON CONFLICT (app, dim, grain, bucket, value) DO UPDATE SET count = count + excluded.count`,
           ...params,
         );
-        for (const r of rows) if (r.count === values.get(r.value)) named++; // new values
+        named += size;
         i += size;
       }
     }
