@@ -22,21 +22,8 @@ export interface AnalyticsEvent {
   props: string | null;
 }
 
-/** A stored event, as the read side returns it. */
-export interface StoredEvent {
-  at: number;
-  app: string;
-  name: string;
-  source: string;
-  path: string;
-  referrer: string;
-  browser: string;
-  os: string;
-  device: string;
-  visitor: string;
-  tags: string | null;
-  props: string | null;
-}
+/** A stored event, as the read side returns it: tags as stored text. */
+export type StoredEvent = Omit<AnalyticsEvent, "tags"> & { tags: string | null };
 
 /**
  * Values per event in a packed batch: `at, app, name, source, path,
