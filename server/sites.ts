@@ -1,5 +1,5 @@
 import type { Bytes, Encoding, Storage } from "../storage/mod.ts";
-import { BodyCache } from "./body_cache.ts";
+import { BodyCache, type CachedBody } from "./body_cache.ts";
 import { parseManifest } from "../runtime/manifest.ts";
 import { type SiteFile, SiteIndex } from "./site_index.ts";
 
@@ -62,13 +62,9 @@ export class Sites {
   }
 
   /** The bytes of a file in an encoding, from memory when hot. */
-  body(file: SiteFile, encoding: Encoding): Bytes {
+  body(file: SiteFile, encoding: Encoding): CachedBody {
     const key = `${file.meta.hash}:${encoding}`;
-    let body = this.bodies.get(key);
-    if (!body) {
-      body = this.storage.apps.content(file.meta.hash, encoding) ?? new Uint8Array();
-      this.bodies.set(key, body);
-    }
-    return body;
+    return this.bodies.get(key) ??
+      this.bodies.set(key, this.storage.apps.content(file.meta.hash, encoding) ?? new Uint8Array());
   }
 }
