@@ -1,4 +1,4 @@
-import type { Bytes, Encoding, Storage } from "../storage/mod.ts";
+import type { Encoding, Storage } from "../storage/mod.ts";
 import { BodyCache, type CachedBody } from "./body_cache.ts";
 import { parseManifest } from "../runtime/manifest.ts";
 import { type SiteFile, SiteIndex } from "./site_index.ts";
