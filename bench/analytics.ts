@@ -11,10 +11,16 @@ import { createToken, deployZip, faztCli, type FaztServer, startFazt } from "./l
 import { atLeast, atMost, fmt, fmtRatio } from "./lib/report.ts";
 import { prng, zipFiles } from "./lib/site.ts";
 import { APP, HOST, SMALL_SITE } from "./lib/small_site.ts";
-import type { BenchContext, Benchmark, BenchResult, Table, TargetCheck } from "./lib/types.ts";
+import {
+  type BenchContext,
+  type Benchmark,
+  type BenchResult,
+  sized,
+  type Table,
+  type TargetCheck,
+} from "./lib/types.ts";
 import { runWrk } from "./lib/wrk.ts";
 
-const RAW_EVENTS = 10_000_000;
 const QUERY_DAYS = 90;
 const QUERY_RUNS = 25;
 
@@ -227,22 +233,22 @@ async function serving(ctx: BenchContext) {
   };
 }
 
-/** 10 million events over 90 days for `big` (plus a little for `small`), in batches. */
-function generate(db: string, now: number, log: (m: string) => void) {
+/** `events` events over 90 days for `big` (plus a little for `small`), in batches. */
+function generate(db: string, now: number, events: number, log: (m: string) => void) {
   const storage = Storage.open(db);
   const t0 = performance.now();
   try {
     storage.settings.set("analytics_retention_days", 3650); // keep them raw
     const r = prng(7);
     const start = now - QUERY_DAYS * DAY_MS;
-    const step = (QUERY_DAYS * DAY_MS) / RAW_EVENTS;
+    const step = (QUERY_DAYS * DAY_MS) / events;
     const browsers = ["Chrome", "Safari", "Firefox", "Edge", "Samsung Internet"];
     const oses = ["Windows", "macOS", "iOS", "Android", "Linux"];
     const devices = ["desktop", "mobile", "tablet"];
     const names = ["signup", "click", "download", "share", "purchase", "play", "search", "login"];
     const batch: AnalyticsEvent[] = [];
     const pick = <T>(xs: T[]) => xs[Math.floor(r() * r() * xs.length)]; // skewed to the front
-    for (let i = 0; i < RAW_EVENTS; i++) {
+    for (let i = 0; i < events; i++) {
       const at = Math.floor(start + i * step);
       const day = Math.floor((at - start) / DAY_MS);
       const custom = r() < 0.05;
@@ -279,9 +285,10 @@ function generate(db: string, now: number, log: (m: string) => void) {
 }
 
 async function query(ctx: BenchContext) {
+  const RAW_EVENTS = sized(ctx.opts, 10_000_000, 100_000);
   const db = `${ctx.tmp}/big.db`;
   const now = Date.now();
-  const gen = generate(db, now, ctx.log);
+  const gen = generate(db, now, RAW_EVENTS, ctx.log);
   ctx.log(`10M events in ${gen.seconds} s, database ${fmt(gen.bytes / 2 ** 20)} MiB`);
   const token = await createToken(ctx, db);
   const fazt = await startFazt(ctx, db, { name: "stats" });

@@ -11,7 +11,14 @@ import { profileTables } from "./lib/profile.ts";
 import { writtenBytes } from "./lib/proc.ts";
 import { atLeast, fmt } from "./lib/report.ts";
 import { binaryFile, cssFile, htmlPage, jsBundle, prng, writeTree, zipFiles } from "./lib/site.ts";
-import type { BenchContext, Benchmark, BenchResult, Table, TargetCheck } from "./lib/types.ts";
+import {
+  type BenchContext,
+  type Benchmark,
+  type BenchResult,
+  sized,
+  type Table,
+  type TargetCheck,
+} from "./lib/types.ts";
 
 const MiB = 1024 * 1024;
 const NAME = "big";
@@ -28,13 +35,14 @@ const KINDS: [number, string, string, number, (size: number, seed: number) => Ui
   [100, "fonts", "woff2", 16, binaryFile],
 ];
 
-function buildSite(): Map<string, Uint8Array> {
+/** The site, or a tenth of it (`divisor` 10) for a smoke run. */
+function buildSite(divisor: number): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   const r = prng(42);
   let seed = 1000;
   for (const [count, dir, ext, avgKiB, make] of KINDS) {
     const name = dir === "pages" ? "page" : ext === "woff2" ? "font" : dir.split("/").pop();
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < Math.ceil(count / divisor); i++) {
       const size = Math.round(avgKiB * 1024 * (0.5 + r()));
       files.set(`${dir}/${name}-${String(i).padStart(4, "0")}.${ext}`, make(size, seed++));
     }
@@ -70,7 +78,7 @@ interface Round {
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
   const notes: string[] = [];
-  const site = buildSite();
+  const site = buildSite(sized(ctx.opts, 1, 10));
   const bytes = [...site.values()].reduce((s, d) => s + d.byteLength, 0);
   const textBytes = [...site].filter(([p]) => /\.(html|js|css)$/.test(p))
     .reduce((s, [, d]) => s + d.byteLength, 0);
@@ -162,7 +170,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     }
   };
 
-  const guard = newGuard(ctx.log);
+  const guard = newGuard(ctx.log, 0.2, sized(ctx.opts, 2, 0));
   const rounds = await alternate<Round>(
     [{ name: "cli", run: viaCli }, { name: "api", run: viaApi }],
     ctx.opts.pairs,

@@ -27,10 +27,15 @@ options:
   --keep           keep the temp folders (their paths are printed)
   --fazt-deno-flag F  add a 'deno run' flag for fazt, to try one out (repeatable), e.g.
                    --fazt-deno-flag=--v8-flags=--max-semi-space-size=2
+  --smoke          check that each benchmark runs: 1 s runs, one round, small
+                   workloads, nothing written to bench/results
+  --results FILE   write the results to FILE instead of bench/results/
   --list           list the benchmarks
 `;
 
-function parseArgs(args: string[]): { names: string[]; opts: BenchOptions } {
+function parseArgs(
+  args: string[],
+): { names: string[]; opts: BenchOptions; resultsFile?: string } {
   const opts: BenchOptions = {
     duration: 5,
     pairs: 3,
@@ -39,8 +44,10 @@ function parseArgs(args: string[]): { names: string[]; opts: BenchOptions } {
     profile: false,
     keep: false,
     faztDenoFlags: [],
+    smoke: false,
   };
   const names: string[] = [];
+  let resultsFile: string | undefined;
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number >= ${min}`);
@@ -77,6 +84,13 @@ function parseArgs(args: string[]): { names: string[]; opts: BenchOptions } {
         opts.faztDenoFlags.push(v);
         break;
       }
+      case "--smoke":
+        Object.assign(opts, { smoke: true, duration: 1, pairs: 1 });
+        break;
+      case "--results":
+        resultsFile = value();
+        if (!resultsFile) throw new Error("--results needs a file");
+        break;
       case "--list":
         console.log(BENCHMARKS.map((b) => `${b.name}\t${b.description}`).join("\n"));
         Deno.exit(0);
@@ -91,7 +105,7 @@ function parseArgs(args: string[]): { names: string[]; opts: BenchOptions } {
         names.push(a);
     }
   }
-  return { names, opts };
+  return { names, opts, resultsFile };
 }
 
 function log(message: string) {
@@ -100,7 +114,7 @@ function log(message: string) {
 }
 
 async function main(args: string[]): Promise<number> {
-  const { names, opts } = parseArgs(args);
+  const { names, opts, resultsFile } = parseArgs(args);
   const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
   if (unknown.length > 0) {
     throw new Error(`unknown benchmark ${unknown.join(", ")}\n\n${USAGE}`);
@@ -118,7 +132,9 @@ async function main(args: string[]): Promise<number> {
   };
   for (const [t, why] of Object.entries(tools.missing)) versions[t] = `missing: ${why}`;
   log(`tools: ${JSON.stringify(versions)}`);
-  if (opts.pairs < 3) log(`--pairs ${opts.pairs} is a smoke run: results go to quick.json`);
+  if (opts.pairs < 3 && !opts.smoke) {
+    log(`--pairs ${opts.pairs} is a smoke run: results go to quick.json`);
+  }
 
   let current: ProcessGroup | undefined;
   const onSignal = async () => {
@@ -143,7 +159,7 @@ async function main(args: string[]): Promise<number> {
       procs,
       log: (m) => log(`${b.name}: ${m}`),
     };
-    const busy = await waitForQuiet(log);
+    const busy = opts.smoke ? 0 : await waitForQuiet(log);
     const machine = { ...machineFacts(), busy_before_start: Math.round(busy * 100) / 100 };
     const busyNote = busy > 0.15
       ? `the machine was ${Math.round(busy * 100)}% busy with other programs when this ` +
@@ -196,8 +212,8 @@ async function main(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGINT", onSignal);
 
   const file = opts.pairs >= 3 ? "latest.json" : "quick.json";
-  const out = `${root}/bench/results/${file}`;
-  await writeResults(out, entries);
+  const out = resultsFile ?? (opts.smoke ? undefined : `${root}/bench/results/${file}`);
+  if (out) await writeResults(out, entries);
   const judged = allTargets.filter((t) => t.pass !== null);
   const missed = judged.filter((t) => t.pass === false);
   console.log(
@@ -205,7 +221,7 @@ async function main(args: string[]): Promise<number> {
       (missed.length ? `; MISSED: ${missed.map((t) => `${t.bench} ${t.name}`).join("; ")}` : "") +
       (failed ? `; ${failed} benchmark(s) FAILED to run` : ""),
   );
-  console.log(`results written to ${out}`);
+  console.log(out ? `results written to ${out}` : "smoke run: no results written");
   return failed ? 1 : 0;
 }
 

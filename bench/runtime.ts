@@ -10,7 +10,13 @@ import { rawRequest, waitFor200 } from "./lib/http.ts";
 import { freePort, readMemory, run } from "./lib/proc.ts";
 import { atLeast, atMost, fmt, fmtRatio } from "./lib/report.ts";
 import { zipFiles } from "./lib/site.ts";
-import type { BenchContext, Benchmark, BenchResult, TargetCheck } from "./lib/types.ts";
+import {
+  type BenchContext,
+  type Benchmark,
+  type BenchResult,
+  sized,
+  type TargetCheck,
+} from "./lib/types.ts";
 import { runWrk } from "./lib/wrk.ts";
 
 const WORKERD_VERSION = "1.20261117.1";
@@ -154,7 +160,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   servers.push(await startBareDeno(ctx));
 
   // 1. Throughput, alternating.
-  const guard = newGuard(ctx.log);
+  const guard = newGuard(ctx.log, 0.2, sized(ctx.opts, 2, 0));
   const samples = await alternate(
     servers.map((s) => ({
       name: s.name,
@@ -170,7 +176,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
         return { rps: r.rps, p99_ms: r.latency_ms.p99 };
       },
     })),
-    Math.max(3, ctx.opts.pairs),
+    Math.max(sized(ctx.opts, 3, 1), ctx.opts.pairs),
     (name, round, s) =>
       ctx.log(`${name} round ${round + 1}: ${fmt(s.rps)} req/s, p99 ${s.p99_ms} ms`),
     guard,
@@ -183,7 +189,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
 
   // 2. Cold start: a redeploy stops the app's host; the next request starts one.
   const colds: number[] = [];
-  for (let i = 0; i < 7; i++) {
+  for (let i = 0; i < sized(ctx.opts, 7, 2); i++) {
     await deployZip(
       fazt,
       token,

@@ -11,10 +11,15 @@ import { type Proc, sleep } from "./lib/proc.ts";
 import { atMost, fmt } from "./lib/report.ts";
 import { zipFiles } from "./lib/site.ts";
 import { APP, captureFazt, requestHeaders, SMALL_SITE } from "./lib/small_site.ts";
-import type { BenchContext, Benchmark, BenchResult, TargetCheck } from "./lib/types.ts";
+import {
+  type BenchContext,
+  type Benchmark,
+  type BenchResult,
+  sized,
+  type TargetCheck,
+} from "./lib/types.ts";
 import { runWrkRequests, type WrkRequest } from "./lib/wrk.ts";
 
-const REQUESTS = 100_000;
 const IDLE_MS = 1000;
 const MiB_KB = 1024;
 
@@ -37,6 +42,7 @@ const mib = (kb: number) => round(kb / MiB_KB, 1);
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
   const notes: string[] = [];
+  const REQUESTS = sized(ctx.opts, 100_000, 2_000);
   // A node with the small site deployed; this first start also warms Deno's caches.
   const db = `${ctx.tmp}/fazt.db`;
   const token = await createToken(ctx, db);
@@ -54,9 +60,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     return mib(p.memory().rss_kb);
   };
 
-  const guard = newGuard(ctx.log);
+  const guard = newGuard(ctx.log, 0.2, sized(ctx.opts, 2, 0));
   // 1. Start-up time, fazt (existing database) and bare Deno.serve alternating.
-  const startRounds = Math.max(5, ctx.opts.pairs);
+  const startRounds = Math.max(sized(ctx.opts, 5, 1), ctx.opts.pairs);
   const starts = await alternate<Start>(
     [
       {

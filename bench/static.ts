@@ -21,7 +21,14 @@ import { profileTables } from "./lib/profile.ts";
 import { atLeast, atMost, fmt, fmtRatio } from "./lib/report.ts";
 import { zipFiles } from "./lib/site.ts";
 import { APP, captureFazt, HOST, requestHeaders, SMALL_SITE } from "./lib/small_site.ts";
-import type { BenchContext, Benchmark, BenchResult, Table, TargetCheck } from "./lib/types.ts";
+import {
+  type BenchContext,
+  type Benchmark,
+  type BenchResult,
+  sized,
+  type Table,
+  type TargetCheck,
+} from "./lib/types.ts";
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
 
 interface Scenario {
@@ -148,12 +155,13 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     keep_alive: true,
     host_header: HOST,
   };
-  const guard = newGuard(ctx.log);
+  const guard = newGuard(ctx.log, 0.2, sized(ctx.opts, 2, 0));
   const scenarioFigures: Record<string, unknown> = {};
   const rows: (string | number)[][] = [];
   const targets: TargetCheck[] = [];
   for (const sc of SCENARIOS) {
-    for (const s of servers) await measure(ctx, s, sc, 1); // warm-up
+    if (!o.smoke) { for (const s of servers) await measure(ctx, s, sc, 1); // warm-up
+     }
     const samples = await alternate<Sample>(
       servers.map((s) => ({
         name: s.name,

@@ -16,6 +16,17 @@ export interface BenchOptions {
   keep: boolean;
   /** Extra `deno run` flags for fazt (experiments, e.g. `--v8-flags=…`); empty normally. */
   faztDenoFlags: string[];
+  /**
+   * A smoke run (the test suite's check that every benchmark still runs):
+   * one-second runs, one round, fixed workloads cut down by `sized`, no
+   * results written to the checkout.
+   */
+  smoke: boolean;
+}
+
+/** `full` normally; `smokeSize` in a smoke run. */
+export function sized(opts: BenchOptions, full: number, smokeSize: number): number {
+  return opts.smoke ? smokeSize : full;
 }
 
 export interface BenchContext {
