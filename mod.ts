@@ -9,6 +9,7 @@
  */
 export { VERSION } from "./version.ts";
 export * from "./server/mod.ts";
+export * from "./server/mcp/mod.ts";
 export * from "./storage/mod.ts";
 export { buildProgram, CliError, main } from "./cli/mod.ts";
 export type {

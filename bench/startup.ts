@@ -39,6 +39,7 @@ interface Load {
 }
 
 const mib = (kb: number) => round(kb / MiB_KB, 1);
+const MB_PER_MIB = 1.048576;
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
   const notes: string[] = [];
@@ -211,8 +212,19 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const targets: TargetCheck[] = [
     atMost("start to first /health (restart)", fazt.start.median.health_ms, 300, " ms"),
     atMost("start to first /health (first run, new db)", first.median.health_ms, 300, " ms"),
-    atMost("idle RSS after start-up", fazt.start.median.idle_rss_mib, 80, " MiB"),
-    atMost("idle RSS after 100k requests", fazt.load.median.after_rss_mib, 80, " MiB"),
+    // The issue says MB: compared in 10^6 bytes, the stricter reading.
+    atMost(
+      "idle RSS after start-up",
+      round(fazt.start.median.idle_rss_mib * MB_PER_MIB, 1),
+      80,
+      " MB",
+    ),
+    atMost(
+      "idle RSS after 100k requests",
+      round(fazt.load.median.after_rss_mib * MB_PER_MIB, 1),
+      80,
+      " MB",
+    ),
   ];
   notes.push(
     `start-up is measured from just before spawning 'deno run … main.ts server start' to the ` +

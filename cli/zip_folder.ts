@@ -1,7 +1,5 @@
-import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
+import { loadZip } from "../lib/zip.ts";
 import { extensionOf } from "../lib/content_type.ts";
-
-configure({ useWebWorkers: false });
 
 // Already-compressed formats are stored, not deflated again.
 const STORED = new Set([
@@ -55,6 +53,7 @@ export async function zipFolder(
   root: string,
   opts: { store?: boolean } = {},
 ): Promise<ZippedFolder> {
+  const { ZipWriter, Uint8ArrayWriter, Uint8ArrayReader } = await loadZip();
   const writer = new ZipWriter(new Uint8ArrayWriter(), { useUnicodeFileNames: true });
   let files = 0;
   const skipped: string[] = [];

@@ -1,9 +1,7 @@
 import { concatBytes } from "../lib/bytes.ts";
-import { configure, type Entry, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
+import type { Entry } from "@zip.js/zip.js";
+import { loadZip } from "../lib/zip.ts";
 import { HttpError } from "./http_error.ts";
-
-// Workers would need extra permissions and buy nothing for one request.
-configure({ useWebWorkers: false });
 
 export interface ArchiveLimits {
   maxFiles: number;
@@ -101,6 +99,7 @@ export async function readArchive(
   bytes: Uint8Array,
   limits: ArchiveLimits,
 ): Promise<ArchiveFile[]> {
+  const { ZipReader, Uint8ArrayReader } = await loadZip();
   const reader = new ZipReader(new Uint8ArrayReader(bytes), { filenameValidation: "tolerant" });
   let entries: Entry[];
   try {

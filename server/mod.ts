@@ -8,4 +8,3 @@ export { HttpError } from "./http_error.ts";
 export { ensureLocalPeer, ensureOwner, type FirstRun } from "./first_run.ts";
 export type { Route, RouteContext, ServerContext } from "./context.ts";
 export { classifyHost, type HostTarget } from "./hosts.ts";
-export * from "./mcp/mod.ts";

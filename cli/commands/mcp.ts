@@ -1,112 +1,6 @@
-import process from "node:process";
 import type { Command } from "commander";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import {
-  type ApiBody,
-  createMcpServer,
-  type NodeApi,
-  type ServerEntry,
-  ToolError,
-  type ToolHost,
-} from "../../server/mod.ts";
-import type { ApiClient } from "../api_client.ts";
 import { CliError } from "../cli_error.ts";
-import { connect, type ConnectionFlags } from "../connection.ts";
-import { fileExists, resolveDbPath } from "../paths.ts";
-import { PeerClient, withPeers } from "../peer_client.ts";
-import { zipFolder } from "../zip_folder.ts";
-
-interface McpFlags extends ConnectionFlags {
-  peer?: string;
-}
-
-/** A peer's API for the tools: the CLI's client, its errors turned into tool errors. */
-function peerApi(server: string, client: ApiClient): NodeApi {
-  return {
-    server,
-    url: client.conn.url,
-    async request<T>(method: string, path: string, body?: ApiBody): Promise<T> {
-      try {
-        if (body && "zip" in body) {
-          return await client.request<T>(method, path, {
-            body: body.zip as Uint8Array<ArrayBuffer>,
-            type: "application/zip",
-          });
-        }
-        if (body) {
-          return await client.request<T>(method, path, {
-            body: JSON.stringify(body.json),
-            type: "application/json",
-          });
-        }
-        return await client.request<T>(method, path);
-      } catch (err) {
-        if (err instanceof CliError) throw new ToolError(err.code ?? "ERROR", err.message);
-        throw err;
-      }
-    },
-  };
-}
-
-/** The tools' view of this machine: its peers table, or the one node of --url/$FAZT_URL. */
-function stdioHost(flags: McpFlags): ToolHost {
-  const explicit = flags.url ?? Deno.env.get("FAZT_URL") ?? flags.token ??
-    Deno.env.get("FAZT_TOKEN");
-  const asToolError = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof CliError) throw new ToolError(err.code ?? "ERROR", err.message);
-      throw err;
-    }
-  };
-  const peers = (): ServerEntry[] => {
-    if (!fileExists(resolveDbPath(flags.db))) return [];
-    return withPeers(flags.db, (s) => s.peers.list()).map((p) => ({
-      name: p.name,
-      url: p.url,
-      is_default: flags.peer ? p.name === flags.peer : p.is_default,
-      version: p.version,
-      last_seen_at: p.last_seen_at,
-    }));
-  };
-  return {
-    transport: "stdio",
-    servers: () =>
-      asToolError(() => {
-        if (!flags.peer && explicit) {
-          const client = connect(flags);
-          return [{
-            name: client.conn.source,
-            url: client.conn.url,
-            is_default: true,
-            version: null,
-            last_seen_at: null,
-          }];
-        }
-        return peers();
-      }),
-    node: (server) =>
-      asToolError(() => {
-        const name = server ?? flags.peer;
-        if (name !== undefined) return peerApi(name, PeerClient.named(name, flags.db));
-        const client = connect(flags);
-        const label = client.conn.source.replace(/^peer '(.*)'$/, "$1");
-        return peerApi(label, client);
-      }),
-    zipFolder: async (path) => {
-      let isDir = false;
-      try {
-        isDir = (await Deno.stat(path)).isDirectory;
-      } catch {
-        // Reported below.
-      }
-      if (!isDir) throw new ToolError("NOT_FOUND", `'${path}' is not a folder on this machine`);
-      const z = await zipFolder(path);
-      return { zip: z.zip, files: z.files };
-    },
-  };
-}
+import type { McpFlags } from "../mcp_stdio.ts";
 
 export function mcpCommand(program: Command): void {
   program.command("mcp")
@@ -120,16 +14,7 @@ export function mcpCommand(program: Command): void {
         throw new CliError("use either --peer or --url/--token, not both", "VALIDATION_FAILED");
       }
       // @NAME is the same as --peer NAME.
-      const server = createMcpServer(stdioHost(flags));
-      const transport = new StdioServerTransport();
-      const closed = new Promise<void>((resolve) => {
-        transport.onclose = () => resolve();
-        process.stdin.once("end", () => resolve());
-        process.stdin.once("close", () => resolve());
-      });
-      await server.connect(transport);
-      console.error("fazt mcp: serving MCP on stdio");
-      await closed;
-      await server.close();
+      const { serveMcpStdio } = await import("../mcp_stdio.ts");
+      await serveMcpStdio(flags);
     });
 }

@@ -1,11 +1,6 @@
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { VERSION } from "../../version.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
-import { localApi } from "../mcp/local_api.ts";
-import { ToolError } from "../mcp/node_api.ts";
-import { createMcpServer } from "../mcp/mcp_server.ts";
-import { TOOLS } from "../mcp/tools.ts";
 import { ROUTES } from "../route_table.ts";
 
 /**
@@ -30,46 +25,18 @@ function checkOrigin(req: Request): void {
 }
 
 /**
- * `POST /mcp`: MCP over Streamable HTTP, stateless (a new server and
- * transport per request, answered as JSON). The token's scope decides which
- * tools are listed and every tool calls the API with that same token. The
- * SDK answers an unsupported `MCP-Protocol-Version` with 400.
+ * `POST /mcp`: MCP over Streamable HTTP. The SDK is loaded on the first call,
+ * so a node nobody drives over MCP does not carry it (about 25 MiB).
  */
 export async function mcpEndpoint(c: RouteContext): Promise<Response> {
   checkOrigin(c.req);
-  const server = createMcpServer({
-    transport: "http",
-    scope: c.principal?.token.scope ?? "read",
-    servers: () => [{
-      name: "local",
-      url: c.url.origin,
-      is_default: true,
-      version: VERSION,
-      last_seen_at: Date.now(),
-    }],
-    node(name) {
-      if (name !== undefined && name !== "local") {
-        throw new ToolError("PEER_NOT_FOUND", "Over HTTP, tools act on this node only");
-      }
-      return localApi(c.req, c.server);
-    },
-  });
-  const transport = new WebStandardStreamableHTTPServerTransport({
-    sessionIdGenerator: undefined,
-    enableJsonResponse: true,
-    // File maps arrive as JSON (base64 grows bytes by a third).
-    maxRequestBodySize: Math.ceil(c.server.settings.max_upload_bytes * 1.5) + 1024 * 1024,
-  });
-  await server.connect(transport);
-  try {
-    return await transport.handleRequest(c.req);
-  } finally {
-    await server.close();
-  }
+  const { serveMcpHttp } = await import("../mcp/http_endpoint.ts");
+  return await serveMcpHttp(c);
 }
 
 /** `GET /.well-known/mcp.json`: where and how an agent connects. */
-export function wellKnownMcp(c: RouteContext): Response {
+export async function wellKnownMcp(c: RouteContext): Promise<Response> {
+  const { TOOLS } = await import("../mcp/tools.ts");
   return Response.json({
     name: "fazt",
     version: VERSION,
@@ -97,7 +64,8 @@ export function wellKnownMcp(c: RouteContext): Response {
 }
 
 /** `GET /llms.txt`: the node described for language models, in Markdown. */
-export function llmsTxt(c: RouteContext): Response {
+export async function llmsTxt(c: RouteContext): Promise<Response> {
+  const { TOOLS } = await import("../mcp/tools.ts");
   const o = c.url.origin;
   const tools = TOOLS.map((t) => `- \`${t.name}\` (${t.scope}): ${t.description}`).join("\n");
   const api = ROUTES.filter((r) => r.path.startsWith("/api/"))

@@ -1,8 +1,6 @@
 import { Buffer } from "node:buffer";
-import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
+import { loadZip } from "../../lib/zip.ts";
 import { ToolError } from "./node_api.ts";
-
-configure({ useWebWorkers: false });
 
 /** A file's content in `fazt_deploy`: UTF-8 text, or `{base64}` for bytes. */
 export type FileContent = string | { base64: string };
@@ -39,6 +37,7 @@ export async function zipFiles(files: Record<string, FileContent>): Promise<Uint
       constraint: "required",
     });
   }
+  const { ZipWriter, Uint8ArrayWriter, Uint8ArrayReader } = await loadZip();
   const writer = new ZipWriter(new Uint8ArrayWriter(), { useUnicodeFileNames: true });
   for (const [path, content] of entries) {
     const problem = pathProblem(path);
