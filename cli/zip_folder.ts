@@ -1,4 +1,5 @@
-import { loadZip } from "../lib/zip.ts";
+import { mapLimit } from "../lib/map_limit.ts";
+import { writeZip, type ZipEntryInput } from "../lib/zip_writer.ts";
 import { extensionOf } from "../lib/content_type.ts";
 
 // Already-compressed formats are stored, not deflated again.
@@ -53,21 +54,15 @@ export async function zipFolder(
   root: string,
   opts: { store?: boolean } = {},
 ): Promise<ZippedFolder> {
-  const { ZipWriter, Uint8ArrayWriter, Uint8ArrayReader } = await loadZip();
-  const writer = new ZipWriter(new Uint8ArrayWriter(), { useUnicodeFileNames: true });
-  let files = 0;
+  const entries: ZipEntryInput[] = [];
   const skipped: string[] = [];
   for await (const { rel, skipped: skip } of walk(root)) {
-    if (skip) {
-      skipped.push(rel);
-      continue;
-    }
-    const data = await Deno.readFile(`${root}/${rel}`);
-    await writer.add(rel, new Uint8ArrayReader(data), {
-      level: opts.store || STORED.has(extensionOf(rel)) ? 0 : 6,
-    });
-    files++;
+    if (skip) skipped.push(rel);
+    else entries.push({ path: rel, data: new Uint8Array(), compress: false });
   }
-  const zip = await writer.close();
-  return { zip: zip as Uint8Array<ArrayBuffer>, files, skipped };
+  await mapLimit(entries, 16, async (e) => {
+    e.data = await Deno.readFile(`${root}/${e.path}`);
+    e.compress = !opts.store && !STORED.has(extensionOf(e.path));
+  });
+  return { zip: await writeZip(entries), files: entries.length, skipped };
 }

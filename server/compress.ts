@@ -1,56 +1,136 @@
-import { brotliCompress, constants, gzip } from "node:zlib";
-import { promisify } from "node:util";
-
-const gzipAsync = promisify(gzip);
-const brotliAsync = promisify(brotliCompress);
+import type * as Zlib from "node:zlib";
 
 // Variants are made once per distinct content, at deploy time. Brotli 5 and
 // gzip 6 compress at tens of MB/s (brotli 11 manages about 1 MB/s, which made
 // a 20 MB site take tens of seconds to deploy) for output ~10 % larger.
 const BROTLI_QUALITY = 5;
 const GZIP_LEVEL = 6;
+const MIN_BYTES = 256;
 
 export interface Variants {
   gzip?: Uint8Array;
   br?: Uint8Array;
 }
 
-/**
- * gzip and brotli variants of `data`, each kept only if it saves ≥ 10 %.
- * The work runs on zlib's thread pool, so several files compress at once.
- */
-export async function precompress(data: Uint8Array): Promise<Variants> {
-  if (data.byteLength < 256) return {};
-  const [gz, br] = await Promise.all([
-    gzipAsync(data, { level: GZIP_LEVEL }),
-    brotliAsync(data, {
+interface Job {
+  data: Uint8Array;
+  resolve(v: Variants): void;
+  reject(err: Error): void;
+}
+
+/** What runs in each worker (stringified, so it works from a bundle too). */
+function workerMain(zlib: typeof Zlib, quality: number, level: number) {
+  const scope = self as unknown as {
+    onmessage: (e: MessageEvent<Uint8Array>) => void;
+    postMessage(v: unknown, transfer: Transferable[]): void;
+  };
+  scope.onmessage = ({ data }) => {
+    const gz = zlib.gzipSync(data, { level });
+    const br = zlib.brotliCompressSync(data, {
       params: {
-        [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
-        [constants.BROTLI_PARAM_SIZE_HINT]: data.byteLength,
+        [zlib.constants.BROTLI_PARAM_QUALITY]: quality,
+        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.byteLength,
       },
-    }),
-  ]);
-  const worth = (v: Uint8Array) => v.byteLength <= data.byteLength * 0.9;
-  return {
-    gzip: worth(gz) ? new Uint8Array(gz) : undefined,
-    br: worth(br) ? new Uint8Array(br) : undefined,
+    });
+    const worth = (v: Uint8Array) => v.byteLength <= data.byteLength * 0.9;
+    const gzip = worth(gz) ? new Uint8Array(gz) : undefined;
+    const brotli = worth(br) ? new Uint8Array(br) : undefined;
+    scope.postMessage(
+      { gzip, br: brotli },
+      [gzip?.buffer, brotli?.buffer].filter((b) => b !== undefined) as ArrayBuffer[],
+    );
   };
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
+const SOURCE =
+  `import * as zlib from "node:zlib";\n(${workerMain})(zlib, ${BROTLI_QUALITY}, ${GZIP_LEVEL});`;
+
+/**
+ * gzip and brotli variants made in worker threads: Deno's node:zlib
+ * compresses on the calling thread, so on the main thread a 20 MB deploy
+ * spent half its time there while nothing else could run. Workers start on
+ * the first job and stop after `idleMs` without one, so an idle node does not
+ * keep them.
+ */
+export class Compressor {
+  #queue: Job[] = [];
+  #idle: Worker[] = [];
+  #busy = new Map<Worker, Job>();
+  #url?: string;
+  #timer?: ReturnType<typeof setTimeout>;
+  #closed = false;
+
+  constructor(readonly size = defaultSize(), readonly idleMs = 5_000) {}
+
+  /** Variants of `data`, each kept only if it saves ≥ 10 %. */
+  compress(data: Uint8Array): Promise<Variants> {
+    if (data.byteLength < MIN_BYTES) return Promise.resolve({});
+    if (this.#closed) return Promise.reject(new Error("the compressor is closed"));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ data, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Running workers (for tests and /api/system). */
+  get workers(): number {
+    return this.#idle.length + this.#busy.size;
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    for (const job of [...this.#queue, ...this.#busy.values()]) {
+      job.reject(new Error("the compressor is closed"));
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
+    this.#queue = [];
+    this.#stopAll();
+  }
+
+  #pump(): void {
+    clearTimeout(this.#timer);
+    while (this.#queue.length > 0) {
+      const worker = this.#idle.pop() ?? (this.workers < this.size ? this.#spawn() : undefined);
+      if (!worker) return;
+      const job = this.#queue.shift()!;
+      this.#busy.set(worker, job);
+      worker.postMessage(job.data);
+    }
+    if (this.#busy.size === 0 && this.#idle.length > 0) {
+      this.#timer = setTimeout(() => this.#stopAll(), this.idleMs);
+    }
+  }
+
+  #spawn(): Worker {
+    this.#url ??= URL.createObjectURL(new Blob([SOURCE], { type: "text/javascript" }));
+    const worker = new Worker(this.#url, { type: "module", name: "fazt-compress" });
+    worker.onmessage = (e: MessageEvent<Variants>) => {
+      const job = this.#busy.get(worker);
+      this.#busy.delete(worker);
+      this.#idle.push(worker);
+      job?.resolve(e.data);
+      this.#pump();
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      const job = this.#busy.get(worker);
+      this.#busy.delete(worker);
+      worker.terminate();
+      job?.reject(new Error(`compression failed: ${e.message}`));
+      this.#pump();
+    };
+    return worker;
+  }
+
+  #stopAll(): void {
+    for (const w of [...this.#idle, ...this.#busy.keys()]) w.terminate();
+    this.#idle = [];
+    this.#busy.clear();
+    if (this.#url) URL.revokeObjectURL(this.#url);
+    this.#url = undefined;
+  }
+}
+
+function defaultSize(): number {
+  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 }

@@ -3,6 +3,7 @@ import type { Policy, Principal } from "./auth.ts";
 import type { Sites } from "./sites.ts";
 import type { AppRuntime } from "../runtime/app_runtime.ts";
 import type { Analytics } from "./analytics.ts";
+import type { Compressor } from "./compress.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
@@ -12,6 +13,8 @@ export interface ServerContext {
   runtime: AppRuntime;
   /** Page views and events: counting, buffering, batched writes. */
   analytics: Analytics;
+  /** Makes deployed files' gzip and brotli variants off the main thread. */
+  compressor: Compressor;
   startedAt: number;
   /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
   closing?: AbortSignal;

@@ -2,10 +2,9 @@ import { isCompressible } from "../lib/content_type.ts";
 import { sha256Hex } from "../lib/secrets.ts";
 import type { NewFile } from "../storage/mod.ts";
 import { readArchive } from "./archive.ts";
-import { mapLimit, precompress, type Variants } from "./compress.ts";
+import type { Variants } from "./compress.ts";
 
 // zlib's thread pool has four threads; more in flight only queues.
-const COMPRESS_PARALLEL = 4;
 import type { ServerContext } from "./context.ts";
 import { HttpError } from "./http_error.ts";
 import { CompileError, compileServerCode } from "../runtime/compiler.ts";
@@ -85,9 +84,11 @@ export async function deployArchive(
     if (!stored.has(f.hash) && isCompressible(f.path)) toCompress.set(f.hash, f.data);
   }
   const variants = new Map<string, Variants>();
-  await mapLimit([...toCompress], COMPRESS_PARALLEL, async ([hash, data]) => {
-    variants.set(hash, await precompress(data));
-  });
+  await Promise.all(
+    [...toCompress].map(async ([hash, data]) => {
+      variants.set(hash, await server.compressor.compress(data));
+    }),
+  );
   const files: NewFile[] = hashed.map((f) => ({ ...f, ...variants.get(f.hash) }));
   const { app, version } = server.storage.apps.createVersion(name, files, {
     deployedBy: opts.deployedBy,

@@ -13,6 +13,7 @@ import { AppRuntime } from "../runtime/app_runtime.ts";
 import { routeMatches } from "../runtime/manifest.ts";
 import { serveStatic } from "./static_site.ts";
 import { Analytics, type AnalyticsOptions } from "./analytics.ts";
+import { Compressor } from "./compress.ts";
 import { isHttps, ownOrigin, sessionLifetime } from "./session.ts";
 import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
@@ -178,6 +179,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     sites: new Sites(storage, settings.cache_bytes),
     runtime: new AppRuntime(storage, settings, log),
     analytics: new Analytics(storage, settings, log, options.analytics),
+    compressor: new Compressor(),
     startedAt: Date.now(),
     closing: closing.signal,
     log,
@@ -194,6 +196,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   } catch (err) {
     ctx.analytics.abort();
     ctx.runtime.close();
+    ctx.compressor.close();
     if (!options.storage) storage.close();
     return Promise.reject(err);
   }
@@ -211,6 +214,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       // Events still in memory are written before the database closes.
       await ctx.analytics.close();
       ctx.runtime.close();
+      ctx.compressor.close();
       storage.close();
     },
   });

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { loadZip } from "../../lib/zip.ts";
+import { writeZip } from "../../lib/zip_writer.ts";
 import { ToolError } from "./node_api.ts";
 
 /** A file's content in `fazt_deploy`: UTF-8 text, or `{base64}` for bytes. */
@@ -37,9 +37,7 @@ export async function zipFiles(files: Record<string, FileContent>): Promise<Uint
       constraint: "required",
     });
   }
-  const { ZipWriter, Uint8ArrayWriter, Uint8ArrayReader } = await loadZip();
-  const writer = new ZipWriter(new Uint8ArrayWriter(), { useUnicodeFileNames: true });
-  for (const [path, content] of entries) {
+  return await writeZip(entries.map(([path, content]) => {
     const problem = pathProblem(path);
     if (problem) {
       throw new ToolError("VALIDATION_FAILED", `file path '${path}' ${problem}`, {
@@ -47,7 +45,6 @@ export async function zipFiles(files: Record<string, FileContent>): Promise<Uint
         constraint: "path",
       });
     }
-    await writer.add(path, new Uint8ArrayReader(bytesOf(path, content)), { level: 6 });
-  }
-  return await writer.close();
+    return { path, data: bytesOf(path, content), compress: true };
+  }));
 }

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { Compressor } from "./compress.ts";
+
+const text = new TextEncoder().encode("<p>hello, compressible world</p>\n".repeat(2000));
+
+Deno.test("Compressor makes gzip and brotli variants that decompress to the input", async () => {
+  const c = new Compressor(2, 50);
+  try {
+    const results = await Promise.all(
+      [text, text.slice(1), text.slice(2)].map((d) => c.compress(d)),
+    );
+    assert.ok(c.workers <= 2, "never more workers than its size");
+    for (const [i, v] of results.entries()) {
+      assert.deepEqual(new Uint8Array(gunzipSync(v.gzip!)), text.slice(i));
+      assert.deepEqual(new Uint8Array(brotliDecompressSync(v.br!)), text.slice(i));
+    }
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Compressor keeps no variant that does not save 10 %, and skips tiny files", async () => {
+  const c = new Compressor(1, 50);
+  try {
+    const noise = crypto.getRandomValues(new Uint8Array(20_000));
+    assert.deepEqual(await c.compress(noise), { gzip: undefined, br: undefined });
+    assert.deepEqual(await c.compress(new Uint8Array(100)), {});
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Compressor stops its workers when idle and refuses work once closed", async () => {
+  const c = new Compressor(1, 30);
+  await c.compress(text);
+  assert.equal(c.workers, 1);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(c.workers, 0, "idle workers stopped");
+  const again = await c.compress(text);
+  assert.ok(again.gzip, "starts a worker again on demand");
+  const pending = c.compress(text);
+  c.close();
+  await assert.rejects(pending, /closed/);
+  await assert.rejects(c.compress(text), /closed/);
+  assert.equal(c.workers, 0);
+});
