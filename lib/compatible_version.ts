@@ -15,3 +15,17 @@ export function majorMinor(version: string): string | undefined {
   const m = /^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$/.exec(version.trim());
   return m ? `${Number(m[1])}.${Number(m[2])}` : undefined;
 }
+
+/**
+ * Orders two versions (`-1`, `0`, `1`) by major, minor, patch; a pre-release
+ * (`1.2.3-rc.1`) comes before its release. Not a version counts as oldest.
+ */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)(-[^+]*)?/.exec(v.trim());
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3]), m[4] ? 0 : 1] : [-1, -1, -1, -1];
+  };
+  const [pa, pb] = [parse(a), parse(b)];
+  for (let i = 0; i < 4; i++) if (pa[i] !== pb[i]) return pa[i] < pb[i] ? -1 : 1;
+  return 0;
+}

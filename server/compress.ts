@@ -60,7 +60,7 @@ export class Compressor {
   #timer?: ReturnType<typeof setTimeout>;
   #closed = false;
 
-  constructor(readonly size = defaultSize(), readonly idleMs = 5_000) {}
+  constructor(readonly size: number = defaultSize(), readonly idleMs: number = 5_000) {}
 
   /** Variants of `data`, each kept only if it saves ≥ 10 %. */
   compress(data: Uint8Array): Promise<Variants> {

@@ -4,6 +4,7 @@ import type { Sites } from "./sites.ts";
 import type { AppRuntime } from "../runtime/app_runtime.ts";
 import type { Analytics } from "./analytics.ts";
 import type { Compressor } from "./compress.ts";
+import type { Upgrader } from "./handlers/upgrade.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
@@ -15,6 +16,8 @@ export interface ServerContext {
   analytics: Analytics;
   /** Makes deployed files' gzip and brotli variants off the main thread. */
   compressor: Compressor;
+  /** Present when the process that runs this node can swap its program and restart. */
+  upgrader?: Upgrader;
   startedAt: number;
   /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
   closing?: AbortSignal;

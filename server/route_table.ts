@@ -6,6 +6,7 @@ import { appLogs, listEnv, putEnv } from "./handlers/app_runtime.ts";
 import { deploy } from "./handlers/deploy.ts";
 import { events, realtime, stats } from "./handlers/stats.ts";
 import { health, system } from "./handlers/system.ts";
+import { upgrade, upgradeInfo } from "./handlers/upgrade.ts";
 import { createToken, listTokens, revokeToken } from "./handlers/tokens.ts";
 import {
   deleteBlob,
@@ -41,6 +42,20 @@ export const ROUTES: readonly Route[] = [
     auth: "read",
     summary: "Node facts: version, OS, memory, database",
     handler: system,
+  },
+  {
+    method: "GET",
+    path: "/api/upgrade",
+    auth: "read",
+    summary: "Whether this node can replace its program, and its form and platform",
+    handler: upgradeInfo,
+  },
+  {
+    method: "POST",
+    path: "/api/upgrade",
+    auth: "admin",
+    summary: "Upload a newer fazt (?sha256=, &signature= when keyed): checked, swapped, restarted",
+    handler: upgrade,
   },
   {
     method: "GET",

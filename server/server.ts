@@ -14,6 +14,7 @@ import { routeMatches } from "../runtime/manifest.ts";
 import { serveStatic } from "./static_site.ts";
 import { Analytics, type AnalyticsOptions } from "./analytics.ts";
 import { Compressor } from "./compress.ts";
+import type { Upgrader } from "./handlers/upgrade.ts";
 import { isHttps, ownOrigin, sessionLifetime } from "./session.ts";
 import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
@@ -28,6 +29,8 @@ export interface ServerOptions {
   log?: (message: string) => void;
   /** Analytics clock, salt source and write cadence (tests). */
   analytics?: AnalyticsOptions;
+  /** How this node replaces its program (given by `fazt server start`). */
+  upgrader?: Upgrader;
 }
 
 export interface RunningServer {
@@ -180,6 +183,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     runtime: new AppRuntime(storage, settings, log),
     analytics: new Analytics(storage, settings, log, options.analytics),
     compressor: new Compressor(),
+    upgrader: options.upgrader,
     startedAt: Date.now(),
     closing: closing.signal,
     log,

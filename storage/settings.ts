@@ -36,6 +36,14 @@ export const SETTING_DEFS = {
   analytics_retention_days: { kind: "int", default: 30, min: 1, max: 3650 },
   analytics_honor_dnt: { kind: "int", default: 0, min: 0, max: 1 },
   analytics_buffer_events: { kind: "int", default: 50_000, min: 10, max: 10_000_000 },
+  // Upgrades: "none", or the Ed25519 public key (hex) whose signature every
+  // uploaded program must carry.
+  upgrade_public_key: {
+    kind: "string",
+    default: "none",
+    pattern: /^(none|[0-9a-f]{64})$/,
+    hint: "'none' or a 64-character hex Ed25519 public key",
+  },
 } as const;
 
 type Defs = typeof SETTING_DEFS;
@@ -61,6 +69,9 @@ export function parseSetting(key: string, raw: unknown): string | number {
   if (def.kind === "string") {
     const value = String(raw ?? "").trim().toLowerCase();
     if (!value) throw new SettingError(key, "required", `${key} must not be empty`);
+    if ("pattern" in def && !def.pattern.test(value)) {
+      throw new SettingError(key, "format", `${key} must be ${def.hint}`);
+    }
     return value;
   }
   const value = typeof raw === "number" ? raw : Number(String(raw).trim());

@@ -1,5 +1,5 @@
 import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
-import { type RunningServer, startServer } from "../server/mod.ts";
+import { type RunningServer, startServer, type Upgrader } from "../server/mod.ts";
 import type { AnalyticsOptions } from "../server/analytics.ts";
 import { type Scope, Storage } from "../storage/mod.ts";
 import { hostFetch } from "./http_client.ts";
@@ -53,6 +53,7 @@ export async function startTestNode(
     dir?: string;
     /** Analytics clock, salt source and write cadence. */
     analytics?: AnalyticsOptions;
+    upgrader?: Upgrader;
   } = {},
 ): Promise<TestNode> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "fazt-test-" });
@@ -72,6 +73,7 @@ export async function startTestNode(
     overrides: { port: 0, host: "127.0.0.1" },
     log: (m) => logs.push(m),
     analytics: opts.analytics,
+    upgrader: opts.upgrader,
   });
   const base = `http://127.0.0.1:${server.port}`;
   const node: TestNode = {

@@ -271,14 +271,17 @@ Deno.test("a peer on an incompatible version, and upgrade --check / upgrade", as
     assert.deepEqual(check, {
       peer: "old",
       version: "9.9.0",
-      cli_version: VERSION,
-      compatible: false,
-      upgrade_available: null,
-      message: "this node cannot check for releases yet (no POST /api/upgrade)",
+      form: "unknown",
+      platform: "unknown/unknown",
+      can_upgrade: false,
+      reason: "fazt 9.9.0 on old has no upgrade API: install the new version there by hand",
+      candidate: VERSION,
+      candidate_source: `fazt ${VERSION} (bundled from this checkout)`,
+      upgrade_available: false,
     });
     assertRefused(
       await sb.cli(["remote", "upgrade", "old"]),
-      /self-upgrade is not available on peer 'old' \(fazt 9\.9\.0\) yet.*\(UPGRADE_UNAVAILABLE\)$/,
+      /old cannot upgrade itself: fazt 9\.9\.0 on old has no upgrade API.*\(UPGRADE_UNAVAILABLE\)$/,
     );
     assertRefused(await sb.cli(["remote", "upgrade", "nobody", "--check"]), /PEER_NOT_FOUND/);
   } finally {

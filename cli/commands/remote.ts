@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { isCompatibleVersion } from "../../lib/compatible_version.ts";
+import { compareVersions, isCompatibleVersion } from "../../lib/compatible_version.ts";
 import { type Peer, Storage } from "../../storage/mod.ts";
 import { VERSION } from "../../version.ts";
 import { ApiClient } from "../api_client.ts";
@@ -15,6 +15,7 @@ import {
   withPeers,
 } from "../peer_client.ts";
 import { deployPath } from "./deploy.ts";
+import { upgradeProgram } from "../upgrade_program.ts";
 
 interface Flags {
   db?: string;
@@ -323,59 +324,145 @@ export function remoteCommand(program: Command): void {
 
   dbOption(
     remote.command("upgrade").description(
-      "upgrade a peer's fazt; --check only reports its version",
-    ).argument("<name>").option("--check", "report versions, change nothing")
+      "send a newer fazt to a peer, which checks it, swaps it in and restarts " +
+        "(this CLI's own program unless --file); --check only reports",
+    ).argument("<name>")
+      .option("--check", "report versions and whether the peer can upgrade, change nothing")
+      .option("--file <path>", "the program to send: a bundle (.js) or a compiled fazt")
+      .option("--signature <hex>", "Ed25519 signature of the program, for a keyed peer")
+      .option("--force", "also send an older or equal version")
       .option("--json", "print JSON"),
-  ).action(async (name: string, flags: Flags & { check?: boolean }) => {
+  ).action(async (name: string, flags: Flags & UpgradeFlags) => {
     // An incompatible peer is exactly the one to upgrade, so it is not refused here.
     const client = PeerClient.named(name, flags.db, { allowIncompatible: true });
     const info = await client.check();
-    const compatible = isCompatibleVersion(info.version, VERSION);
-    const upgrade = await askUpgrade(client, flags.check === true);
-    if (upgrade === undefined) {
-      if (!flags.check) {
-        throw new CliError(
-          `self-upgrade is not available on peer '${name}' (fazt ${info.version}) yet: ` +
-            "it has no POST /api/upgrade. Install the new version there by hand",
-          "UPGRADE_UNAVAILABLE",
-        );
-      }
+    const peer = await upgradeInfo(client, name, info.version);
+    const program = await upgradeProgram(flags.file);
+    const newer = program.version === undefined
+      ? null
+      : compareVersions(program.version, peer.version) > 0;
+    if (flags.check) {
       const report = {
         peer: name,
-        version: info.version,
-        cli_version: VERSION,
-        compatible,
-        upgrade_available: null,
-        message: "this node cannot check for releases yet (no POST /api/upgrade)",
+        version: peer.version,
+        form: peer.form,
+        platform: `${peer.os}/${peer.arch}`,
+        can_upgrade: peer.can_upgrade,
+        ...(peer.reason ? { reason: peer.reason } : {}),
+        candidate: program.version ?? null,
+        candidate_source: program.source,
+        upgrade_available: peer.can_upgrade && newer === true,
       };
       if (flags.json) return printJson(report);
       console.log(
-        `${name} runs fazt ${info.version} (this CLI: ${VERSION}, ${
-          compatible ? "compatible" : "INCOMPATIBLE"
-        })`,
+        `${name} runs fazt ${peer.version} (${peer.form}, ${report.platform}); ` +
+          `${program.source} is fazt ${program.version ?? "of unknown version"}`,
       );
-      console.log(`${name} cannot check for newer releases yet: self-upgrade is not available`);
+      if (!peer.can_upgrade) console.log(`${name} cannot upgrade itself: ${peer.reason}`);
+      else if (newer) console.log(`upgrade available: run 'fazt remote upgrade ${name}'`);
+      else console.log(`${name} is up to date`);
       return;
     }
-    if (flags.json) return printJson({ peer: name, ...upgrade });
-    console.log(`${name}: ${String(upgrade.message ?? JSON.stringify(upgrade))}`);
+    if (!peer.can_upgrade) {
+      throw new CliError(`${name} cannot upgrade itself: ${peer.reason}`, "UPGRADE_UNAVAILABLE");
+    }
+    if (peer.form !== program.form) {
+      throw new CliError(
+        `${name} runs a ${peer.form} (${peer.os}/${peer.arch}) and ${program.source} is a ` +
+          `${program.form}: pass --file with a fazt ${peer.form} for it`,
+        "VALIDATION_FAILED",
+      );
+    }
+    const query = new URLSearchParams({ sha256: program.sha256 });
+    if (flags.signature) query.set("signature", flags.signature);
+    if (flags.force) query.set("force", "1");
+    const sent = await client.request<{ action: string; from: string; to: string }>(
+      "POST",
+      `/api/upgrade?${query}`,
+      { body: program.bytes, type: "application/octet-stream", timeoutMs: 120_000 },
+    );
+    if (sent.action === "already_current") {
+      if (flags.json) return printJson({ peer: name, ...sent });
+      return console.log(`${name} already runs fazt ${sent.to}`);
+    }
+    const now = await waitForVersion(client, sent.to, sent.from);
+    if (now !== sent.to) {
+      throw new CliError(
+        `${name} did not come up on fazt ${sent.to}` +
+          (now ? `: it went back to fazt ${now}` : " and does not answer"),
+        "UPGRADE_FAILED",
+      );
+    }
+    if (flags.json) return printJson({ peer: name, action: "upgraded", from: sent.from, to: now });
+    console.log(`upgraded ${name} from fazt ${sent.from} to ${now}`);
   });
 }
 
-/** `POST /api/upgrade[?check=true]` on the peer; `undefined` when the node has no such route. */
-async function askUpgrade(
+interface UpgradeFlags {
+  check?: boolean;
+  file?: string;
+  signature?: string;
+  force?: boolean;
+}
+
+interface PeerUpgradeInfo {
+  version: string;
+  form: string;
+  os: string;
+  arch: string;
+  can_upgrade: boolean;
+  reason?: string;
+}
+
+/** `GET /api/upgrade`; a node from before it existed cannot upgrade itself. */
+async function upgradeInfo(
   client: ApiClient,
-  check: boolean,
-): Promise<Record<string, unknown> | undefined> {
+  name: string,
+  version: string,
+): Promise<PeerUpgradeInfo> {
   try {
-    return await client.postJson<Record<string, unknown>>(
-      `/api/upgrade${check ? "?check=true" : ""}`,
-      {},
-    );
+    return await client.get<PeerUpgradeInfo>("/api/upgrade");
   } catch (err) {
-    if (err instanceof CliError && err.code === "NOT_FOUND") return undefined;
-    throw err;
+    if (!(err instanceof CliError && err.code === "NOT_FOUND")) throw err;
+    return {
+      version,
+      form: "unknown",
+      os: "unknown",
+      arch: "unknown",
+      can_upgrade: false,
+      reason:
+        `fazt ${version} on ${name} has no upgrade API: install the new version there by hand`,
+    };
   }
+}
+
+/**
+ * Polls the peer while it restarts: the version it settles on (`to`, or
+ * `from` after a roll-back), or `undefined` if it never answers again.
+ */
+async function waitForVersion(
+  client: ApiClient,
+  to: string,
+  from: string,
+): Promise<string | undefined> {
+  const deadline = Date.now() + 90_000;
+  let last: string | undefined;
+  let sawRestart = false;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    try {
+      const info = await client.request<SystemInfo & { pid?: number }>("GET", "/api/system", {
+        timeoutMs: 2000,
+      });
+      last = info.version;
+      if (last === to) return last;
+      // Back on the old version after being down: it rolled back.
+      if (sawRestart && last === from) return last;
+    } catch {
+      sawRestart = true;
+    }
+  }
+  return last;
 }
 
 /** Commands that act on this machine only, which `fazt @NAME` refuses. */

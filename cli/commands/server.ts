@@ -1,11 +1,13 @@
 import type { Command } from "commander";
 import { hashPassword } from "../../lib/password.ts";
-import { ensureLocalPeer, ensureOwner, startServer } from "../../server/mod.ts";
+import { currentProgram } from "../../lib/program.ts";
+import { ensureLocalPeer, ensureOwner, startServer, type Upgrader } from "../../server/mod.ts";
 import { isSettingKey, SETTING_DEFS, SettingError, Storage } from "../../storage/mod.ts";
 import { VERSION } from "../../version.ts";
 import { CliError } from "../cli_error.ts";
 import { printJson, printTable } from "../output.ts";
 import { resolveDbPath } from "../paths.ts";
+import { restartOnNewProgram } from "../restart.ts";
 
 function openStorage(db?: string): Storage {
   const path = resolveDbPath(db);
@@ -35,14 +37,31 @@ function adminUrl(domain: string, port: number): string {
   return domain === "localhost" ? `http://localhost${p}` : `http://admin.${domain}${p}`;
 }
 
+/** `/health` as this machine reaches a node listening on `host:port`. */
+function healthUrl(host: string, port: number): string {
+  const h = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host;
+  return `http://${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${port}/health`;
+}
+
 async function start(opts: { port?: string; host?: string; domain?: string; db?: string }) {
   const dbPath = resolveDbPath(opts.db);
   const storage = openStorage(opts.db);
-  let server;
+  let server: Awaited<ReturnType<typeof startServer>>;
+  // An accepted upgrade stops the node, then swaps the program and restarts.
+  let restart: { staged: string; version: string; stopped: Promise<void> } | undefined;
+  const upgrader: Upgrader = {
+    program: currentProgram(),
+    apply(staged, version) {
+      // After the 202 has gone out.
+      const stopped = new Promise<void>((r) => setTimeout(r, 100)).then(() => server.close());
+      restart = { staged, version, stopped };
+    },
+  };
   try {
     server = await startServer({
       storage,
       overrides: { port: opts.port, host: opts.host, domain: opts.domain },
+      upgrader,
     });
   } catch (err) {
     storage.close();
@@ -76,6 +95,20 @@ async function start(opts: { port?: string; host?: string; domain?: string; db?:
   Deno.addSignalListener("SIGINT", stop);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
   await server.finished;
+  if (!restart) return;
+  await restart.stopped;
+  Deno.exit(
+    await restartOnNewProgram({
+      program: upgrader.program,
+      staged: restart.staged,
+      version: restart.version,
+      previousVersion: VERSION,
+      // The same port even when it was picked at random (--port 0).
+      args: [...Deno.args, "--port", String(server.port)],
+      healthUrl: healthUrl(settings.host, server.port),
+      log: (m) => console.error(`${new Date().toISOString()} ${m}`),
+    }),
+  );
 }
 
 async function init(

@@ -20,6 +20,7 @@ export function system(c: RouteContext): Response {
     os: Deno.build.os,
     arch: Deno.build.arch,
     deno: Deno.version.deno,
+    pid: Deno.pid,
     uptime_s: Math.floor((Date.now() - c.server.startedAt) / 1000),
     memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed },
     database: { size_bytes: storage.sizeBytes() },

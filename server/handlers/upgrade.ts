@@ -1,0 +1,157 @@
+import { compareVersions } from "../../lib/compatible_version.ts";
+import { probeVersion, type Program } from "../../lib/program.ts";
+import { sha256Hex } from "../../lib/secrets.ts";
+import { VERSION } from "../../version.ts";
+import { readBody } from "../body.ts";
+import type { RouteContext } from "../context.ts";
+import { HttpError } from "../http_error.ts";
+import { json } from "../respond.ts";
+
+/** A compiled fazt is ~100 MB; a bundle ~3 MB. */
+const MAX_PROGRAM_BYTES = 512 * 1024 * 1024;
+
+/**
+ * What lets a node replace its own program: given by the process that owns
+ * it (`fazt server start`); a node embedded in another program has none.
+ */
+export interface Upgrader {
+  program: Program;
+  /** Swaps in the checked program at `staged` and restarts, after this response. */
+  apply(staged: string, version: string): void;
+}
+
+function unavailable(upgrader?: Upgrader): string | undefined {
+  if (!upgrader) return "This node runs embedded in another program and cannot replace itself";
+  if (upgrader.program.form === "source") {
+    return "This node runs from a source checkout: update it with git and restart it";
+  }
+  return undefined;
+}
+
+/** `GET /api/upgrade`: whether and how this node can be upgraded. */
+export function upgradeInfo(c: RouteContext): Response {
+  const reason = unavailable(c.server.upgrader);
+  return json({
+    version: VERSION,
+    form: c.server.upgrader?.program.form ?? "embedded",
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+    can_upgrade: reason === undefined,
+    ...(reason ? { reason } : {}),
+    signature_required: publicKey(c) !== undefined,
+  });
+}
+
+function publicKey(c: RouteContext): string | undefined {
+  // Read per request: a key set with `fazt server config` applies at once.
+  const key = c.server.storage.settings.load().upgrade_public_key;
+  return key === "none" ? undefined : key;
+}
+
+const hexBytes = (hex: string) =>
+  Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16)) as Uint8Array<ArrayBuffer>;
+
+async function checkSignature(c: RouteContext, program: Uint8Array<ArrayBuffer>): Promise<void> {
+  const key = publicKey(c);
+  if (key === undefined) return;
+  const signature = c.url.searchParams.get("signature")?.toLowerCase();
+  if (!signature) {
+    throw new HttpError(400, "SIGNATURE_REQUIRED", "This node accepts only signed programs", {
+      field: "signature",
+      constraint: "required",
+    });
+  }
+  let ok = false;
+  if (/^[0-9a-f]{128}$/.test(signature)) {
+    const k = await crypto.subtle.importKey("raw", hexBytes(key), { name: "Ed25519" }, false, [
+      "verify",
+    ]);
+    ok = await crypto.subtle.verify({ name: "Ed25519" }, k, hexBytes(signature), program);
+  }
+  if (!ok) {
+    throw new HttpError(400, "SIGNATURE_INVALID", "The signature does not match this program", {
+      field: "signature",
+      constraint: "ed25519",
+    });
+  }
+}
+
+/** Writes the program beside the one it replaces (so the swap is a rename) and runs it once. */
+async function stage(
+  program: Program,
+  bytes: Uint8Array,
+  log: (m: string) => void,
+): Promise<{ path: string; version: string }> {
+  const dir = program.path!.replace(/[\\/][^\\/]*$/, "");
+  const path = `${dir}/.fazt-upgrade-${crypto.randomUUID()}${
+    program.form === "bundle" ? ".js" : ""
+  }`;
+  try {
+    await Deno.writeFile(path, bytes, { mode: 0o755 });
+    return { path, version: await probeVersion(program.form, path) };
+  } catch (err) {
+    await Deno.remove(path).catch(() => {});
+    log(`upgrade refused: ${err instanceof Error ? err.message : err}`);
+    throw new HttpError(
+      422,
+      "UPGRADE_INVALID",
+      `The uploaded program does not run as fazt here (this node runs a ${program.form} on ` +
+        `${Deno.build.os}/${Deno.build.arch})`,
+    );
+  }
+}
+
+// Upgraders with an upgrade under way: after a restart is scheduled, none other.
+const busy = new WeakSet<Upgrader>();
+
+/**
+ * `POST /api/upgrade?sha256=HEX[&signature=HEX][&force=1]` with the new
+ * program as the body. It is checked (checksum, signature when the node has
+ * a key, that it runs and reports a newer version) before anything changes;
+ * then the node answers 202 and restarts on it, going back to the old program
+ * if the new one does not come up healthy.
+ */
+export async function upgrade(c: RouteContext): Promise<Response> {
+  const upgrader = c.server.upgrader;
+  const reason = unavailable(upgrader);
+  if (reason) throw new HttpError(409, "UPGRADE_UNAVAILABLE", reason);
+  const sha256 = c.url.searchParams.get("sha256")?.toLowerCase() ?? "";
+  if (!/^[0-9a-f]{64}$/.test(sha256)) {
+    throw HttpError.validation("sha256", "format", "sha256 must be the program's SHA-256 in hex");
+  }
+  if (busy.has(upgrader!)) {
+    throw new HttpError(409, "UPGRADE_IN_PROGRESS", "An upgrade is already running");
+  }
+  busy.add(upgrader!);
+  let applied = false;
+  try {
+    const bytes = await readBody(c.req, MAX_PROGRAM_BYTES);
+    if (sha256Hex(bytes) !== sha256) {
+      throw new HttpError(400, "CHECKSUM_MISMATCH", "The program's SHA-256 is not the one given", {
+        field: "sha256",
+        constraint: "matches",
+      });
+    }
+    await checkSignature(c, bytes);
+    const staged = await stage(upgrader!.program, bytes, c.server.log);
+    const force = c.url.searchParams.get("force") === "1";
+    const order = compareVersions(staged.version, VERSION);
+    if (order <= 0 && !force) {
+      await Deno.remove(staged.path).catch(() => {});
+      if (order === 0) {
+        return json({ action: "already_current", from: VERSION, to: staged.version });
+      }
+      throw new HttpError(
+        409,
+        "DOWNGRADE",
+        `The program is fazt ${staged.version}, older than ${VERSION}: pass force=1 to go back`,
+      );
+    }
+    c.server.log(`upgrade: fazt ${VERSION} -> ${staged.version}, restarting`);
+    upgrader!.apply(staged.path, staged.version);
+    applied = true;
+    return json({ action: "restarting", from: VERSION, to: staged.version }, 202);
+  } finally {
+    if (!applied) busy.delete(upgrader!);
+  }
+}
