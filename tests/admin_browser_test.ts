@@ -267,6 +267,9 @@ Deno.test({
       await nav(page, "Settings").click();
       await heading(page, "Settings");
       await page.getByText("max_versions").waitFor();
+      // A node embedded in a test cannot replace its program, and says why.
+      await page.getByText("cannot upgrade itself").waitFor();
+      await page.getByText(/runs embedded in another program/).waitFor();
       await shot(page, "desktop-14-settings");
       await nav(page, "Overview").click();
       await heading(page, "Overview");

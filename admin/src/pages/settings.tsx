@@ -137,6 +137,45 @@ function Sessions() {
   );
 }
 
+interface UpgradeInfo {
+  version: string;
+  form: string;
+  os: string;
+  arch: string;
+  can_upgrade: boolean;
+  reason?: string;
+  signature_required: boolean;
+}
+
+/** How this node is upgraded: from another machine, with the newer fazt. */
+function Upgrade() {
+  const state = useLoad((signal) => api<UpgradeInfo>("/api/upgrade", { signal }), []);
+  return (
+    <Card title="Upgrade">
+      <Show state={state} feature="Upgrade">
+        {(u) => (
+          <div class="stack">
+            <p>
+              fazt {u.version}, running as a {u.form} on {u.os}/{u.arch} {u.can_upgrade
+                ? <Badge tone="ok">can upgrade itself</Badge>
+                : <Badge tone="warn">cannot upgrade itself</Badge>}
+            </p>
+            {u.reason && <p class="muted">{u.reason}</p>}
+            {u.can_upgrade && (
+              <p class="muted">
+                From a machine with the newer fazt, run{" "}
+                <code>fazt remote upgrade NAME</code>: the node checks the program
+                {u.signature_required ? " and its signature" : ""}, restarts on it and goes back to
+                this version if it does not come up.
+              </p>
+            )}
+          </div>
+        )}
+      </Show>
+    </Card>
+  );
+}
+
 export function SettingsPage(props: { me: Me }) {
   const state = useLoad((signal) => api<Setting[]>("/api/settings", { signal }), []);
   return (
@@ -173,12 +212,7 @@ export function SettingsPage(props: { me: Me }) {
         }}
       </Show>
       {props.me.kind === "session" && <Sessions />}
-      <Card title="Upgrade">
-        <Missing feature="Upgrading from the dashboard">
-          This version of fazt has no upgrade API (<code>/api/upgrade</code>) yet. To upgrade, stop
-          the node, update its code and start it again; the database migrates itself.
-        </Missing>
-      </Card>
+      <Upgrade />
       <Card title="Backups">
         <Missing feature="Backups">
           There is no backup API yet. Everything lives in one SQLite file: copy it while the node is
