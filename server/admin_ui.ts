@@ -1,5 +1,4 @@
 import { brotliCompressSync, gzipSync } from "node:zlib";
-import { ADMIN_ASSETS } from "../admin/dist/assets.ts";
 import { notFoundPage } from "./pages.ts";
 
 /**
@@ -60,40 +59,43 @@ function html(jsPath: string, cssPath: string): string {
 `;
 }
 
-function asset(name: string, text: string, type: string, cache: string): Asset {
+function asset(name: string, text: string, type: string, cache: string, hash: string): Asset {
   const body = new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
   return {
     body,
     gzip: new Uint8Array(gzipSync(body, { level: 9 })) as Uint8Array<ArrayBuffer>,
     br: new Uint8Array(brotliCompressSync(body)) as Uint8Array<ArrayBuffer>,
     type,
-    etag: `"${name}-${ADMIN_ASSETS.hash.slice(0, 16)}"`,
+    etag: `"${name}-${hash.slice(0, 16)}"`,
     cache,
   };
 }
 
-let assets: Map<string, Asset> | undefined;
+let assets: Promise<Map<string, Asset>> | undefined;
 
-/** Built on first use: compressing the bundle takes a few milliseconds. */
-function load(): Map<string, Asset> {
-  if (assets) return assets;
-  const tag = ADMIN_ASSETS.hash.slice(0, 12);
-  const js = `/assets/app.${tag}.js`;
-  const css = `/assets/app.${tag}.css`;
-  const immutable = "public, max-age=31536000, immutable";
-  assets = new Map([
-    ["/", asset("html", html(js, css), "text/html; charset=utf-8", "no-cache")],
-    [js, asset("js", ADMIN_ASSETS.js, "text/javascript; charset=utf-8", immutable)],
-    [css, asset("css", ADMIN_ASSETS.css, "text/css; charset=utf-8", immutable)],
-    ["/favicon.svg", asset("icon", ICON, "image/svg+xml", "public, max-age=86400")],
-  ]);
-  return assets;
+/**
+ * Loaded and compressed on first use: a node nobody opens the dashboard of
+ * does not hold the bundle in memory.
+ */
+function load(): Promise<Map<string, Asset>> {
+  return assets ??= import("../admin/dist/assets.ts").then(({ ADMIN_ASSETS: a }) => {
+    const tag = a.hash.slice(0, 12);
+    const js = `/assets/app.${tag}.js`;
+    const css = `/assets/app.${tag}.css`;
+    const immutable = "public, max-age=31536000, immutable";
+    return new Map([
+      ["/", asset("html", html(js, css), "text/html; charset=utf-8", "no-cache", a.hash)],
+      [js, asset("js", a.js, "text/javascript; charset=utf-8", immutable, a.hash)],
+      [css, asset("css", a.css, "text/css; charset=utf-8", immutable, a.hash)],
+      ["/favicon.svg", asset("icon", ICON, "image/svg+xml", "public, max-age=86400", a.hash)],
+    ]);
+  });
 }
 
 /** Bytes of the bundle's JS and CSS, raw and gzipped (for `/api/system` and the size test). */
-export function adminBundleSize(): { raw: number; gzip: number } {
+export async function adminBundleSize(): Promise<{ raw: number; gzip: number }> {
   let raw = 0, gzip = 0;
-  for (const [path, a] of load()) {
+  for (const [path, a] of await load()) {
     if (!path.startsWith("/assets/")) continue;
     raw += a.body.byteLength;
     gzip += a.gzip.byteLength;
@@ -102,11 +104,11 @@ export function adminBundleSize(): { raw: number; gzip: number } {
 }
 
 /** Answers a non-API request on the admin host. */
-export function serveAdminUi(req: Request, url: URL): Response {
+export async function serveAdminUi(req: Request, url: URL): Promise<Response> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     return notFoundPage(req, `Nothing at ${url.pathname}.`);
   }
-  const files = load();
+  const files = await load();
   let a = files.get(url.pathname);
   if (!a) {
     const last = url.pathname.slice(url.pathname.lastIndexOf("/") + 1);

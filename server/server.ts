@@ -151,7 +151,7 @@ export async function handleAdmin(
       if (isApi) {
         throw new HttpError(404, "NOT_FOUND", `No API route ${req.method} ${url.pathname}`);
       }
-      return serveAdminUi(req, url);
+      return await serveAdminUi(req, url);
     }
     const principal = authorize(req, ctx.storage, match.route.auth, {
       life: sessionLifetime(ctx.settings),
