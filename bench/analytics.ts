@@ -11,14 +11,8 @@ import { createToken, deployZip, faztCli, type FaztServer, startFazt } from "./l
 import { atLeast, atMost, fmt, fmtRatio } from "./lib/report.ts";
 import { prng, zipFiles } from "./lib/site.ts";
 import { APP, HOST, SMALL_SITE } from "./lib/small_site.ts";
-import {
-  type BenchContext,
-  type Benchmark,
-  type BenchResult,
-  sized,
-  type Table,
-  type TargetCheck,
-} from "./lib/types.ts";
+import type { BenchContext, Benchmark, BenchResult, Table, TargetCheck } from "./lib/types.ts";
+import { sized } from "./lib/sized.ts";
 import { runWrk } from "./lib/wrk.ts";
 
 const QUERY_DAYS = 90;

@@ -11,14 +11,8 @@ import { profileTables } from "./lib/profile.ts";
 import { writtenBytes } from "./lib/proc.ts";
 import { atLeast, fmt } from "./lib/report.ts";
 import { binaryFile, cssFile, htmlPage, jsBundle, prng, writeTree, zipFiles } from "./lib/site.ts";
-import {
-  type BenchContext,
-  type Benchmark,
-  type BenchResult,
-  sized,
-  type Table,
-  type TargetCheck,
-} from "./lib/types.ts";
+import type { BenchContext, Benchmark, BenchResult, Table, TargetCheck } from "./lib/types.ts";
+import { sized } from "./lib/sized.ts";
 
 const MiB = 1024 * 1024;
 const NAME = "big";

@@ -10,13 +10,8 @@ import { rawRequest, waitFor200 } from "./lib/http.ts";
 import { freePort, readMemory, run } from "./lib/proc.ts";
 import { atLeast, atMost, fmt, fmtRatio } from "./lib/report.ts";
 import { zipFiles } from "./lib/site.ts";
-import {
-  type BenchContext,
-  type Benchmark,
-  type BenchResult,
-  sized,
-  type TargetCheck,
-} from "./lib/types.ts";
+import type { BenchContext, Benchmark, BenchResult, TargetCheck } from "./lib/types.ts";
+import { sized } from "./lib/sized.ts";
 import { runWrk } from "./lib/wrk.ts";
 
 const WORKERD_VERSION = "1.20261117.1";

@@ -11,13 +11,8 @@ import { type Proc, sleep } from "./lib/proc.ts";
 import { atMost, fmt } from "./lib/report.ts";
 import { zipFiles } from "./lib/site.ts";
 import { APP, captureFazt, requestHeaders, SMALL_SITE } from "./lib/small_site.ts";
-import {
-  type BenchContext,
-  type Benchmark,
-  type BenchResult,
-  sized,
-  type TargetCheck,
-} from "./lib/types.ts";
+import type { BenchContext, Benchmark, BenchResult, TargetCheck } from "./lib/types.ts";
+import { sized } from "./lib/sized.ts";
 import { runWrkRequests, type WrkRequest } from "./lib/wrk.ts";
 
 const IDLE_MS = 1000;

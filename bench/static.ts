@@ -21,14 +21,8 @@ import { profileTables } from "./lib/profile.ts";
 import { atLeast, atMost, fmt, fmtRatio } from "./lib/report.ts";
 import { zipFiles } from "./lib/site.ts";
 import { APP, captureFazt, HOST, requestHeaders, SMALL_SITE } from "./lib/small_site.ts";
-import {
-  type BenchContext,
-  type Benchmark,
-  type BenchResult,
-  sized,
-  type Table,
-  type TargetCheck,
-} from "./lib/types.ts";
+import type { BenchContext, Benchmark, BenchResult, Table, TargetCheck } from "./lib/types.ts";
+import { sized } from "./lib/sized.ts";
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
 
 interface Scenario {

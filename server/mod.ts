@@ -5,7 +5,7 @@
 export { createHandler, type RunningServer, type ServerOptions, startServer } from "./server.ts";
 export { ROUTES } from "./route_table.ts";
 export { HttpError } from "./http_error.ts";
-export type { Upgrader } from "./handlers/upgrade.ts";
+export type { UpgradeInfo, Upgrader } from "./handlers/upgrade.ts";
 export { ensureLocalPeer, ensureOwner, type FirstRun } from "./first_run.ts";
 export type { Route, RouteContext, ServerContext } from "./context.ts";
 export { classifyHost, type HostTarget } from "./hosts.ts";

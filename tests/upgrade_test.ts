@@ -23,8 +23,8 @@ import { hostFetch } from "./http_client.ts";
 
 const enc = new TextEncoder();
 
-/** This checkout bundled once, and variants of it. */
-async function buildPrograms(dir: string) {
+/** This checkout bundled, and variants of it. */
+async function buildPrograms(dir: string): Promise<Programs> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["bundle", "--quiet", `${ROOT_PATH}main.ts`, "-o", `${dir}/fazt.js`],
     stdout: "null",
@@ -43,6 +43,44 @@ async function buildPrograms(dir: string) {
     // Reports its version, then cannot serve.
     broken: as("0.1.2", 'if (Deno.args[0] === "server") Deno.exit(3);\n'),
   };
+}
+
+interface Programs {
+  current: Uint8Array<ArrayBuffer>;
+  older: Uint8Array<ArrayBuffer>;
+  next: Uint8Array<ArrayBuffer>;
+  broken: Uint8Array<ArrayBuffer>;
+}
+
+let built: Promise<Programs> | undefined;
+
+/** The programs, bundled once for every test here. */
+function bundledPrograms(): Promise<Programs> {
+  return built ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "fazt-bundle-" });
+    try {
+      return await buildPrograms(dir);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  })();
+}
+
+/** A node in-process whose program is `bin/fazt.js` of a temp folder; `apply` only records. */
+async function withUpgradeNode(
+  fn: (
+    t: { work: string; node: TestNode; applied: Applied[]; programs: Programs },
+  ) => Promise<void>,
+): Promise<void> {
+  const work = await Deno.makeTempDir({ prefix: "fazt-upgrade-" });
+  const applied: Applied[] = [];
+  const node = await upgradeNode("bundle", work, applied);
+  try {
+    await fn({ work, node, applied, programs: await bundledPrograms() });
+  } finally {
+    await node.close();
+    await Deno.remove(work, { recursive: true });
+  }
 }
 
 Deno.test("the start task and a bundled node's restart use the same permissions", () => {
@@ -84,12 +122,8 @@ async function refusal(res: Response, status: number, code: string): Promise<str
 const binFiles = async (dir: string) =>
   (await Array.fromAsync(Deno.readDir(`${dir}/bin`))).map((e) => e.name).sort();
 
-Deno.test("POST /api/upgrade checks everything before it changes anything", async () => {
-  const work = await Deno.makeTempDir({ prefix: "fazt-upgrade-" });
-  const programs = await buildPrograms(work);
-  const applied: Applied[] = [];
-  const node = await upgradeNode("bundle", work, applied);
-  try {
+Deno.test("POST /api/upgrade checks everything before it changes anything", () =>
+  withUpgradeNode(async ({ work, node, applied, programs }) => {
     const info = await (await node.fetch("/api/upgrade", { token: node.tokens.read })).json();
     assert.deepEqual(info.data, {
       version: VERSION,
@@ -131,18 +165,10 @@ Deno.test("POST /api/upgrade checks everything before it changes anything", asyn
     assert.ok(applied[0].staged.startsWith(`${work}/bin/`), "staged beside the program");
     assert.deepEqual(await Deno.readFile(applied[0].staged), programs.next);
     await refusal(await post(node, programs.next, {}), 409, "UPGRADE_IN_PROGRESS");
-  } finally {
-    await node.close();
-    await Deno.remove(work, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a node with an upgrade key takes only programs signed with it", async () => {
-  const work = await Deno.makeTempDir({ prefix: "fazt-upgrade-" });
-  const programs = await buildPrograms(work);
-  const applied: Applied[] = [];
-  const node = await upgradeNode("bundle", work, applied);
-  try {
+Deno.test("a node with an upgrade key takes only programs signed with it", () =>
+  withUpgradeNode(async ({ node, applied, programs }) => {
     const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
       "sign",
       "verify",
@@ -178,11 +204,7 @@ Deno.test("a node with an upgrade key takes only programs signed with it", async
     const ok = await post(node, programs.next, { signature: await sign(programs.next) });
     assert.equal(ok.status, 202);
     assert.equal(applied.length, 1);
-  } finally {
-    await node.close();
-    await Deno.remove(work, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("nodes that cannot replace their program say why", async () => {
   const work = await Deno.makeTempDir({ prefix: "fazt-upgrade-" });
@@ -277,7 +299,7 @@ class BundledNode {
 
 Deno.test("fazt remote upgrade: swaps, restarts with the data kept, and rolls back a program that fails", async () => {
   const work = await Deno.makeTempDir({ prefix: "fazt-upgrade-" });
-  const programs = await buildPrograms(work);
+  const programs = await bundledPrograms();
   const sb = await CliSandbox.create();
   const node = new BundledNode(`${work}/node`, sb);
   try {
@@ -343,7 +365,7 @@ Deno.test("fazt remote upgrade: swaps, restarts with the data kept, and rolls ba
 
 Deno.test("under systemd the node swaps the program and exits 75 for systemd to restart it", async () => {
   const work = await Deno.makeTempDir({ prefix: "fazt-upgrade-" });
-  const programs = await buildPrograms(work);
+  const programs = await bundledPrograms();
   const sb = await CliSandbox.create();
   const node = new BundledNode(`${work}/node`, sb);
   try {

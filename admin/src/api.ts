@@ -197,3 +197,14 @@ export interface Setting {
   min?: number;
   max?: number;
 }
+
+/** `GET /api/upgrade` */
+export interface UpgradeInfo {
+  version: string;
+  form: string;
+  os: string;
+  arch: string;
+  can_upgrade: boolean;
+  reason?: string;
+  signature_required: boolean;
+}

@@ -24,11 +24,6 @@ export interface BenchOptions {
   smoke: boolean;
 }
 
-/** `full` normally; `smokeSize` in a smoke run. */
-export function sized(opts: BenchOptions, full: number, smokeSize: number): number {
-  return opts.smoke ? smokeSize : full;
-}
-
 export interface BenchContext {
   readonly opts: BenchOptions;
   /** The fazt checkout (where deno.json is). */

@@ -14,6 +14,7 @@ import {
   type SystemInfo,
   withPeers,
 } from "../peer_client.ts";
+import type { UpgradeInfo } from "../../server/mod.ts";
 import { deployPath } from "./deploy.ts";
 import { upgradeProgram } from "../upgrade_program.ts";
 
@@ -405,23 +406,14 @@ interface UpgradeFlags {
   force?: boolean;
 }
 
-interface PeerUpgradeInfo {
-  version: string;
-  form: string;
-  os: string;
-  arch: string;
-  can_upgrade: boolean;
-  reason?: string;
-}
-
 /** `GET /api/upgrade`; a node from before it existed cannot upgrade itself. */
 async function upgradeInfo(
   client: ApiClient,
   name: string,
   version: string,
-): Promise<PeerUpgradeInfo> {
+): Promise<UpgradeInfo> {
   try {
-    return await client.get<PeerUpgradeInfo>("/api/upgrade");
+    return await client.get<UpgradeInfo>("/api/upgrade");
   } catch (err) {
     if (!(err instanceof CliError && err.code === "NOT_FOUND")) throw err;
     return {
@@ -432,6 +424,7 @@ async function upgradeInfo(
       can_upgrade: false,
       reason:
         `fazt ${version} on ${name} has no upgrade API: install the new version there by hand`,
+      signature_required: false,
     };
   }
 }

@@ -1,5 +1,5 @@
 import { compareVersions } from "../../lib/compatible_version.ts";
-import { probeVersion, type Program } from "../../lib/program.ts";
+import { probeVersion, type Program, type ProgramForm } from "../../lib/program.ts";
 import { sha256Hex } from "../../lib/secrets.ts";
 import { VERSION } from "../../version.ts";
 import { readBody } from "../body.ts";
@@ -20,6 +20,17 @@ export interface Upgrader {
   apply(staged: string, version: string): void;
 }
 
+/** The answer of `GET /api/upgrade`. */
+export interface UpgradeInfo {
+  version: string;
+  form: ProgramForm | "embedded" | "unknown";
+  os: string;
+  arch: string;
+  can_upgrade: boolean;
+  reason?: string;
+  signature_required: boolean;
+}
+
 function unavailable(upgrader?: Upgrader): string | undefined {
   if (!upgrader) return "This node runs embedded in another program and cannot replace itself";
   if (upgrader.program.form === "source") {
@@ -31,7 +42,7 @@ function unavailable(upgrader?: Upgrader): string | undefined {
 /** `GET /api/upgrade`: whether and how this node can be upgraded. */
 export function upgradeInfo(c: RouteContext): Response {
   const reason = unavailable(c.server.upgrader);
-  return json({
+  const info: UpgradeInfo = {
     version: VERSION,
     form: c.server.upgrader?.program.form ?? "embedded",
     os: Deno.build.os,
@@ -39,7 +50,8 @@ export function upgradeInfo(c: RouteContext): Response {
     can_upgrade: reason === undefined,
     ...(reason ? { reason } : {}),
     signature_required: publicKey(c) !== undefined,
-  });
+  };
+  return json(info);
 }
 
 function publicKey(c: RouteContext): string | undefined {

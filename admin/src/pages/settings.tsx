@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource preact */
 import { useState } from "preact/hooks";
-import { api, type Me, type Setting } from "../api.ts";
+import { api, type Me, type Setting, type UpgradeInfo } from "../api.ts";
 import { ago, Badge, bytes, Card, ErrorBox, Missing, Page, Show, toast, useLoad } from "../ui.tsx";
 
 interface SessionRow {
@@ -135,16 +135,6 @@ function Sessions() {
       </Show>
     </Card>
   );
-}
-
-interface UpgradeInfo {
-  version: string;
-  form: string;
-  os: string;
-  arch: string;
-  can_upgrade: boolean;
-  reason?: string;
-  signature_required: boolean;
 }
 
 /** How this node is upgraded: from another machine, with the newer fazt. */
