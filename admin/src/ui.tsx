@@ -398,3 +398,19 @@ export function Tabs<T extends string>(
     </div>
   );
 }
+
+/** A table's header row; `actions` adds the (visually hidden) column of row buttons. */
+export function TableHead(props: { columns: string[]; actions?: boolean }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((c) => <th key={c} scope="col">{c}</th>)}
+        {props.actions && (
+          <th scope="col">
+            <span class="sr-only">Actions</span>
+          </th>
+        )}
+      </tr>
+    </thead>
+  );
+}

@@ -14,6 +14,7 @@ import {
   number,
   Page,
   Show,
+  TableHead,
   toast,
   useLoad,
 } from "../ui.tsx";
@@ -243,15 +244,7 @@ export function Apps() {
             : (
               <div class="card flush">
                 <table class="table responsive">
-                  <thead>
-                    <tr>
-                      <th scope="col">App</th>
-                      <th scope="col">Live</th>
-                      <th scope="col">Size</th>
-                      <th scope="col">Last deploy</th>
-                      <th scope="col">Server code</th>
-                    </tr>
-                  </thead>
+                  <TableHead columns={["App", "Live", "Size", "Last deploy", "Server code"]} />
                   <tbody>
                     {apps.map((a) => (
                       <tr key={a.name}>

@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource preact */
 import { api } from "../api.ts";
-import { ago, Badge, Card, Empty, number, Page, Show, useLoad } from "../ui.tsx";
+import { ago, Badge, Card, Empty, number, Page, Show, TableHead, useLoad } from "../ui.tsx";
 
 interface PeerStatus {
   name: string;
@@ -47,15 +47,7 @@ export function Peers() {
             : (
               <div class="card flush">
                 <table class="table responsive">
-                  <thead>
-                    <tr>
-                      <th scope="col">Peer</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Version</th>
-                      <th scope="col">Latency</th>
-                      <th scope="col">Last seen</th>
-                    </tr>
-                  </thead>
+                  <TableHead columns={["Peer", "Status", "Version", "Latency", "Last seen"]} />
                   <tbody>
                     {peers.map((p) => (
                       <tr key={p.name}>

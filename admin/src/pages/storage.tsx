@@ -15,6 +15,7 @@ import {
   Page,
   Show,
   Spinner,
+  TableHead,
   Tabs,
   toast,
   useLoad,
@@ -120,25 +121,37 @@ function More(props: { cursor: string | null; loading: boolean; onMore: () => vo
   );
 }
 
-function KvBrowser(props: { app: string }) {
+/** A paged list of an app's keys (`kv` or `blobs`) under the prefix the user types. */
+function usePrefixed<T>(app: string, kind: "kv" | "blobs") {
   const [prefix, setPrefix] = useState("");
-  const [open, setOpen] = useState<KvItem>();
-  const base = `/api/apps/${enc(props.app)}/kv`;
-  const list = usePaged<KvItem>(
+  const base = `/api/apps/${enc(app)}/${kind}`;
+  const list = usePaged<T>(
     (cursor) =>
       `${base}?${new URLSearchParams({ prefix, limit: "100", ...(cursor ? { cursor } : {}) })}`,
-    [props.app, prefix],
+    [app, prefix],
   );
+  return { prefix, setPrefix, base, list };
+}
+
+function PrefixFilter(props: { label: string; value: string; onChange: (v: string) => void }) {
+  return (
+    <input
+      type="search"
+      class="block"
+      placeholder="Filter by key prefix"
+      aria-label={props.label}
+      value={props.value}
+      onInput={(e) => props.onChange((e.target as HTMLInputElement).value)}
+    />
+  );
+}
+
+function KvBrowser(props: { app: string }) {
+  const { prefix, setPrefix, base, list } = usePrefixed<KvItem>(props.app, "kv");
+  const [open, setOpen] = useState<KvItem>();
   return (
     <Card title="Key-value">
-      <input
-        type="search"
-        class="block"
-        placeholder="Filter by key prefix"
-        aria-label="Key prefix"
-        value={prefix}
-        onInput={(e) => setPrefix((e.target as HTMLInputElement).value)}
-      />
+      <PrefixFilter label="Key prefix" value={prefix} onChange={setPrefix} />
       <Show state={list.first}>
         {() =>
           list.items.length === 0
@@ -151,16 +164,7 @@ function KvBrowser(props: { app: string }) {
             : (
               <>
                 <table class="table responsive">
-                  <thead>
-                    <tr>
-                      <th scope="col">Key</th>
-                      <th scope="col">Value</th>
-                      <th scope="col">Expires</th>
-                      <th scope="col">
-                        <span class="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
+                  <TableHead columns={["Key", "Value", "Expires"]} actions />
                   <tbody>
                     {list.items.map((i) => (
                       <tr key={i.key}>
@@ -339,23 +343,10 @@ function DocsBrowser(props: { app: string }) {
 }
 
 function BlobsBrowser(props: { app: string }) {
-  const [prefix, setPrefix] = useState("");
-  const base = `/api/apps/${enc(props.app)}/blobs`;
-  const list = usePaged<BlobItem>(
-    (cursor) =>
-      `${base}?${new URLSearchParams({ prefix, limit: "100", ...(cursor ? { cursor } : {}) })}`,
-    [props.app, prefix],
-  );
+  const { prefix, setPrefix, base, list } = usePrefixed<BlobItem>(props.app, "blobs");
   return (
     <Card title="Blobs">
-      <input
-        type="search"
-        class="block"
-        placeholder="Filter by key prefix"
-        aria-label="Blob key prefix"
-        value={prefix}
-        onInput={(e) => setPrefix((e.target as HTMLInputElement).value)}
-      />
+      <PrefixFilter label="Blob key prefix" value={prefix} onChange={setPrefix} />
       <Show state={list.first}>
         {() =>
           list.items.length === 0
@@ -367,17 +358,7 @@ function BlobsBrowser(props: { app: string }) {
             : (
               <>
                 <table class="table responsive">
-                  <thead>
-                    <tr>
-                      <th scope="col">Key</th>
-                      <th scope="col">Type</th>
-                      <th scope="col">Size</th>
-                      <th scope="col">Updated</th>
-                      <th scope="col">
-                        <span class="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
+                  <TableHead columns={["Key", "Type", "Size", "Updated"]} actions />
                   <tbody>
                     {list.items.map((b) => (
                       <tr key={b.key}>

@@ -14,6 +14,7 @@ import {
   ErrorBox,
   Page,
   Show,
+  TableHead,
   toast,
   useLoad,
 } from "../ui.tsx";
@@ -121,17 +122,7 @@ export function Tokens() {
             : (
               <div class="card flush">
                 <table class="table responsive">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Scope</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">Last used</th>
-                      <th scope="col">
-                        <span class="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
+                  <TableHead columns={["Name", "Scope", "Created", "Last used"]} actions />
                   <tbody>
                     {tokens.map((t) => (
                       <tr key={t.id}>
