@@ -53,7 +53,10 @@ export class AppHost {
     const flags = [
       "--deny-import",
       "--unstable-worker-options",
-      `--v8-flags=--max-old-space-size=${spec.memoryMb}`,
+      // A 1 MiB young generation: under load the default one grows to tens
+      // of MiB per host and stays (measured: 144 -> 80 MiB after a wrk run,
+      // requests/s unchanged).
+      `--v8-flags=--max-old-space-size=${spec.memoryMb},--max-semi-space-size=1`,
     ];
     if (spec.net.length) flags.push(`--allow-net=${spec.net.join(",")}`);
     this.#child = spawnFazt("host", flags);
