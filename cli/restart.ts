@@ -1,10 +1,19 @@
 /**
  * The second half of an upgrade, run by `fazt server start` once the node
- * has stopped: swap the checked program in, start it, and go back to the
- * old one if the new one does not answer `/health` with its version.
+ * has stopped: swap the checked program in and run it.
+ *
+ * The process that was started (by a person, systemd, Docker, …) stays as a
+ * small supervisor: it runs the node on the new program as its child,
+ * forwards SIGINT/SIGTERM to it and exits with its status, so whatever
+ * started it still sees one process that lives as long as the node. If the
+ * new program does not answer `/health` with its version, the supervisor
+ * puts the old program and the database backup back and runs that. A node
+ * that is itself supervised swaps the program and exits with
+ * `EXIT_UPGRADED`; its supervisor checks and starts the new one, so
+ * upgrades never nest processes.
  * @module
  */
-import { commandFor, type Program } from "../lib/program.ts";
+import { commandFor, probeVersion, type Program } from "../lib/program.ts";
 
 export interface RestartPlan {
   program: Program;
@@ -16,83 +25,133 @@ export interface RestartPlan {
   args: string[];
   /** Where the node listens, as this machine reaches it. */
   healthUrl: string;
+  /** The database file, backed up before the new program can migrate it. */
+  dbPath: string;
   log: (message: string) => void;
 }
 
-/** systemd restarts the unit itself (Restart=on-failure or always): exit with this. */
-export const EXIT_RESTART_BY_SUPERVISOR = 75;
-const HEALTH_TIMEOUT_MS = 30_000;
+/** A supervised node's exit status after it swapped in a new program. */
+export const EXIT_UPGRADED = 75;
+const SUPERVISED = "FAZT_SUPERVISED";
+const HEALTH_TIMEOUT_MS = 60_000;
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
-/** Swaps, restarts and checks; returns the exit code for this (old) process. */
-export async function restartOnNewProgram(plan: RestartPlan): Promise<number> {
-  const current = plan.program.path!;
-  const previous = `${current}.old`;
-  await Deno.rename(current, previous);
-  await Deno.rename(plan.staged, current);
-  plan.log(`upgrade: installed fazt ${plan.version}; the previous program is kept as ${previous}`);
-  if (underSystemd()) {
-    plan.log("upgrade: systemd starts the new program (exit 75)");
-    return EXIT_RESTART_BY_SUPERVISOR;
-  }
-  const child = launch(plan, current);
-  if (await answers(plan.healthUrl, plan.version, child)) {
-    plan.log(`upgrade: fazt ${plan.version} is up (pid ${child.pid})`);
-    return 0;
-  }
-  plan.log(`upgrade: fazt ${plan.version} did not come up healthy: going back`);
-  stop(child);
-  await Deno.rename(current, `${current}.failed`);
-  await Deno.rename(previous, current);
-  const back = launch(plan, current);
-  if (await answers(plan.healthUrl, plan.previousVersion, back)) {
-    plan.log(`upgrade: back on fazt ${plan.previousVersion} (pid ${back.pid})`);
-    return 0;
-  }
-  plan.log("upgrade: the previous program did not come up either");
-  return 1;
-}
-
-function underSystemd(): boolean {
+function isSupervised(): boolean {
   try {
-    return Deno.env.get("INVOCATION_ID") !== undefined;
+    return Deno.env.get(SUPERVISED) === "1";
   } catch {
-    return false; // not allowed to look: not run by systemd as we ship it
+    return false;
   }
 }
 
-interface Launched {
-  pid: number;
-  exited: boolean;
+const paths = (program: Program) => {
+  const current = program.path!;
+  return { current, previous: `${current}.old`, failed: `${current}.failed` };
+};
+
+/** Swaps, then runs the new program; returns the exit status for this process. */
+export async function restartOnNewProgram(plan: RestartPlan): Promise<number> {
+  const { current, previous } = paths(plan.program);
+  await backupDatabase(plan.dbPath);
+  await Deno.rename(current, previous);
+  try {
+    await Deno.rename(plan.staged, current);
+  } catch (err) {
+    await Deno.rename(previous, current);
+    plan.log(`upgrade: could not install the new program (${(err as Error).message})`);
+    return isSupervised() ? EXIT_UPGRADED : await supervise(plan, plan.previousVersion);
+  }
+  plan.log(`upgrade: installed fazt ${plan.version}; the previous program is kept as ${previous}`);
+  if (isSupervised()) return EXIT_UPGRADED;
+  return await supervise(plan, plan.version);
 }
 
-/** Starts the program on its own (it outlives this process), with this process's output. */
-function launch(plan: RestartPlan, path: string): Launched {
+/** Runs the program as a child until it exits; checks and rolls back each start. */
+async function supervise(plan: RestartPlan, version: string): Promise<number> {
+  const { current, previous, failed } = paths(plan.program);
+  let expected = version;
+  let fallback: string | undefined = plan.previousVersion;
+  let child: Deno.ChildProcess | undefined;
+  // Asked to stop: whatever the child does next is not a failed start.
+  let stopping = false;
+  for (const signal of SIGNALS) {
+    Deno.addSignalListener(signal, () => {
+      stopping = true;
+      try {
+        child?.kill(signal);
+      } catch {
+        // already gone
+      }
+    });
+  }
+  while (true) {
+    child = launch(plan, current);
+    const exited = child.status.then((s) => s);
+    const healthy = await answers(plan.healthUrl, expected, exited);
+    if (stopping) return exitCode(await exited);
+    if (!healthy) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await exited;
+      if (fallback === undefined) {
+        plan.log(`upgrade: fazt ${expected} did not come up, and there is nothing to go back to`);
+        return 1;
+      }
+      plan.log(`upgrade: fazt ${expected} did not come up healthy: going back to ${fallback}`);
+      await Deno.rename(current, failed);
+      await Deno.rename(previous, current);
+      await restoreDatabase(plan.dbPath);
+      [expected, fallback] = [fallback, undefined];
+      continue;
+    }
+    plan.log(`upgrade: fazt ${expected} is up (pid ${child.pid})`);
+    const status = await exited;
+    if (stopping || status.code !== EXIT_UPGRADED) return exitCode(status);
+    // The node took another upgrade and swapped the program: check it and start it.
+    const next = await probeVersion(plan.program.form, current).catch(() => undefined);
+    if (next === undefined) {
+      plan.log("upgrade: the installed program does not run: going back");
+      await Deno.rename(current, failed);
+      await Deno.rename(previous, current);
+      await restoreDatabase(plan.dbPath);
+      fallback = undefined;
+      continue;
+    }
+    [expected, fallback] = [next, expected];
+  }
+}
+
+/** The status to exit with for the child's: its code, or 128 + its signal's number. */
+function exitCode(status: Deno.CommandStatus): number {
+  if (!status.signal) return status.code;
+  return 128 + (status.signal === "SIGINT" ? 2 : status.signal === "SIGKILL" ? 9 : 15);
+}
+
+/** Starts the program as this process's child, with this process's output. */
+function launch(plan: RestartPlan, path: string): Deno.ChildProcess {
   const [command, ...args] = commandFor(plan.program.form, path, plan.args);
-  const child = new Deno.Command(command, {
+  return new Deno.Command(command, {
     args,
-    detached: true,
+    env: { [SUPERVISED]: "1" },
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();
-  const launched = { pid: child.pid, exited: false };
-  child.status.then(() => launched.exited = true);
-  child.unref();
-  return launched;
 }
 
-function stop(child: Launched): void {
-  try {
-    Deno.kill(child.pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-/** Whether `/health` reports `version` before the timeout (or the child's exit). */
-async function answers(url: string, version: string, child: Launched): Promise<boolean> {
+/** Whether `/health` reports `version` before the timeout, or the child's exit. */
+async function answers(
+  url: string,
+  version: string,
+  exited: Promise<Deno.CommandStatus>,
+): Promise<boolean> {
+  let gone = false;
+  exited.then(() => gone = true);
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  while (Date.now() < deadline && !child.exited) {
+  while (Date.now() < deadline && !gone) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       const body = await res.json().catch(() => ({}));
@@ -103,4 +162,27 @@ async function answers(url: string, version: string, child: Launched): Promise<b
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
+}
+
+const SIDE_FILES = ["", "-wal"];
+
+/**
+ * Copies the (closed) database aside: a new program may migrate it, and the
+ * old one refuses a newer schema, so a roll-back needs the copy.
+ */
+async function backupDatabase(db: string): Promise<void> {
+  for (const side of SIDE_FILES) {
+    await Deno.remove(`${db}${side}.pre-upgrade`).catch(() => {});
+    await Deno.copyFile(`${db}${side}`, `${db}${side}.pre-upgrade`).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
+  }
+}
+
+async function restoreDatabase(db: string): Promise<void> {
+  await Deno.remove(`${db}-shm`).catch(() => {});
+  for (const side of SIDE_FILES) {
+    await Deno.remove(`${db}${side}`).catch(() => {});
+    await Deno.copyFile(`${db}${side}.pre-upgrade`, `${db}${side}`).catch(() => {});
+  }
 }

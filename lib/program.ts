@@ -26,7 +26,7 @@ export const SERVER_RUN_FLAGS: readonly string[] = [
   "--allow-read",
   "--allow-write",
   "--allow-env=FAZT_DB,FAZT_URL,FAZT_TOKEN,HOME,USERPROFILE,NO_COLOR,FORCE_COLOR,CLICOLOR_FORCE," +
-  "DENO_DIR,XDG_CACHE_HOME,PATH,INVOCATION_ID",
+  "DENO_DIR,XDG_CACHE_HOME,PATH,FAZT_SUPERVISED",
   "--allow-run",
   "--allow-sys=systemMemoryInfo,osRelease",
   "--deny-import",

@@ -197,7 +197,16 @@ export function schemaVersion(db: Database): number {
 
 /** Applies every migration above the database's `user_version`, each atomically. */
 export function migrate(db: Database, target = LATEST_MIGRATION): void {
-  for (let n = schemaVersion(db) + 1; n <= target; n++) {
+  const current = schemaVersion(db);
+  if (current > LATEST_MIGRATION) {
+    // An older program must not write a schema it does not know (after a
+    // downgrade or a rolled-back upgrade, restore the backup taken before it).
+    throw new Error(
+      `the database is from a newer fazt (schema ${current}; this program knows up to ` +
+        `${LATEST_MIGRATION})`,
+    );
+  }
+  for (let n = current + 1; n <= target; n++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[n - 1]);
       db.exec(`PRAGMA user_version = ${n}`);

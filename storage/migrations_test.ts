@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { LATEST_MIGRATION, openDatabase, schemaVersion, Storage } from "./mod.ts";
 
 async function tempDb(): Promise<{ path: string; cleanup: () => Promise<void> }> {
@@ -67,6 +68,22 @@ Deno.test("a failing migration leaves the database at its previous version", asy
     assert.equal(schemaVersion(again), 1);
     assert.equal(again.get("SELECT name FROM sqlite_master WHERE name = 'apps'"), undefined);
     again.close();
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("a database from a newer fazt is refused, not written to", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const db = openDatabase(path);
+    db.exec(`PRAGMA user_version = ${LATEST_MIGRATION + 1}`);
+    db.close();
+    assert.throws(() => openDatabase(path), /from a newer fazt \(schema \d+; this program knows/);
+    const raw = new DatabaseSync(path, { readOnly: true });
+    const row = raw.prepare("PRAGMA user_version").get() as { user_version: number };
+    assert.equal(row.user_version, LATEST_MIGRATION + 1, "left as it was");
+    raw.close();
   } finally {
     await cleanup();
   }

@@ -42,6 +42,7 @@ async function buildPrograms(dir: string): Promise<Programs> {
     next: as("0.1.1"),
     // Reports its version, then cannot serve.
     broken: as("0.1.2", 'if (Deno.args[0] === "server") Deno.exit(3);\n'),
+    newest: as("0.1.3"),
   };
 }
 
@@ -50,6 +51,7 @@ interface Programs {
   older: Uint8Array<ArrayBuffer>;
   next: Uint8Array<ArrayBuffer>;
   broken: Uint8Array<ArrayBuffer>;
+  newest: Uint8Array<ArrayBuffer>;
 }
 
 let built: Promise<Programs> | undefined;
@@ -200,6 +202,11 @@ Deno.test("a node with an upgrade key takes only programs signed with it", () =>
     const other = await post(node, programs.next, { signature: await sign(programs.older) });
     await refusal(other, 400, "SIGNATURE_INVALID");
     await refusal(await post(node, programs.next, { signature: "zz" }), 400, "SIGNATURE_INVALID");
+    const back = await post(node, programs.older, {
+      signature: await sign(programs.older),
+      force: "1",
+    });
+    assert.match(await refusal(back, 409, "DOWNGRADE"), /upgrade key does not go back/);
     assert.equal(applied.length, 0);
     const ok = await post(node, programs.next, { signature: await sign(programs.next) });
     assert.equal(ok.status, 202);
@@ -242,7 +249,7 @@ class BundledNode {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  async start(program: Uint8Array, env: Record<string, string> = {}): Promise<Deno.ChildProcess> {
+  async start(program: Uint8Array): Promise<Deno.ChildProcess> {
     await Deno.mkdir(`${this.dir}/bin`, { recursive: true });
     await Deno.writeFile(`${this.dir}/bin/fazt.js`, program);
     const db = `${this.dir}/node.db`;
@@ -253,7 +260,7 @@ class BundledNode {
       `--port 0 --host 127.0.0.1 --db "$2" >> "$3" 2>&1`;
     const proc = new Deno.Command("sh", {
       args: ["-c", script, Deno.execPath(), `${this.dir}/bin/fazt.js`, db, this.log],
-      env: { ...this.sandbox.env(), ...env },
+      env: this.sandbox.env(),
       clearEnv: true,
       stdin: "null",
     }).spawn();
@@ -280,6 +287,7 @@ class BundledNode {
   async system(): Promise<{ version: string; pid: number }> {
     const res = await fetch(`${this.base}/api/system`, {
       headers: { authorization: `Bearer ${this.token}` },
+      signal: AbortSignal.timeout(5000),
     });
     const data = (await res.json()).data;
     this.pids.add(data.pid);
@@ -332,6 +340,7 @@ Deno.test("fazt remote upgrade: swaps, restarts with the data kept, and rolls ba
     );
     assert.equal((await node.system()).version, VERSION);
     assert.deepEqual(await Deno.readFile(`${node.dir}/bin/fazt.js.old`), programs.older);
+    await Deno.stat(`${node.dir}/node.db.pre-upgrade`); // the database as it was before
     const page = await hostFetch(`${node.base}/`, { host: "site.localhost" });
     assert.equal(await page.text(), "<h1>kept</h1>", "the data survived the restart");
 
@@ -363,24 +372,49 @@ Deno.test("fazt remote upgrade: swaps, restarts with the data kept, and rolls ba
   }
 });
 
-Deno.test("under systemd the node swaps the program and exits 75 for systemd to restart it", async () => {
-  const work = await Deno.makeTempDir({ prefix: "fazt-upgrade-" });
+/** The parent process id of `pid` (field 4 of /proc/PID/stat). */
+async function parentOf(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+Deno.test("the process that was started supervises the upgraded node: one level deep, signals reach it", async () => {
   const programs = await bundledPrograms();
+  const work = await Deno.makeTempDir({ prefix: "fazt-upgrade-" });
   const sb = await CliSandbox.create();
   const node = new BundledNode(`${work}/node`, sb);
   try {
-    const proc = await node.start(programs.current, { INVOCATION_ID: "0123abcd" });
-    const res = await fetch(`${node.base}/api/upgrade?sha256=${sha256Hex(programs.next)}`, {
-      method: "POST",
-      body: programs.next,
-      headers: { authorization: `Bearer ${node.token}` },
-    });
-    assert.equal(res.status, 202, await res.text());
-    const status = await proc.status;
-    assert.equal(status.code, 75);
-    assert.deepEqual(await Deno.readFile(`${node.dir}/bin/fazt.js`), programs.next);
-    assert.deepEqual(await Deno.readFile(`${node.dir}/bin/fazt.js.old`), programs.current);
-    assert.match(await node.logText(), /systemd starts the new program/);
+    const started = await node.start(programs.current);
+    const upgrade = async (program: Uint8Array<ArrayBuffer>, version: string) => {
+      const before = (await node.system()).pid;
+      const res = await fetch(`${node.base}/api/upgrade?sha256=${sha256Hex(program)}`, {
+        method: "POST",
+        body: program,
+        headers: { authorization: `Bearer ${node.token}` },
+      });
+      assert.equal(res.status, 202, await res.text());
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const now = await node.system().catch(() => undefined);
+        if (now && now.pid !== before && now.version === version) return now.pid;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no fazt ${version}:\n${await node.logText()}`);
+    };
+    const first = await upgrade(programs.next, "0.1.1");
+    assert.equal(await parentOf(first), started.pid, "the started process runs the new node");
+    const second = await upgrade(programs.newest, "0.1.3");
+    assert.equal(await parentOf(second), started.pid, "a second upgrade does not nest");
+
+    started.kill("SIGTERM");
+    const status = await Promise.race([
+      started.status,
+      new Promise<never>((_, reject) =>
+        setTimeout(async () => reject(new Error(`still running:\n${await node.logText()}`)), 20_000)
+      ),
+    ]);
+    assert.equal(status.code, 0, "the node's own exit status");
+    await assert.rejects(Deno.stat(`/proc/${second}`), Deno.errors.NotFound);
   } finally {
     node.stopAll();
     await sb.remove();

@@ -92,10 +92,12 @@ async function start(opts: { port?: string; host?: string; domain?: string; db?:
     await server.close();
     Deno.exit(0);
   };
-  Deno.addSignalListener("SIGINT", stop);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, stop);
   await server.finished;
   if (!restart) return;
+  // From here on a signal is for the node that is about to run (forwarded).
+  for (const s of signals) Deno.removeSignalListener(s, stop);
   await restart.stopped;
   Deno.exit(
     await restartOnNewProgram({
@@ -106,6 +108,7 @@ async function start(opts: { port?: string; host?: string; domain?: string; db?:
       // The same port even when it was picked at random (--port 0).
       args: [...Deno.args, "--port", String(server.port)],
       healthUrl: healthUrl(settings.host, server.port),
+      dbPath,
       log: (m) => console.error(`${new Date().toISOString()} ${m}`),
     }),
   );

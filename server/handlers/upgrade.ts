@@ -146,7 +146,9 @@ export async function upgrade(c: RouteContext): Promise<Response> {
     }
     await checkSignature(c, bytes);
     const staged = await stage(upgrader!.program, bytes, c.server.log);
-    const force = c.url.searchParams.get("force") === "1";
+    // A signature covers the bytes, not the moment: with a key, an older
+    // signed build replayed by a stolen token must not take the node back.
+    const force = c.url.searchParams.get("force") === "1" && publicKey(c) === undefined;
     const order = compareVersions(staged.version, VERSION);
     if (order <= 0 && !force) {
       await Deno.remove(staged.path).catch(() => {});
@@ -156,7 +158,10 @@ export async function upgrade(c: RouteContext): Promise<Response> {
       throw new HttpError(
         409,
         "DOWNGRADE",
-        `The program is fazt ${staged.version}, older than ${VERSION}: pass force=1 to go back`,
+        `The program is fazt ${staged.version}, older than ${VERSION}: ` +
+          (publicKey(c) === undefined
+            ? "pass force=1 to go back"
+            : "a node with an upgrade key does not go back"),
       );
     }
     c.server.log(`upgrade: fazt ${VERSION} -> ${staged.version}, restarting`);
