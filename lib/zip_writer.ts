@@ -15,8 +15,8 @@ export interface ZipEntryInput {
   compress: boolean;
 }
 
-/** ZIP without ZIP64 holds at most this many entries and 4 GiB. */
-export const ZIP_MAX_ENTRIES = 0xffff;
+/** ZIP without ZIP64 holds fewer entries than 0xffff (its ZIP64 marker) and under 4 GiB. */
+export const ZIP_MAX_ENTRIES = 0xfffe;
 const ZIP_MAX_BYTES = 0xffffffff;
 
 const STORED = 0;
@@ -44,6 +44,8 @@ function deflate(data: Uint8Array): Promise<Uint8Array> {
 
 async function prepare(entry: ZipEntryInput, encoder: TextEncoder): Promise<Prepared> {
   const { data } = entry;
+  const name = encoder.encode(entry.path);
+  if (name.byteLength > 0xffff) throw new RangeError(`a ZIP entry name is at most 65535 bytes`);
   let method = STORED;
   let body = data;
   if (entry.compress && data.byteLength > 0) {
@@ -51,7 +53,7 @@ async function prepare(entry: ZipEntryInput, encoder: TextEncoder): Promise<Prep
     if (packed.byteLength < data.byteLength) [method, body] = [DEFLATED, packed];
   }
   return {
-    name: encoder.encode(entry.path),
+    name,
     crc: crc32(data),
     method,
     body,

@@ -42,6 +42,8 @@ Deno.test("writeZip refuses more entries than a ZIP without ZIP64 holds", async 
     compress: false,
   }));
   await assert.rejects(writeZip(many), RangeError);
+  const longName = [{ path: "a".repeat(70_000), data: new Uint8Array(), compress: false }];
+  await assert.rejects(writeZip(longName), /at most 65535 bytes/);
 });
 
 Deno.test("the CRC written is the one readers check (a changed byte is caught)", async () => {

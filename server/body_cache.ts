@@ -7,15 +7,20 @@ import type { Bytes } from "../storage/mod.ts";
  * bytes and checks every header on each request (measured: +35 % req/s at
  * 10 KB, +50 % at 200 KB). Templates are keyed by the object that decides
  * their headers (a file of a live version), weakly, so an old version's
- * templates go with it.
+ * templates go with it. Each template holds its own copy of the bytes, which
+ * the cache counts through `onTemplate`.
  */
 export class CachedBody {
   #templates = new WeakMap<object, Map<number, Response>>();
+  /** Templates made so far (each costs the body's size). */
+  templates = 0;
 
-  constructor(readonly bytes: Bytes) {}
+  /** `onTemplate` is absent for a body too big to keep: it gets no templates. */
+  constructor(readonly bytes: Bytes, private onTemplate?: () => void) {}
 
   /** A fresh response for `owner` with `status`, built once and cloned after. */
   response(owner: object, status: number, headers: () => HeadersInit): Response {
+    if (!this.onTemplate) return new Response(this.bytes, { status, headers: headers() });
     let byStatus = this.#templates.get(owner);
     if (!byStatus) {
       byStatus = new Map();
@@ -25,16 +30,23 @@ export class CachedBody {
     if (!template) {
       template = new Response(this.bytes, { status, headers: headers() });
       byStatus.set(status, template);
+      this.templates++;
+      this.onTemplate();
     }
     return template.clone();
+  }
+
+  /** Bytes held: the body and every template's copy. */
+  get cost(): number {
+    return this.bytes.byteLength * (1 + this.templates);
   }
 }
 
 /**
- * A least-recently-used cache of file bodies bounded by total bytes, so hot
- * files are served without touching SQLite. Keys are content hashes (plus
- * encoding), which never change meaning, so nothing here goes stale. Each
- * entry is counted twice: its bytes and the copy its response templates hold.
+ * A least-recently-used cache of file bodies (and their response templates)
+ * bounded by total bytes, so hot files are served without touching SQLite.
+ * Keys are content hashes (plus encoding), which never change meaning, so
+ * nothing here goes stale.
  */
 export class BodyCache {
   #entries = new Map<string, CachedBody>();
@@ -60,23 +72,30 @@ export class BodyCache {
   }
 
   /**
-   * Caches `body` under `key` and returns its entry; a body that alone would
-   * take more than an eighth of the cache gets an entry that is not kept.
+   * Caches `body` under `key` and returns its entry; a body over an eighth of
+   * the cache gets an entry that is not kept (and builds no templates).
    */
   set(key: string, body: Bytes): CachedBody {
     const existing = this.#entries.get(key);
     if (existing) return existing;
-    const entry = new CachedBody(body);
-    const cost = 2 * body.byteLength;
-    if (cost > this.maxBytes / 8) return entry;
+    if (body.byteLength > this.maxBytes / 8) return new CachedBody(body);
+    const entry = new CachedBody(body, () => {
+      if (this.#entries.get(key) !== entry) return; // evicted meanwhile: not counted any more
+      this.#bytes += body.byteLength;
+      this.#evict();
+    });
     this.#entries.set(key, entry);
-    this.#bytes += cost;
+    this.#bytes += entry.cost;
+    this.#evict();
+    return entry;
+  }
+
+  #evict(): void {
     for (const [k, v] of this.#entries) {
       if (this.#bytes <= this.maxBytes) break;
       this.#entries.delete(k);
-      this.#bytes -= 2 * v.bytes.byteLength;
+      this.#bytes -= v.cost;
     }
-    return entry;
   }
 
   clear(): void {

@@ -16,7 +16,11 @@ interface Job {
   data: Uint8Array;
   resolve(v: Variants): void;
   reject(err: Error): void;
+  timer?: ReturnType<typeof setTimeout>;
 }
+
+/** Far more than brotli 5 needs for the largest file a deploy takes. */
+const JOB_TIMEOUT_MS = 120_000;
 
 /** What runs in each worker (stringified, so it works from a bundle too). */
 function workerMain(zlib: typeof Zlib, quality: number, level: number) {
@@ -60,7 +64,11 @@ export class Compressor {
   #timer?: ReturnType<typeof setTimeout>;
   #closed = false;
 
-  constructor(readonly size: number = defaultSize(), readonly idleMs: number = 5_000) {}
+  constructor(
+    readonly size: number = defaultSize(),
+    readonly idleMs: number = 5_000,
+    public jobTimeoutMs: number = JOB_TIMEOUT_MS,
+  ) {}
 
   /** Variants of `data`, each kept only if it saves ≥ 10 %. */
   compress(data: Uint8Array): Promise<Variants> {
@@ -81,6 +89,7 @@ export class Compressor {
     this.#closed = true;
     clearTimeout(this.#timer);
     for (const job of [...this.#queue, ...this.#busy.values()]) {
+      clearTimeout(job.timer);
       job.reject(new Error("the compressor is closed"));
     }
     this.#queue = [];
@@ -94,6 +103,7 @@ export class Compressor {
       if (!worker) return;
       const job = this.#queue.shift()!;
       this.#busy.set(worker, job);
+      job.timer = setTimeout(() => this.#fail(worker, "compression timed out"), this.jobTimeoutMs);
       worker.postMessage(job.data);
     }
     if (this.#busy.size === 0 && this.#idle.length > 0) {
@@ -106,6 +116,7 @@ export class Compressor {
     const worker = new Worker(this.#url, { type: "module", name: "fazt-compress" });
     worker.onmessage = (e: MessageEvent<Variants>) => {
       const job = this.#busy.get(worker);
+      clearTimeout(job?.timer);
       this.#busy.delete(worker);
       this.#idle.push(worker);
       job?.resolve(e.data);
@@ -113,13 +124,21 @@ export class Compressor {
     };
     worker.onerror = (e) => {
       e.preventDefault();
-      const job = this.#busy.get(worker);
-      this.#busy.delete(worker);
-      worker.terminate();
-      job?.reject(new Error(`compression failed: ${e.message}`));
-      this.#pump();
+      this.#fail(worker, `compression failed: ${e.message}`);
     };
+    worker.onmessageerror = () => this.#fail(worker, "compression failed: unreadable result");
     return worker;
+  }
+
+  /** Drops a worker that failed or hung, failing its job; the others go on. */
+  #fail(worker: Worker, message: string): void {
+    const job = this.#busy.get(worker);
+    clearTimeout(job?.timer);
+    this.#busy.delete(worker);
+    this.#idle = this.#idle.filter((w) => w !== worker);
+    worker.terminate();
+    job?.reject(new Error(message));
+    this.#pump();
   }
 
   #stopAll(): void {

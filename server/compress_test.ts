@@ -45,3 +45,16 @@ Deno.test("Compressor stops its workers when idle and refuses work once closed",
   await assert.rejects(c.compress(text), /closed/);
   assert.equal(c.workers, 0);
 });
+
+Deno.test("Compressor drops a worker that hangs past the timeout and goes on with a new one", async () => {
+  const c = new Compressor(1, 1000, 5);
+  try {
+    const big = new TextEncoder().encode("lorem ipsum dolor sit amet ".repeat(400_000));
+    await assert.rejects(c.compress(big), /timed out/);
+    assert.equal(c.workers, 0, "the hung worker is gone");
+    c.jobTimeoutMs = 60_000;
+    assert.ok((await c.compress(text)).gzip, "the next job gets a new worker");
+  } finally {
+    c.close();
+  }
+});

@@ -86,7 +86,12 @@ export async function deployArchive(
   const variants = new Map<string, Variants>();
   await Promise.all(
     [...toCompress].map(async ([hash, data]) => {
-      variants.set(hash, await server.compressor.compress(data));
+      // Variants only save bytes on the wire: without them the file is still served.
+      const made = await server.compressor.compress(data).catch((err) => {
+        server.log(`deploy: serving a file uncompressed (${err.message})`);
+        return {};
+      });
+      variants.set(hash, made);
     }),
   );
   const files: NewFile[] = hashed.map((f) => ({ ...f, ...variants.get(f.hash) }));

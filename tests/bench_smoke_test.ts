@@ -20,6 +20,8 @@ Deno.test("every benchmark runs for a second against every peer without error", 
       env: { NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
+      // A hung benchmark must fail the run, not hang CI (a smoke run takes ~1 minute).
+      signal: AbortSignal.timeout(600_000),
     }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, `the smoke run failed:\n${text.slice(-4000)}`);

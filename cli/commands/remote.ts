@@ -374,19 +374,26 @@ export function remoteCommand(program: Command): void {
         "VALIDATION_FAILED",
       );
     }
+    // The pid tells a restarted node from the one that took the upload.
+    const before = await client.get<{ pid?: number }>("/api/system");
     const query = new URLSearchParams({ sha256: program.sha256 });
     if (flags.signature) query.set("signature", flags.signature);
     if (flags.force) query.set("force", "1");
     const sent = await client.request<{ action: string; from: string; to: string }>(
       "POST",
       `/api/upgrade?${query}`,
-      { body: program.bytes, type: "application/octet-stream", timeoutMs: 120_000 },
+      // Two minutes, plus a minute per 10 MB for slow links.
+      {
+        body: program.bytes,
+        type: "application/octet-stream",
+        timeoutMs: 120_000 + 6 * program.bytes.byteLength / 1000,
+      },
     );
     if (sent.action === "already_current") {
       if (flags.json) return printJson({ peer: name, ...sent });
       return console.log(`${name} already runs fazt ${sent.to}`);
     }
-    const now = await waitForVersion(client, sent.to, sent.from);
+    const now = await waitForVersion(client, sent.to, before.pid);
     if (now !== sent.to) {
       throw new CliError(
         `${name} did not come up on fazt ${sent.to}` +
@@ -430,17 +437,17 @@ async function upgradeInfo(
 }
 
 /**
- * Polls the peer while it restarts: the version it settles on (`to`, or
- * `from` after a roll-back), or `undefined` if it never answers again.
+ * Polls the peer while it restarts: the version of the first process other
+ * than `oldPid` that answers (`to`, or the old one after a roll-back), or the
+ * last version seen if none does in time.
  */
 async function waitForVersion(
   client: ApiClient,
   to: string,
-  from: string,
+  oldPid: number | undefined,
 ): Promise<string | undefined> {
   const deadline = Date.now() + 90_000;
   let last: string | undefined;
-  let sawRestart = false;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
     try {
@@ -448,11 +455,9 @@ async function waitForVersion(
         timeoutMs: 2000,
       });
       last = info.version;
-      if (last === to) return last;
-      // Back on the old version after being down: it rolled back.
-      if (sawRestart && last === from) return last;
+      if (info.pid !== oldPid && (info.version === to || oldPid !== undefined)) return last;
     } catch {
-      sawRestart = true;
+      // restarting
     }
   }
   return last;
