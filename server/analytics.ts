@@ -164,7 +164,8 @@ export class Analytics {
    */
   page(
     req: Request,
-    remote: Deno.NetAddr | undefined,
+    /** Read only for a view that is counted: Deno builds the address on demand. */
+    remote: () => Deno.NetAddr | undefined,
     host: string,
     app: string,
     path: string,
@@ -179,7 +180,7 @@ export class Analytics {
     if (purpose !== null && PREFETCH.test(purpose)) return;
     if (this.#settings.analytics_honor_dnt === 1 && optedOut(h)) return;
     const now = this.#now();
-    const visitor = this.#visitor(req, remote, app, ua, now);
+    const visitor = this.#visitor(req, remote(), app, ua, now);
     const last = this.#recent.get(visitor);
     if (last === undefined) {
       if (this.#recent.size >= CACHE_MAX) this.#recent.clear();

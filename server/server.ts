@@ -106,7 +106,7 @@ export function createHandler(
         ? (revalidated: boolean) =>
           ctx.analytics.page(
             req,
-            info?.remoteAddr,
+            () => info?.remoteAddr,
             host,
             target.name,
             path,

@@ -8,6 +8,8 @@ export class SiteFile {
   readonly isHtml: boolean;
   readonly cacheControl: string;
   readonly etags: Record<Encoding, string>;
+  /** Body cache keys: the content hash and the encoding. */
+  readonly cacheKeys: Record<Encoding, string>;
   #headers = new Map<Encoding, [string, string][]>();
 
   constructor(readonly meta: FileMeta, readonly lastModified: string) {
@@ -17,6 +19,8 @@ export class SiteFile {
     // Each representation gets its own strong validator, as RFC 9110 requires.
     const tag = meta.hash.slice(0, 32);
     this.etags = { identity: `"${tag}"`, gzip: `"${tag}-gz"`, br: `"${tag}-br"` };
+    const h = meta.hash;
+    this.cacheKeys = { identity: `${h}:identity`, gzip: `${h}:gzip`, br: `${h}:br` };
   }
 
   get compressed(): boolean {

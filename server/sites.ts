@@ -63,7 +63,7 @@ export class Sites {
 
   /** The bytes of a file in an encoding, from memory when hot. */
   body(file: SiteFile, encoding: Encoding): CachedBody {
-    const key = `${file.meta.hash}:${encoding}`;
+    const key = file.cacheKeys[encoding];
     return this.bodies.get(key) ??
       this.bodies.set(key, this.storage.apps.content(file.meta.hash, encoding) ?? new Uint8Array());
   }
