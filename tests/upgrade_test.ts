@@ -213,6 +213,18 @@ Deno.test("a node with an upgrade key takes only programs signed with it", () =>
     assert.equal(applied.length, 1);
   }));
 
+Deno.test("a node that cannot write beside its program says so before and at an upload", () =>
+  withUpgradeNode(async ({ work, node, applied, programs }) => {
+    await Deno.remove(`${work}/bin`, { recursive: true });
+    const info = await (await node.fetch("/api/upgrade")).json();
+    assert.equal(info.data.can_upgrade, false);
+    assert.match(info.data.reason, /cannot write beside its program/);
+    const res = await post(node, programs.next, {});
+    const message = await refusal(res, 409, "UPGRADE_UNAVAILABLE");
+    assert.ok(!message.includes(work), "no path in the answer");
+    assert.equal(applied.length, 0);
+  }));
+
 Deno.test("nodes that cannot replace their program say why", async () => {
   const work = await Deno.makeTempDir({ prefix: "fazt-upgrade-" });
   const source = await upgradeNode("source", work, []);

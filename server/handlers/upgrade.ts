@@ -31,6 +31,8 @@ export interface UpgradeInfo {
   signature_required: boolean;
 }
 
+const CANNOT_WRITE = "This node cannot write beside its program (permissions or disk space)";
+
 function unavailable(upgrader?: Upgrader): string | undefined {
   if (!upgrader) return "This node runs embedded in another program and cannot replace itself";
   if (upgrader.program.form === "source") {
@@ -39,9 +41,24 @@ function unavailable(upgrader?: Upgrader): string | undefined {
   return undefined;
 }
 
+const folderOf = (program: Program) => program.path!.replace(/[\\/][^\\/]*$/, "");
+
+/** Whether a file can be written (and removed) where the program lives. */
+async function canWriteBeside(program: Program): Promise<boolean> {
+  const probe = `${folderOf(program)}/.fazt-upgrade-probe-${crypto.randomUUID()}`;
+  try {
+    await Deno.writeFile(probe, new Uint8Array());
+    await Deno.remove(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `GET /api/upgrade`: whether and how this node can be upgraded. */
-export function upgradeInfo(c: RouteContext): Response {
-  const reason = unavailable(c.server.upgrader);
+export async function upgradeInfo(c: RouteContext): Promise<Response> {
+  let reason = unavailable(c.server.upgrader);
+  if (!reason && !await canWriteBeside(c.server.upgrader!.program)) reason = CANNOT_WRITE;
   const info: UpgradeInfo = {
     version: VERSION,
     form: c.server.upgrader?.program.form ?? "embedded",
@@ -94,12 +111,16 @@ async function stage(
   bytes: Uint8Array,
   log: (m: string) => void,
 ): Promise<{ path: string; version: string }> {
-  const dir = program.path!.replace(/[\\/][^\\/]*$/, "");
-  const path = `${dir}/.fazt-upgrade-${crypto.randomUUID()}${
-    program.form === "bundle" ? ".js" : ""
-  }`;
+  const path = `${folderOf(program)}/.fazt-upgrade-${crypto.randomUUID()}` +
+    (program.form === "bundle" ? ".js" : "");
   try {
     await Deno.writeFile(path, bytes, { mode: 0o755 });
+  } catch (err) {
+    await Deno.remove(path).catch(() => {});
+    log(`upgrade refused: cannot write the program (${err instanceof Error ? err.message : err})`);
+    throw new HttpError(409, "UPGRADE_UNAVAILABLE", CANNOT_WRITE);
+  }
+  try {
     return { path, version: await probeVersion(program.form, path) };
   } catch (err) {
     await Deno.remove(path).catch(() => {});
