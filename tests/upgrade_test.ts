@@ -6,18 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { SERVER_RUN_FLAGS } from "../lib/program.ts";
+import { buildBundle } from "../release/build.ts";
 import { sha256Hex } from "../lib/secrets.ts";
 import type { Upgrader } from "../server/mod.ts";
 import { Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
-import {
-  assertOk,
-  assertRefused,
-  CliSandbox,
-  parseJson,
-  ROOT_PATH,
-  startFlags,
-} from "./cli_runner.ts";
+import { assertOk, assertRefused, CliSandbox, parseJson, startFlags } from "./cli_runner.ts";
 import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
 import { hostFetch } from "./http_client.ts";
 
@@ -25,12 +19,13 @@ const enc = new TextEncoder();
 
 /** This checkout bundled, and variants of it. */
 async function buildPrograms(dir: string): Promise<Programs> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", `${ROOT_PATH}main.ts`, "-o", `${dir}/fazt.js`],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  // What `deno task bundle` makes.
+  const sum = await buildBundle(`${dir}/fazt.js`);
+  assert.equal(sum, sha256Hex(await Deno.readFile(`${dir}/fazt.js`)));
+  assert.match(
+    await Deno.readTextFile(`${dir}/fazt.js.sha256`),
+    new RegExp(`^${sum}  fazt\\.js\n$`),
+  );
   const source = await Deno.readTextFile(`${dir}/fazt.js`);
   const marker = `VERSION = "${VERSION}"`;
   assert.equal(source.split(marker).length, 2, "the bundle holds the version once");
