@@ -180,9 +180,10 @@ export class ServerProcess {
   out = "";
   err = "";
   port = 0;
-  #exited = false;
+  /** Set once the process has exited. */
+  status?: Deno.CommandStatus;
   readonly #pumps: Promise<unknown>;
-  readonly #status: Promise<Deno.CommandStatus>;
+  readonly #done: Promise<Deno.CommandStatus>;
 
   constructor(readonly proc: Deno.ChildProcess) {
     const pump = async (stream: ReadableStream<Uint8Array>, key: "out" | "err") => {
@@ -190,36 +191,50 @@ export class ServerProcess {
       for await (const chunk of stream) this[key] += dec.decode(chunk, { stream: true });
     };
     this.#pumps = Promise.all([pump(proc.stdout, "out"), pump(proc.stderr, "err")]);
-    this.#status = proc.status.then((s) => {
-      this.#exited = true;
-      return s;
-    });
+    this.#done = proc.status.then((s) => (this.status = s));
   }
 
   get base(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Waits for the banner's last line (polling the collected output, not the clock). */
-  async ready(): Promise<void> {
+  /**
+   * Waits for the banner's last line (with `firstRun`, the first-run block's),
+   * polling the collected output, not the clock.
+   */
+  async ready(firstRun = false): Promise<void> {
+    const last = firstRun ? /The CLI on this machine is set up.*\n/ : /^apps: .*\n/m;
     const deadline = Date.now() + 20_000;
-    while (!/^apps: .*\n/m.test(this.out) || !/listening on/.test(this.out)) {
-      if (this.#exited) throw new Error(`server exited:\n${this.out}\n${this.err}`);
+    while (!last.test(this.out) || !/listening on/.test(this.out)) {
+      if (this.status) {
+        throw new Error(`server exited with ${this.status.code}:\n${this.out}\n${this.err}`);
+      }
       if (Date.now() > deadline) throw new Error(`server did not start:\n${this.out}\n${this.err}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     this.port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(this.out)![1]);
   }
 
-  async stop(): Promise<void> {
-    if (!this.#exited) {
+  /** SIGTERM, then the exit status once both pipes are drained. */
+  stop(): Promise<Deno.CommandStatus> {
+    return this.#end("SIGTERM");
+  }
+
+  /** For `finally`: makes sure the process is gone. */
+  async kill(): Promise<void> {
+    await this.#end("SIGKILL");
+  }
+
+  async #end(signal: Deno.Signal): Promise<Deno.CommandStatus> {
+    if (!this.status) {
       try {
-        this.proc.kill("SIGTERM");
+        this.proc.kill(signal);
       } catch {
         // Already gone.
       }
     }
-    await this.#status;
+    const status = await this.#done;
     await this.#pumps;
+    return status;
   }
 }

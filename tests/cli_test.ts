@@ -8,7 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { verifyPassword } from "../lib/password.ts";
 import { VERSION } from "../version.ts";
 import { makeZip } from "./helpers.ts";
-import { DENO_DIR, FLAGS, ROOT, type Run } from "./cli_runner.ts";
+import { DENO_DIR, FLAGS, ROOT, type Run, ServerProcess } from "./cli_runner.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -71,86 +71,12 @@ function exists(path: string): boolean {
   }
 }
 
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | null | false,
-  failed: () => string | undefined,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (true) {
-    const v = check();
-    if (v) return v;
-    const why = failed();
-    if (why !== undefined) throw new Error(`${what}: ${why}`);
-    if (Date.now() > end) throw new Error(`${what}: timed out`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 // ---------------------------------------------------------------- sandbox
 
 interface Served {
   status: number;
   body: Uint8Array;
   text: string;
-}
-
-class ServerProcess {
-  out = "";
-  err = "";
-  status?: Deno.CommandStatus;
-  port = 0;
-  readonly #pumps: Promise<unknown>;
-  readonly #done: Promise<Deno.CommandStatus>;
-
-  constructor(readonly proc: Deno.ChildProcess) {
-    const pump = async (stream: ReadableStream<Uint8Array>, key: "out" | "err") => {
-      const dec = new TextDecoder();
-      for await (const chunk of stream) this[key] += dec.decode(chunk, { stream: true });
-    };
-    this.#pumps = Promise.all([pump(proc.stdout, "out"), pump(proc.stderr, "err")]);
-    this.#done = proc.status.then((s) => (this.status = s));
-  }
-
-  get base(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  /** Waits until the start-up banner (and the first-run block when `firstRun`) is printed. */
-  async ready(firstRun: boolean): Promise<void> {
-    const failed = () =>
-      this.status ? `exited with ${this.status.code}:\n${this.out}\n${this.err}` : undefined;
-    const m = await waitFor(
-      "server start",
-      () => /listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(this.out),
-      failed,
-    );
-    this.port = Number(m[1]);
-    const last = firstRun ? /The CLI on this machine is set up.*\n/ : /apps: .*\n/;
-    await waitFor("server banner", () => last.test(this.out), failed);
-  }
-
-  /** SIGTERM, then the exit status once both pipes are drained. */
-  async stop(): Promise<Deno.CommandStatus> {
-    if (!this.status) this.proc.kill("SIGTERM");
-    const status = await this.#done;
-    await this.#pumps;
-    return status;
-  }
-
-  /** For `finally`: makes sure the process is gone. */
-  async kill(): Promise<void> {
-    if (!this.status) {
-      try {
-        this.proc.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
-    await this.#done;
-    await this.#pumps;
-  }
 }
 
 /** A minimal HTTP/1.1 GET (Connection: close, identity encoding) to 127.0.0.1:port. */
