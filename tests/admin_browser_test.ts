@@ -114,15 +114,29 @@ async function noHorizontalScroll(page: Page, label: string): Promise<void> {
   );
 }
 
-Deno.test({
-  name:
-    "dashboard in a browser (desktop): login, deploy, rollback, analytics, storage, tokens, logout",
-  ignore: skipBrowser,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const node = await startTestNode();
-    const browser = await launch();
+/** A browser test: a fresh node and Chromium, both closed afterwards. */
+function browserTest(name: string, fn: (node: TestNode, browser: Browser) => Promise<void>) {
+  Deno.test({
+    name,
+    ignore: skipBrowser,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const node = await startTestNode();
+      const browser = await launch();
+      try {
+        await fn(node, browser);
+      } finally {
+        await browser.close();
+        await node.close();
+      }
+    },
+  });
+}
+
+browserTest(
+  "dashboard in a browser (desktop): login, deploy, rollback, analytics, storage, tokens, logout",
+  async (node, browser) => {
     let ctx: BrowserContext | undefined;
     try {
       await setOwner(node);
@@ -304,139 +318,117 @@ Deno.test({
       throw err;
     } finally {
       await ctx?.close();
-      await browser.close();
-      await node.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "an app's pages in the same browser never receive the session cookie",
-  ignore: skipBrowser,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const node = await startTestNode();
-    const browser = await launch();
-    try {
-      await setOwner(node);
-      const deployed = await node.deploy(
-        "echo",
-        await makeZip({
-          "index.html": "echo",
-          "api/main.ts": `export default {
+browserTest(
+  "an app's pages in the same browser never receive the session cookie",
+  async (node, browser) => {
+    await setOwner(node);
+    const deployed = await node.deploy(
+      "echo",
+      await makeZip({
+        "index.html": "echo",
+        "api/main.ts": `export default {
             fetch: (req: Request) => Response.json({ cookie: req.headers.get("cookie") }),
           };`,
-        }),
-      );
-      assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
-      const ctx = await browser.newContext();
-      const page = await ctx.newPage();
-      await page.goto(`http://localhost:${node.server.port}/`);
-      await signIn(page);
-      await heading(page, "Overview");
-      await page.goto(`http://echo.localhost:${node.server.port}/api/whoami`);
-      const seen = JSON.parse(await page.locator("body").innerText());
-      assert.ok(!String(seen.cookie ?? "").includes("fazt_session"), JSON.stringify(seen));
-      await ctx.close();
-    } finally {
-      await browser.close();
-      await node.close();
-    }
+      }),
+    );
+    assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`http://localhost:${node.server.port}/`);
+    await signIn(page);
+    await heading(page, "Overview");
+    await page.goto(`http://echo.localhost:${node.server.port}/api/whoami`);
+    const seen = JSON.parse(await page.locator("body").innerText());
+    assert.ok(!String(seen.cookie ?? "").includes("fazt_session"), JSON.stringify(seen));
+    await ctx.close();
   },
-});
+);
 
-Deno.test({
-  name: "dashboard in a browser (phone, 360 px): keyboard login, pages fit, token, logout",
-  ignore: skipBrowser,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const node = await startTestNode();
-    const browser = await launch();
-    try {
-      await setOwner(node);
-      await node.deploy("blog", await makeZip({ "index.html": "<h1>blog</h1>", "a.html": "a" }));
-      await node.deploy("blog", await makeZip({ "index.html": "<h1>blog 2</h1>", "a.html": "a" }));
-      await visit(node, "blog", ["/", "/", "/a"]);
-      const appId = node.storage.apps.get("blog")!.id;
-      node.storage.kv.set(appId, "settings/theme", "dark");
-      const ctx = await browser.newContext({
-        viewport: { width: 360, height: 740 },
-        isMobile: true,
-        hasTouch: true,
-        deviceScaleFactor: 2,
-      });
-      const page = await ctx.newPage();
-      const problems = watch(page);
-      const admin = `http://localhost:${node.server.port}`;
-      await page.goto(admin + "/");
-      await heading(page, "Sign in to fazt");
-      await shot(page, "phone-01-login");
-      // Keyboard only: the user name field has focus; Tab to the password, Enter submits.
-      await page.keyboard.type(OWNER.username);
-      await page.keyboard.press("Tab");
-      await page.keyboard.type(OWNER.password);
-      await page.keyboard.press("Enter");
-      await heading(page, "Overview");
-      await page.getByRole("link", { name: "blog" }).waitFor();
-      await noHorizontalScroll(page, "overview");
-      await shot(page, "phone-02-overview");
+browserTest(
+  "dashboard in a browser (phone, 360 px): keyboard login, pages fit, token, logout",
+  async (node, browser) => {
+    await setOwner(node);
+    await node.deploy("blog", await makeZip({ "index.html": "<h1>blog</h1>", "a.html": "a" }));
+    await node.deploy("blog", await makeZip({ "index.html": "<h1>blog 2</h1>", "a.html": "a" }));
+    await visit(node, "blog", ["/", "/", "/a"]);
+    const appId = node.storage.apps.get("blog")!.id;
+    node.storage.kv.set(appId, "settings/theme", "dark");
+    const ctx = await browser.newContext({
+      viewport: { width: 360, height: 740 },
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+    });
+    const page = await ctx.newPage();
+    const problems = watch(page);
+    const admin = `http://localhost:${node.server.port}`;
+    await page.goto(admin + "/");
+    await heading(page, "Sign in to fazt");
+    await shot(page, "phone-01-login");
+    // Keyboard only: the user name field has focus; Tab to the password, Enter submits.
+    await page.keyboard.type(OWNER.username);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(OWNER.password);
+    await page.keyboard.press("Enter");
+    await heading(page, "Overview");
+    await page.getByRole("link", { name: "blog" }).waitFor();
+    await noHorizontalScroll(page, "overview");
+    await shot(page, "phone-02-overview");
 
-      const pages: [string, string | RegExp, string][] = [
-        ["/apps", "Apps", "phone-03-apps"],
-        ["/apps/blog", "blog", "phone-04-app"],
-        ["/apps/blog?tab=files", "blog", "phone-05-app-files"],
-        ["/analytics", "Analytics", "phone-06-analytics"],
-        ["/storage?app=blog", "Storage", "phone-07-storage"],
-        ["/tokens", "API tokens", "phone-08-tokens"],
-        ["/peers", "Peers", "phone-09-peers"],
-        ["/settings", "Settings", "phone-10-settings"],
-      ];
-      for (const [path, title, name] of pages) {
-        await page.goto(admin + path);
-        await heading(page, title);
-        if (path === "/analytics") await page.locator(".uplot canvas").first().waitFor();
-        if (path.startsWith("/storage")) {
-          await page.getByRole("button", { name: "settings/theme", exact: true }).waitFor();
-        }
-        if (path === "/apps/blog") {
-          await page.getByRole("button", { name: "Roll back to v1" }).waitFor();
-        }
-        if (path.endsWith("files")) {
-          await page.getByRole("button", { name: /index\.html/ }).waitFor();
-        }
-        await noHorizontalScroll(page, path);
-        await shot(page, name);
+    const pages: [string, string | RegExp, string][] = [
+      ["/apps", "Apps", "phone-03-apps"],
+      ["/apps/blog", "blog", "phone-04-app"],
+      ["/apps/blog?tab=files", "blog", "phone-05-app-files"],
+      ["/analytics", "Analytics", "phone-06-analytics"],
+      ["/storage?app=blog", "Storage", "phone-07-storage"],
+      ["/tokens", "API tokens", "phone-08-tokens"],
+      ["/peers", "Peers", "phone-09-peers"],
+      ["/settings", "Settings", "phone-10-settings"],
+    ];
+    for (const [path, title, name] of pages) {
+      await page.goto(admin + path);
+      await heading(page, title);
+      if (path === "/analytics") await page.locator(".uplot canvas").first().waitFor();
+      if (path.startsWith("/storage")) {
+        await page.getByRole("button", { name: "settings/theme", exact: true }).waitFor();
       }
-
-      // Roll back by touch at phone size.
-      await page.goto(admin + "/apps/blog");
-      await page.getByRole("button", { name: "Roll back to v1" }).tap();
-      await page.getByRole("button", { name: "Make v2 live" }).waitFor();
-      assert.equal(node.storage.apps.get("blog")!.live_version, 1);
-
-      // Tabs and menus work from the keyboard: arrow keys move between tabs.
-      await page.getByRole("tab", { name: "Versions" }).focus();
-      await page.keyboard.press("ArrowRight");
-      await page.getByRole("tab", { name: "Files", selected: true }).waitFor();
-
-      await page.goto(admin + "/tokens");
-      await page.getByLabel("Name").fill("phone");
-      await page.getByRole("button", { name: "Create token" }).tap();
-      await page.getByTestId("new-token").waitFor();
-      await noHorizontalScroll(page, "token dialog");
-      await shot(page, "phone-11-token-created");
-      await page.keyboard.press("Escape");
-      await page.getByTestId("new-token").waitFor({ state: "detached" });
-
-      await page.getByRole("button", { name: "Sign out" }).tap();
-      await heading(page, "Sign in to fazt");
-      assert.deepEqual(problems, [], "no script errors or CSP violations");
-      await ctx.close();
-    } finally {
-      await browser.close();
-      await node.close();
+      if (path === "/apps/blog") {
+        await page.getByRole("button", { name: "Roll back to v1" }).waitFor();
+      }
+      if (path.endsWith("files")) {
+        await page.getByRole("button", { name: /index\.html/ }).waitFor();
+      }
+      await noHorizontalScroll(page, path);
+      await shot(page, name);
     }
+
+    // Roll back by touch at phone size.
+    await page.goto(admin + "/apps/blog");
+    await page.getByRole("button", { name: "Roll back to v1" }).tap();
+    await page.getByRole("button", { name: "Make v2 live" }).waitFor();
+    assert.equal(node.storage.apps.get("blog")!.live_version, 1);
+
+    // Tabs and menus work from the keyboard: arrow keys move between tabs.
+    await page.getByRole("tab", { name: "Versions" }).focus();
+    await page.keyboard.press("ArrowRight");
+    await page.getByRole("tab", { name: "Files", selected: true }).waitFor();
+
+    await page.goto(admin + "/tokens");
+    await page.getByLabel("Name").fill("phone");
+    await page.getByRole("button", { name: "Create token" }).tap();
+    await page.getByTestId("new-token").waitFor();
+    await noHorizontalScroll(page, "token dialog");
+    await shot(page, "phone-11-token-created");
+    await page.keyboard.press("Escape");
+    await page.getByTestId("new-token").waitFor({ state: "detached" });
+
+    await page.getByRole("button", { name: "Sign out" }).tap();
+    await heading(page, "Sign in to fazt");
+    assert.deepEqual(problems, [], "no script errors or CSP violations");
+    await ctx.close();
   },
-});
+);
