@@ -1,15 +1,6 @@
-import type { Database, Params } from "./database.ts";
-import {
-  checkAppId,
-  checkLimit,
-  checkPrefix,
-  decodeCursor,
-  encodeCursor,
-  forApp,
-  invalid,
-  prefixEnd,
-  StorageError,
-} from "./storage_error.ts";
+import type { Database } from "./database.ts";
+import { checkAppId, forApp, invalid, StorageError } from "./storage_error.ts";
+import { keyPage, keyRange } from "./key_page.ts";
 
 export interface BlobMeta {
   key: string;
@@ -123,23 +114,13 @@ export class AppBlobs {
 
   /** Metadata in key order; the cursor is the last key returned, encoded. */
   list(appId: number, opts: BlobListOptions = {}): BlobPage {
-    checkAppId(appId);
-    const prefix = checkPrefix(opts.prefix, MAX_KEY);
-    const limit = checkLimit(opts.limit);
-    const after = decodeCursor(opts.cursor);
-    const end = prefixEnd(prefix);
-    const params: Params = [appId, prefix, after ?? ""];
-    if (end !== null) params.push(end);
-    params.push(limit + 1);
+    const { limit, where, params } = keyRange(appId, opts, MAX_KEY);
     const rows = this.#db.all<BlobMeta>(
-      `SELECT ${META} FROM app_blobs
-       WHERE app_id = ? AND key >= ? AND key > ? ${end === null ? "" : "AND key < ?"}
-       ORDER BY key LIMIT ?`,
+      `SELECT ${META} FROM app_blobs WHERE ${where} ORDER BY key LIMIT ?`,
       ...params,
+      limit + 1,
     );
-    const items = rows.slice(0, limit).map((r) => ({ ...r }));
-    const more = rows.length > limit;
-    return { items, cursor: more ? encodeCursor(items[items.length - 1].key) : null };
+    return keyPage(rows.map((r) => ({ ...r })), limit);
   }
 }
 

@@ -1,18 +1,14 @@
-import type { Database, Params } from "./database.ts";
+import type { Database } from "./database.ts";
 import {
   checkAppId,
   checkKey,
-  checkLimit,
-  checkPrefix,
-  decodeCursor,
-  encodeCursor,
   expiryOf,
   forApp,
   invalid,
-  prefixEnd,
   StorageError,
   toJson,
 } from "./storage_error.ts";
+import { keyPage, keyRange } from "./key_page.ts";
 
 export interface KvItem {
   key: string;
@@ -105,23 +101,14 @@ export class AppKv {
 
   /** Live keys in key order; the cursor is the last key returned, encoded. */
   list(appId: number, opts: KvListOptions = {}): KvPage {
-    checkAppId(appId);
-    const prefix = checkPrefix(opts.prefix, MAX_KEY);
-    const limit = checkLimit(opts.limit);
-    const after = decodeCursor(opts.cursor);
-    const end = prefixEnd(prefix);
-    const params: Params = [appId, prefix, after ?? ""];
-    if (end !== null) params.push(end);
-    params.push(this.#now(), limit + 1);
+    const { limit, where, params } = keyRange(appId, opts, MAX_KEY);
     const rows = this.#db.all<{ key: string; value: string; expires_at: number | null }>(
-      `SELECT key, value, expires_at FROM app_kv
-       WHERE app_id = ? AND key >= ? AND key > ? ${end === null ? "" : "AND key < ?"} AND ${LIVE}
-       ORDER BY key LIMIT ?`,
+      `SELECT key, value, expires_at FROM app_kv WHERE ${where} AND ${LIVE} ORDER BY key LIMIT ?`,
       ...params,
+      this.#now(),
+      limit + 1,
     );
-    const items = rows.slice(0, limit).map((r) => ({ ...r, value: JSON.parse(r.value) }));
-    const more = rows.length > limit;
-    return { items, cursor: more ? encodeCursor(items[items.length - 1].key) : null };
+    return keyPage(rows.map((r) => ({ ...r, value: JSON.parse(r.value) })), limit);
   }
 
   /**
