@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import { useTheme } from "./theme.ts";

@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, type ApiError, type Me, onSignedOut } from "./api.ts";

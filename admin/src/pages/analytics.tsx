@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, type AppSummary } from "../api.ts";
 import { TimeChart } from "../chart.tsx";

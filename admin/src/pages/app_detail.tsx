@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type AppDetail as Detail, type FileEntry, type LogEntry } from "../api.ts";
 import { navigate } from "../router.ts";

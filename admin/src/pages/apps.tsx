@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { useRef, useState } from "preact/hooks";
 import { api, type AppSummary, upload } from "../api.ts";
 import { navigate } from "../router.ts";

@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { useState } from "preact/hooks";
 import { api, type ApiError, type Me } from "../api.ts";
 import { Logo } from "../ui.tsx";

@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { api, ApiError, type AppSummary, type LogEntry, type SystemInfo } from "../api.ts";
 import { TimeChart } from "../chart.tsx";
 import {

@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { api } from "../api.ts";
 import { ago, Badge, Card, Empty, number, Page, Show, TableHead, useLoad } from "../ui.tsx";
 

@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { useState } from "preact/hooks";
 import { api, type Me, type Setting, type UpgradeInfo } from "../api.ts";
 import { ago, Badge, bytes, Card, ErrorBox, Missing, Page, Show, toast, useLoad } from "../ui.tsx";

@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { useState } from "preact/hooks";
 import { api, type AppSummary } from "../api.ts";
 import { navigate } from "../router.ts";

@@ -1,5 +1,3 @@
-/** @jsxRuntime automatic */
-/** @jsxImportSource preact */
 import { useState } from "preact/hooks";
 import { api, type Token } from "../api.ts";
 import {
