@@ -149,7 +149,7 @@ Deno.test("kv: increments racing from four worker connections lose nothing", asy
     const db = openDatabase(path);
     const appId = new AppStore(db).createVersion("c", [], { keep: 1 }).app.id;
     const source = `
-      import { openDatabase } from "${new URL("./database.ts", import.meta.url)}";
+      import { openDatabase } from "${new URL("./open_database.ts", import.meta.url)}";
       import { AppKv } from "${new URL("./app_kv.ts", import.meta.url)}";
       self.onmessage = () => {
         const db = openDatabase(${JSON.stringify(path)});

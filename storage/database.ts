@@ -1,5 +1,4 @@
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { migrate } from "./migrations.ts";
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 
 export type Row = Record<string, unknown>;
 export type Params = SQLInputValue[];
@@ -92,50 +91,4 @@ export class Database {
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
-}
-
-export interface OpenOptions {
-  /** Apply migrations up to this number only (tests of the upgrade path). */
-  migrateTo?: number;
-}
-
-/**
- * Opens (creating if needed) the database file with mode 0600, sets the
- * pragmas fazt relies on and applies pending migrations.
- */
-export function openDatabase(path: string, options: OpenOptions = {}): Database {
-  if (path !== ":memory:") ensureFile(path);
-  const raw = new DatabaseSync(path, { timeout: 5000 });
-  raw.exec("PRAGMA journal_mode = WAL");
-  raw.exec("PRAGMA synchronous = NORMAL");
-  raw.exec("PRAGMA foreign_keys = ON");
-  raw.exec("PRAGMA busy_timeout = 5000");
-  const db = new Database(path, raw);
-  migrate(db, options.migrateTo);
-  if (path !== ":memory:") restrictSidecars(path);
-  return db;
-}
-
-/** The WAL and shared-memory files hold the same data as the database. */
-function restrictSidecars(path: string): void {
-  if (Deno.build.os === "windows") return;
-  for (const suffix of ["-wal", "-shm"]) {
-    try {
-      Deno.chmodSync(path + suffix, 0o600);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    }
-  }
-}
-
-function ensureFile(path: string): void {
-  const dir = path.replace(/[\\/][^\\/]*$/, "");
-  if (dir && dir !== path) Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  try {
-    Deno.statSync(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-    Deno.writeFileSync(path, new Uint8Array(), { mode: 0o600 });
-  }
-  if (Deno.build.os !== "windows") Deno.chmodSync(path, 0o600);
 }

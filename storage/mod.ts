@@ -3,7 +3,8 @@
  * writes SQL.
  * @module
  */
-import { type Database, openDatabase, type OpenOptions } from "./database.ts";
+import type { Database } from "./database.ts";
+import { openDatabase, type OpenOptions } from "./open_database.ts";
 import { AppBlobs } from "./app_blobs.ts";
 import { AppDocs } from "./app_docs.ts";
 import { AppEnv } from "./app_env.ts";
@@ -17,7 +18,8 @@ import { LoginAttemptStore, SessionStore } from "./sessions.ts";
 import { SettingsStore } from "./settings.ts";
 import { TokenStore } from "./tokens.ts";
 
-export { Database, openDatabase, type OpenOptions } from "./database.ts";
+export { Database } from "./database.ts";
+export { openDatabase, type OpenOptions } from "./open_database.ts";
 export { LATEST_MIGRATION, migrate, schemaVersion } from "./migrations.ts";
 export * from "./analytics.ts";
 export * from "./apps.ts";

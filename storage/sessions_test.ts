@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openDatabase } from "./database.ts";
+import { openDatabase } from "./open_database.ts";
 import { LoginAttemptStore, SessionStore } from "./sessions.ts";
 
 const HOUR = 3_600_000;
