@@ -1,5 +1,6 @@
 import type { Database } from "./database.ts";
-import { checkAppId, forApp, invalid, StorageError } from "./storage_error.ts";
+import { checkAppId } from "./input_checks.ts";
+import { forApp, invalid, StorageError } from "./storage_error.ts";
 import { keyPage, keyRange } from "./key_page.ts";
 
 export interface BlobMeta {
@@ -24,7 +25,7 @@ export interface BlobListOptions {
   cursor?: string;
 }
 
-export interface AppBlobsOptions {
+export interface BlobStoreOptions {
   now?: () => number;
   /** Largest blob accepted, in bytes. */
   maxSize?: number;
@@ -42,12 +43,12 @@ const META = "key, size, content_type, updated_at";
  * copied into ordinary objects (SQLite's have a null prototype) because they
  * are handed to app code.
  */
-export class AppBlobs {
+export class BlobStore {
   #db: Database;
   #now: () => number;
   #maxSize: number;
 
-  constructor(db: Database, opts: AppBlobsOptions = {}) {
+  constructor(db: Database, opts: BlobStoreOptions = {}) {
     this.#db = db;
     this.#now = opts.now ?? Date.now;
     this.#maxSize = opts.maxSize ?? 50 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AppBlobs, AppStore, type Database, openDatabase } from "./mod.ts";
+import { AppStore, BlobStore, type Database, openDatabase } from "./mod.ts";
 import { refused } from "./testing.ts";
 
 function setup(maxSize?: number) {
@@ -7,7 +7,7 @@ function setup(maxSize?: number) {
   const apps = new AppStore(db);
   const a = apps.createVersion("alpha", [], { keep: 10 }).app.id;
   const b = apps.createVersion("beta", [], { keep: 10 }).app.id;
-  const blobs = new AppBlobs(db, { now: () => 7, maxSize });
+  const blobs = new BlobStore(db, { now: () => 7, maxSize });
   return { db, apps, blobs, a, b };
 }
 
@@ -63,7 +63,7 @@ Deno.test("blobs: refusals change nothing", () => {
   assert.equal(snapshot(db), before);
   blobs.put(a, "x".repeat(1024), new Uint8Array(10));
   assert.equal(blobs.head(a, "x".repeat(1024))!.size, 10);
-  assert.equal(new AppBlobs(db).put(a, "big", new Uint8Array(1024 * 1024)).size, 1024 * 1024);
+  assert.equal(new BlobStore(db).put(a, "big", new Uint8Array(1024 * 1024)).size, 1024 * 1024);
   db.close();
 });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AppDocs, AppStore, type Database, type Doc, openDatabase } from "./mod.ts";
+import { AppStore, type Database, type Doc, DocStore, openDatabase } from "./mod.ts";
 import { refused } from "./testing.ts";
 
 function setup() {
@@ -7,7 +7,7 @@ function setup() {
   const apps = new AppStore(db);
   const a = apps.createVersion("alpha", [], { keep: 10 }).app.id;
   const b = apps.createVersion("beta", [], { keep: 10 }).app.id;
-  const docs = new AppDocs(db, { now: () => 42 });
+  const docs = new DocStore(db, { now: () => 42 });
   return { db, apps, docs, a, b };
 }
 
@@ -29,7 +29,7 @@ function seeded() {
   return s;
 }
 
-function ids(docs: AppDocs, appId: number, filter: Doc, sort?: Record<string, 1 | -1>): string[] {
+function ids(docs: DocStore, appId: number, filter: Doc, sort?: Record<string, 1 | -1>): string[] {
   return docs.find(appId, "people", filter, { sort }).items.map((d) => d.id as string);
 }
 
@@ -300,7 +300,7 @@ Deno.test("docs: ensureIndexes creates expression indexes the planner uses", () 
   assert.deepEqual(ids(docs, a, { "addr.city": "Oslo" }), ["ann", "cy"]);
   refused(() => docs.ensureIndexes(a, { "bad name": ["x"] }), "VALIDATION_FAILED", "collection");
   refused(() => docs.ensureIndexes(a, { people: ["a-b"] }), "VALIDATION_FAILED", "a-b");
-  const capped = new AppDocs(db, { maxIndexes: 3 });
+  const capped = new DocStore(db, { maxIndexes: 3 });
   refused(() => capped.ensureIndexes(a, { people: ["p1", "p2"] }), "LIMIT_EXCEEDED", "indexes");
   assert.equal(
     db.all("SELECT name FROM sqlite_master WHERE name LIKE 'docs_f_%'").length,

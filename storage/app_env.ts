@@ -1,12 +1,14 @@
 import type { Database } from "./database.ts";
-import { checkAppId, forApp, invalid, StorageError, utf8Length } from "./storage_error.ts";
+import { checkAppId } from "./input_checks.ts";
+import { utf8Length } from "./json_value.ts";
+import { forApp, invalid, StorageError } from "./storage_error.ts";
 
 export interface EnvEntry {
   name: string;
   updated_at: number;
 }
 
-export interface AppEnvOptions {
+export interface EnvStoreOptions {
   now?: () => number;
 }
 
@@ -18,11 +20,11 @@ const MAX_VALUE_BYTES = 64 * 1024;
  * Secrets the owner sets for an app, handed to its code as environment.
  * Listing shows names only, so a value leaves storage only via `values`.
  */
-export class AppEnv {
+export class EnvStore {
   #db: Database;
   #now: () => number;
 
-  constructor(db: Database, opts: AppEnvOptions = {}) {
+  constructor(db: Database, opts: EnvStoreOptions = {}) {
     this.#db = db;
     this.#now = opts.now ?? Date.now;
   }

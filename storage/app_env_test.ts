@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AppEnv, AppStore, openDatabase } from "./mod.ts";
+import { AppStore, EnvStore, openDatabase } from "./mod.ts";
 import { refused } from "./testing.ts";
 
 function setup() {
@@ -8,7 +8,7 @@ function setup() {
   const a = apps.createVersion("alpha", [], { keep: 10 }).app.id;
   const b = apps.createVersion("beta", [], { keep: 10 }).app.id;
   let now = 100;
-  const env = new AppEnv(db, { now: () => now++ });
+  const env = new EnvStore(db, { now: () => now++ });
   return { db, apps, env, a, b };
 }
 

@@ -1,13 +1,7 @@
 import type { Database } from "./database.ts";
-import {
-  checkAppId,
-  checkKey,
-  expiryOf,
-  forApp,
-  invalid,
-  StorageError,
-  toJson,
-} from "./storage_error.ts";
+import { checkAppId, checkKey, expiryOf } from "./input_checks.ts";
+import { toJson } from "./json_value.ts";
+import { forApp, invalid, StorageError } from "./storage_error.ts";
 import { keyPage, keyRange } from "./key_page.ts";
 
 export interface KvItem {
@@ -32,7 +26,7 @@ export interface KvListOptions {
   cursor?: string;
 }
 
-export interface AppKvOptions {
+export interface KvStoreOptions {
   /** The clock expiry is judged by; tests inject one. */
   now?: () => number;
 }
@@ -45,11 +39,11 @@ const LIVE = "(expires_at IS NULL OR expires_at > ?)";
  * A JSON key-value store per app. Expired keys read as absent at once and
  * are removed later by `purgeExpired`, so reads never write.
  */
-export class AppKv {
+export class KvStore {
   #db: Database;
   #now: () => number;
 
-  constructor(db: Database, opts: AppKvOptions = {}) {
+  constructor(db: Database, opts: KvStoreOptions = {}) {
     this.#db = db;
     this.#now = opts.now ?? Date.now;
   }

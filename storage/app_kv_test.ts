@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {
-  AppKv,
   AppStore,
   type Database,
+  KvStore,
   LATEST_MIGRATION,
   openDatabase,
   schemaVersion,
@@ -22,7 +22,7 @@ function setup() {
       return now;
     },
   };
-  const kv = new AppKv(db, { now: () => now });
+  const kv = new KvStore(db, { now: () => now });
   return { db, apps, kv, a, b, clock };
 }
 
@@ -150,10 +150,10 @@ Deno.test("kv: increments racing from four worker connections lose nothing", asy
     const appId = new AppStore(db).createVersion("c", [], { keep: 1 }).app.id;
     const source = `
       import { openDatabase } from "${new URL("./open_database.ts", import.meta.url)}";
-      import { AppKv } from "${new URL("./app_kv.ts", import.meta.url)}";
+      import { KvStore } from "${new URL("./app_kv.ts", import.meta.url)}";
       self.onmessage = () => {
         const db = openDatabase(${JSON.stringify(path)});
-        const kv = new AppKv(db);
+        const kv = new KvStore(db);
         for (let i = 0; i < 250; i++) kv.increment(${appId}, "n", 2);
         db.close();
         self.postMessage("done");
@@ -169,7 +169,7 @@ Deno.test("kv: increments racing from four worker connections lose nothing", asy
     ));
     workers.forEach((w) => w.terminate());
     URL.revokeObjectURL(url);
-    assert.equal(new AppKv(db).get(appId, "n"), 2000);
+    assert.equal(new KvStore(db).get(appId, "n"), 2000);
     db.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

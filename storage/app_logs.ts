@@ -1,5 +1,6 @@
 import type { Database } from "./database.ts";
-import { checkAppId, checkLimit, forApp, invalid } from "./storage_error.ts";
+import { checkAppId, checkLimit } from "./input_checks.ts";
+import { forApp, invalid } from "./storage_error.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -23,7 +24,7 @@ export interface LogRecentOptions {
   after?: number;
 }
 
-export interface AppLogsOptions {
+export interface LogStoreOptions {
   /** Newest entries kept per app. */
   maxPerApp?: number;
   /** Appends per app between prunes; 1 keeps the bound exact at every moment. */
@@ -38,14 +39,14 @@ const MAX_MESSAGE_BYTES = 8 * 1024;
  * it runs every `pruneEvery` appends of an app rather than on each one: an
  * app holds at most `maxPerApp + pruneEvery - 1` rows between prunes.
  */
-export class AppLogs {
+export class LogStore {
   #db: Database;
   #maxPerApp: number;
   #pruneEvery: number;
   /** Appends since the last prune, per app, in this process. */
   #pending = new Map<number, number>();
 
-  constructor(db: Database, opts: AppLogsOptions = {}) {
+  constructor(db: Database, opts: LogStoreOptions = {}) {
     this.#db = db;
     this.#maxPerApp = opts.maxPerApp ?? 1000;
     this.#pruneEvery = opts.pruneEvery ?? Math.max(1, Math.floor(this.#maxPerApp / 10));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AppLogs, AppStore, type Database, openDatabase } from "./mod.ts";
+import { AppStore, type Database, LogStore, openDatabase } from "./mod.ts";
 import { refused } from "./testing.ts";
 
 function setup(opts?: { maxPerApp?: number; pruneEvery?: number }) {
@@ -7,7 +7,7 @@ function setup(opts?: { maxPerApp?: number; pruneEvery?: number }) {
   const apps = new AppStore(db);
   const a = apps.createVersion("alpha", [], { keep: 10 }).app.id;
   const b = apps.createVersion("beta", [], { keep: 10 }).app.id;
-  const logs = new AppLogs(db, opts);
+  const logs = new LogStore(db, opts);
   return { db, apps, logs, a, b };
 }
 
@@ -117,7 +117,7 @@ Deno.test("logs: amortised pruning stays within maxPerApp + pruneEvery", () => {
   db.exec(
     "INSERT INTO app_logs (app_id, level, message, created_at) SELECT app_id, level, message, created_at FROM app_logs",
   );
-  const fresh = new AppLogs(db, { maxPerApp: 100 });
+  const fresh = new LogStore(db, { maxPerApp: 100 });
   fresh.append(a, "info", "after restart");
   assert.equal(count(db, a), 100);
   db.close();

@@ -1,12 +1,6 @@
 import type { Params } from "./database.ts";
-import {
-  checkAppId,
-  checkLimit,
-  checkPrefix,
-  decodeCursor,
-  encodeCursor,
-  prefixEnd,
-} from "./storage_error.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { checkAppId, checkLimit, checkPrefix } from "./input_checks.ts";
 
 /** The checked bounds of one page of an app's keys under a prefix, after a cursor. */
 export interface KeyRange {
@@ -40,4 +34,21 @@ export function keyPage<T extends { key: string }>(
   const items = rows.slice(0, limit);
   const more = rows.length > limit;
   return { items, cursor: more ? encodeCursor(items[items.length - 1].key) : null };
+}
+
+/**
+ * The least string above every string that starts with `prefix`, for an
+ * index range scan (LIKE would treat `%` and `_` as wildcards). SQLite
+ * compares TEXT as UTF-8 bytes, which orders like code points, so bumping the
+ * last code point works; null when the prefix is all U+10FFFF.
+ */
+function prefixEnd(prefix: string): string | null {
+  const points = [...prefix];
+  while (points.length) {
+    const last = points.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) {
+      return points.join("") + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+    }
+  }
+  return null;
 }

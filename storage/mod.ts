@@ -5,11 +5,11 @@
  */
 import type { Database } from "./database.ts";
 import { openDatabase, type OpenOptions } from "./open_database.ts";
-import { AppBlobs } from "./app_blobs.ts";
-import { AppDocs } from "./app_docs.ts";
-import { AppEnv } from "./app_env.ts";
-import { AppKv } from "./app_kv.ts";
-import { AppLogs } from "./app_logs.ts";
+import { BlobStore } from "./app_blobs.ts";
+import { DocStore } from "./app_docs.ts";
+import { EnvStore } from "./app_env.ts";
+import { KvStore } from "./app_kv.ts";
+import { LogStore } from "./app_logs.ts";
 import { AnalyticsStore } from "./analytics.ts";
 import { AppStore } from "./apps.ts";
 import { OwnerStore } from "./owner.ts";
@@ -41,11 +41,11 @@ export class Storage {
   /** Analytics events, rollups and the day's salt. */
   readonly analytics: AnalyticsStore;
   /** App-scoped stores for serverless code; every method takes the app id first. */
-  readonly kv: AppKv;
-  readonly docs: AppDocs;
-  readonly blobs: AppBlobs;
-  readonly env: AppEnv;
-  readonly logs: AppLogs;
+  readonly kv: KvStore;
+  readonly docs: DocStore;
+  readonly blobs: BlobStore;
+  readonly env: EnvStore;
+  readonly logs: LogStore;
   readonly owner: OwnerStore;
   readonly peers: PeerStore;
   /** The owner's dashboard sessions and the login rate limit. */
@@ -57,11 +57,11 @@ export class Storage {
   constructor(readonly db: Database) {
     this.apps = new AppStore(db);
     this.analytics = new AnalyticsStore(db);
-    this.kv = new AppKv(db);
-    this.docs = new AppDocs(db);
-    this.blobs = new AppBlobs(db);
-    this.env = new AppEnv(db);
-    this.logs = new AppLogs(db);
+    this.kv = new KvStore(db);
+    this.docs = new DocStore(db);
+    this.blobs = new BlobStore(db);
+    this.env = new EnvStore(db);
+    this.logs = new LogStore(db);
     this.owner = new OwnerStore(db);
     this.peers = new PeerStore(db);
     this.sessions = new SessionStore(db);
