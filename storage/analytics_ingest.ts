@@ -1,0 +1,470 @@
+import type { Database } from "./database.ts";
+import {
+  type AnalyticsEvent,
+  DAY_MS,
+  type Dimension,
+  DIMENSIONS,
+  type Grain,
+  HOUR_MS,
+  MAX_TOP_VALUES,
+  OTHER,
+  PACKED_FIELDS,
+  type PackedBatch,
+  packEvents,
+  PAGEVIEW,
+  resolvedEvents,
+  unpackEvents,
+} from "./analytics_model.ts";
+
+const CACHE_MAX = 50_000;
+
+/** Counts of one app in one bucket, while a batch is aggregated. */
+interface Agg {
+  app: string;
+  bucket: number;
+  views: number;
+  visitors: number;
+  events: number;
+  dims: Record<Dimension, Map<string, number>>;
+  /** Page views per agent key (turned into browser, OS and device counts). */
+  agents: Map<string, number>;
+}
+
+function newAgg(app: string, bucket: number): Agg {
+  const dims = {} as Record<Dimension, Map<string, number>>;
+  for (const d of DIMENSIONS) dims[d] = new Map();
+  return { app, bucket, views: 0, visitors: 0, events: 0, dims, agents: new Map() };
+}
+
+function bump(m: Map<string, number>, value: string, n: number): void {
+  m.set(value, (m.get(value) ?? 0) + n);
+}
+
+/** Hours-of-the-day bitmask per visitor of one app and day, in a batch. */
+interface DayVisitors {
+  app: string;
+  day: number;
+  masks: Map<string, number>;
+}
+
+/**
+ * The write side of analytics: raw events (pruned after the retention
+ * period), hourly and daily rollups (kept), the visitor hashes a day has
+ * counted, and the day's salt.
+ *
+ * Raw events are one row per batch (a JSON array), since a row per event
+ * cost the writer twice as much CPU. An event's id is its time in ms times
+ * 1000 plus a sequence number, so a batch covers an id range. Rollups are
+ * updated in the same transaction as the raw row, from the id's time, so
+ * they always equal a recount of the raw events they cover.
+ */
+export class AnalyticsIngest {
+  #db: Database;
+  #lastId: number | undefined;
+  /** `app\0day` → visitor → hours-of-the-day bitmask already counted. */
+  #seen = new Map<string, Map<string, number>>();
+  #seenCount = 0;
+  /** `app\0dim\0grain\0bucket` → named values stored. */
+  #cardinality = new Map<string, number>();
+  /** Agent key → [browser, os, device]. */
+  #agentNames = new Map<string, [string, string, string]>();
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  #nextId(at: number): number {
+    if (this.#lastId === undefined) {
+      this.#lastId = this.#db.get<{ id: number | null }>(
+        "SELECT max(last_id) AS id FROM analytics_raw",
+      )!.id ?? 0;
+    }
+    const id = Math.max(this.#lastId + 1, Math.floor(at) * 1000);
+    this.#lastId = id;
+    return id;
+  }
+
+  #agent(key: string): [string, string, string] {
+    let names = this.#agentNames.get(key);
+    if (!names) {
+      const [browser = "Other", os = "Other", device = "desktop"] = key.split("\n");
+      names = [browser, os, device];
+      if (this.#agentNames.size >= 1000) this.#agentNames.clear();
+      this.#agentNames.set(key, names);
+    }
+    return names;
+  }
+
+  /**
+   * Writes events and updates every rollup, all in one transaction. Events
+   * are stored in time order; one older than the newest already stored is
+   * stored at that newest time (ids only grow).
+   */
+  ingest(events: readonly AnalyticsEvent[]): void {
+    this.ingestPacked(packEvents(events));
+  }
+
+  /** `ingest` for a packed batch (what the server's writer thread receives). */
+  ingestPacked(batch: PackedBatch): void {
+    const packed = resolvedEvents(batch);
+    if (packed.length < PACKED_FIELDS) return;
+    let sorted = true;
+    for (let i = PACKED_FIELDS; i < packed.length && sorted; i += PACKED_FIELDS) {
+      sorted = (packed[i - PACKED_FIELDS] as number) <= (packed[i] as number);
+    }
+    const rows = sorted
+      ? packed
+      : packEvents(unpackEvents({ strings: [], events: packed }).sort((a, b) => a.at - b.at))
+        .events;
+    const lastId = this.#lastId;
+    try {
+      this.#db.transaction(() => this.#ingest(rows));
+    } catch (err) {
+      // The in-memory views of the tables may now be ahead of them.
+      this.#lastId = lastId;
+      this.#seen.clear();
+      this.#seenCount = 0;
+      this.#cardinality.clear();
+      throw err;
+    }
+  }
+
+  #ingest(p: PackedBatch["events"]): void {
+    const hours = new Map<string, Agg>();
+    const visitors = new Map<string, DayVisitors>();
+    let cur: Agg | undefined;
+    let curApp = "";
+    let curHour = -1;
+    let days: DayVisitors | undefined;
+    // The raw events of a batch are one row: a JSON array of events, with
+    // repeated strings (app, path, browser…) once in `strings`.
+    const raw: unknown[][] = [];
+    const strings: string[] = [];
+    const index = new Map<string, number>();
+    const intern = (v: string): number => {
+      let i = index.get(v);
+      if (i === undefined) {
+        i = strings.push(v) - 1;
+        index.set(v, i);
+      }
+      return i;
+    };
+    let firstId = 0;
+    let id = 0;
+    for (let i = 0; i + PACKED_FIELDS <= p.length; i += PACKED_FIELDS) {
+      const app = p[i + 1] as string;
+      const name = p[i + 2] as string;
+      const source = p[i + 3] as string;
+      const path = p[i + 4] as string;
+      const referrer = p[i + 5] as string;
+      const agent = p[i + 6] as string;
+      const visitor = p[i + 7] as string;
+      const tags = p[i + 8] as string[] | null;
+      const props = p[i + 9] as string | null;
+      id = this.#nextId(p[i] as number);
+      if (firstId === 0) firstId = id;
+      const [browser, os, device] = this.#agent(agent);
+      raw.push([
+        id - firstId,
+        intern(app),
+        intern(name),
+        intern(source),
+        intern(path),
+        intern(referrer),
+        intern(browser),
+        intern(os),
+        intern(device),
+        visitor,
+        tags && tags.length ? tags.join(",") : null,
+        props,
+      ]);
+      const at = Math.floor(id / 1000);
+      const hour = at - (at % HOUR_MS);
+      if (cur === undefined || app !== curApp || hour !== curHour) {
+        const key = `${app}\0${hour}`;
+        cur = hours.get(key);
+        if (!cur) hours.set(key, cur = newAgg(app, hour));
+        const day = hour - (hour % DAY_MS);
+        const dayKey = `${app}\0${day}`;
+        days = visitors.get(dayKey);
+        if (!days) visitors.set(dayKey, days = { app, day, masks: new Map() });
+        curApp = app;
+        curHour = hour;
+      }
+      if (name === PAGEVIEW) {
+        cur.views++;
+        bump(cur.dims.path, path, 1);
+        if (referrer) bump(cur.dims.referrer, referrer, 1);
+        cur.agents.set(agent, (cur.agents.get(agent) ?? 0) + 1);
+      } else {
+        cur.events++;
+        bump(cur.dims.event, name, 1);
+      }
+      bump(cur.dims.source, source, 1);
+      if (tags) { for (const tag of new Set(tags)) bump(cur.dims.tag, tag, 1); }
+      const masks = days!.masks;
+      masks.set(visitor, (masks.get(visitor) ?? 0) | (1 << ((hour % DAY_MS) / HOUR_MS)));
+    }
+    if (raw.length) {
+      this.#db.run(
+        "INSERT INTO analytics_raw (id, last_id, count, events) VALUES (?, ?, ?, ?)",
+        firstId,
+        id,
+        raw.length,
+        JSON.stringify({ strings, events: raw }),
+      );
+    }
+    // Browser, OS and device counts come from the agent counts.
+    for (const h of hours.values()) {
+      for (const [agent, n] of h.agents) {
+        const [browser, os, device] = this.#agent(agent);
+        bump(h.dims.browser, browser, n);
+        bump(h.dims.os, os, n);
+        bump(h.dims.device, device, n);
+      }
+    }
+    // Daily rollups are the sums of the hourly ones.
+    const dayAggs = new Map<string, Agg>();
+    for (const h of hours.values()) {
+      const day = h.bucket - (h.bucket % DAY_MS);
+      const key = `${h.app}\0${day}`;
+      let d = dayAggs.get(key);
+      if (!d) dayAggs.set(key, d = newAgg(h.app, day));
+      d.views += h.views;
+      d.events += h.events;
+      for (const dim of DIMENSIONS) {
+        const into = d.dims[dim];
+        for (const [value, n] of h.dims[dim]) bump(into, value, n);
+      }
+    }
+    for (const v of visitors.values()) this.#countVisitors(v, hours, dayAggs);
+    for (const [grain, aggs] of [["hour", hours], ["day", dayAggs]] as const) {
+      for (const a of aggs.values()) {
+        this.#db.run(
+          `INSERT INTO analytics_counts (app, grain, bucket, views, visitors, events)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (app, grain, bucket) DO UPDATE SET views = views + excluded.views,
+             visitors = visitors + excluded.visitors, events = events + excluded.events`,
+          a.app,
+          grain,
+          a.bucket,
+          a.views,
+          a.visitors,
+          a.events,
+        );
+        for (const dim of DIMENSIONS) {
+          if (a.dims[dim].size) this.#addTops(a.app, dim, grain, a.bucket, a.dims[dim]);
+        }
+      }
+    }
+  }
+
+  /** Counts each visitor once per day and once per hour, whatever the batch. */
+  #countVisitors(v: DayVisitors, hours: Map<string, Agg>, days: Map<string, Agg>): void {
+    const db = this.#db;
+    const dayKey = `${v.app}\0${v.day}`;
+    let seen = this.#seen.get(dayKey);
+    if (!seen) this.#seen.set(dayKey, seen = new Map());
+    for (const [visitor, mask] of v.masks) {
+      let known = seen.get(visitor);
+      let fresh: number;
+      if (known === undefined) {
+        const inserted = db.run(
+          "INSERT OR IGNORE INTO analytics_visitors (app, day, visitor, hours) VALUES (?, ?, ?, ?)",
+          v.app,
+          v.day,
+          visitor,
+          mask,
+        ).changes;
+        if (inserted) {
+          days.get(dayKey)!.visitors++;
+          known = 0;
+          fresh = mask;
+        } else {
+          known = db.get<{ hours: number }>(
+            "SELECT hours FROM analytics_visitors WHERE app = ? AND day = ? AND visitor = ?",
+            v.app,
+            v.day,
+            visitor,
+          )!.hours;
+          fresh = mask & ~known;
+          if (fresh) this.#setHours(v, visitor, known | fresh);
+        }
+      } else {
+        fresh = mask & ~known;
+        if (fresh) this.#setHours(v, visitor, known | fresh);
+      }
+      for (let h = 0; fresh >> h; h++) {
+        if (fresh & (1 << h)) hours.get(`${v.app}\0${v.day + h * HOUR_MS}`)!.visitors++;
+      }
+      if (!seen.has(visitor) && ++this.#seenCount > CACHE_MAX) {
+        this.#seen.clear();
+        this.#seen.set(dayKey, seen = new Map());
+        this.#seenCount = 1;
+      }
+      seen.set(visitor, known | fresh);
+    }
+  }
+
+  #setHours(v: DayVisitors, visitor: string, hours: number): void {
+    this.#db.run(
+      "UPDATE analytics_visitors SET hours = ? WHERE app = ? AND day = ? AND visitor = ?",
+      hours,
+      v.app,
+      v.day,
+      visitor,
+    );
+  }
+
+  /**
+   * Adds a bucket's counts of one dimension to its top-list rows: one
+   * multi-row upsert while the bucket is well under `MAX_TOP_VALUES` named
+   * values, else row by row, adding values past the cap to `OTHER`.
+   */
+  #addTops(app: string, dim: Dimension, grain: Grain, bucket: number, values: Map<string, number>) {
+    const db = this.#db;
+    const key = `${app}\0${dim}\0${grain}\0${bucket}`;
+    const count = () =>
+      db.get<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM analytics_top
+         WHERE app = ? AND dim = ? AND grain = ? AND bucket = ?`,
+        app,
+        dim,
+        grain,
+        bucket,
+      )!.n;
+    // `named` is an upper bound (every value of a batch counted as new) until
+    // it nears the cap; then it is counted again.
+    let named = this.#cardinality.get(key) ?? count();
+    if (named + values.size > MAX_TOP_VALUES) named = count();
+    if (named + values.size > MAX_TOP_VALUES || values.size > 500) {
+      for (const [value, n] of values) {
+        named = this.#addTop(app, dim, grain, bucket, value, n, named);
+      }
+    } else {
+      const entries = [...values];
+      // Chunks of 32, 8 and 1 rows, so a few statements are prepared, not one per size.
+      for (let i = 0; i < entries.length;) {
+        const left = entries.length - i;
+        const size = left >= 32 ? 32 : left >= 8 ? 8 : 1;
+        const params: (string | number)[] = [];
+        for (const [value, n] of entries.slice(i, i + size)) {
+          params.push(app, dim, grain, bucket, value, n);
+        }
+        db.run(
+          `INSERT INTO analytics_top (app, dim, grain, bucket, value, count) VALUES ${
+            Array(size).fill("(?, ?, ?, ?, ?, ?)").join(", ")
+          } ON CONFLICT (app, dim, grain, bucket, value) DO UPDATE SET count = count + excluded.count`,
+          ...params,
+        );
+        named += size;
+        i += size;
+      }
+    }
+    if (this.#cardinality.size >= CACHE_MAX) this.#cardinality.clear();
+    this.#cardinality.set(key, named);
+  }
+
+  #addTop(
+    app: string,
+    dim: Dimension,
+    grain: Grain,
+    bucket: number,
+    value: string,
+    n: number,
+    named: number,
+  ): number {
+    const db = this.#db;
+    let target = value;
+    if (named >= MAX_TOP_VALUES) {
+      const updated = db.run(
+        `UPDATE analytics_top SET count = count + ?
+         WHERE app = ? AND dim = ? AND grain = ? AND bucket = ? AND value = ?`,
+        n,
+        app,
+        dim,
+        grain,
+        bucket,
+        value,
+      ).changes;
+      if (updated) return named;
+      target = OTHER;
+    }
+    const total = db.get<{ count: number }>(
+      `INSERT INTO analytics_top (app, dim, grain, bucket, value, count) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (app, dim, grain, bucket, value) DO UPDATE SET count = count + excluded.count
+       RETURNING count`,
+      app,
+      dim,
+      grain,
+      bucket,
+      target,
+      n,
+    )!.count;
+    return total === n && target === value ? named + 1 : named; // a new named value
+  }
+
+  /**
+   * The salt of `day` (ms at its start, UTC). The first call of a day makes
+   * one with `make` and deletes every other day's, so older visitor hashes
+   * cannot be recomputed from anything fazt keeps.
+   */
+  salt(day: number, make: () => string): string {
+    const db = this.#db;
+    let erased = false;
+    const salt = db.transaction(() => {
+      const row = db.get<{ salt: string }>("SELECT salt FROM analytics_salts WHERE day = ?", day);
+      if (db.get("SELECT 1 AS x FROM analytics_salts WHERE day <> ?", day)) {
+        // Zero the old salt's bytes instead of leaving them in a free cell.
+        const secure = db.get<{ secure_delete: number }>("PRAGMA secure_delete")!.secure_delete;
+        db.exec("PRAGMA secure_delete = ON");
+        try {
+          db.run("DELETE FROM analytics_salts WHERE day <> ?", day);
+        } finally {
+          db.exec(`PRAGMA secure_delete = ${secure ? "ON" : "OFF"}`);
+        }
+        erased = true;
+      }
+      if (row) return row.salt;
+      const fresh = make();
+      db.run("INSERT INTO analytics_salts (day, salt) VALUES (?, ?)", day, fresh);
+      return fresh;
+    });
+    // The WAL still holds older copies of the page: move the zeroed page into
+    // the file and empty the WAL (best effort: a reader elsewhere delays it).
+    if (erased) db.get("PRAGMA wal_checkpoint(TRUNCATE)");
+    return salt;
+  }
+
+  /**
+   * Deletes raw events older than `before` (a batch goes when its newest
+   * event is older; at most `max` batches a call, so a backlog goes in steps)
+   * and the counted-visitor rows of days before `keepDay`. Rollups are kept.
+   * Returns how many raw events were deleted.
+   */
+  prune(before: number, keepDay: number, max = 500): number {
+    return this.#db.transaction(() => {
+      const old = this.#db.get<{ n: number | null; last: number | null }>(
+        `SELECT SUM(count) AS n, MAX(id) AS last FROM (
+           SELECT id, count FROM analytics_raw WHERE last_id < ? ORDER BY id LIMIT ?)`,
+        before * 1000,
+        max,
+      )!;
+      if (old.last !== null) {
+        this.#db.run(
+          "DELETE FROM analytics_raw WHERE id <= ? AND last_id < ?",
+          old.last,
+          before * 1000,
+        );
+      }
+      this.#db.run("DELETE FROM analytics_visitors WHERE day < ?", keepDay);
+      for (const [key, seen] of this.#seen) {
+        if (Number(key.split("\0")[1]) < keepDay) {
+          this.#seenCount -= seen.size;
+          this.#seen.delete(key);
+        }
+      }
+      return old.n ?? 0;
+    });
+  }
+}

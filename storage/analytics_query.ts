@@ -1,0 +1,230 @@
+import type { Database } from "./database.ts";
+import {
+  type CountRow,
+  type Dimension,
+  type Grain,
+  PAGEVIEW,
+  type Span,
+  type StoredEvent,
+  type TopRow,
+} from "./analytics_model.ts";
+
+/** An app filter: one app, or `null` for every app. */
+export type AppFilter = string | null;
+
+/**
+ * Every app goes through `app IN (…)` rather than no condition, so rollup
+ * reads stay range scans of the primary keys (which begin with the app).
+ */
+function appWhere(app: AppFilter): string {
+  return app === null
+    ? "app IN (SELECT DISTINCT app FROM analytics_counts WHERE grain = 'day') AND "
+    : "app = ? AND ";
+}
+
+function appParam(app: AppFilter): string[] {
+  return app === null ? [] : [app];
+}
+
+/**
+ * The read side of analytics: rollups by grain and dimension, and raw events
+ * read back from the newest batches only (realtime, recent events).
+ */
+export class AnalyticsQuery {
+  #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** Count rows of one grain in `[from, to)`, summed over apps when `app` is null. */
+  counts(app: AppFilter, grain: Grain, from: number, to: number): CountRow[] {
+    return this.#db.all<CountRow>(
+      `SELECT bucket, SUM(views) AS views, SUM(visitors) AS visitors, SUM(events) AS events
+       FROM analytics_counts WHERE ${appWhere(app)}grain = ? AND bucket >= ? AND bucket < ?
+       GROUP BY bucket ORDER BY bucket`,
+      ...appParam(app),
+      grain,
+      from,
+      to,
+    ).map((r) => ({ ...r }));
+  }
+
+  /** Totals over spans (e.g. whole days, then the hours of partial days). */
+  totals(app: AppFilter, spans: readonly Span[]): Omit<CountRow, "bucket"> {
+    const out = { views: 0, visitors: 0, events: 0 };
+    for (const s of spans) {
+      const r = this.#db.get<{ views: number | null; visitors: number | null; events: number }>(
+        `SELECT SUM(views) AS views, SUM(visitors) AS visitors, SUM(events) AS events
+         FROM analytics_counts WHERE ${appWhere(app)}grain = ? AND bucket >= ? AND bucket < ?`,
+        ...appParam(app),
+        s.grain,
+        s.from,
+        s.to,
+      )!;
+      out.views += r.views ?? 0;
+      out.visitors += r.visitors ?? 0;
+      out.events += r.events ?? 0;
+    }
+    return out;
+  }
+
+  /** The most frequent values of a dimension over spans; `value` narrows to one value. */
+  top(app: AppFilter, dim: Dimension, spans: readonly Span[], limit: number): TopRow[] {
+    if (spans.length === 0) return [];
+    const parts = spans.map(() =>
+      `SELECT value, count FROM analytics_top
+       WHERE ${appWhere(app)}dim = ? AND grain = ? AND bucket >= ? AND bucket < ?`
+    );
+    const params = spans.flatMap((s) => [...appParam(app), dim, s.grain, s.from, s.to]);
+    return this.#db.all<TopRow>(
+      `SELECT value, SUM(count) AS count FROM (${parts.join(" UNION ALL ")})
+       GROUP BY value ORDER BY count DESC, value LIMIT ?`,
+      ...params,
+      limit,
+    ).map((r) => ({ ...r }));
+  }
+
+  /** Per-bucket counts of one value of a dimension (e.g. one event name). */
+  valueSeries(
+    app: AppFilter,
+    dim: Dimension,
+    value: string,
+    grain: Grain,
+    from: number,
+    to: number,
+  ): { bucket: number; count: number }[] {
+    return this.#db.all<{ bucket: number; count: number }>(
+      `SELECT bucket, SUM(count) AS count FROM analytics_top
+       WHERE ${appWhere(app)}dim = ? AND grain = ? AND bucket >= ? AND bucket < ? AND value = ?
+       GROUP BY bucket ORDER BY bucket`,
+      ...appParam(app),
+      dim,
+      grain,
+      from,
+      to,
+      value,
+    ).map((r) => ({ ...r }));
+  }
+
+  /**
+   * Raw events, newest first, from the batches that may hold events in
+   * `[from, to)`; `keep` decides which are returned, `stop` ends the scan
+   * early. At most `maxEvents` events are looked at.
+   */
+  #scan(
+    from: number,
+    to: number,
+    maxEvents: number,
+    keep: (e: StoredEvent) => boolean,
+    stop: () => boolean,
+  ): StoredEvent[] {
+    const out: StoredEvent[] = [];
+    let seen = 0;
+    let below = to * 1000;
+    while (seen < maxEvents && !stop()) {
+      const rows = this.#db.all<{ id: number; events: string }>(
+        `SELECT id, events FROM analytics_raw WHERE id < ? AND last_id >= ?
+         ORDER BY id DESC LIMIT 20`,
+        below,
+        from * 1000,
+      );
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const { strings: t, events } = JSON.parse(row.events) as {
+          strings: string[];
+          events: unknown[][];
+        };
+        for (let i = events.length - 1; i >= 0 && seen < maxEvents && !stop(); i--) {
+          const r = events[i] as number[];
+          const id = row.id + r[0];
+          if (id >= to * 1000 || id < from * 1000) continue;
+          seen++;
+          const e: StoredEvent = {
+            at: Math.floor(id / 1000),
+            app: t[r[1]],
+            name: t[r[2]],
+            source: t[r[3]],
+            path: t[r[4]],
+            referrer: t[r[5]],
+            browser: t[r[6]],
+            os: t[r[7]],
+            device: t[r[8]],
+            visitor: r[9] as unknown as string,
+            tags: r[10] as unknown as string | null,
+            props: r[11] as unknown as string | null,
+          };
+          if (keep(e)) out.push(e);
+        }
+        below = row.id;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The newest named (non-pageview) events, with their properties, among the
+   * newest `maxEvents` raw events.
+   */
+  recentEvents(
+    app: AppFilter,
+    name: string | null,
+    limit: number,
+    maxEvents = 500_000,
+  ): StoredEvent[] {
+    const found: StoredEvent[] = [];
+    this.#scan(0, Number.MAX_SAFE_INTEGER / 1000, maxEvents, (e) => {
+      const ok = e.name !== PAGEVIEW && (app === null || e.app === app) &&
+        (name === null || e.name === name);
+      if (ok) found.push(e);
+      return false;
+    }, () => found.length >= limit);
+    return found;
+  }
+
+  /** Raw events in `[from, to)`, oldest first (at most `limit`). */
+  events(app: AppFilter, from: number, to: number, limit = 100_000): StoredEvent[] {
+    return this.#scan(
+      from,
+      to,
+      Number.MAX_SAFE_INTEGER,
+      (e) => app === null || e.app === app,
+      () => false,
+    )
+      .slice(-limit)
+      .reverse();
+  }
+
+  /**
+   * Visitors seen since `since` and the page each was last on. Looks at most
+   * at the newest `maxEvents` events, so a flood cannot make it slow.
+   */
+  realtime(
+    app: AppFilter,
+    since: number,
+    maxEvents = 200_000,
+  ): { visitors: number; pages: TopRow[] } {
+    const last = new Map<string, string>();
+    this.#scan(since, Number.MAX_SAFE_INTEGER / 1000, maxEvents, (e) => {
+      if (e.name !== PAGEVIEW || (app !== null && e.app !== app)) return false;
+      const key = `${e.app}\n${e.visitor}`;
+      if (!last.has(key)) last.set(key, e.path); // newest first: the first seen is the latest
+      return false;
+    }, () => false);
+    const pages = new Map<string, number>();
+    for (const path of last.values()) pages.set(path, (pages.get(path) ?? 0) + 1);
+    return {
+      visitors: last.size,
+      pages: [...pages].map(([value, count]) => ({ value, count }))
+        .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)),
+    };
+  }
+
+  /** Every app (or tracked domain) with rollups, with its all-time count of views and events. */
+  apps(): { app: string; views: number; events: number }[] {
+    return this.#db.all<{ app: string; views: number; events: number }>(
+      `SELECT app, SUM(views) AS views, SUM(events) AS events FROM analytics_counts
+       WHERE grain = 'day' GROUP BY app ORDER BY views + events DESC, app`,
+    ).map((r) => ({ ...r }));
+  }
+}
