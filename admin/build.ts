@@ -26,7 +26,7 @@ const DEPENDENCIES = ["preact", "preact/", "uplot", "@zip.js/zip.js", "@zip.js/z
 
 async function sha256(data: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", data as BufferSource);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return new Uint8Array(digest).toHex();
 }
 
 async function listSources(dir: URL, prefix = ""): Promise<string[]> {

@@ -30,10 +30,7 @@ export async function hashPassword(password: string): Promise<string> {
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, iter, salt, hash] = stored.split("$");
   if (scheme !== "pbkdf2-sha256" || !salt || !hash) return false;
-  const saltBytes = Uint8Array.from(
-    atob(salt.replaceAll("-", "+").replaceAll("_", "/")),
-    (c) => c.charCodeAt(0),
-  );
+  const saltBytes = Uint8Array.fromBase64(salt, { alphabet: "base64url" });
   return safeEqual(await derive(password, saltBytes, Number(iter)), hash);
 }
 

@@ -6,10 +6,9 @@ export function randomToken(n = 32): string {
   return base64url(bytes);
 }
 
+/** Bytes as URL-safe base64 without padding. */
 export function base64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
 export function sha256Hex(data: string | Uint8Array): string {

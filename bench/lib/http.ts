@@ -2,6 +2,7 @@
  * A tiny HTTP/1.1 client over a raw loopback socket. Unlike fetch it never
  * decodes a body, so the bytes a server sends (gzip included) can be compared.
  */
+import { concatBytes } from "../../lib/bytes.ts";
 
 export interface RawResponse {
   status: number;
@@ -14,16 +15,6 @@ export interface RawResponse {
 export function header(r: RawResponse, name: string): string | undefined {
   const n = name.toLowerCase();
   return r.headers.find(([k]) => k.toLowerCase() === n)?.[1];
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((s, c) => s + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 function indexOfCrlfCrlf(b: Uint8Array): number {
@@ -45,7 +36,7 @@ function dechunk(b: Uint8Array): Uint8Array {
     parts.push(b.subarray(end + 2, end + 2 + size));
     at = end + 2 + size + 2;
   }
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** One request on a fresh connection (`Connection: close`); rejects after `timeoutMs`. */
@@ -79,7 +70,7 @@ export async function rawRequest(
       if (n === null) break;
       chunks.push(buf.slice(0, n));
     }
-    const all = concat(chunks);
+    const all = concatBytes(chunks);
     const split = indexOfCrlfCrlf(all);
     if (split < 0) throw new Error(`no complete response from 127.0.0.1:${port}${path}`);
     const lines = new TextDecoder().decode(all.subarray(0, split)).split("\r\n");
@@ -88,7 +79,7 @@ export async function rawRequest(
       const i = l.indexOf(":");
       return [l.slice(0, i).trim(), l.slice(i + 1).trim()];
     });
-    let body = all.subarray(split + 4);
+    let body: Uint8Array = all.subarray(split + 4);
     const r: RawResponse = { status, headers: hs, body, headBytes: split + 4 };
     if (header(r, "transfer-encoding")?.toLowerCase() === "chunked") body = dechunk(body);
     else if (header(r, "content-length") !== undefined) {
@@ -137,5 +128,5 @@ export async function waitFor200(
 
 export async function sha256(data: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return new Uint8Array(d).toHex();
 }
