@@ -3,6 +3,7 @@
  * Starts everything it needs on 127.0.0.1, prints tables and target checks,
  * and writes bench/results/latest.json. See bench/README.md.
  */
+import { parseArgs } from "node:util";
 import { VERSION } from "../version.ts";
 import { BENCHMARKS } from "./benchmarks.ts";
 import { machineFacts, waitForQuiet } from "./lib/machine.ts";
@@ -33,79 +34,63 @@ options:
   --list           list the benchmarks
 `;
 
-function parseArgs(
+/** A whole number of at least `min`, or the default when the flag is absent. */
+function whole(flag: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} needs a whole number >= ${min}`);
+  return n;
+}
+
+function parseCommandLine(
   args: string[],
-): { names: string[]; opts: BenchOptions; resultsFile?: string } {
-  const opts: BenchOptions = {
-    duration: 5,
-    pairs: 3,
-    connections: 64,
-    threads: 2,
-    profile: false,
-    keep: false,
-    faztDenoFlags: [],
-    smoke: false,
-  };
-  const names: string[] = [];
-  let resultsFile: string | undefined;
-  const num = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number >= ${min}`);
-    return n;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const [flag, inline] = a.startsWith("--") && a.includes("=") ? a.split("=", 2) : [a, undefined];
-    const value = () => inline ?? args[++i];
-    switch (flag) {
-      case "--duration":
-        opts.duration = num(flag, value(), 1);
-        break;
-      case "--pairs":
-        opts.pairs = num(flag, value(), 1);
-        break;
-      case "--connections":
-        opts.connections = num(flag, value(), 1);
-        break;
-      case "--threads":
-        opts.threads = num(flag, value(), 1);
-        break;
-      case "--profile":
-        opts.profile = true;
-        break;
-      case "--keep":
-        opts.keep = true;
-        break;
-      case "--fazt-deno-flag": {
-        const v = value();
-        if (!v?.startsWith("--")) {
-          throw new Error("--fazt-deno-flag needs a flag, e.g. --v8-flags=…");
-        }
-        opts.faztDenoFlags.push(v);
-        break;
-      }
-      case "--smoke":
-        Object.assign(opts, { smoke: true, duration: 1, pairs: 1 });
-        break;
-      case "--results":
-        resultsFile = value();
-        if (!resultsFile) throw new Error("--results needs a file");
-        break;
-      case "--list":
-        console.log(BENCHMARKS.map((b) => `${b.name}\t${b.description}`).join("\n"));
-        Deno.exit(0);
-        break;
-      case "-h":
-      case "--help":
-        console.log(USAGE);
-        Deno.exit(0);
-        break;
-      default:
-        if (a.startsWith("-")) throw new Error(`unknown option ${a}\n\n${USAGE}`);
-        names.push(a);
-    }
+): { names: string[]; opts: BenchOptions; resultsFile?: string; list: boolean; help: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        duration: { type: "string" },
+        pairs: { type: "string" },
+        connections: { type: "string" },
+        threads: { type: "string" },
+        profile: { type: "boolean", default: false },
+        keep: { type: "boolean", default: false },
+        "fazt-deno-flag": { type: "string", multiple: true, default: [] },
+        smoke: { type: "boolean", default: false },
+        results: { type: "string" },
+        list: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : err}\n\n${USAGE}`);
   }
-  return { names, opts, resultsFile };
+  const v = parsed.values;
+  for (const flag of v["fazt-deno-flag"]) {
+    if (!flag.startsWith("--")) throw new Error("--fazt-deno-flag needs a flag, e.g. --v8-flags=…");
+  }
+  if (v.results === "") throw new Error("--results needs a file");
+  // A smoke run is one round of 1 s runs unless told otherwise.
+  const short = v.smoke ? 1 : undefined;
+  const opts: BenchOptions = {
+    duration: whole("duration", v.duration, short ?? 5),
+    pairs: whole("pairs", v.pairs, short ?? 3),
+    connections: whole("connections", v.connections, 64),
+    threads: whole("threads", v.threads, 2),
+    profile: v.profile,
+    keep: v.keep,
+    faztDenoFlags: v["fazt-deno-flag"],
+    smoke: v.smoke,
+  };
+  return {
+    names: parsed.positionals,
+    opts,
+    resultsFile: v.results,
+    list: v.list,
+    help: v.help,
+  };
 }
 
 function log(message: string) {
@@ -114,7 +99,15 @@ function log(message: string) {
 }
 
 async function main(args: string[]): Promise<number> {
-  const { names, opts, resultsFile } = parseArgs(args);
+  const { names, opts, resultsFile, list, help } = parseCommandLine(args);
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (list) {
+    console.log(BENCHMARKS.map((b) => `${b.name}\t${b.description}`).join("\n"));
+    return 0;
+  }
   const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
   if (unknown.length > 0) {
     throw new Error(`unknown benchmark ${unknown.join(", ")}\n\n${USAGE}`);
