@@ -9,12 +9,6 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-
-  /** The route does not exist on this node: a feature that has not landed yet. */
-  get missing(): boolean {
-    return this.status === 404 && this.code === "NOT_FOUND" &&
-      this.message.startsWith("No API route");
-  }
 }
 
 type Listener = () => void;

@@ -176,32 +176,12 @@ export function Empty(props: { title: string; children?: ComponentChildren }) {
   );
 }
 
-/** A feature whose API this node does not have yet: say so plainly. */
-export function Missing(props: { feature: string; children?: ComponentChildren }) {
-  return (
-    <div class="notice missing" role="note">
-      <strong>{props.feature} is not available on this node yet.</strong>{" "}
-      {props.children ?? "The API it needs is not part of this version of fazt."}
-    </div>
-  );
-}
-
-/** Loading, error, missing-feature and empty states around some loaded data. */
+/** Loading, error and empty states around some loaded data. */
 export function Show<T>(
-  props: {
-    state: Loaded<T>;
-    feature?: string;
-    missing?: ComponentChildren;
-    children: (data: T) => ComponentChildren;
-  },
+  props: { state: Loaded<T>; children: (data: T) => ComponentChildren },
 ) {
   const { state } = props;
-  if (state.error) {
-    if (state.error.missing && props.feature) {
-      return <Missing feature={props.feature}>{props.missing}</Missing>;
-    }
-    return <ErrorBox error={state.error} retry={state.reload} />;
-  }
+  if (state.error) return <ErrorBox error={state.error} retry={state.reload} />;
   if (state.data === undefined) return <Spinner />;
   return <>{props.children(state.data)}</>;
 }

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, type AppSummary } from "../api.ts";
 import { TimeChart } from "../chart.tsx";
 import { navigate } from "../router.ts";
-import { Card, Empty, Missing, number, Page, Show, Stat, useLoad } from "../ui.tsx";
+import { Card, Empty, number, Page, Show, Stat, useLoad } from "../ui.tsx";
 
 const RANGES: [string, string, number, "hour" | "day"][] = [
   ["24h", "24 hours", 86_400_000, "hour"],
@@ -104,7 +104,6 @@ function Realtime(props: { app: string }) {
       }),
     [props.app, tick],
   );
-  if (state.error?.missing) return null;
   const visitors = num(state.data?.visitors ?? state.data?.count);
   const pages = topList(state.data?.pages);
   return (
@@ -142,15 +141,6 @@ export function AnalyticsView(props: { app: string; compact?: boolean }) {
       ],
     };
   }, [state.data]);
-  if (state.error?.missing) {
-    return (
-      <Missing feature="Analytics">
-        This node does not answer <code>/api/stats</code>{" "}
-        yet, so there are no charts. Page views will be counted once the analytics feature is part
-        of this version of fazt.
-      </Missing>
-    );
-  }
   return (
     <div class="analytics">
       <div class="row wrap between">

@@ -1,4 +1,4 @@
-import { api, ApiError, type AppSummary, type LogEntry, type SystemInfo } from "../api.ts";
+import { api, type AppSummary, type LogEntry, type SystemInfo } from "../api.ts";
 import { TimeChart } from "../chart.tsx";
 import {
   ago,
@@ -21,22 +21,12 @@ interface RequestRate {
   per_minute: { t: number; n: number }[];
 }
 
-/** Failures that should not hide the rest of the page: a missing feature gives `null`. */
-async function optional<T>(p: Promise<T>): Promise<T | null> {
-  try {
-    return await p;
-  } catch (err) {
-    if (err instanceof ApiError && err.missing) return null;
-    throw err;
-  }
-}
-
 export function Overview() {
   const state = useLoad(async (signal) => {
     const [system, apps, rate] = await Promise.all([
       api<SystemInfo>("/api/system", { signal }),
       api<AppSummary[]>("/api/apps", { signal }),
-      optional(api<RequestRate>("/api/system/requests", { signal })),
+      api<RequestRate>("/api/system/requests", { signal }),
     ]);
     // Apps with server code that logged errors in the last hour count as failing.
     const hourAgo = Date.now() - 3_600_000;
@@ -104,10 +94,8 @@ export function Overview() {
                 <Stat label="Database" value={bytes(system.database.size_bytes)} />
                 <Stat
                   label="Requests / min"
-                  value={rate ? number(rate.last_minute) : "—"}
-                  hint={rate
-                    ? `last full minute · ${number(rate.this_minute ?? 0)} so far this one`
-                    : "not measured on this node"}
+                  value={number(rate.last_minute)}
+                  hint={`last full minute · ${number(rate.this_minute ?? 0)} so far this one`}
                 />
                 <Stat
                   label="Apps"
@@ -124,7 +112,7 @@ export function Overview() {
                     </ul>
                   )}
               </Card>
-              {rate && rate.per_minute.some((p) => p.n > 0) && (
+              {rate.per_minute.some((p) => p.n > 0) && (
                 <Card title="Requests per minute (last hour)">
                   <TimeChart
                     label="Requests per minute over the last hour"

@@ -24,15 +24,7 @@ export function Peers() {
         table), checked live from here. Manage them with{" "}
         <code>fazt remote add|remove|default</code>.
       </p>
-      <Show
-        state={state}
-        feature="Peer status"
-        missing={
-          <>
-            This node cannot list its peers over HTTP yet; use <code>fazt remote list</code>.
-          </>
-        }
-      >
+      <Show state={state}>
         {(peers) =>
           peers.length === 0
             ? (

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, type Me, type Setting, type UpgradeInfo } from "../api.ts";
-import { ago, Badge, bytes, Card, ErrorBox, Missing, Page, Show, toast, useLoad } from "../ui.tsx";
+import { ago, Badge, bytes, Card, ErrorBox, Page, Show, toast, useLoad } from "../ui.tsx";
 
 interface SessionRow {
   id: string;
@@ -140,7 +140,7 @@ function Upgrade() {
   const state = useLoad((signal) => api<UpgradeInfo>("/api/upgrade", { signal }), []);
   return (
     <Card title="Upgrade">
-      <Show state={state} feature="Upgrade">
+      <Show state={state}>
         {(u) => (
           <div class="stack">
             <p>
@@ -173,7 +173,7 @@ export function SettingsPage(props: { me: Me }) {
         restart (<code>fazt server start</code>). The same values are shown by{" "}
         <code>fazt server config</code>.
       </p>
-      <Show state={state} feature="Settings">
+      <Show state={state}>
         {(settings) => {
           const used = new Set<string>();
           const groups = GROUPS.map(([title, test]) => {
@@ -202,10 +202,10 @@ export function SettingsPage(props: { me: Me }) {
       {props.me.kind === "session" && <Sessions />}
       <Upgrade />
       <Card title="Backups">
-        <Missing feature="Backups">
-          There is no backup API yet. Everything lives in one SQLite file: copy it while the node is
-          stopped, or use <code>sqlite3 data.db ".backup backup.db"</code> while it runs.
-        </Missing>
+        <p class="muted">
+          Everything lives in one SQLite file: copy it while the node is stopped, or use{" "}
+          <code>sqlite3 data.db ".backup backup.db"</code> while it runs.
+        </p>
       </Card>
     </Page>
   );
