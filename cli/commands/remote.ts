@@ -140,9 +140,26 @@ export function remoteCommand(program: Command): void {
   const remote = program.command("remote").description(
     "other fazt nodes (peers) this CLI manages",
   );
-  const dbOption = (cmd: Command) =>
-    cmd.option("--db <path>", "database holding the peers table (default $FAZT_DB or ~/.fazt)");
+  addCommand(remote);
+  listCommand(remote);
+  removeCommand(remote);
+  defaultCommand(remote);
+  statusCommand(remote);
+  appsCommand(remote);
+  deployToPeerCommand(remote);
+  upgradeCommand(remote);
+}
 
+/** Every subcommand reads the peers table, so each takes `--db`. */
+function dbOption(cmd: Command): Command {
+  return cmd.option(
+    "--db <path>",
+    "database holding the peers table (default $FAZT_DB or ~/.fazt)",
+  );
+}
+
+/** `fazt remote add NAME --url URL --token T`: saved once the node answers and takes the token. */
+function addCommand(remote: Command): void {
   dbOption(
     remote.command("add").description("add a peer, after checking it answers and the token works")
       .argument("<name>")
@@ -209,7 +226,10 @@ export function remoteCommand(program: Command): void {
       if (!compatible) console.error(`warning: ${incompatible(name, info.version).message}`);
     },
   );
+}
 
+/** `fazt remote list`: the peers table, never the tokens. */
+function listCommand(remote: Command): void {
   dbOption(remote.command("list").description("list peers").option("--json", "print JSON"))
     .action((flags: Flags) => {
       let peers: Peer[] = [];
@@ -233,14 +253,20 @@ export function remoteCommand(program: Command): void {
         ]),
       );
     });
+}
 
+/** `fazt remote remove NAME`. */
+function removeCommand(remote: Command): void {
   dbOption(remote.command("remove").description("forget a peer").argument("<name>"))
     .action((name: string, flags: Flags) => {
       const removed = withPeers(flags.db, (s) => s.peers.remove(name));
       if (!removed) throw new CliError(`no peer named '${name}'`, "PEER_NOT_FOUND");
       console.log(`removed peer ${name}`);
     });
+}
 
+/** `fazt remote default NAME`: the peer client commands use when no node is named. */
+function defaultCommand(remote: Command): void {
   dbOption(
     remote.command("default").description("make a peer the default for client commands")
       .argument("<name>"),
@@ -249,7 +275,10 @@ export function remoteCommand(program: Command): void {
     if (!ok) throw new CliError(`no peer named '${name}'`, "PEER_NOT_FOUND");
     console.log(`${name} is the default peer`);
   });
+}
 
+/** `fazt remote status [NAME]`: probes one peer, or all in parallel. */
+function statusCommand(remote: Command): void {
   dbOption(
     remote.command("status").description(
       "reachable, version, uptime, apps, latency (all peers in parallel without a name)",
@@ -295,7 +324,10 @@ export function remoteCommand(program: Command): void {
       );
     }
   });
+}
 
+/** `fazt remote apps NAME`. */
+function appsCommand(remote: Command): void {
   dbOption(
     remote.command("apps").description("list the apps of a peer").argument("<name>")
       .option("--json", "print JSON"),
@@ -311,7 +343,10 @@ export function remoteCommand(program: Command): void {
       apps.map((a) => [a.name, a.live_version, a.files, formatBytes(a.bytes), a.url]),
     );
   });
+}
 
+/** `fazt remote deploy PATH --to NAME`: a deploy through the peer's API. */
+function deployToPeerCommand(remote: Command): void {
   dbOption(
     remote.command("deploy").description("deploy a folder or .zip to a peer")
       .argument("<path>", "folder or .zip file")
@@ -322,7 +357,10 @@ export function remoteCommand(program: Command): void {
   ).action((path: string, flags: Flags & { to: string; name?: string; draft?: boolean }) =>
     deployPath(path, flags, () => PeerClient.named(flags.to, flags.db, { checkFirst: true }))
   );
+}
 
+/** `fazt remote upgrade NAME`: sends a newer program, then waits for the peer to come back on it. */
+function upgradeCommand(remote: Command): void {
   dbOption(
     remote.command("upgrade").description(
       "send a newer fazt to a peer, which checks it, swaps it in and restarts " +
