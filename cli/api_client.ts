@@ -1,7 +1,10 @@
 import { CliError } from "./cli_error.ts";
 
+/** Which node to talk to, and how. */
 export interface Connection {
+  /** The node's base URL, e.g. `https://admin.example.com`. */
   url: string;
+  /** An API token made on that node. */
   token: string;
   /** Where the connection came from, for error messages. */
   source: string;
@@ -9,8 +12,14 @@ export interface Connection {
 
 /** A small client for a node's `/api`, unwrapping the JSON envelope. */
 export class ApiClient {
+  /** Talks to the node `conn` names. */
   constructor(readonly conn: Connection) {}
 
+  /**
+   * Sends one request and returns the envelope's `data`. Any failure (no
+   * answer, a timeout, an error envelope, a body that is not fazt's) throws a
+   * `CliError` whose `code` is the API's error code or `UNREACHABLE`.
+   */
   async request<T = unknown>(
     method: string,
     path: string,
@@ -57,10 +66,12 @@ export class ApiClient {
     return payload.data as T;
   }
 
+  /** `GET path`. */
   get<T = unknown>(path: string): Promise<T> {
     return this.request<T>("GET", path);
   }
 
+  /** `POST path` with a JSON body. */
   postJson<T = unknown>(path: string, body: unknown): Promise<T> {
     return this.request<T>("POST", path, { body: JSON.stringify(body), type: "application/json" });
   }

@@ -1,5 +1,6 @@
 /** A failure the CLI reports as one line on stderr and a non-zero exit. */
 export class CliError extends Error {
+  /** `code` is a stable UPPER_SNAKE reason (the API's error code when a node refused). */
   constructor(message: string, readonly code?: string, readonly exitCode = 1) {
     super(message);
     this.name = "CliError";
