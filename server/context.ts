@@ -1,7 +1,7 @@
 import type { Settings, Storage } from "../storage/mod.ts";
 import type { Policy, Principal } from "./auth.ts";
 import type { Sites } from "./sites.ts";
-import type { AppRuntime } from "../runtime/app_runtime.ts";
+import type { AppRuntime } from "../runtime/mod.ts";
 import type { Analytics } from "./analytics.ts";
 import type { Compressor } from "./compress.ts";
 import type { Upgrader } from "./handlers/upgrade.ts";

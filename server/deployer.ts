@@ -7,13 +7,14 @@ import type { Variants } from "./compress.ts";
 // zlib's thread pool has four threads; more in flight only queues.
 import type { ServerContext } from "./context.ts";
 import { HttpError } from "./http_error.ts";
-import { CompileError, compileServerCode } from "../runtime/compiler.ts";
 import {
+  CompileError,
+  compileServerCode,
   type Manifest,
   MANIFEST_FILES,
   ManifestError,
   parseManifest,
-} from "../runtime/manifest.ts";
+} from "../runtime/mod.ts";
 import type { Build } from "../storage/mod.ts";
 
 /** Compiles server code; a compile error refuses the deploy with the compiler's words. */

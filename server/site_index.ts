@@ -1,5 +1,5 @@
 import { contentTypeFor } from "../lib/content_type.ts";
-import type { Manifest } from "../runtime/manifest.ts";
+import type { Manifest } from "../runtime/mod.ts";
 import type { Encoding, FileMeta } from "../storage/mod.ts";
 
 /** A file of a live version with everything its responses need, computed once. */

@@ -1,6 +1,6 @@
 import type { Encoding, Storage } from "../storage/mod.ts";
 import { BodyCache, type CachedBody } from "./body_cache.ts";
-import { parseManifest } from "../runtime/manifest.ts";
+import { parseManifest } from "../runtime/mod.ts";
 import { type SiteFile, SiteIndex } from "./site_index.ts";
 
 /**

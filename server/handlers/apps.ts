@@ -3,7 +3,7 @@ import { appUrl } from "../hosts.ts";
 import { HttpError } from "../http_error.ts";
 import { readJsonObject } from "../body.ts";
 import { json } from "../respond.ts";
-import { parseManifest } from "../../runtime/manifest.ts";
+import { parseManifest } from "../../runtime/mod.ts";
 
 function findApp(c: RouteContext) {
   const app = c.server.storage.apps.get(c.params.name);

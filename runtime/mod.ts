@@ -1,0 +1,15 @@
+/**
+ * Serverless apps: the compiler run at deploy, the manifest, and the runtime
+ * that runs one host process per app version. Other folders import this
+ * folder through here.
+ * @module
+ */
+export { AppRuntime, type AppTarget } from "./app_runtime.ts";
+export { CompileError, compileServerCode, SERVER_ENTRIES } from "./compiler.ts";
+export {
+  type Manifest,
+  MANIFEST_FILES,
+  ManifestError,
+  parseManifest,
+  routeMatches,
+} from "./manifest.ts";
