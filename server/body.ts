@@ -19,8 +19,7 @@ export async function readBody(req: Request, max: number): Promise<Bytes> {
 
 function tooLarge(max: number): HttpError {
   return new HttpError(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${max} bytes`, {
-    field: "body",
-    constraint: "max_bytes",
+    details: { field: "body", constraint: "max_bytes" },
   });
 }
 

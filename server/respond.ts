@@ -1,3 +1,4 @@
+import { errorResponse } from "../lib/error_response.ts";
 import { HttpError } from "./http_error.ts";
 
 const JSON_TYPE = {
@@ -10,16 +11,6 @@ export function json(data: unknown, status = 200, headers: HeadersInit = {}): Re
   return new Response(JSON.stringify({ data }), {
     status,
     headers: { ...JSON_TYPE, ...Object.fromEntries(new Headers(headers)) },
-  });
-}
-
-/** An error envelope: `{"error": {"code", "message", "details"?}}`. */
-export function errorResponse(err: HttpError): Response {
-  const error: Record<string, unknown> = { code: err.code, message: err.message };
-  if (err.details) error.details = err.details;
-  return new Response(JSON.stringify({ error }), {
-    status: err.status,
-    headers: { ...JSON_TYPE, ...err.headers },
   });
 }
 

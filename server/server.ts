@@ -141,10 +141,7 @@ export async function handleAdmin(
         405,
         "METHOD_NOT_ALLOWED",
         `Use ${match.allowed.join(" or ")} here`,
-        undefined,
-        {
-          allow: match.allowed.join(", "),
-        },
+        { headers: { allow: match.allowed.join(", ") } },
       );
     }
     if (match.kind === "none") {

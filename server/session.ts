@@ -106,7 +106,7 @@ export function checkOrigin(req: Request, expected: string, strict: boolean): vo
   if (origin !== null) {
     if (origin.toLowerCase() === expected) return;
     throw new HttpError(403, "FORBIDDEN_ORIGIN", "This request came from another site", {
-      origin,
+      details: { origin },
     });
   }
   const site = req.headers.get("sec-fetch-site");

@@ -8,7 +8,8 @@ import { readBody } from "./body.ts";
 import type { ServerContext } from "./context.ts";
 import { classifyHost, hostname } from "./hosts.ts";
 import { HttpError } from "./http_error.ts";
-import { errorResponse, toErrorResponse } from "./respond.ts";
+import { errorResponse } from "../lib/error_response.ts";
+import { toErrorResponse } from "./respond.ts";
 
 /**
  * The decoded path when it is under fazt's reserved `/_fazt` prefix, else
@@ -179,7 +180,7 @@ async function jsonBody(req: Request): Promise<Record<string, unknown>> {
 }
 
 function methodNotAllowed(allow: string): HttpError {
-  return new HttpError(405, "METHOD_NOT_ALLOWED", `Use ${allow} here`, undefined, { allow });
+  return new HttpError(405, "METHOD_NOT_ALLOWED", `Use ${allow} here`, { headers: { allow } });
 }
 
 /**

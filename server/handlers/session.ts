@@ -44,8 +44,7 @@ export async function login(c: RouteContext): Promise<Response> {
       429,
       "RATE_LIMITED",
       `Too many failed sign-ins. Try again in ${Math.ceil(s / 60)} minutes.`,
-      { retry_after_s: s },
-      { "retry-after": String(s) },
+      { details: { retry_after_s: s }, headers: { "retry-after": String(s) } },
     );
   }
   const body = await readJsonObject(c.req);
@@ -64,7 +63,7 @@ export async function login(c: RouteContext): Promise<Response> {
     const failures = storage.loginAttempts.fail(ip, LOGIN_WINDOW_MS);
     c.server.log(`login failed from ${ip} (${failures} in this window)`);
     throw new HttpError(401, "INVALID_CREDENTIALS", "Wrong user name or password", {
-      attempts_left: Math.max(0, LOGIN_MAX_FAILURES - failures),
+      details: { attempts_left: Math.max(0, LOGIN_MAX_FAILURES - failures) },
     });
   }
   storage.loginAttempts.reset(ip);

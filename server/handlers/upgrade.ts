@@ -86,8 +86,7 @@ async function checkSignature(c: RouteContext, program: Uint8Array<ArrayBuffer>)
   const signature = c.url.searchParams.get("signature")?.toLowerCase();
   if (!signature) {
     throw new HttpError(400, "SIGNATURE_REQUIRED", "This node accepts only signed programs", {
-      field: "signature",
-      constraint: "required",
+      details: { field: "signature", constraint: "required" },
     });
   }
   let ok = false;
@@ -99,8 +98,7 @@ async function checkSignature(c: RouteContext, program: Uint8Array<ArrayBuffer>)
   }
   if (!ok) {
     throw new HttpError(400, "SIGNATURE_INVALID", "The signature does not match this program", {
-      field: "signature",
-      constraint: "ed25519",
+      details: { field: "signature", constraint: "ed25519" },
     });
   }
 }
@@ -161,8 +159,7 @@ export async function upgrade(c: RouteContext): Promise<Response> {
     const bytes = await readBody(c.req, MAX_PROGRAM_BYTES);
     if (sha256Hex(bytes) !== sha256) {
       throw new HttpError(400, "CHECKSUM_MISMATCH", "The program's SHA-256 is not the one given", {
-        field: "sha256",
-        constraint: "matches",
+        details: { field: "sha256", constraint: "matches" },
       });
     }
     await checkSignature(c, bytes);
