@@ -1,4 +1,5 @@
 import { errorResponse } from "../lib/error_response.ts";
+import { SettingError, StorageError } from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
 
 const JSON_TYPE = {
@@ -14,9 +15,37 @@ export function json(data: unknown, status = 200, headers: HeadersInit = {}): Re
   });
 }
 
-/** Turns anything thrown into an error envelope without leaking its text. */
+/**
+ * What the API answers for an error the layers below throw at input they
+ * refuse; `undefined` for anything else. Handlers let these through, so
+ * every store speaks HTTP the same way. Their messages describe the input,
+ * never the SQL.
+ */
+export function httpErrorOf(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof StorageError) {
+    switch (err.code) {
+      case "NOT_FOUND":
+        return new HttpError(404, "NOT_FOUND", err.message);
+      case "CONFLICT":
+        return new HttpError(409, "CONFLICT", err.message, {
+          details: err.field === undefined ? undefined : { field: err.field },
+        });
+      case "VALIDATION_FAILED":
+      case "LIMIT_EXCEEDED":
+        return HttpError.validation(err.field ?? "query", "storage_rule", err.message);
+    }
+  }
+  if (err instanceof SettingError) {
+    return HttpError.validation(err.key, err.constraint, err.message);
+  }
+  return undefined;
+}
+
+/** Turns anything thrown into an error envelope; unknown errors are logged, never described. */
 export function toErrorResponse(err: unknown, log: (msg: string) => void): Response {
-  if (err instanceof HttpError) return errorResponse(err);
+  const known = httpErrorOf(err);
+  if (known) return errorResponse(known);
   log(`internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   return errorResponse(new HttpError(500, "INTERNAL_ERROR", "Internal server error"));
 }

@@ -1,14 +1,8 @@
-import { StorageError } from "../../storage/mod.ts";
 import { readJsonObject } from "../body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
+import { findApp, intParam } from "../params.ts";
 import { json } from "../respond.ts";
-
-function findApp(c: RouteContext) {
-  const app = c.server.storage.apps.get(c.params.name);
-  if (!app) throw new HttpError(404, "APP_NOT_FOUND", `App '${c.params.name}' not found`);
-  return app;
-}
 
 /** `GET /api/apps/{name}/env`: names only; values never leave the node. */
 export function listEnv(c: RouteContext): Response {
@@ -33,19 +27,12 @@ export async function putEnv(c: RouteContext): Promise<Response> {
       );
     }
   }
-  try {
-    db.transaction(() => {
-      for (const [name, value] of Object.entries(body)) {
-        if (value === null) env.delete(app.id, name);
-        else env.set(app.id, name, value as string);
-      }
-    });
-  } catch (err) {
-    if (err instanceof StorageError) {
-      throw HttpError.validation(err.field ?? "env", "env_rule", err.message);
+  db.transaction(() => {
+    for (const [name, value] of Object.entries(body)) {
+      if (value === null) env.delete(app.id, name);
+      else env.set(app.id, name, value as string);
     }
-    throw err;
-  }
+  });
   c.server.runtime.stopApp(app.id);
   return json(env.list(app.id));
 }
@@ -53,14 +40,7 @@ export async function putEnv(c: RouteContext): Promise<Response> {
 /** `GET /api/apps/{name}/logs?limit=&after=`: oldest first, so `after` follows a tail. */
 export function appLogs(c: RouteContext): Response {
   const app = findApp(c);
-  const q = c.url.searchParams;
-  const limit = q.has("limit") ? Number(q.get("limit")) : 100;
-  const after = q.has("after") ? Number(q.get("after")) : undefined;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    throw HttpError.validation("limit", "range", "limit must be a whole number from 1 to 1000");
-  }
-  if (after !== undefined && (!Number.isInteger(after) || after < 0)) {
-    throw HttpError.validation("after", "range", "after must be a log id");
-  }
+  const limit = intParam(c, "limit", { max: 1000, default: 100 });
+  const after = intParam(c, "after", { min: 0, message: "after must be a log id" });
   return json(c.server.storage.logs.recent(app.id, { limit, after }));
 }
