@@ -1,4 +1,5 @@
 import { errorResponse } from "../lib/error_response.ts";
+import { BodyTooLargeError } from "../lib/read_body.ts";
 import { SettingError, StorageError } from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
 
@@ -38,6 +39,12 @@ export function httpErrorOf(err: unknown): HttpError | undefined {
   }
   if (err instanceof SettingError) {
     return HttpError.validation(err.key, err.constraint, err.message);
+  }
+  if (err instanceof BodyTooLargeError) {
+    const message = `The request body is larger than ${err.max} bytes`;
+    return new HttpError(413, "PAYLOAD_TOO_LARGE", message, {
+      details: { field: "body", constraint: "max_bytes" },
+    });
   }
   return undefined;
 }

@@ -4,10 +4,10 @@
  * an app's), and the original's `/track` and `/pixel.gif` on the admin host.
  */
 import type { TrackInput } from "./analytics.ts";
-import { readBody } from "./body.ts";
 import type { ServerContext } from "./context.ts";
 import { classifyHost, hostname } from "./hosts.ts";
 import { HttpError } from "./http_error.ts";
+import { readJsonObject } from "./json_body.ts";
 import { errorResponse } from "../lib/error_response.ts";
 import { toErrorResponse } from "./respond.ts";
 
@@ -161,23 +161,8 @@ function tagList(v: unknown): string[] | null {
   return tags.length ? tags : null;
 }
 
-async function jsonBody(req: Request): Promise<Record<string, unknown>> {
-  // A declared small length is read in one go; anything else is counted as it streams.
-  const length = Number(req.headers.get("content-length") ?? NaN);
-  const text = length >= 0 && length <= TRACK_MAX_BYTES
-    ? await req.text()
-    : new TextDecoder().decode(await readBody(req, TRACK_MAX_BYTES));
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "INVALID_JSON", "The request body is not valid JSON");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new HttpError(400, "INVALID_JSON", "The request body must be a JSON object");
-  }
-  return value as Record<string, unknown>;
-}
+const jsonBody = (req: Request) =>
+  readJsonObject(req, { max: TRACK_MAX_BYTES, emptyIsObject: false });
 
 function methodNotAllowed(allow: string): HttpError {
   return new HttpError(405, "METHOD_NOT_ALLOWED", `Use ${allow} here`, { headers: { allow } });

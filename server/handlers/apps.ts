@@ -1,7 +1,7 @@
 import type { RouteContext } from "../context.ts";
 import { appUrl } from "../hosts.ts";
 import { HttpError } from "../http_error.ts";
-import { readJsonObject } from "../body.ts";
+import { readJsonObject } from "../json_body.ts";
 import { findApp } from "../params.ts";
 import { json } from "../respond.ts";
 import { parseManifest } from "../../runtime/manifest.ts";

@@ -1,7 +1,7 @@
 /** The owner's sign-in for the dashboard: login, logout, who am I, signed-in browsers. */
 import { verifyPassword } from "../../lib/password.ts";
 import { safeEqual } from "../../lib/secrets.ts";
-import { readJsonObject } from "../body.ts";
+import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../respond.ts";

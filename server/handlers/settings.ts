@@ -1,6 +1,6 @@
 /** The node's settings over HTTP (what `fazt server config` shows and changes). */
 import { isSettingKey, SETTING_DEFS } from "../../storage/mod.ts";
-import { readJsonObject } from "../body.ts";
+import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../respond.ts";

@@ -1,5 +1,5 @@
 import { isScope, SCOPES } from "../../storage/mod.ts";
-import { readJsonObject } from "../body.ts";
+import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { intParam } from "../params.ts";

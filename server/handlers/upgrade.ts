@@ -2,7 +2,7 @@ import { compareVersions } from "../../lib/compatible_version.ts";
 import { probeVersion, type Program, type ProgramForm } from "../../lib/program.ts";
 import { sha256Hex } from "../../lib/secrets.ts";
 import { VERSION } from "../../version.ts";
-import { readBody } from "../body.ts";
+import { readBody } from "../../lib/read_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../respond.ts";
