@@ -32,12 +32,17 @@ export interface RouteContext {
   server: ServerContext;
   /** The socket's peer (see `clientIp` in session.ts for the client's address). */
   remote?: Deno.NetAddr;
+  /** On an app host: the app it serves, with the version when it is a preview host. */
+  app?: { name: string; version?: number };
 }
 
 export type Handler = (c: RouteContext) => Response | Promise<Response>;
 
 export interface Route {
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Where it is answered: the admin host (the default), or every app host. */
+  host?: "admin" | "app";
+  /** `GET` routes answer `HEAD` too; an `OPTIONS` route is a CORS preflight. */
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
   /** Segments; `:name` captures one segment, a last `*name` the rest of the path. */
   path: string;
   auth: Policy;
