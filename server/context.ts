@@ -4,7 +4,7 @@ import type { Sites } from "./sites.ts";
 import type { AppRuntime } from "../runtime/app_runtime.ts";
 import type { Analytics } from "./analytics.ts";
 import type { Compressor } from "./compress.ts";
-import type { Upgrader } from "./handlers/upgrade.ts";
+import type { Upgrader } from "./upgrader.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
@@ -22,6 +22,13 @@ export interface ServerContext {
   /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
   closing?: AbortSignal;
   log: (message: string) => void;
+  /** The admin host's API routes (what `/llms.txt` lists). Set by `createHandler`. */
+  routes: readonly Route[];
+  /**
+   * Answers a request as the admin host does, in-process: MCP tools over
+   * HTTP call the API through it. Set by `createHandler`.
+   */
+  dispatch(req: Request): Promise<Response>;
 }
 
 export interface RouteContext {

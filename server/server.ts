@@ -14,7 +14,7 @@ import { routeMatches } from "../runtime/manifest.ts";
 import { serveStatic } from "./static_site.ts";
 import { Analytics, type AnalyticsOptions } from "./analytics.ts";
 import { Compressor } from "./compress.ts";
-import type { Upgrader } from "./handlers/upgrade.ts";
+import type { Upgrader } from "./upgrader.ts";
 import { isHttps, ownOrigin, sessionLifetime } from "./session.ts";
 import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
@@ -71,10 +71,23 @@ const ADMIN_ROUTES = [...ROUTES, ...TRACKING_ROUTES.filter((r) => r.host !== "ap
 /** What every app host routes under `/_fazt/`. */
 const APP_ROUTES = TRACKING_ROUTES.filter((r) => r.host === "app");
 
+/** A node's state before `createHandler` gives it its routes and in-process dispatch. */
+export type ServerState = Omit<ServerContext, "routes" | "dispatch">;
+
+function withRoutes(state: ServerState): ServerContext {
+  const ctx: ServerContext = {
+    ...state,
+    routes: ROUTES,
+    dispatch: (req) => handleAdmin(req, ctx),
+  };
+  return ctx;
+}
+
 /** Builds the request handler for a node; exposed for tests and embedding. */
 export function createHandler(
-  ctx: ServerContext,
+  state: ServerState | ServerContext,
 ): (req: Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response> {
+  const ctx = "dispatch" in state ? state : withRoutes(state);
   // Hosts repeat, so each is classified once (bounded against random names).
   const targets = new Map<string, HostTarget>();
   const classify = (host: string): HostTarget => {
@@ -134,7 +147,7 @@ export function createHandler(
 }
 
 /** The admin host's answer to a request (MCP tools over HTTP call the API through it too). */
-export function handleAdmin(
+function handleAdmin(
   req: Request,
   ctx: ServerContext,
   remote?: Deno.NetAddr,
@@ -192,7 +205,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   }
   const log = options.log ?? defaultLog;
   const closing = new AbortController();
-  const ctx: ServerContext = {
+  const ctx = withRoutes({
     storage,
     settings,
     sites: new Sites(storage, settings.cache_bytes),
@@ -203,7 +216,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     startedAt: Date.now(),
     closing: closing.signal,
     log,
-  };
+  });
   const handler = createHandler(ctx);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {

@@ -6,19 +6,10 @@ import { readBody } from "../../lib/read_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../respond.ts";
+import type { Upgrader } from "../upgrader.ts";
 
 /** A compiled fazt is ~100 MB; a bundle ~3 MB. */
 const MAX_PROGRAM_BYTES = 512 * 1024 * 1024;
-
-/**
- * What lets a node replace its own program: given by the process that owns
- * it (`fazt server start`); a node embedded in another program has none.
- */
-export interface Upgrader {
-  program: Program;
-  /** Swaps in the checked program at `staged` and restarts, after this response. */
-  apply(staged: string, version: string): void;
-}
 
 /** The answer of `GET /api/upgrade`. */
 export interface UpgradeInfo {
