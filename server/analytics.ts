@@ -3,7 +3,7 @@ import { UserAgentCache, type UserAgentInfo } from "../lib/user_agent.ts";
 import { DAY_MS, type PackedBatch, PAGEVIEW, type Settings, type Storage } from "../storage/mod.ts";
 import { type AnalyticsWriter, openWriter } from "./analytics_writer.ts";
 import { hostname } from "./hosts.ts";
-import { clientIp } from "./session.ts";
+import { clientIp } from "./request_origin.ts";
 
 /** What tests (and embedders) may replace: the clock, the salt source, the write cadence. */
 export interface AnalyticsOptions {

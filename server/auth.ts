@@ -7,7 +7,8 @@ import {
   type TokenInfo,
 } from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
-import { checkOrigin, isStateChanging, readSessionCookie } from "./session.ts";
+import { checkOrigin, isStateChanging } from "./request_origin.ts";
+import { readSessionCookie } from "./session_cookie.ts";
 
 /** Who may call a route: anyone, or a token holding at least this scope. */
 export type Policy = "public" | Scope;

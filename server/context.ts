@@ -37,7 +37,7 @@ export interface RouteContext {
   params: Record<string, string>;
   principal?: Principal;
   server: ServerContext;
-  /** The socket's peer (see `clientIp` in session.ts for the client's address). */
+  /** The socket's peer (see `clientIp` in request_origin.ts for the client's address). */
   remote?: Deno.NetAddr;
   /** On an app host: the app it serves, with the version when it is a preview host. */
   app?: { name: string; version?: number };

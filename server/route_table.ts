@@ -2,7 +2,8 @@ import type { Route } from "./context.ts";
 import { deleteApp, getApp, listApps, promoteApp, rollbackApp } from "./handlers/apps.ts";
 import { getFile, listFiles } from "./handlers/app_files.ts";
 import { llmsTxt, mcpEndpoint, wellKnownMcp } from "./handlers/mcp.ts";
-import { appLogs, listEnv, putEnv } from "./handlers/app_runtime.ts";
+import { listEnv, putEnv } from "./handlers/app_env.ts";
+import { appLogs } from "./handlers/app_logs.ts";
 import { deploy } from "./handlers/deploy.ts";
 import { events, realtime, stats } from "./handlers/stats.ts";
 import { health, system } from "./handlers/system.ts";
@@ -21,7 +22,7 @@ import {
 import { streamLogs } from "./handlers/log_stream.ts";
 import { listPeers, peersStatus } from "./handlers/peers_status.ts";
 import { systemRequests } from "./handlers/requests.ts";
-import { listSessions, login, logout, me, revokeSession } from "./handlers/session.ts";
+import { listSessions, login, logout, me, revokeSession } from "./handlers/login.ts";
 import { getSettings, putSettings } from "./handlers/settings.ts";
 import {
   analyticsScript,

@@ -1,7 +1,8 @@
+/** An app's environment variables over HTTP: names out, values in, never values out. */
 import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
-import { findApp, intParam } from "../params.ts";
+import { findApp } from "../params.ts";
 import { json } from "../respond.ts";
 
 /** `GET /api/apps/{name}/env`: names only; values never leave the node. */
@@ -35,12 +36,4 @@ export async function putEnv(c: RouteContext): Promise<Response> {
   });
   c.server.runtime.stopApp(app.id);
   return json(env.list(app.id));
-}
-
-/** `GET /api/apps/{name}/logs?limit=&after=`: oldest first, so `after` follows a tail. */
-export function appLogs(c: RouteContext): Response {
-  const app = findApp(c);
-  const limit = intParam(c, "limit", { max: 1000, default: 100 });
-  const after = intParam(c, "after", { min: 0, message: "after must be a log id" });
-  return json(c.server.storage.logs.recent(app.id, { limit, after }));
 }

@@ -5,18 +5,17 @@ import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../respond.ts";
+import { checkOrigin, clientIp, isHttps, ownOrigin } from "../request_origin.ts";
 import {
-  checkOrigin,
   clearedSessionCookie,
-  clientIp,
-  isHttps,
-  LOGIN_MAX_FAILURES,
-  LOGIN_WINDOW_MS,
-  ownOrigin,
   readSessionCookie,
   sessionCookie,
   sessionLifetime,
-} from "../session.ts";
+} from "../session_cookie.ts";
+
+/** Login rate limit: this many failures per client address per window. */
+const LOGIN_MAX_FAILURES = 5;
+const LOGIN_WINDOW_MS = 15 * 60_000;
 
 // Checked when there is no owner, so a wrong user name costs as much as a wrong password.
 const DUMMY_HASH =
