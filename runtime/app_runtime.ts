@@ -1,3 +1,4 @@
+import { BodyTooLargeError, readBody } from "../lib/read_body.ts";
 import type { Settings, Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
 import { AppHost } from "./app_host.ts";
@@ -55,15 +56,12 @@ export class AppRuntime {
     const max = this.settings.app_max_body_bytes;
     let body: Uint8Array | undefined;
     if (req.body) {
-      const declared = Number(req.headers.get("content-length") ?? NaN);
-      if (declared > max) {
+      try {
+        body = await readBody(req, max);
+      } catch (err) {
+        if (!(err instanceof BodyTooLargeError)) throw err;
         return problem(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${max} bytes`);
       }
-      const buf = new Uint8Array(await req.arrayBuffer());
-      if (buf.byteLength > max) {
-        return problem(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${max} bytes`);
-      }
-      body = buf;
     }
     const host = this.#host(target, manifest);
     if (host instanceof Response) return host;

@@ -1,3 +1,5 @@
+import { errorResponse } from "../lib/error_response.ts";
+
 /** An error answer in fazt's JSON envelope, for failures around app code. */
 export function problem(
   status: number,
@@ -5,8 +7,5 @@ export function problem(
   message: string,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify({ error: { code, message } }), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
-  });
+  return errorResponse({ status, code, message, headers });
 }

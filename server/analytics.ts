@@ -3,7 +3,7 @@ import { UserAgentCache, type UserAgentInfo } from "../lib/user_agent.ts";
 import { DAY_MS, type PackedBatch, PAGEVIEW, type Settings, type Storage } from "../storage/mod.ts";
 import { type AnalyticsWriter, openWriter } from "./analytics_writer.ts";
 import { hostname } from "./hosts.ts";
-import { clientIp } from "./session.ts";
+import { clientIp } from "./request_origin.ts";
 
 /** What tests (and embedders) may replace: the clock, the salt source, the write cadence. */
 export interface AnalyticsOptions {
@@ -29,6 +29,34 @@ export interface TrackInput {
   path: string;
   /** A full referrer URL or a bare host; reduced to its host. */
   referrer: string | null;
+  tags: string[] | null;
+  props: string | null;
+}
+
+/** A page answered from an app's files, as `Analytics.page` counts it. */
+export interface PageView {
+  req: Request;
+  /** Read only for a view that is counted: Deno builds the address on demand. */
+  remote: () => Deno.NetAddr | undefined;
+  /** The request's Host header. */
+  host: string;
+  app: string;
+  path: string;
+  /** Answered 304: counted unless the same visitor was just counted on this page. */
+  revalidated: boolean;
+}
+
+/** An event ready for the buffer: checked, its visitor hashed, its referrer reduced to a host. */
+interface CountedEvent {
+  at: number;
+  app: string;
+  name: string;
+  source: string;
+  path: string;
+  /** A host, or "" for none (or the site itself). */
+  referrer: string;
+  agent: UserAgentInfo;
+  visitor: string;
   tags: string[] | null;
   props: string | null;
 }
@@ -160,18 +188,11 @@ export class Analytics {
    * A page served from an app's files: a 200, or a 304 revalidation (counted
    * unless the same visitor was counted on the same page within
    * `REVALIDATION_WINDOW_MS`). Bots, prefetches and, if the owner asks,
-   * DNT/GPC requests are not counted. `host` is the request's Host header.
+   * DNT/GPC requests are not counted.
    */
-  page(
-    req: Request,
-    /** Read only for a view that is counted: Deno builds the address on demand. */
-    remote: () => Deno.NetAddr | undefined,
-    host: string,
-    app: string,
-    path: string,
-    revalidated: boolean,
-  ): void {
+  page(view: PageView): void {
     if (this.#closed || !this.enabled) return;
+    const { req, remote, host, app, path, revalidated } = view;
     const h = req.headers;
     const ua = h.get("user-agent") ?? "";
     const agent = this.#agents.get(ua);
@@ -193,18 +214,18 @@ export class Analytics {
     const referer = h.get("referer");
     let referrer = referer === null ? "" : this.#host(referer);
     if (referrer && referrer === this.#host(host)) referrer = "";
-    this.#push(
-      now,
+    this.#push({
+      at: now,
       app,
-      PAGEVIEW,
-      "server",
-      path.length > 500 ? path.slice(0, 500) : path,
+      name: PAGEVIEW,
+      source: "server",
+      path: path.length > 500 ? path.slice(0, 500) : path,
       referrer,
       agent,
       visitor,
-      null,
-      null,
-    );
+      tags: null,
+      props: null,
+    });
   }
 
   /** An event from a tracking endpoint; false when it was not recorded (bot, opt-out, off). */
@@ -219,47 +240,31 @@ export class Analytics {
     let referrer = input.referrer ? this.#host(input.referrer) : "";
     if (referrer && referrer === this.#host(h.get("host") ?? "")) referrer = "";
     if (referrer && referrer === this.#host(input.app)) referrer = "";
-    return this.#push(
-      now,
-      input.app,
-      input.name,
-      input.source,
-      input.path,
+    return this.#push({
+      ...input,
+      at: now,
       referrer,
       agent,
-      this.#visitor(req, remote, input.app, ua, now),
-      input.tags,
-      input.props,
-    );
+      visitor: this.#visitor(req, remote, input.app, ua, now),
+    });
   }
 
-  #push(
-    at: number,
-    app: string,
-    name: string,
-    source: string,
-    path: string,
-    referrer: string,
-    agent: UserAgentInfo,
-    visitor: string,
-    tags: string[] | null,
-    props: string | null,
-  ): boolean {
+  #push(e: CountedEvent): boolean {
     if (this.#count + (this.#writer?.pending ?? 0) >= this.#max) {
       this.dropped++;
       return false;
     }
     this.#flat.push(
-      at,
-      this.#intern(app),
-      this.#intern(name),
-      this.#intern(source),
-      path,
-      referrer,
-      this.#intern(agent.key),
-      visitor,
-      tags,
-      props,
+      e.at,
+      this.#intern(e.app),
+      this.#intern(e.name),
+      this.#intern(e.source),
+      e.path,
+      e.referrer,
+      this.#intern(e.agent.key),
+      e.visitor,
+      e.tags,
+      e.props,
     );
     if (++this.#count >= this.#flushEvents && !this.#scheduled) {
       this.#scheduled = true;

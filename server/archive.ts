@@ -20,11 +20,13 @@ const RATIO_FLOOR = 1024 * 1024;
 function refuse(constraint: string, message: string, entry?: string): never {
   const details: Record<string, unknown> = { field: "file", constraint };
   if (entry !== undefined) details.entry = entry;
-  throw new HttpError(400, "VALIDATION_FAILED", message, details);
+  throw new HttpError(400, "VALIDATION_FAILED", message, { details });
 }
 
 function tooLarge(constraint: string, message: string): never {
-  throw new HttpError(413, "PAYLOAD_TOO_LARGE", message, { field: "file", constraint });
+  throw new HttpError(413, "PAYLOAD_TOO_LARGE", message, {
+    details: { field: "file", constraint },
+  });
 }
 
 /** Why an entry name is unsafe to store, or `undefined` when it is fine. */

@@ -7,7 +7,8 @@ import {
   type TokenInfo,
 } from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
-import { checkOrigin, isStateChanging, readSessionCookie } from "./session.ts";
+import { checkOrigin, isStateChanging } from "./request_origin.ts";
+import { readSessionCookie } from "./session_cookie.ts";
 
 /** Who may call a route: anyone, or a token holding at least this scope. */
 export type Policy = "public" | Scope;
@@ -47,7 +48,7 @@ export function authorize(
     if (secret !== undefined) return sessionPrincipal(req, storage, secret, sessions);
   }
   if (!header) {
-    throw new HttpError(401, "UNAUTHORIZED", "Authentication required", undefined, CHALLENGE);
+    throw new HttpError(401, "UNAUTHORIZED", "Authentication required", { headers: CHALLENGE });
   }
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) {
@@ -55,18 +56,18 @@ export function authorize(
       401,
       "UNAUTHORIZED",
       "Use the header 'Authorization: Bearer <token>'",
-      undefined,
-      CHALLENGE,
+      { headers: CHALLENGE },
     );
   }
   const token = storage.tokens.verify(m[1]);
   if (!token) {
-    throw new HttpError(401, "INVALID_TOKEN", "Invalid or revoked token", undefined, CHALLENGE);
+    throw new HttpError(401, "INVALID_TOKEN", "Invalid or revoked token", {
+      headers: CHALLENGE,
+    });
   }
   if (!scopeAllows(token.scope, policy)) {
     throw new HttpError(403, "FORBIDDEN", `This needs a token with scope '${policy}'`, {
-      required: policy,
-      scope: token.scope,
+      details: { required: policy, scope: token.scope },
     });
   }
   return { kind: "token", token };
@@ -84,8 +85,7 @@ function sessionPrincipal(
       401,
       "SESSION_EXPIRED",
       "Your session has ended; sign in again",
-      undefined,
-      CHALLENGE,
+      { headers: CHALLENGE },
     );
   }
   if (isStateChanging(req.method)) checkOrigin(req, check.origin, true);

@@ -4,7 +4,7 @@ import type { Sites } from "./sites.ts";
 import type { AppRuntime } from "../runtime/mod.ts";
 import type { Analytics } from "./analytics.ts";
 import type { Compressor } from "./compress.ts";
-import type { Upgrader } from "./handlers/upgrade.ts";
+import type { Upgrader } from "./upgrader.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
@@ -22,6 +22,13 @@ export interface ServerContext {
   /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
   closing?: AbortSignal;
   log: (message: string) => void;
+  /** The admin host's API routes (what `/llms.txt` lists). Set by `createHandler`. */
+  routes: readonly Route[];
+  /**
+   * Answers a request as the admin host does, in-process: MCP tools over
+   * HTTP call the API through it. Set by `createHandler`.
+   */
+  dispatch(req: Request): Promise<Response>;
 }
 
 export interface RouteContext {
@@ -30,14 +37,19 @@ export interface RouteContext {
   params: Record<string, string>;
   principal?: Principal;
   server: ServerContext;
-  /** The socket's peer (see `clientIp` in session.ts for the client's address). */
+  /** The socket's peer (see `clientIp` in request_origin.ts for the client's address). */
   remote?: Deno.NetAddr;
+  /** On an app host: the app it serves, with the version when it is a preview host. */
+  app?: { name: string; version?: number };
 }
 
 export type Handler = (c: RouteContext) => Response | Promise<Response>;
 
 export interface Route {
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Where it is answered: the admin host (the default), or every app host. */
+  host?: "admin" | "app";
+  /** `GET` routes answer `HEAD` too; an `OPTIONS` route is a CORS preflight. */
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
   /** Segments; `:name` captures one segment, a last `*name` the rest of the path. */
   path: string;
   auth: Policy;

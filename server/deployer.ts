@@ -27,11 +27,7 @@ async function compile(entries: { path: string; data: Uint8Array }[]): Promise<B
       400,
       "VALIDATION_FAILED",
       `The server code does not compile: ${err.message}`,
-      {
-        field: "file",
-        constraint: "compile",
-        errors: err.errors,
-      },
+      { details: { field: "file", constraint: "compile", errors: err.errors } },
     );
   }
 }

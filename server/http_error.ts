@@ -1,25 +1,78 @@
 /**
+ * Every error code the API answers with. Clients branch on them, so a code
+ * is never renamed or reused for another meaning; add new ones here.
+ */
+export type ErrorCode =
+  // Requests the API cannot take.
+  | "BAD_REQUEST"
+  | "INVALID_JSON"
+  | "VALIDATION_FAILED"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "METHOD_NOT_ALLOWED"
+  | "CONFLICT"
+  // Who is calling.
+  | "UNAUTHORIZED"
+  | "INVALID_TOKEN"
+  | "SESSION_EXPIRED"
+  | "INVALID_CREDENTIALS"
+  | "RATE_LIMITED"
+  | "FORBIDDEN"
+  | "FORBIDDEN_ORIGIN"
+  | "LOCAL_ONLY"
+  // What is not there.
+  | "NOT_FOUND"
+  | "APP_NOT_FOUND"
+  | "VERSION_NOT_FOUND"
+  | "FILE_NOT_FOUND"
+  | "KEY_NOT_FOUND"
+  | "DOC_NOT_FOUND"
+  | "BLOB_NOT_FOUND"
+  | "TOKEN_NOT_FOUND"
+  | "SESSION_NOT_FOUND"
+  | "NO_EARLIER_VERSION"
+  // Upgrades.
+  | "UPGRADE_UNAVAILABLE"
+  | "UPGRADE_IN_PROGRESS"
+  | "UPGRADE_INVALID"
+  | "CHECKSUM_MISMATCH"
+  | "SIGNATURE_REQUIRED"
+  | "SIGNATURE_INVALID"
+  | "DOWNGRADE"
+  // Anything else: logged, never described.
+  | "INTERNAL_ERROR";
+
+/** What an error carries besides its status, code and message. */
+export interface HttpErrorOptions {
+  /** Machine-readable facts for the client (`field`, `constraint`, …). */
+  details?: Record<string, unknown>;
+  /** Response headers (`allow`, `retry-after`, `www-authenticate`). */
+  headers?: Record<string, string>;
+}
+
+/**
  * The one error type handlers throw. Its message is shown to the client, so
  * it must never carry SQL, file paths or secrets; anything else that is
- * thrown becomes a generic 500 INTERNAL_ERROR.
+ * thrown becomes a generic 500 INTERNAL_ERROR (see `toErrorResponse`).
  */
 export class HttpError extends Error {
+  readonly details?: Record<string, unknown>;
+  readonly headers?: Record<string, string>;
+
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
-    readonly details?: Record<string, unknown>,
-    readonly headers?: Record<string, string>,
+    options: HttpErrorOptions = {},
   ) {
     super(message);
     this.name = "HttpError";
+    this.details = options.details;
+    this.headers = options.headers;
   }
 
+  /** 400 `VALIDATION_FAILED` about one input field. */
   static validation(field: string, constraint: string, message: string): HttpError {
-    return new HttpError(400, "VALIDATION_FAILED", message, { field, constraint });
-  }
-
-  static notFound(message = "Not found"): HttpError {
-    return new HttpError(404, "NOT_FOUND", message);
+    return new HttpError(400, "VALIDATION_FAILED", message, { details: { field, constraint } });
   }
 }

@@ -2,10 +2,17 @@
  * The HTTP front door: host routing, the route table, static serving.
  * @module
  */
-export { createHandler, type RunningServer, type ServerOptions, startServer } from "./server.ts";
+export {
+  createHandler,
+  type RunningServer,
+  type ServerOptions,
+  type ServerState,
+  startServer,
+} from "./server.ts";
 export { ROUTES } from "./route_table.ts";
 export { HttpError } from "./http_error.ts";
-export type { UpgradeInfo, Upgrader } from "./handlers/upgrade.ts";
+export type { UpgradeInfo } from "./handlers/upgrade.ts";
+export type { Upgrader } from "./upgrader.ts";
 export { ensureLocalPeer, ensureOwner, type FirstRun } from "./first_run.ts";
 export type { Route, RouteContext, ServerContext } from "./context.ts";
 export { classifyHost, type HostTarget } from "./hosts.ts";

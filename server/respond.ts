@@ -1,3 +1,6 @@
+import { errorResponse } from "../lib/error_response.ts";
+import { BodyTooLargeError } from "../lib/read_body.ts";
+import { SettingError, StorageError } from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
 
 const JSON_TYPE = {
@@ -13,19 +16,43 @@ export function json(data: unknown, status = 200, headers: HeadersInit = {}): Re
   });
 }
 
-/** An error envelope: `{"error": {"code", "message", "details"?}}`. */
-export function errorResponse(err: HttpError): Response {
-  const error: Record<string, unknown> = { code: err.code, message: err.message };
-  if (err.details) error.details = err.details;
-  return new Response(JSON.stringify({ error }), {
-    status: err.status,
-    headers: { ...JSON_TYPE, ...err.headers },
-  });
+/**
+ * What the API answers for an error the layers below throw at input they
+ * refuse; `undefined` for anything else. Handlers let these through, so
+ * every store speaks HTTP the same way. Their messages describe the input,
+ * never the SQL.
+ */
+export function httpErrorOf(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof StorageError) {
+    switch (err.code) {
+      case "NOT_FOUND":
+        return new HttpError(404, "NOT_FOUND", err.message);
+      case "CONFLICT":
+        return new HttpError(409, "CONFLICT", err.message, {
+          details: err.field === undefined ? undefined : { field: err.field },
+        });
+      case "VALIDATION_FAILED":
+      case "LIMIT_EXCEEDED":
+        return HttpError.validation(err.field ?? "query", "storage_rule", err.message);
+    }
+  }
+  if (err instanceof SettingError) {
+    return HttpError.validation(err.key, err.constraint, err.message);
+  }
+  if (err instanceof BodyTooLargeError) {
+    const message = `The request body is larger than ${err.max} bytes`;
+    return new HttpError(413, "PAYLOAD_TOO_LARGE", message, {
+      details: { field: "body", constraint: "max_bytes" },
+    });
+  }
+  return undefined;
 }
 
-/** Turns anything thrown into an error envelope without leaking its text. */
+/** Turns anything thrown into an error envelope; unknown errors are logged, never described. */
 export function toErrorResponse(err: unknown, log: (msg: string) => void): Response {
-  if (err instanceof HttpError) return errorResponse(err);
+  const known = httpErrorOf(err);
+  if (known) return errorResponse(known);
   log(`internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   return errorResponse(new HttpError(500, "INTERNAL_ERROR", "Internal server error"));
 }

@@ -2,7 +2,8 @@ import type { Route } from "./context.ts";
 import { deleteApp, getApp, listApps, promoteApp, rollbackApp } from "./handlers/apps.ts";
 import { getFile, listFiles } from "./handlers/app_files.ts";
 import { llmsTxt, mcpEndpoint, wellKnownMcp } from "./handlers/mcp.ts";
-import { appLogs, listEnv, putEnv } from "./handlers/app_runtime.ts";
+import { listEnv, putEnv } from "./handlers/app_env.ts";
+import { appLogs } from "./handlers/app_logs.ts";
 import { deploy } from "./handlers/deploy.ts";
 import { events, realtime, stats } from "./handlers/stats.ts";
 import { health, system } from "./handlers/system.ts";
@@ -21,12 +22,22 @@ import {
 import { streamLogs } from "./handlers/log_stream.ts";
 import { listPeers, peersStatus } from "./handlers/peers_status.ts";
 import { systemRequests } from "./handlers/requests.ts";
-import { listSessions, login, logout, me, revokeSession } from "./handlers/session.ts";
+import { listSessions, login, logout, me, revokeSession } from "./handlers/login.ts";
 import { getSettings, putSettings } from "./handlers/settings.ts";
+import {
+  analyticsScript,
+  legacyPixel,
+  legacyTrack,
+  trackEvent,
+  trackPixel,
+  trackPreflight,
+} from "./tracking.ts";
 
 /**
- * Every route of the admin host, with who may call it. Nothing is routed
- * anywhere else, and a test walks this table to prove each policy holds.
+ * Every route of the admin host's API, with who may call it; a test walks
+ * this table to prove each policy holds. With `TRACKING_ROUTES` below, it is
+ * everything fazt routes: nothing is routed anywhere else (other requests
+ * are an app's files or server code, or the dashboard).
  */
 export const ROUTES: readonly Route[] = [
   {
@@ -313,5 +324,61 @@ export const ROUTES: readonly Route[] = [
     auth: "public",
     summary: "This node described for language models",
     handler: llmsTxt,
+  },
+];
+
+/**
+ * fazt's public paths outside the API: the tracking endpoints on every app
+ * host (`/_fazt/` is fazt's there, never an app's; a preview host answers
+ * but records nothing) and the original's tracking on the admin host.
+ */
+export const TRACKING_ROUTES: readonly Route[] = [
+  {
+    host: "app",
+    method: "POST",
+    path: "/_fazt/track",
+    auth: "public",
+    summary: "Record an event: {name, path, referrer, props}",
+    handler: trackEvent,
+  },
+  {
+    host: "app",
+    method: "OPTIONS",
+    path: "/_fazt/track",
+    auth: "public",
+    summary: "Let pages served elsewhere post events (CORS preflight)",
+    handler: trackPreflight,
+  },
+  {
+    host: "app",
+    method: "GET",
+    path: "/_fazt/pixel.gif",
+    auth: "public",
+    summary: "Record an event from an image (?name=&path=&referrer=)",
+    handler: trackPixel,
+  },
+  {
+    host: "app",
+    method: "GET",
+    path: "/_fazt/a.js",
+    auth: "public",
+    summary: "The optional page script (SPA navigations, fazt.track)",
+    handler: analyticsScript,
+  },
+  {
+    host: "admin",
+    method: "POST",
+    path: "/track",
+    auth: "public",
+    summary: "The original's event endpoint: {h, d, p, e, t, q, ref}",
+    handler: legacyTrack,
+  },
+  {
+    host: "admin",
+    method: "GET",
+    path: "/pixel.gif",
+    auth: "public",
+    summary: "The original's pixel (?domain=&tags=&source=)",
+    handler: legacyPixel,
   },
 ];

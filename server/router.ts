@@ -33,7 +33,11 @@ function matchPath(pattern: string, path: string): Record<string, string> | unde
   return params;
 }
 
-/** Finds the route for a request; distinguishes "no such path" from "wrong method". */
+/**
+ * Finds the route for a request; distinguishes "no such path" from "wrong
+ * method". `allowed` lists the methods a client may use instead (a CORS
+ * preflight route is not one of them).
+ */
 export function matchRoute(routes: readonly Route[], method: string, path: string): Match {
   const allowed: string[] = [];
   for (const route of routes) {
@@ -42,7 +46,7 @@ export function matchRoute(routes: readonly Route[], method: string, path: strin
     if (route.method === method || (method === "HEAD" && route.method === "GET")) {
       return { kind: "found", route, params };
     }
-    allowed.push(route.method);
+    if (route.method !== "OPTIONS") allowed.push(route.method);
   }
   return allowed.length ? { kind: "method", allowed } : { kind: "none" };
 }

@@ -1,11 +1,11 @@
 import { type SettingKey, type Settings, Storage } from "../storage/mod.ts";
 import { authorize } from "./auth.ts";
-import type { RouteContext, ServerContext } from "./context.ts";
+import type { Route, RouteContext, ServerContext } from "./context.ts";
 import { classifyHost, type HostTarget } from "./hosts.ts";
 import { HttpError } from "./http_error.ts";
 import { notFoundPage } from "./pages.ts";
 import { toErrorResponse } from "./respond.ts";
-import { ROUTES } from "./route_table.ts";
+import { ROUTES, TRACKING_ROUTES } from "./route_table.ts";
 import { matchRoute } from "./router.ts";
 import { Sites } from "./sites.ts";
 import type { SiteIndex } from "./site_index.ts";
@@ -13,11 +13,12 @@ import { AppRuntime, routeMatches } from "../runtime/mod.ts";
 import { serveStatic } from "./static_site.ts";
 import { Analytics, type AnalyticsOptions } from "./analytics.ts";
 import { Compressor } from "./compress.ts";
-import type { Upgrader } from "./handlers/upgrade.ts";
-import { isHttps, ownOrigin, sessionLifetime } from "./session.ts";
+import type { Upgrader } from "./upgrader.ts";
+import { isHttps, ownOrigin } from "./request_origin.ts";
+import { sessionLifetime } from "./session_cookie.ts";
 import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
-import { handleFazt, handleLegacyTracking, reservedPath } from "./tracking.ts";
+import { reservedPath } from "./tracking.ts";
 
 export interface ServerOptions {
   /** Database file; ignored when `storage` is given. */
@@ -65,10 +66,28 @@ function handledByServerCode(site: SiteIndex, path: string): boolean {
   return !(manifest.staticFirst && site.files.has(path.slice(1)));
 }
 
+/** What the admin host routes: the API, then the original's tracking paths. */
+const ADMIN_ROUTES = [...ROUTES, ...TRACKING_ROUTES.filter((r) => r.host !== "app")];
+/** What every app host routes under `/_fazt/`. */
+const APP_ROUTES = TRACKING_ROUTES.filter((r) => r.host === "app");
+
+/** A node's state before `createHandler` gives it its routes and in-process dispatch. */
+export type ServerState = Omit<ServerContext, "routes" | "dispatch">;
+
+function withRoutes(state: ServerState): ServerContext {
+  const ctx: ServerContext = {
+    ...state,
+    routes: ROUTES,
+    dispatch: (req) => handleAdmin(req, ctx),
+  };
+  return ctx;
+}
+
 /** Builds the request handler for a node; exposed for tests and embedding. */
 export function createHandler(
-  ctx: ServerContext,
+  state: ServerState | ServerContext,
 ): (req: Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response> {
+  const ctx = "dispatch" in state ? state : withRoutes(state);
   // Hosts repeat, so each is classified once (bounded against random names).
   const targets = new Map<string, HostTarget>();
   const classify = (host: string): HostTarget => {
@@ -94,8 +113,16 @@ export function createHandler(
       // `/_fazt/` is fazt's on every app host: never a file, never app code.
       const reserved = reservedPath(path);
       if (reserved !== undefined) {
-        const count = target.version === undefined;
-        return handleFazt(req, reserved, info?.remoteAddr, ctx, target.name, count);
+        const c = {
+          req,
+          url: new URL(req.url),
+          server: ctx,
+          remote: info?.remoteAddr,
+          app: { name: target.name, version: target.version },
+        };
+        return answerRoute(APP_ROUTES, reserved, c, () => {
+          throw new HttpError(404, "NOT_FOUND", `Nothing at ${reserved.slice(0, 200)}`);
+        });
       }
       if (site.server && handledByServerCode(site, path)) {
         const app = { appId: site.appId, appName: target.name, version: site.version };
@@ -103,61 +130,64 @@ export function createHandler(
       }
       const onPage = ctx.analytics.enabled && target.version === undefined
         ? (revalidated: boolean) =>
-          ctx.analytics.page(
+          ctx.analytics.page({
             req,
-            () => info?.remoteAddr,
+            remote: () => info?.remoteAddr,
             host,
-            target.name,
+            app: target.name,
             path,
             revalidated,
-          )
+          })
         : undefined;
-      return serveStatic(req, path, site, ctx.sites, target.name, onPage);
+      return serveStatic({ req, path, site, sites: ctx.sites, app: target.name, onPage });
     }
-    if (target.kind === "admin") {
-      const path = pathnameOf(req.url);
-      if (path === "/track" || path === "/pixel.gif") {
-        return handleLegacyTracking(req, path, info?.remoteAddr, ctx);
-      }
-      return handleAdmin(req, ctx, info?.remoteAddr);
-    }
+    if (target.kind === "admin") return handleAdmin(req, ctx, info?.remoteAddr);
     return notFoundPage(req, `This node does not serve '${target.host}'.`);
   };
 }
 
 /** The admin host's answer to a request (MCP tools over HTTP call the API through it too). */
-export async function handleAdmin(
+function handleAdmin(
   req: Request,
   ctx: ServerContext,
   remote?: Deno.NetAddr,
 ): Promise<Response> {
   const url = new URL(req.url);
-  const match = matchRoute(ROUTES, req.method, url.pathname);
-  const isApi = url.pathname === "/api" || url.pathname.startsWith("/api/");
+  return answerRoute(ADMIN_ROUTES, url.pathname, { req, url, server: ctx, remote }, () => {
+    if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
+      throw new HttpError(404, "NOT_FOUND", `No API route ${req.method} ${url.pathname}`);
+    }
+    return serveAdminUi(req, url);
+  });
+}
+
+/**
+ * Routes a request through a table: 405 for a known path with another
+ * method, `orElse` for an unknown one, else the route's auth policy, then
+ * its handler. Anything thrown becomes an error envelope.
+ */
+async function answerRoute(
+  routes: readonly Route[],
+  path: string,
+  base: Omit<RouteContext, "params" | "principal">,
+  orElse: () => Response | Promise<Response>,
+): Promise<Response> {
+  const { req, url, server: ctx, remote } = base;
   try {
+    const match = matchRoute(routes, req.method, path);
     if (match.kind === "method") {
-      throw new HttpError(
-        405,
-        "METHOD_NOT_ALLOWED",
-        `Use ${match.allowed.join(" or ")} here`,
-        undefined,
-        {
-          allow: match.allowed.join(", "),
-        },
-      );
+      throw new HttpError(405, "METHOD_NOT_ALLOWED", `Use ${match.allowed.join(" or ")} here`, {
+        headers: { allow: match.allowed.join(", ") },
+      });
     }
-    if (match.kind === "none") {
-      if (isApi) {
-        throw new HttpError(404, "NOT_FOUND", `No API route ${req.method} ${url.pathname}`);
-      }
-      return await serveAdminUi(req, url);
-    }
-    const principal = authorize(req, ctx.storage, match.route.auth, {
-      life: sessionLifetime(ctx.settings),
-      origin: ownOrigin(req, isHttps(req, url, remote, ctx.settings)),
-    });
-    const c: RouteContext = { req, url, params: match.params, principal, server: ctx, remote };
-    return await match.route.handler(c);
+    if (match.kind === "none") return await orElse();
+    const principal = match.route.auth === "public"
+      ? undefined
+      : authorize(req, ctx.storage, match.route.auth, {
+        life: sessionLifetime(ctx.settings),
+        origin: ownOrigin(req, isHttps(req, url, remote, ctx.settings)),
+      });
+    return await match.route.handler({ ...base, params: match.params, principal });
   } catch (err) {
     return toErrorResponse(err, ctx.log);
   }
@@ -175,7 +205,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   }
   const log = options.log ?? defaultLog;
   const closing = new AbortController();
-  const ctx: ServerContext = {
+  const ctx = withRoutes({
     storage,
     settings,
     sites: new Sites(storage, settings.cache_bytes),
@@ -186,7 +216,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     startedAt: Date.now(),
     closing: closing.signal,
     log,
-  };
+  });
   const handler = createHandler(ctx);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {

@@ -10,25 +10,32 @@ import type { Sites } from "./sites.ts";
  */
 export type PageServed = (revalidated: boolean) => void;
 
-/** Serves a request for a static file of one version of an app. */
-export function serveStatic(
-  req: Request,
-  pathname: string,
-  site: SiteIndex,
-  sites: Sites,
-  appName: string,
-  onPage?: PageServed,
-): Response {
-  if (req.method !== "GET" && req.method !== "HEAD") {
+/** A request for a static file of one version of an app. */
+export interface StaticRequest {
+  req: Request;
+  /** The URL's path, as sent (still percent-encoded). */
+  path: string;
+  /** The version's files. */
+  site: SiteIndex;
+  /** Where file bodies are read (and cached). */
+  sites: Sites;
+  /** The app's name, for fazt's own 404 page. */
+  app: string;
+  onPage?: PageServed;
+}
+
+/** Answers a request from the files of one version of an app. */
+export function serveStatic(r: StaticRequest): Response {
+  if (r.req.method !== "GET" && r.req.method !== "HEAD") {
     return new Response("Method not allowed\n", {
       status: 405,
       headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
     });
   }
-  const path = requestPath(pathname);
-  const file = path === undefined ? undefined : lookup(site, path);
-  if (file) return respond(req, file, sites, 200, onPage);
-  return fallback(req, site, sites, appName, path ?? "", onPage);
+  const path = requestPath(r.path);
+  const file = path === undefined ? undefined : lookup(r.site, path);
+  if (file) return respond(r, file, 200);
+  return fallback(r, path ?? "");
 }
 
 /** The decoded path without its leading slash, or `undefined` if it is unsafe. */
@@ -53,30 +60,19 @@ function lookup(site: SiteIndex, path: string): SiteFile | undefined {
   return files.get(path) ?? files.get(path + ".html") ?? files.get(path + "/index.html");
 }
 
-function fallback(
-  req: Request,
-  site: SiteIndex,
-  sites: Sites,
-  appName: string,
-  path: string,
-  onPage?: PageServed,
-): Response {
-  const spa = site.files.get("200.html");
+/** No file at `path` (decoded): the SPA page, the app's 404.html, or fazt's 404 page. */
+function fallback(r: StaticRequest, path: string): Response {
+  const spa = r.site.files.get("200.html");
   if (spa && (extensionOf(path) === "" || extensionOf(path) === "html")) {
-    return respond(req, spa, sites, 200, onPage);
+    return respond(r, spa, 200);
   }
-  const custom = site.files.get("404.html");
-  if (custom) return respond(req, custom, sites, 404);
-  return notFoundPage(req, `Nothing at /${path} on ${appName}.`);
+  const custom = r.site.files.get("404.html");
+  if (custom) return respond(r, custom, 404);
+  return notFoundPage(r.req, `Nothing at /${path} on ${r.app}.`);
 }
 
-function respond(
-  req: Request,
-  file: SiteFile,
-  sites: Sites,
-  status: number,
-  onPage?: PageServed,
-): Response {
+function respond(r: StaticRequest, file: SiteFile, status: number): Response {
+  const { req, sites, onPage } = r;
   const h = req.headers;
   const encoding = chooseEncoding(h.get("accept-encoding"), file);
   if (status === 200 && isNotModified(h, file)) {
@@ -85,20 +81,20 @@ function respond(
   }
   const range = status === 200 && req.method === "GET" ? h.get("range") : null;
   if (range !== null && ifRangeHolds(h.get("if-range"), file)) {
-    const r = parseRange(range, file.meta.size);
-    if (r === "unsatisfiable") {
+    const span = parseRange(range, file.meta.size);
+    if (span === "unsatisfiable") {
       return new Response(null, {
         status: 416,
         headers: [...file.headers("identity"), ["content-range", `bytes */${file.meta.size}`]],
       });
     }
-    if (r) {
-      const body = sites.body(file, "identity").bytes.subarray(r.start, r.end + 1);
+    if (span) {
+      const body = sites.body(file, "identity").bytes.subarray(span.start, span.end + 1);
       return new Response(body, {
         status: 206,
         headers: [...file.headers("identity"), [
           "content-range",
-          `bytes ${r.start}-${r.end}/${file.meta.size}`,
+          `bytes ${span.start}-${span.end}/${file.meta.size}`,
         ]],
       });
     }

@@ -2,13 +2,13 @@
  * The public tracking endpoints: `/_fazt/track`, `/_fazt/pixel.gif` and
  * `/_fazt/a.js` on every app host (the whole `/_fazt/` prefix is fazt's, never
  * an app's), and the original's `/track` and `/pixel.gif` on the admin host.
+ * Their routes are `TRACKING_ROUTES` in route_table.ts.
  */
 import type { TrackInput } from "./analytics.ts";
-import { readBody } from "./body.ts";
-import type { ServerContext } from "./context.ts";
+import type { RouteContext, ServerContext } from "./context.ts";
 import { classifyHost, hostname } from "./hosts.ts";
 import { HttpError } from "./http_error.ts";
-import { errorResponse, toErrorResponse } from "./respond.ts";
+import { readJsonObject } from "./json_body.ts";
 
 /**
  * The decoded path when it is under fazt's reserved `/_fazt` prefix, else
@@ -160,99 +160,69 @@ function tagList(v: unknown): string[] | null {
   return tags.length ? tags : null;
 }
 
-async function jsonBody(req: Request): Promise<Record<string, unknown>> {
-  // A declared small length is read in one go; anything else is counted as it streams.
-  const length = Number(req.headers.get("content-length") ?? NaN);
-  const text = length >= 0 && length <= TRACK_MAX_BYTES
-    ? await req.text()
-    : new TextDecoder().decode(await readBody(req, TRACK_MAX_BYTES));
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "INVALID_JSON", "The request body is not valid JSON");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new HttpError(400, "INVALID_JSON", "The request body must be a JSON object");
-  }
-  return value as Record<string, unknown>;
+const jsonBody = (req: Request) =>
+  readJsonObject(req, { max: TRACK_MAX_BYTES, emptyIsObject: false });
+
+/** Whether an event on this host is recorded: previews of a version answer but count nothing. */
+const counts = (c: RouteContext) => c.app?.version === undefined;
+
+/** `OPTIONS /_fazt/track`: pages served elsewhere may post events. */
+export function trackPreflight(): Response {
+  return new Response(null, {
+    status: 204,
+    headers: {
+      ...CORS,
+      "access-control-allow-methods": "POST",
+      "access-control-allow-headers": "content-type",
+      "access-control-max-age": "86400",
+    },
+  });
 }
 
-function methodNotAllowed(allow: string): HttpError {
-  return new HttpError(405, "METHOD_NOT_ALLOWED", `Use ${allow} here`, undefined, { allow });
+/** `POST /_fazt/track` with `{name, path, referrer, props}`: one event (default `pageview`). */
+export async function trackEvent(c: RouteContext): Promise<Response> {
+  const { req } = c;
+  const body = await jsonBody(req);
+  const input: TrackInput = {
+    app: c.app!.name,
+    name: eventName(optionalString(body, "name", 100), "name"),
+    source: "track",
+    path: pagePath(optionalString(body, "path", 2000), () => refererPath(req)),
+    referrer: optionalString(body, "referrer", 2000) ?? null,
+    tags: null,
+    props: properties(body.props, "props"),
+  };
+  if (counts(c)) c.server.analytics.track(req, c.remote, input);
+  return noContent();
 }
 
-/**
- * A request under `/_fazt/` on an app's host. `count` is false for previews
- * of a version: they answer, but record nothing.
- */
-export async function handleFazt(
-  req: Request,
-  path: string,
-  remote: Deno.NetAddr | undefined,
-  ctx: ServerContext,
-  app: string,
-  count: boolean,
-): Promise<Response> {
-  try {
-    if (path === "/_fazt/track") {
-      if (req.method === "OPTIONS") {
-        return new Response(null, {
-          status: 204,
-          headers: {
-            ...CORS,
-            "access-control-allow-methods": "POST",
-            "access-control-allow-headers": "content-type",
-            "access-control-max-age": "86400",
-          },
-        });
-      }
-      if (req.method !== "POST") throw methodNotAllowed("POST");
-      const body = await jsonBody(req);
-      const input: TrackInput = {
-        app,
-        name: eventName(optionalString(body, "name", 100), "name"),
-        source: "track",
-        path: pagePath(optionalString(body, "path", 2000), () => refererPath(req)),
-        referrer: optionalString(body, "referrer", 2000) ?? null,
-        tags: null,
-        props: properties(body.props, "props"),
-      };
-      if (count) ctx.analytics.track(req, remote, input);
-      return noContent();
-    }
-    if (path === "/_fazt/pixel.gif") {
-      if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET");
-      const q = new URL(req.url).searchParams;
-      const input: TrackInput = {
-        app,
-        name: eventName(queryString(q, "name", 100), "name"),
-        source: "pixel",
-        path: pagePath(queryString(q, "path", 2000), () => refererPath(req)),
-        referrer: queryString(q, "referrer", 2000) ?? null,
-        tags: null,
-        props: null,
-      };
-      if (count && req.method === "GET") {
-        ctx.analytics.track(req, remote, input);
-      }
-      return pixel();
-    }
-    if (path === "/_fazt/a.js") {
-      if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET");
-      return new Response(req.method === "HEAD" ? null : ANALYTICS_SCRIPT, {
-        headers: {
-          "content-type": "text/javascript; charset=utf-8",
-          "cache-control": "public, max-age=3600",
-          "x-content-type-options": "nosniff",
-          ...CORS,
-        },
-      });
-    }
-    return errorResponse(new HttpError(404, "NOT_FOUND", `Nothing at ${path.slice(0, 200)}`));
-  } catch (err) {
-    return toErrorResponse(err, ctx.log);
-  }
+/** `GET /_fazt/pixel.gif?name=&path=&referrer=`: an event for pages without scripts. */
+export function trackPixel(c: RouteContext): Response {
+  const { req } = c;
+  const q = c.url.searchParams;
+  const input: TrackInput = {
+    app: c.app!.name,
+    name: eventName(queryString(q, "name", 100), "name"),
+    source: "pixel",
+    path: pagePath(queryString(q, "path", 2000), () => refererPath(req)),
+    referrer: queryString(q, "referrer", 2000) ?? null,
+    tags: null,
+    props: null,
+  };
+  if (counts(c) && req.method === "GET") c.server.analytics.track(req, c.remote, input);
+  return pixel();
+}
+
+/** `GET /_fazt/a.js`: the optional page script. */
+export function analyticsScript(c: RouteContext): Response {
+  return new Response(c.req.method === "HEAD" ? null : ANALYTICS_SCRIPT, {
+    headers: {
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": "public, max-age=3600",
+      "x-content-type-options": "nosniff",
+      ...CORS,
+    },
+  });
 }
 
 function queryString(q: URLSearchParams, field: string, max: number): string | undefined {
@@ -279,47 +249,37 @@ function refererHostOf(req: Request): string {
   }
 }
 
-/**
- * The original's `POST /track` (`{h, d, p, e, t, q, ref}`, 204) and
- * `GET /pixel.gif?domain=&tags=&source=` on the admin host.
- */
-export async function handleLegacyTracking(
-  req: Request,
-  path: string,
-  remote: Deno.NetAddr | undefined,
-  ctx: ServerContext,
-): Promise<Response> {
-  try {
-    if (path === "/track") {
-      if (req.method !== "POST") throw methodNotAllowed("POST");
-      const body = await jsonBody(req);
-      const domain = optionalString(body, "d", 253) || optionalString(body, "h", 253);
-      const input: TrackInput = {
-        app: legacyApp(domain, req, ctx),
-        name: eventName(optionalString(body, "e", 100), "e"),
-        source: "track",
-        path: pagePath(optionalString(body, "p", 2000), () => "/"),
-        referrer: optionalString(body, "ref", 2000) ?? null,
-        tags: tagList(body.t),
-        props: body.q === undefined || body.q === null ? null : properties(body.q, "q"),
-      };
-      ctx.analytics.track(req, remote, input);
-      return noContent();
-    }
-    if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET");
-    const q = new URL(req.url).searchParams;
-    const input: TrackInput = {
-      app: legacyApp(queryString(q, "domain", 253), req, ctx),
-      name: eventName(queryString(q, "source", 100) ?? "pixel", "source"),
-      source: "pixel",
-      path: refererPath(req),
-      referrer: null,
-      tags: tagList(q.get("tags") ?? undefined),
-      props: null,
-    };
-    if (req.method === "GET") ctx.analytics.track(req, remote, input);
-    return pixel();
-  } catch (err) {
-    return toErrorResponse(err, ctx.log);
-  }
+/** The original's `POST /track` with `{h, d, p, e, t, q, ref}`: 204. */
+export async function legacyTrack(c: RouteContext): Promise<Response> {
+  const { req } = c;
+  const body = await jsonBody(req);
+  const domain = optionalString(body, "d", 253) || optionalString(body, "h", 253);
+  const input: TrackInput = {
+    app: legacyApp(domain, req, c.server),
+    name: eventName(optionalString(body, "e", 100), "e"),
+    source: "track",
+    path: pagePath(optionalString(body, "p", 2000), () => "/"),
+    referrer: optionalString(body, "ref", 2000) ?? null,
+    tags: tagList(body.t),
+    props: body.q === undefined || body.q === null ? null : properties(body.q, "q"),
+  };
+  c.server.analytics.track(req, c.remote, input);
+  return noContent();
+}
+
+/** The original's `GET /pixel.gif?domain=&tags=&source=`. */
+export function legacyPixel(c: RouteContext): Response {
+  const { req } = c;
+  const q = c.url.searchParams;
+  const input: TrackInput = {
+    app: legacyApp(queryString(q, "domain", 253), req, c.server),
+    name: eventName(queryString(q, "source", 100) ?? "pixel", "source"),
+    source: "pixel",
+    path: refererPath(req),
+    referrer: null,
+    tags: tagList(q.get("tags") ?? undefined),
+    props: null,
+  };
+  if (req.method === "GET") c.server.analytics.track(req, c.remote, input);
+  return pixel();
 }

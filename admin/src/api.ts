@@ -63,13 +63,6 @@ export async function api<T = unknown>(path: string, opts: RequestOptions = {}):
   return await parse(res) as T;
 }
 
-/** Raw bytes of an API answer (file previews, blobs). */
-export async function apiBlob(path: string): Promise<Blob> {
-  const res = await fetch(path, { credentials: "same-origin" });
-  if (!res.ok) await parse(res);
-  return await res.blob();
-}
-
 /** Uploads with progress (fetch cannot report upload progress; XHR can). */
 export function upload<T>(
   path: string,

@@ -3,56 +3,37 @@
  * `ctx.kv`, `ctx.docs` and `ctx.blobs`): list, read and delete entries.
  * Writing stays with the app.
  */
-import { StorageError } from "../../storage/mod.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
+import { findApp, intParam } from "../params.ts";
 import { json } from "../respond.ts";
 
-function appId(c: RouteContext): number {
-  const app = c.server.storage.apps.get(c.params.name);
-  if (!app) throw new HttpError(404, "APP_NOT_FOUND", `App '${c.params.name}' not found`);
-  return app.id;
-}
+// Refusals of the stores (a bad cursor, filter or key) reach the client
+// through toErrorResponse, in the store's own words.
 
-/** Runs a store call, turning refused input into a 400 with the store's own words. */
-function store<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof StorageError) {
-      if (err.code === "NOT_FOUND") throw new HttpError(404, "NOT_FOUND", err.message);
-      throw HttpError.validation(err.field ?? "query", "storage_rule", err.message);
-    }
-    throw err;
-  }
-}
+const appId = (c: RouteContext): number => findApp(c).id;
 
 function paging(c: RouteContext): { prefix?: string; limit?: number; cursor?: string } {
   const q = c.url.searchParams;
   const out: { prefix?: string; limit?: number; cursor?: string } = {};
   if (q.has("prefix")) out.prefix = q.get("prefix")!;
   if (q.has("cursor")) out.cursor = q.get("cursor")!;
-  if (q.has("limit")) {
-    const n = Number(q.get("limit"));
-    if (!Number.isInteger(n) || n < 1 || n > 1000) {
-      throw HttpError.validation("limit", "range", "limit must be a whole number from 1 to 1000");
-    }
-    out.limit = n;
-  }
+  const limit = intParam(c, "limit", { max: 1000 });
+  if (limit !== undefined) out.limit = limit;
   return out;
 }
 
 /** `GET /api/apps/{name}/kv?prefix=&limit=&cursor=`: live keys with their values. */
 export function listKv(c: RouteContext): Response {
   const id = appId(c);
-  return json(store(() => c.server.storage.kv.list(id, paging(c))));
+  return json(c.server.storage.kv.list(id, paging(c)));
 }
 
 /** `DELETE /api/apps/{name}/kv/{key}` (the key may contain slashes). */
 export function deleteKv(c: RouteContext): Response {
   const id = appId(c);
   const key = c.params.key;
-  if (!store(() => c.server.storage.kv.delete(id, key))) {
+  if (!c.server.storage.kv.delete(id, key)) {
     throw new HttpError(404, "KEY_NOT_FOUND", `No key '${key}'`);
   }
   return json({ key, deleted: true });
@@ -86,9 +67,7 @@ export function findDocs(c: RouteContext): Response {
   const sort = parse("sort") as Record<string, 1 | -1> | undefined;
   const { limit, cursor } = paging(c);
   return json(
-    store(() =>
-      c.server.storage.docs.find(id, c.params.collection, filter, { sort, limit, cursor })
-    ),
+    c.server.storage.docs.find(id, c.params.collection, filter, { sort, limit, cursor }),
   );
 }
 
@@ -96,7 +75,7 @@ export function findDocs(c: RouteContext): Response {
 export function deleteDoc(c: RouteContext): Response {
   const id = appId(c);
   const { collection, id: docId } = c.params;
-  const n = store(() => c.server.storage.docs.delete(id, collection, { id: docId }));
+  const n = c.server.storage.docs.delete(id, collection, { id: docId });
   if (n === 0) throw new HttpError(404, "DOC_NOT_FOUND", `No document '${docId}' in ${collection}`);
   return json({ collection, id: docId, deleted: true });
 }
@@ -104,7 +83,7 @@ export function deleteDoc(c: RouteContext): Response {
 /** `GET /api/apps/{name}/blobs?prefix=&limit=&cursor=`: metadata only. */
 export function listBlobs(c: RouteContext): Response {
   const id = appId(c);
-  return json(store(() => c.server.storage.blobs.list(id, paging(c))));
+  return json(c.server.storage.blobs.list(id, paging(c)));
 }
 
 /**
@@ -114,7 +93,7 @@ export function listBlobs(c: RouteContext): Response {
  */
 export function getBlob(c: RouteContext): Response {
   const id = appId(c);
-  const blob = store(() => c.server.storage.blobs.get(id, c.params.key));
+  const blob = c.server.storage.blobs.get(id, c.params.key);
   if (!blob) throw new HttpError(404, "BLOB_NOT_FOUND", `No blob '${c.params.key}'`);
   const file = (c.params.key.split("/").pop() || "blob").replace(/[^A-Za-z0-9._-]/g, "_");
   return new Response(c.req.method === "HEAD" ? null : blob.data as Uint8Array<ArrayBuffer>, {
@@ -134,7 +113,7 @@ export function getBlob(c: RouteContext): Response {
 export function deleteBlob(c: RouteContext): Response {
   const id = appId(c);
   const key = c.params.key;
-  if (!store(() => c.server.storage.blobs.delete(id, key))) {
+  if (!c.server.storage.blobs.delete(id, key)) {
     throw new HttpError(404, "BLOB_NOT_FOUND", `No blob '${key}'`);
   }
   return json({ key, deleted: true });

@@ -2,23 +2,15 @@ import { Buffer } from "node:buffer";
 import { contentTypeFor } from "../../lib/content_type.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
+import { findApp, intParam } from "../params.ts";
 import { json } from "../respond.ts";
 
 /** The app and the version a file request reads: `?version=N`, else the live one, else the newest. */
 function target(c: RouteContext): { appId: number; name: string; version: number } {
   const { apps } = c.server.storage;
-  const app = apps.get(c.params.name);
-  if (!app) throw new HttpError(404, "APP_NOT_FOUND", `App '${c.params.name}' not found`);
-  const raw = c.url.searchParams.get("version");
-  if (raw !== null) {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) {
-      throw HttpError.validation(
-        "version",
-        "positive_integer",
-        "version must be a positive whole number",
-      );
-    }
+  const app = findApp(c);
+  const n = intParam(c, "version");
+  if (n !== undefined) {
     if (!apps.version(app.id, n)) {
       throw new HttpError(404, "VERSION_NOT_FOUND", `App '${app.name}' has no version ${n}`);
     }

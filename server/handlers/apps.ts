@@ -1,15 +1,10 @@
 import type { RouteContext } from "../context.ts";
 import { appUrl } from "../hosts.ts";
 import { HttpError } from "../http_error.ts";
-import { readJsonObject } from "../body.ts";
+import { readJsonObject } from "../json_body.ts";
+import { findApp } from "../params.ts";
 import { json } from "../respond.ts";
 import { parseManifest } from "../../runtime/mod.ts";
-
-function findApp(c: RouteContext) {
-  const app = c.server.storage.apps.get(c.params.name);
-  if (!app) throw new HttpError(404, "APP_NOT_FOUND", `App '${c.params.name}' not found`);
-  return app;
-}
 
 function urlOf(c: RouteContext, name: string): string {
   return appUrl(name, c.url, c.req.headers.get("host"), c.server.settings.domain);

@@ -1,5 +1,5 @@
 import { APP_NAME_RULE, appNameProblem } from "../../lib/app_name.ts";
-import { readBody } from "../body.ts";
+import { readBody } from "../../lib/read_body.ts";
 import type { RouteContext } from "../context.ts";
 import { deployArchive } from "../deployer.ts";
 import { appUrl } from "../hosts.ts";

@@ -1,7 +1,7 @@
 /** `GET /api/apps/{name}/logs/stream`: an app's log as Server-Sent Events (a live tail). */
 import type { LogEntry } from "../../storage/mod.ts";
 import type { RouteContext } from "../context.ts";
-import { HttpError } from "../http_error.ts";
+import { findApp } from "../params.ts";
 
 const POLL_MS = 1000;
 const PING_MS = 15_000;
@@ -14,8 +14,7 @@ const PING_MS = 15_000;
  */
 export function streamLogs(c: RouteContext): Response {
   const { storage, closing } = c.server;
-  const app = storage.apps.get(c.params.name);
-  if (!app) throw new HttpError(404, "APP_NOT_FOUND", `App '${c.params.name}' not found`);
+  const app = findApp(c);
   const raw = c.req.headers.get("last-event-id") ?? c.url.searchParams.get("after");
   let after: number | undefined = raw !== null && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
   const enc = new TextEncoder();

@@ -1,7 +1,6 @@
 import { VERSION } from "../../version.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
-import { ROUTES } from "../route_table.ts";
 
 /**
  * A browser page may only reach `/mcp` from the admin host's own origin:
@@ -68,7 +67,7 @@ export async function llmsTxt(c: RouteContext): Promise<Response> {
   const { TOOLS } = await import("../mcp/tools.ts");
   const o = c.url.origin;
   const tools = TOOLS.map((t) => `- \`${t.name}\` (${t.scope}): ${t.description}`).join("\n");
-  const api = ROUTES.filter((r) => r.path.startsWith("/api/"))
+  const api = c.server.routes.filter((r) => r.path.startsWith("/api/"))
     .map((r) => `- ${r.method} ${r.path} (${r.auth}): ${r.summary}`).join("\n");
   const text = `# fazt ${VERSION}
 

@@ -1,8 +1,13 @@
 /** The node's `peers` table over HTTP, with each peer checked live (never its token). */
+import { readBody } from "../../lib/read_body.ts";
 import type { RouteContext } from "../context.ts";
 import { json } from "../respond.ts";
 
 const TIMEOUT_MS = 3000;
+/** A peer's `/health` is a few hundred bytes; a peer sending more is not read further. */
+const MAX_HEALTH_BYTES = 64 * 1024;
+
+const parseJson = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));
 
 /** `GET /api/peers`: the peers this node knows. */
 export function listPeers(c: RouteContext): Response {
@@ -23,7 +28,9 @@ export async function peersStatus(c: RouteContext): Promise<Response> {
         redirect: "manual",
       });
       const latency_ms = Math.round(performance.now() - t0);
-      const body = res.ok ? await res.json().catch(() => null) : (await res.body?.cancel(), null);
+      const body = res.ok
+        ? await readBody(res, MAX_HEALTH_BYTES).then(parseJson).catch(() => null)
+        : (await res.body?.cancel(), null);
       const version = typeof body?.version === "string" ? body.version.slice(0, 64) : null;
       return {
         ...p,

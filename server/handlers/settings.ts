@@ -1,6 +1,6 @@
 /** The node's settings over HTTP (what `fazt server config` shows and changes). */
-import { isSettingKey, SETTING_DEFS, SettingError } from "../../storage/mod.ts";
-import { readJsonObject } from "../body.ts";
+import { isSettingKey, SETTING_DEFS } from "../../storage/mod.ts";
+import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../respond.ts";
@@ -51,15 +51,8 @@ export async function putSettings(c: RouteContext): Promise<Response> {
       );
     }
   }
-  try {
-    db.transaction(() => {
-      for (const [key, value] of Object.entries(body)) settings.set(key, value);
-    });
-  } catch (err) {
-    if (err instanceof SettingError) {
-      throw HttpError.validation(err.key, err.constraint, err.message);
-    }
-    throw err;
-  }
+  db.transaction(() => {
+    for (const [key, value] of Object.entries(body)) settings.set(key, value);
+  });
   return json({ settings: describe(c), restart_required: true });
 }

@@ -9,6 +9,7 @@ import {
 } from "../../storage/mod.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
+import { intParam } from "../params.ts";
 import { json } from "../respond.ts";
 
 const MAX_BUCKETS = 5000;
@@ -49,15 +50,7 @@ function appParam(c: RouteContext): string | null {
   return app;
 }
 
-function limitParam(c: RouteContext, fallback = 10): number {
-  const raw = c.url.searchParams.get("limit");
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) {
-    throw HttpError.validation("limit", "range", "limit must be a whole number from 1 to 1000");
-  }
-  return n;
-}
+const limitParam = (c: RouteContext) => intParam(c, "limit", { max: 1000, default: 10 });
 
 export interface Range {
   from: number;

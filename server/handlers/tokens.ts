@@ -1,7 +1,8 @@
 import { isScope, SCOPES } from "../../storage/mod.ts";
-import { readJsonObject } from "../body.ts";
+import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
+import { intParam } from "../params.ts";
 import { json } from "../respond.ts";
 
 /** `GET /api/tokens` (secrets are never listed) */
@@ -26,10 +27,7 @@ export async function createToken(c: RouteContext): Promise<Response> {
 
 /** `DELETE /api/tokens/{id}` */
 export function revokeToken(c: RouteContext): Response {
-  const id = Number(c.params.id);
-  if (!Number.isInteger(id) || id < 1) {
-    throw HttpError.validation("id", "positive_integer", "id must be a positive whole number");
-  }
+  const id = intParam(c, "id")!;
   if (!c.server.storage.tokens.revoke(id)) {
     throw new HttpError(404, "TOKEN_NOT_FOUND", `Token ${id} not found`);
   }

@@ -2,23 +2,14 @@ import { compareVersions } from "../../lib/compatible_version.ts";
 import { probeVersion, type Program, type ProgramForm } from "../../lib/program.ts";
 import { sha256Hex } from "../../lib/secrets.ts";
 import { VERSION } from "../../version.ts";
-import { readBody } from "../body.ts";
+import { readBody } from "../../lib/read_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../respond.ts";
+import type { Upgrader } from "../upgrader.ts";
 
 /** A compiled fazt is ~100 MB; a bundle ~3 MB. */
 const MAX_PROGRAM_BYTES = 512 * 1024 * 1024;
-
-/**
- * What lets a node replace its own program: given by the process that owns
- * it (`fazt server start`); a node embedded in another program has none.
- */
-export interface Upgrader {
-  program: Program;
-  /** Swaps in the checked program at `staged` and restarts, after this response. */
-  apply(staged: string, version: string): void;
-}
 
 /** The answer of `GET /api/upgrade`. */
 export interface UpgradeInfo {
@@ -86,8 +77,7 @@ async function checkSignature(c: RouteContext, program: Uint8Array<ArrayBuffer>)
   const signature = c.url.searchParams.get("signature")?.toLowerCase();
   if (!signature) {
     throw new HttpError(400, "SIGNATURE_REQUIRED", "This node accepts only signed programs", {
-      field: "signature",
-      constraint: "required",
+      details: { field: "signature", constraint: "required" },
     });
   }
   let ok = false;
@@ -99,8 +89,7 @@ async function checkSignature(c: RouteContext, program: Uint8Array<ArrayBuffer>)
   }
   if (!ok) {
     throw new HttpError(400, "SIGNATURE_INVALID", "The signature does not match this program", {
-      field: "signature",
-      constraint: "ed25519",
+      details: { field: "signature", constraint: "ed25519" },
     });
   }
 }
@@ -161,8 +150,7 @@ export async function upgrade(c: RouteContext): Promise<Response> {
     const bytes = await readBody(c.req, MAX_PROGRAM_BYTES);
     if (sha256Hex(bytes) !== sha256) {
       throw new HttpError(400, "CHECKSUM_MISMATCH", "The program's SHA-256 is not the one given", {
-        field: "sha256",
-        constraint: "matches",
+        details: { field: "sha256", constraint: "matches" },
       });
     }
     await checkSignature(c, bytes);

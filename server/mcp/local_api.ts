@@ -1,5 +1,4 @@
 import type { ServerContext } from "../context.ts";
-import { handleAdmin } from "../server.ts";
 import { type ApiBody, type NodeApi, ToolError } from "./node_api.ts";
 
 /**
@@ -27,9 +26,8 @@ export function localApi(req: Request, ctx: ServerContext): NodeApi {
         headers.set("content-type", "application/json");
         payload = JSON.stringify(body.json);
       }
-      const res = await handleAdmin(
+      const res = await ctx.dispatch(
         new Request(origin + path, { method, headers, body: payload }),
-        ctx,
       );
       const envelope = await res.json() as {
         data?: T;

@@ -1,48 +1,11 @@
-import type { SessionLifetime, Settings } from "../storage/mod.ts";
-import { HttpError } from "./http_error.ts";
-
 /**
- * The owner's dashboard session cookie: `HttpOnly`, `SameSite=Strict`,
- * `Path=/`, `Secure` under HTTPS, and never a `Domain` attribute, so the
- * browser sends it back to the admin host alone and no app host ever sees it.
+ * Where a request came from: the client's address, whether it arrived over
+ * HTTPS (directly or through a trusted proxy), and its origin, checked
+ * before a browser may change anything.
+ * @module
  */
-export const SESSION_COOKIE = "fazt_session";
-
-/** Login rate limit: this many failures per client address per window. */
-export const LOGIN_MAX_FAILURES = 5;
-export const LOGIN_WINDOW_MS = 15 * 60_000;
-
-const HOUR = 3_600_000;
-
-export function sessionLifetime(settings: Settings): SessionLifetime {
-  return {
-    idleMs: settings.session_idle_hours * HOUR,
-    maxMs: settings.session_max_days * 24 * HOUR,
-  };
-}
-
-/** The session cookie's value, if the request carries one. */
-export function readSessionCookie(req: Request): string | undefined {
-  const header = req.headers.get("cookie");
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-export function sessionCookie(secret: string, maxAgeS: number, secure: boolean): string {
-  return `${SESSION_COOKIE}=${secret}; Path=/; Max-Age=${maxAgeS}; HttpOnly; SameSite=Strict${
-    secure ? "; Secure" : ""
-  }`;
-}
-
-export function clearedSessionCookie(secure: boolean): string {
-  return `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${
-    secure ? "; Secure" : ""
-  }`;
-}
+import type { Settings } from "../storage/mod.ts";
+import { HttpError } from "./http_error.ts";
 
 function isLoopback(addr: Deno.NetAddr | undefined): boolean {
   const h = addr?.hostname ?? "";
@@ -106,7 +69,7 @@ export function checkOrigin(req: Request, expected: string, strict: boolean): vo
   if (origin !== null) {
     if (origin.toLowerCase() === expected) return;
     throw new HttpError(403, "FORBIDDEN_ORIGIN", "This request came from another site", {
-      origin,
+      details: { origin },
     });
   }
   const site = req.headers.get("sec-fetch-site");

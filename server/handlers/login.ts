@@ -1,22 +1,21 @@
 /** The owner's sign-in for the dashboard: login, logout, who am I, signed-in browsers. */
 import { verifyPassword } from "../../lib/password.ts";
 import { safeEqual } from "../../lib/secrets.ts";
-import { readJsonObject } from "../body.ts";
+import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../respond.ts";
+import { checkOrigin, clientIp, isHttps, ownOrigin } from "../request_origin.ts";
 import {
-  checkOrigin,
   clearedSessionCookie,
-  clientIp,
-  isHttps,
-  LOGIN_MAX_FAILURES,
-  LOGIN_WINDOW_MS,
-  ownOrigin,
   readSessionCookie,
   sessionCookie,
   sessionLifetime,
-} from "../session.ts";
+} from "../session_cookie.ts";
+
+/** Login rate limit: this many failures per client address per window. */
+const LOGIN_MAX_FAILURES = 5;
+const LOGIN_WINDOW_MS = 15 * 60_000;
 
 // Checked when there is no owner, so a wrong user name costs as much as a wrong password.
 const DUMMY_HASH =
@@ -44,8 +43,7 @@ export async function login(c: RouteContext): Promise<Response> {
       429,
       "RATE_LIMITED",
       `Too many failed sign-ins. Try again in ${Math.ceil(s / 60)} minutes.`,
-      { retry_after_s: s },
-      { "retry-after": String(s) },
+      { details: { retry_after_s: s }, headers: { "retry-after": String(s) } },
     );
   }
   const body = await readJsonObject(c.req);
@@ -64,7 +62,7 @@ export async function login(c: RouteContext): Promise<Response> {
     const failures = storage.loginAttempts.fail(ip, LOGIN_WINDOW_MS);
     c.server.log(`login failed from ${ip} (${failures} in this window)`);
     throw new HttpError(401, "INVALID_CREDENTIALS", "Wrong user name or password", {
-      attempts_left: Math.max(0, LOGIN_MAX_FAILURES - failures),
+      details: { attempts_left: Math.max(0, LOGIN_MAX_FAILURES - failures) },
     });
   }
   storage.loginAttempts.reset(ip);
