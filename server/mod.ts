@@ -5,6 +5,8 @@
 export { createHandler, type RunningServer, type ServerOptions, startServer } from "./server.ts";
 export { ROUTES } from "./route_table.ts";
 export { HttpError } from "./http_error.ts";
+/** The shape of every API answer (`Api.AppSummary`, `Api.ApiData`…). */
+export type * as Api from "./api_types.ts";
 export type { UpgradeInfo, Upgrader } from "./handlers/upgrade.ts";
 export { ensureLocalPeer, ensureOwner, type FirstRun } from "./first_run.ts";
 export type { Route, RouteContext, ServerContext } from "./context.ts";
