@@ -1,6 +1,13 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource preact */
-import { api, ApiError, type AppSummary, type LogEntry, type SystemInfo } from "../api.ts";
+import {
+  type Api,
+  api,
+  ApiError,
+  type AppSummary,
+  type LogEntry,
+  type SystemInfo,
+} from "../api.ts";
 import { TimeChart } from "../chart.tsx";
 import {
   ago,
@@ -17,12 +24,6 @@ import {
   useLoad,
 } from "../ui.tsx";
 
-interface RequestRate {
-  last_minute: number;
-  this_minute?: number;
-  per_minute: { t: number; n: number }[];
-}
-
 /** Failures that should not hide the rest of the page: a missing feature gives `null`. */
 async function optional<T>(p: Promise<T>): Promise<T | null> {
   try {
@@ -38,7 +39,7 @@ export function Overview() {
     const [system, apps, rate] = await Promise.all([
       api<SystemInfo>("/api/system", { signal }),
       api<AppSummary[]>("/api/apps", { signal }),
-      optional(api<RequestRate>("/api/system/requests", { signal })),
+      optional(api<Api.RequestRate>("/api/system/requests", { signal })),
     ]);
     // Apps with server code that logged errors in the last hour count as failing.
     const hourAgo = Date.now() - 3_600_000;
@@ -64,7 +65,7 @@ export function Overview() {
     >
       <Show state={state}>
         {({ system, apps, rate, failing }) => {
-          const dropped = system.dropped_events ?? system.analytics?.dropped_events ?? 0;
+          const dropped = system.dropped_events;
           const warnings: string[] = [];
           if (dropped > 0) {
             warnings.push(

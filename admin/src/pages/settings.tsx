@@ -1,17 +1,8 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource preact */
 import { useState } from "preact/hooks";
-import { api, type Me, type Setting, type UpgradeInfo } from "../api.ts";
+import { type Api, api, type Me, type Setting, type UpgradeInfo } from "../api.ts";
 import { ago, Badge, bytes, Card, ErrorBox, Missing, Page, Show, toast, useLoad } from "../ui.tsx";
-
-interface SessionRow {
-  id: string;
-  created_at: number;
-  last_seen_at: number;
-  expires_at: number;
-  user_agent: string | null;
-  current: boolean;
-}
 
 const GROUPS: [string, (k: string) => boolean][] = [
   ["Node", (k) => ["domain", "port", "host"].includes(k)],
@@ -102,7 +93,7 @@ function SettingRow(props: { s: Setting; onSaved: () => void }) {
 }
 
 function Sessions() {
-  const state = useLoad((signal) => api<SessionRow[]>("/api/auth/sessions", { signal }), []);
+  const state = useLoad((signal) => api<Api.Session[]>("/api/auth/sessions", { signal }), []);
   const revoke = async (id: string) => {
     try {
       await api(`/api/auth/sessions/${id}`, { method: "DELETE" });
