@@ -8,6 +8,7 @@
 
 /** The `error` of a failed API answer. `code` is UPPER_SNAKE and stable. */
 export interface ErrorBody {
+  /** e.g. `APP_NOT_FOUND`, `VALIDATION_FAILED`. */
   code: string;
   /** Safe to show: never SQL, paths or secrets. */
   message: string;
@@ -29,11 +30,16 @@ export type ApiErrorKind = "api" | "status" | "not_json" | "unreadable";
 
 /** A refused or unreadable API answer. Clients wrap it in their own error as they need. */
 export class ApiError extends Error {
+  /** An error as `readEnvelope` makes it; clients make them for their own failures too. */
   constructor(
+    /** The answer's HTTP status (0 when there was none). */
     readonly status: number,
+    /** The node's error code, or one of `kind`'s. */
     readonly code: string,
     message: string,
+    /** The error envelope's `details`. */
     readonly details?: Record<string, unknown>,
+    /** Why the answer was refused. */
     readonly kind: ApiErrorKind = "api",
   ) {
     super(message);
