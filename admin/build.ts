@@ -21,6 +21,11 @@ const SRC = new URL("src/", import.meta.url);
 const DEFAULT_OUT = new URL("dist/assets.ts", import.meta.url);
 /** The CSS files, in cascade order. */
 const CSS_FILES = ["uplot.css", "styles.css"];
+/**
+ * Files outside `src/` the bundle includes. (Type-only imports, such as
+ * `server/api_types.ts`, add nothing to it.)
+ */
+const SHARED = ["lib/envelope.ts"];
 /** Import-map entries whose versions change the bundle. */
 const DEPENDENCIES = ["preact", "preact/", "uplot", "@zip.js/zip.js", "@zip.js/zip.js/"];
 
@@ -47,6 +52,7 @@ export async function sourceHash(): Promise<string> {
   for (const rel of await listSources(SRC)) {
     parts.push(rel, await sha256(await Deno.readFile(new URL(rel, SRC))));
   }
+  for (const rel of SHARED) parts.push(rel, await sha256(await Deno.readFile(new URL(rel, ROOT))));
   parts.push("build.ts", await sha256(await Deno.readFile(new URL("build.ts", import.meta.url))));
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
   for (const dep of DEPENDENCIES) parts.push(dep, String(config.imports?.[dep] ?? ""));

@@ -1,3 +1,4 @@
+import { ApiError, readEnvelope } from "../lib/envelope.ts";
 import { CliError } from "./cli_error.ts";
 
 /** Which node to talk to, and how. */
@@ -10,7 +11,11 @@ export interface Connection {
   source: string;
 }
 
-/** A small client for a node's `/api`, unwrapping the JSON envelope. */
+/**
+ * A small client for a node's `/api`, unwrapping the JSON envelope; `T` is
+ * the route's `data` (see `Api` in `server/mod.ts`). Refusals become a
+ * `CliError` with the node's code.
+ */
 export class ApiClient {
   /** Talks to the node `conn` names. */
   constructor(readonly conn: Connection) {}
@@ -43,27 +48,29 @@ export class ApiClient {
         "UNREACHABLE",
       );
     }
-    let text: string;
     try {
-      text = await res.text();
-    } catch {
-      throw new CliError(`${this.conn.url} stopped answering mid-response`, "UNREACHABLE");
+      return await readEnvelope<T>(res);
+    } catch (err) {
+      throw err instanceof ApiError ? this.#cliError(err, res) : err;
     }
-    let payload: { data?: T; error?: { code: string; message: string; details?: unknown } };
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      throw new CliError(
-        `${this.conn.url} answered ${res.status} with something that is not fazt's API`,
-        "BAD_RESPONSE",
-      );
+  }
+
+  #cliError(err: ApiError, res: Response): CliError {
+    switch (err.kind) {
+      case "unreadable":
+        return new CliError(`${this.conn.url} stopped answering mid-response`, "UNREACHABLE");
+      case "not_json":
+        return new CliError(
+          `${this.conn.url} answered ${res.status} with something that is not fazt's API`,
+          "BAD_RESPONSE",
+        );
+      case "status":
+        return new CliError(res.statusText, err.code);
+      case "api": {
+        const details = err.details ? ` ${JSON.stringify(err.details)}` : "";
+        return new CliError(`${err.message}${details}`, err.code);
+      }
     }
-    if (!res.ok || payload.error) {
-      const e = payload.error ?? { code: `HTTP_${res.status}`, message: res.statusText };
-      const details = e.details ? ` ${JSON.stringify(e.details)}` : "";
-      throw new CliError(`${e.message}${details}`, e.code);
-    }
-    return payload.data as T;
   }
 
   /** `GET path`. */

@@ -1,21 +1,13 @@
 import { isCompatibleVersion } from "../lib/compatible_version.ts";
+import type { Api } from "../server/mod.ts";
 import { type Peer, Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
 import { ApiClient } from "./api_client.ts";
 import { CliError } from "./cli_error.ts";
 import { fileExists, resolveDbPath } from "./paths.ts";
 
-/** What `GET /api/system` reports (the fields the CLI reads). */
-export interface SystemInfo {
-  version: string;
-  os: string;
-  arch: string;
-  uptime_s: number;
-  apps: number;
-  memory?: { rss_bytes: number };
-  database?: { size_bytes: number };
-  dropped_events?: number;
-}
+/** What `GET /api/system` reports. */
+export type SystemInfo = Api.System;
 
 /** How long a peer may take to answer a status probe. */
 export const PROBE_TIMEOUT_MS = 10_000;

@@ -1,6 +1,13 @@
 import type { Build } from "../storage/mod.ts";
 import type { CallResult } from "./bridge.ts";
-import { encodeFrame, FRAME, type Frame, FrameReader, FrameWriter } from "./protocol.ts";
+import {
+  encodeFrame,
+  FRAME,
+  FrameReader,
+  FrameWriter,
+  type LogLine,
+  type RawFrame,
+} from "./protocol.ts";
 import { problem } from "./problem.ts";
 import { spawnFazt } from "./spawn.ts";
 
@@ -19,8 +26,9 @@ export interface HostSpec {
 }
 
 export interface HostEvents {
+  /** `op` and `args` as the app sent them: checked by the bridge. */
   call(op: unknown, args: unknown, body: Uint8Array): Promise<CallResult>;
-  log(entries: { level: string; message: string; at: number }[]): void;
+  log(entries: LogLine[]): void;
   exit(host: AppHost, crashed: boolean): void;
 }
 
@@ -30,6 +38,19 @@ interface InFlight {
 }
 
 const STARTUP_LIMIT_MS = 10_000;
+const LEVELS: ReadonlySet<unknown> = new Set(["debug", "info", "warn", "error"]);
+
+/** Log lines as the app sent them, made well-formed: it may send anything. */
+function logLines(entries: unknown[]): LogLine[] {
+  return entries.map((entry) => {
+    const e = entry as Partial<Record<keyof LogLine, unknown>> | null | undefined;
+    return {
+      level: LEVELS.has(e?.level) ? e!.level as LogLine["level"] : "info",
+      message: String(e?.message ?? ""),
+      at: Number.isFinite(e?.at) ? e!.at as number : Date.now(),
+    };
+  });
+}
 
 /**
  * One app host process, seen from the server: requests go in as frames and
@@ -117,7 +138,8 @@ export class AppHost {
     }
   }
 
-  #onFrame(f: Frame): void {
+  /** Every field of a host's frame is checked: app code can post anything to its host. */
+  #onFrame(f: RawFrame): void {
     switch (f.type) {
       case FRAME.RESPONSE:
         return this.#onResponse(f);
@@ -133,7 +155,7 @@ export class AppHost {
         return;
       }
       case FRAME.LOG:
-        if (Array.isArray(f.meta)) this.events.log(f.meta.slice(0, 1000));
+        if (Array.isArray(f.meta)) this.events.log(logLines(f.meta.slice(0, 1000)));
         return;
       case FRAME.READY:
         return this.#onReady();
@@ -149,7 +171,7 @@ export class AppHost {
     }
   }
 
-  #onResponse(f: Frame): void {
+  #onResponse(f: RawFrame): void {
     const pending = this.#inflight.get(f.id);
     if (!pending) return;
     this.#inflight.delete(f.id);
@@ -277,7 +299,11 @@ export class AppHost {
         const lines = pending.split("\n");
         pending = lines.pop() ?? "";
         const entries = lines.filter((l) => l.trim()).slice(0, 100)
-          .map((message) => ({ level: "error", message: message.slice(0, 2000), at: Date.now() }));
+          .map((message): LogLine => ({
+            level: "error",
+            message: message.slice(0, 2000),
+            at: Date.now(),
+          }));
         if (entries.length) this.events.log(entries);
       }
     } catch {

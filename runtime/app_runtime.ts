@@ -5,6 +5,7 @@ import { AppHost } from "./app_host.ts";
 import { handleCall } from "./bridge.ts";
 import type { Manifest } from "./manifest.ts";
 import { problem } from "./problem.ts";
+import type { LogLine } from "./protocol.ts";
 import { WriteQueue } from "./write_queue.ts";
 
 export interface AppTarget {
@@ -104,15 +105,9 @@ export class AppRuntime {
     return host;
   }
 
-  #appendLogs(appId: number, entries: { level: string; message: string; at: number }[]): void {
-    const levels = new Set(["debug", "info", "warn", "error"]);
-    const clean = entries.map((e) => ({
-      appId,
-      level: (levels.has(e?.level) ? e.level : "info") as "debug" | "info" | "warn" | "error",
-      message: String(e?.message ?? ""),
-      at: Number.isFinite(e?.at) ? e.at : Date.now(),
-    }));
-    this.writes.run(appId, () => this.storage.logs.appendMany(clean)).catch((err) =>
+  #appendLogs(appId: number, entries: LogLine[]): void {
+    const rows = entries.map((e) => ({ appId, ...e }));
+    this.writes.run(appId, () => this.storage.logs.appendMany(rows)).catch((err) =>
       this.log(`could not store app logs: ${err instanceof Error ? err.message : err}`)
     );
   }

@@ -1,9 +1,10 @@
 import { type Storage, StorageError } from "../storage/mod.ts";
+import type { CallError, OpName } from "./protocol.ts";
 import type { WriteQueue } from "./write_queue.ts";
 
 export interface CallResult {
   value?: unknown;
-  error?: { code: string; message: string };
+  error?: CallError;
   body?: Uint8Array;
 }
 
@@ -47,7 +48,7 @@ function base64(bytes: Uint8Array): string {
  * Every storage call an app can make. The app id is never taken from the
  * message: the server binds it from the channel the call came in on.
  */
-const OPS: Record<string, Op> = {
+const OPS: Record<OpName, Op> = {
   "kv.get": { write: false, run: (s, id, a) => value(s.kv.get(id, str(a[0], "key"))) },
   "kv.set": {
     write: true,
@@ -131,7 +132,14 @@ const OPS: Record<string, Op> = {
   },
 };
 
-/** Runs one storage call for the app `appId`; errors come back as values, never thrown. */
+function isOpName(op: unknown): op is OpName {
+  return typeof op === "string" && Object.hasOwn(OPS, op);
+}
+
+/**
+ * Runs one storage call for the app `appId`; errors come back as values,
+ * never thrown. `op` and `args` are as the app sent them.
+ */
 export async function handleCall(
   storage: Storage,
   writes: WriteQueue,
@@ -141,7 +149,7 @@ export async function handleCall(
   body: Uint8Array,
   log: (msg: string) => void,
 ): Promise<CallResult> {
-  const spec = typeof op === "string" && Object.hasOwn(OPS, op) ? OPS[op] : undefined;
+  const spec = isOpName(op) ? OPS[op] : undefined;
   if (!spec) {
     return { error: { code: "UNKNOWN_OPERATION", message: `no storage operation ${String(op)}` } };
   }

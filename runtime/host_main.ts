@@ -5,19 +5,17 @@
  * process itself is started with no file, env or subprocess permissions and
  * with imports denied, so the server can kill it at any moment.
  */
-import { encodeFrame, FRAME, FrameReader, FrameWriter } from "./protocol.ts";
-import { workerMain } from "./worker_main.ts";
-
-interface InitMeta {
-  style: "module" | "script";
-  code: string;
-  scripts?: Record<string, string>;
-  net: string[];
-  env: Record<string, string>;
-  app: { name: string };
-  version: string;
-  maxWorkers: number;
-}
+import {
+  encodeFrame,
+  FRAME,
+  FrameReader,
+  FrameWriter,
+  type InitMeta,
+  type ResultMeta,
+  type ServerFrame,
+} from "./protocol.ts";
+import { WORKER_SOURCE } from "./worker/dist/bootstrap.ts";
+import type { HostMessage, WorkerMessage, WorkerRequest } from "./worker/messages.ts";
 
 const SHARED_BYTES = 8 * 1024 * 1024;
 
@@ -28,16 +26,20 @@ const SYNC_ID = 0x7fffffff;
 
 export async function runAppHost(): Promise<void> {
   const out = new FrameWriter(Deno.stdout.writable.getWriter(), () => Deno.exit(0));
-  const reader = new FrameReader();
+  // The server is this process's parent: its frames are what they say.
+  const reader = new FrameReader<ServerFrame>();
   let worker: Worker | undefined;
   const ctrl = new SharedArrayBuffer(8);
   const shared = new SharedArrayBuffer(SHARED_BYTES);
   const ctrlView = new Int32Array(ctrl);
   const sharedView = new Uint8Array(shared);
 
+  const toWorker = (m: HostMessage, transfer: Transferable[] = []) =>
+    worker?.postMessage(m, transfer);
+
   const start = (meta: InitMeta) => {
-    const source = `(${workerMain.toString()})();\n`;
-    const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    // The Worker may read no files, so its code goes in as source text.
+    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
     worker = new Worker(url, {
       type: "module",
       deno: {
@@ -53,18 +55,18 @@ export async function runAppHost(): Promise<void> {
         },
       },
     } as WorkerOptions);
-    worker.onmessage = (e) => fromWorker(e.data);
+    // App code can post anything here; the server checks what it relays.
+    worker.onmessage = (e: MessageEvent<WorkerMessage>) => fromWorker(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
       out.send(
         encodeFrame(0, FRAME.LOG, [{ level: "error", message: String(e.message), at: Date.now() }]),
       );
     };
-    worker.postMessage({ t: "init", ...meta, ctrl, shared });
+    toWorker({ t: "init", ...meta, ctrl, shared });
   };
 
-  // deno-lint-ignore no-explicit-any -- messages from the bootstrap
-  const fromWorker = (m: any) => {
+  const fromWorker = (m: WorkerMessage) => {
     switch (m.t) {
       case "res":
         for (const r of m.list) {
@@ -96,7 +98,7 @@ export async function runAppHost(): Promise<void> {
     }
   };
 
-  const writeSync = (meta: unknown) => {
+  const writeSync = (meta: ResultMeta) => {
     let bytes = new TextEncoder().encode(JSON.stringify(meta));
     if (bytes.byteLength > SHARED_BYTES) {
       bytes = new TextEncoder().encode(
@@ -111,10 +113,10 @@ export async function runAppHost(): Promise<void> {
 
   for await (const chunk of Deno.stdin.readable) {
     // Requests that arrive together cross to the Worker in one message.
-    const requests: unknown[] = [];
+    const requests: WorkerRequest[] = [];
     const transfer: ArrayBuffer[] = [];
     for (const f of reader.push(chunk)) {
-      if (f.type === FRAME.INIT) start(f.meta as InitMeta);
+      if (f.type === FRAME.INIT) start(f.meta);
       else if (f.type === FRAME.REQUEST) {
         const body = f.body.byteLength ? (f.body.buffer as ArrayBuffer) : null;
         requests.push({ id: f.id, meta: f.meta, body });
@@ -122,17 +124,16 @@ export async function runAppHost(): Promise<void> {
       } else if (f.type === FRAME.RESULT) {
         if (f.id === SYNC_ID) writeSync(f.meta);
         else {
-          // deno-lint-ignore no-explicit-any -- result metadata
-          const r = f.meta as any;
+          const r = f.meta;
           const body = f.body.byteLength ? (f.body.buffer as ArrayBuffer) : undefined;
-          worker?.postMessage(
+          toWorker(
             { t: "result", cid: f.id, value: r.value, error: r.error, body },
             body ? [body] : [],
           );
         }
       }
     }
-    if (requests.length) worker?.postMessage({ t: "req", list: requests }, transfer);
+    if (requests.length) toWorker({ t: "req", list: requests }, transfer);
   }
   // The server closed our stdin: it wants us gone.
   Deno.exit(0);

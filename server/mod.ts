@@ -11,6 +11,8 @@ export {
 } from "./server.ts";
 export { ROUTES } from "./route_table.ts";
 export { HttpError } from "./http_error.ts";
+/** The shape of every API answer (`Api.AppSummary`, `Api.ApiData`…). */
+export type * as Api from "./api_types.ts";
 export type { UpgradeInfo } from "./handlers/upgrade.ts";
 export type { Upgrader } from "./upgrader.ts";
 export { ensureLocalPeer, ensureOwner, type FirstRun } from "./first_run.ts";

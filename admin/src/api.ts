@@ -1,13 +1,16 @@
 /** Talking to the node's API: same origin, the session cookie, the `{data}` envelope. */
+import type * as Api from "../../server/api_types.ts";
+import { ApiError as EnvelopeError, readEnvelope } from "../../lib/envelope.ts";
 
-export class ApiError extends Error {
+/** A refused or failed call: the node's error code, or `NETWORK`/`CLIENT`. */
+export class ApiError extends EnvelopeError {
   constructor(
-    readonly status: number,
-    readonly code: string,
+    status: number,
+    code: string,
     message: string,
-    readonly details?: Record<string, unknown>,
+    details?: Record<string, unknown>,
   ) {
-    super(message);
+    super(status, code, message, details);
   }
 }
 
@@ -21,18 +24,13 @@ export function onSignedOut(fn: Listener): () => void {
 }
 
 async function parse(res: Response): Promise<unknown> {
-  const type = res.headers.get("content-type") ?? "";
-  const body = type.includes("application/json") ? await res.json().catch(() => null) : null;
-  if (res.ok) return body && typeof body === "object" && "data" in body ? body.data : body;
-  const err = body?.error ?? {};
-  const error = new ApiError(
-    res.status,
-    err.code ?? "HTTP_" + res.status,
-    err.message ?? `The node answered ${res.status} ${res.statusText}`,
-    err.details,
-  );
-  if (res.status === 401) { for (const fn of signedOut) fn(); }
-  throw error;
+  try {
+    return await readEnvelope(res);
+  } catch (err) {
+    if (!(err instanceof EnvelopeError)) throw err;
+    if (res.status === 401) { for (const fn of signedOut) fn(); }
+    throw new ApiError(err.status, err.code, err.message, err.details);
+  }
 }
 
 export interface RequestOptions {
@@ -88,110 +86,16 @@ export function upload<T>(
   });
 }
 
-// Shapes of the answers the dashboard reads.
+// Shapes of the answers the dashboard reads, as the server declares them.
 
-export interface Me {
-  kind: "session" | "token";
-  name: string;
-  scope: "read" | "deploy" | "admin";
-  username?: string;
-  expires_at?: number;
-}
-
-export interface SystemInfo {
-  version: string;
-  os: string;
-  arch: string;
-  deno: string;
-  uptime_s: number;
-  memory: { rss_bytes: number; heap_used_bytes: number };
-  database: { size_bytes: number };
-  apps: number;
-  cache: { files: number; bytes: number; max_bytes: number };
-  dropped_events?: number;
-  analytics?: { dropped_events?: number };
-  [key: string]: unknown;
-}
-
-export interface AppSummary {
-  name: string;
-  live_version: number | null;
-  files: number;
-  bytes: number;
-  versions: number;
-  last_deploy_at: number | null;
-  created_at: number;
-  url: string;
-  server_code?: boolean;
-}
-
-export interface Version {
-  number: number;
-  files: number;
-  bytes: number;
-  deployed_by: string | null;
-  created_at: number;
-  live: boolean;
-}
-
-export interface AppDetail {
-  name: string;
-  live_version: number | null;
-  created_at: number;
-  updated_at: number;
-  url: string;
-  versions: Version[];
-  server?: {
-    code: boolean;
-    manifest: {
-      net: string[];
-      routes: string[];
-      static_first: boolean;
-      timeout_ms?: number;
-      memory_mb?: number;
-      indexes: Record<string, string[]>;
-    } | null;
-  };
-}
-
-export interface FileEntry {
-  path: string;
-  size: number;
-  hash: string;
-}
-
-export interface LogEntry {
-  id: number;
-  level: "debug" | "info" | "warn" | "error";
-  message: string;
-  created_at: number;
-}
-
-export interface Token {
-  id: number;
-  name: string;
-  scope: "read" | "deploy" | "admin";
-  created_at: number;
-  last_used_at: number | null;
-}
-
-export interface Setting {
-  key: string;
-  value: string | number;
-  default: string | number;
-  stored: boolean;
-  kind: "string" | "int";
-  min?: number;
-  max?: number;
-}
-
-/** `GET /api/upgrade` */
-export interface UpgradeInfo {
-  version: string;
-  form: string;
-  os: string;
-  arch: string;
-  can_upgrade: boolean;
-  reason?: string;
-  signature_required: boolean;
-}
+export type Me = Api.Me;
+export type SystemInfo = Api.System;
+export type AppSummary = Api.AppSummary;
+export type Version = Api.AppVersion;
+export type AppDetail = Api.AppDetail;
+export type FileEntry = Api.FileEntry;
+export type LogEntry = Api.LogEntry;
+export type Token = Api.Token;
+export type Setting = Api.Setting;
+export type UpgradeInfo = Api.UpgradeInfo;
+export type { Api };

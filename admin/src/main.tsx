@@ -95,7 +95,9 @@ function Shell(props: { me: Me; onLogout: () => void }) {
           >
             {theme === "dark" ? "☀" : "☾"}
           </button>
-          <span class="who" title={props.me.name}>{props.me.username ?? props.me.name}</span>
+          <span class="who" title={props.me.name}>
+            {props.me.kind === "session" ? props.me.username : props.me.name}
+          </span>
           {props.me.kind === "session" && (
             <button type="button" class="btn small" onClick={logout} disabled={busy}>
               Sign out

@@ -1,34 +1,11 @@
 import type { Command } from "commander";
+import type { Api } from "../../server/mod.ts";
 import { CliError } from "../cli_error.ts";
 import { connect, type ConnectionFlags } from "../connection.ts";
 import { formatBytes, formatTime, printJson, printTable } from "../output.ts";
 
 interface Flags extends ConnectionFlags {
   json?: boolean;
-}
-
-interface AppRow {
-  name: string;
-  live_version: number | null;
-  files: number;
-  bytes: number;
-  versions: number;
-  last_deploy_at: number | null;
-  url: string;
-}
-
-interface AppDetail {
-  name: string;
-  live_version: number | null;
-  url: string;
-  versions: {
-    number: number;
-    files: number;
-    bytes: number;
-    deployed_by: string | null;
-    created_at: number;
-    live: boolean;
-  }[];
 }
 
 function connectionOptions(cmd: Command): Command {
@@ -44,7 +21,7 @@ const path = (name: string) => `/api/apps/${encodeURIComponent(name)}`;
 export function appCommand(program: Command): void {
   const app = program.command("app").description("manage the apps of a node");
   connectionOptions(app.command("list").description("list apps")).action(async (flags: Flags) => {
-    const apps = await connect(flags).get<AppRow[]>("/api/apps");
+    const apps = await connect(flags).get<Api.AppSummary[]>("/api/apps");
     if (flags.json) return printJson(apps);
     if (apps.length === 0) {
       return console.log("no apps yet: deploy one with 'fazt deploy ./folder'");
@@ -68,7 +45,7 @@ export function appCommand(program: Command): void {
     app.command("info").description("show an app and its versions").argument("<name>"),
   )
     .action(async (name: string, flags: Flags) => {
-      const a = await connect(flags).get<AppDetail>(path(name));
+      const a = await connect(flags).get<Api.AppDetail>(path(name));
       if (flags.json) return printJson(a);
       console.log(`${a.name}  live v${a.live_version ?? "-"}  ${a.url}`);
       printTable(
@@ -89,7 +66,7 @@ export function appCommand(program: Command): void {
     app.command("delete").description("delete an app and all its versions").argument("<name>"),
   )
     .action(async (name: string, flags: Flags) => {
-      const r = await connect(flags).request("DELETE", path(name));
+      const r = await connect(flags).request<Api.AppDeleted>("DELETE", path(name));
       if (flags.json) return printJson(r);
       console.log(`deleted ${name}`);
     });
@@ -106,12 +83,7 @@ export function appCommand(program: Command): void {
       }
       body.version = n;
     }
-    const r = await connect(flags).postJson<
-      { live_version: number; previous_version: number | null }
-    >(
-      `${path(name)}/rollback`,
-      body,
-    );
+    const r = await connect(flags).postJson<Api.LiveChanged>(`${path(name)}/rollback`, body);
     if (flags.json) return printJson(r);
     console.log(`${name}: v${r.live_version} is live (was v${r.previous_version ?? "-"})`);
   });
@@ -124,9 +96,9 @@ export function appCommand(program: Command): void {
     if (!Number.isInteger(n) || n < 1) {
       throw new CliError("--version must be a positive whole number", "VALIDATION_FAILED");
     }
-    const r = await connect(flags).postJson<
-      { live_version: number; previous_version: number | null; url: string }
-    >(`${path(name)}/promote`, { version: n });
+    const r = await connect(flags).postJson<Api.Promoted>(`${path(name)}/promote`, {
+      version: n,
+    });
     if (flags.json) return printJson(r);
     console.log(
       `${name}: v${r.live_version} is live (was v${r.previous_version ?? "-"}): ${r.url}`,
@@ -148,7 +120,7 @@ function appEnvCommands(app: Command): void {
       if (eq < 1) throw new CliError(`'${pair}' is not KEY=VALUE`, "VALIDATION_FAILED");
       body[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
-    const r = await connect(flags).request("PUT", `${path(name)}/env`, {
+    const r = await connect(flags).request<Api.EnvVar[]>("PUT", `${path(name)}/env`, {
       body: JSON.stringify(body),
       type: "application/json",
     });
@@ -159,7 +131,7 @@ function appEnvCommands(app: Command): void {
     env.command("unset").description("remove variables").argument("<name>").argument("<keys...>"),
   ).action(async (name: string, keys: string[], flags: Flags) => {
     const body = Object.fromEntries(keys.map((k) => [k, null]));
-    const r = await connect(flags).request("PUT", `${path(name)}/env`, {
+    const r = await connect(flags).request<Api.EnvVar[]>("PUT", `${path(name)}/env`, {
       body: JSON.stringify(body),
       type: "application/json",
     });
@@ -168,19 +140,10 @@ function appEnvCommands(app: Command): void {
   });
   connectionOptions(env.command("list").description("list variable names").argument("<name>"))
     .action(async (name: string, flags: Flags) => {
-      const vars = await connect(flags).get<{ name: string; updated_at: number }[]>(
-        `${path(name)}/env`,
-      );
+      const vars = await connect(flags).get<Api.EnvVar[]>(`${path(name)}/env`);
       if (flags.json) return printJson(vars);
       printTable(["NAME", "UPDATED"], vars.map((v) => [v.name, formatTime(v.updated_at)]));
     });
-}
-
-interface LogLine {
-  id: number;
-  level: string;
-  message: string;
-  created_at: number;
 }
 
 function appLogsCommand(app: Command): void {
@@ -195,7 +158,7 @@ function appLogsCommand(app: Command): void {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new CliError("--limit must be a whole number from 1 to 1000", "VALIDATION_FAILED");
     }
-    const print = (lines: LogLine[]) => {
+    const print = (lines: Api.LogEntry[]) => {
       for (const l of lines) {
         if (flags.json) console.log(JSON.stringify(l));
         else {console.log(
@@ -203,13 +166,13 @@ function appLogsCommand(app: Command): void {
           );}
       }
     };
-    let lines = await client.get<LogLine[]>(`${path(name)}/logs?limit=${limit}`);
+    let lines = await client.get<Api.LogEntry[]>(`${path(name)}/logs?limit=${limit}`);
     if (!flags.follow && flags.json) return printJson(lines);
     print(lines);
     let after = lines.at(-1)?.id ?? 0;
     while (flags.follow) {
       await new Promise((r) => setTimeout(r, 1000));
-      lines = await client.get<LogLine[]>(`${path(name)}/logs?limit=1000&after=${after}`);
+      lines = await client.get<Api.LogEntry[]>(`${path(name)}/logs?limit=1000&after=${after}`);
       print(lines);
       after = lines.at(-1)?.id ?? after;
     }

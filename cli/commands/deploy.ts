@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { suggestAppName } from "../../lib/app_name.ts";
+import type { Api } from "../../server/mod.ts";
 import type { ApiClient } from "../api_client.ts";
 import { CliError } from "../cli_error.ts";
 import { connect, type ConnectionFlags } from "../connection.ts";
@@ -10,16 +11,6 @@ interface DeployFlags extends ConnectionFlags {
   name?: string;
   draft?: boolean;
   json?: boolean;
-}
-
-interface DeployResult {
-  app: string;
-  version: number;
-  files: number;
-  bytes: number;
-  url: string;
-  preview_url?: string;
-  live: boolean;
 }
 
 function basename(path: string): string {
@@ -87,7 +78,7 @@ export async function deployPath(
   const { zip, note } = await readInput(path, isLoopback(api.conn.url));
   const query = new URLSearchParams({ name });
   if (flags.draft) query.set("draft", "1");
-  const r = await api.request<DeployResult>("POST", `/api/deploy?${query}`, {
+  const r = await api.request<Api.Deployed>("POST", `/api/deploy?${query}`, {
     body: zip,
     type: "application/zip",
   });

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { Api } from "../../server/mod.ts";
 import { CliError } from "../cli_error.ts";
 import { connect, type ConnectionFlags } from "../connection.ts";
 import { printJson, printTable } from "../output.ts";
@@ -11,21 +12,7 @@ interface Flags extends ConnectionFlags {
   json?: boolean;
 }
 
-interface Top {
-  value: string;
-  count: number;
-}
-
-export interface StatsAnswer {
-  app: string | null;
-  from: number;
-  to: number;
-  interval: "hour" | "day";
-  totals: { views: number; visitors: number; events: number };
-  series: { t: number; views: number; visitors: number; events: number }[];
-  top: Record<"paths" | "referrers" | "browsers" | "oses" | "devices" | "events", Top[]>;
-  top_domains: { domain: string; count: number }[];
-}
+type Top = Api.TopEntry;
 
 const BARS = "▁▂▃▄▅▆▇█";
 
@@ -61,7 +48,7 @@ function pair(left: [string, Top[]], right: [string, Top[]], rightUnit = "VIEWS"
   printTable([left[0], "VIEWS", right[0], rightUnit], rows);
 }
 
-export function printStats(s: StatsAnswer): void {
+export function printStats(s: Api.Stats): void {
   const views = s.series.map((x) => x.views);
   const last = s.series.at(-1)?.t ?? s.from;
   console.log(
@@ -105,7 +92,7 @@ export function statsCommand(program: Command): void {
       if (flags.to) q.set("to", flags.to);
       if (flags.interval) q.set("interval", flags.interval);
       if (flags.limit) q.set("limit", flags.limit);
-      const s = await connect(flags).get<StatsAnswer>(`/api/stats?${q}`);
+      const s = await connect(flags).get<Api.Stats>(`/api/stats?${q}`);
       if (flags.json) return printJson(s);
       printStats(s);
     });

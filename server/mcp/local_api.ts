@@ -1,3 +1,4 @@
+import { ApiError, readEnvelope } from "../../lib/envelope.ts";
 import type { ServerContext } from "../context.ts";
 import { type ApiBody, type NodeApi, ToolError } from "./node_api.ts";
 
@@ -29,14 +30,12 @@ export function localApi(req: Request, ctx: ServerContext): NodeApi {
       const res = await ctx.dispatch(
         new Request(origin + path, { method, headers, body: payload }),
       );
-      const envelope = await res.json() as {
-        data?: T;
-        error?: { code: string; message: string; details?: unknown };
-      };
-      if (envelope.error) {
-        throw new ToolError(envelope.error.code, envelope.error.message, envelope.error.details);
+      try {
+        return await readEnvelope<T>(res);
+      } catch (err) {
+        if (err instanceof ApiError) throw new ToolError(err.code, err.message, err.details);
+        throw err;
       }
-      return envelope.data as T;
     },
   };
 }

@@ -2,6 +2,7 @@ import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mc
 import type { CallToolResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Variables } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import { VERSION } from "../../version.ts";
+import type * as Api from "../api_types.ts";
 import { ToolError, type ToolHost } from "./node_api.ts";
 import { toolsFor } from "./tools.ts";
 
@@ -21,12 +22,6 @@ export function errorResult(err: unknown): CallToolResult {
 
 function resourceError(err: unknown): Error {
   return err instanceof ToolError ? new Error(`${err.code}: ${err.message}`) : err as Error;
-}
-
-interface AppFile {
-  path: string;
-  size: number;
-  content_type: string;
 }
 
 /** An MCP server with fazt's tools (those the host's scope allows) and resources. */
@@ -64,7 +59,7 @@ function registerResources(server: McpServer, host: ToolHost): void {
   const api = () => host.node();
   const listApps = async () => {
     try {
-      const apps = await api().request<{ name: string }[]>("GET", "/api/apps");
+      const apps = await api().request<Api.AppSummary[]>("GET", "/api/apps");
       return apps;
     } catch (err) {
       throw resourceError(err);
@@ -97,7 +92,7 @@ function registerResources(server: McpServer, host: ToolHost): void {
     async (uri: URL, vars: Variables): Promise<ReadResourceResult> => {
       try {
         const name = String(vars.name);
-        const list = await api().request<{ files: AppFile[] }>(
+        const list = await api().request<Api.FileList>(
           "GET",
           `/api/apps/${enc(decodeURIComponent(name))}/files`,
         );
@@ -119,9 +114,10 @@ function registerResources(server: McpServer, host: ToolHost): void {
       try {
         const name = decodeURIComponent(String(vars.name));
         const path = String(vars.path).split("/").map(decodeURIComponent).join("/");
-        const f = await api().request<
-          { content_type: string; encoding: string; content: string }
-        >("GET", `/api/apps/${enc(name)}/files/${path.split("/").map(enc).join("/")}`);
+        const f = await api().request<Api.FileContent>(
+          "GET",
+          `/api/apps/${enc(name)}/files/${path.split("/").map(enc).join("/")}`,
+        );
         const mimeType = f.content_type.split(";")[0];
         return {
           contents: [
@@ -155,7 +151,10 @@ function registerResources(server: McpServer, host: ToolHost): void {
     async (uri: URL, vars: Variables): Promise<ReadResourceResult> => {
       try {
         const name = decodeURIComponent(String(vars.name));
-        return json(uri, await api().request("GET", `/api/apps/${enc(name)}/logs?limit=100`));
+        return json(
+          uri,
+          await api().request<Api.LogEntry[]>("GET", `/api/apps/${enc(name)}/logs?limit=100`),
+        );
       } catch (err) {
         throw resourceError(err);
       }

@@ -14,7 +14,8 @@ export type ApiBody = { json: unknown } | { zip: Uint8Array };
 /**
  * One fazt node's `/api`, as the MCP tools see it: over HTTP with a peer's
  * token (`fazt mcp`, stdio) or in-process with the caller's token (`/mcp`).
- * Resolves with the envelope's `data`; rejects with a `ToolError`.
+ * Resolves with the envelope's `data` (`T`, from `server/api_types.ts`);
+ * rejects with a `ToolError`.
  */
 export interface NodeApi {
   /** The name tools report (a peer name, or `local` on the node itself). */

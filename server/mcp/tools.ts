@@ -12,6 +12,7 @@ import { isCompatibleVersion } from "../../lib/compatible_version.ts";
 import { scopeAllows } from "../../storage/mod.ts";
 import type { Scope } from "../../storage/mod.ts";
 import { VERSION } from "../../version.ts";
+import type * as Api from "../api_types.ts";
 import { type NodeApi, ToolError, type ToolHost } from "./node_api.ts";
 import { type FileContent, zipFiles } from "./zip_files.ts";
 
@@ -109,7 +110,7 @@ export const TOOLS: readonly ToolDef[] = [
     output: z.looseObject({ server: z.string(), apps: z.array(appRow), count: z.number() }),
     async run(args, host) {
       const node = nodeOf(args, host);
-      const apps = await node.request<unknown[]>("GET", "/api/apps");
+      const apps = await node.request<Api.AppSummary[]>("GET", "/api/apps");
       return { server: node.server, apps, count: apps.length };
     },
   },
@@ -126,7 +127,10 @@ export const TOOLS: readonly ToolDef[] = [
     }),
     async run(args, host) {
       const node = nodeOf(args, host);
-      const app = await node.request<Output>("GET", `/api/apps/${enc(args.app_name as string)}`);
+      const app = await node.request<Api.AppDetail>(
+        "GET",
+        `/api/apps/${enc(args.app_name as string)}`,
+      );
       return { server: node.server, app };
     },
   },
@@ -158,7 +162,7 @@ export const TOOLS: readonly ToolDef[] = [
       const node = nodeOf(args, host);
       const name = args.app_name as string;
       const limit = (args.limit as number | undefined) ?? 50;
-      const logs = await node.request<unknown[]>(
+      const logs = await node.request<Api.LogEntry[]>(
         "GET",
         `/api/apps/${enc(name)}/logs?limit=${limit}`,
       );
@@ -184,7 +188,7 @@ export const TOOLS: readonly ToolDef[] = [
     }),
     async run(args, host) {
       const node = nodeOf(args, host);
-      const system = await node.request<Output & { version: string }>("GET", "/api/system");
+      const system = await node.request<Api.System>("GET", "/api/system");
       return {
         ...system,
         server: node.server,
@@ -227,7 +231,7 @@ export const TOOLS: readonly ToolDef[] = [
         if (typeof args[key] === "string") query[key] = args[key] as string;
       }
       const qs = new URLSearchParams(query).toString();
-      const stats = await node.request("GET", `/api/stats${qs ? `?${qs}` : ""}`);
+      const stats = await node.request<Api.Stats>("GET", `/api/stats${qs ? `?${qs}` : ""}`);
       return { server: node.server, query, stats };
     },
   },
@@ -297,7 +301,7 @@ export const TOOLS: readonly ToolDef[] = [
       const node = nodeOf(args, host);
       const query = new URLSearchParams({ name: args.app_name as string });
       if (args.promote !== true) query.set("draft", "1");
-      const r = await node.request<Output>("POST", `/api/deploy?${query}`, { zip });
+      const r = await node.request<Api.Deployed>("POST", `/api/deploy?${query}`, { zip });
       return { ...r, server: node.server };
     },
   },
@@ -320,7 +324,7 @@ export const TOOLS: readonly ToolDef[] = [
     output: liveChange.extend({ url: z.string() }),
     async run(args, host) {
       const node = nodeOf(args, host);
-      const r = await node.request<Output>(
+      const r = await node.request<Api.Promoted>(
         "POST",
         `/api/apps/${enc(args.app_name as string)}/promote`,
         { json: { version: args.version } },
@@ -350,7 +354,7 @@ export const TOOLS: readonly ToolDef[] = [
     async run(args, host) {
       const node = nodeOf(args, host);
       const body = args.version === undefined ? {} : { version: args.version };
-      const r = await node.request<Output>(
+      const r = await node.request<Api.LiveChanged>(
         "POST",
         `/api/apps/${enc(args.app_name as string)}/rollback`,
         { json: body },
@@ -373,7 +377,10 @@ export const TOOLS: readonly ToolDef[] = [
     output: z.looseObject({ server: z.string(), app: z.string(), deleted: z.boolean() }),
     async run(args, host) {
       const node = nodeOf(args, host);
-      const r = await node.request<Output>("DELETE", `/api/apps/${enc(args.app_name as string)}`);
+      const r = await node.request<Api.AppDeleted>(
+        "DELETE",
+        `/api/apps/${enc(args.app_name as string)}`,
+      );
       return { ...r, server: node.server };
     },
   },

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, type AppSummary } from "../api.ts";
+import { type Api, api, type AppSummary } from "../api.ts";
 import { TimeChart } from "../chart.tsx";
 import { navigate } from "../router.ts";
 import { Card, Empty, number, Page, Show, Stat, useLoad } from "../ui.tsx";
@@ -11,66 +11,7 @@ const RANGES: [string, string, number, "hour" | "day"][] = [
   ["90d", "90 days", 90 * 86_400_000, "day"],
 ];
 
-interface Point {
-  t: number;
-  views: number;
-  visitors: number;
-}
-
-interface TopItem {
-  value: string;
-  count: number;
-}
-
-interface Stats {
-  series: Point[];
-  totals: { views: number; visitors: number; events: number };
-  top: Record<string, TopItem[]>;
-}
-
-// deno-lint-ignore no-explicit-any
-type Any = any;
-
-function num(x: unknown): number {
-  return typeof x === "number" && Number.isFinite(x) ? x : 0;
-}
-
-function topList(raw: unknown): TopItem[] {
-  if (!Array.isArray(raw)) return [];
-  return raw.map((r: Any) => ({
-    value: String(r.value ?? r.path ?? r.name ?? r.key ?? r.label ?? ""),
-    count: num(r.count ?? r.views ?? r.visitors ?? r.n),
-  }));
-}
-
-/** Each dimension and the key of its top list in `/api/stats`. */
-const DIMENSIONS: [string, string][] = [
-  ["path", "paths"],
-  ["referrer", "referrers"],
-  ["browser", "browsers"],
-  ["os", "oses"],
-  ["device", "devices"],
-  ["event", "events"],
-];
-
-/** Reads `/api/stats` (`totals`, `series` of `{t, views, visitors}`, `top.<list>`) into one shape. */
-export function normalizeStats(raw: Any): Stats {
-  const rows: Any[] = raw?.series ?? raw?.timeseries ?? raw?.counts ?? raw?.points ?? [];
-  const series = rows.map((r) => ({
-    t: num(r.bucket ?? r.t ?? r.time ?? r.ts ?? r.at ?? (r.date ? Date.parse(r.date) : 0)),
-    views: num(r.views ?? r.pageviews),
-    visitors: num(r.visitors ?? r.uniques),
-  }));
-  const totalsRaw = raw?.totals ?? raw?.total ?? {};
-  const totals = {
-    views: num(totalsRaw.views) || series.reduce((n, p) => n + p.views, 0),
-    visitors: num(totalsRaw.visitors),
-    events: num(totalsRaw.events),
-  };
-  const top: Record<string, TopItem[]> = {};
-  for (const [dim, key] of DIMENSIONS) top[dim] = topList(raw?.top?.[key] ?? raw?.top?.[dim]);
-  return { series, totals, top };
-}
+type TopItem = Api.TopEntry;
 
 function TopTable(props: { title: string; items: TopItem[]; empty: string }) {
   const max = Math.max(1, ...props.items.map((i) => i.count));
@@ -99,13 +40,14 @@ function Realtime(props: { app: string }) {
   }, []);
   const state = useLoad(
     (signal) =>
-      api<Any>(`/api/stats/realtime${props.app ? `?app=${encodeURIComponent(props.app)}` : ""}`, {
-        signal,
-      }),
+      api<Api.Realtime>(
+        `/api/stats/realtime${props.app ? `?app=${encodeURIComponent(props.app)}` : ""}`,
+        { signal },
+      ),
     [props.app, tick],
   );
-  const visitors = num(state.data?.visitors ?? state.data?.count);
-  const pages = topList(state.data?.pages);
+  const visitors = state.data?.visitors ?? 0;
+  const pages = state.data?.pages ?? [];
   return (
     <Card title="Right now" class="realtime">
       {state.data === undefined ? <p class="muted">…</p> : (
@@ -113,7 +55,7 @@ function Realtime(props: { app: string }) {
           <span class="big" data-testid="realtime-visitors">{number(visitors)}</span>{" "}
           visitor{visitors === 1 ? "" : "s"} in the last 5 minutes
           {pages.length > 0 && (
-            <span class="muted small">· on {pages.slice(0, 3).map((p) => p.value).join(", ")}</span>
+            <span class="muted small">· on {pages.slice(0, 3).map((p) => p.path).join(", ")}</span>
           )}
         </p>
       )}
@@ -125,11 +67,11 @@ function Realtime(props: { app: string }) {
 export function AnalyticsView(props: { app: string; compact?: boolean }) {
   const [range, setRange] = useState("7d");
   const [, label, span, interval] = RANGES.find((r) => r[0] === range)!;
-  const state = useLoad(async (signal) => {
+  const state = useLoad((signal) => {
     const to = Date.now();
     const q = new URLSearchParams({ from: String(to - span), to: String(to), interval });
     if (props.app) q.set("app", props.app);
-    return normalizeStats(await api<Any>(`/api/stats?${q}`, { signal }));
+    return api<Api.Stats>(`/api/stats?${q}`, { signal });
   }, [props.app, range]);
   const chart = useMemo(() => {
     const s = state.data?.series ?? [];
@@ -185,22 +127,22 @@ export function AnalyticsView(props: { app: string; compact?: boolean }) {
                 )}
             </Card>
             <div class="grid-2">
-              <TopTable title="Top pages" items={s.top.path} empty="No pages viewed yet." />
+              <TopTable title="Top pages" items={s.top.paths} empty="No pages viewed yet." />
               <TopTable
                 title="Referrers"
-                items={s.top.referrer}
+                items={s.top.referrers}
                 empty="No referrers: visits were direct."
               />
               {!props.compact && (
                 <>
-                  <TopTable title="Browsers" items={s.top.browser} empty="Nothing yet." />
-                  <TopTable title="Operating systems" items={s.top.os} empty="Nothing yet." />
-                  <TopTable title="Devices" items={s.top.device} empty="Nothing yet." />
+                  <TopTable title="Browsers" items={s.top.browsers} empty="Nothing yet." />
+                  <TopTable title="Operating systems" items={s.top.oses} empty="Nothing yet." />
+                  <TopTable title="Devices" items={s.top.devices} empty="Nothing yet." />
                 </>
               )}
               <TopTable
                 title="Events"
-                items={s.top.event}
+                items={s.top.events}
                 empty="No events: call fazt.track(name) from a page."
               />
             </div>

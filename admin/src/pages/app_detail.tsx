@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, type AppDetail as Detail, type FileEntry, type LogEntry } from "../api.ts";
+import { type Api, api, type AppDetail as Detail, type LogEntry } from "../api.ts";
 import { navigate } from "../router.ts";
 import {
   ago,
@@ -171,20 +171,6 @@ function Versions(props: { app: Detail; reload: () => void }) {
   );
 }
 
-interface FileList {
-  app: string;
-  version: number;
-  files: (FileEntry & { content_type: string })[];
-}
-
-interface FileBody {
-  path: string;
-  size: number;
-  content_type: string;
-  encoding: "utf-8" | "base64";
-  content: string;
-}
-
 const PREVIEW_MAX = 512 * 1024;
 
 function Files(props: { app: Detail }) {
@@ -196,7 +182,7 @@ function Files(props: { app: Detail }) {
   const [open, setOpen] = useState<string>();
   const list = useLoad(
     (signal) =>
-      api<FileList>(`/api/apps/${enc(app.name)}/files${version ? `?version=${version}` : ""}`, {
+      api<Api.FileList>(`/api/apps/${enc(app.name)}/files${version ? `?version=${version}` : ""}`, {
         signal,
       }),
     [app.name, version],
@@ -275,7 +261,7 @@ function Files(props: { app: Detail }) {
 function Preview(props: { app: string; version: number; path: string }) {
   const state = useLoad(
     (signal) =>
-      api<FileBody>(
+      api<Api.FileContent>(
         `/api/apps/${enc(props.app)}/files/${
           props.path.split("/").map(enc).join("/")
         }?version=${props.version}`,
@@ -353,16 +339,14 @@ function ServerInfo(props: { app: Detail }) {
 }
 
 function EnvVars(props: { name: string }) {
-  const state = useLoad((signal) => api<unknown>(`/api/apps/${enc(props.name)}/env`, { signal }), [
-    props.name,
-  ]);
+  const state = useLoad(
+    (signal) => api<Api.EnvVar[]>(`/api/apps/${enc(props.name)}/env`, { signal }),
+    [props.name],
+  );
   const [key, setKey] = useState("");
   const [value, setValue] = useState("");
   const [error, setError] = useState<Error>();
-  const names = (data: unknown): string[] =>
-    Array.isArray(data)
-      ? data.map((x) => typeof x === "string" ? x : String((x as { name: string }).name))
-      : [];
+  const names = (data: Api.EnvVar[]): string[] => data.map((v) => v.name);
   const put = async (body: Record<string, string | null>) => {
     setError(undefined);
     try {

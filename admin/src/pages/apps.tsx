@@ -1,5 +1,5 @@
 import { useRef, useState } from "preact/hooks";
-import { api, type AppSummary, upload } from "../api.ts";
+import { type Api, api, type AppSummary, upload } from "../api.ts";
 import { navigate } from "../router.ts";
 import {
   ago,
@@ -20,18 +20,11 @@ import { fromDataTransfer, fromFiles, type Picked, zipFiles } from "../zip.ts";
 
 const NAME_RULE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-interface DeployResult {
-  app: string;
-  version: number;
-  url: string;
-  live?: boolean;
-}
-
 /**
  * Drop a ZIP, a folder or files here (or pick them); folders are zipped in
  * the browser, then uploaded with progress.
  */
-export function DeployBox(props: { fixedName?: string; onDeployed: (r: DeployResult) => void }) {
+export function DeployBox(props: { fixedName?: string; onDeployed: (r: Api.Deployed) => void }) {
   const [picked, setPicked] = useState<Picked>();
   const [name, setName] = useState(props.fixedName ?? "");
   const [over, setOver] = useState(false);
@@ -73,7 +66,7 @@ export function DeployBox(props: { fixedName?: string; onDeployed: (r: DeployRes
       const form = new FormData();
       form.append("site_name", name);
       form.append("file", zip, `${name}.zip`);
-      const result = await upload<DeployResult>("/api/deploy", form, (fraction) => {
+      const result = await upload<Api.Deployed>("/api/deploy", form, (fraction) => {
         setPhase({ step: fraction >= 1 ? "wait" : "upload", fraction });
       });
       setPhase(undefined);

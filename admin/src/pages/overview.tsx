@@ -1,4 +1,4 @@
-import { api, type AppSummary, type LogEntry, type SystemInfo } from "../api.ts";
+import { type Api, api, type AppSummary, type LogEntry, type SystemInfo } from "../api.ts";
 import { TimeChart } from "../chart.tsx";
 import {
   ago,
@@ -15,18 +15,12 @@ import {
   useLoad,
 } from "../ui.tsx";
 
-interface RequestRate {
-  last_minute: number;
-  this_minute?: number;
-  per_minute: { t: number; n: number }[];
-}
-
 export function Overview() {
   const state = useLoad(async (signal) => {
     const [system, apps, rate] = await Promise.all([
       api<SystemInfo>("/api/system", { signal }),
       api<AppSummary[]>("/api/apps", { signal }),
-      api<RequestRate>("/api/system/requests", { signal }),
+      api<Api.RequestRate>("/api/system/requests", { signal }),
     ]);
     // Apps with server code that logged errors in the last hour count as failing.
     const hourAgo = Date.now() - 3_600_000;
@@ -52,7 +46,7 @@ export function Overview() {
     >
       <Show state={state}>
         {({ system, apps, rate, failing }) => {
-          const dropped = system.dropped_events ?? system.analytics?.dropped_events ?? 0;
+          const dropped = system.dropped_events;
           const warnings: string[] = [];
           if (dropped > 0) {
             warnings.push(

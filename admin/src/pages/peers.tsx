@@ -1,19 +1,8 @@
-import { api } from "../api.ts";
+import { type Api, api } from "../api.ts";
 import { ago, Badge, Card, Empty, number, Page, Show, TableHead, useLoad } from "../ui.tsx";
 
-interface PeerStatus {
-  name: string;
-  url: string;
-  is_default: boolean;
-  last_seen_at: number | null;
-  reachable: boolean;
-  version: string | null;
-  latency_ms: number | null;
-  error: string | null;
-}
-
 export function Peers() {
-  const state = useLoad((signal) => api<PeerStatus[]>("/api/peers/status", { signal }), []);
+  const state = useLoad((signal) => api<Api.PeerStatus[]>("/api/peers/status", { signal }), []);
   return (
     <Page
       title="Peers"

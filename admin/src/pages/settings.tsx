@@ -1,15 +1,6 @@
 import { useState } from "preact/hooks";
-import { api, type Me, type Setting, type UpgradeInfo } from "../api.ts";
+import { type Api, api, type Me, type Setting, type UpgradeInfo } from "../api.ts";
 import { ago, Badge, bytes, Card, ErrorBox, Page, Show, toast, useLoad } from "../ui.tsx";
-
-interface SessionRow {
-  id: string;
-  created_at: number;
-  last_seen_at: number;
-  expires_at: number;
-  user_agent: string | null;
-  current: boolean;
-}
 
 const GROUPS: [string, (k: string) => boolean][] = [
   ["Node", (k) => ["domain", "port", "host"].includes(k)],
@@ -100,7 +91,7 @@ function SettingRow(props: { s: Setting; onSaved: () => void }) {
 }
 
 function Sessions() {
-  const state = useLoad((signal) => api<SessionRow[]>("/api/auth/sessions", { signal }), []);
+  const state = useLoad((signal) => api<Api.Session[]>("/api/auth/sessions", { signal }), []);
   const revoke = async (id: string) => {
     try {
       await api(`/api/auth/sessions/${id}`, { method: "DELETE" });

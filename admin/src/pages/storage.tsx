@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api, type AppSummary } from "../api.ts";
+import { type Api, api, type AppSummary } from "../api.ts";
 import { navigate } from "../router.ts";
 import {
   bytes,
@@ -22,24 +22,6 @@ import {
 const enc = encodeURIComponent;
 const keyPath = (key: string) => key.split("/").map(enc).join("/");
 
-interface Paged<T> {
-  items: T[];
-  cursor: string | null;
-}
-
-interface KvItem {
-  key: string;
-  value: unknown;
-  expires_at: number | null;
-}
-
-interface BlobItem {
-  key: string;
-  size: number;
-  content_type: string;
-  updated_at: number;
-}
-
 type Kind = "kv" | "docs" | "blobs";
 
 function preview(value: unknown): string {
@@ -54,7 +36,7 @@ function usePaged<T>(url: (cursor?: string) => string, deps: unknown[]) {
     cursor: null,
   });
   const first = useLoad(async (signal) => {
-    const page = await api<Paged<T>>(url(), { signal });
+    const page = await api<Api.Page<T>>(url(), { signal });
     setExtra({ items: [], cursor: page.cursor });
     return page;
   }, deps);
@@ -63,7 +45,7 @@ function usePaged<T>(url: (cursor?: string) => string, deps: unknown[]) {
     if (!extra.cursor) return;
     setMore(true);
     try {
-      const page = await api<Paged<T>>(url(extra.cursor));
+      const page = await api<Api.Page<T>>(url(extra.cursor));
       setExtra((e) => ({ items: [...e.items, ...page.items], cursor: page.cursor }));
     } catch (err) {
       toast((err as Error).message, "bad");
@@ -145,8 +127,8 @@ function PrefixFilter(props: { label: string; value: string; onChange: (v: strin
 }
 
 function KvBrowser(props: { app: string }) {
-  const { prefix, setPrefix, base, list } = usePrefixed<KvItem>(props.app, "kv");
-  const [open, setOpen] = useState<KvItem>();
+  const { prefix, setPrefix, base, list } = usePrefixed<Api.KvEntry>(props.app, "kv");
+  const [open, setOpen] = useState<Api.KvEntry>();
   return (
     <Card title="Key-value">
       <PrefixFilter label="Key prefix" value={prefix} onChange={setPrefix} />
@@ -214,7 +196,7 @@ function DocList(
   props: { base: string; collection: string; filter: string; onChanged: () => void },
 ) {
   const { base, collection, filter } = props;
-  const docs = usePaged<Record<string, unknown>>(
+  const docs = usePaged<Api.Doc>(
     (cursor) =>
       `${base}/${enc(collection)}?${new URLSearchParams({
         limit: "50",
@@ -256,7 +238,7 @@ function DocList(
 function DocsBrowser(props: { app: string }) {
   const base = `/api/apps/${enc(props.app)}/docs`;
   const collections = useLoad(
-    (signal) => api<{ collection: string; count: number }[]>(base, { signal }),
+    (signal) => api<Api.Collection[]>(base, { signal }),
     [props.app],
   );
   const [collection, setCollection] = useState<string>();
@@ -341,7 +323,7 @@ function DocsBrowser(props: { app: string }) {
 }
 
 function BlobsBrowser(props: { app: string }) {
-  const { prefix, setPrefix, base, list } = usePrefixed<BlobItem>(props.app, "blobs");
+  const { prefix, setPrefix, base, list } = usePrefixed<Api.BlobInfo>(props.app, "blobs");
   return (
     <Card title="Blobs">
       <PrefixFilter label="Blob key prefix" value={prefix} onChange={setPrefix} />

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api, type Token } from "../api.ts";
+import { type Api, api, type Token } from "../api.ts";
 import {
   ago,
   Badge,
@@ -28,13 +28,13 @@ function CreateToken(props: { onCreated: () => void }) {
   const [scope, setScope] = useState<Token["scope"]>("deploy");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error>();
-  const [created, setCreated] = useState<Token & { token: string }>();
+  const [created, setCreated] = useState<Api.NewToken>();
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
     try {
-      const t = await api<Token & { token: string }>("/api/tokens", {
+      const t = await api<Api.NewToken>("/api/tokens", {
         method: "POST",
         body: { name, scope },
       });

@@ -1,0 +1,25 @@
+/**
+ * Loading an app's bundled module (style "module"): its default export is
+ * the handler.
+ * @module
+ */
+import type { Fazt } from "./context.ts";
+
+/** The app's handler as the bootstrap calls it; what it returns is checked per request. */
+export type AppFetch = (req: Request, ctx: Fazt) => unknown;
+
+type DefaultExport = ((req: Request, ctx: Fazt) => unknown) | { fetch?: unknown } | null;
+
+export async function loadModule(code: string): Promise<AppFetch> {
+  // The Worker may read no files and import nothing remote: a blob: URL.
+  const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  const mod: { default?: DefaultExport } = await import(url);
+  URL.revokeObjectURL(url);
+  const d = mod.default;
+  if (typeof d === "function") return d;
+  if (d && typeof d.fetch === "function") {
+    const app = d as { fetch: AppFetch };
+    return (req, ctx) => app.fetch(req, ctx);
+  }
+  throw new Error("api/main must export default a function or an object with fetch(req, ctx)");
+}

@@ -1,0 +1,481 @@
+/**
+ * The shape of every answer of fazt's HTTP API, declared once: the `data` of
+ * each route's `{"data": …}` envelope, by route as in `ROUTES`. The CLI, the
+ * MCP tools and the dashboard read answers as these types; the server
+ * exports them as `Api` from `server/mod.ts`.
+ *
+ * Types only, and nothing imported but types from `lib/envelope.ts`: the
+ * dashboard (a browser bundle) imports this file directly. Times are ms
+ * since the epoch; sizes are bytes.
+ * @module
+ */
+import type { Envelope, ErrorBody } from "../lib/envelope.ts";
+
+export type { Envelope, ErrorBody };
+
+/** A token's or a route's level: `read` ⊂ `deploy` ⊂ `admin`. */
+export type Scope = "read" | "deploy" | "admin";
+
+/** A page of a listing; pass `cursor` back for the next one (`null` on the last). */
+export interface Page<T> {
+  items: T[];
+  cursor: string | null;
+}
+
+// System.
+
+/** `GET /health` (plain JSON, no envelope). */
+export interface Health {
+  status: "ok";
+  version: string;
+  uptime_s: number;
+}
+
+/** `GET /api/system` */
+export interface System {
+  version: string;
+  os: string;
+  arch: string;
+  /** Deno's version. */
+  deno: string;
+  pid: number;
+  uptime_s: number;
+  memory: { rss_bytes: number; heap_used_bytes: number };
+  database: { size_bytes: number };
+  /** How many apps. */
+  apps: number;
+  /** Hot files held in memory. */
+  cache: { files: number; bytes: number; max_bytes: number };
+  /** Analytics events refused since start because the buffer was full. */
+  dropped_events: number;
+  analytics: { enabled: boolean; buffered_events: number; written_events: number };
+}
+
+/** `GET /api/system/requests`: this run's requests per minute over the last hour. */
+export interface RequestRate {
+  last_minute: number;
+  this_minute: number;
+  /** 60 minutes, oldest first; `t` is the minute's start. */
+  per_minute: { t: number; n: number }[];
+}
+
+/** `GET /api/upgrade` */
+export interface UpgradeInfo {
+  version: string;
+  form: "source" | "bundle" | "binary" | "embedded" | "unknown";
+  os: string;
+  arch: string;
+  can_upgrade: boolean;
+  /** Why not, when `can_upgrade` is false. */
+  reason?: string;
+  signature_required: boolean;
+}
+
+/** `POST /api/upgrade`: 202 `restarting`, or 200 when the program is this version. */
+export interface UpgradeStarted {
+  action: "restarting" | "already_current";
+  from: string;
+  to: string;
+}
+
+// Analytics.
+
+/** One entry of a top list. */
+export interface TopEntry {
+  value: string;
+  count: number;
+}
+
+export interface Counts {
+  views: number;
+  visitors: number;
+  events: number;
+}
+
+/** `GET /api/stats` */
+export interface Stats {
+  app: string | null;
+  from: number;
+  to: number;
+  interval: "hour" | "day";
+  totals: Counts;
+  /** Every bucket from `from` to `to`, empty ones included. */
+  series: ({ t: number } & Counts)[];
+  top: Record<
+    "paths" | "referrers" | "browsers" | "oses" | "devices" | "events" | "sources",
+    TopEntry[]
+  >;
+  // The original v0.9 fields.
+  total_events_today: number;
+  total_events_week: number;
+  total_events_month: number;
+  total_events_all_time: number;
+  events_by_source_type: Record<string, number>;
+  top_domains: { domain: string; count: number }[];
+  top_tags: { tag: string; count: number }[];
+  /** The last 24 hours; `timestamp` is `YYYY-MM-DD HH:00` (UTC). */
+  events_timeline: { timestamp: string; count: number }[];
+  total_unique_domains: number;
+  total_redirect_clicks: number;
+}
+
+/** `GET /api/stats/realtime`: visitors of the last 5 minutes and the page each is on. */
+export interface Realtime {
+  app: string | null;
+  since: number;
+  visitors: number;
+  pages: { path: string; visitors: number }[];
+}
+
+/** A named event with its properties, newest first in `EventStats.recent`. */
+export interface RecentEvent {
+  at: number;
+  app: string;
+  name: string;
+  path: string;
+  referrer: string;
+  browser: string;
+  os: string;
+  device: string;
+  props: unknown;
+}
+
+/** `GET /api/stats/events` */
+export interface EventStats {
+  app: string | null;
+  /** Only this event name, or all. */
+  name: string | null;
+  from: number;
+  to: number;
+  interval: "hour" | "day";
+  total: number;
+  series: { t: number; count: number }[];
+  names: { name: string; count: number }[];
+  recent: RecentEvent[];
+}
+
+// Apps.
+
+/** `POST /api/deploy` (201) */
+export interface Deployed {
+  app: string;
+  version: number;
+  files: number;
+  bytes: number;
+  /** False for a draft (`?draft=1`). */
+  live: boolean;
+  url: string;
+  /** The version's own host, where a draft can be seen before it is promoted. */
+  preview_url: string;
+}
+
+/** One entry of `GET /api/apps`. */
+export interface AppSummary {
+  name: string;
+  live_version: number | null;
+  /** Files and bytes of the live version. */
+  files: number;
+  bytes: number;
+  /** How many versions are kept. */
+  versions: number;
+  last_deploy_at: number | null;
+  created_at: number;
+  updated_at: number;
+  url: string;
+  /** Whether the live version runs server code (`api/`). */
+  server_code: boolean;
+}
+
+/** One version in `AppDetail.versions`, newest first. */
+export interface AppVersion {
+  number: number;
+  files: number;
+  bytes: number;
+  /** The token name that deployed it. */
+  deployed_by: string | null;
+  created_at: number;
+  live: boolean;
+}
+
+/** The live version's `manifest.json`, in the API's snake_case. */
+export interface AppManifest {
+  net: string[];
+  routes: string[];
+  static_first: boolean;
+  timeout_ms: number | null;
+  memory_mb: number | null;
+  indexes: Record<string, string[]>;
+}
+
+/** `GET /api/apps/:name` */
+export interface AppDetail {
+  name: string;
+  live_version: number | null;
+  created_at: number;
+  updated_at: number;
+  url: string;
+  versions: AppVersion[];
+  server: { code: boolean; manifest: AppManifest | null };
+}
+
+/** `DELETE /api/apps/:name` */
+export interface AppDeleted {
+  app: string;
+  deleted: true;
+}
+
+/** `POST /api/apps/:name/rollback` */
+export interface LiveChanged {
+  app: string;
+  live_version: number;
+  previous_version: number | null;
+}
+
+/** `POST /api/apps/:name/promote` */
+export interface Promoted extends LiveChanged {
+  url: string;
+}
+
+/** One file in `FileList.files`. */
+export interface FileEntry {
+  path: string;
+  size: number;
+  /** SHA-256 of the content, hex. */
+  hash: string;
+  content_type: string;
+}
+
+/** `GET /api/apps/:name/files` */
+export interface FileList {
+  app: string;
+  version: number;
+  files: FileEntry[];
+}
+
+/** `GET /api/apps/:name/files/*path`: UTF-8 text as is, anything else as base64. */
+export interface FileContent extends FileEntry {
+  app: string;
+  version: number;
+  encoding: "utf-8" | "base64";
+  content: string;
+}
+
+/** `GET` and `PUT /api/apps/:name/env`: names only, never values. */
+export interface EnvVar {
+  name: string;
+  updated_at: number;
+}
+
+/** `GET /api/apps/:name/logs` (oldest first), and each `data:` of `…/logs/stream`. */
+export interface LogEntry {
+  id: number;
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+  created_at: number;
+}
+
+// An app's own data (read and delete only).
+
+/** `GET /api/apps/:name/kv` gives a `Page` of these. */
+export interface KvEntry {
+  key: string;
+  value: unknown;
+  expires_at: number | null;
+}
+
+/** `DELETE /api/apps/:name/kv/*key` and `…/blobs/*key` */
+export interface KeyDeleted {
+  key: string;
+  deleted: true;
+}
+
+/** `GET /api/apps/:name/docs` */
+export interface Collection {
+  collection: string;
+  count: number;
+}
+
+/** A document of `GET /api/apps/:name/docs/:collection` (a `Page` of these). */
+export type Doc = { id: string } & Record<string, unknown>;
+
+/** `DELETE /api/apps/:name/docs/:collection/:id` */
+export interface DocDeleted {
+  collection: string;
+  id: string;
+  deleted: true;
+}
+
+/** `GET /api/apps/:name/blobs` gives a `Page` of these (the bytes: `…/blobs/*key`). */
+export interface BlobInfo {
+  key: string;
+  size: number;
+  content_type: string;
+  updated_at: number;
+}
+
+// Tokens, sessions, settings, peers.
+
+/** `GET /api/tokens` (secrets are never listed) */
+export interface Token {
+  id: number;
+  name: string;
+  scope: Scope;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** `POST /api/tokens` (201): the secret is in this answer only. */
+export interface NewToken extends Token {
+  token: string;
+}
+
+/** `DELETE /api/tokens/:id` */
+export interface TokenRevoked {
+  id: number;
+  revoked: true;
+}
+
+/** `POST /api/auth/login` (sets the session cookie) */
+export interface LoggedIn {
+  username: string;
+  expires_at: number;
+}
+
+/** `POST /api/auth/logout`: whether a session was ended. */
+export interface LoggedOut {
+  logged_out: boolean;
+}
+
+/** `GET /api/auth/me`: a signed-in owner, or a token. */
+export type Me =
+  | { kind: "session"; name: string; username: string; scope: "admin"; expires_at: number }
+  | { kind: "token"; name: string; scope: Scope; id: number };
+
+/** `GET /api/auth/sessions`: signed-in browsers. */
+export interface Session {
+  /** A short public handle, to revoke by. */
+  id: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  user_agent: string | null;
+  /** The caller's own session. */
+  current: boolean;
+}
+
+/** `DELETE /api/auth/sessions/:id` */
+export interface SessionRevoked {
+  id: string;
+  revoked: true;
+}
+
+/** `GET /api/settings`: one setting as this run uses it. */
+export interface Setting {
+  key: string;
+  /** The value this run uses (flags may override the stored one). */
+  value: string | number;
+  stored_value: string | number;
+  default: string | number;
+  /** Whether the stored value differs from the default. */
+  stored: boolean;
+  kind: "string" | "int";
+  /** For `int` settings. */
+  min?: number;
+  max?: number;
+}
+
+/** `PUT /api/settings`: settings apply at the next start. */
+export interface SettingsSaved {
+  settings: Setting[];
+  restart_required: true;
+}
+
+/** `GET /api/peers` (never a peer's token) */
+export interface PeerInfo {
+  name: string;
+  url: string;
+  is_default: boolean;
+  last_seen_at: number | null;
+  version: string | null;
+  created_at: number;
+}
+
+/** `GET /api/peers/status`: each peer's `/health`, checked live. */
+export interface PeerStatus extends PeerInfo {
+  reachable: boolean;
+  latency_ms: number | null;
+  /** Why not reachable. */
+  error: string | null;
+}
+
+/** `GET /.well-known/mcp.json` (plain JSON, no envelope) */
+export interface McpDiscovery {
+  name: "fazt";
+  version: string;
+  description: string;
+  transport: { type: "streamable-http"; url: string };
+  authentication: {
+    type: "bearer";
+    header: string;
+    how: string;
+    scopes: Record<Scope, string>;
+  };
+  stdio: { command: string; args: string[] };
+  tools: { name: string; scope: Scope; description: string }[];
+  resources: string[];
+  docs: string;
+}
+
+/** The `data` of each enveloped route's success answer, by `"METHOD path"` as in `ROUTES`. */
+export interface ApiData {
+  "GET /api/system": System;
+  "GET /api/upgrade": UpgradeInfo;
+  "POST /api/upgrade": UpgradeStarted;
+  "GET /api/stats": Stats;
+  "GET /api/stats/realtime": Realtime;
+  "GET /api/stats/events": EventStats;
+  "POST /api/deploy": Deployed;
+  "GET /api/apps": AppSummary[];
+  "GET /api/apps/:name": AppDetail;
+  "DELETE /api/apps/:name": AppDeleted;
+  "POST /api/apps/:name/rollback": LiveChanged;
+  "POST /api/apps/:name/promote": Promoted;
+  "GET /api/apps/:name/files": FileList;
+  "GET /api/apps/:name/files/*path": FileContent;
+  "GET /api/apps/:name/env": EnvVar[];
+  "PUT /api/apps/:name/env": EnvVar[];
+  "GET /api/apps/:name/logs": LogEntry[];
+  "GET /api/apps/:name/kv": Page<KvEntry>;
+  "DELETE /api/apps/:name/kv/*key": KeyDeleted;
+  "GET /api/apps/:name/docs": Collection[];
+  "GET /api/apps/:name/docs/:collection": Page<Doc>;
+  "DELETE /api/apps/:name/docs/:collection/:id": DocDeleted;
+  "GET /api/apps/:name/blobs": Page<BlobInfo>;
+  "DELETE /api/apps/:name/blobs/*key": KeyDeleted;
+  "GET /api/tokens": Token[];
+  "POST /api/tokens": NewToken;
+  "DELETE /api/tokens/:id": TokenRevoked;
+  "POST /api/auth/login": LoggedIn;
+  "POST /api/auth/logout": LoggedOut;
+  "GET /api/auth/me": Me;
+  "GET /api/auth/sessions": Session[];
+  "DELETE /api/auth/sessions/:id": SessionRevoked;
+  "GET /api/settings": Setting[];
+  "PUT /api/settings": SettingsSaved;
+  "GET /api/system/requests": RequestRate;
+  "GET /api/peers": PeerInfo[];
+  "GET /api/peers/status": PeerStatus[];
+}
+
+/** Routes that answer something other than the envelope, and what. */
+export interface PlainAnswers {
+  "GET /health": Health;
+  /** Server-Sent Events: `event: log` with a `LogEntry` as `data:`. */
+  "GET /api/apps/:name/logs/stream": "text/event-stream";
+  /** The blob's bytes, as a download. */
+  "GET /api/apps/:name/blobs/*key": "application/octet-stream";
+  /** MCP's JSON-RPC. */
+  "POST /mcp": "application/json";
+  "GET /.well-known/mcp.json": McpDiscovery;
+  "GET /llms.txt": "text/plain";
+}
