@@ -90,6 +90,8 @@ Deno.test("cookie-authenticated writes must come from the admin origin", async (
       {},
       { origin: "http://evil.example" },
       { origin: `http://site.localhost:${node.server.port}` }, // an app on this node is another site
+      { origin: `${adminOrigin(node)}0` }, // another port that starts with this one
+      { origin: `https://localhost:${node.server.port}` },
       { origin: "null" },
       { "sec-fetch-site": "cross-site" },
       { "sec-fetch-site": "same-site" },
