@@ -109,7 +109,8 @@ Deno.test("versions are numbered past every earlier one, pruned to keep, the liv
     }
     assert.deepEqual(s.apps.versions(id()).map((v) => v.number), [4, 3]);
     // Numbers continue after pruning (never reused by a count of what is left).
-    assert.equal(s.apps.createVersion("site", [file("i", "v5")], { keep: 2 }).version.number, 5);
+    const five = s.apps.createVersion("site", [file("i", "v5"), file("j", "four")], { keep: 2 });
+    assert.deepEqual([five.version.number, five.version.file_count, five.version.bytes], [5, 2, 6]);
     // Back to 4, then drafts: 4 stays as long as it is live, however old.
     s.apps.setLive(id(), 4);
     for (let i = 6; i <= 8; i++) {

@@ -3,6 +3,7 @@
  * through the node's handler in-process: no socket needed to read headers.
  */
 import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
 import { type Harness, startHarness } from "./harness.ts";
 
 const TEXT = "0123456789";
@@ -155,4 +156,32 @@ Deno.test("HEAD reports the length of the representation GET would send", async 
       assert.equal(await head.text(), "");
     }
   });
+});
+
+Deno.test("an encoding is chosen only when that variant was stored", async () => {
+  const h = startHarness();
+  try {
+    // One file with a gzip variant only (as when brotli did not pay off),
+    // one with none.
+    const te = new TextEncoder();
+    const data = te.encode(CSS);
+    const gzip = new Uint8Array(gzipSync(data));
+    h.storage.apps.createVersion("site", [
+      { path: "gz.css", hash: "a".repeat(64), data, gzip },
+      { path: "plain.css", hash: "b".repeat(64), data },
+    ], { keep: 5 });
+    h.ctx.sites.refresh("site");
+    const gz = await get(h, "/gz.css", { "accept-encoding": "br, gzip" });
+    assert.equal(gz.headers.get("content-encoding"), "gzip");
+    assert.deepEqual(new Uint8Array(await gz.arrayBuffer()), gzip);
+    const brOnly = await get(h, "/gz.css", { "accept-encoding": "br" });
+    assert.equal(brOnly.headers.get("content-encoding"), null);
+    assert.equal(await brOnly.text(), CSS);
+    const plain = await get(h, "/plain.css", { "accept-encoding": "br, gzip" });
+    assert.equal(plain.headers.get("content-encoding"), null);
+    assert.equal(plain.headers.get("vary"), null);
+    assert.equal(await plain.text(), CSS);
+  } finally {
+    await h.close();
+  }
 });

@@ -291,6 +291,14 @@ Deno.test("only GET and HEAD reach static files", async () => {
     assert.equal(res.status, 405);
     assert.equal(res.headers.get("allow"), "GET, HEAD");
     await res.body?.cancel();
+    for (const method of ["POST", "PUT", "PATCH", "OPTIONS"]) {
+      for (const path of ["/", "/index.html", "/missing"]) {
+        const other = await get(node, path, {}, method);
+        assert.equal(other.status, 405, `${method} ${path}`);
+        assert.equal(other.headers.get("allow"), "GET, HEAD");
+        assert.ok(!(await other.text()).includes("home"), `${method} ${path} served the file`);
+      }
+    }
   });
 });
 
