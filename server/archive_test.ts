@@ -24,6 +24,21 @@ Deno.test("unsafePathReason names what is wrong with an entry path", () => {
   ) {
     assert.ok(unsafePathReason(bad), JSON.stringify(bad));
   }
+  // The reason is shown to whoever deployed: it names the first thing wrong.
+  const reasons: [string, string][] = [
+    ["/etc/passwd", "is absolute"],
+    ["/x", "is absolute"],
+    ["C:/x", "is absolute"],
+    ["a/../x", "has a '..' segment"],
+    ["a//b", "has an empty or '.' segment"],
+    ["./a", "has an empty or '.' segment"],
+    ["a\\b", "contains a backslash"],
+    ["a\0b", "contains a NUL byte"],
+    ["a\tb", "contains a control character"],
+  ];
+  for (const [name, reason] of reasons) {
+    assert.equal(unsafePathReason(name), reason, JSON.stringify(name));
+  }
 });
 
 /** A deflated ZIP of `files` (path → text or bytes), written by fazt's own writer. */

@@ -178,3 +178,25 @@ Deno.test("versions list newest first; compressed variants are kept per encoding
     s.close();
   }
 });
+
+Deno.test("a version's manifest is kept with or without server code", () => {
+  const s = Storage.open(":memory:");
+  try {
+    const { app } = s.apps.createVersion("site", [file("i", "1")], {
+      keep: 5,
+      manifest: '{"routes": ["/x"]}',
+    });
+    assert.deepEqual(s.apps.serverInfo(app.id, 1), {
+      hasBuild: false,
+      manifest: '{"routes": ["/x"]}',
+    });
+    assert.equal(s.apps.build(app.id, 1), undefined);
+    s.apps.createVersion("site", [file("i", "2")], { keep: 5, build: BUILD });
+    assert.deepEqual(s.apps.serverInfo(app.id, 2), { hasBuild: true, manifest: undefined });
+    assert.deepEqual(s.apps.build(app.id, 2), BUILD);
+    s.apps.createVersion("site", [file("i", "3")], { keep: 5 });
+    assert.deepEqual(s.apps.serverInfo(app.id, 3), { hasBuild: false, manifest: undefined });
+  } finally {
+    s.close();
+  }
+});

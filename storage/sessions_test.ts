@@ -103,3 +103,11 @@ Deno.test("a session that ends exactly now has ended", () => {
   clock.now += 2 * HOUR;
   assert.equal(sessions.touch(secret, life), undefined);
 });
+
+Deno.test("a session keeps at most 300 characters of the user agent", () => {
+  const { sessions } = clocked();
+  const long = "Mozilla/5.0 ".repeat(100);
+  const { info } = sessions.create(life, long);
+  assert.equal(info.user_agent, long.slice(0, 300));
+  assert.equal(sessions.list()[0].user_agent, long.slice(0, 300));
+});

@@ -415,3 +415,20 @@ Deno.test("forwarding headers count only from a trusted proxy on loopback", asyn
     await remote.close();
   }
 });
+
+Deno.test("the admin host's origin is compared without regard to case", async () => {
+  const h = startHarness();
+  try {
+    await setOwner(h);
+    // Host names are case-insensitive; browsers send the Origin lower-cased.
+    const res = await harnessLogin(h, { host: "LocalHost" });
+    assert.equal(res.res.status, 200);
+    const cross = await harnessLogin(h, {
+      host: "LocalHost",
+      headers: { origin: "http://LocalHost.evil.example" },
+    });
+    assert.equal(cross.res.status, 403);
+  } finally {
+    await h.close();
+  }
+});

@@ -190,6 +190,9 @@ Deno.test("custom 404.html is served with status 404", async () => {
     const res = await get(node, "/no/such/page");
     assert.equal(res.status, 404);
     assert.equal(await res.text(), "<h1>custom missing</h1>");
+    const head = await get(node, "/no/such/page", {}, "HEAD");
+    assert.equal(head.status, 404);
+    assert.equal(head.headers.get("content-length"), String("<h1>custom missing</h1>".length));
   });
 });
 
@@ -203,6 +206,13 @@ Deno.test("SPA fallback to 200.html for routes, 404 for missing assets", async (
       const asset = await get(node, "/missing.js");
       assert.equal(asset.status, 404);
       assert.equal(await asset.text(), "gone");
+      // A missing page (.html) is a route too; HEAD of a missing asset keeps the 404.
+      const page = await get(node, "/old/page.html");
+      assert.equal(page.status, 200);
+      assert.equal(await page.text(), "<div id=app>");
+      const head = await get(node, "/missing.js", {}, "HEAD");
+      assert.equal(head.status, 404);
+      assert.equal(await head.text(), "");
     },
   );
 });
@@ -227,6 +237,25 @@ Deno.test("unknown apps and hosts get an HTML 404, not a crash", async () => {
       assert.ok(!(await res.text()).includes("<script>"), "the host is escaped");
     }
   });
+});
+
+Deno.test("percent-encoded names reach their files", async () => {
+  await withSite(
+    { "index.html": "home", "café/ñandú.txt": "unicode", "a b.txt": "space", "100%.txt": "pct" },
+    async (node) => {
+      for (
+        const [path, body] of [
+          ["/caf%C3%A9/%C3%B1and%C3%BA.txt", "unicode"],
+          ["/a%20b.txt", "space"],
+          ["/100%25.txt", "pct"],
+        ]
+      ) {
+        const res = await get(node, path);
+        assert.equal(res.status, 200, path);
+        assert.equal(await res.text(), body, path);
+      }
+    },
+  );
 });
 
 Deno.test("path tricks never escape the app", async () => {
