@@ -8,6 +8,7 @@ export {
   type ServerOptions,
   type ServerState,
   startServer,
+  withRoutes,
 } from "./server.ts";
 export { ROUTES } from "./route_table.ts";
 export { HttpError } from "./http_error.ts";

@@ -74,7 +74,8 @@ const APP_ROUTES = TRACKING_ROUTES.filter((r) => r.host === "app");
 /** A node's state before `createHandler` gives it its routes and in-process dispatch. */
 export type ServerState = Omit<ServerContext, "routes" | "dispatch">;
 
-function withRoutes(state: ServerState): ServerContext {
+/** Completes a node's state with its routes and in-process dispatch. */
+export function withRoutes(state: ServerState): ServerContext {
   const ctx: ServerContext = {
     ...state,
     routes: ROUTES,

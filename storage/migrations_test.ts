@@ -47,10 +47,48 @@ Deno.test("every migration N upgrades to N+1 keeping the data", async () => {
 Deno.test("opening a migrated database again changes nothing", async () => {
   const { path, cleanup } = await tempDb();
   try {
-    openDatabase(path).close();
-    const db = openDatabase(path);
-    assert.equal(schemaVersion(db), LATEST_MIGRATION);
-    db.close();
+    // Something in the tables of every migration, so a migration that ran
+    // again (or a start-up that reset a table) would show.
+    const first = Storage.open(path);
+    first.settings.set("domain", "kept.example");
+    const token = first.tokens.create("ci", "deploy").token;
+    first.peers.upsert("p", "http://x", "t");
+    const data = new TextEncoder().encode("hello");
+    const { app } = first.apps.createVersion(
+      "site",
+      [{ path: "index.html", hash: "h".repeat(64), data }],
+      { keep: 10 },
+    );
+    first.kv.set(app.id, "k", { v: 1 });
+    first.sessions.create({ idleMs: 3_600_000, maxMs: 86_400_000 }, "UA");
+    const tables = (s: Storage) =>
+      s.db.all<{ name: string; n: number }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+      ).map((
+        { name },
+      ) => [name, s.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM "${name}"`)!.n]);
+    const schema = (s: Storage) =>
+      s.db.all("SELECT type, name, sql FROM sqlite_master ORDER BY name");
+    const counts = tables(first);
+    const shape = schema(first);
+    first.close();
+
+    const again = Storage.open(path);
+    try {
+      assert.equal(schemaVersion(again.db), LATEST_MIGRATION);
+      assert.deepEqual(schema(again), shape, "the schema is as it was");
+      assert.deepEqual(tables(again), counts, "every table keeps its rows");
+      assert.equal(again.settings.load().domain, "kept.example");
+      assert.equal(again.tokens.verify(token)?.name, "ci");
+      assert.deepEqual(again.peers.list().map((p) => p.name), ["p"]);
+      const site = again.apps.get("site")!;
+      assert.equal(site.live_version, 1);
+      assert.deepEqual(again.apps.content("h".repeat(64)), data);
+      assert.deepEqual(again.kv.get(site.id, "k"), { v: 1 });
+      assert.equal(again.sessions.list().length, 1);
+    } finally {
+      again.close();
+    }
   } finally {
     await cleanup();
   }

@@ -52,7 +52,14 @@ Deno.test("only a hash of the cookie is stored; logout and revoke end sessions",
   assert.equal(sessions.touch("not-a-session", life), undefined);
   assert.equal(sessions.list().length, 2);
   assert.ok(sessions.delete(a.secret));
+  assert.ok(!sessions.delete(a.secret), "a second logout ends nothing");
+  assert.ok(!sessions.delete("not-a-session"));
   assert.equal(sessions.touch(a.secret, life), undefined);
+  // Handles that are not one session's: nothing is revoked.
+  for (const handle of ["", "0", b.info.id.slice(0, 8), b.info.id.toUpperCase(), "g".repeat(16)]) {
+    assert.ok(!sessions.revoke(handle), JSON.stringify(handle));
+  }
+  assert.equal(sessions.list().length, 1);
   assert.ok(sessions.revoke(b.info.id));
   assert.ok(!sessions.revoke(b.info.id));
   assert.equal(sessions.list().length, 0);
@@ -75,4 +82,32 @@ Deno.test("login failures: 5 per address per window, then a wait; success resets
   assert.equal(attempts.fail("10.0.0.1", window), 1, "a new window starts");
   attempts.reset("10.0.0.1");
   assert.equal(attempts.fail("10.0.0.1", window), 1);
+});
+
+Deno.test("expired sessions are not listed, and are purged when a new one starts", () => {
+  const { clock, db, sessions } = clocked();
+  const rows = () => db.get<{ n: number }>("SELECT COUNT(*) AS n FROM sessions")!.n;
+  sessions.create(life, "old");
+  clock.now += 2 * HOUR; // exactly at the idle limit: over
+  assert.deepEqual(sessions.list(), []);
+  assert.equal(rows(), 1, "still stored until something purges it");
+  const fresh = sessions.create(life, "new");
+  assert.equal(rows(), 1, "the expired one was purged");
+  assert.deepEqual(sessions.list().map((s) => s.user_agent), ["new"]);
+  assert.equal(sessions.list()[0].id, fresh.info.id);
+});
+
+Deno.test("a session that ends exactly now has ended", () => {
+  const { clock, sessions } = clocked();
+  const { secret } = sessions.create(life, null);
+  clock.now += 2 * HOUR;
+  assert.equal(sessions.touch(secret, life), undefined);
+});
+
+Deno.test("a session keeps at most 300 characters of the user agent", () => {
+  const { sessions } = clocked();
+  const long = "Mozilla/5.0 ".repeat(100);
+  const { info } = sessions.create(life, long);
+  assert.equal(info.user_agent, long.slice(0, 300));
+  assert.equal(sessions.list()[0].user_agent, long.slice(0, 300));
 });

@@ -5,6 +5,7 @@ import { ADMIN_ASSETS } from "../admin/dist/assets.ts";
 import { adminBundleSize } from "../server/admin_ui.ts";
 import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
 import { adminOrigin, login, setOwner } from "./admin_helpers.ts";
+import { deadline } from "./deadline.ts";
 
 const BUDGET = 150 * 1024;
 
@@ -208,6 +209,60 @@ Deno.test("apps report whether they run server code, and their manifest", async 
     assert.equal(list.data[0].server_code, false);
     const one = await (await node.fetch("/api/apps/plain")).json();
     assert.deepEqual(one.data.server, { code: false, manifest: null });
+
+    const served = await node.deploy(
+      "serverful",
+      await makeZip({
+        "index.html": "x",
+        "api/main.ts": "export default () => new Response('from code');",
+        "manifest.json": JSON.stringify({ routes: ["/feed.xml"], timeout_ms: 2000 }),
+      }),
+    );
+    assert.equal(served.status, 201, JSON.stringify(served.body));
+    // Code with no manifest, and a manifest with no code.
+    await node.deploy(
+      "bare",
+      await makeZip({ "api/main.ts": "export default () => new Response('x');" }),
+    );
+    await node.deploy(
+      "declared",
+      await makeZip({ "index.html": "x", "manifest.json": '{"routes": ["/x"]}' }),
+    );
+    const apps = (await (await node.fetch("/api/apps")).json()).data as {
+      name: string;
+      server_code: boolean;
+    }[];
+    assert.deepEqual(
+      Object.fromEntries(apps.map((a) => [a.name, a.server_code])),
+      { bare: true, declared: false, plain: false, serverful: true },
+    );
+    const server = async (name: string) =>
+      (await (await node.fetch(`/api/apps/${name}`)).json()).data.server;
+    assert.deepEqual(await server("serverful"), {
+      code: true,
+      manifest: {
+        net: [],
+        routes: ["/feed.xml"],
+        static_first: true,
+        timeout_ms: 2000,
+        memory_mb: null,
+        indexes: {},
+      },
+    });
+    assert.deepEqual(await server("bare"), { code: true, manifest: null });
+    assert.equal((await server("declared")).code, false);
+    assert.deepEqual((await server("declared")).manifest.routes, ["/x"]);
+    // The answer follows the live version: rolled back to a static version, no code.
+    await node.deploy("plain", await makeZip({ "api/main.ts": "export default () => 1;" }));
+    assert.equal((await server("plain")).code, true);
+    const back = await node.fetch("/api/apps/plain/rollback", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ version: 1 }),
+    });
+    assert.equal(back.status, 200);
+    await back.body?.cancel();
+    assert.equal((await server("plain")).code, false);
   } finally {
     await node.close();
   }
@@ -282,10 +337,28 @@ Deno.test("peers are listed without tokens, each checked live", async () => {
 Deno.test("requests per minute are counted", async () => {
   const node = await startTestNode();
   try {
+    await node.deploy("site", await makeZip({ "index.html": "x" }));
+    // Every request counts, whichever host it is for and however it is answered.
+    const sent = [
+      node.fetch("/api/apps", { token: node.tokens.read }),
+      node.fetch("/api/nope"),
+      node.fetch("/", { host: "site.localhost", token: null }),
+      node.fetch("/missing", { host: "site.localhost", token: null }),
+      node.fetch("/", { host: "nobody.example", token: null }),
+      node.fetch("/health", { token: null }),
+    ];
+    for (const res of await Promise.all(sent)) await res.body?.cancel();
     const res = await node.fetch("/api/system/requests", { token: node.tokens.read });
     const body = (await res.json()).data;
     assert.equal(body.per_minute.length, 60);
     assert.equal(typeof body.last_minute, "number");
+    // The deploy, the six above and this one, split over at most two minutes.
+    const counted = body.this_minute +
+      body.per_minute.reduce((n: number, m: { n: number }) => n + m.n, 0);
+    assert.equal(counted, 1 + sent.length + 1);
+    assert.equal(body.last_minute, body.per_minute.at(-1).n);
+    const times = body.per_minute.map((m: { t: number }) => m.t);
+    assert.ok(times.every((t: number, i: number) => i === 0 || t - times[i - 1] === 60_000));
   } finally {
     await node.close();
   }
@@ -331,7 +404,7 @@ Deno.test("an app's log is tailed live over Server-Sent Events, resuming by id",
     });
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type")!, /^text\/event-stream/);
-    const pending = readEvents(res, 2);
+    const pending = deadline(readEvents(res, 2), "two log events");
     node.storage.logs.append(id, "error", "second");
     const events = await pending;
     assert.deepEqual(events.map((e) => JSON.parse(e.data).message), ["first", "second"]);
@@ -341,7 +414,7 @@ Deno.test("an app's log is tailed live over Server-Sent Events, resuming by id",
     const resumed = await fetch(`${node.base}/api/apps/site/logs/stream`, {
       headers: { "last-event-id": events[1].id, authorization: `Bearer ${node.tokens.read}` },
     });
-    const next = await readEvents(resumed, 1);
+    const next = await deadline(readEvents(resumed, 1), "the event after Last-Event-ID");
     assert.deepEqual(next.map((e) => JSON.parse(e.data).message), ["third"]);
     const missing = await node.fetch("/api/apps/nope/logs/stream");
     assert.equal(missing.status, 404);
@@ -353,22 +426,64 @@ Deno.test("an app's log is tailed live over Server-Sent Events, resuming by id",
 
 Deno.test("shutting down ends open log streams", async () => {
   const node = await startTestNode();
-  await node.deploy("site", await makeZip({ "index.html": "x" }));
-  const res = await fetch(`${node.base}/api/apps/site/logs/stream`, {
-    headers: { authorization: `Bearer ${node.tokens.read}` },
-  });
-  const reader = res.body!.getReader();
-  await reader.read(); // the stream is open
-  await node.close(); // returns only if the stream was ended
-  while (!(await reader.read()).done) { /* drain */ }
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let closing: Promise<void> | undefined;
+  try {
+    await node.deploy("site", await makeZip({ "index.html": "x" }));
+    const res = await fetch(`${node.base}/api/apps/site/logs/stream`, {
+      headers: { authorization: `Bearer ${node.tokens.read}` },
+    });
+    assert.equal(res.status, 200);
+    reader = res.body!.getReader();
+    const first = await deadline(reader.read(), "the stream's first bytes");
+    assert.equal(first.done, false, "the stream is open");
+    // Shutdown waits for responses in flight: it returns only if the stream was ended.
+    closing = node.close();
+    await deadline(closing, "the node to shut down with a log stream open");
+    const drain = async () => {
+      while (!(await reader!.read()).done) { /* the rest of what was sent */ }
+      return true;
+    };
+    assert.equal(await deadline(drain(), "the log stream to end"), true);
+  } finally {
+    // When the stream was not ended, cancelling it lets the node finish closing.
+    await reader?.cancel().catch(() => {});
+    await (closing ?? node.close()).catch(() => {});
+  }
 });
 
 Deno.test("the login origin check accepts the admin host's own origin only", async () => {
   const node = await startTestNode();
   try {
     await setOwner(node);
-    const ok = await login(node, { headers: { origin: adminOrigin(node) } });
+    const own = adminOrigin(node);
+    const port = node.server.port;
+    // Look-alikes: another port that starts with this one, another scheme,
+    // another host that starts with this one, no port, an app on this node.
+    for (
+      const origin of [
+        `${own}0`,
+        `${own}1`,
+        `https://localhost:${port}`,
+        `${own}.evil.example`,
+        `http://localhost`,
+        `http://localhost:${String(port).slice(0, -1)}`,
+        `http://site.localhost:${port}`,
+        `${own}/`,
+        "null",
+      ]
+    ) {
+      const refused = await login(node, { headers: { origin } });
+      assert.equal(refused.res.status, 403, origin);
+      assert.equal(refused.body.error.code, "FORBIDDEN_ORIGIN", origin);
+      assert.equal(refused.setCookie, null, origin);
+    }
+    assert.equal(node.count("sessions"), 0, "no refused login started a session");
+    const ok = await login(node, { headers: { origin: own } });
     assert.equal(ok.res.status, 200);
+    // Scheme and host are case-insensitive (RFC 6454).
+    const upper = await login(node, { headers: { origin: own.toUpperCase() } });
+    assert.equal(upper.res.status, 200);
   } finally {
     await node.close();
   }

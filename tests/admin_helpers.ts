@@ -8,7 +8,10 @@ export const OWNER = { username: "owner", password: "correct horse battery stapl
  * Stores the owner with a PBKDF2 hash of few iterations (the count is part of
  * the stored hash, so verification is the real code path, only faster).
  */
-export async function setOwner(node: TestNode, owner = OWNER): Promise<void> {
+export async function setOwner(
+  node: Pick<TestNode, "storage">,
+  owner = OWNER,
+): Promise<void> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const key = await crypto.subtle.importKey(
     "raw",

@@ -2,6 +2,24 @@
 import assert from "node:assert/strict";
 import { makeZip, startTestNode } from "./helpers.ts";
 import { adminOrigin, login, OWNER, setOwner } from "./admin_helpers.ts";
+import { type Harness, type RequestOptions, startHarness } from "./harness.ts";
+
+/** `POST /api/auth/login` in-process, from the admin origin unless told otherwise. */
+async function harnessLogin(h: Harness, init: RequestOptions = {}) {
+  const res = await h.request("/api/auth/login", {
+    method: "POST",
+    token: null,
+    ...init,
+    headers: {
+      "content-type": "application/json",
+      origin: "http://localhost",
+      ...Object.fromEntries(new Headers(init.headers)),
+    },
+    body: JSON.stringify({ username: OWNER.username, password: OWNER.password }),
+  });
+  const setCookie = res.headers.get("set-cookie");
+  return { res, body: await res.json(), setCookie, cookie: setCookie?.split(";")[0] };
+}
 
 Deno.test("login sets a host-only, HttpOnly, SameSite=Strict cookie that the API accepts", async () => {
   const node = await startTestNode();
@@ -90,6 +108,8 @@ Deno.test("cookie-authenticated writes must come from the admin origin", async (
       {},
       { origin: "http://evil.example" },
       { origin: `http://site.localhost:${node.server.port}` }, // an app on this node is another site
+      { origin: `${adminOrigin(node)}0` }, // another port that starts with this one
+      { origin: `https://localhost:${node.server.port}` },
       { origin: "null" },
       { "sec-fetch-site": "cross-site" },
       { "sec-fetch-site": "same-site" },
@@ -291,5 +311,124 @@ Deno.test("signed-in browsers are listed and can be signed out one by one", asyn
     await gone.body?.cancel();
   } finally {
     await node.close();
+  }
+});
+
+Deno.test("the session's idle time and hard cap come from the settings", async () => {
+  const h = startHarness({ settings: { session_idle_hours: 2, session_max_days: 3 } });
+  try {
+    await setOwner(h);
+    const { res, setCookie, cookie } = await harnessLogin(h);
+    assert.equal(res.status, 200);
+    assert.match(setCookie!, /;\s*Max-Age=259200;/, "the cookie lives as long as the hard cap");
+    const list = await h.request("/api/auth/sessions", {
+      token: null,
+      headers: { cookie: cookie! },
+    });
+    const [s] = (await list.json()).data;
+    assert.equal(s.expires_at - s.created_at, 2 * 3_600_000, "idle time in hours");
+  } finally {
+    await h.close();
+  }
+  // An idle time longer than the cap: the cap wins from the start.
+  const capped = startHarness({ settings: { session_idle_hours: 100, session_max_days: 1 } });
+  try {
+    await setOwner(capped);
+    const { cookie } = await harnessLogin(capped);
+    const list = await capped.request("/api/auth/sessions", {
+      token: null,
+      headers: { cookie: cookie! },
+    });
+    const [s] = (await list.json()).data;
+    assert.equal(s.expires_at - s.created_at, 24 * 3_600_000);
+  } finally {
+    await capped.close();
+  }
+});
+
+Deno.test("only a cookie named exactly fazt_session signs in", async () => {
+  const h = startHarness();
+  try {
+    await setOwner(h);
+    const { cookie } = await harnessLogin(h);
+    const secret = cookie!.split("=")[1];
+    for (const name of ["xfazt_session", "not_fazt_session", "fazt_session_old", "FAZT_SESSION"]) {
+      const res = await h.request("/api/auth/me", {
+        token: null,
+        headers: { cookie: `${name}=${secret}` },
+      });
+      assert.equal(res.status, 401, name);
+      assert.equal((await res.json()).error.code, "UNAUTHORIZED", name);
+    }
+    const among = await h.request("/api/auth/me", {
+      token: null,
+      headers: { cookie: `theme=dark; fazt_session=${secret}; lang=en` },
+    });
+    assert.equal(among.status, 200, "found among other cookies");
+    await among.body?.cancel();
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("forwarding headers count only from a trusted proxy on loopback", async () => {
+  // Without trust_proxy, X-Forwarded-Proto does not make the cookie Secure
+  // (a browser on plain HTTP would drop it) nor the origin https.
+  const plain = startHarness();
+  try {
+    await setOwner(plain);
+    const forged = await harnessLogin(plain, {
+      headers: { "x-forwarded-proto": "https", origin: "https://localhost" },
+    });
+    assert.equal(forged.res.status, 403, "the origin is still http://");
+    const ok = await harnessLogin(plain, { headers: { "x-forwarded-proto": "https" } });
+    assert.equal(ok.res.status, 200);
+    assert.doesNotMatch(ok.setCookie!, /Secure/i);
+  } finally {
+    await plain.close();
+  }
+  // With trust_proxy on but the peer not on loopback, the headers are anyone's.
+  const remote = startHarness({ settings: { trust_proxy: 1 } });
+  try {
+    await setOwner(remote);
+    const from = (ip: string): RequestOptions => ({
+      remote: "203.0.113.7",
+      headers: { "x-forwarded-for": ip, "x-forwarded-proto": "https" },
+    });
+    const ok = await harnessLogin(remote, from("192.0.2.1"));
+    assert.equal(ok.res.status, 200);
+    assert.doesNotMatch(ok.setCookie!, /Secure/i);
+    for (let i = 0; i < 5; i++) {
+      const res = await remote.request("/api/auth/login", {
+        method: "POST",
+        token: null,
+        ...from(`192.0.2.${10 + i}`),
+        headers: { ...from(`192.0.2.${10 + i}`).headers, origin: "http://localhost" },
+        body: JSON.stringify({ username: OWNER.username, password: "wrong" }),
+      });
+      assert.equal(res.status, 401);
+      await res.body?.cancel();
+    }
+    const blocked = await harnessLogin(remote, from("192.0.2.99"));
+    assert.equal(blocked.res.status, 429, "counted per socket address, not per header");
+  } finally {
+    await remote.close();
+  }
+});
+
+Deno.test("the admin host's origin is compared without regard to case", async () => {
+  const h = startHarness();
+  try {
+    await setOwner(h);
+    // Host names are case-insensitive; browsers send the Origin lower-cased.
+    const res = await harnessLogin(h, { host: "LocalHost" });
+    assert.equal(res.res.status, 200);
+    const cross = await harnessLogin(h, {
+      host: "LocalHost",
+      headers: { origin: "http://LocalHost.evil.example" },
+    });
+    assert.equal(cross.res.status, 403);
+  } finally {
+    await h.close();
   }
 });

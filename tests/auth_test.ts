@@ -1,12 +1,89 @@
 import assert from "node:assert/strict";
-import { ROUTES } from "../server/mod.ts";
+import { type Route, ROUTES } from "../server/mod.ts";
 import { SCOPES } from "../storage/mod.ts";
 import { makeZip, startTestNode } from "./helpers.ts";
 import { adminOrigin, login, setOwner } from "./admin_helpers.ts";
+import { startHarness } from "./harness.ts";
+import { deadline } from "./deadline.ts";
 
-const concrete = (path: string) =>
-  path.replace(":name", "site").replace(":id", "1").replace(":collection", "notes")
+type Policy = "public" | "read" | "deploy" | "admin";
+
+/**
+ * Who may call each route, written out here rather than read from `ROUTES`
+ * (PocketBase's ApiScenario style): a test that took the policy from the
+ * table it checks would pass whatever the table said. A new route needs a
+ * line here; a changed policy, a changed line.
+ */
+const EXPECTED: Record<string, Policy> = {
+  "GET /health": "public",
+  "GET /api/system": "read",
+  "GET /api/upgrade": "read",
+  "POST /api/upgrade": "admin",
+  "GET /api/stats": "read",
+  "GET /api/stats/realtime": "read",
+  "GET /api/stats/events": "read",
+  "POST /api/deploy": "deploy",
+  "GET /api/apps": "read",
+  "GET /api/apps/:name": "read",
+  "DELETE /api/apps/:name": "admin",
+  "POST /api/apps/:name/rollback": "deploy",
+  "POST /api/apps/:name/promote": "deploy",
+  "GET /api/apps/:name/files": "read",
+  "GET /api/apps/:name/files/*path": "read",
+  "GET /api/apps/:name/env": "read",
+  "PUT /api/apps/:name/env": "admin",
+  "GET /api/apps/:name/logs": "read",
+  "GET /api/apps/:name/logs/stream": "read",
+  "GET /api/apps/:name/kv": "admin",
+  "DELETE /api/apps/:name/kv/*key": "admin",
+  "GET /api/apps/:name/docs": "admin",
+  "GET /api/apps/:name/docs/:collection": "admin",
+  "DELETE /api/apps/:name/docs/:collection/:id": "admin",
+  "GET /api/apps/:name/blobs": "admin",
+  "GET /api/apps/:name/blobs/*key": "admin",
+  "DELETE /api/apps/:name/blobs/*key": "admin",
+  "GET /api/tokens": "admin",
+  "POST /api/tokens": "admin",
+  "DELETE /api/tokens/:id": "admin",
+  "POST /api/auth/login": "public",
+  "POST /api/auth/logout": "public",
+  "GET /api/auth/me": "read",
+  "GET /api/auth/sessions": "admin",
+  "DELETE /api/auth/sessions/:id": "admin",
+  "GET /api/settings": "admin",
+  "PUT /api/settings": "admin",
+  "GET /api/system/requests": "read",
+  "GET /api/peers": "admin",
+  "GET /api/peers/status": "admin",
+  "POST /mcp": "read",
+  "GET /.well-known/mcp.json": "public",
+  "GET /llms.txt": "public",
+};
+
+const keyOf = (route: Route) => `${route.method} ${route.path}`;
+
+/** The expected policy of a route; a route missing from `EXPECTED` fails the test. */
+function expected(route: Route): Policy {
+  const policy = EXPECTED[keyOf(route)];
+  assert.ok(
+    policy,
+    `${keyOf(route)} has no expected policy: add it to EXPECTED in tests/auth_test.ts`,
+  );
+  return policy;
+}
+
+const concrete = (path: string, id = "1", name = "site") =>
+  path.replace(":name", name).replace(":id", id).replace(":collection", "notes")
     .replace("*key", "a/b");
+
+Deno.test("every route has its expected policy written down, and no other route does", () => {
+  const routes = ROUTES.map(keyOf);
+  const missing = routes.filter((k) => !(k in EXPECTED));
+  assert.deepEqual(missing, [], "routes without an expected policy in tests/auth_test.ts");
+  const gone = Object.keys(EXPECTED).filter((k) => !routes.includes(k));
+  assert.deepEqual(gone, [], "expected policies of routes that no longer exist");
+  assert.equal(new Set(routes).size, routes.length, "each method and path once");
+});
 
 Deno.test("every route in the table enforces its auth policy", async () => {
   const node = await startTestNode();
@@ -20,7 +97,8 @@ Deno.test("every route in the table enforces its auth policy", async () => {
       const path = concrete(route.path);
       const send = (headers: Record<string, string>) =>
         node.fetch(path, { method: route.method, headers, token: null });
-      if (route.auth === "public") {
+      const policy = expected(route);
+      if (policy === "public") {
         const res = await send({});
         // Public: no credentials needed (a login without any is refused as invalid input).
         assert.ok(
@@ -36,8 +114,12 @@ Deno.test("every route in the table enforces its auth policy", async () => {
         [{ authorization: "Bearer not-a-token" }, 401, "INVALID_TOKEN"],
         [{ authorization: `Bearer ${wrongSecret}` }, 401, "INVALID_TOKEN"],
         [{ authorization: "Bearer fazt_999_" + "A".repeat(43) }, 401, "INVALID_TOKEN"],
+        // A good token in a malformed header is not fished out of it.
+        [{ authorization: `Bearer ${node.tokens.admin} extra` }, 401, "UNAUTHORIZED"],
+        [{ authorization: `xBearer ${node.tokens.admin}` }, 401, "UNAUTHORIZED"],
+        [{ authorization: `Token Bearer ${node.tokens.admin}` }, 401, "UNAUTHORIZED"],
       ];
-      for (const scope of SCOPES.slice(0, SCOPES.indexOf(route.auth))) {
+      for (const scope of SCOPES.slice(0, SCOPES.indexOf(policy))) {
         cases.push([{ authorization: `Bearer ${node.tokens[scope]}` }, 403, "FORBIDDEN"]);
       }
       for (const [headers, status, code] of cases) {
@@ -52,7 +134,7 @@ Deno.test("every route in the table enforces its auth policy", async () => {
         checked++;
       }
     }
-    assert.ok(checked >= 40, `checked ${checked} refusals`);
+    assert.ok(checked >= 150, `checked ${checked} refusals`);
     const after = ["apps", "versions", "files", "tokens"].map((t) => node.count(t));
     assert.deepEqual(after, before, "refused requests changed nothing");
     const live = await node.fetch("/", { host: "site.localhost", token: null });
@@ -74,7 +156,7 @@ Deno.test("every route in the table holds for owner sessions too", async () => {
     const dead = "fazt_session=" + "A".repeat(43);
     let checked = 0;
     for (const route of ROUTES) {
-      if (route.auth === "public") continue;
+      if (expected(route) === "public") continue;
       const path = concrete(route.path);
       const send = (headers: Record<string, string>) =>
         node.fetch(path, { method: route.method, headers, token: null });
@@ -106,6 +188,38 @@ Deno.test("every route in the table holds for owner sessions too", async () => {
     assert.deepEqual(tables.map((t) => node.count(t)), before, "refused requests changed nothing");
   } finally {
     await node.close();
+  }
+});
+
+Deno.test("every route lets in the lowest scope it is meant for", async () => {
+  // In-process, so a stream that never ends by itself is just cancelled.
+  const h = startHarness();
+  try {
+    await h.deploy("site", { "index.html": "v1" });
+    await h.deploy("site", { "index.html": "v2" });
+    // The deletes take these, not the app and tokens the other routes use.
+    await h.deploy("doomed", { "index.html": "x" });
+    const spare = h.storage.tokens.create("spare", "read");
+    let checked = 0;
+    for (const route of ROUTES) {
+      const policy = expected(route);
+      if (policy === "public") continue;
+      const label = `${keyOf(route)} with a '${policy}' token`;
+      const deletesApp = keyOf(route) === "DELETE /api/apps/:name";
+      const res = await deadline(
+        h.request(concrete(route.path, String(spare.info.id), deletesApp ? "doomed" : "site"), {
+          method: route.method,
+          token: h.tokens[policy],
+        }),
+        label,
+      );
+      assert.ok(res.status !== 401 && res.status !== 403, `${label}: ${res.status}`);
+      await res.body?.cancel();
+      checked++;
+    }
+    assert.ok(checked >= 35, `checked ${checked} routes`);
+  } finally {
+    await h.close();
   }
 });
 

@@ -63,6 +63,8 @@ export interface Run {
 export class CliSandbox {
   readonly home: string;
   readonly db: string;
+  /** Servers started by `start`, for the caller to kill when done. */
+  readonly servers: ServerProcess[] = [];
 
   private constructor(readonly dir: string) {
     this.home = `${dir}/home`;
@@ -85,8 +87,9 @@ export class CliSandbox {
     };
   }
 
-  async cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-    const out = await new Deno.Command(Deno.execPath(), {
+  /** `fazt <args>` exactly as the `fazt` task runs it. */
+  command(args: string[], extraEnv: Record<string, string> = {}, signal?: AbortSignal) {
+    return new Deno.Command(Deno.execPath(), {
       args: ["run", ...FLAGS, "main.ts", ...args],
       cwd: ROOT,
       env: this.env(extraEnv),
@@ -94,9 +97,31 @@ export class CliSandbox {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      signal: AbortSignal.timeout(30_000),
-    }).output();
+      signal,
+    });
+  }
+
+  async cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
+    const out = await this.command(args, extraEnv, AbortSignal.timeout(30_000)).output();
     return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
+  }
+
+  /**
+   * `fazt server start` (the `fazt` task's flags) on a free loopback port;
+   * resolves once it is listening (with `firstRun`, once the first-run block
+   * is printed). Kept in `servers`.
+   */
+  async start(opts: { firstRun: boolean; args?: string[] }): Promise<ServerProcess> {
+    const args = ["server", "start", "--port", "0", "--host", "127.0.0.1", ...(opts.args ?? [])];
+    const server = new ServerProcess(this.command(args).spawn());
+    this.servers.push(server);
+    await server.ready(opts.firstRun);
+    return server;
+  }
+
+  /** `GET path` to a started server with a chosen `Host` header. */
+  get(server: ServerProcess, path: string, host: string): Promise<Served> {
+    return httpGet(server.port, path, host);
   }
 
   /** Writes files (relative path → content) under `dir/rel`; returns the folder path. */
@@ -145,6 +170,80 @@ export class CliSandbox {
   async remove(): Promise<void> {
     await Deno.remove(this.dir, { recursive: true });
   }
+}
+
+export interface Served {
+  status: number;
+  body: Uint8Array;
+  text: string;
+}
+
+/**
+ * A minimal HTTP/1.1 GET (Connection: close, identity encoding) to
+ * 127.0.0.1:port over a raw TCP connection, because Deno's fetch always sends
+ * the URL's host and drops a `Host` header.
+ */
+export async function httpGet(port: number, path: string, host: string): Promise<Served> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const chunks: Uint8Array[] = [];
+  try {
+    const req = `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept-Encoding: identity\r\n` +
+      "Connection: close\r\n\r\n";
+    await conn.write(new TextEncoder().encode(req));
+    const timer = setTimeout(() => conn.close(), 10_000);
+    try {
+      const buf = new Uint8Array(64 * 1024);
+      while (true) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        chunks.push(buf.slice(0, n));
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed by the timer.
+    }
+  }
+  const raw = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) raw.set(c, (at += c.length) - c.length);
+  const split = raw.findIndex((_, i) =>
+    raw[i] === 13 && raw[i + 1] === 10 && raw[i + 2] === 13 && raw[i + 3] === 10
+  );
+  assert.ok(split > 0, `no HTTP response from port ${port}`);
+  const head = td.decode(raw.subarray(0, split)).split("\r\n");
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head[0])?.[1]);
+  const headers = new Map(
+    head.slice(1).map((l) => {
+      const i = l.indexOf(":");
+      return [l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim()] as const;
+    }),
+  );
+  let body: Uint8Array = raw.subarray(split + 4);
+  if (headers.get("transfer-encoding")?.includes("chunked")) body = unchunk(body);
+  else if (headers.has("content-length")) {
+    assert.equal(body.length, Number(headers.get("content-length")), "truncated body");
+  }
+  assert.ok(!headers.has("content-encoding"), "identity was asked for");
+  return { status, body, text: td.decode(body) };
+}
+
+function unchunk(data: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  let i = 0;
+  while (i < data.length) {
+    let eol = i;
+    while (!(data[eol] === 13 && data[eol + 1] === 10)) eol++;
+    const size = parseInt(td.decode(data.subarray(i, eol)), 16);
+    if (!size) break;
+    out.push(...data.subarray(eol + 2, eol + 2 + size));
+    i = eol + 2 + size + 2;
+  }
+  return new Uint8Array(out);
 }
 
 export function show(r: Run): string {

@@ -8,58 +8,12 @@ import { DatabaseSync } from "node:sqlite";
 import { verifyPassword } from "../lib/password.ts";
 import { VERSION } from "../version.ts";
 import { makeZip } from "./helpers.ts";
-import { DENO_DIR, FLAGS, ROOT, type Run, ServerProcess } from "./cli_runner.ts";
+import { assertOk, assertRefused, CliSandbox, parseJson } from "./cli_runner.ts";
 
 const te = new TextEncoder();
-const td = new TextDecoder();
-
-type Env = Record<string, string>;
-
-function command(args: string[], env: Env, piped: boolean, signal?: AbortSignal) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...FLAGS, "main.ts", ...args],
-    cwd: ROOT,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: piped ? "piped" : "null",
-    stderr: piped ? "piped" : "null",
-    signal,
-  });
-}
-
-// ---------------------------------------------------------------- assertions
-
-function show(r: Run): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
-function assertOk(r: Run): Run {
-  assert.equal(r.code, 0, `expected success:\n${show(r)}`);
-  return r;
-}
-
-/** A clean refusal: non-zero exit, nothing on stdout, one `error: ...` line first on stderr. */
-function assertRefused(r: Run, pattern: RegExp): void {
-  assert.notEqual(r.code, 0, `expected a refusal:\n${show(r)}`);
-  assert.equal(r.stdout, "", `stdout must be empty on a refusal:\n${show(r)}`);
-  const first = r.stderr.split("\n")[0];
-  assert.match(first, /^error: \S/, `stderr must start with 'error: ':\n${show(r)}`);
-  assert.match(first, pattern, show(r));
-  assert.doesNotMatch(r.stderr, /Uncaught|NotCapable|\n\s+at /, `no crash:\n${show(r)}`);
-}
 
 function count(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;
-}
-
-function parseJson<T>(r: Run): T {
-  assertOk(r);
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new assert.AssertionError({ message: `stdout is not JSON:\n${show(r)}` });
-  }
 }
 
 function exists(path: string): boolean {
@@ -71,137 +25,9 @@ function exists(path: string): boolean {
   }
 }
 
-// ---------------------------------------------------------------- sandbox
-
-interface Served {
-  status: number;
-  body: Uint8Array;
-  text: string;
-}
-
-/** A minimal HTTP/1.1 GET (Connection: close, identity encoding) to 127.0.0.1:port. */
-async function httpGet(port: number, path: string, host: string): Promise<Served> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const chunks: Uint8Array[] = [];
-  try {
-    const req = `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept-Encoding: identity\r\n` +
-      "Connection: close\r\n\r\n";
-    await conn.write(te.encode(req));
-    const timer = setTimeout(() => conn.close(), 10_000);
-    try {
-      const buf = new Uint8Array(64 * 1024);
-      while (true) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        chunks.push(buf.slice(0, n));
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // Closed by the timer.
-    }
-  }
-  const raw = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) raw.set(c, (at += c.length) - c.length);
-  const split = raw.findIndex((_, i) =>
-    raw[i] === 13 && raw[i + 1] === 10 && raw[i + 2] === 13 && raw[i + 3] === 10
-  );
-  assert.ok(split > 0, `no HTTP response from port ${port}`);
-  const head = td.decode(raw.subarray(0, split)).split("\r\n");
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head[0])?.[1]);
-  const headers = new Map(
-    head.slice(1).map((l) => {
-      const i = l.indexOf(":");
-      return [l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim()] as const;
-    }),
-  );
-  let body: Uint8Array = raw.subarray(split + 4);
-  if (headers.get("transfer-encoding")?.includes("chunked")) body = unchunk(body);
-  else if (headers.has("content-length")) {
-    assert.equal(body.length, Number(headers.get("content-length")), "truncated body");
-  }
-  assert.ok(!headers.has("content-encoding"), "identity was asked for");
-  return { status, body, text: td.decode(body) };
-}
-
-function unchunk(data: Uint8Array): Uint8Array {
-  const out: number[] = [];
-  let i = 0;
-  while (i < data.length) {
-    let eol = i;
-    while (!(data[eol] === 13 && data[eol + 1] === 10)) eol++;
-    const size = parseInt(td.decode(data.subarray(i, eol)), 16);
-    if (!size) break;
-    out.push(...data.subarray(eol + 2, eol + 2 + size));
-    i = eol + 2 + size + 2;
-  }
-  return new Uint8Array(out);
-}
-
-class Sandbox {
-  readonly home: string;
-  readonly db: string;
-  readonly servers: ServerProcess[] = [];
-
-  constructor(readonly dir: string) {
-    this.home = `${dir}/home`;
-    this.db = `${dir}/state/fazt.db`;
-    Deno.mkdirSync(this.home);
-  }
-
-  env(extra: Env = {}): Env {
-    return {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: this.home,
-      DENO_DIR,
-      DENO_NO_UPDATE_CHECK: "1",
-      FAZT_DB: this.db,
-      ...extra,
-    };
-  }
-
-  async cli(args: string[], extraEnv: Env = {}): Promise<Run> {
-    const out = await command(args, this.env(extraEnv), true, AbortSignal.timeout(30_000))
-      .output();
-    return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
-  }
-
-  async start(opts: { firstRun: boolean; args?: string[] }): Promise<ServerProcess> {
-    const args = ["server", "start", "--port", "0", "--host", "127.0.0.1", ...(opts.args ?? [])];
-    const server = new ServerProcess(command(args, this.env(), true).spawn());
-    this.servers.push(server);
-    await server.ready(opts.firstRun);
-    return server;
-  }
-
-  /**
-   * `GET path` with a chosen `Host` header, over a raw loopback TCP connection
-   * (Deno's fetch always sends the URL's host and drops a `Host` header).
-   */
-  async get(server: ServerProcess, path: string, host: string): Promise<Served> {
-    return await httpGet(server.port, path, host);
-  }
-
-  /** Writes files (relative path → content) under `dir/rel`; returns the folder path. */
-  async folder(rel: string, files: Record<string, string | Uint8Array>): Promise<string> {
-    const root = `${this.dir}/${rel}`;
-    for (const [path, content] of Object.entries(files)) {
-      const full = `${root}/${path}`;
-      await Deno.mkdir(full.slice(0, full.lastIndexOf("/")), { recursive: true });
-      await Deno.writeFile(full, typeof content === "string" ? te.encode(content) : content);
-    }
-    return root;
-  }
-}
-
 /** Runs `fn` in a fresh temp dir; always kills its servers and removes the dir. */
-async function withSandbox(fn: (sb: Sandbox) => Promise<void>): Promise<void> {
-  const sb = new Sandbox(await Deno.makeTempDir({ prefix: "fazt-cli-test-" }));
+async function withSandbox(fn: (sb: CliSandbox) => Promise<void>): Promise<void> {
+  const sb = await CliSandbox.create();
   try {
     await fn(sb);
     assert.ok(!exists(`${sb.home}/.fazt`), "nothing may be written to ~/.fazt");

@@ -233,6 +233,33 @@ Deno.test("a refused archive for a new app creates no app", async () => {
   });
 });
 
+Deno.test("a deploy that fails while writing leaves the live version and its list as they were", async () => {
+  // Every refusal above happens before anything is written; this one fails
+  // inside the write itself (after the version row and its files), as a full
+  // disk would.
+  await withNode(async (node) => {
+    await node.deploy("site", await makeZip({ "index.html": "v1" }));
+    const describe = async () => (await (await node.fetch("/api/apps/site")).json()).data;
+    const before = await describe();
+    const rows = () => ["versions", "files", "contents"].map((t) => node.count(t));
+    const counts = rows();
+    node.storage.db.exec(`CREATE TEMP TRIGGER injected_failure
+      BEFORE UPDATE OF live_version ON apps BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
+    const failed = await node.deploy("site", await makeZip({ "index.html": "v2", "new.txt": "n" }));
+    assert.equal(failed.status, 500);
+    assert.equal(failed.body.error.code, "INTERNAL_ERROR");
+    assert.ok(!JSON.stringify(failed.body).includes("disk full"), "no SQL error leaks");
+    assert.deepEqual(await describe(), before, "live version and version list unchanged");
+    assert.deepEqual(rows(), counts, "nothing half-written");
+    assert.equal(await (await node.fetch("/", { host: "site.localhost" })).text(), "v1");
+    assert.equal((await node.fetch("/new.txt", { host: "site.localhost" })).status, 404);
+    node.storage.db.exec("DROP TRIGGER injected_failure");
+    const ok = await node.deploy("site", await makeZip({ "index.html": "v2" }));
+    assert.equal(ok.body.data.version, 2, "no version number was used up");
+    assert.equal(await (await node.fetch("/", { host: "site.localhost" })).text(), "v2");
+  });
+});
+
 Deno.test("bad deploy requests: name rules, media type, upload size", async () => {
   await withNode(async (node) => {
     const zip = await makeZip({ "index.html": "x" });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { brotliDecompressSync } from "node:zlib";
+import { sha256Hex } from "../lib/secrets.ts";
 import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
 
 const CSS = "body { color: #333; margin: 0 auto; }\n".repeat(200);
@@ -189,6 +190,9 @@ Deno.test("custom 404.html is served with status 404", async () => {
     const res = await get(node, "/no/such/page");
     assert.equal(res.status, 404);
     assert.equal(await res.text(), "<h1>custom missing</h1>");
+    const head = await get(node, "/no/such/page", {}, "HEAD");
+    assert.equal(head.status, 404);
+    assert.equal(head.headers.get("content-length"), String("<h1>custom missing</h1>".length));
   });
 });
 
@@ -202,6 +206,13 @@ Deno.test("SPA fallback to 200.html for routes, 404 for missing assets", async (
       const asset = await get(node, "/missing.js");
       assert.equal(asset.status, 404);
       assert.equal(await asset.text(), "gone");
+      // A missing page (.html) is a route too; HEAD of a missing asset keeps the 404.
+      const page = await get(node, "/old/page.html");
+      assert.equal(page.status, 200);
+      assert.equal(await page.text(), "<div id=app>");
+      const head = await get(node, "/missing.js", {}, "HEAD");
+      assert.equal(head.status, 404);
+      assert.equal(await head.text(), "");
     },
   );
 });
@@ -228,21 +239,78 @@ Deno.test("unknown apps and hosts get an HTML 404, not a crash", async () => {
   });
 });
 
+Deno.test("percent-encoded names reach their files", async () => {
+  await withSite(
+    { "index.html": "home", "café/ñandú.txt": "unicode", "a b.txt": "space", "100%.txt": "pct" },
+    async (node) => {
+      for (
+        const [path, body] of [
+          ["/caf%C3%A9/%C3%B1and%C3%BA.txt", "unicode"],
+          ["/a%20b.txt", "space"],
+          ["/100%25.txt", "pct"],
+        ]
+      ) {
+        const res = await get(node, path);
+        assert.equal(res.status, 200, path);
+        assert.equal(await res.text(), body, path);
+      }
+    },
+  );
+});
+
 Deno.test("path tricks never escape the app", async () => {
   await withSite({ "index.html": "home", "a/b.txt": "b" }, async (node) => {
-    for (
-      const path of [
-        "/%2e%2e/%2e%2e/etc/passwd",
-        "/a/%2e%2e/%2e%2e/x",
-        "/a%5cb.txt",
-        "/%00",
-        "/%zz",
-      ]
-    ) {
+    await node.deploy("other", await makeZip({ "secret.txt": "other app's secret" }));
+    // Files the archive checks would refuse, planted straight into the store:
+    // each is the name a request path decodes to, so only the request-side
+    // checks stand between the trick and the file. (SQLite text ends at a
+    // NUL, so a name with one cannot be planted; `/x%00.txt` is tried below.)
+    const planted: Record<string, string> = {
+      "a/../secret.txt": "traversal",
+      "../other/secret.txt": "escape",
+      "a\\b.txt": "backslash",
+    };
+    const site = node.storage.apps.get("site")!;
+    const kept = node.storage.apps.files(site.id, site.live_version!);
+    node.storage.apps.createVersion(
+      "site",
+      [
+        ...kept.map((f) => ({
+          path: f.path,
+          hash: f.hash,
+          data: node.storage.apps.content(f.hash)!,
+        })),
+        ...Object.entries(planted).map(([path, text]) => {
+          const data = new TextEncoder().encode(text);
+          return { path, hash: sha256Hex(data), data };
+        }),
+      ],
+      { keep: 10 },
+    );
+    node.server.context.sites.refresh("site");
+    const tricks = [
+      "/a%2f..%2fsecret.txt",
+      "/a%2F%2E%2E%2Fsecret.txt",
+      "/%2e%2e%2fother%2fsecret.txt",
+      "/..%2fother%2fsecret.txt",
+      "/a%5cb.txt",
+      "/a%5Cb.txt",
+      "/x%00.txt",
+      "/%2e%2e/%2e%2e/etc/passwd",
+      "/a/%2e%2e/%2e%2e/x",
+      "/%zz",
+    ];
+    for (const path of tricks) {
       const res = await get(node, path);
+      const text = await res.text();
       assert.equal(res.status, 404, path);
-      await res.body?.cancel();
+      for (const secret of [...Object.values(planted), "other app's secret"]) {
+        assert.ok(!text.includes(secret), `${path} served ${JSON.stringify(secret)}`);
+      }
     }
+    // The same site still serves its own files.
+    assert.equal(await (await get(node, "/a/b.txt")).text(), "b");
+    assert.equal(await (await get(node, "/a/../index.html")).text(), "home");
   });
 });
 
@@ -252,6 +320,14 @@ Deno.test("only GET and HEAD reach static files", async () => {
     assert.equal(res.status, 405);
     assert.equal(res.headers.get("allow"), "GET, HEAD");
     await res.body?.cancel();
+    for (const method of ["POST", "PUT", "PATCH", "OPTIONS"]) {
+      for (const path of ["/", "/index.html", "/missing"]) {
+        const other = await get(node, path, {}, method);
+        assert.equal(other.status, 405, `${method} ${path}`);
+        assert.equal(other.headers.get("allow"), "GET, HEAD");
+        assert.ok(!(await other.text()).includes("home"), `${method} ${path} served the file`);
+      }
+    }
   });
 });
 

@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { Storage } from "../storage/mod.ts";
+import { type CallResult, handleCall } from "./bridge.ts";
+import { WriteQueue } from "./write_queue.ts";
+
+const te = new TextEncoder();
+const NO_BODY = new Uint8Array();
+
+/** Two apps over one in-memory database, and a caller bound to each. */
+function setup() {
+  const storage = Storage.open(":memory:");
+  const writes = new WriteQueue(storage.db);
+  const logs: string[] = [];
+  const idOf = (name: string) =>
+    storage.apps.createVersion(name, [{
+      path: "i",
+      hash: name.padEnd(64, "0"),
+      data: te.encode(name),
+    }], {
+      keep: 1,
+    }).app.id;
+  const a = idOf("a");
+  const b = idOf("b");
+  const call = (appId: number) => (op: unknown, args: unknown, body = NO_BODY) =>
+    handleCall(storage, writes, appId, op, args, body, (m) => logs.push(m));
+  return { storage, writes, logs, a, b, callA: call(a), callB: call(b) };
+}
+
+const ok = (r: CallResult) => {
+  assert.equal(r.error, undefined, JSON.stringify(r.error));
+  return r.value;
+};
+const code = (r: CallResult) => r.error?.code;
+
+Deno.test("calls act on the app of the channel, never on one named in the message", async () => {
+  const { storage, callA, callB, a, b } = setup();
+  try {
+    ok(await callA("kv.set", ["k", { v: "a's" }]));
+    ok(await callB("kv.set", ["k", { v: "b's" }]));
+    assert.deepEqual(ok(await callA("kv.get", ["k"])), { v: "a's" });
+    assert.deepEqual(ok(await callB("kv.get", ["k"])), { v: "b's" });
+    // An app id smuggled in the arguments is just data.
+    assert.equal(ok(await callA("kv.get", [String(b)])), undefined);
+    ok(await callA("docs.insert", ["notes", { id: "n1", text: "hi" }]));
+    assert.equal(ok(await callB("docs.count", ["notes", {}])), 0);
+    assert.equal(storage.docs.count(a, "notes"), 1);
+    ok(await callA("kv.delete", ["k"]));
+    assert.deepEqual(storage.kv.get(b, "k"), { v: "b's" }, "b's key is untouched");
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("unknown operations and inherited names are refused", async () => {
+  const { storage, callA } = setup();
+  try {
+    for (
+      const op of ["kv.nope", "constructor", "__proto__", "toString", "hasOwnProperty", 42, null]
+    ) {
+      const r = await callA(op, []);
+      assert.equal(code(r), "UNKNOWN_OPERATION", String(op));
+    }
+    assert.equal(code(await callA("kv.get", "k")), "VALIDATION_FAILED", "arguments must be a list");
+    assert.equal(code(await callA("kv.get", { 0: "k" })), "VALIDATION_FAILED");
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("bad arguments come back as VALIDATION_FAILED values, not exceptions", async () => {
+  const { storage, callA, logs } = setup();
+  try {
+    const bad: [string, unknown[]][] = [
+      ["kv.get", [1]],
+      ["kv.set", [null, 1]],
+      ["kv.set", ["k", 1, "options"]],
+      ["kv.set", ["k", 1, { ttl: 0 }]],
+      ["kv.set", ["k", 1, { ttl: "60" }]],
+      ["kv.increment", ["n", "1"]],
+      ["kv.increment", ["n", Infinity]],
+      ["kv.list", [[]]],
+      ["docs.insert", ["c", "not an object"]],
+      ["docs.find", ["c", [1]]],
+      ["blobs.put", ["k", { contentType: 3 }]],
+      ["blobs.putText", ["p", "x", 3]],
+    ];
+    for (const [op, args] of bad) {
+      const r = await callA(op, args);
+      assert.equal(code(r), "VALIDATION_FAILED", `${op} ${JSON.stringify(args)}`);
+      assert.equal(typeof r.error!.message, "string");
+    }
+    assert.deepEqual(logs, [], "refusals are not server errors");
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("kv: ttl, increment and list", async () => {
+  const { storage, callA } = setup();
+  try {
+    ok(await callA("kv.set", ["k", 1, { ttl: 60_000 }]));
+    assert.equal(ok(await callA("kv.increment", ["n"])), 1);
+    assert.equal(ok(await callA("kv.increment", ["n", 5])), 6);
+    assert.equal(ok(await callA("kv.increment", ["n", -2.5])), 3.5);
+    const page = ok(await callA("kv.list", [{ prefix: "" }])) as { items: { key: string }[] };
+    assert.deepEqual(page.items.map((i) => i.key), ["k", "n"]);
+    const all = ok(await callA("kv.list", [])) as { items: { key: string }[] };
+    assert.deepEqual(all.items.map((i) => i.key), ["k", "n"], "options may be left out");
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("writes go through the write queue, reads do not", async () => {
+  const { storage, writes, callA } = setup();
+  try {
+    const before = writes.batches;
+    await Promise.all([callA("kv.set", ["x", 1]), callA("kv.set", ["y", 2])]);
+    assert.equal(writes.batches, before + 1, "two writes, one group commit");
+    await callA("kv.get", ["x"]);
+    await callA("docs.find", ["c", {}]);
+    assert.equal(writes.batches, before + 1, "reads are not queued");
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("blobs travel as bytes; the original's text API reads back as base64", async () => {
+  const { storage, callA } = setup();
+  try {
+    const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+    const meta = ok(await callA("blobs.put", ["img/a.bin", { contentType: "image/png" }], bytes));
+    assert.equal((meta as { size: number }).size, 5);
+    const got = await callA("blobs.get", ["img/a.bin"]);
+    assert.deepEqual(got.body, bytes);
+    assert.equal((got.value as { content_type: string }).content_type, "image/png");
+    assert.equal((got.value as Record<string, unknown>).data, undefined, "bytes only in the body");
+    assert.equal(ok(await callA("blobs.get", ["missing"])), undefined);
+    ok(await callA("blobs.putText", ["notes/a.txt", "héllo", "text/plain"]));
+    assert.deepEqual(ok(await callA("blobs.getBase64", ["notes/a.txt"])), {
+      data: btoa(String.fromCharCode(...te.encode("héllo"))),
+      mime: "text/plain",
+      size: te.encode("héllo").byteLength,
+    });
+    // Large enough to need more than one chunk of the base64 encoder.
+    const big = new Uint8Array(100_000).map((_, i) => i % 251);
+    ok(await callA("blobs.put", ["big", {}], big));
+    await callA("blobs.putText", ["big.txt", "x".repeat(100_000)]);
+    const b64 = ok(await callA("blobs.getBase64", ["big.txt"])) as { data: string };
+    assert.equal(atob(b64.data), "x".repeat(100_000));
+    assert.deepEqual(
+      (ok(await callA("blobs.list", [])) as { items: { key: string }[] }).items.map((i) => i.key),
+      ["big", "big.txt", "img/a.bin", "notes/a.txt"],
+    );
+    assert.equal(ok(await callA("blobs.delete", ["big"])), true);
+    assert.equal(ok(await callA("blobs.getBase64", ["nope"])), undefined);
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("an unexpected failure is logged and answered without its details", async () => {
+  const { storage, callA, logs } = setup();
+  storage.close();
+  const r = await callA("kv.get", ["k"]);
+  assert.deepEqual(r.error, { code: "INTERNAL_ERROR", message: "the storage call failed" });
+  assert.equal(logs.length, 1);
+  assert.match(logs[0], /^storage call kv\.get failed: /);
+});

@@ -1,0 +1,202 @@
+import assert from "node:assert/strict";
+import { sha256Hex } from "../lib/secrets.ts";
+import { type NewFile, Storage } from "./mod.ts";
+
+const te = new TextEncoder();
+
+function file(path: string, text: string): NewFile {
+  const data = te.encode(text);
+  return { path, data, hash: sha256Hex(data) };
+}
+
+/** Everything a reader of the app's versions could see. */
+function snapshot(s: Storage, name: string) {
+  const app = s.apps.get(name);
+  const count = (table: string) => s.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`)!.n;
+  return {
+    app: app && { live: app.live_version, updated: app.updated_at },
+    versions: app ? s.apps.versions(app.id).map((v) => v.number) : [],
+    files: app?.live_version ? s.apps.files(app.id, app.live_version) : [],
+    rows: ["apps", "versions", "files", "contents", "builds"].map(count),
+  };
+}
+
+/** Makes the next write of `what` fail inside SQLite, as a full disk or a bug would. */
+function failOn(s: Storage, what: string): () => void {
+  s.db.exec(`CREATE TEMP TRIGGER injected_failure ${what}
+    BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+  return () => s.db.exec("DROP TRIGGER injected_failure");
+}
+
+const BUILD = { style: "module" as const, entry: "api/main.ts", code: "export default 1" };
+
+Deno.test("a version that fails half-way leaves the live version and the version list as they were", () => {
+  const s = Storage.open(":memory:");
+  try {
+    s.apps.createVersion("site", [file("index.html", "v1")], { keep: 10 });
+    const before = snapshot(s, "site");
+    assert.equal(before.app?.live, 1);
+    const next = [file("index.html", "v2"), file("new.txt", "new content")];
+    const failures: [string, () => void][] = [
+      // Two files with one path: the files loop fails after the version row and a file.
+      [
+        "a duplicate path",
+        () => s.apps.createVersion("site", [...next, file("index.html", "again")], { keep: 10 }),
+      ],
+      // After the version and every file, before the pointer moves.
+      ["writing the build", () => {
+        const undo = failOn(s, "BEFORE INSERT ON builds");
+        try {
+          s.apps.createVersion("site", next, { keep: 10, build: BUILD, manifest: "{}" });
+        } finally {
+          undo();
+        }
+      }],
+      // The very last step: the live pointer.
+      ["moving the live pointer", () => {
+        const undo = failOn(s, "BEFORE UPDATE OF live_version ON apps");
+        try {
+          s.apps.createVersion("site", next, { keep: 10 });
+        } finally {
+          undo();
+        }
+      }],
+      // Pruning, after the new version is live.
+      ["pruning", () => {
+        const undo = failOn(s, "BEFORE DELETE ON versions");
+        try {
+          s.apps.createVersion("site", next, { keep: 1 });
+        } finally {
+          undo();
+        }
+      }],
+    ];
+    for (const [what, fail] of failures) {
+      assert.throws(fail, /injected failure|UNIQUE constraint failed: files/, what);
+      assert.deepEqual(snapshot(s, "site"), before, `failing at ${what} changed something`);
+    }
+    // Nothing was burnt either: the next version is number 2.
+    const { version } = s.apps.createVersion("site", next, { keep: 10 });
+    assert.equal(version.number, 2);
+    assert.equal(s.apps.get("site")!.live_version, 2);
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("a first version that fails half-way leaves no app behind", () => {
+  const s = Storage.open(":memory:");
+  try {
+    const undo = failOn(s, "BEFORE INSERT ON files");
+    assert.throws(() => s.apps.createVersion("fresh", [file("a.txt", "a")], { keep: 10 }));
+    undo();
+    assert.equal(s.apps.get("fresh"), undefined);
+    assert.deepEqual(snapshot(s, "fresh").rows, [0, 0, 0, 0, 0]);
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("versions are numbered past every earlier one, pruned to keep, the live one always kept", () => {
+  const s = Storage.open(":memory:");
+  try {
+    const id = () => s.apps.get("site")!.id;
+    for (let i = 1; i <= 4; i++) {
+      const { version } = s.apps.createVersion("site", [file("i", `v${i}`)], { keep: 2 });
+      assert.equal(version.number, i);
+      assert.equal(version.file_count, 1);
+      assert.equal(version.bytes, 2);
+    }
+    assert.deepEqual(s.apps.versions(id()).map((v) => v.number), [4, 3]);
+    // Numbers continue after pruning (never reused by a count of what is left).
+    const five = s.apps.createVersion("site", [file("i", "v5"), file("j", "four")], { keep: 2 });
+    assert.deepEqual([five.version.number, five.version.file_count, five.version.bytes], [5, 2, 6]);
+    // Back to 4, then drafts: 4 stays as long as it is live, however old.
+    s.apps.setLive(id(), 4);
+    for (let i = 6; i <= 8; i++) {
+      s.apps.createVersion("site", [file("i", `v${i}`)], { keep: 2, draft: true });
+    }
+    assert.equal(s.apps.get("site")!.live_version, 4, "drafts do not go live");
+    assert.deepEqual(s.apps.versions(id()).map((v) => v.number), [8, 7, 4]);
+    assert.deepEqual(
+      s.apps.files(id(), 4).map((f) => s.apps.content(f.hash)),
+      [te.encode("v4")],
+    );
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("content is stored once, kept while any version uses it, dropped after", () => {
+  const s = Storage.open(":memory:");
+  const contents = () => s.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM contents")!.n;
+  try {
+    const shared = file("shared.txt", "the same bytes");
+    s.apps.createVersion("a", [shared, file("one.txt", "1")], { keep: 1 });
+    s.apps.createVersion("b", [{ ...shared, path: "copy.txt" }], { keep: 1 });
+    assert.equal(contents(), 2, "one row per distinct content");
+    assert.deepEqual(
+      s.apps.storedHashes([shared.hash, sha256Hex(te.encode("x"))]),
+      new Set([shared.hash]),
+    );
+    // `a` moves on (keep 1 prunes its first version): `one.txt` goes, `shared` stays for `b`.
+    s.apps.createVersion("a", [file("two.txt", "2")], { keep: 1 });
+    assert.equal(s.apps.content(file("one.txt", "1").hash), undefined);
+    assert.deepEqual(s.apps.content(shared.hash), shared.data);
+    assert.equal(contents(), 2);
+    assert.ok(s.apps.delete("b"));
+    assert.equal(s.apps.content(shared.hash), undefined, "nobody uses it any more");
+    assert.ok(s.apps.delete("a"));
+    assert.equal(contents(), 0);
+    assert.equal(s.apps.delete("a"), false);
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("versions list newest first; compressed variants are kept per encoding", () => {
+  const s = Storage.open(":memory:");
+  try {
+    const f = file("style.css", "body{}");
+    const gzip = new Uint8Array([1, 2]);
+    const br = new Uint8Array([3]);
+    s.apps.createVersion("site", [{ ...f, gzip, br }], { keep: 5, deployedBy: "ci" });
+    s.apps.createVersion("site", [f], { keep: 5 });
+    const id = s.apps.get("site")!.id;
+    const versions = s.apps.versions(id);
+    assert.deepEqual(versions.map((v) => [v.number, v.deployed_by]), [[2, null], [1, "ci"]]);
+    assert.deepEqual(s.apps.content(f.hash, "gzip"), gzip);
+    assert.deepEqual(s.apps.content(f.hash, "br"), br);
+    assert.deepEqual({ ...s.apps.files(id, 2)[0] }, {
+      path: "style.css",
+      hash: f.hash,
+      size: 6,
+      gzip_size: 2,
+      br_size: 1,
+    });
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("a version's manifest is kept with or without server code", () => {
+  const s = Storage.open(":memory:");
+  try {
+    const { app } = s.apps.createVersion("site", [file("i", "1")], {
+      keep: 5,
+      manifest: '{"routes": ["/x"]}',
+    });
+    assert.deepEqual(s.apps.serverInfo(app.id, 1), {
+      hasBuild: false,
+      manifest: '{"routes": ["/x"]}',
+    });
+    assert.equal(s.apps.build(app.id, 1), undefined);
+    s.apps.createVersion("site", [file("i", "2")], { keep: 5, build: BUILD });
+    assert.deepEqual(s.apps.serverInfo(app.id, 2), { hasBuild: true, manifest: undefined });
+    assert.deepEqual(s.apps.build(app.id, 2), BUILD);
+    s.apps.createVersion("site", [file("i", "3")], { keep: 5 });
+    assert.deepEqual(s.apps.serverInfo(app.id, 3), { hasBuild: false, manifest: undefined });
+  } finally {
+    s.close();
+  }
+});
