@@ -6,7 +6,8 @@ import { appLogs, listEnv, putEnv } from "./handlers/app_runtime.ts";
 import { deploy } from "./handlers/deploy.ts";
 import { events, realtime, stats } from "./handlers/stats.ts";
 import { health, system } from "./handlers/system.ts";
-import { upgrade, upgradeInfo } from "./handlers/upgrade.ts";
+import { upgradeInfo } from "./handlers/upgrade.ts";
+import { postUpgrade, releaseInfo } from "./handlers/release_upgrade.ts";
 import { createToken, listTokens, revokeToken } from "./handlers/tokens.ts";
 import {
   deleteBlob,
@@ -54,8 +55,16 @@ export const ROUTES: readonly Route[] = [
     method: "POST",
     path: "/api/upgrade",
     auth: "admin",
-    summary: "Upload a newer fazt (?sha256=, &signature= when keyed): checked, swapped, restarted",
-    handler: upgrade,
+    summary:
+      'Upload a newer fazt (?sha256=, &signature= when keyed), or {"from":"feed"}: from the release feed; checked, swapped, restarted',
+    handler: postUpgrade,
+  },
+  {
+    method: "GET",
+    path: "/api/upgrade/release",
+    auth: "admin",
+    summary: "What the release feed offers this node (?version=, ?feed=): checked, not downloaded",
+    handler: releaseInfo,
   },
   {
     method: "GET",

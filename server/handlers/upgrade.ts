@@ -31,9 +31,9 @@ export interface UpgradeInfo {
   signature_required: boolean;
 }
 
-const CANNOT_WRITE = "This node cannot write beside its program (permissions or disk space)";
+export const CANNOT_WRITE = "This node cannot write beside its program (permissions or disk space)";
 
-function unavailable(upgrader?: Upgrader): string | undefined {
+export function unavailable(upgrader?: Upgrader): string | undefined {
   if (!upgrader) return "This node runs embedded in another program and cannot replace itself";
   if (upgrader.program.form === "source") {
     return "This node runs from a source checkout: update it with git and restart it";
@@ -44,7 +44,7 @@ function unavailable(upgrader?: Upgrader): string | undefined {
 const folderOf = (program: Program) => program.path!.replace(/[\\/][^\\/]*$/, "");
 
 /** Whether a file can be written (and removed) where the program lives. */
-async function canWriteBeside(program: Program): Promise<boolean> {
+export async function canWriteBeside(program: Program): Promise<boolean> {
   const probe = `${folderOf(program)}/.fazt-upgrade-probe-${crypto.randomUUID()}`;
   try {
     await Deno.writeFile(probe, new Uint8Array());
@@ -106,7 +106,7 @@ async function checkSignature(c: RouteContext, program: Uint8Array<ArrayBuffer>)
 }
 
 /** Writes the program beside the one it replaces (so the swap is a rename) and runs it once. */
-async function stage(
+export async function stage(
   program: Program,
   bytes: Uint8Array,
   log: (m: string) => void,
@@ -135,7 +135,7 @@ async function stage(
 }
 
 // Upgraders with an upgrade under way: after a restart is scheduled, none other.
-const busy = new WeakSet<Upgrader>();
+export const busy = new WeakSet<Upgrader>();
 
 /**
  * `POST /api/upgrade?sha256=HEX[&signature=HEX][&force=1]` with the new
