@@ -1,9 +1,9 @@
 #!/bin/sh
 # Installs fazt from a release: picks this machine's archive, checks that
 # SHA256SUMS carries the fazt release key's signature (with openssl) and that
-# the archive matches it, then unpacks it into PREFIX/lib/fazt and links
-# PREFIX/bin/fazt. Run it again to upgrade; the previous install is kept as
-# PREFIX/lib/fazt.old. Options: sh install.sh --help
+# the archive matches it, then unpacks it into PREFIX/lib/fazt and puts a
+# PREFIX/bin/fazt that runs it. Run it again to upgrade; the previous
+# install is kept as PREFIX/lib/fazt.old. Options: sh install.sh --help
 set -eu
 
 # The fazt release key (lib/release_key.ts as PEM; a test keeps them equal).
@@ -68,6 +68,7 @@ case $base_url in
 esac
 base_url=${base_url%/}
 [ -n "$prefix" ] || die "no prefix: pass --prefix DIR"
+case $prefix in /*) ;; *) prefix=$(pwd)/$prefix ;; esac
 
 if [ -z "$target" ]; then
   case $(uname -s) in
@@ -168,7 +169,11 @@ rm -rf "$lib.new" "$lib.old"
 mv "$tmp/unpack/$name" "$lib.new"
 if [ -e "$lib" ]; then mv "$lib" "$lib.old"; fi
 mv "$lib.new" "$lib"
-ln -sf "../lib/fazt/fazt" "$prefix/bin/fazt"
+# A small script rather than a symlink: it needs no readlink, so it runs even
+# with an empty PATH (a service manager's environment).
+printf '#!/bin/sh\nexec "%s/fazt" "$@"\n' "$lib" >"$prefix/bin/fazt.new"
+chmod 755 "$prefix/bin/fazt.new"
+mv -f "$prefix/bin/fazt.new" "$prefix/bin/fazt"
 
 say "installed fazt $version ($target) in $lib"
 say "run: $prefix/bin/fazt server start"
