@@ -2,7 +2,8 @@
  * Releases for the release tests, built by the release task's own code
  * (`buildRelease`) for this machine's target and signed with a throw-away
  * key: fazt as this checkout is (the installed one), one reporting 0.1.1
- * (the upgrade) and one reporting 0.1.2 that cannot serve (rolled back).
+ * (the upgrade) and one reporting 0.1.2 that cannot serve (rolled back;
+ * its archive has a stand-in for the runtime, which an upgrade never takes).
  * Built once per test file; the Deno runtime comes from the shared release
  * cache (`$FAZT_RELEASE_CACHE` or ~/.cache/fazt-release), fetched from npm
  * once per machine.
@@ -79,7 +80,7 @@ async function build(): Promise<Releases> {
   };
   const log: string[] = [];
   let runtime: Promise<Uint8Array> | undefined;
-  const one = async (version: string, bundle: string): Promise<BuiltRelease> => {
+  const one = async (version: string, bundle: string, standIn = false): Promise<BuiltRelease> => {
     const dir = `${root}/${version}`;
     const { feed } = await buildRelease({
       out: dir,
@@ -89,8 +90,11 @@ async function build(): Promise<Releases> {
       key: key.pkcs8Base64,
       compile: "never",
       level: 1,
-      // Fetched (or read from the cache) and checked once for the three.
-      runtime: (target) => runtime ??= denoRuntime(target, { log: (line) => log.push(line) }),
+      // Fetched (or read from the cache) and checked once for all.
+      runtime: (target) =>
+        standIn
+          ? Promise.resolve(new TextEncoder().encode("#!/bin/sh\nexit 1\n"))
+          : runtime ??= denoRuntime(target, { log: (line) => log.push(line) }),
       date: new Date("2026-01-02T03:04:05Z"),
       log: (line) => log.push(line),
     });
@@ -109,10 +113,12 @@ async function build(): Promise<Releases> {
     log,
     current: await one(VERSION, `${root}/fazt.js`),
     next: await one("0.1.1", await variant("0.1.1")),
-    // Reports its version, then cannot serve.
+    // Reports its version, then cannot serve. A node takes only fazt.js out of an
+    // archive, so this one carries a stand-in runtime (a smaller, faster build).
     broken: await one(
       "0.1.2",
       await variant("0.1.2", 'if (Deno.args[0] === "server") Deno.exit(3);\n'),
+      true,
     ),
   };
 }
