@@ -56,7 +56,7 @@ export const SETTING_DEFS = {
     keepCase: true,
     pattern: /^(none|https?:\/\/\S+)$/,
     hint: "'none' or the https:// URL of a release.json",
-    check: (v: string) => v === "none" ? undefined : releaseUrlProblem(v),
+    check: (v: string): string | undefined => v === "none" ? undefined : releaseUrlProblem(v),
   },
   release_public_key: {
     kind: "string",
