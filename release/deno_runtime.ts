@@ -6,7 +6,7 @@
  * @module
  */
 import { findInTar } from "../lib/tar.ts";
-import type { ReleaseTarget } from "../lib/release_target.ts";
+import { type ReleaseTarget, releaseTarget, releaseTargetOf } from "../lib/release_target.ts";
 
 /** The Deno version in every archive (and the one that should bundle it). */
 export const DENO_RUNTIME_VERSION = "2.9.6";
@@ -121,4 +121,25 @@ export async function denoRuntime(
   const exe = await findInTar(stream, `package/${target.runtime}`, MAX_RUNTIME_BYTES);
   if (!exe) throw new Error(`${PACKAGES[target.id].name} has no ${target.runtime}`);
   return exe;
+}
+
+// `deno run -A release/deno_runtime.ts [target…]`: fills the cache (CI does,
+// before the release tests run in parallel).
+if (import.meta.main) {
+  const targets = Deno.args.length ? Deno.args.map((id) => releaseTarget(id)) : [releaseTargetOf()];
+  for (const target of targets) {
+    if (!target) {
+      console.error(`error: no release target for ${Deno.args.join(" ") || Deno.build.target}`);
+      Deno.exit(2);
+    }
+    try {
+      const exe = await denoRuntime(target, { log: (line) => console.log(line) });
+      console.log(
+        `${target.id}: deno ${DENO_RUNTIME_VERSION}, ${exe.byteLength} bytes, cached in ${releaseCacheDir()}`,
+      );
+    } catch (err) {
+      console.error(`error: ${(err as Error).message}`);
+      Deno.exit(1);
+    }
+  }
 }
