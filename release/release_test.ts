@@ -192,6 +192,41 @@ Deno.test("the launchers run exactly the flags a bundled node restarts with", ()
   assert.ok(!/[^\r]\n/.test(cmd), "CRLF line ends");
 });
 
+Deno.test("the POSIX launcher finds the files beside it, also through symlinks", () =>
+  withDir(async (dir) => {
+    const app = `${dir}/lib/fazt-1.2.3-linux-x64`;
+    await Deno.mkdir(app, { recursive: true });
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.writeTextFile(`${app}/fazt`, posixLauncher("1.2.3", releaseTarget("linux-x64")!));
+    // A stand-in runtime that shows how it was called.
+    await Deno.writeTextFile(`${app}/deno`, '#!/bin/sh\necho "$0|$DENO_NO_UPDATE_CHECK|$*"\n');
+    await Deno.chmod(`${app}/fazt`, 0o755);
+    await Deno.chmod(`${app}/deno`, 0o755);
+    await Deno.symlink(`${app}/fazt`, `${dir}/bin/abs`);
+    await Deno.symlink("../lib/fazt-1.2.3-linux-x64/fazt", `${dir}/bin/rel`);
+    await Deno.symlink("rel", `${dir}/bin/chain`);
+    const path = Deno.env.get("PATH") ?? "/usr/bin:/bin";
+    for (
+      const [cmd, cwd] of [[`${app}/fazt`, dir], [`./fazt`, app], ["bin/abs", dir], [
+        "bin/rel",
+        dir,
+      ], ["bin/chain", dir]]
+    ) {
+      const out = await new Deno.Command(cmd, {
+        args: ["server", "start", "--db", "a b.db"],
+        cwd,
+        env: { PATH: path },
+        clearEnv: true,
+        stdout: "piped",
+      }).output();
+      const [runtime, noUpdate, args] = new TextDecoder().decode(out.stdout).trim().split("|");
+      assert.equal(await Deno.realPath(runtime), await Deno.realPath(`${app}/deno`), cmd);
+      assert.equal(noUpdate, "1");
+      assert.ok(args.startsWith(`run ${BUNDLE_RUN_FLAGS.join(" ")} `), args);
+      assert.ok(args.endsWith("fazt.js server start --db a b.db"), args);
+    }
+  }));
+
 Deno.test("a runtime package that does not match its pinned integrity is refused", () =>
   withDir(async (cache) => {
     const requests: string[] = [];
