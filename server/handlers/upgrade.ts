@@ -31,7 +31,7 @@ export interface UpgradeInfo {
   signature_required: boolean;
 }
 
-export const CANNOT_WRITE = "This node cannot write beside its program (permissions or disk space)";
+const CANNOT_WRITE = "This node cannot write beside its program (permissions or disk space)";
 
 export function unavailable(upgrader?: Upgrader): string | undefined {
   if (!upgrader) return "This node runs embedded in another program and cannot replace itself";
@@ -44,7 +44,7 @@ export function unavailable(upgrader?: Upgrader): string | undefined {
 const folderOf = (program: Program) => program.path!.replace(/[\\/][^\\/]*$/, "");
 
 /** Whether a file can be written (and removed) where the program lives. */
-export async function canWriteBeside(program: Program): Promise<boolean> {
+async function canWriteBeside(program: Program): Promise<boolean> {
   const probe = `${folderOf(program)}/.fazt-upgrade-probe-${crypto.randomUUID()}`;
   try {
     await Deno.writeFile(probe, new Uint8Array());
