@@ -12,6 +12,7 @@ import { peerShorthand, remoteCommand } from "./commands/remote.ts";
 import { serverCommand } from "./commands/server.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { tokenCommand } from "./commands/token.ts";
+import { upgradeCommand } from "./commands/upgrade.ts";
 
 export { CliError } from "./cli_error.ts";
 
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   appCommand(program);
   statsCommand(program);
   remoteCommand(program);
+  upgradeCommand(program);
   mcpCommand(program);
   program.command("help [command]", { hidden: false }).description("show help for a command")
     .action((name?: string) => {

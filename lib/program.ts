@@ -36,6 +36,14 @@ export const SERVER_RUN_FLAGS: readonly string[] = [
   "--no-prompt",
 ];
 
+/**
+ * How a bundle runs (the release archives' launcher, a restart after an
+ * upgrade): the server's permissions, and no `deno.json` looked for in the
+ * folder it is started from: a bundle needs none, and one there must not
+ * change it.
+ */
+export const BUNDLE_RUN_FLAGS: readonly string[] = ["--no-config", ...SERVER_RUN_FLAGS];
+
 /** The program running now. */
 export function currentProgram(): Program {
   const exec = Deno.execPath();
@@ -51,7 +59,7 @@ export function currentProgram(): Program {
 /** The command that runs `path` as a program of `form` with `args`. */
 export function commandFor(form: ProgramForm, path: string, args: string[]): string[] {
   if (form === "binary") return [path, ...args];
-  return [Deno.execPath(), "run", ...SERVER_RUN_FLAGS, path, ...args];
+  return [Deno.execPath(), "run", ...BUNDLE_RUN_FLAGS, path, ...args];
 }
 
 /**

@@ -71,6 +71,21 @@ export interface UpgradeInfo {
   signature_required: boolean;
 }
 
+/** `GET /api/upgrade/release`: what the release feed offers this node. */
+export interface ReleaseInfo {
+  version: string;
+  form: string;
+  target: string;
+  feed: string;
+  available: string;
+  date: string;
+  size: number;
+  runtime: string;
+  upgrade_available: boolean;
+  can_upgrade: boolean;
+  reason?: string;
+}
+
 /** `POST /api/upgrade`: 202 `restarting`, or 200 when the program is this version. */
 export interface UpgradeStarted {
   action: "restarting" | "already_current";
@@ -431,6 +446,7 @@ export interface ApiData {
   "GET /api/system": System;
   "GET /api/upgrade": UpgradeInfo;
   "POST /api/upgrade": UpgradeStarted;
+  "GET /api/upgrade/release": ReleaseInfo;
   "GET /api/stats": Stats;
   "GET /api/stats/realtime": Realtime;
   "GET /api/stats/events": EventStats;

@@ -48,6 +48,7 @@ const ANSWERS: Record<keyof Api.ApiData | keyof Api.PlainAnswers, "data" | "plai
   "GET /api/system": "data",
   "GET /api/upgrade": "data",
   "POST /api/upgrade": "data",
+  "GET /api/upgrade/release": "data",
   "GET /api/stats": "data",
   "GET /api/stats/realtime": "data",
   "GET /api/stats/events": "data",

@@ -39,6 +39,18 @@ export type ErrorCode =
   | "SIGNATURE_REQUIRED"
   | "SIGNATURE_INVALID"
   | "DOWNGRADE"
+  // Upgrades from the release feed.
+  | "NO_RELEASE_FEED"
+  | "FEED_INVALID"
+  | "FEED_UNAVAILABLE"
+  | "RELEASE_NOT_FOUND"
+  | "TARGET_UNAVAILABLE"
+  | "TARGET_MISMATCH"
+  | "RUNTIME_MISMATCH"
+  | "VERSION_MISMATCH"
+  | "SIZE_MISMATCH"
+  | "DOWNLOAD_FAILED"
+  | "ARCHIVE_INVALID"
   // Anything else: logged, never described.
   | "INTERNAL_ERROR";
 

@@ -7,7 +7,8 @@ import { appLogs } from "./handlers/app_logs.ts";
 import { deploy } from "./handlers/deploy.ts";
 import { events, realtime, stats } from "./handlers/stats.ts";
 import { health, system } from "./handlers/system.ts";
-import { upgrade, upgradeInfo } from "./handlers/upgrade.ts";
+import { upgradeInfo } from "./handlers/upgrade.ts";
+import { postUpgrade, releaseInfo } from "./handlers/release_upgrade.ts";
 import { createToken, listTokens, revokeToken } from "./handlers/tokens.ts";
 import {
   deleteBlob,
@@ -65,8 +66,16 @@ export const ROUTES: readonly Route[] = [
     method: "POST",
     path: "/api/upgrade",
     auth: "admin",
-    summary: "Upload a newer fazt (?sha256=, &signature= when keyed): checked, swapped, restarted",
-    handler: upgrade,
+    summary:
+      'Upload a newer fazt (?sha256=, &signature= when keyed), or {"from":"feed"}: from the release feed; checked, swapped, restarted',
+    handler: postUpgrade,
+  },
+  {
+    method: "GET",
+    path: "/api/upgrade/release",
+    auth: "admin",
+    summary: "What the release feed offers this node (?version=, ?feed=): checked, not downloaded",
+    handler: releaseInfo,
   },
   {
     method: "GET",

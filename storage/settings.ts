@@ -1,4 +1,5 @@
 import type { Database } from "./database.ts";
+import { releaseUrlProblem } from "../lib/release_url.ts";
 
 const MiB = 1024 * 1024;
 
@@ -44,6 +45,25 @@ export const SETTING_DEFS = {
     pattern: /^(none|[0-9a-f]{64})$/,
     hint: "'none' or a 64-character hex Ed25519 public key",
   },
+  // Releases: where `fazt upgrade` and `POST /api/upgrade {"from": "feed"}`
+  // look ("none", or the URL of a release.json; "{version}" in it becomes
+  // the version asked for, else "latest"), and the Ed25519 key (hex) their
+  // signatures must verify with: "builtin" is fazt's release key. The key
+  // changes only locally (self-built releases, tests), never over HTTP.
+  release_feed: {
+    kind: "string",
+    default: "none",
+    keepCase: true,
+    pattern: /^(none|https?:\/\/\S+)$/,
+    hint: "'none' or the https:// URL of a release.json",
+    check: (v: string): string | undefined => v === "none" ? undefined : releaseUrlProblem(v),
+  },
+  release_public_key: {
+    kind: "string",
+    default: "builtin",
+    pattern: /^(builtin|[0-9a-f]{64})$/,
+    hint: "'builtin' or a 64-character hex Ed25519 public key",
+  },
 } as const;
 
 type Defs = typeof SETTING_DEFS;
@@ -67,11 +87,14 @@ export function parseSetting(key: string, raw: unknown): string | number {
   if (!isSettingKey(key)) throw new SettingError(key, "known", `unknown setting "${key}"`);
   const def = SETTING_DEFS[key];
   if (def.kind === "string") {
-    const value = String(raw ?? "").trim().toLowerCase();
+    const trimmed = String(raw ?? "").trim();
+    const value = "keepCase" in def ? trimmed : trimmed.toLowerCase();
     if (!value) throw new SettingError(key, "required", `${key} must not be empty`);
     if ("pattern" in def && !def.pattern.test(value)) {
       throw new SettingError(key, "format", `${key} must be ${def.hint}`);
     }
+    const problem = "check" in def ? def.check(value) : undefined;
+    if (problem) throw new SettingError(key, "format", `${key}: ${problem}`);
     return value;
   }
   const value = typeof raw === "number" ? raw : Number(String(raw).trim());

@@ -19,6 +19,7 @@ const EXPECTED: Record<string, Policy> = {
   "GET /api/system": "read",
   "GET /api/upgrade": "read",
   "POST /api/upgrade": "admin",
+  "GET /api/upgrade/release": "admin",
   "GET /api/stats": "read",
   "GET /api/stats/realtime": "read",
   "GET /api/stats/events": "read",

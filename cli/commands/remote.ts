@@ -17,6 +17,8 @@ import {
 import type { UpgradeInfo } from "../../server/mod.ts";
 import { deployPath } from "./deploy.ts";
 import { upgradeProgram } from "../upgrade_program.ts";
+import { waitForVersion } from "../upgrade_wait.ts";
+import { feedUpgrade } from "./upgrade.ts";
 
 interface Flags {
   db?: string;
@@ -370,11 +372,18 @@ function upgradeCommand(remote: Command): void {
       .option("--file <path>", "the program to send: a bundle (.js) or a compiled fazt")
       .option("--signature <hex>", "Ed25519 signature of the program, for a keyed peer")
       .option("--force", "also send an older or equal version")
+      .option("--feed [url]", "upgrade from the peer's release feed (or this one) instead")
+      .option("--version <version>", "with --feed: take exactly this version")
       .option("--json", "print JSON"),
   ).action(async (name: string, flags: Flags & UpgradeFlags) => {
     // An incompatible peer is exactly the one to upgrade, so it is not refused here.
     const client = PeerClient.named(name, flags.db, { allowIncompatible: true });
     const info = await client.check();
+    if (flags.feed !== undefined) {
+      const feed = typeof flags.feed === "string" ? flags.feed : undefined;
+      const command = `fazt remote upgrade ${name} --feed${feed ? ` ${feed}` : ""}`;
+      return await feedUpgrade(client, name, { ...flags, feed }, command);
+    }
     const peer = await upgradeInfo(client, name, info.version);
     const program = await upgradeProgram(flags.file);
     const newer = program.version === undefined
@@ -449,6 +458,8 @@ interface UpgradeFlags {
   file?: string;
   signature?: string;
   force?: boolean;
+  feed?: string | true;
+  version?: string;
 }
 
 /** `GET /api/upgrade`; a node from before it existed cannot upgrade itself. */
@@ -472,33 +483,6 @@ async function upgradeInfo(
       signature_required: false,
     };
   }
-}
-
-/**
- * Polls the peer while it restarts: the version of the first process other
- * than `oldPid` that answers (`to`, or the old one after a roll-back), or the
- * last version seen if none does in time.
- */
-async function waitForVersion(
-  client: ApiClient,
-  to: string,
-  oldPid: number | undefined,
-): Promise<string | undefined> {
-  const deadline = Date.now() + 90_000;
-  let last: string | undefined;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    try {
-      const info = await client.request<SystemInfo & { pid?: number }>("GET", "/api/system", {
-        timeoutMs: 2000,
-      });
-      last = info.version;
-      if (info.pid !== oldPid && (info.version === to || oldPid !== undefined)) return last;
-    } catch {
-      // restarting
-    }
-  }
-  return last;
 }
 
 /** Commands that act on this machine only, which `fazt @NAME` refuses. */

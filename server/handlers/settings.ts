@@ -42,12 +42,12 @@ export async function putSettings(c: RouteContext): Promise<Response> {
   const { settings, db } = c.server.storage;
   for (const key of Object.keys(body)) {
     if (!isSettingKey(key)) throw HttpError.validation(key, "known", `unknown setting '${key}'`);
-    if (key === "upgrade_public_key") {
+    if (key === "upgrade_public_key" || key === "release_public_key") {
       // Else a stolen admin token could remove the key and then upgrade.
       throw new HttpError(
         403,
         "LOCAL_ONLY",
-        "upgrade_public_key can be changed only on the node itself: fazt server config",
+        `${key} can be changed only on the node itself: fazt server config`,
       );
     }
   }

@@ -24,7 +24,7 @@ export interface UpgradeInfo {
 
 const CANNOT_WRITE = "This node cannot write beside its program (permissions or disk space)";
 
-function unavailable(upgrader?: Upgrader): string | undefined {
+export function unavailable(upgrader?: Upgrader): string | undefined {
   if (!upgrader) return "This node runs embedded in another program and cannot replace itself";
   if (upgrader.program.form === "source") {
     return "This node runs from a source checkout: update it with git and restart it";
@@ -95,7 +95,7 @@ async function checkSignature(c: RouteContext, program: Uint8Array<ArrayBuffer>)
 }
 
 /** Writes the program beside the one it replaces (so the swap is a rename) and runs it once. */
-async function stage(
+export async function stage(
   program: Program,
   bytes: Uint8Array,
   log: (m: string) => void,
@@ -124,7 +124,7 @@ async function stage(
 }
 
 // Upgraders with an upgrade under way: after a restart is scheduled, none other.
-const busy = new WeakSet<Upgrader>();
+export const busy = new WeakSet<Upgrader>();
 
 /**
  * `POST /api/upgrade?sha256=HEX[&signature=HEX][&force=1]` with the new
