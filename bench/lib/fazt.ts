@@ -78,7 +78,7 @@ export interface FaztServer {
   proc: Proc;
   port: number;
   url: string;
-  /** The lines fazt printed on start (listening line, first-run owner, …). */
+  /** The lines fazt printed up to its listening line (later ones arrive in `proc.lines`). */
   banner: string[];
   /** ms from spawn to the first 200 on /health. */
   healthMs: number;
@@ -120,7 +120,6 @@ export async function startFazt(
     throw new Error(`${err.message}\nfazt output:\n${proc.tail()}`);
   });
   await proc.waitForLine(/listening on/, 5000);
-  await new Promise((r) => setTimeout(r, 20)); // let the rest of the banner arrive
   const listeningMs = proc.msToLine(/listening on/);
   return {
     proc,
