@@ -1,4 +1,6 @@
-import type { Route } from "./context.ts";
+import type { ApiData, PlainAnswers } from "./api_types.ts";
+import type { Route, RouteContext } from "./context.ts";
+import type { Answer, JsonAnswer } from "./respond.ts";
 import { deleteApp, getApp, listApps, promoteApp, rollbackApp } from "./handlers/apps.ts";
 import { getFile, listFiles } from "./handlers/app_files.ts";
 import { llmsTxt, mcpEndpoint, wellKnownMcp } from "./handlers/mcp.ts";
@@ -32,6 +34,30 @@ import {
   trackPixel,
   trackPreflight,
 } from "./tracking.ts";
+
+type RouteKey = keyof ApiData | keyof PlainAnswers;
+
+/** What the route `"METHOD path"` answers: its envelope, its plain JSON, or some other body. */
+type AnswerOf<K extends RouteKey> = K extends keyof ApiData ? Answer<ApiData[K]>
+  : K extends keyof PlainAnswers ? PlainAnswers[K] extends string ? Response
+    : JsonAnswer<PlainAnswers[K]>
+  : never;
+
+/**
+ * A `ROUTES` line whose method and path are declared in `server/api_types.ts`
+ * and whose handler answers what is declared there: a route without a
+ * declared answer, or a handler whose answer differs, does not compile.
+ */
+type DeclaredRoute = {
+  [K in RouteKey]: K extends `${infer M extends Route["method"]} ${infer P}` ?
+      & Omit<Route, "method" | "path" | "handler">
+      & {
+        method: M;
+        path: P;
+        handler: (c: RouteContext) => AnswerOf<K> | Promise<AnswerOf<K>>;
+      }
+    : never;
+}[RouteKey];
 
 /**
  * Every route of the admin host's API, with who may call it; a test walks
@@ -325,7 +351,7 @@ export const ROUTES: readonly Route[] = [
     summary: "This node described for language models",
     handler: llmsTxt,
   },
-];
+] satisfies DeclaredRoute[];
 
 /**
  * fazt's public paths outside the API: the tracking endpoints on every app
