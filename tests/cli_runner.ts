@@ -4,6 +4,7 @@
  * temp dir, no FAZT_URL/FAZT_TOKEN (the approach of cli_test.ts, shared).
  */
 import assert from "node:assert/strict";
+import { concatBytes } from "../lib/bytes.ts";
 
 export const ROOT = new URL("../", import.meta.url);
 export const ROOT_PATH = ROOT.pathname;
@@ -208,9 +209,7 @@ export async function httpGet(port: number, path: string, host: string): Promise
       // Closed by the timer.
     }
   }
-  const raw = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) raw.set(c, (at += c.length) - c.length);
+  const raw = concatBytes(chunks);
   const split = raw.findIndex((_, i) =>
     raw[i] === 13 && raw[i + 1] === 10 && raw[i + 2] === 13 && raw[i + 3] === 10
   );
@@ -233,17 +232,17 @@ export async function httpGet(port: number, path: string, host: string): Promise
 }
 
 function unchunk(data: Uint8Array): Uint8Array {
-  const out: number[] = [];
+  const out: Uint8Array[] = [];
   let i = 0;
   while (i < data.length) {
     let eol = i;
     while (!(data[eol] === 13 && data[eol + 1] === 10)) eol++;
     const size = parseInt(td.decode(data.subarray(i, eol)), 16);
     if (!size) break;
-    out.push(...data.subarray(eol + 2, eol + 2 + size));
+    out.push(data.subarray(eol + 2, eol + 2 + size));
     i = eol + 2 + size + 2;
   }
-  return new Uint8Array(out);
+  return concatBytes(out);
 }
 
 export function show(r: Run): string {

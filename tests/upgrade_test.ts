@@ -170,8 +170,7 @@ Deno.test("a node with an upgrade key takes only programs signed with it", () =>
       "sign",
       "verify",
     ]) as CryptoKeyPair;
-    const hex = (b: ArrayBuffer) =>
-      [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
+    const hex = (b: ArrayBuffer) => new Uint8Array(b).toHex();
     const publicHex = hex(await crypto.subtle.exportKey("raw", keys.publicKey));
     node.storage.settings.set("upgrade_public_key", publicHex);
     const sign = async (p: Uint8Array) =>

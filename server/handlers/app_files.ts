@@ -1,4 +1,3 @@
-import { Buffer } from "node:buffer";
 import { contentTypeFor } from "../../lib/content_type.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
@@ -72,6 +71,6 @@ export function getFile(c: RouteContext): Answer<Api.FileContent> {
     hash: meta.hash,
     content_type: type,
     encoding: text === undefined ? "base64" : "utf-8",
-    content: text ?? Buffer.from(bytes).toString("base64"),
+    content: text ?? bytes.toBase64(),
   });
 }
