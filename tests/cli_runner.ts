@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { concatBytes } from "../lib/bytes.ts";
+import { deadline } from "./deadline.ts";
 
 export const ROOT = new URL("../", import.meta.url);
 export const ROOT_PATH = ROOT.pathname;
@@ -282,14 +283,28 @@ export class ServerProcess {
   status?: Deno.CommandStatus;
   readonly #pumps: Promise<unknown>;
   readonly #done: Promise<Deno.CommandStatus>;
+  /** Resolved (and replaced) whenever output arrives or the process exits. */
+  #changed = Promise.withResolvers<void>();
 
   constructor(readonly proc: Deno.ChildProcess) {
     const pump = async (stream: ReadableStream<Uint8Array>, key: "out" | "err") => {
       const dec = new TextDecoder();
-      for await (const chunk of stream) this[key] += dec.decode(chunk, { stream: true });
+      for await (const chunk of stream) {
+        this[key] += dec.decode(chunk, { stream: true });
+        this.#changes();
+      }
     };
     this.#pumps = Promise.all([pump(proc.stdout, "out"), pump(proc.stderr, "err")]);
-    this.#done = proc.status.then((s) => (this.status = s));
+    this.#done = proc.status.then((s) => {
+      this.status = s;
+      this.#changes();
+      return s;
+    });
+  }
+
+  #changes(): void {
+    this.#changed.resolve();
+    this.#changed = Promise.withResolvers();
   }
 
   get base(): string {
@@ -298,18 +313,21 @@ export class ServerProcess {
 
   /**
    * Waits for the banner's last line (with `firstRun`, the first-run block's),
-   * polling the collected output, not the clock.
+   * looking again each time output arrives.
    */
   async ready(firstRun = false): Promise<void> {
     const last = firstRun ? /The CLI on this machine is set up.*\n/ : /^apps: .*\n/m;
-    const deadline = Date.now() + 20_000;
-    while (!last.test(this.out) || !/listening on/.test(this.out)) {
-      if (this.status) {
-        throw new Error(`server exited with ${this.status.code}:\n${this.out}\n${this.err}`);
+    const started = async () => {
+      while (!last.test(this.out) || !/listening on/.test(this.out)) {
+        if (this.status) {
+          throw new Error(`server exited with ${this.status.code}:\n${this.out}\n${this.err}`);
+        }
+        await this.#changed.promise;
       }
-      if (Date.now() > deadline) throw new Error(`server did not start:\n${this.out}\n${this.err}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    };
+    await deadline(started(), "the server's banner", 20_000).catch((e) => {
+      throw new Error(`${e.message}:\n${this.out}\n${this.err}`);
+    });
     this.port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(this.out)![1]);
   }
 
