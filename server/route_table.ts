@@ -91,7 +91,8 @@ export const ROUTES: readonly Route[] = [
     method: "POST",
     path: "/api/upgrade",
     auth: "admin",
-    summary: "Upload a newer fazt (?sha256=, &signature= when keyed): checked, swapped, restarted",
+    summary:
+      "Upload a newer fazt (`?sha256=`, `&signature=` when keyed): checked, swapped, restarted",
     handler: upgrade,
   },
   {
@@ -119,7 +120,7 @@ export const ROUTES: readonly Route[] = [
     method: "POST",
     path: "/api/deploy",
     auth: "deploy",
-    summary: "Deploy a ZIP as a new version",
+    summary: "Deploy a ZIP as a new version (`?name=`, `&draft=1`; or multipart)",
     handler: deploy,
   },
   { method: "GET", path: "/api/apps", auth: "read", summary: "List apps", handler: listApps },
@@ -155,7 +156,7 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/files",
     auth: "read",
-    summary: "The files of a version (default: the live one)",
+    summary: "The files of a version (`?version=`; default: the live one)",
     handler: listFiles,
   },
   {
@@ -183,7 +184,7 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/logs",
     auth: "read",
-    summary: "An app's recent log lines",
+    summary: "An app's recent log lines, oldest first (`?limit=&after=`)",
     handler: appLogs,
   },
   // The owner's dashboard: live log tail, an app's data (read and delete only).
@@ -191,14 +192,14 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/logs/stream",
     auth: "read",
-    summary: "An app's log as Server-Sent Events (live tail)",
+    summary: "An app's log as Server-Sent Events, a live tail (`Last-Event-ID` resumes)",
     handler: streamLogs,
   },
   {
     method: "GET",
     path: "/api/apps/:name/kv",
     auth: "admin",
-    summary: "An app's key-value entries (?prefix=&limit=&cursor=)",
+    summary: "An app's key-value entries (`?prefix=&limit=&cursor=`)",
     handler: listKv,
   },
   {
@@ -219,7 +220,7 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/docs/:collection",
     auth: "admin",
-    summary: "Query a collection (?filter={json}&sort={json}&limit=&cursor=)",
+    summary: "Query a collection (`?filter={json}&sort={json}&limit=&cursor=`)",
     handler: findDocs,
   },
   {
@@ -233,14 +234,14 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/blobs",
     auth: "admin",
-    summary: "An app's blobs, metadata only (?prefix=&limit=&cursor=)",
+    summary: "An app's blobs, metadata only (`?prefix=&limit=&cursor=`)",
     handler: listBlobs,
   },
   {
     method: "GET",
     path: "/api/apps/:name/blobs/*key",
     auth: "admin",
-    summary: "Download one blob",
+    summary: "Download one blob (as an attachment)",
     handler: getBlob,
   },
   {
@@ -286,7 +287,13 @@ export const ROUTES: readonly Route[] = [
     summary: "End this browser's session and clear its cookie",
     handler: logout,
   },
-  { method: "GET", path: "/api/auth/me", auth: "read", summary: "Who is calling", handler: me },
+  {
+    method: "GET",
+    path: "/api/auth/me",
+    auth: "read",
+    summary: "Who is calling (`kind`: `session` or `token`)",
+    handler: me,
+  },
   {
     method: "GET",
     path: "/api/auth/sessions",
@@ -312,7 +319,7 @@ export const ROUTES: readonly Route[] = [
     method: "PUT",
     path: "/api/settings",
     auth: "admin",
-    summary: "Change settings (applied at the next start)",
+    summary: 'Change settings `{"key": value}` (all or none; applied at the next start)',
     handler: putSettings,
   },
   {
@@ -322,12 +329,18 @@ export const ROUTES: readonly Route[] = [
     summary: "Requests per minute over the last hour",
     handler: systemRequests,
   },
-  { method: "GET", path: "/api/peers", auth: "admin", summary: "Known peers", handler: listPeers },
+  {
+    method: "GET",
+    path: "/api/peers",
+    auth: "admin",
+    summary: "Known peers (never their tokens)",
+    handler: listPeers,
+  },
   {
     method: "GET",
     path: "/api/peers/status",
     auth: "admin",
-    summary: "Each peer's /health checked live: reachable, version, latency",
+    summary: "Each peer's `/health` checked live: reachable, version, latency",
     handler: peersStatus,
   },
   {
