@@ -36,14 +36,6 @@ const ttl = (o: Record<string, unknown>) => {
 };
 const value = (v: unknown): CallResult => ({ value: v });
 
-function base64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin);
-}
-
 /**
  * Every storage call an app can make. The app id is never taken from the
  * message: the server binds it from the channel the call came in on.
@@ -127,7 +119,9 @@ const OPS: Record<OpName, Op> = {
     write: false,
     run: (s, id, a) => {
       const blob = s.blobs.get(id, str(a[0], "path"));
-      return value(blob && { data: base64(blob.data), mime: blob.content_type, size: blob.size });
+      return value(
+        blob && { data: blob.data.toBase64(), mime: blob.content_type, size: blob.size },
+      );
     },
   },
 };

@@ -5,8 +5,9 @@
  * no per-request connection, many requests in flight on one pipe.
  *
  * This module is loaded by the app host too, so it imports nothing at run
- * time (the storage import below is a type).
+ * time but `lib/bytes.ts` (the storage import below is a type).
  */
+import { concatBytes } from "../lib/bytes.ts";
 import type { Build, NewLogEntry } from "../storage/mod.ts";
 
 export const FRAME = {
@@ -232,7 +233,6 @@ export class FrameReader<F extends RawFrame | Frame = RawFrame> {
  */
 export class FrameWriter {
   #queue: Uint8Array[] = [];
-  #size = 0;
   #scheduled = false;
   #closed = false;
 
@@ -244,7 +244,6 @@ export class FrameWriter {
   send(frame: Uint8Array): void {
     if (this.#closed) return;
     this.#queue.push(frame);
-    this.#size += frame.byteLength;
     if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.#flush());
@@ -254,18 +253,9 @@ export class FrameWriter {
   #flush(): void {
     this.#scheduled = false;
     if (this.#closed || this.#queue.length === 0) return;
-    let data: Uint8Array;
-    if (this.#queue.length === 1) data = this.#queue[0];
-    else {
-      data = new Uint8Array(this.#size);
-      let at = 0;
-      for (const f of this.#queue) {
-        data.set(f, at);
-        at += f.byteLength;
-      }
-    }
+    // One frame goes as it is; several are joined into one buffer, one write.
+    const data = this.#queue.length === 1 ? this.#queue[0] : concatBytes(this.#queue);
     this.#queue = [];
-    this.#size = 0;
     this.writer.write(data).catch((e) => {
       this.#closed = true;
       this.onError(e);

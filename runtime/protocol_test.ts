@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { concatBytes } from "../lib/bytes.ts";
 import { deadline } from "../tests/deadline.ts";
 import {
   encodeFrame,
@@ -11,12 +12,7 @@ import {
 
 const te = new TextEncoder();
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, (at += p.byteLength) - p.byteLength);
-  return out;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 const FRAMES: Frame[] = [
   {

@@ -71,8 +71,7 @@ const PRUNE_STEP = 50_000;
 const PREFETCH = /prefetch|prerender|preview/i;
 
 function randomSalt(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes));
+  return crypto.getRandomValues(new Uint8Array(32)).toBase64();
 }
 
 /** The host of a referrer URL (or bare host), lower case, without `www.`, port or userinfo. */

@@ -20,9 +20,12 @@ import { ROUTES } from "./route_table.ts";
 /** `true` when each type is assignable to the other. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
-// Where a handler answers with a store's rows as they are, the declared
-// shape must be exactly the store's: a field added to one and not the other
-// fails the type check of this file.
+// Each handler declares its answer (`Answer<Api.X>`) and `ROUTES` checks it
+// against `ApiData`, but that only asks the rows to be assignable. Where a
+// handler answers with a store's rows as they are, the declared shape must be
+// exactly the store's: else a column added to a store would reach clients
+// undeclared. A field added to one and not the other fails the type check of
+// this file.
 const _rows: true[] = [
   true satisfies Same<TokenInfo, Api.Token>,
   true satisfies Same<EnvEntry, Api.EnvVar>,
@@ -42,8 +45,11 @@ const _rows: true[] = [
   >,
 ];
 
-// One entry per route: the compiler refuses a missing or unknown key.
-const ANSWERS: Record<keyof Api.ApiData | keyof Api.PlainAnswers, "data" | "plain"> = {
+// One entry per declared answer, labelled by where it is declared: the
+// compiler refuses a missing, unknown or mislabelled key. `ROUTES` refuses a
+// route without a declared answer at compile time; the test below refuses a
+// declared answer without a route, which no type can see.
+const ANSWERS: { [K in keyof Api.ApiData]: "data" } & { [K in keyof Api.PlainAnswers]: "plain" } = {
   "GET /health": "plain",
   "GET /api/system": "data",
   "GET /api/upgrade": "data",

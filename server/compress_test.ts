@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { waitFor } from "../tests/deadline.ts";
 import { Compressor } from "./compress.ts";
 
 const text = new TextEncoder().encode("<p>hello, compressible world</p>\n".repeat(2000));
@@ -35,7 +36,7 @@ Deno.test("Compressor stops its workers when idle and refuses work once closed",
   const c = new Compressor(1, 30);
   await c.compress(text);
   assert.equal(c.workers, 1);
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor(() => c.workers === 0, "the idle worker to stop");
   assert.equal(c.workers, 0, "idle workers stopped");
   const again = await c.compress(text);
   assert.ok(again.gzip, "starts a worker again on demand");

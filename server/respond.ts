@@ -8,12 +8,38 @@ const JSON_TYPE = {
   "cache-control": "no-store",
 };
 
-/** A success envelope: `{"data": …}`. */
-export function json(data: unknown, status = 200, headers: HeadersInit = {}): Response {
+declare const BODY: unique symbol;
+
+/**
+ * A response whose JSON body is a `B`. The brand exists for the compiler
+ * only: `ROUTES` checks each handler's answer against `server/api_types.ts`,
+ * so a handler whose answer drifts from its declared shape does not compile.
+ */
+export type JsonAnswer<B> = Response & { readonly [BODY]: B };
+
+/** A success envelope `{"data": T}`: what a handler of an enveloped route returns. */
+export type Answer<T> = JsonAnswer<{ data: T }>;
+
+/**
+ * A success envelope: `{"data": …}`. `T` is never inferred from `data`: it
+ * comes from the handler's declared answer (`(c) => Answer<Api.Token[]>`) or
+ * is given (`json<Api.Token[]>(rows)`), so `data` is checked against it,
+ * literal fields included; with neither, nothing but `never` fits.
+ */
+export function json<T = never>(
+  data: NoInfer<T>,
+  status = 200,
+  headers: HeadersInit = {},
+): Answer<T> {
   return new Response(JSON.stringify({ data }), {
     status,
     headers: { ...JSON_TYPE, ...Object.fromEntries(new Headers(headers)) },
-  });
+  }) as Answer<T>;
+}
+
+/** `Response.json`, no envelope (`/health`, MCP discovery), typed as `json` is. */
+export function plainJson<B = never>(body: NoInfer<B>, init?: ResponseInit): JsonAnswer<B> {
+  return Response.json(body, init) as JsonAnswer<B>;
 }
 
 /**

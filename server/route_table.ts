@@ -1,4 +1,6 @@
-import type { Route } from "./context.ts";
+import type { ApiData, PlainAnswers } from "./api_types.ts";
+import type { Route, RouteContext } from "./context.ts";
+import type { Answer, JsonAnswer } from "./respond.ts";
 import { deleteApp, getApp, listApps, promoteApp, rollbackApp } from "./handlers/apps.ts";
 import { getFile, listFiles } from "./handlers/app_files.ts";
 import { llmsTxt, mcpEndpoint, wellKnownMcp } from "./handlers/mcp.ts";
@@ -34,6 +36,30 @@ import {
   trackPreflight,
 } from "./tracking.ts";
 
+type RouteKey = keyof ApiData | keyof PlainAnswers;
+
+/** What the route `"METHOD path"` answers: its envelope, its plain JSON, or some other body. */
+type AnswerOf<K extends RouteKey> = K extends keyof ApiData ? Answer<ApiData[K]>
+  : K extends keyof PlainAnswers ? PlainAnswers[K] extends string ? Response
+    : JsonAnswer<PlainAnswers[K]>
+  : never;
+
+/**
+ * A `ROUTES` line whose method and path are declared in `server/api_types.ts`
+ * and whose handler answers what is declared there: a route without a
+ * declared answer, or a handler whose answer differs, does not compile.
+ */
+type DeclaredRoute = {
+  [K in RouteKey]: K extends `${infer M extends Route["method"]} ${infer P}` ?
+      & Omit<Route, "method" | "path" | "handler">
+      & {
+        method: M;
+        path: P;
+        handler: (c: RouteContext) => AnswerOf<K> | Promise<AnswerOf<K>>;
+      }
+    : never;
+}[RouteKey];
+
 /**
  * Every route of the admin host's API, with who may call it; a test walks
  * this table to prove each policy holds. With `TRACKING_ROUTES` below, it is
@@ -67,14 +93,15 @@ export const ROUTES: readonly Route[] = [
     path: "/api/upgrade",
     auth: "admin",
     summary:
-      'Upload a newer fazt (?sha256=, &signature= when keyed), or {"from":"feed"}: from the release feed; checked, swapped, restarted',
+      'Upload a newer fazt (`?sha256=`, `&signature=` when keyed), or `{"from":"feed"}` to take it from the release feed: checked, swapped, restarted',
     handler: postUpgrade,
   },
   {
     method: "GET",
     path: "/api/upgrade/release",
     auth: "admin",
-    summary: "What the release feed offers this node (?version=, ?feed=): checked, not downloaded",
+    summary:
+      "What the release feed offers this node (`?version=`, `?feed=`): checked, not downloaded",
     handler: releaseInfo,
   },
   {
@@ -102,7 +129,7 @@ export const ROUTES: readonly Route[] = [
     method: "POST",
     path: "/api/deploy",
     auth: "deploy",
-    summary: "Deploy a ZIP as a new version",
+    summary: "Deploy a ZIP as a new version (`?name=`, `&draft=1`; or multipart)",
     handler: deploy,
   },
   { method: "GET", path: "/api/apps", auth: "read", summary: "List apps", handler: listApps },
@@ -138,7 +165,7 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/files",
     auth: "read",
-    summary: "The files of a version (default: the live one)",
+    summary: "The files of a version (`?version=`; default: the live one)",
     handler: listFiles,
   },
   {
@@ -166,7 +193,7 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/logs",
     auth: "read",
-    summary: "An app's recent log lines",
+    summary: "An app's recent log lines, oldest first (`?limit=&after=`)",
     handler: appLogs,
   },
   // The owner's dashboard: live log tail, an app's data (read and delete only).
@@ -174,14 +201,14 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/logs/stream",
     auth: "read",
-    summary: "An app's log as Server-Sent Events (live tail)",
+    summary: "An app's log as Server-Sent Events, a live tail (`Last-Event-ID` resumes)",
     handler: streamLogs,
   },
   {
     method: "GET",
     path: "/api/apps/:name/kv",
     auth: "admin",
-    summary: "An app's key-value entries (?prefix=&limit=&cursor=)",
+    summary: "An app's key-value entries (`?prefix=&limit=&cursor=`)",
     handler: listKv,
   },
   {
@@ -202,7 +229,7 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/docs/:collection",
     auth: "admin",
-    summary: "Query a collection (?filter={json}&sort={json}&limit=&cursor=)",
+    summary: "Query a collection (`?filter={json}&sort={json}&limit=&cursor=`)",
     handler: findDocs,
   },
   {
@@ -216,14 +243,14 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/blobs",
     auth: "admin",
-    summary: "An app's blobs, metadata only (?prefix=&limit=&cursor=)",
+    summary: "An app's blobs, metadata only (`?prefix=&limit=&cursor=`)",
     handler: listBlobs,
   },
   {
     method: "GET",
     path: "/api/apps/:name/blobs/*key",
     auth: "admin",
-    summary: "Download one blob",
+    summary: "Download one blob (as an attachment)",
     handler: getBlob,
   },
   {
@@ -269,7 +296,13 @@ export const ROUTES: readonly Route[] = [
     summary: "End this browser's session and clear its cookie",
     handler: logout,
   },
-  { method: "GET", path: "/api/auth/me", auth: "read", summary: "Who is calling", handler: me },
+  {
+    method: "GET",
+    path: "/api/auth/me",
+    auth: "read",
+    summary: "Who is calling (`kind`: `session` or `token`)",
+    handler: me,
+  },
   {
     method: "GET",
     path: "/api/auth/sessions",
@@ -295,7 +328,7 @@ export const ROUTES: readonly Route[] = [
     method: "PUT",
     path: "/api/settings",
     auth: "admin",
-    summary: "Change settings (applied at the next start)",
+    summary: 'Change settings `{"key": value}` (all or none; applied at the next start)',
     handler: putSettings,
   },
   {
@@ -305,12 +338,18 @@ export const ROUTES: readonly Route[] = [
     summary: "Requests per minute over the last hour",
     handler: systemRequests,
   },
-  { method: "GET", path: "/api/peers", auth: "admin", summary: "Known peers", handler: listPeers },
+  {
+    method: "GET",
+    path: "/api/peers",
+    auth: "admin",
+    summary: "Known peers (never their tokens)",
+    handler: listPeers,
+  },
   {
     method: "GET",
     path: "/api/peers/status",
     auth: "admin",
-    summary: "Each peer's /health checked live: reachable, version, latency",
+    summary: "Each peer's `/health` checked live: reachable, version, latency",
     handler: peersStatus,
   },
   {
@@ -334,7 +373,7 @@ export const ROUTES: readonly Route[] = [
     summary: "This node described for language models",
     handler: llmsTxt,
   },
-];
+] satisfies DeclaredRoute[];
 
 /**
  * fazt's public paths outside the API: the tracking endpoints on every app

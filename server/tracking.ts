@@ -40,10 +40,7 @@ export const TRACK_MAX_BYTES = 10 * 1024;
 export const ANALYTICS_SCRIPT =
   `(()=>{let d=document,l=location,w=window,h=history,s=d.currentScript,o=s?new URL(s.src).origin:l.origin,u=o+"/_fazt/track",r=d.referrer,p,t=(n,x)=>{let b=JSON.stringify({name:n,path:l.pathname,referrer:r,props:x});r="";navigator.sendBeacon?.(u,b)||fetch(u,{method:"POST",body:b,keepalive:!0}).catch(()=>{})},v=()=>{p!==l.pathname&&(p=l.pathname,t("pageview"))};for(let k of["pushState","replaceState"]){let f=h[k];h[k]=function(){let y=f.apply(this,arguments);v();return y}}addEventListener("popstate",v);o===l.origin?(p=l.pathname,r=""):v();w.fazt=Object.assign(w.fazt||{},{track:(n,x)=>t(n,x)})})();\n`;
 
-const GIF = Uint8Array.from(
-  atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"),
-  (c) => c.charCodeAt(0),
-);
+const GIF = Uint8Array.fromBase64("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7");
 
 const NO_STORE = {
   "cache-control": "no-cache, no-store, must-revalidate",

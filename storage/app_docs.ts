@@ -7,10 +7,12 @@ import { isPlainObject, toJson } from "./json_value.ts";
 import { forApp, invalid, StorageError } from "./storage_error.ts";
 
 export type Doc = Record<string, unknown>;
+/** A document as stored: `insert` gives every one an `id`, and no update changes it. */
+export type StoredDoc = Doc & { id: string };
 export type DocFilter = Record<string, unknown>;
 
 export interface DocPage {
-  items: Doc[];
+  items: StoredDoc[];
   cursor: string | null;
 }
 
@@ -55,7 +57,7 @@ export class DocStore {
   }
 
   /** Stores `doc`, keeping a string `doc.id` or generating one; an existing id is a CONFLICT. */
-  insert(appId: number, collection: string, doc: Doc): Doc {
+  insert(appId: number, collection: string, doc: Doc): StoredDoc {
     checkAppId(appId);
     checkCollection(collection);
     if (!isPlainObject(doc)) throw invalid("doc", "doc must be an object");
@@ -78,7 +80,7 @@ export class DocStore {
     return JSON.parse(text);
   }
 
-  get(appId: number, collection: string, id: string): Doc | undefined {
+  get(appId: number, collection: string, id: string): StoredDoc | undefined {
     checkAppId(appId);
     checkCollection(collection);
     checkKey(id, "id", MAX_ID);

@@ -4,6 +4,7 @@
  * cannot make the node hold more than the limit.
  */
 import assert from "node:assert/strict";
+import { deadline } from "./deadline.ts";
 import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
@@ -18,17 +19,7 @@ const IN_FLIGHT = 48 * MiB;
 const BLOCK = new Uint8Array(64 * 1024).fill(0x7b);
 
 /** `p`, or a failure naming `what` if it has not settled within 30 s. */
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 30_000);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const within = <T>(p: Promise<T>, what: string): Promise<T> => deadline(p, what, 30_000);
 
 interface Answer {
   status: number;
@@ -89,7 +80,7 @@ async function streamUpload(
     closed = true;
   };
   // A node that neither answers nor closes fails the test instead of hanging it.
-  const deadline = setTimeout(close, 60_000);
+  const guard = setTimeout(close, 60_000);
   let pushed = 0;
   let answered = false;
   const producer = new ReadableStream<Uint8Array>({
@@ -118,7 +109,7 @@ async function streamUpload(
     answered = true;
     return { ...answer, pushed };
   } finally {
-    clearTimeout(deadline);
+    clearTimeout(guard);
     close();
     await sending;
   }

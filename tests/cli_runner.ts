@@ -4,6 +4,8 @@
  * temp dir, no FAZT_URL/FAZT_TOKEN (the approach of cli_test.ts, shared).
  */
 import assert from "node:assert/strict";
+import { concatBytes } from "../lib/bytes.ts";
+import { deadline } from "./deadline.ts";
 
 export const ROOT = new URL("../", import.meta.url);
 export const ROOT_PATH = ROOT.pathname;
@@ -208,9 +210,7 @@ export async function httpGet(port: number, path: string, host: string): Promise
       // Closed by the timer.
     }
   }
-  const raw = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) raw.set(c, (at += c.length) - c.length);
+  const raw = concatBytes(chunks);
   const split = raw.findIndex((_, i) =>
     raw[i] === 13 && raw[i + 1] === 10 && raw[i + 2] === 13 && raw[i + 3] === 10
   );
@@ -233,17 +233,17 @@ export async function httpGet(port: number, path: string, host: string): Promise
 }
 
 function unchunk(data: Uint8Array): Uint8Array {
-  const out: number[] = [];
+  const out: Uint8Array[] = [];
   let i = 0;
   while (i < data.length) {
     let eol = i;
     while (!(data[eol] === 13 && data[eol + 1] === 10)) eol++;
     const size = parseInt(td.decode(data.subarray(i, eol)), 16);
     if (!size) break;
-    out.push(...data.subarray(eol + 2, eol + 2 + size));
+    out.push(data.subarray(eol + 2, eol + 2 + size));
     i = eol + 2 + size + 2;
   }
-  return new Uint8Array(out);
+  return concatBytes(out);
 }
 
 export function show(r: Run): string {
@@ -283,14 +283,28 @@ export class ServerProcess {
   status?: Deno.CommandStatus;
   readonly #pumps: Promise<unknown>;
   readonly #done: Promise<Deno.CommandStatus>;
+  /** Resolved (and replaced) whenever output arrives or the process exits. */
+  #changed = Promise.withResolvers<void>();
 
   constructor(readonly proc: Deno.ChildProcess) {
     const pump = async (stream: ReadableStream<Uint8Array>, key: "out" | "err") => {
       const dec = new TextDecoder();
-      for await (const chunk of stream) this[key] += dec.decode(chunk, { stream: true });
+      for await (const chunk of stream) {
+        this[key] += dec.decode(chunk, { stream: true });
+        this.#changes();
+      }
     };
     this.#pumps = Promise.all([pump(proc.stdout, "out"), pump(proc.stderr, "err")]);
-    this.#done = proc.status.then((s) => (this.status = s));
+    this.#done = proc.status.then((s) => {
+      this.status = s;
+      this.#changes();
+      return s;
+    });
+  }
+
+  #changes(): void {
+    this.#changed.resolve();
+    this.#changed = Promise.withResolvers();
   }
 
   get base(): string {
@@ -299,18 +313,21 @@ export class ServerProcess {
 
   /**
    * Waits for the banner's last line (with `firstRun`, the first-run block's),
-   * polling the collected output, not the clock.
+   * looking again each time output arrives.
    */
   async ready(firstRun = false): Promise<void> {
     const last = firstRun ? /The CLI on this machine is set up.*\n/ : /^apps: .*\n/m;
-    const deadline = Date.now() + 20_000;
-    while (!last.test(this.out) || !/listening on/.test(this.out)) {
-      if (this.status) {
-        throw new Error(`server exited with ${this.status.code}:\n${this.out}\n${this.err}`);
+    const started = async () => {
+      while (!last.test(this.out) || !/listening on/.test(this.out)) {
+        if (this.status) {
+          throw new Error(`server exited with ${this.status.code}:\n${this.out}\n${this.err}`);
+        }
+        await this.#changed.promise;
       }
-      if (Date.now() > deadline) throw new Error(`server did not start:\n${this.out}\n${this.err}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    };
+    await deadline(started(), "the server's banner", 20_000).catch((e) => {
+      throw new Error(`${e.message}:\n${this.out}\n${this.err}`);
+    });
     this.port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(this.out)![1]);
   }
 

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { verifyPassword } from "../lib/password.ts";
 import { VERSION } from "../version.ts";
+import { waitFor } from "./deadline.ts";
 import { makeZip } from "./helpers.ts";
 import { assertOk, assertRefused, CliSandbox, parseJson } from "./cli_runner.ts";
 
@@ -643,12 +644,11 @@ Deno.test("server code under the task's permissions: deploy, env set/list/unset,
     assertOk(await sb.cli(["app", "env", "unset", "svc", "GREETING"]));
     assert.equal((await sb.get(server, "/api/y", "svc.localhost")).text, "NONE");
 
-    // Logs are written behind the response, so poll briefly.
-    let logs = assertOk(await sb.cli(["app", "logs", "svc"]));
-    for (let i = 0; i < 20 && !logs.stdout.includes("served /api/y"); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      logs = assertOk(await sb.cli(["app", "logs", "svc"]));
-    }
+    // Logs are written behind the response: wait until the last request's line is in.
+    const logs = await waitFor(async () => {
+      const run = assertOk(await sb.cli(["app", "logs", "svc"]));
+      return run.stdout.includes("served /api/y") && run;
+    }, "the log line of /api/y");
     assert.match(logs.stdout, /INFO {2}served \/api\/x/);
     assert.doesNotMatch(logs.stdout, /hello there/);
     const json = parseJson<{ level: string; message: string }[]>(

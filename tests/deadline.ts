@@ -19,3 +19,32 @@ export function deadline<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Pr
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
+
+/** How long `waitFor` pauses between two looks at its condition. */
+const POLL_MS = 25;
+
+/**
+ * Looks at `check` until it gives something other than `undefined`, `null`
+ * or `false`, and resolves with that; rejects naming `what` after `ms`. For
+ * conditions that no event announces (a row written behind a response, a
+ * process gone, a host stopped when idle): it waits for the condition, not
+ * for a time that usually suffices.
+ */
+export function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  ms = WAIT_MS,
+): Promise<Exclude<T, undefined | null | false>> {
+  let stopped = false;
+  const look = async (): Promise<Exclude<T, undefined | null | false>> => {
+    while (!stopped) {
+      const value = await check();
+      if (value !== undefined && value !== null && value !== false) {
+        return value as Exclude<T, undefined | null | false>;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    return new Promise<never>(() => {});
+  };
+  return deadline(look(), what, ms).finally(() => stopped = true);
+}

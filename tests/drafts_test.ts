@@ -114,10 +114,7 @@ Deno.test("app files API: list, text, base64, nested paths, ?version, refusals",
 
     const bin = await get("/api/apps/site/files/img/dot.png");
     assert.equal(bin.body.data.encoding, "base64");
-    assert.deepEqual(
-      Uint8Array.from(atob(bin.body.data.content), (c) => c.charCodeAt(0)),
-      png,
-    );
+    assert.deepEqual(Uint8Array.fromBase64(bin.body.data.content), png);
     const nested = await get(`/api/apps/site/files/${encodeURI("docs/a b/ñ.txt")}`);
     assert.equal(nested.body.data.content, "olé");
     assert.equal(nested.body.data.path, "docs/a b/ñ.txt");

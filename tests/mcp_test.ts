@@ -153,7 +153,7 @@ Deno.test("MCP over Streamable HTTP: tools, draft deploy → promote, resources,
       app_name: "site",
       files: {
         "index.html": "<h1>draft</h1>",
-        "img/dot.bin": { base64: btoa(String.fromCharCode(...dot)) },
+        "img/dot.bin": { base64: dot.toBase64() },
       },
     });
     assert.equal(draft.live, false);
@@ -211,7 +211,7 @@ Deno.test("MCP over Streamable HTTP: tools, draft deploy → promote, resources,
     });
     const blob = await client.readResource({ uri: "fazt://apps/site/files/img/dot.bin" });
     const b64 = (blob.contents[0] as { blob: string }).blob;
-    assert.deepEqual(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), dot);
+    assert.deepEqual(Uint8Array.fromBase64(b64), dot);
     const logRes = await client.readResource({ uri: "fazt://apps/site/logs" });
     assert.deepEqual(JSON.parse((logRes.contents[0] as { text: string }).text), []);
     await assert.rejects(

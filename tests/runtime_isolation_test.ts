@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor } from "./deadline.ts";
 import { deployFiles, type TestNode, withTestNode } from "./helpers.ts";
 
 const withNode = withTestNode;
@@ -153,8 +154,10 @@ Deno.test("an infinite loop gets 504 in time, its process dies, other apps keep 
     assert.equal(await (await call(node, "fine", "/api/")).text(), "fine");
     const started = Date.now();
     const spinning = call(node, "spin", "/api/");
-    await new Promise((r) => setTimeout(r, 200));
-    const host = node.server.context.runtime.hosts().find((h) => h.appName === "spin")!;
+    const host = await waitFor(
+      () => node.server.context.runtime.hosts().find((h) => h.appName === "spin"),
+      "the spinning app's host",
+    );
     assert.ok(host && processAlive(host.pid));
     // While it spins, another app answers.
     for (let i = 0; i < 5; i++) {
@@ -165,8 +168,9 @@ Deno.test("an infinite loop gets 504 in time, its process dies, other apps keep 
     assert.equal(res.status, 504);
     assert.equal((await res.json()).error.code, "APP_TIMEOUT");
     assert.ok(took >= 800 && took < 5000, `took ${took} ms`);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => !processAlive(host.pid), "the spinning process to be gone");
     assert.equal(processAlive(host.pid), false, "the spinning process is gone");
+    // Idle is measured over a second: a window of measurement, not a wait.
     const before = cpuTicks(Deno.pid);
     await new Promise((r) => setTimeout(r, 1000));
     const used = cpuTicks(Deno.pid) - before;
@@ -251,9 +255,9 @@ Deno.test("hosts stop when idle and start again on the next request", async () =
     await deployOk(node, "nap", { "api/main.ts": "export default () => new Response('awake');" });
     assert.equal(await (await call(node, "nap", "/api/")).text(), "awake");
     const pid = node.server.context.runtime.hosts()[0].pid;
-    await new Promise((r) => setTimeout(r, 2600));
+    await waitFor(() => node.server.context.runtime.hosts().length === 0, "the idle host to stop");
     assert.equal(node.server.context.runtime.hosts().length, 0);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => !processAlive(pid), "the idle host's process to end");
     assert.equal(processAlive(pid), false);
     assert.equal(await (await call(node, "nap", "/api/")).text(), "awake");
   }, { app_idle_ms: 1000 });
@@ -290,8 +294,13 @@ Deno.test("an app that keeps crashing is restarted with a growing pause", async 
     assert.equal(paused.status, 503);
     assert.ok(Number(paused.headers.get("retry-after")) >= 1);
     assert.equal((await paused.json()).error.code, "APP_RESTARTING");
-    await new Promise((r) => setTimeout(r, 700));
-    assert.equal(await (await call(node, "crashy", "/api/")).text(), "up");
+    // Asking during the pause does not lengthen it; the first answer after it is the app's.
+    const after = await waitFor(async () => {
+      const res = await call(node, "crashy", "/api/");
+      if (res.status !== 503) return res;
+      await res.body?.cancel();
+    }, "the pause after the second crash to end");
+    assert.equal(await after.text(), "up");
   }, { app_memory_mb: 32 });
 });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor } from "./deadline.ts";
 import { deployFiles, makeZip, type TestNode, withTestNode } from "./helpers.ts";
 
 const withNode = withTestNode;
@@ -16,11 +17,22 @@ async function callJson(node: TestNode, app: string, path: string, init: Request
   return JSON.parse(text);
 }
 
-/** Waits for the write-behind log queue, then reads the app's log over the API. */
-async function logsOf(node: TestNode, app: string): Promise<{ level: string; message: string }[]> {
-  await new Promise((r) => setTimeout(r, 100));
-  const res = await node.fetch(`/api/apps/${app}/logs?limit=1000`);
-  return (await res.json()).data;
+type LogLine = { level: string; message: string };
+
+/**
+ * The app's log over the API, once `ready` holds for it: log lines are
+ * written behind the response, and nothing announces them.
+ */
+function logsOf(
+  node: TestNode,
+  app: string,
+  ready: (logs: LogLine[]) => boolean,
+): Promise<LogLine[]> {
+  return waitFor(async () => {
+    const res = await node.fetch(`/api/apps/${app}/logs?limit=1000`);
+    const logs: LogLine[] = (await res.json()).data;
+    return ready(logs) && logs;
+  }, `the log lines of ${app}`);
 }
 
 Deno.test("a multi-file TypeScript app answers /api/* with kv, docs and blobs", async () => {
@@ -168,7 +180,8 @@ Deno.test("an original fazt app (api/main.js with request/respond and fazt.stora
     });
     assert.equal(post.status, 201);
     assert.deepEqual(await post.json(), { got: { a: 1 }, q: "7" });
-    assert.ok((await logsOf(node, "legacy")).some((l) => l.message === "visit 2"));
+    const visit2 = (l: LogLine) => l.message === "visit 2";
+    assert.ok((await logsOf(node, "legacy", (logs) => logs.some(visit2))).some(visit2));
   });
 });
 
@@ -250,7 +263,7 @@ Deno.test("env: set by the owner, read by the app, never listed or logged", asyn
   await withNode(async (node) => {
     await deployOk(node, "sec", {
       "api/main.ts": `export default (req: Request, ctx: any) => {
-        console.log("handling");
+        console.log("handling", new URL(req.url).pathname);
         return Response.json({ key: ctx.env.API_KEY ?? null, viaGet: ctx.env.get("API_KEY"), has: ctx.env.has("NOPE") });
       };`,
     });
@@ -280,8 +293,11 @@ Deno.test("env: set by the owner, read by the app, never listed or logged", asyn
       body: JSON.stringify({ API_KEY: null }),
     });
     await res.body?.cancel();
-    assert.deepEqual(await callJson(node, "sec", "/api/"), { key: null, has: false });
-    const logs = JSON.stringify(await logsOf(node, "sec"));
+    assert.deepEqual(await callJson(node, "sec", "/api/last"), { key: null, has: false });
+    // The last request's line is stored after every earlier one: the hosts
+    // before it were stopped before it started.
+    const last = (logs: LogLine[]) => logs.some((l) => l.message === "handling /api/last");
+    const logs = JSON.stringify(await logsOf(node, "sec", last));
     assert.ok(logs.includes("handling") && !logs.includes("s3cr3t"));
   });
 });
@@ -296,8 +312,9 @@ Deno.test("exceptions: 500 with a generic body, the stack in the app's log", asy
     const body = await res.text();
     assert.ok(!body.includes("secret detail"));
     assert.equal(JSON.parse(body).error.code, "APP_ERROR");
-    const logs = await logsOf(node, "boom");
-    assert.ok(logs.some((l) => l.level === "error" && l.message.includes("secret detail 42")));
+    const stack = (l: LogLine) => l.level === "error" && l.message.includes("secret detail 42");
+    const logs = await logsOf(node, "boom", (logs) => logs.some(stack));
+    assert.ok(logs.some(stack));
   });
 });
 

@@ -12,6 +12,7 @@ import type { Upgrader } from "../server/mod.ts";
 import { Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
 import { assertOk, assertRefused, CliSandbox, parseJson, startFlags } from "./cli_runner.ts";
+import { deadline, waitFor } from "./deadline.ts";
 import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
 import { hostFetch } from "./http_client.ts";
 
@@ -170,8 +171,7 @@ Deno.test("a node with an upgrade key takes only programs signed with it", () =>
       "sign",
       "verify",
     ]) as CryptoKeyPair;
-    const hex = (b: ArrayBuffer) =>
-      [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
+    const hex = (b: ArrayBuffer) => new Uint8Array(b).toHex();
     const publicHex = hex(await crypto.subtle.exportKey("raw", keys.publicKey));
     node.storage.settings.set("upgrade_public_key", publicHex);
     const sign = async (p: Uint8Array) =>
@@ -271,13 +271,15 @@ class BundledNode {
       clearEnv: true,
       stdin: "null",
     }).spawn();
-    const deadline = Date.now() + 20_000;
-    while (!this.port) {
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(await this.logText());
-      if (m) this.port = Number(m[1]);
-      else if (Date.now() > deadline) throw new Error(`did not start:\n${await this.logText()}`);
-      else await new Promise((r) => setTimeout(r, 50));
-    }
+    // The node writes its address to a log file; nothing else announces it.
+    const listening = await waitFor(
+      async () => /listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(await this.logText()),
+      "the node to listen",
+      20_000,
+    ).catch(async (e) => {
+      throw new Error(`${e.message}; did not start:\n${await this.logText()}`);
+    });
+    this.port = Number(listening[1]);
     this.pids.add(proc.pid);
     return proc;
   }
@@ -400,13 +402,17 @@ Deno.test("the process that was started supervises the upgraded node: one level 
         headers: { authorization: `Bearer ${node.token}` },
       });
       assert.equal(res.status, 202, await res.text());
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        const now = await node.system().catch(() => undefined);
-        if (now && now.pid !== before && now.version === version) return now.pid;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`no fazt ${version}:\n${await node.logText()}`);
+      const now = await waitFor(
+        async () => {
+          const now = await node.system().catch(() => undefined);
+          return now && now.pid !== before && now.version === version && now;
+        },
+        `fazt ${version} to answer`,
+        30_000,
+      ).catch(async (e) => {
+        throw new Error(`${e.message}:\n${await node.logText()}`);
+      });
+      return now.pid;
     };
     const first = await upgrade(programs.next, "0.1.1");
     assert.equal(await parentOf(first), started.pid, "the started process runs the new node");
@@ -414,12 +420,9 @@ Deno.test("the process that was started supervises the upgraded node: one level 
     assert.equal(await parentOf(second), started.pid, "a second upgrade does not nest");
 
     started.kill("SIGTERM");
-    const status = await Promise.race([
-      started.status,
-      new Promise<never>((_, reject) =>
-        setTimeout(async () => reject(new Error(`still running:\n${await node.logText()}`)), 20_000)
-      ),
-    ]);
+    const status = await deadline(started.status, "the node to exit", 20_000).catch(async (e) => {
+      throw new Error(`${e.message}; still running:\n${await node.logText()}`);
+    });
     assert.equal(status.code, 0, "the node's own exit status");
     await assert.rejects(Deno.stat(`/proc/${second}`), Deno.errors.NotFound);
   } finally {

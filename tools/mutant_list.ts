@@ -36,8 +36,9 @@ const m = (id: string, file: string, find: string, replace: string): Mutant => (
 });
 
 const AUTH = "server/auth.ts";
-const SESSION = "server/session.ts";
-const LOGIN = "server/handlers/session.ts";
+const ORIGIN = "server/request_origin.ts";
+const COOKIE = "server/session_cookie.ts";
+const LOGIN = "server/handlers/login.ts";
 const SESSIONS = "storage/sessions.ts";
 const ARCHIVE = "server/archive.ts";
 const STATIC = "server/static_site.ts";
@@ -105,7 +106,7 @@ export const AREAS: Area[] = [
       m(
         "no-challenge-header",
         AUTH,
-        `throw new HttpError(401, "UNAUTHORIZED", "Authentication required", undefined, CHALLENGE);`,
+        `throw new HttpError(401, "UNAUTHORIZED", "Authentication required", { headers: CHALLENGE });`,
         `throw new HttpError(401, "UNAUTHORIZED", "Authentication required");`,
       ),
     ],
@@ -116,91 +117,91 @@ export const AREAS: Area[] = [
     mutants: [
       m(
         "origin-prefix-match",
-        SESSION,
+        ORIGIN,
         `if (origin.toLowerCase() === expected) return;`,
         `if (origin.toLowerCase().startsWith(expected)) return;`,
       ),
       m(
         "origin-same-site-accepted",
-        SESSION,
+        ORIGIN,
         `if (site === "same-origin" || (site === null && !strict)) return;`,
         `if (site === "same-origin" || site === "same-site" || (site === null && !strict)) return;`,
       ),
       m(
         "origin-missing-accepted",
-        SESSION,
+        ORIGIN,
         `if (site === "same-origin" || (site === null && !strict)) return;`,
         `if (site === "same-origin" || site === null) return;`,
       ),
       m(
         "delete-is-safe",
-        SESSION,
+        ORIGIN,
         `new Set(["GET", "HEAD", "OPTIONS"])`,
         `new Set(["GET", "HEAD", "OPTIONS", "DELETE"])`,
       ),
       m(
         "proxy-trusted-without-setting",
-        SESSION,
+        ORIGIN,
         `return settings.trust_proxy === 1 && isLoopback(remote);`,
         `return settings.trust_proxy === 1 || isLoopback(remote);`,
       ),
       m(
         "forwarded-first-entry",
-        SESSION,
+        ORIGIN,
         `if (forwarded?.length) return forwarded[forwarded.length - 1].slice(0, 64);`,
         `if (forwarded?.length) return forwarded[0].slice(0, 64);`,
       ),
       m(
         "https-header-untrusted",
-        SESSION,
+        ORIGIN,
         `return viaTrustedProxy(remote, settings) &&\n    req.headers.get("x-forwarded-proto")`,
         `return true &&\n    req.headers.get("x-forwarded-proto")`,
       ),
       m(
         "cookie-not-httponly",
-        SESSION,
+        COOKIE,
         "Max-Age=${maxAgeS}; HttpOnly; SameSite=Strict",
         "Max-Age=${maxAgeS}; SameSite=Strict",
       ),
       m(
         "cookie-samesite-lax",
-        SESSION,
+        COOKIE,
         "Max-Age=${maxAgeS}; HttpOnly; SameSite=Strict",
         "Max-Age=${maxAgeS}; HttpOnly; SameSite=Lax",
       ),
       m(
         "cleared-cookie-lingers",
-        SESSION,
+        COOKIE,
         "`${SESSION_COOKIE}=; Path=/; Max-Age=0;",
         "`${SESSION_COOKIE}=; Path=/; Max-Age=60;",
       ),
       m(
         "idle-hours-as-minutes",
-        SESSION,
+        COOKIE,
         `idleMs: settings.session_idle_hours * HOUR,`,
         `idleMs: settings.session_idle_hours * 60_000,`,
       ),
       m(
         "max-days-as-hours",
-        SESSION,
+        COOKIE,
         `maxMs: settings.session_max_days * 24 * HOUR,`,
         `maxMs: settings.session_max_days * HOUR,`,
       ),
       m(
         "cookie-name-suffix",
-        SESSION,
+        COOKIE,
         `part.slice(0, eq).trim() === SESSION_COOKIE`,
         `part.slice(0, eq).trim().endsWith(SESSION_COOKIE)`,
       ),
       m(
         "host-case-kept",
-        SESSION,
+        ORIGIN,
         `const host = (req.headers.get("host") ?? "").trim().toLowerCase();`,
         `const host = (req.headers.get("host") ?? "").trim();`,
       ),
       m(
         "cookie-value-with-equals",
-        SESSION,
+        COOKIE,
         `return part.slice(eq + 1).trim();`,
         `return part.slice(eq).trim();`,
       ),
@@ -517,8 +518,8 @@ export const AREAS: Area[] = [
       m(
         "any-method-served",
         STATIC,
-        `if (req.method !== "GET" && req.method !== "HEAD") {`,
-        `if (req.method !== "GET" && req.method !== "HEAD" && req.method !== "POST") {`,
+        `if (r.req.method !== "GET" && r.req.method !== "HEAD") {`,
+        `if (r.req.method !== "GET" && r.req.method !== "HEAD" && r.req.method !== "POST") {`,
       ),
       m(
         "percent-names-undecoded",
@@ -575,8 +576,8 @@ export const AREAS: Area[] = [
       m(
         "custom-404-is-200",
         STATIC,
-        `if (custom) return respond(req, custom, sites, 404);`,
-        `if (custom) return respond(req, custom, sites, 200);`,
+        `if (custom) return respond(r, custom, 404);`,
+        `if (custom) return respond(r, custom, 200);`,
       ),
       m(
         "304-for-404",
@@ -599,8 +600,8 @@ export const AREAS: Area[] = [
       m(
         "range-end-exclusive",
         STATIC,
-        `.subarray(r.start, r.end + 1);`,
-        `.subarray(r.start, r.end);`,
+        `.subarray(span.start, span.end + 1);`,
+        `.subarray(span.start, span.end);`,
       ),
       m(
         "416-without-size",

@@ -14,7 +14,7 @@ import {
   type SystemInfo,
   withPeers,
 } from "../peer_client.ts";
-import type { UpgradeInfo } from "../../server/mod.ts";
+import type { Api } from "../../server/mod.ts";
 import { deployPath } from "./deploy.ts";
 import { upgradeProgram } from "../upgrade_program.ts";
 import { waitForVersion } from "../upgrade_wait.ts";
@@ -335,9 +335,7 @@ function appsCommand(remote: Command): void {
       .option("--json", "print JSON"),
   ).action(async (name: string, flags: Flags) => {
     const client = PeerClient.named(name, flags.db, { checkFirst: true });
-    const apps = await client.get<
-      { name: string; live_version: number | null; files: number; bytes: number; url: string }[]
-    >("/api/apps");
+    const apps = await client.get<Api.AppSummary[]>("/api/apps");
     if (flags.json) return printJson(apps);
     if (apps.length === 0) return console.log(`no apps on ${name} yet`);
     printTable(
@@ -422,11 +420,12 @@ function upgradeCommand(remote: Command): void {
       );
     }
     // The pid tells a restarted node from the one that took the upload.
-    const before = await client.get<{ pid?: number }>("/api/system");
+    // An older node may not report its pid.
+    const before = await client.get<Partial<Pick<Api.System, "pid">>>("/api/system");
     const query = new URLSearchParams({ sha256: program.sha256 });
     if (flags.signature) query.set("signature", flags.signature);
     if (flags.force) query.set("force", "1");
-    const sent = await client.request<{ action: string; from: string; to: string }>(
+    const sent = await client.request<Api.UpgradeStarted>(
       "POST",
       `/api/upgrade?${query}`,
       // Two minutes, plus a minute per 10 MB for slow links.
@@ -467,9 +466,9 @@ async function upgradeInfo(
   client: ApiClient,
   name: string,
   version: string,
-): Promise<UpgradeInfo> {
+): Promise<Api.UpgradeInfo> {
   try {
-    return await client.get<UpgradeInfo>("/api/upgrade");
+    return await client.get<Api.UpgradeInfo>("/api/upgrade");
   } catch (err) {
     if (!(err instanceof CliError && err.code === "NOT_FOUND")) throw err;
     return {

@@ -24,7 +24,7 @@ const DEPENDENCIES = ["esbuild"];
 
 async function sha256(data: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", data as BufferSource);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return new Uint8Array(digest).toHex();
 }
 
 /** The folder's source files, relative to it: everything but `dist/` and tests. */

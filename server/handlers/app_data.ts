@@ -6,7 +6,8 @@
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { findApp, intParam } from "../params.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json } from "../respond.ts";
 
 // Refusals of the stores (a bad cursor, filter or key) reach the client
 // through toErrorResponse, in the store's own words.
@@ -24,13 +25,13 @@ function paging(c: RouteContext): { prefix?: string; limit?: number; cursor?: st
 }
 
 /** `GET /api/apps/{name}/kv?prefix=&limit=&cursor=`: live keys with their values. */
-export function listKv(c: RouteContext): Response {
+export function listKv(c: RouteContext): Answer<Api.Page<Api.KvEntry>> {
   const id = appId(c);
   return json(c.server.storage.kv.list(id, paging(c)));
 }
 
 /** `DELETE /api/apps/{name}/kv/{key}` (the key may contain slashes). */
-export function deleteKv(c: RouteContext): Response {
+export function deleteKv(c: RouteContext): Answer<Api.KeyDeleted> {
   const id = appId(c);
   const key = c.params.key;
   if (!c.server.storage.kv.delete(id, key)) {
@@ -40,13 +41,13 @@ export function deleteKv(c: RouteContext): Response {
 }
 
 /** `GET /api/apps/{name}/docs`: the app's collections and their sizes. */
-export function listCollections(c: RouteContext): Response {
+export function listCollections(c: RouteContext): Answer<Api.Collection[]> {
   const id = appId(c);
   return json(c.server.storage.docs.collections(id));
 }
 
 /** `GET /api/apps/{name}/docs/{collection}?filter={json}&sort={json}&limit=&cursor=` */
-export function findDocs(c: RouteContext): Response {
+export function findDocs(c: RouteContext): Answer<Api.Page<Api.Doc>> {
   const id = appId(c);
   const q = c.url.searchParams;
   const parse = (field: string): Record<string, unknown> | undefined => {
@@ -72,7 +73,7 @@ export function findDocs(c: RouteContext): Response {
 }
 
 /** `DELETE /api/apps/{name}/docs/{collection}/{id}` */
-export function deleteDoc(c: RouteContext): Response {
+export function deleteDoc(c: RouteContext): Answer<Api.DocDeleted> {
   const id = appId(c);
   const { collection, id: docId } = c.params;
   const n = c.server.storage.docs.delete(id, collection, { id: docId });
@@ -81,7 +82,7 @@ export function deleteDoc(c: RouteContext): Response {
 }
 
 /** `GET /api/apps/{name}/blobs?prefix=&limit=&cursor=`: metadata only. */
-export function listBlobs(c: RouteContext): Response {
+export function listBlobs(c: RouteContext): Answer<Api.Page<Api.BlobInfo>> {
   const id = appId(c);
   return json(c.server.storage.blobs.list(id, paging(c)));
 }
@@ -110,7 +111,7 @@ export function getBlob(c: RouteContext): Response {
 }
 
 /** `DELETE /api/apps/{name}/blobs/{key}` */
-export function deleteBlob(c: RouteContext): Response {
+export function deleteBlob(c: RouteContext): Answer<Api.KeyDeleted> {
   const id = appId(c);
   const key = c.params.key;
   if (!c.server.storage.blobs.delete(id, key)) {

@@ -3,10 +3,11 @@ import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { findApp } from "../params.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json } from "../respond.ts";
 
 /** `GET /api/apps/{name}/env`: names only; values never leave the node. */
-export function listEnv(c: RouteContext): Response {
+export function listEnv(c: RouteContext): Answer<Api.EnvVar[]> {
   return json(c.server.storage.env.list(findApp(c).id));
 }
 
@@ -15,7 +16,7 @@ export function listEnv(c: RouteContext): Response {
  * removes variables in one transaction, then restarts the app's host so the
  * change applies to the next request.
  */
-export async function putEnv(c: RouteContext): Promise<Response> {
+export async function putEnv(c: RouteContext): Promise<Answer<Api.EnvVar[]>> {
   const body = await readJsonObject(c.req);
   const app = findApp(c);
   const { env, db } = c.server.storage;

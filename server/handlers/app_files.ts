@@ -1,9 +1,9 @@
-import { Buffer } from "node:buffer";
 import { contentTypeFor } from "../../lib/content_type.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { findApp, intParam } from "../params.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json } from "../respond.ts";
 
 /** The app and the version a file request reads: `?version=N`, else the live one, else the newest. */
 function target(c: RouteContext): { appId: number; name: string; version: number } {
@@ -24,7 +24,7 @@ function target(c: RouteContext): { appId: number; name: string; version: number
 }
 
 /** `GET /api/apps/{name}/files?version=N`: the paths, sizes and hashes of one version. */
-export function listFiles(c: RouteContext): Response {
+export function listFiles(c: RouteContext): Answer<Api.FileList> {
   const t = target(c);
   const files = c.server.storage.apps.files(t.appId, t.version).map((f) => ({
     path: f.path,
@@ -41,7 +41,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * `GET /api/apps/{name}/files/{path}?version=N`: one file, in the envelope:
  * UTF-8 text as is (`encoding: "utf-8"`), anything else as base64.
  */
-export function getFile(c: RouteContext): Response {
+export function getFile(c: RouteContext): Answer<Api.FileContent> {
   const t = target(c);
   const { apps } = c.server.storage;
   const path = c.params.path;
@@ -71,6 +71,6 @@ export function getFile(c: RouteContext): Response {
     hash: meta.hash,
     content_type: type,
     encoding: text === undefined ? "base64" : "utf-8",
-    content: text ?? Buffer.from(bytes).toString("base64"),
+    content: text ?? bytes.toBase64(),
   });
 }

@@ -3,7 +3,8 @@ import { appUrl } from "../hosts.ts";
 import { HttpError } from "../http_error.ts";
 import { readJsonObject } from "../json_body.ts";
 import { findApp } from "../params.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json } from "../respond.ts";
 import { parseManifest } from "../../runtime/mod.ts";
 
 function urlOf(c: RouteContext, name: string): string {
@@ -11,7 +12,7 @@ function urlOf(c: RouteContext, name: string): string {
 }
 
 /** `GET /api/apps` */
-export function listApps(c: RouteContext): Response {
+export function listApps(c: RouteContext): Answer<Api.AppSummary[]> {
   const apps = c.server.storage.apps.list().map((a) => ({
     name: a.name,
     live_version: a.live_version,
@@ -52,7 +53,7 @@ function serverOf(c: RouteContext, appId: number, version: number | null) {
 }
 
 /** `GET /api/apps/{name}` */
-export function getApp(c: RouteContext): Response {
+export function getApp(c: RouteContext): Answer<Api.AppDetail> {
   const app = findApp(c);
   const versions = c.server.storage.apps.versions(app.id).map((v) => ({
     number: v.number,
@@ -74,7 +75,7 @@ export function getApp(c: RouteContext): Response {
 }
 
 /** `DELETE /api/apps/{name}` */
-export function deleteApp(c: RouteContext): Response {
+export function deleteApp(c: RouteContext): Answer<Api.AppDeleted> {
   const app = findApp(c);
   c.server.storage.apps.delete(app.name);
   c.server.sites.refresh(app.name);
@@ -82,7 +83,7 @@ export function deleteApp(c: RouteContext): Response {
 }
 
 /** `POST /api/apps/{name}/rollback` with `{"version": N}`; default: the one before the live one. */
-export async function rollbackApp(c: RouteContext): Promise<Response> {
+export async function rollbackApp(c: RouteContext): Promise<Answer<Api.LiveChanged>> {
   const body = await readJsonObject(c.req);
   const app = findApp(c);
   const { apps } = c.server.storage;
@@ -119,7 +120,7 @@ export async function rollbackApp(c: RouteContext): Promise<Response> {
  * (typically a draft from `POST /api/deploy?draft=1`) live. Promoting the
  * live version again changes nothing.
  */
-export async function promoteApp(c: RouteContext): Promise<Response> {
+export async function promoteApp(c: RouteContext): Promise<Answer<Api.Promoted>> {
   const body = await readJsonObject(c.req);
   const app = findApp(c);
   const version = body.version;

@@ -4,7 +4,8 @@ import type { RouteContext } from "../context.ts";
 import { deployArchive } from "../deployer.ts";
 import { appUrl } from "../hosts.ts";
 import { HttpError } from "../http_error.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json } from "../respond.ts";
 
 /** Checks an app name; `blog.example.com` is accepted as `blog`. */
 export function normalizeAppName(raw: unknown, domain: string, field = "name"): string {
@@ -62,7 +63,7 @@ async function deployInput(
 }
 
 /** `POST /api/deploy` */
-export async function deploy(c: RouteContext): Promise<Response> {
+export async function deploy(c: RouteContext): Promise<Answer<Api.Deployed>> {
   const input = await deployInput(c);
   const domain = c.server.settings.domain;
   const name = normalizeAppName(input.name, domain, input.field);

@@ -4,7 +4,8 @@ import { safeEqual } from "../../lib/secrets.ts";
 import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json } from "../respond.ts";
 import { checkOrigin, clientIp, isHttps, ownOrigin } from "../request_origin.ts";
 import {
   clearedSessionCookie,
@@ -30,7 +31,7 @@ function https(c: RouteContext): boolean {
  * and sets its cookie. Five failures from one address within 15 minutes
  * lock that address out until the window ends, correct password or not.
  */
-export async function login(c: RouteContext): Promise<Response> {
+export async function login(c: RouteContext): Promise<Answer<Api.LoggedIn>> {
   const secure = https(c);
   // A login form posted from another site would sign the browser in as the owner's attacker.
   checkOrigin(c.req, ownOrigin(c.req, secure), false);
@@ -76,7 +77,7 @@ export async function login(c: RouteContext): Promise<Response> {
 }
 
 /** `POST /api/auth/logout`: ends this browser's session (if any) and clears its cookie. */
-export function logout(c: RouteContext): Response {
+export function logout(c: RouteContext): Answer<Api.LoggedOut> {
   const secure = https(c);
   const secret = readSessionCookie(c.req);
   let ended = false;
@@ -88,7 +89,7 @@ export function logout(c: RouteContext): Response {
 }
 
 /** `GET /api/auth/me`: who the caller is (a signed-in owner or a token). */
-export function me(c: RouteContext): Response {
+export function me(c: RouteContext): Answer<Api.Me> {
   const p = c.principal!;
   if (p.kind === "session") {
     return json({
@@ -103,13 +104,13 @@ export function me(c: RouteContext): Response {
 }
 
 /** `GET /api/auth/sessions`: signed-in browsers, the caller's own marked. */
-export function listSessions(c: RouteContext): Response {
+export function listSessions(c: RouteContext): Answer<Api.Session[]> {
   const own = c.principal?.session?.id;
   return json(c.server.storage.sessions.list().map((s) => ({ ...s, current: s.id === own })));
 }
 
 /** `DELETE /api/auth/sessions/{id}`: signs one browser out. */
-export function revokeSession(c: RouteContext): Response {
+export function revokeSession(c: RouteContext): Answer<Api.SessionRevoked> {
   if (!c.server.storage.sessions.revoke(c.params.id)) {
     throw new HttpError(404, "SESSION_NOT_FOUND", `No session '${c.params.id}'`);
   }

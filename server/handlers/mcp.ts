@@ -1,6 +1,8 @@
 import { VERSION } from "../../version.ts";
 import type { RouteContext } from "../context.ts";
+import type * as Api from "../api_types.ts";
 import { HttpError } from "../http_error.ts";
+import { type JsonAnswer, plainJson } from "../respond.ts";
 
 /**
  * A browser page may only reach `/mcp` from the admin host's own origin:
@@ -34,9 +36,9 @@ export async function mcpEndpoint(c: RouteContext): Promise<Response> {
 }
 
 /** `GET /.well-known/mcp.json`: where and how an agent connects. */
-export async function wellKnownMcp(c: RouteContext): Promise<Response> {
+export async function wellKnownMcp(c: RouteContext): Promise<JsonAnswer<Api.McpDiscovery>> {
   const { TOOLS } = await import("../mcp/tools.ts");
-  return Response.json({
+  return plainJson({
     name: "fazt",
     version: VERSION,
     description: "A fazt node: static sites and serverless apps, deployed and managed by API",

@@ -1,7 +1,8 @@
 /** The node's `peers` table over HTTP, with each peer checked live (never its token). */
 import { readBody } from "../../lib/read_body.ts";
 import type { RouteContext } from "../context.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json } from "../respond.ts";
 
 const TIMEOUT_MS = 3000;
 /** A peer's `/health` is a few hundred bytes; a peer sending more is not read further. */
@@ -10,7 +11,7 @@ const MAX_HEALTH_BYTES = 64 * 1024;
 const parseJson = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));
 
 /** `GET /api/peers`: the peers this node knows. */
-export function listPeers(c: RouteContext): Response {
+export function listPeers(c: RouteContext): Answer<Api.PeerInfo[]> {
   return json(c.server.storage.peers.list().map(({ token: _, ...p }) => p));
 }
 
@@ -18,7 +19,7 @@ export function listPeers(c: RouteContext): Response {
  * `GET /api/peers/status`: every peer's `/health`, fetched in parallel with a
  * time limit: reachable, version and round-trip time.
  */
-export async function peersStatus(c: RouteContext): Promise<Response> {
+export async function peersStatus(c: RouteContext): Promise<Answer<Api.PeerStatus[]>> {
   const peers = c.server.storage.peers.list();
   const out = await Promise.all(peers.map(async ({ token: _, ...p }) => {
     const t0 = performance.now();

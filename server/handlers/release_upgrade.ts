@@ -17,7 +17,7 @@ import { RELEASE_PUBLIC_KEY } from "../../lib/release_key.ts";
 import { releaseUrlProblem } from "../../lib/release_url.ts";
 import { VERSION } from "../../version.ts";
 import { readJsonObject } from "../json_body.ts";
-import type { ReleaseInfo } from "../api_types.ts";
+import type { ReleaseInfo, UpgradeStarted } from "../api_types.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import {
@@ -26,7 +26,7 @@ import {
   programOf,
   type ReleaseCandidate,
 } from "../release_candidate.ts";
-import { json } from "../respond.ts";
+import { type Answer, json } from "../respond.ts";
 import { busy, stage, unavailable, upgrade } from "./upgrade.ts";
 
 /** The answer of `GET /api/upgrade/release`. */
@@ -78,7 +78,7 @@ function checkVersion(value: unknown): string | undefined {
 }
 
 /** `GET /api/upgrade/release[?version=V][&feed=URL]`: what the feed offers this node. */
-export async function releaseInfo(c: RouteContext): Promise<Response> {
+export async function releaseInfo(c: RouteContext): Promise<Answer<ReleaseInfo>> {
   const q = c.url.searchParams;
   const candidate = await find(c, {
     version: checkVersion(q.get("version") ?? undefined),
@@ -115,7 +115,7 @@ function runtimeProblem(c: RouteContext, candidate: ReleaseCandidate): string | 
  * `POST /api/upgrade`: `{"from": "feed", "version"?: V, "feed"?: URL}` (JSON)
  * upgrades from the release feed; any other body is an uploaded program.
  */
-export function postUpgrade(c: RouteContext): Promise<Response> {
+export function postUpgrade(c: RouteContext): Promise<Answer<UpgradeStarted>> {
   const type = c.req.headers.get("content-type") ?? "";
   if (/^application\/json\b/i.test(type)) return upgradeFromFeed(c);
   return upgrade(c);
@@ -141,7 +141,7 @@ async function feedRequest(c: RouteContext): Promise<FeedRequest> {
   return { version: checkVersion(body.version), feed: body.feed };
 }
 
-async function upgradeFromFeed(c: RouteContext): Promise<Response> {
+async function upgradeFromFeed(c: RouteContext): Promise<Answer<UpgradeStarted>> {
   const upgrader = c.server.upgrader;
   const reason = unavailable(upgrader);
   if (reason) throw new HttpError(409, "UPGRADE_UNAVAILABLE", reason);

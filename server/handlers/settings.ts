@@ -3,7 +3,8 @@ import { isSettingKey, SETTING_DEFS } from "../../storage/mod.ts";
 import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json } from "../respond.ts";
 
 /** Every setting: the value this run uses, its default, its range, and whether it is stored. */
 function describe(c: RouteContext) {
@@ -29,7 +30,7 @@ function describe(c: RouteContext) {
 }
 
 /** `GET /api/settings` */
-export function getSettings(c: RouteContext): Response {
+export function getSettings(c: RouteContext): Answer<Api.Setting[]> {
   return json(describe(c));
 }
 
@@ -37,7 +38,7 @@ export function getSettings(c: RouteContext): Response {
  * `PUT /api/settings` with `{"key": value, …}`: checks every value, stores
  * them all or none. Settings are read at start-up, so they apply after a restart.
  */
-export async function putSettings(c: RouteContext): Promise<Response> {
+export async function putSettings(c: RouteContext): Promise<Answer<Api.SettingsSaved>> {
   const body = await readJsonObject(c.req);
   const { settings, db } = c.server.storage;
   for (const key of Object.keys(body)) {

@@ -10,7 +10,8 @@ import {
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { intParam } from "../params.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json } from "../respond.ts";
 
 const MAX_BUCKETS = 5000;
 const REALTIME_MS = 5 * 60_000;
@@ -163,7 +164,7 @@ function legacyStats(c: RouteContext, app: string | null, now: number) {
  * `GET /api/stats?app=&from=&to=&interval=hour|day&limit=`: totals, a time
  * series with every bucket, top lists, and the original's fields.
  */
-export async function stats(c: RouteContext): Promise<Response> {
+export async function stats(c: RouteContext): Promise<Answer<Api.Stats>> {
   const { analytics, storage } = c.server;
   await analytics.sync(); // buffered events first, and any pruning due
   const now = analytics.now();
@@ -187,7 +188,7 @@ export async function stats(c: RouteContext): Promise<Response> {
 }
 
 /** `GET /api/stats/realtime?app=`: visitors of the last 5 minutes and the pages they are on. */
-export async function realtime(c: RouteContext): Promise<Response> {
+export async function realtime(c: RouteContext): Promise<Answer<Api.Realtime>> {
   const { analytics, storage } = c.server;
   await analytics.sync(); // buffered events first, and any pruning due
   const now = analytics.now();
@@ -207,7 +208,7 @@ export async function realtime(c: RouteContext): Promise<Response> {
  * (not page views) over time, the most frequent names, and the newest ones
  * with their properties.
  */
-export async function events(c: RouteContext): Promise<Response> {
+export async function events(c: RouteContext): Promise<Answer<Api.EventStats>> {
   const { analytics, storage } = c.server;
   await analytics.sync(); // buffered events first, and any pruning due
   const now = analytics.now();

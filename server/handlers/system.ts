@@ -1,10 +1,11 @@
 import { VERSION } from "../../version.ts";
 import type { RouteContext } from "../context.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json, type JsonAnswer, plainJson } from "../respond.ts";
 
 /** `GET /health`: no auth, plain JSON (not enveloped) so any probe can read it. */
-export function health(c: RouteContext): Response {
-  return Response.json({
+export function health(c: RouteContext): JsonAnswer<Api.Health> {
+  return plainJson({
     status: "ok",
     version: VERSION,
     uptime_s: Math.floor((Date.now() - c.server.startedAt) / 1000),
@@ -12,7 +13,7 @@ export function health(c: RouteContext): Response {
 }
 
 /** `GET /api/system` */
-export function system(c: RouteContext): Response {
+export function system(c: RouteContext): Answer<Api.System> {
   const mem = Deno.memoryUsage();
   const { sites, storage, analytics } = c.server;
   return json({

@@ -5,7 +5,8 @@ import { VERSION } from "../../version.ts";
 import { readBody } from "../../lib/read_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
-import { json } from "../respond.ts";
+import type * as Api from "../api_types.ts";
+import { type Answer, json } from "../respond.ts";
 import type { Upgrader } from "../upgrader.ts";
 
 /** A compiled fazt is ~100 MB; a bundle ~3 MB. */
@@ -47,7 +48,7 @@ async function canWriteBeside(program: Program): Promise<boolean> {
 }
 
 /** `GET /api/upgrade`: whether and how this node can be upgraded. */
-export async function upgradeInfo(c: RouteContext): Promise<Response> {
+export async function upgradeInfo(c: RouteContext): Promise<Answer<Api.UpgradeInfo>> {
   let reason = unavailable(c.server.upgrader);
   if (!reason && !await canWriteBeside(c.server.upgrader!.program)) reason = CANNOT_WRITE;
   const info: UpgradeInfo = {
@@ -133,7 +134,7 @@ export const busy = new WeakSet<Upgrader>();
  * then the node answers 202 and restarts on it, going back to the old program
  * if the new one does not come up healthy.
  */
-export async function upgrade(c: RouteContext): Promise<Response> {
+export async function upgrade(c: RouteContext): Promise<Answer<Api.UpgradeStarted>> {
   const upgrader = c.server.upgrader;
   const reason = unavailable(upgrader);
   if (reason) throw new HttpError(409, "UPGRADE_UNAVAILABLE", reason);

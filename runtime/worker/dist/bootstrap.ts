@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "9c623e496cda5178d101f889044a0f81fab44c59b14982d2e453389d022438b5";
+export const WORKER_HASH = "ccaa99ce16f80358bf1314d6a7c54a6d6c276fdf9d1470aee4c6c13582b4bcbb";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
