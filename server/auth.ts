@@ -9,6 +9,7 @@ import {
 import { HttpError } from "./http_error.ts";
 import { checkOrigin, isStateChanging } from "./request_origin.ts";
 import { readSessionCookie } from "./session_cookie.ts";
+import type { FailureWindows } from "./failure_windows.ts";
 
 /** Who may call a route: anyone, or a token holding at least this scope. */
 export type Policy = "public" | Scope;
@@ -31,14 +32,25 @@ export interface SessionCheck {
   origin: string;
 }
 
+/** The limit on failed token authentications, for one client. */
+export interface TokenGuard {
+  /** The client's address (see `clientIp`). */
+  client: string;
+  failures: FailureWindows;
+}
+
 const CHALLENGE = { "www-authenticate": 'Bearer realm="fazt"' };
 
-/** Checks the request's credentials against `policy`; throws 401/403 when they fall short. */
+/**
+ * Checks the request's credentials against `policy`; throws 401/403 when they
+ * fall short, and 429 when `guard`'s client has failed too often with tokens.
+ */
 export function authorize(
   req: Request,
   storage: Storage,
   policy: Policy,
   sessions?: SessionCheck,
+  guard?: TokenGuard,
 ): Principal | undefined {
   if (policy === "public") return undefined;
   const header = req.headers.get("authorization");
@@ -50,6 +62,36 @@ export function authorize(
   if (!header) {
     throw new HttpError(401, "UNAUTHORIZED", "Authentication required", { headers: CHALLENGE });
   }
+  // Checked before the token, so a blocked client learns nothing about the ones it tries.
+  const wait = guard?.failures.blockedFor(guard.client) ?? 0;
+  if (wait > 0) {
+    const s = Math.ceil(wait / 1000);
+    throw new HttpError(
+      429,
+      "RATE_LIMITED",
+      `Too many failed token authentications from this address. Try again in ${
+        Math.ceil(s / 60)
+      } minutes.`,
+      { details: { retry_after_s: s }, headers: { "retry-after": String(s) } },
+    );
+  }
+  let token: TokenInfo;
+  try {
+    token = verifyBearer(header, storage);
+  } catch (err) {
+    guard?.failures.fail(guard.client);
+    throw err;
+  }
+  if (!scopeAllows(token.scope, policy)) {
+    throw new HttpError(403, "FORBIDDEN", `This needs a token with scope '${policy}'`, {
+      details: { required: policy, scope: token.scope },
+    });
+  }
+  return { kind: "token", token };
+}
+
+/** The token of an `Authorization: Bearer` header; 401 when malformed, unknown or revoked. */
+function verifyBearer(header: string, storage: Storage): TokenInfo {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) {
     throw new HttpError(
@@ -65,12 +107,7 @@ export function authorize(
       headers: CHALLENGE,
     });
   }
-  if (!scopeAllows(token.scope, policy)) {
-    throw new HttpError(403, "FORBIDDEN", `This needs a token with scope '${policy}'`, {
-      details: { required: policy, scope: token.scope },
-    });
-  }
-  return { kind: "token", token };
+  return token;
 }
 
 function sessionPrincipal(

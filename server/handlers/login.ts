@@ -5,7 +5,13 @@ import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../respond.ts";
-import { checkOrigin, clientIp, isHttps, ownOrigin } from "../request_origin.ts";
+import {
+  checkOrigin,
+  clientIp,
+  ignoredForwardingHeader,
+  isHttps,
+  ownOrigin,
+} from "../request_origin.ts";
 import {
   clearedSessionCookie,
   readSessionCookie,
@@ -28,11 +34,15 @@ function https(c: RouteContext): boolean {
 /** 429 for an address that has used up its sign-in attempts. */
 function tooManyAttempts(c: RouteContext, waitMs: number): HttpError {
   const s = Math.max(1, Math.ceil(waitMs / 1000));
+  const details: Record<string, unknown> = { retry_after_s: s };
+  // Behind a proxy fazt does not trust, everyone shares the proxy's address: say so.
+  const ignored = ignoredForwardingHeader(c.req, c.remote, c.server.settings);
+  if (ignored) details.ignored_header = ignored;
   return new HttpError(
     429,
     "RATE_LIMITED",
     `Too many sign-in attempts. Try again in ${Math.ceil(s / 60)} minutes.`,
-    { details: { retry_after_s: s }, headers: { "retry-after": String(s) } },
+    { details, headers: { "retry-after": String(s) } },
   );
 }
 
