@@ -8,7 +8,7 @@ import {
 } from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
 import { checkOrigin, isStateChanging } from "./request_origin.ts";
-import { readSessionCookie } from "./session_cookie.ts";
+import { readSessionCookies } from "./session_cookie.ts";
 import type { FailureWindows } from "./failure_windows.ts";
 
 /** Who may call a route: anyone, or a token holding at least this scope. */
@@ -56,8 +56,8 @@ export function authorize(
   const header = req.headers.get("authorization");
   // A Bearer header decides alone: a bad token is refused, not retried as a cookie.
   if (!header && sessions) {
-    const secret = readSessionCookie(req);
-    if (secret !== undefined) return sessionPrincipal(req, storage, secret, sessions);
+    const secrets = readSessionCookies(req);
+    if (secrets.length > 0) return sessionPrincipal(req, storage, secrets, sessions);
   }
   if (!header) {
     throw new HttpError(401, "UNAUTHORIZED", "Authentication required", { headers: CHALLENGE });
@@ -110,13 +110,22 @@ function verifyBearer(header: string, storage: Storage): TokenInfo {
   return token;
 }
 
+/**
+ * The owner's session of the first cookie value that names a live one. Each
+ * is tried: a cookie of the same name tossed in from an app host must not
+ * hide the real one.
+ */
 function sessionPrincipal(
   req: Request,
   storage: Storage,
-  secret: string,
+  secrets: string[],
   check: SessionCheck,
 ): Principal {
-  const session = storage.sessions.touch(secret, check.life);
+  let session: SessionInfo | undefined;
+  for (const secret of secrets) {
+    session = storage.sessions.touch(secret, check.life);
+    if (session) break;
+  }
   if (!session) {
     throw new HttpError(
       401,

@@ -13,8 +13,8 @@ import {
   ownOrigin,
 } from "../request_origin.ts";
 import {
-  clearedSessionCookie,
-  readSessionCookie,
+  clearedSessionCookies,
+  readSessionCookies,
   sessionCookie,
   sessionLifetime,
 } from "../session_cookie.ts";
@@ -100,13 +100,15 @@ export async function login(c: RouteContext): Promise<Response> {
 /** `POST /api/auth/logout`: ends this browser's session (if any) and clears its cookie. */
 export function logout(c: RouteContext): Response {
   const secure = https(c);
-  const secret = readSessionCookie(c.req);
+  const secrets = readSessionCookies(c.req);
   let ended = false;
-  if (secret !== undefined) {
+  if (secrets.length > 0) {
     checkOrigin(c.req, ownOrigin(c.req, secure), true);
-    ended = c.server.storage.sessions.delete(secret);
+    for (const secret of secrets) ended = c.server.storage.sessions.delete(secret) || ended;
   }
-  return json({ logged_out: ended }, 200, { "set-cookie": clearedSessionCookie(secure) });
+  const res = json({ logged_out: ended }, 200);
+  for (const cookie of clearedSessionCookies(secure)) res.headers.append("set-cookie", cookie);
+  return res;
 }
 
 /** `GET /api/auth/me`: who the caller is (a signed-in owner or a token). */
