@@ -509,9 +509,10 @@ browserTest(
 );
 
 browserTest(
-  "the overview warns when a proxy's forwarding headers are ignored",
+  "the overview warns about ignored proxy headers; file names show their hidden characters",
   async (node, browser) => {
     await setOwner(node);
+    await node.deploy("bidi", await makeZip({ "invoice\u202Egpj.exe": "MZ", "index.html": "hi" }));
     const ctx = await browser.newContext();
     try {
       const page = await ctx.newPage();
@@ -529,6 +530,19 @@ browserTest(
       await page.getByRole("button", { name: "Refresh" }).click();
       await page.getByText(/through a proxy \(x-forwarded-for\) but trust_proxy is off/).waitFor();
       await shot(page, "desktop-18-proxy-warning");
+
+      // A right-to-left override cannot make invoice<U+202E>gpj.exe read as invoiceexe.jpg.
+      await page.goto(admin + "/apps/bidi?tab=files");
+      const file = page.getByRole("button", { name: /invoice/ });
+      await file.waitFor();
+      assert.equal(
+        await file.locator(".ellipsis").textContent(),
+        "invoice\\u202Egpj.exe",
+        "the override is shown, not obeyed",
+      );
+      await file.click();
+      await page.getByRole("heading", { name: "invoice\\u202Egpj.exe" }).waitFor();
+      await shot(page, "desktop-19-hidden-characters");
     } finally {
       await ctx.close();
     }
