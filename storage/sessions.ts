@@ -191,7 +191,7 @@ export class LoginAttemptStore {
   reserve(ip: string, max: number, windowMs: number): Reservation {
     const now = this.#now();
     return this.#db.transaction(() => {
-      this.#db.run("DELETE FROM login_attempts WHERE window_start <= ?", now - windowMs);
+      this.#dropEnded(now, windowMs);
       const row = this.#db.get<{ failures: number; window_start: number }>(
         "SELECT failures, window_start FROM login_attempts WHERE ip = ?",
         ip,
@@ -199,14 +199,7 @@ export class LoginAttemptStore {
       if (row && row.failures >= max) {
         return { ok: false, waitMs: row.window_start + windowMs - now };
       }
-      const counted = this.#db.get<{ failures: number }>(
-        `INSERT INTO login_attempts (ip, failures, window_start) VALUES (?, 1, ?)
-         ON CONFLICT (ip) DO UPDATE SET failures = failures + 1
-         RETURNING failures`,
-        ip,
-        now,
-      );
-      return { ok: true, attempts: counted!.failures };
+      return { ok: true, attempts: this.#count(ip, now) };
     });
   }
 
@@ -222,20 +215,29 @@ export class LoginAttemptStore {
   fail(ip: string, windowMs: number): number {
     const now = this.#now();
     return this.#db.transaction(() => {
-      this.#db.run("DELETE FROM login_attempts WHERE window_start <= ?", now - windowMs);
-      const row = this.#db.get<{ failures: number }>(
-        `INSERT INTO login_attempts (ip, failures, window_start) VALUES (?, 1, ?)
-         ON CONFLICT (ip) DO UPDATE SET failures = failures + 1
-         RETURNING failures`,
-        ip,
-        now,
-      );
-      return row!.failures;
+      this.#dropEnded(now, windowMs);
+      return this.#count(ip, now);
     });
   }
 
   /** A successful login clears the address's count. */
   reset(ip: string): void {
     this.#db.run("DELETE FROM login_attempts WHERE ip = ?", ip);
+  }
+
+  /** Forgets every address whose window has ended. */
+  #dropEnded(now: number, windowMs: number): void {
+    this.#db.run("DELETE FROM login_attempts WHERE window_start <= ?", now - windowMs);
+  }
+
+  /** Counts one for `ip` (starting its window now if it has none); returns its count. */
+  #count(ip: string, now: number): number {
+    return this.#db.get<{ failures: number }>(
+      `INSERT INTO login_attempts (ip, failures, window_start) VALUES (?, 1, ?)
+       ON CONFLICT (ip) DO UPDATE SET failures = failures + 1
+       RETURNING failures`,
+      ip,
+      now,
+    )!.failures;
   }
 }
