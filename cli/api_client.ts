@@ -68,7 +68,7 @@ export class ApiClient {
         return new CliError(res.statusText, err.code);
       case "api": {
         const details = err.details ? ` ${JSON.stringify(err.details)}` : "";
-        return new CliError(`${err.message}${details}`, err.code);
+        return new CliError(`${err.message}${details}`, err.code, 1, { cause: err });
       }
     }
   }

@@ -8,6 +8,7 @@ import {
   ToolError,
   type ToolHost,
 } from "../server/mcp/mod.ts";
+import { ApiError } from "../lib/envelope.ts";
 import type { ApiClient } from "./api_client.ts";
 import { CliError } from "./cli_error.ts";
 import { connect, type ConnectionFlags } from "./connection.ts";
@@ -17,6 +18,17 @@ import { zipFolder } from "./zip_folder.ts";
 
 export interface McpFlags extends ConnectionFlags {
   peer?: string;
+}
+
+/**
+ * A CLI failure as a tool error: a node's refusal keeps its own code, message
+ * and details (the CLI's message adds the details as text; a tool gives them apart).
+ */
+function toolError(err: CliError): ToolError {
+  if (err.cause instanceof ApiError && err.cause.kind === "api") {
+    return new ToolError(err.cause.code, err.cause.message, err.cause.details);
+  }
+  return new ToolError(err.code ?? "ERROR", err.message);
 }
 
 /** A peer's API for the tools: the CLI's client, its errors turned into tool errors. */
@@ -40,7 +52,7 @@ function peerApi(server: string, client: ApiClient): NodeApi {
         }
         return await client.request<T>(method, path);
       } catch (err) {
-        if (err instanceof CliError) throw new ToolError(err.code ?? "ERROR", err.message);
+        if (err instanceof CliError) throw toolError(err);
         throw err;
       }
     },
@@ -55,7 +67,7 @@ function stdioHost(flags: McpFlags): ToolHost {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof CliError) throw new ToolError(err.code ?? "ERROR", err.message);
+      if (err instanceof CliError) throw toolError(err);
       throw err;
     }
   };

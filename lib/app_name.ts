@@ -23,6 +23,13 @@ export const RESERVED_APP_NAMES: readonly string[] = [
 
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/**
+ * The rule as one regular expression, reserved names aside: for schemas
+ * (MCP tools' JSON Schema `pattern`) and checks that must refuse `.`, `..`,
+ * slashes and escapes before a name becomes part of a URL path.
+ */
+export const APP_NAME_PATTERN: RegExp = /^(?!.*--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
 /** Why `name` cannot be an app name, as a short constraint word; `undefined` if it can. */
 export function appNameProblem(name: string): string | undefined {
   if (!name) return "required";

@@ -49,6 +49,22 @@ export interface System {
   /** Analytics events refused since start because the buffer was full. */
   dropped_events: number;
   analytics: { enabled: boolean; buffered_events: number; written_events: number };
+  /**
+   * Whether forwarding headers are believed, and what reached the admin host
+   * this run that was not (then every client has the proxy's address).
+   */
+  proxy: { trust_proxy: boolean; ignored_forwarding: IgnoredForwarding | null };
+}
+
+/** Forwarding headers the admin host saw and did not believe, since the node started. */
+export interface IgnoredForwarding {
+  /** The header seen last: `x-forwarded-for`, `forwarded` or `x-real-ip`. */
+  header: string;
+  /** Whether the proxy (the socket's peer) was on loopback. */
+  from_loopback: boolean;
+  /** Requests that carried one. */
+  requests: number;
+  last_seen_at: number;
 }
 
 /** `GET /api/system/requests`: this run's requests per minute over the last hour. */

@@ -8,7 +8,8 @@ import {
 } from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
 import { checkOrigin, isStateChanging } from "./request_origin.ts";
-import { readSessionCookie } from "./session_cookie.ts";
+import { readSessionCookies } from "./session_cookie.ts";
+import type { FailureWindows } from "./failure_windows.ts";
 
 /** Who may call a route: anyone, or a token holding at least this scope. */
 export type Policy = "public" | Scope;
@@ -31,25 +32,66 @@ export interface SessionCheck {
   origin: string;
 }
 
+/** The limit on failed token authentications, for one client. */
+export interface TokenGuard {
+  /** The client's address (see `clientIp`). */
+  client: string;
+  failures: FailureWindows;
+}
+
 const CHALLENGE = { "www-authenticate": 'Bearer realm="fazt"' };
 
-/** Checks the request's credentials against `policy`; throws 401/403 when they fall short. */
+/**
+ * Checks the request's credentials against `policy`; throws 401/403 when they
+ * fall short, and 429 when `guard`'s client has failed too often with tokens.
+ */
 export function authorize(
   req: Request,
   storage: Storage,
   policy: Policy,
   sessions?: SessionCheck,
+  guard?: TokenGuard,
 ): Principal | undefined {
   if (policy === "public") return undefined;
   const header = req.headers.get("authorization");
   // A Bearer header decides alone: a bad token is refused, not retried as a cookie.
   if (!header && sessions) {
-    const secret = readSessionCookie(req);
-    if (secret !== undefined) return sessionPrincipal(req, storage, secret, sessions);
+    const secrets = readSessionCookies(req);
+    if (secrets.length > 0) return sessionPrincipal(req, storage, secrets, sessions);
   }
   if (!header) {
     throw new HttpError(401, "UNAUTHORIZED", "Authentication required", { headers: CHALLENGE });
   }
+  // Checked before the token, so a blocked client learns nothing about the ones it tries.
+  const wait = guard?.failures.blockedFor(guard.client) ?? 0;
+  if (wait > 0) {
+    const s = Math.ceil(wait / 1000);
+    throw new HttpError(
+      429,
+      "RATE_LIMITED",
+      `Too many failed token authentications from this address. Try again in ${
+        Math.ceil(s / 60)
+      } minutes.`,
+      { details: { retry_after_s: s }, headers: { "retry-after": String(s) } },
+    );
+  }
+  let token: TokenInfo;
+  try {
+    token = verifyBearer(header, storage);
+  } catch (err) {
+    guard?.failures.fail(guard.client);
+    throw err;
+  }
+  if (!scopeAllows(token.scope, policy)) {
+    throw new HttpError(403, "FORBIDDEN", `This needs a token with scope '${policy}'`, {
+      details: { required: policy, scope: token.scope },
+    });
+  }
+  return { kind: "token", token };
+}
+
+/** The token of an `Authorization: Bearer` header; 401 when malformed, unknown or revoked. */
+function verifyBearer(header: string, storage: Storage): TokenInfo {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) {
     throw new HttpError(
@@ -65,21 +107,25 @@ export function authorize(
       headers: CHALLENGE,
     });
   }
-  if (!scopeAllows(token.scope, policy)) {
-    throw new HttpError(403, "FORBIDDEN", `This needs a token with scope '${policy}'`, {
-      details: { required: policy, scope: token.scope },
-    });
-  }
-  return { kind: "token", token };
+  return token;
 }
 
+/**
+ * The owner's session of the first cookie value that names a live one. Each
+ * is tried: a cookie of the same name tossed in from an app host must not
+ * hide the real one.
+ */
 function sessionPrincipal(
   req: Request,
   storage: Storage,
-  secret: string,
+  secrets: string[],
   check: SessionCheck,
 ): Principal {
-  const session = storage.sessions.touch(secret, check.life);
+  let session: SessionInfo | undefined;
+  for (const secret of secrets) {
+    session = storage.sessions.touch(secret, check.life);
+    if (session) break;
+  }
   if (!session) {
     throw new HttpError(
       401,

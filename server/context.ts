@@ -5,6 +5,8 @@ import type { AppRuntime } from "../runtime/mod.ts";
 import type { Analytics } from "./analytics.ts";
 import type { Compressor } from "./compress.ts";
 import type { Upgrader } from "./upgrader.ts";
+import type { FailureWindows } from "./failure_windows.ts";
+import type { ForwardingWatch } from "./forwarding_watch.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
@@ -22,6 +24,10 @@ export interface ServerContext {
   /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
   closing?: AbortSignal;
   log: (message: string) => void;
+  /** Failed token authentications per client address, this run. Set by `withRoutes`. */
+  tokenFailures: FailureWindows;
+  /** Forwarding headers the admin host saw and ignored, this run. Set by `withRoutes`. */
+  forwarding: ForwardingWatch;
   /** The admin host's API routes (what `/llms.txt` lists). Set by `createHandler`. */
   routes: readonly Route[];
   /**

@@ -20,6 +20,7 @@ export type ErrorCode =
   | "FORBIDDEN"
   | "FORBIDDEN_ORIGIN"
   | "LOCAL_ONLY"
+  | "TOKEN_REQUIRED"
   // What is not there.
   | "NOT_FOUND"
   | "APP_NOT_FOUND"

@@ -7,7 +7,8 @@
 import type { Settings } from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
 
-function isLoopback(addr: Deno.NetAddr | undefined): boolean {
+/** Whether the socket's peer is on this machine. */
+export function isLoopback(addr: Deno.NetAddr | undefined): boolean {
   const h = addr?.hostname ?? "";
   return h === "::1" || h.startsWith("127.") || h === "::ffff:127.0.0.1";
 }
@@ -27,11 +28,35 @@ export function clientIp(
   settings: Settings,
 ): string {
   if (viaTrustedProxy(remote, settings)) {
-    const forwarded = req.headers.get("x-forwarded-for")?.split(",").map((s) => s.trim())
-      .filter(Boolean);
+    const forwarded = forwardedFor(req);
     if (forwarded?.length) return forwarded[forwarded.length - 1].slice(0, 64);
   }
   return remote?.hostname ?? "unknown";
+}
+
+/** Headers a reverse proxy adds to say who its client was. */
+const FORWARDING_HEADERS = ["x-forwarded-for", "forwarded", "x-real-ip"];
+
+/**
+ * The forwarding header this request carries that `clientIp` does not
+ * believe (`trust_proxy` off, a proxy that is not on loopback, or only
+ * `Forwarded`/`X-Real-IP`, which fazt does not read); `undefined` when there
+ * is none or it is used. Behind such a proxy every client has the proxy's
+ * address, so they share one sign-in limit.
+ */
+export function ignoredForwardingHeader(
+  req: Request,
+  remote: Deno.NetAddr | undefined,
+  settings: Settings,
+): string | undefined {
+  const names = FORWARDING_HEADERS.filter((name) => req.headers.has(name));
+  if (names.length === 0) return undefined;
+  if (viaTrustedProxy(remote, settings) && forwardedFor(req)?.length) return undefined;
+  return names[0];
+}
+
+function forwardedFor(req: Request): string[] | undefined {
+  return req.headers.get("x-forwarded-for")?.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
 /** Whether the browser reached us over HTTPS (directly, or through a trusted proxy). */

@@ -14,7 +14,9 @@ import { serveStatic } from "./static_site.ts";
 import { Analytics, type AnalyticsOptions } from "./analytics.ts";
 import { Compressor } from "./compress.ts";
 import type { Upgrader } from "./upgrader.ts";
-import { isHttps, ownOrigin } from "./request_origin.ts";
+import { clientIp, isHttps, ownOrigin } from "./request_origin.ts";
+import { FailureWindows } from "./failure_windows.ts";
+import { ForwardingWatch } from "./forwarding_watch.ts";
 import { sessionLifetime } from "./session_cookie.ts";
 import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
@@ -71,13 +73,25 @@ const ADMIN_ROUTES = [...ROUTES, ...TRACKING_ROUTES.filter((r) => r.host !== "ap
 /** What every app host routes under `/_fazt/`. */
 const APP_ROUTES = TRACKING_ROUTES.filter((r) => r.host === "app");
 
-/** A node's state before `createHandler` gives it its routes and in-process dispatch. */
-export type ServerState = Omit<ServerContext, "routes" | "dispatch">;
+/** A node's state before `withRoutes` gives it its routes, dispatch and request guards. */
+export type ServerState = Omit<
+  ServerContext,
+  "routes" | "dispatch" | "tokenFailures" | "forwarding"
+>;
 
-/** Completes a node's state with its routes and in-process dispatch. */
+/**
+ * Completes a node's state with its routes, its in-process dispatch and what
+ * it remembers about requests this run (failed tokens, ignored proxy headers).
+ */
 export function withRoutes(state: ServerState): ServerContext {
+  const { settings } = state;
   const ctx: ServerContext = {
     ...state,
+    tokenFailures: new FailureWindows(
+      settings.token_failures_max,
+      settings.token_failures_window_s * 1000,
+    ),
+    forwarding: new ForwardingWatch(),
     routes: ROUTES,
     dispatch: (req) => handleAdmin(req, ctx),
   };
@@ -154,6 +168,7 @@ function handleAdmin(
   remote?: Deno.NetAddr,
 ): Promise<Response> {
   const url = new URL(req.url);
+  ctx.forwarding.note(req, remote, ctx.settings);
   return answerRoute(ADMIN_ROUTES, url.pathname, { req, url, server: ctx, remote }, () => {
     if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
       throw new HttpError(404, "NOT_FOUND", `No API route ${req.method} ${url.pathname}`);
@@ -187,7 +202,7 @@ async function answerRoute(
       : authorize(req, ctx.storage, match.route.auth, {
         life: sessionLifetime(ctx.settings),
         origin: ownOrigin(req, isHttps(req, url, remote, ctx.settings)),
-      });
+      }, { client: clientIp(req, remote, ctx.settings), failures: ctx.tokenFailures });
     return await match.route.handler({ ...base, params: match.params, principal });
   } catch (err) {
     return toErrorResponse(err, ctx.log);

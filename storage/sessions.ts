@@ -144,9 +144,17 @@ export class SessionStore {
   }
 }
 
+/** The answer of `LoginAttemptStore.reserve`. */
+export type Reservation =
+  /** `attempts`: how many are counted in the window, this one included. */
+  | { ok: true; attempts: number }
+  /** `waitMs`: until the window ends and the address may try again. */
+  | { ok: false; waitMs: number };
+
 /**
- * Failed logins per client address, in fixed windows that start at the first
- * failure; kept in SQLite so a restart does not reset the limit.
+ * Login attempts per client address, in fixed windows that start at the
+ * first one: each attempt is counted before its password is checked and a
+ * success clears the count. Kept in SQLite so a restart does not reset it.
  */
 export class LoginAttemptStore {
   #db: Database;
@@ -173,24 +181,63 @@ export class LoginAttemptStore {
     return ends - now;
   }
 
+  /**
+   * Takes one attempt for `ip` before its password is checked: refused (with
+   * the milliseconds until it may try again) when `max` attempts are already
+   * counted in the window, else counted at once. Counting up front, in one
+   * transaction, is what stops concurrent guesses that all arrive before the
+   * first one's slow password check has failed.
+   */
+  reserve(ip: string, max: number, windowMs: number): Reservation {
+    const now = this.#now();
+    return this.#db.transaction(() => {
+      this.#dropEnded(now, windowMs);
+      const row = this.#db.get<{ failures: number; window_start: number }>(
+        "SELECT failures, window_start FROM login_attempts WHERE ip = ?",
+        ip,
+      );
+      if (row && row.failures >= max) {
+        return { ok: false, waitMs: row.window_start + windowMs - now };
+      }
+      return { ok: true, attempts: this.#count(ip, now) };
+    });
+  }
+
+  /** Gives back a reserved attempt that never got to a password check (a malformed request). */
+  release(ip: string): void {
+    this.#db.run(
+      "UPDATE login_attempts SET failures = failures - 1 WHERE ip = ? AND failures > 0",
+      ip,
+    );
+  }
+
   /** Counts one failure; returns the failures in the current window. */
   fail(ip: string, windowMs: number): number {
     const now = this.#now();
     return this.#db.transaction(() => {
-      this.#db.run("DELETE FROM login_attempts WHERE window_start <= ?", now - windowMs);
-      const row = this.#db.get<{ failures: number }>(
-        `INSERT INTO login_attempts (ip, failures, window_start) VALUES (?, 1, ?)
-         ON CONFLICT (ip) DO UPDATE SET failures = failures + 1
-         RETURNING failures`,
-        ip,
-        now,
-      );
-      return row!.failures;
+      this.#dropEnded(now, windowMs);
+      return this.#count(ip, now);
     });
   }
 
   /** A successful login clears the address's count. */
   reset(ip: string): void {
     this.#db.run("DELETE FROM login_attempts WHERE ip = ?", ip);
+  }
+
+  /** Forgets every address whose window has ended. */
+  #dropEnded(now: number, windowMs: number): void {
+    this.#db.run("DELETE FROM login_attempts WHERE window_start <= ?", now - windowMs);
+  }
+
+  /** Counts one for `ip` (starting its window now if it has none); returns its count. */
+  #count(ip: string, now: number): number {
+    return this.#db.get<{ failures: number }>(
+      `INSERT INTO login_attempts (ip, failures, window_start) VALUES (?, 1, ?)
+       ON CONFLICT (ip) DO UPDATE SET failures = failures + 1
+       RETURNING failures`,
+      ip,
+      now,
+    )!.failures;
   }
 }

@@ -84,6 +84,36 @@ Deno.test("login failures: 5 per address per window, then a wait; success resets
   assert.equal(attempts.fail("10.0.0.1", window), 1);
 });
 
+Deno.test("login attempts are reserved before the check: max per window, then a wait", () => {
+  const { clock, attempts } = clocked();
+  const window = 15 * 60_000;
+  for (let i = 1; i <= 5; i++) {
+    assert.deepEqual(attempts.reserve("10.0.0.1", 5, window), { ok: true, attempts: i });
+  }
+  assert.deepEqual(attempts.reserve("10.0.0.1", 5, window), { ok: false, waitMs: window });
+  assert.deepEqual(attempts.reserve("10.0.0.2", 5, window), { ok: true, attempts: 1 });
+  clock.now += window - 1000;
+  assert.deepEqual(attempts.reserve("10.0.0.1", 5, window), { ok: false, waitMs: 1000 });
+  clock.now += 1000;
+  assert.deepEqual(
+    attempts.reserve("10.0.0.1", 5, window),
+    { ok: true, attempts: 1 },
+    "the window ended: a new one starts",
+  );
+  // An attempt given back (no password was tried) frees its place.
+  for (let i = 2; i <= 5; i++) attempts.reserve("10.0.0.1", 5, window);
+  attempts.release("10.0.0.1");
+  assert.deepEqual(attempts.reserve("10.0.0.1", 5, window), { ok: true, attempts: 5 });
+  assert.equal(attempts.reserve("10.0.0.1", 5, window).ok, false);
+  attempts.reset("10.0.0.1");
+  assert.deepEqual(attempts.reserve("10.0.0.1", 5, window), { ok: true, attempts: 1 });
+  // Releasing never goes below zero.
+  attempts.reset("10.0.0.3");
+  attempts.release("10.0.0.3");
+  attempts.release("10.0.0.4");
+  assert.deepEqual(attempts.reserve("10.0.0.3", 5, window), { ok: true, attempts: 1 });
+});
+
 Deno.test("expired sessions are not listed, and are purged when a new one starts", () => {
   const { clock, db, sessions } = clocked();
   const rows = () => db.get<{ n: number }>("SELECT COUNT(*) AS n FROM sessions")!.n;

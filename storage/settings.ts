@@ -30,6 +30,11 @@ export const SETTING_DEFS = {
   // 1: trust X-Forwarded-For/-Proto from a reverse proxy on loopback (for the
   // login rate limit's client address and the Secure cookie flag).
   trust_proxy: { kind: "int", default: 0, min: 0, max: 1 },
+  // Failed token authentications (a bad, malformed or revoked Bearer token)
+  // per client address: this many in a window of this many seconds, then
+  // 429 until the window ends. Counted in memory, per run.
+  token_failures_max: { kind: "int", default: 100, min: 1, max: 1_000_000 },
+  token_failures_window_s: { kind: "int", default: 600, min: 1, max: 86_400 },
   // Analytics: 1 counts page views and accepts tracking calls; raw events are
   // kept this many days (rollups for good); 1 skips requests with DNT: 1 or
   // Sec-GPC: 1; events held in memory between writes (more are dropped).

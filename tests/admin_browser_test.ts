@@ -34,7 +34,7 @@ if (skipBrowser) {
   );
 }
 
-async function launch(): Promise<Browser> {
+async function launch(extraArgs: string[] = []): Promise<Browser> {
   if (!haveChromium) {
     throw new Error(`${CHROMIUM} is missing: apt-get update && apt-get install -y chromium`);
   }
@@ -51,6 +51,7 @@ async function launch(): Promise<Browser> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
 }
@@ -114,16 +115,23 @@ async function noHorizontalScroll(page: Page, label: string): Promise<void> {
   );
 }
 
-/** A browser test: a fresh node and Chromium, both closed afterwards. */
-function browserTest(name: string, fn: (node: TestNode, browser: Browser) => Promise<void>) {
+/**
+ * A browser test: a fresh node (with these stored settings) and Chromium
+ * (with these extra flags), both closed afterwards.
+ */
+function browserTest(
+  name: string,
+  fn: (node: TestNode, browser: Browser) => Promise<void>,
+  opts: { settings?: Record<string, string | number>; args?: string[] } = {},
+) {
   Deno.test({
     name,
     ignore: skipBrowser,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
-      const node = await startTestNode();
-      const browser = await launch();
+      const node = await startTestNode({ settings: opts.settings });
+      const browser = await launch(opts.args);
       try {
         await fn(node, browser);
       } finally {
@@ -430,5 +438,113 @@ browserTest(
     await heading(page, "Sign in to fazt");
     assert.deepEqual(problems, [], "no script errors or CSP violations");
     await ctx.close();
+  },
+);
+
+// A domain of its own, resolved to loopback by Chromium alone: browsers refuse
+// a cookie for `Domain=localhost`, but accept one for a parent like this.
+const DOMAIN = "fazt.test";
+
+browserTest(
+  "an app page that tosses session-named cookies onto the parent domain cannot lock the owner out",
+  async (node, browser) => {
+    await setOwner(node);
+    // What a hostile app's page can do: cookies named like the session's, for the whole domain,
+    // one with a longer path so the browser sends it before the real one on API calls.
+    const toss = [
+      `fazt_session=tossed; domain=${DOMAIN}; path=/`,
+      `fazt_session=${"B".repeat(43)}; domain=${DOMAIN}; path=/api`,
+    ];
+    const deployed = await node.deploy(
+      "site",
+      await makeZip({
+        "index.html": `<!doctype html><title>site</title><script>
+          for (const c of ${JSON.stringify(toss)}) document.cookie = c;
+          document.title = "tossed";
+        </script>`,
+      }),
+    );
+    assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+    const admin = `http://admin.${DOMAIN}:${node.server.port}`;
+    const ctx = await browser.newContext();
+    try {
+      const page = await ctx.newPage();
+      await page.goto(admin + "/");
+      await heading(page, "Sign in to fazt");
+      await signIn(page);
+      await heading(page, "Overview");
+
+      await page.goto(`http://site.${DOMAIN}:${node.server.port}/`);
+      await page.waitForFunction("document.title === 'tossed'");
+      const tossed = (await ctx.cookies()).filter((c) =>
+        c.name === "fazt_session" && c.domain === `.${DOMAIN}`
+      );
+      assert.equal(tossed.length, 2, "the browser took both tossed cookies");
+
+      // Back on the dashboard: still signed in, reads and writes work.
+      await page.goto(admin + "/apps");
+      await heading(page, "Apps");
+      await page.getByRole("link", { name: "site" }).first().waitFor();
+      await nav(page, "Tokens").click();
+      await heading(page, "API tokens");
+      await page.getByLabel("Name").fill("after-toss");
+      await page.getByRole("button", { name: "Create token" }).click();
+      await page.getByTestId("new-token").waitFor();
+      assert.ok(node.storage.tokens.list().some((t) => t.name === "after-toss"));
+      await page.getByRole("button", { name: "Done" }).click();
+      // Signing out and in again works with the tossed cookies still there.
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await heading(page, "Sign in to fazt");
+      assert.equal(node.count("sessions"), 0);
+      await signIn(page);
+      await heading(page, "Overview");
+    } finally {
+      await ctx.close();
+    }
+  },
+  {
+    settings: { domain: DOMAIN },
+    args: [`--host-resolver-rules=MAP *.${DOMAIN} 127.0.0.1, MAP ${DOMAIN} 127.0.0.1`],
+  },
+);
+
+browserTest(
+  "the overview warns about ignored proxy headers; file names show their hidden characters",
+  async (node, browser) => {
+    await setOwner(node);
+    await node.deploy("bidi", await makeZip({ "invoice\u202Egpj.exe": "MZ", "index.html": "hi" }));
+    const ctx = await browser.newContext();
+    try {
+      const page = await ctx.newPage();
+      const admin = `http://localhost:${node.server.port}`;
+      await page.goto(admin + "/");
+      await signIn(page);
+      await heading(page, "Overview");
+      await page.getByText("Nothing needs your attention").waitFor();
+      // A request through a proxy that sends X-Forwarded-For, with trust_proxy off.
+      const proxied = await hostFetch(node.base + "/api/auth/me", {
+        host: `localhost:${node.server.port}`,
+        headers: { "x-forwarded-for": "203.0.113.5" },
+      });
+      await proxied.body?.cancel();
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await page.getByText(/through a proxy \(x-forwarded-for\) but trust_proxy is off/).waitFor();
+      await shot(page, "desktop-18-proxy-warning");
+
+      // A right-to-left override cannot make invoice<U+202E>gpj.exe read as invoiceexe.jpg.
+      await page.goto(admin + "/apps/bidi?tab=files");
+      const file = page.getByRole("button", { name: /invoice/ });
+      await file.waitFor();
+      assert.equal(
+        await file.locator(".ellipsis").textContent(),
+        "invoice\\u202Egpj.exe",
+        "the override is shown, not obeyed",
+      );
+      await file.click();
+      await page.getByRole("heading", { name: "invoice\\u202Egpj.exe" }).waitFor();
+      await shot(page, "desktop-19-hidden-characters");
+    } finally {
+      await ctx.close();
+    }
   },
 );

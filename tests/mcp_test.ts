@@ -16,8 +16,9 @@ import type {
 import { ROUTES } from "../server/mod.ts";
 import { Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
-import { CliSandbox, ROOT_PATH } from "./cli_runner.ts";
-import { startTestNode, type TestNode } from "./helpers.ts";
+import { assertRefused, CliSandbox, ROOT_PATH } from "./cli_runner.ts";
+import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
+import { adminOrigin, login, setOwner } from "./admin_helpers.ts";
 
 // deno-lint-ignore no-explicit-any -- structured content is arbitrary JSON
 type Json = any;
@@ -546,4 +547,247 @@ Deno.test("MCP under the tasks' permissions: `server start` serves /mcp, `fazt m
     await sb.remove();
   }
   assert.doesNotMatch(server.err, /Uncaught|NotCapable|PermissionDenied/, server.err);
+});
+
+/** A failed call's whole error envelope (`code`, `message`, `details`). */
+async function failure(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ code: string; message: string; details?: Json }> {
+  const r = await call(client, name, args);
+  assert.equal(r.isError, true, `${name} should fail: ${JSON.stringify(r)}`);
+  return JSON.parse((r.content[0] as { text: string }).text).error;
+}
+
+/** A resource read that must fail: its JSON-RPC error code, message and data. */
+async function readFails(client: Client, uri: string): Promise<{ code: number; data?: Json }> {
+  try {
+    await client.readResource({ uri });
+  } catch (err) {
+    return err as { code: number; data?: Json };
+  }
+  throw new Error(`reading ${uri} should fail`);
+}
+
+const APP_NAME_TOOLS = [
+  "fazt_app_info",
+  "fazt_app_logs",
+  "fazt_deploy",
+  "fazt_app_promote",
+  "fazt_app_rollback",
+  "fazt_app_delete",
+];
+
+/** Arguments that would be valid for each tool if its app name were. */
+function argsFor(tool: string, appName: string): Record<string, unknown> {
+  switch (tool) {
+    case "fazt_deploy":
+      return { app_name: appName, files: { "index.html": "x" }, promote: true };
+    case "fazt_app_promote":
+      return { app_name: appName, version: 1 };
+    default:
+      return { app_name: appName };
+  }
+}
+
+/** What every transport must hold: app-name patterns, -32002, no listChanged. */
+async function checkHardening(client: Client, tools: Tool[]): Promise<void> {
+  const caps = client.getServerCapabilities()!;
+  assert.equal(caps.tools?.listChanged, false, "no tools/list_changed is ever sent");
+  assert.equal(caps.resources?.listChanged, false, "no resources/list_changed is ever sent");
+
+  for (const name of APP_NAME_TOOLS) {
+    const schema = tools.find((t) => t.name === name)!.inputSchema as Json;
+    const pattern = new RegExp(schema.properties.app_name.pattern);
+    for (const bad of [".", "..", "../x", "a/b", "Logs", "a--b", "%2e"]) {
+      assert.ok(!pattern.test(bad), `${name}: the schema's pattern refuses ${bad}`);
+      // Refused by the schema (before any request), as fazt's envelope.
+      const e = await failure(client, name, argsFor(name, bad));
+      assert.equal(e.code, "VALIDATION_FAILED", `${name} with ${bad}: ${e.message}`);
+      assert.deepEqual(e.details, { field: "app_name", constraint: "pattern" }, `${name} ${bad}`);
+      assert.match(e.message, /^app_name: must be lower-case/);
+    }
+    assert.ok(pattern.test("logs"));
+  }
+  // An app called 'logs' exists: '.' would have reached /api/apps/logs without the pattern.
+  const apps = await ok(client, "fazt_apps_list");
+  assert.deepEqual(apps.apps.map((a: Json) => a.name), ["logs"]);
+
+  // Reading what is not there: -32002 with fazt's code in the data.
+  const ghost = await readFails(client, "fazt://apps/ghost/files");
+  assert.equal(ghost.code, -32002);
+  assert.equal(ghost.data.code, "APP_NOT_FOUND");
+  const noFile = await readFails(client, "fazt://apps/logs/files/nope.txt");
+  assert.equal(noFile.code, -32002);
+  assert.equal(noFile.data.code, "FILE_NOT_FOUND");
+  for (
+    const uri of [
+      "fazt://apps/./logs",
+      "fazt://apps/../files",
+      "fazt://apps/%2E%2E/files",
+      "fazt://apps/logs/files/../../../tokens",
+      "fazt://apps/logs/files/a//b",
+      "fazt://apps/logs/nothing",
+      "fazt://elsewhere",
+    ]
+  ) {
+    const e = await readFails(client, uri);
+    assert.equal(e.code, -32002, uri);
+  }
+  const index = await client.readResource({ uri: "fazt://apps/logs/files/index.html" });
+  assert.equal((index.contents[0] as { text: string }).text, "x");
+}
+
+Deno.test("MCP over HTTP: app names by pattern, -32002 for missing resources, no listChanged", async () => {
+  const node = await startTestNode();
+  const client = await httpClient(node, node.tokens.admin);
+  try {
+    await ok(client, "fazt_deploy", argsFor("fazt_deploy", "logs"));
+    await checkHardening(client, await listTools(client));
+  } finally {
+    await client.close();
+    await node.close();
+  }
+});
+
+Deno.test("MCP over HTTP refuses a dashboard session cookie: /mcp is for tokens", async () => {
+  const node = await startTestNode();
+  try {
+    await setOwner(node);
+    const { cookie } = await login(node);
+    const messages = [
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "raw", version: "1" },
+        },
+      },
+      { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} },
+      {
+        jsonrpc: "2.0",
+        id: 3,
+        method: "tools/call",
+        params: { name: "fazt_apps_list", arguments: {} },
+      },
+    ];
+    for (const message of messages) {
+      const res = await node.fetch("/mcp", {
+        method: "POST",
+        token: null,
+        headers: {
+          cookie: cookie!,
+          origin: adminOrigin(node),
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        },
+        body: JSON.stringify(message),
+      });
+      assert.equal(res.status, 401, message.method);
+      assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/);
+      const body = await res.json();
+      assert.equal(body.error.code, "TOKEN_REQUIRED", message.method);
+    }
+    // The SDK's client with the cookie cannot connect either.
+    const client = new Client({ name: "fazt-test", version: "1.0.0" });
+    await assert.rejects(
+      client.connect(
+        new StreamableHTTPClientTransport(new URL(`${node.base}/mcp`), {
+          requestInit: { headers: { cookie: cookie!, origin: adminOrigin(node) } },
+        }),
+      ),
+    );
+    // The same cookie still works for the dashboard's API; a token still works on /mcp.
+    const me = await node.fetch("/api/auth/me", { token: null, headers: { cookie: cookie! } });
+    assert.equal((await me.json()).data.kind, "session");
+    const withToken = await httpClient(node, node.tokens.read);
+    assert.equal((await ok(withToken, "fazt_apps_list")).count, 0);
+    await withToken.close();
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("MCP over stdio: `fazt @NAME mcp` is `fazt mcp --peer NAME`; errors keep their details", async () => {
+  const a = await startTestNode();
+  const b = await startTestNode();
+  const sb = await CliSandbox.create();
+  await Deno.mkdir(`${sb.dir}/cli`);
+  const setup = Storage.open(sb.db);
+  setup.peers.upsert("a", a.base, a.tokens.admin); // the default
+  setup.peers.upsert("b", b.base, b.tokens.admin);
+  setup.peers.upsert("b-deployer", b.base, b.tokens.deploy);
+  setup.close();
+  const spawn = async (args: string[]) => {
+    const client = new Client({ name: "fazt-test", version: "1.0.0" });
+    await client.connect(
+      new StdioClientTransport({
+        command: Deno.execPath(),
+        args: ["task", "--quiet", "fazt", ...args],
+        cwd: ROOT_PATH,
+        env: sb.env(),
+        stderr: "pipe",
+      }),
+    );
+    return client;
+  };
+  const clients: Client[] = [];
+  try {
+    const logs = await b.deploy("logs", await makeZip({ "index.html": "x" }));
+    assert.equal(logs.status, 201);
+    const shorthand = await spawn(["@b", "mcp"]);
+    clients.push(shorthand);
+    const flag = await spawn(["mcp", "--peer", "b"]);
+    clients.push(flag);
+    for (const client of [shorthand, flag]) {
+      const servers = await ok(client, "fazt_servers_list");
+      assert.deepEqual(
+        servers.servers.map((s: Json) => [s.name, s.is_default]),
+        [["a", false], ["b", true], ["b-deployer", false]],
+        "the default it reports is the one it acts on",
+      );
+      const apps = await ok(client, "fazt_apps_list");
+      assert.deepEqual([apps.server, apps.apps.map((x: Json) => x.name)], ["b", ["logs"]]);
+      assert.equal((await ok(client, "fazt_system_status")).url, b.base);
+    }
+
+    // A refusal over stdio carries the node's code and details, as over HTTP.
+    const http = await httpClient(b, b.tokens.admin);
+    clients.push(http);
+    const bad = { from: "someday" };
+    const overHttp = await failure(http, "fazt_stats", bad);
+    const overStdio = await failure(shorthand, "fazt_stats", bad);
+    assert.equal(overStdio.code, "VALIDATION_FAILED");
+    assert.equal(overHttp.details.field, "from", "the node gives details");
+    assert.deepEqual(overStdio, overHttp, "the same code, message and details");
+    const forbidden = await failure(shorthand, "fazt_app_delete", {
+      server: "b-deployer",
+      app_name: "logs",
+    });
+    assert.deepEqual(forbidden, {
+      code: "FORBIDDEN",
+      message: "This needs a token with scope 'admin'",
+      details: { required: "admin", scope: "deploy" },
+    });
+    const missing = await failure(shorthand, "fazt_app_promote", { app_name: "logs", version: 9 });
+    assert.equal(missing.code, "VERSION_NOT_FOUND");
+
+    await checkHardening(shorthand, await listTools(shorthand));
+
+    // @NAME with a different --peer, or with --url/--token, is refused before serving.
+    assertRefused(await sb.cli(["@b", "mcp", "--peer", "a"]), /name different peers/);
+    assertRefused(
+      await sb.cli(["@b", "mcp", "--url", b.base, "--token", b.tokens.admin]),
+      /either @NAME or --url\/--token/,
+    );
+  } finally {
+    for (const c of clients) await c.close();
+    await a.close();
+    await b.close();
+    await sb.remove();
+  }
 });

@@ -47,7 +47,12 @@ const APPS = "storage/apps.ts";
 export const AREAS: Area[] = [
   {
     name: "auth",
-    tests: ["tests/auth_test.ts", "tests/admin_session_test.ts"],
+    tests: [
+      "tests/auth_test.ts",
+      "tests/admin_session_test.ts",
+      "tests/token_failures_test.ts",
+      "tests/cookie_tossing_test.ts",
+    ],
     mutants: [
       m(
         "read-is-public",
@@ -104,6 +109,24 @@ export const AREAS: Area[] = [
         `if (session === null) {`,
       ),
       m(
+        "token-guard-never-blocks",
+        AUTH,
+        `if (wait > 0) {`,
+        `if (wait < 0) {`,
+      ),
+      m(
+        "token-failures-not-counted",
+        AUTH,
+        `guard?.failures.fail(guard.client);`,
+        `void guard;`,
+      ),
+      m(
+        "only-first-session-cookie",
+        AUTH,
+        `for (const secret of secrets) {`,
+        `for (const secret of secrets.slice(0, 1)) {`,
+      ),
+      m(
         "no-challenge-header",
         AUTH,
         `throw new HttpError(401, "UNAUTHORIZED", "Authentication required", { headers: CHALLENGE });`,
@@ -113,7 +136,13 @@ export const AREAS: Area[] = [
   },
   {
     name: "sessions",
-    tests: ["tests/admin_session_test.ts", "storage/sessions_test.ts"],
+    tests: [
+      "tests/admin_session_test.ts",
+      "storage/sessions_test.ts",
+      "tests/login_race_test.ts",
+      "tests/cookie_tossing_test.ts",
+      "server/session_cookie_test.ts",
+    ],
     mutants: [
       m(
         "origin-prefix-match",
@@ -172,8 +201,8 @@ export const AREAS: Area[] = [
       m(
         "cleared-cookie-lingers",
         COOKIE,
-        "`${SESSION_COOKIE}=; Path=/; Max-Age=0;",
-        "`${SESSION_COOKIE}=; Path=/; Max-Age=60;",
+        "`${name}=; Path=/; Max-Age=0;",
+        "`${name}=; Path=/; Max-Age=60;",
       ),
       m(
         "idle-hours-as-minutes",
@@ -190,8 +219,8 @@ export const AREAS: Area[] = [
       m(
         "cookie-name-suffix",
         COOKIE,
-        `part.slice(0, eq).trim() === SESSION_COOKIE`,
-        `part.slice(0, eq).trim().endsWith(SESSION_COOKIE)`,
+        `else if (name === SESSION_COOKIE) plain`,
+        `else if (name.endsWith(SESSION_COOKIE)) plain`,
       ),
       m(
         "host-case-kept",
@@ -202,8 +231,8 @@ export const AREAS: Area[] = [
       m(
         "cookie-value-with-equals",
         COOKIE,
-        `return part.slice(eq + 1).trim();`,
-        `return part.slice(eq).trim();`,
+        `plain.push(part.slice(eq + 1).trim());`,
+        `plain.push(part.slice(eq).trim());`,
       ),
       m(
         "login-skips-origin",
@@ -212,10 +241,28 @@ export const AREAS: Area[] = [
         `void ownOrigin(c.req, secure);`,
       ),
       m(
-        "login-never-blocked",
+        "attempt-limit-off-by-one",
+        SESSIONS,
+        `if (row && row.failures >= max) {`,
+        `if (row && row.failures > max) {`,
+      ),
+      m(
+        "malformed-login-counted",
         LOGIN,
-        `if (wait > 0) {`,
-        `if (wait < 0) {`,
+        `storage.loginAttempts.release(ip);`,
+        ``,
+      ),
+      m(
+        "https-cookie-not-host-prefixed",
+        COOKIE,
+        `return secure ? HOST_SESSION_COOKIE : SESSION_COOKIE;`,
+        `return SESSION_COOKIE;`,
+      ),
+      m(
+        "login-never-blocked",
+        SESSIONS,
+        `if (row && row.failures >= max) {`,
+        `if (row && row.failures >= max + 1000) {`,
       ),
       m(
         "login-any-user-name",
@@ -232,8 +279,8 @@ export const AREAS: Area[] = [
       m(
         "logout-inverted",
         LOGIN,
-        `if (secret !== undefined) {`,
-        `if (secret === undefined) {`,
+        `if (secrets.length > 0) {`,
+        `if (secrets.length === 0) {`,
       ),
       m(
         "login-success-keeps-count",
@@ -244,8 +291,8 @@ export const AREAS: Area[] = [
       m(
         "attempts-left-off-by-one",
         LOGIN,
-        `Math.max(0, LOGIN_MAX_FAILURES - failures)`,
-        `Math.max(0, LOGIN_MAX_FAILURES - failures + 1)`,
+        `Math.max(0, LOGIN_MAX_FAILURES - taken.attempts)`,
+        `Math.max(0, LOGIN_MAX_FAILURES - taken.attempts + 1)`,
       ),
       m(
         "cookie-lives-idle-time",
@@ -262,7 +309,7 @@ export const AREAS: Area[] = [
       m(
         "logout-keeps-session",
         LOGIN,
-        `ended = c.server.storage.sessions.delete(secret);`,
+        `ended = c.server.storage.sessions.delete(secret) || ended;`,
         `ended = true;`,
       ),
       m(

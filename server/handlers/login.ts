@@ -6,15 +6,21 @@ import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import type * as Api from "../api_types.ts";
 import { type Answer, json } from "../respond.ts";
-import { checkOrigin, clientIp, isHttps, ownOrigin } from "../request_origin.ts";
 import {
-  clearedSessionCookie,
-  readSessionCookie,
+  checkOrigin,
+  clientIp,
+  ignoredForwardingHeader,
+  isHttps,
+  ownOrigin,
+} from "../request_origin.ts";
+import {
+  clearedSessionCookies,
+  readSessionCookies,
   sessionCookie,
   sessionLifetime,
 } from "../session_cookie.ts";
 
-/** Login rate limit: this many failures per client address per window. */
+/** Login rate limit: this many attempts per client address per window (a success clears them). */
 const LOGIN_MAX_FAILURES = 5;
 const LOGIN_WINDOW_MS = 15 * 60_000;
 
@@ -26,10 +32,27 @@ function https(c: RouteContext): boolean {
   return isHttps(c.req, c.url, c.remote, c.server.settings);
 }
 
+/** 429 for an address that has used up its sign-in attempts. */
+function tooManyAttempts(c: RouteContext, waitMs: number): HttpError {
+  const s = Math.max(1, Math.ceil(waitMs / 1000));
+  const details: Record<string, unknown> = { retry_after_s: s };
+  // Behind a proxy fazt does not trust, everyone shares the proxy's address: say so.
+  const ignored = ignoredForwardingHeader(c.req, c.remote, c.server.settings);
+  if (ignored) details.ignored_header = ignored;
+  return new HttpError(
+    429,
+    "RATE_LIMITED",
+    `Too many sign-in attempts. Try again in ${Math.ceil(s / 60)} minutes.`,
+    { details, headers: { "retry-after": String(s) } },
+  );
+}
+
 /**
  * `POST /api/auth/login` with `{"username", "password"}`: starts a session
- * and sets its cookie. Five failures from one address within 15 minutes
- * lock that address out until the window ends, correct password or not.
+ * and sets its cookie. Five attempts from one address within 15 minutes
+ * lock that address out until the window ends, correct password or not;
+ * each attempt is counted before its password is checked, so concurrent
+ * guesses cannot slip in while the first ones are being hashed.
  */
 export async function login(c: RouteContext): Promise<Answer<Api.LoggedIn>> {
   const secure = https(c);
@@ -37,21 +60,21 @@ export async function login(c: RouteContext): Promise<Answer<Api.LoggedIn>> {
   checkOrigin(c.req, ownOrigin(c.req, secure), false);
   const { storage, settings } = c.server;
   const ip = clientIp(c.req, c.remote, settings);
-  const wait = storage.loginAttempts.blockedFor(ip, LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS);
-  if (wait > 0) {
-    const s = Math.ceil(wait / 1000);
-    throw new HttpError(
-      429,
-      "RATE_LIMITED",
-      `Too many failed sign-ins. Try again in ${Math.ceil(s / 60)} minutes.`,
-      { details: { retry_after_s: s }, headers: { "retry-after": String(s) } },
-    );
-  }
-  const body = await readJsonObject(c.req);
-  const username = typeof body.username === "string" ? body.username : "";
-  const password = typeof body.password === "string" ? body.password : "";
-  if (!username || !password) {
-    throw HttpError.validation("password", "required", "username and password are required");
+  const taken = storage.loginAttempts.reserve(ip, LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS);
+  if (!taken.ok) throw tooManyAttempts(c, taken.waitMs);
+  let username: string;
+  let password: string;
+  try {
+    const body = await readJsonObject(c.req);
+    username = typeof body.username === "string" ? body.username : "";
+    password = typeof body.password === "string" ? body.password : "";
+    if (!username || !password) {
+      throw HttpError.validation("password", "required", "username and password are required");
+    }
+  } catch (err) {
+    // No password was tried: the attempt is given back.
+    storage.loginAttempts.release(ip);
+    throw err;
   }
   const owner = storage.owner.get();
   const passwordOk = await verifyPassword(
@@ -60,10 +83,9 @@ export async function login(c: RouteContext): Promise<Answer<Api.LoggedIn>> {
   );
   const ok = owner !== undefined && safeEqual(username, owner.username) && passwordOk;
   if (!ok) {
-    const failures = storage.loginAttempts.fail(ip, LOGIN_WINDOW_MS);
-    c.server.log(`login failed from ${ip} (${failures} in this window)`);
+    c.server.log(`login failed from ${ip} (${taken.attempts} in this window)`);
     throw new HttpError(401, "INVALID_CREDENTIALS", "Wrong user name or password", {
-      details: { attempts_left: Math.max(0, LOGIN_MAX_FAILURES - failures) },
+      details: { attempts_left: Math.max(0, LOGIN_MAX_FAILURES - taken.attempts) },
     });
   }
   storage.loginAttempts.reset(ip);
@@ -79,13 +101,15 @@ export async function login(c: RouteContext): Promise<Answer<Api.LoggedIn>> {
 /** `POST /api/auth/logout`: ends this browser's session (if any) and clears its cookie. */
 export function logout(c: RouteContext): Answer<Api.LoggedOut> {
   const secure = https(c);
-  const secret = readSessionCookie(c.req);
+  const secrets = readSessionCookies(c.req);
   let ended = false;
-  if (secret !== undefined) {
+  if (secrets.length > 0) {
     checkOrigin(c.req, ownOrigin(c.req, secure), true);
-    ended = c.server.storage.sessions.delete(secret);
+    for (const secret of secrets) ended = c.server.storage.sessions.delete(secret) || ended;
   }
-  return json({ logged_out: ended }, 200, { "set-cookie": clearedSessionCookie(secure) });
+  const res = json<Api.LoggedOut>({ logged_out: ended }, 200);
+  for (const cookie of clearedSessionCookies(secure)) res.headers.append("set-cookie", cookie);
+  return res;
 }
 
 /** `GET /api/auth/me`: who the caller is (a signed-in owner or a token). */

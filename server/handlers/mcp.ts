@@ -31,6 +31,16 @@ function checkOrigin(req: Request): void {
  */
 export async function mcpEndpoint(c: RouteContext): Promise<Response> {
   checkOrigin(c.req);
+  // The tools call the API with the caller's own Authorization header, which a
+  // dashboard session does not have: refused here rather than listing tools that fail.
+  if (c.principal?.kind === "session") {
+    throw new HttpError(
+      401,
+      "TOKEN_REQUIRED",
+      "/mcp takes an API token (Authorization: Bearer), not a dashboard session",
+      { headers: { "www-authenticate": 'Bearer realm="fazt"' } },
+    );
+  }
   const { serveMcpHttp } = await import("../mcp/http_endpoint.ts");
   return await serveMcpHttp(c);
 }
@@ -78,7 +88,8 @@ export async function llmsTxt(c: RouteContext): Promise<Response> {
 
 ## Connect
 
-- MCP (Streamable HTTP): POST ${o}/mcp with \`Authorization: Bearer <token>\`.
+- MCP (Streamable HTTP): POST ${o}/mcp with \`Authorization: Bearer <token>\`
+  (a dashboard session cookie is refused there).
 - MCP (stdio, on a machine with the fazt CLI): \`fazt mcp\` (or \`fazt mcp --peer NAME\`).
 - Discovery: ${o}/.well-known/mcp.json
 - Tokens: \`fazt token create --name agent --scope read|deploy|admin\` on the node.

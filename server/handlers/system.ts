@@ -38,5 +38,10 @@ export function system(c: RouteContext): Answer<Api.System> {
       buffered_events: analytics.buffered,
       written_events: analytics.written,
     },
+    // Behind a proxy whose forwarding headers are ignored, every client shares one address.
+    proxy: {
+      trust_proxy: c.server.settings.trust_proxy === 1,
+      ignored_forwarding: c.server.forwarding.ignored ?? null,
+    },
   });
 }

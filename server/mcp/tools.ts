@@ -8,6 +8,7 @@
  */
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { APP_NAME_PATTERN } from "../../lib/app_name.ts";
 import { isCompatibleVersion } from "../../lib/compatible_version.ts";
 import { scopeAllows } from "../../storage/mod.ts";
 import type { Scope } from "../../storage/mod.ts";
@@ -33,7 +34,14 @@ export interface ToolDef {
   run(args: Args, host: ToolHost): Promise<Output>;
 }
 
-const appName = z.string().min(1).max(63).describe("The app's name (its subdomain), e.g. 'blog'");
+// The pattern keeps '.', '..', '/' and escapes out of the API paths the name becomes part of.
+const appName = z.string().min(1).max(63).regex(
+  APP_NAME_PATTERN,
+  "must be lower-case letters, digits and single hyphens, starting and ending with a " +
+    "letter or digit",
+).describe(
+  "The app's name (its subdomain), e.g. 'blog': lower-case letters, digits and single hyphens",
+);
 const serverArg = z.string().min(1).optional().describe(
   "Peer name from fazt_servers_list (default: the default peer)",
 );

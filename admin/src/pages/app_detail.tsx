@@ -21,6 +21,7 @@ import {
 } from "../ui.tsx";
 import { DeployBox } from "./apps.tsx";
 import { AnalyticsView } from "./analytics.tsx";
+import { visibleName } from "../visible_name.ts";
 
 type Tab = "versions" | "files" | "server" | "logs" | "analytics" | "danger";
 const TABS: [Tab, string][] = [
@@ -235,7 +236,9 @@ function Files(props: { app: Detail }) {
                       aria-pressed={open === f.path}
                       onClick={() => setOpen(f.path)}
                     >
-                      <span class="ellipsis">{f.path}</span>
+                      <span class="ellipsis" title={visibleName(f.path)}>
+                        {visibleName(f.path)}
+                      </span>
                       <span class="muted small">{bytes(f.size)}</span>
                     </button>
                   </li>
@@ -245,7 +248,7 @@ function Files(props: { app: Detail }) {
           }}
         </Show>
       </Card>
-      <Card title={open ?? "Preview"}>
+      <Card title={open === undefined ? "Preview" : visibleName(open)}>
         {open
           ? <Preview app={app.name} version={version} path={open} />
           : (
@@ -280,7 +283,13 @@ function Preview(props: { app: string; version: number; path: string }) {
           return <pre class="code">{text}</pre>;
         }
         if (/^image\/(png|jpeg|gif|webp|avif|x-icon|vnd\.microsoft\.icon)$/.test(type)) {
-          return <img class="preview-img" alt={f.path} src={`data:${type};base64,${f.content}`} />;
+          return (
+            <img
+              class="preview-img"
+              alt={visibleName(f.path)}
+              src={`data:${type};base64,${f.content}`}
+            />
+          );
         }
         return <Empty title="No preview">{type}, {bytes(f.size)}: a binary file.</Empty>;
       }}

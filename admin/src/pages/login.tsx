@@ -18,7 +18,16 @@ export function Login(props: { onLogin: (me: Me) => void }) {
       const e = err as ApiError;
       if (e.code === "RATE_LIMITED") {
         const s = Number(e.details?.retry_after_s ?? 900);
-        setError(`Too many failed attempts. Try again in ${Math.ceil(s / 60)} min.`);
+        // Behind a proxy fazt does not trust, every visitor shares its address (and this limit).
+        const ignored = e.details?.ignored_header;
+        setError(
+          `Too many sign-in attempts. Try again in ${Math.ceil(s / 60)} min.${
+            typeof ignored === "string"
+              ? ` This node ignores the ${ignored} header from its proxy, so everyone who` +
+                " reaches it through the proxy shares one limit: see trust_proxy in the README."
+              : ""
+          }`,
+        );
       } else if (e.code === "INVALID_CREDENTIALS") {
         const left = e.details?.attempts_left;
         setError(

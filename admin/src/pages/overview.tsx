@@ -15,6 +15,28 @@ import {
   useLoad,
 } from "../ui.tsx";
 
+/**
+ * Why the node sees every client as its proxy, when requests arrived with
+ * forwarding headers it ignores: then a few bad sign-ins by anyone lock the
+ * owner out, and analytics count one visitor.
+ */
+export function proxyWarning(proxy: SystemInfo["proxy"]): string | undefined {
+  const seen = proxy.ignored_forwarding;
+  if (!seen) return undefined;
+  const effect = "every client has the proxy's address, so a few failed sign-ins by anyone " +
+    "lock everyone out (and analytics see one visitor).";
+  if (!proxy.trust_proxy) {
+    return `Requests arrive through a proxy (${seen.header}) but trust_proxy is off: ${effect} ` +
+      "If the proxy runs on this machine, set trust_proxy to 1 and restart.";
+  }
+  if (!seen.from_loopback) {
+    return `Requests arrive through a proxy (${seen.header}) that is not on this machine, and ` +
+      `fazt believes only a proxy on loopback: ${effect}`;
+  }
+  return `The proxy sends ${seen.header}, but fazt reads only X-Forwarded-For: ${effect} ` +
+    "Make the proxy set X-Forwarded-For.";
+}
+
 export function Overview() {
   const state = useLoad(async (signal) => {
     const [system, apps, rate] = await Promise.all([
@@ -66,6 +88,8 @@ export function Overview() {
               `App '${a.name}' has no live version (drafts only).`,
             );
           }
+          const proxy = proxyWarning(system.proxy);
+          if (proxy) warnings.push(proxy);
           if (system.cache.max_bytes > 0 && system.cache.bytes > system.cache.max_bytes * 0.95) {
             warnings.push("The file cache is full: raise cache_bytes if pages feel slow.");
           }

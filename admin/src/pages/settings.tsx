@@ -7,7 +7,10 @@ const GROUPS: [string, (k: string) => boolean][] = [
   ["Deploy limits", (k) => k.startsWith("max_") || k === "cache_bytes"],
   ["Server code limits", (k) => k.startsWith("app_")],
   ["Analytics", (k) => k.startsWith("analytics_")],
-  ["Sign-in", (k) => k.startsWith("session_") || k === "trust_proxy"],
+  [
+    "Sign-in",
+    (k) => k.startsWith("session_") || k.startsWith("token_failures_") || k === "trust_proxy",
+  ],
 ];
 
 function pretty(s: Setting): string {
