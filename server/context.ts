@@ -5,6 +5,7 @@ import type { AppRuntime } from "../runtime/mod.ts";
 import type { Analytics } from "./analytics.ts";
 import type { Compressor } from "./compress.ts";
 import type { Upgrader } from "./upgrader.ts";
+import type { BackupScheduler } from "./backup_scheduler.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
@@ -18,6 +19,8 @@ export interface ServerContext {
   compressor: Compressor;
   /** Present when the process that runs this node can swap its program and restart. */
   upgrader?: Upgrader;
+  /** Scheduled backups and downloads; absent when the database is in memory. */
+  backups?: BackupScheduler;
   startedAt: number;
   /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
   closing?: AbortSignal;

@@ -177,9 +177,10 @@ export async function snapshotDatabase(
   if (Deno.build.os !== "windows") Deno.chmodSync(dest, 0o600);
   workerUrl ??= URL.createObjectURL(new Blob([SNAPSHOT_WORKER], { type: "text/javascript" }));
   const worker = new Worker(workerUrl, { type: "module", name: "fazt-backup" });
+  let abort: (() => void) | undefined;
   try {
     const result = await new Promise<Check>((resolve, reject) => {
-      const abort = () => reject(opts.signal!.reason);
+      abort = () => reject(opts.signal!.reason);
       opts.signal?.addEventListener("abort", abort, { once: true });
       worker.onmessage = (e: MessageEvent<Check>) => resolve(e.data);
       worker.onerror = (e) => {
@@ -200,6 +201,7 @@ export async function snapshotDatabase(
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw new SnapshotFailed(err instanceof Error ? err.message : String(err));
   } finally {
+    if (abort) opts.signal?.removeEventListener("abort", abort);
     // A VACUUM already under way runs to its end in native code whatever
     // happens here; its output went to a file that is now removed.
     worker.terminate();

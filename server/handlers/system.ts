@@ -38,5 +38,6 @@ export function system(c: RouteContext): Answer<Api.System> {
       buffered_events: analytics.buffered,
       written_events: analytics.written,
     },
+    backup: c.server.backups?.status() ?? null,
   });
 }
