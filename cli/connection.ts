@@ -17,6 +17,11 @@ export function usePeer(name: string | undefined): void {
   peerOverride = name;
 }
 
+/** The peer `fazt @NAME` named for this command, if any. */
+export function selectedPeer(): string | undefined {
+  return peerOverride;
+}
+
 /**
  * Which node a client command talks to: `fazt @NAME`, else `--url/--token`,
  * else `FAZT_URL/FAZT_TOKEN`, else the default entry of the `peers` table in

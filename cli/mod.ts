@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { CliError } from "./cli_error.ts";
 import { appCommand } from "./commands/app.ts";
+import { backupCommand } from "./commands/backup.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { mcpCommand } from "./commands/mcp.ts";
 import { peerShorthand, remoteCommand } from "./commands/remote.ts";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   statsCommand(program);
   remoteCommand(program);
   upgradeCommand(program);
+  backupCommand(program);
   mcpCommand(program);
   program.command("help [command]", { hidden: false }).description("show help for a command")
     .action((name?: string) => {

@@ -3,16 +3,23 @@
  * serves, checks of a file that claims to be a fazt database, and the
  * folder scheduled backups go to.
  *
- * A snapshot is `VACUUM INTO` on a read-only connection of its own: one
- * read transaction, so writers carry on (WAL) and the copy is the database
- * exactly as of one commit. Nothing here checkpoints: that stays the node's
- * business, or Litestream's while it replicates (a TRUNCATE or RESTART
- * checkpoint from a second writer would stall against it). The copy is made
- * on a Worker thread, so a large database does not stop the serving thread.
+ * A snapshot is SQLite's online backup (node:sqlite's `backup()`) from a
+ * read-only connection of its own, every page in one step: one read
+ * transaction, so writers carry on (WAL), the copy is the database exactly
+ * as of one commit, and it never starts over however busy the writers are
+ * (a backup in several steps restarts whenever another connection writes).
+ * Nothing here checkpoints the live file: that stays the node's business,
+ * or Litestream's while it replicates (a TRUNCATE or RESTART checkpoint
+ * from a second writer would stall against it). The copy is made on a
+ * Worker thread, so a large database does not stop the serving thread.
+ * (`VACUUM INTO` would compact the copy, but it attaches a database, and
+ * Deno allows no ATTACH to a process without every permission.)
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { Database } from "./database.ts";
 import { LATEST_MIGRATION } from "./migrations.ts";
+import { type Settings, SettingsStore } from "./settings.ts";
 
 /** Why a file is not a usable fazt database, or why a snapshot failed. */
 export type BackupErrorCode =
@@ -128,9 +135,9 @@ export function checkDatabaseFile(path: string, opts: { quick?: boolean } = {}):
   return { schema: result.schema, bytes: Deno.statSync(path).size };
 }
 
-/** The snapshot: both steps run in the Worker, on its own connections. */
+/** The snapshot: copy, then check, in the Worker, on connections of its own. */
 function snapshotMain(
-  Sqlite: typeof DatabaseSync,
+  sqlite: typeof import("node:sqlite"),
   check: typeof checkFile,
   latest: number,
 ) {
@@ -138,24 +145,31 @@ function snapshotMain(
     onmessage: (e: MessageEvent<{ source: string; dest: string }>) => void;
     postMessage(v: unknown): void;
   };
-  scope.onmessage = ({ data: { source, dest } }) => {
+  scope.onmessage = async ({ data: { source, dest } }) => {
     try {
       // Read-only: it never writes to, and never checkpoints, the live file.
-      const db = new Sqlite(source, { readOnly: true, timeout: 10_000 });
+      const db = new sqlite.DatabaseSync(source, { readOnly: true, timeout: 10_000 });
       try {
-        db.prepare("VACUUM INTO ?").run(dest);
+        await sqlite.backup(db, dest, { rate: -1 });
       } finally {
         db.close();
       }
-      scope.postMessage(check(Sqlite, dest, latest, false));
+      // The pages carry the live file's WAL flag: one self-contained file instead.
+      const copy = new sqlite.DatabaseSync(dest);
+      try {
+        copy.exec("PRAGMA journal_mode = DELETE");
+      } finally {
+        copy.close();
+      }
+      scope.postMessage(check(sqlite.DatabaseSync, dest, latest, false));
     } catch (err) {
       scope.postMessage({ ok: false, code: "BACKUP_FAILED", message: String(err) });
     }
   };
 }
 
-const SNAPSHOT_WORKER = `import { DatabaseSync } from "node:sqlite";\n` +
-  `(${snapshotMain})(DatabaseSync, ${checkFile}, ${LATEST_MIGRATION});`;
+const SNAPSHOT_WORKER = `import * as sqlite from "node:sqlite";\n` +
+  `(${snapshotMain})(sqlite, ${checkFile}, ${LATEST_MIGRATION});`;
 
 let workerUrl: string | undefined;
 
@@ -194,6 +208,7 @@ export async function snapshotDatabase(
         ? new SnapshotFailed(result.message)
         : new BackupError(result.code, `the snapshot is not usable: ${result.message}`);
     }
+    restrictSidecars(source);
     return { schema: result.schema, bytes: Deno.statSync(dest).size };
   } catch (err) {
     removeQuietly(dest);
@@ -225,6 +240,21 @@ function plainReason(detail: string): string {
   if (/locked|busy/i.test(detail)) return "the database stayed locked";
   if (/permission|readonly|access/i.test(detail)) return "permission denied";
   return "see the node's log";
+}
+
+/**
+ * A read-only connection to a database no one else has open creates its
+ * `-wal` and `-shm` with the default mode: they get the database's 0600.
+ */
+function restrictSidecars(path: string): void {
+  if (Deno.build.os === "windows") return;
+  for (const side of ["-wal", "-shm"]) {
+    try {
+      Deno.chmodSync(path + side, 0o600);
+    } catch {
+      // Not there, or not ours to change.
+    }
+  }
 }
 
 function removeQuietly(path: string): void {
@@ -326,4 +356,22 @@ export function backupDirFor(dbPath: string, setting: string): string {
   if (setting !== "auto") return setting.replace(/[\\/]+$/, "") || "/";
   const slash = Math.max(dbPath.lastIndexOf("/"), dbPath.lastIndexOf("\\"));
   return `${slash === -1 ? "." : dbPath.slice(0, slash)}/backups`;
+}
+
+/**
+ * The settings stored in the database file at `path`, read on a read-only
+ * connection: a backup must not migrate (or otherwise write) what it copies.
+ */
+export function readStoredSettings(path: string): Settings {
+  const raw = new DatabaseSync(path, { readOnly: true, timeout: 5000 });
+  try {
+    return new SettingsStore(new Database(path, raw)).load();
+  } catch (err) {
+    if (/no such table|not a database/.test(String((err as Error)?.message))) {
+      throw new BackupError("NOT_FAZT_DATABASE", "it is not a fazt database");
+    }
+    throw err;
+  } finally {
+    raw.close();
+  }
 }

@@ -140,6 +140,9 @@ Deno.test("snapshot: a consistent, checked copy while another process writes", a
     assert.equal(info.bytes, Deno.statSync(`${dir}/snap.db`).size);
     if (Deno.build.os !== "windows") {
       assert.equal(Deno.statSync(`${dir}/snap.db`).mode! & 0o777, 0o600);
+      for (const side of ["-wal", "-shm"]) {
+        assert.equal(Deno.statSync(path + side).mode! & 0o777, 0o600, `the live file's ${side}`);
+      }
     }
   } finally {
     writer.kill("SIGKILL");
@@ -314,6 +317,11 @@ Deno.test("restore: each refusal leaves the database and the folder as they were
     }
     assert.throws(() => restoreDatabase(`${bad}/missing.db`, target), Deno.errors.NotFound);
     assert.deepEqual(siblings(dir), before);
+    await refusedWith(
+      () => restoreDatabase(`${bad}/text.db`, `${dir}/new/deep/data.db`),
+      "NOT_A_DATABASE",
+    );
+    assert.deepEqual(siblings(dir), before, "not even the folder made for the target");
 
     // Open in this process (a node started in-process holds it like this).
     faztDb(`${dir}/good.db`, "good");

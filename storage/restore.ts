@@ -37,8 +37,8 @@ export function restoreDatabase(
 ): RestoreResult {
   const stamp = compactTime(opts.now ?? new Date());
   const incoming = `${target}.restoring-${stamp}`;
-  const slash = Math.max(target.lastIndexOf("/"), target.lastIndexOf("\\"));
-  if (slash > 0) Deno.mkdirSync(target.slice(0, slash), { recursive: true, mode: 0o700 });
+  const made = makeParent(target);
+  let done = false;
   try {
     copyIn(backup, incoming);
     const info = checkDatabaseFile(incoming);
@@ -58,13 +58,31 @@ export function restoreDatabase(
         else Deno.removeSync(target + side);
       }
       Deno.renameSync(incoming, target);
+      done = true;
       return { ...info, bytes: Deno.statSync(target).size, replaced };
     } finally {
       lock?.close();
     }
   } finally {
     for (const side of ["", ...SIDE_FILES]) removeIfThere(incoming + side);
+    // A refusal leaves no trace, not even the folder it made for the target.
+    if (!done && made) Deno.removeSync(made, { recursive: true });
   }
+}
+
+/** Makes the target's folder (mode 0700); the topmost folder it made, if any. */
+function makeParent(target: string): string | undefined {
+  const slash = Math.max(target.lastIndexOf("/"), target.lastIndexOf("\\"));
+  if (slash <= 0) return undefined;
+  const parent = target.slice(0, slash);
+  let missing: string | undefined;
+  for (let dir = parent; dir && !exists(dir);) {
+    missing = dir;
+    const up = Math.max(dir.lastIndexOf("/"), dir.lastIndexOf("\\"));
+    dir = up > 0 ? dir.slice(0, up) : "";
+  }
+  if (missing) Deno.mkdirSync(parent, { recursive: true, mode: 0o700 });
+  return missing;
 }
 
 /** Copies the backup (and its WAL, which holds its latest commits) with mode 0600. */
