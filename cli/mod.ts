@@ -11,6 +11,7 @@ import { deployCommand } from "./commands/deploy.ts";
 import { mcpCommand } from "./commands/mcp.ts";
 import { peerShorthand, remoteCommand } from "./commands/remote.ts";
 import { serverCommand } from "./commands/server.ts";
+import { serviceCommand } from "./commands/service.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { tokenCommand } from "./commands/token.ts";
 import { upgradeCommand } from "./commands/upgrade.ts";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   remoteCommand(program);
   upgradeCommand(program);
   backupCommand(program);
+  serviceCommand(program);
   mcpCommand(program);
   program.command("help [command]", { hidden: false }).description("show help for a command")
     .action((name?: string) => {
