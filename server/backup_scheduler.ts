@@ -16,6 +16,7 @@ import {
   backupFileName,
   listBackups,
   pruneBackups,
+  removeStalePartials,
   type Settings,
   snapshotDatabase,
   SnapshotFailed,
@@ -41,12 +42,17 @@ export interface DownloadSnapshot {
   discard(): void;
 }
 
+/** A download's snapshot beside the database: `.fazt-download-<uuid>.partial`. */
+const DOWNLOAD_PREFIX = ".fazt-download-";
+const DOWNLOAD_FILE = /^\.fazt-download-[0-9a-f-]+\.partial$/;
+
 /** The longest single timer: long intervals are reached in steps (and survive clock jumps). */
 const MAX_TIMER_MS = 3_600_000;
 
 export class BackupScheduler {
   readonly dir: string;
   readonly #dbPath: string;
+  readonly #dbDir: string;
   readonly #intervalMs: number | undefined;
   readonly #keep: number;
   readonly #log: (message: string) => void;
@@ -64,6 +70,8 @@ export class BackupScheduler {
 
   constructor(opts: BackupSchedulerOptions) {
     this.#dbPath = opts.dbPath;
+    const slash = Math.max(opts.dbPath.lastIndexOf("/"), opts.dbPath.lastIndexOf("\\"));
+    this.#dbDir = slash === -1 ? "." : opts.dbPath.slice(0, slash) || "/";
     this.dir = backupDirFor(opts.dbPath, opts.settings.backup_dir);
     this.#intervalMs = opts.settings.backup_interval === "off"
       ? undefined
@@ -80,6 +88,7 @@ export class BackupScheduler {
    * when there is none).
    */
   start(): void {
+    removeStalePartials(this.#dbDir, DOWNLOAD_FILE, this.#now());
     const newest = this.#newest();
     if (newest) {
       this.#last = newest;
@@ -181,15 +190,15 @@ export class BackupScheduler {
   }
 
   /**
-   * A checked snapshot for `GET /api/backup`, in the backup folder (on the
-   * database's disk, not in a memory-backed /tmp) under a name no listing
-   * or pruning counts; it is deleted as soon as it is open where the system
-   * allows, else when `discard` is called.
+   * A checked snapshot for `GET /api/backup`, beside the database (the
+   * folder the node may surely write, on the database's disk, not in a
+   * memory-backed /tmp; and a broken `backup_dir` does not stop it); it is
+   * deleted as soon as it is open where the system allows, else when
+   * `discard` is called.
    */
   snapshotForDownload(): Promise<DownloadSnapshot> {
     return this.#exclusive(async () => {
-      Deno.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      const path = `${this.dir}/.download-${crypto.randomUUID()}.partial`;
+      const path = `${this.#dbDir}/${DOWNLOAD_PREFIX}${crypto.randomUUID()}.partial`;
       const name = backupFileName(new Date(this.#now()));
       const info = await snapshotDatabase(this.#dbPath, path, { signal: this.#closing.signal });
       const file = await Deno.open(path, { read: true });

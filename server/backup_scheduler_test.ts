@@ -119,7 +119,32 @@ Deno.test("scheduler: a download snapshot is checked, unlisted, and gone once di
     Deno.writeFileSync(`${dir}/copy.db`, bytes);
     checkDatabaseFile(`${dir}/copy.db`);
     assert.match(snap.name, /^fazt-\d{8}T\d{6}\.\d{3}Z\.db$/);
-    assert.deepEqual([...Deno.readDirSync(s.dir)], [], "nothing left in the folder");
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name)
+      .filter((n) => !n.startsWith("data.db") && n !== "copy.db");
+    assert.deepEqual(left, [], "nothing left beside the database, no backup folder made");
     await s.close();
+  });
+});
+
+Deno.test("scheduler: a download's copy left by a crash is cleaned up at start", async () => {
+  await withDb(async (dir, dbPath) => {
+    const stale = `${dir}/.fazt-download-${crypto.randomUUID()}.partial`;
+    const fresh = `${dir}/.fazt-download-${crypto.randomUUID()}.partial`;
+    const mine = `${dir}/notes.partial`;
+    for (const f of [stale, fresh, mine]) Deno.writeTextFileSync(f, "x");
+    const old = new Date(Date.now() - 2 * DAY);
+    Deno.utimeSync(stale, old, old);
+    Deno.utimeSync(mine, old, old);
+    const s = new BackupScheduler({
+      dbPath,
+      settings: { backup_interval: "off", backup_keep: 3, backup_dir: "auto" },
+      log: () => {},
+    });
+    s.start();
+    await s.close();
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert.ok(!names.includes(stale.slice(dir.length + 1)), "the dead copy is gone");
+    assert.ok(names.includes(fresh.slice(dir.length + 1)), "one that may be under way is kept");
+    assert.ok(names.includes("notes.partial"), "files fazt did not make are kept");
   });
 });

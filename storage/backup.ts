@@ -338,9 +338,18 @@ export function pruneBackups(dir: string, keep: number, now = Date.now()): strin
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   }
+  removeStalePartials(dir, /\.partial$/, now);
+  return gone;
+}
+
+/**
+ * Deletes unfinished copies (named as `pattern` says) older than a day in
+ * `dir`: left by a process that died mid-copy. Younger ones may be under way.
+ */
+export function removeStalePartials(dir: string, pattern: RegExp, now = Date.now()): void {
   try {
     for (const e of Deno.readDirSync(dir)) {
-      if (!e.isFile || !e.name.endsWith(".partial")) continue;
+      if (!e.isFile || !pattern.test(e.name)) continue;
       const path = `${dir}/${e.name}`;
       const mtime = Deno.statSync(path).mtime?.getTime() ?? now;
       if (now - mtime > 86_400_000) removeQuietly(path);
@@ -348,7 +357,6 @@ export function pruneBackups(dir: string, keep: number, now = Date.now()): strin
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  return gone;
 }
 
 /** Where backups go: `backup_dir`, or with `auto` a `backups` folder beside the database. */

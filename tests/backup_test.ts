@@ -65,7 +65,8 @@ Deno.test("GET /api/backup: an admin downloads a checked snapshot while deploys 
     } finally {
       db.close();
     }
-    assert.deepEqual(entries(`${node.dir}/backups`), [], "the download's file is gone");
+    assert.deepEqual(entries(node.dir).filter((n) => n.startsWith(".fazt-download-")), []);
+    assert.deepEqual(entries(`${node.dir}/backups`), [], "a download is not a scheduled backup");
   } finally {
     deploying = false;
     await deploys.catch(() => {});
@@ -105,7 +106,10 @@ Deno.test("GET /api/backup: an abandoned download leaves nothing, and the next o
     const first = await reader.read();
     assert.ok(first.value && first.value.length < Number(res.headers.get("content-length")));
     await reader.cancel();
-    await waitFor(() => entries(`${node.dir}/backups`).length === 0, "the file removed");
+    await waitFor(
+      () => !entries(node.dir).some((n) => n.startsWith(".fazt-download-")),
+      "the file removed",
+    );
     const again = await node.fetch("/api/backup");
     assert.equal(again.status, 200);
     const bytes = new Uint8Array(await again.arrayBuffer());
