@@ -171,5 +171,13 @@ Deno.test("backup: restore refuses what is not a sound fazt database", async () 
       await sb.cli(["backup", "create", "--db", `${sb.dir}/none.db`]),
       /no database at .*DATABASE_NOT_FOUND/,
     );
+    assertRefused(
+      await sb.cli(["backup", "create", "--token", "fazt_1_x", "--out", `${sb.dir}/t.db`]),
+      /--token goes with --url.*VALIDATION_FAILED/,
+    );
+    assert.deepEqual([...Deno.readDirSync(sb.dir)].map((e) => e.name).sort(), [
+      "home",
+      "notes.txt",
+    ]);
   });
 });

@@ -213,9 +213,13 @@ export function backupCommand(program: Command): void {
     .option("--url <url>", "back up the node at this URL through its API (admin token)")
     .option("--token <token>", "API token for --url (default $FAZT_TOKEN)")
     .option("--json", "print JSON")
-    .action((flags: CreateFlags) =>
-      selectedPeer() !== undefined || flags.url ? createRemote(flags) : createLocal(flags)
-    );
+    .action((flags: CreateFlags) => {
+      if (selectedPeer() !== undefined || flags.url) return createRemote(flags);
+      if (flags.token) {
+        throw new CliError("--token goes with --url (a node to back up)", "VALIDATION_FAILED");
+      }
+      return createLocal(flags);
+    });
   backup.command("list")
     .description("the backups in the backup folder, each quickly checked")
     .option("--db <path>", "the database whose backup_dir to list")
