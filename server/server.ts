@@ -21,6 +21,7 @@ import { sessionLifetime } from "./session_cookie.ts";
 import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
 import { reservedPath } from "./tracking.ts";
+import { BackupScheduler } from "./backup_scheduler.ts";
 
 export interface ServerOptions {
   /** Database file; ignored when `storage` is given. */
@@ -229,6 +230,9 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     analytics: new Analytics(storage, settings, log, options.analytics),
     compressor: new Compressor(),
     upgrader: options.upgrader,
+    backups: storage.db.path === ":memory:"
+      ? undefined
+      : new BackupScheduler({ dbPath: storage.db.path, settings, log }),
     startedAt: Date.now(),
     closing: closing.signal,
     log,
@@ -249,6 +253,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     if (!options.storage) storage.close();
     return Promise.reject(err);
   }
+  ctx.backups?.start();
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return Promise.resolve({
@@ -260,6 +265,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     async close() {
       closing.abort(); // ends live streams (log tails) so shutdown need not wait for them
       await server.shutdown();
+      await ctx.backups?.close();
       // Events still in memory are written before the database closes.
       await ctx.analytics.close();
       ctx.runtime.close();
