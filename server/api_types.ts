@@ -56,6 +56,76 @@ export interface System {
   proxy: { trust_proxy: boolean; ignored_forwarding: IgnoredForwarding | null };
   /** Scheduled backups; `null` when the database is in memory (nothing to back up). */
   backup: BackupStatus | null;
+  /** Continuous replication; `null` when the database is in memory. */
+  replication: ReplicationStatus | null;
+  /** Set when this node is a warm standby (`fazt standby`): what it follows. */
+  standby: StandbyStatus | null;
+}
+
+/**
+ * Continuous replication with Litestream (`GET /api/replication`, and in
+ * `GET /api/system`). No credential is ever part of it: only whether each
+ * is set.
+ */
+export interface ReplicationStatus {
+  enabled: boolean;
+  /**
+   * `off`; `starting` (Litestream runs, nothing shipped yet); `replicating`;
+   * `failing` (Litestream runs, but its last attempt failed: an unreachable
+   * replica is retried every sync interval); `waiting` (Litestream is not
+   * running: it is restarted at `retry_at`).
+   */
+  state: "off" | "starting" | "replicating" | "failing" | "waiting";
+  /** The replica (`file:///…`, `sftp://user@host:port/…`, `s3://bucket/…`); `null` when off. */
+  url: string | null;
+  type: "file" | "sftp" | "s3" | null;
+  /** How often new writes are shipped (`1s`): about what losing the machine loses. */
+  sync_interval: string;
+  retention: string;
+  credentials: { access_key_id: boolean; secret: boolean; key_path: boolean };
+  litestream: { path: string | null; version: string | null; pid: number | null };
+  /** Litestream's copy of the database (`generation/index:offset`), as of its last sync. */
+  local_position: string | null;
+  /** How far the replica holds that copy. */
+  replica_position: string | null;
+  /** Every write committed before this time is on the replica. */
+  replicated_through: number | null;
+  /** When something was last written to the replica. */
+  synced_at: number | null;
+  /** How long the oldest write not yet on the replica has waited (0 when none). */
+  lag_ms: number;
+  /** `replica_lag_warn_s`: more lag than this is a warning. */
+  lag_warn_s: number;
+  last_error: { at: number; message: string } | null;
+  /** Times Litestream was restarted after it stopped. */
+  restarts: number;
+  /** When the next start is due (state `waiting`). */
+  retry_at: number | null;
+  /** Why the owner should look: not replicating, failing, or too far behind. */
+  warning: string | null;
+}
+
+/** A warm standby's progress (in `GET /api/system` on a standby). */
+export interface StandbyStatus {
+  /** The replica it restores from. */
+  from: string;
+  /** How often it restores (`standby_interval`). */
+  interval: string;
+  /** When its copy was last replaced. */
+  refreshed_at: number | null;
+  /** When the copy's newest restore was asked for the replica's latest state. */
+  next_at: number | null;
+  refreshes: number;
+  last_error: { at: number; message: string } | null;
+  /** `following`, or `promoting` once a promotion has begun. */
+  state: "following" | "promoting";
+}
+
+/** `POST /api/standby/promote` (202): the standby stops following and becomes a primary. */
+export interface PromoteStarted {
+  promoting: true;
+  /** The replica the new primary replicates to. */
+  to: string;
 }
 
 /** Forwarding headers the admin host saw and did not believe, since the node started. */
@@ -528,6 +598,10 @@ export interface ApiData {
   "GET /api/system/requests": RequestRate;
   "GET /api/peers": PeerInfo[];
   "GET /api/peers/status": PeerStatus[];
+  "GET /api/replication": ReplicationStatus;
+  "PUT /api/replication": ReplicationStatus;
+  "DELETE /api/replication": ReplicationStatus;
+  "POST /api/standby/promote": PromoteStarted;
 }
 
 /** Routes that answer something other than the envelope, and what. */

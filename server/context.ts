@@ -8,6 +8,8 @@ import type { Upgrader } from "./upgrader.ts";
 import type { FailureWindows } from "./failure_windows.ts";
 import type { ForwardingWatch } from "./forwarding_watch.ts";
 import type { BackupScheduler } from "./backup_scheduler.ts";
+import type { Replicator } from "./replicator.ts";
+import type { Standby } from "./standby.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
@@ -23,6 +25,10 @@ export interface ServerContext {
   upgrader?: Upgrader;
   /** Scheduled backups and downloads; absent when the database is in memory. */
   backups?: BackupScheduler;
+  /** Continuous replication (Litestream); absent in memory and on a standby. */
+  replication?: Replicator;
+  /** Present when this node is a warm standby: writes are refused with 503 STANDBY. */
+  standby?: Standby;
   startedAt: number;
   /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
   closing?: AbortSignal;

@@ -55,6 +55,12 @@ export type ErrorCode =
   // Backups.
   | "BACKUP_UNAVAILABLE"
   | "BACKUP_FAILED"
+  // Replication and the warm standby.
+  | "REPLICATION_UNAVAILABLE"
+  | "LITESTREAM_NOT_FOUND"
+  | "STANDBY"
+  | "NOT_STANDBY"
+  | "PROMOTE_IN_PROGRESS"
   // Anything else: logged, never described.
   | "INTERNAL_ERROR";
 

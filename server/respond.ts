@@ -61,6 +61,8 @@ export function httpErrorOf(err: unknown): HttpError | undefined {
       case "VALIDATION_FAILED":
       case "LIMIT_EXCEEDED":
         return HttpError.validation(err.field ?? "query", "storage_rule", err.message);
+      case "STANDBY":
+        return new HttpError(503, "STANDBY", err.message, { headers: { "retry-after": "60" } });
     }
   }
   if (err instanceof SettingError) {

@@ -10,6 +10,12 @@ import { deploy } from "./handlers/deploy.ts";
 import { events, realtime, stats } from "./handlers/stats.ts";
 import { health, system } from "./handlers/system.ts";
 import { downloadBackup } from "./handlers/backup.ts";
+import {
+  deleteReplication,
+  getReplication,
+  promoteStandby,
+  putReplication,
+} from "./handlers/replication.ts";
 import { upgradeInfo } from "./handlers/upgrade.ts";
 import { postUpgrade, releaseInfo } from "./handlers/release_upgrade.ts";
 import { createToken, listTokens, revokeToken } from "./handlers/tokens.ts";
@@ -359,6 +365,34 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary: "Download a consistent snapshot of the database, checked (SQLite file)",
     handler: downloadBackup,
+  },
+  {
+    method: "GET",
+    path: "/api/replication",
+    auth: "read",
+    summary: "Replication: state, replica position, lag, last error (never credentials)",
+    handler: getReplication,
+  },
+  {
+    method: "PUT",
+    path: "/api/replication",
+    auth: "admin",
+    summary: "Replicate to a replica URL (with credentials); applied at once",
+    handler: putReplication,
+  },
+  {
+    method: "DELETE",
+    path: "/api/replication",
+    auth: "admin",
+    summary: "Stop replicating and forget the replica's credentials",
+    handler: deleteReplication,
+  },
+  {
+    method: "POST",
+    path: "/api/standby/promote",
+    auth: "admin",
+    summary: "Promote this warm standby to a primary that replicates (202)",
+    handler: promoteStandby,
   },
   {
     method: "POST",

@@ -22,6 +22,8 @@ import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
 import { reservedPath } from "./tracking.ts";
 import { BackupScheduler } from "./backup_scheduler.ts";
+import { Replicator } from "./replicator.ts";
+import type { Standby } from "./standby.ts";
 
 export interface ServerOptions {
   /** Database file; ignored when `storage` is given. */
@@ -34,6 +36,8 @@ export interface ServerOptions {
   analytics?: AnalyticsOptions;
   /** How this node replaces its program (given by `fazt server start`). */
   upgrader?: Upgrader;
+  /** Serve as a warm standby of another node (given by `fazt standby`). */
+  standby?: Standby;
 }
 
 export interface RunningServer {
@@ -141,6 +145,7 @@ export function createHandler(
         });
       }
       if (site.server && handledByServerCode(site, path)) {
+        if (ctx.standby && !SAFE_METHODS.has(req.method)) return standbyRefusal(ctx);
         const app = { appId: site.appId, appName: target.name, version: site.version };
         return ctx.runtime.handle(req, app, site.server.manifest);
       }
@@ -160,6 +165,21 @@ export function createHandler(
     if (target.kind === "admin") return handleAdmin(req, ctx, info?.remoteAddr);
     return notFoundPage(req, `This node does not serve '${target.host}'.`);
   };
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** A standby answers reads only: its copy is replaced at each refresh. */
+function standbyRefusal(ctx: ServerContext): Response {
+  return toErrorResponse(
+    new HttpError(
+      503,
+      "STANDBY",
+      "This node is a standby serving a read-only copy: send writes to the primary",
+      { headers: { "retry-after": "60" } },
+    ),
+    ctx.log,
+  );
 }
 
 /** The admin host's answer to a request (MCP tools over HTTP call the API through it too). */
@@ -198,6 +218,12 @@ async function answerRoute(
       });
     }
     if (match.kind === "none") return await orElse();
+    if (
+      ctx.standby && !SAFE_METHODS.has(req.method) && match.route.path.startsWith("/api/") &&
+      match.route.path !== "/api/standby/promote"
+    ) {
+      return standbyRefusal(ctx);
+    }
     const principal = match.route.auth === "public"
       ? undefined
       : authorize(req, ctx.storage, match.route.auth, {
@@ -230,9 +256,13 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     analytics: new Analytics(storage, settings, log, options.analytics),
     compressor: new Compressor(),
     upgrader: options.upgrader,
-    backups: storage.db.path === ":memory:"
+    backups: storage.db.path === ":memory:" || options.standby
       ? undefined
       : new BackupScheduler({ dbPath: storage.db.path, settings, log }),
+    replication: storage.db.path === ":memory:" || options.standby
+      ? undefined
+      : new Replicator({ dbPath: storage.db.path, db: storage.db, settings, log }),
+    standby: options.standby,
     startedAt: Date.now(),
     closing: closing.signal,
     log,
@@ -254,6 +284,9 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     return Promise.reject(err);
   }
   ctx.backups?.start();
+  // A replica that cannot be reached does not stop the node: Litestream retries it.
+  ctx.replication?.start();
+  ctx.standby?.start(() => ctx.sites.reset());
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return Promise.resolve({
@@ -266,10 +299,13 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       closing.abort(); // ends live streams (log tails) so shutdown need not wait for them
       await server.shutdown();
       await ctx.backups?.close();
+      await ctx.standby?.close();
       // Events still in memory are written before the database closes.
       await ctx.analytics.close();
       ctx.runtime.close();
       ctx.compressor.close();
+      // After the last write: Litestream's final sync ships it.
+      await ctx.replication?.close();
       storage.close();
     },
   });

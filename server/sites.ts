@@ -61,6 +61,14 @@ export class Sites {
     return index;
   }
 
+  /**
+   * Forgets every app's index: the database under them was replaced (a
+   * standby's refresh). Cached bodies stay: they are keyed by content.
+   */
+  reset(): void {
+    this.#live.clear();
+  }
+
   /** The bytes of a file in an encoding, from memory when hot. */
   body(file: SiteFile, encoding: Encoding): CachedBody {
     const key = file.cacheKeys[encoding];

@@ -66,6 +66,8 @@ export class LogStore {
 
   appendMany(entries: NewLogEntry[]): void {
     if (!Array.isArray(entries)) throw invalid("entries", "entries must be an array");
+    // A standby's copy is replaced at each refresh: its apps' log lines are not kept.
+    if (this.#db.readOnly) return;
     this.#db.transaction(() => {
       const perApp = new Map<number, number>();
       for (const entry of entries) {

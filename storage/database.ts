@@ -1,7 +1,20 @@
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import { StorageError } from "./storage_error.ts";
 
 export type Row = Record<string, unknown>;
 export type Params = SQLInputValue[];
+
+/** SQLite's checkpoint modes; all but PASSIVE wait for readers (Litestream is one). */
+export type CheckpointMode = "PASSIVE" | "FULL" | "RESTART" | "TRUNCATE";
+
+/** SQLite's default: a PASSIVE checkpoint after a commit that leaves this many WAL pages. */
+const AUTOCHECKPOINT_PAGES = 1000;
+/** Without replication, a WAL that grew past this is cut back to it when it starts over. */
+const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/** Any checkpoint that is not PASSIVE, written as SQL. */
+const BLOCKING_CHECKPOINT = /wal_checkpoint\s*\(\s*'?(full|restart|truncate)/i;
+const WRITE_SQL = /^\s*(insert|update|delete|replace)\b/i;
 
 /**
  * The one SQLite file. Every store in `storage/` goes through this class, so
@@ -12,6 +25,17 @@ export class Database {
   #db: DatabaseSync;
   #statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
   #depth = 0;
+  #replicated = false;
+  #readOnly = false;
+  /** Checkpoints this connection ran, by mode (what the replication tests look at). */
+  readonly checkpoints: Record<CheckpointMode, number> = {
+    PASSIVE: 0,
+    FULL: 0,
+    RESTART: 0,
+    TRUNCATE: 0,
+  };
+  /** Called after each commit this connection makes (replication measures its lag by it). */
+  onWrite?: (at: number) => void;
 
   constructor(path: string, db: DatabaseSync) {
     this.path = path;
@@ -33,20 +57,111 @@ export class Database {
   }
 
   all<T = Row>(sql: string, ...params: Params): T[] {
-    return this.#prepare(sql).all(...params) as T[];
+    this.#guard(sql);
+    try {
+      const rows = this.#prepare(sql).all(...params) as T[];
+      if (this.onWrite && this.#depth === 0 && WRITE_SQL.test(sql)) this.onWrite(Date.now());
+      return rows;
+    } catch (err) {
+      throw this.#standby(err);
+    }
   }
 
   get<T = Row>(sql: string, ...params: Params): T | undefined {
-    return this.#prepare(sql).get(...params) as T | undefined;
+    this.#guard(sql);
+    try {
+      const row = this.#prepare(sql).get(...params) as T | undefined;
+      if (this.onWrite && this.#depth === 0 && WRITE_SQL.test(sql)) this.onWrite(Date.now());
+      return row;
+    } catch (err) {
+      throw this.#standby(err);
+    }
   }
 
   run(sql: string, ...params: Params): { changes: number; lastId: number } {
-    const r = this.#prepare(sql).run(...params);
-    return { changes: Number(r.changes), lastId: Number(r.lastInsertRowid) };
+    this.#guard(sql);
+    try {
+      const r = this.#prepare(sql).run(...params);
+      if (this.#depth === 0) this.onWrite?.(Date.now());
+      return { changes: Number(r.changes), lastId: Number(r.lastInsertRowid) };
+    } catch (err) {
+      throw this.#standby(err);
+    }
   }
 
   exec(sql: string): void {
-    this.#db.exec(sql);
+    this.#guard(sql);
+    try {
+      this.#db.exec(sql);
+    } catch (err) {
+      throw this.#standby(err);
+    }
+  }
+
+  /**
+   * Runs a checkpoint unless it would fight Litestream: while the database
+   * is replicated only PASSIVE ones run (the others wait for every reader,
+   * and Litestream always reads: the writer stalls for its busy timeout and
+   * Litestream logs "database is locked"). Returns whether it ran.
+   */
+  checkpoint(mode: CheckpointMode): boolean {
+    if (this.#replicated && mode !== "PASSIVE") return false;
+    this.#db.prepare(`PRAGMA wal_checkpoint(${mode})`).get();
+    this.checkpoints[mode]++;
+    return true;
+  }
+
+  /**
+   * Who keeps the WAL in check. While replication is on, checkpoints are
+   * Litestream's (it checkpoints itself, between its copies): the node
+   * never runs a blocking one, and while Litestream runs SQLite's automatic
+   * PASSIVE checkpoints stop too, as Litestream advises for busy writers.
+   * Without replication, or while Litestream is down, the automatic ones
+   * run, and with replication off a WAL that grew large is cut back.
+   */
+  setReplication(state: { enabled: boolean; running: boolean }): void {
+    this.#replicated = state.enabled;
+    if (!this.#db.isOpen) return;
+    const auto = state.enabled && state.running ? 0 : AUTOCHECKPOINT_PAGES;
+    this.#db.exec(`PRAGMA wal_autocheckpoint = ${auto}`);
+    this.#db.exec(`PRAGMA journal_size_limit = ${state.enabled ? -1 : WAL_SIZE_LIMIT}`);
+  }
+
+  /** Whether replication is on (blocking checkpoints are refused). */
+  get replicated(): boolean {
+    return this.#replicated;
+  }
+
+  /**
+   * A warm standby's copy: SQLite refuses every change (`query_only`), and
+   * a store's write fails with `StorageError("STANDBY")`. Stores skip the
+   * bookkeeping writes of reads (a token's last use) while it is set.
+   */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  set readOnly(on: boolean) {
+    this.#db.exec(`PRAGMA query_only = ${on ? "ON" : "OFF"}`);
+    this.#readOnly = on;
+  }
+
+  #guard(sql: string): void {
+    if (this.#replicated && BLOCKING_CHECKPOINT.test(sql)) {
+      throw new Error(
+        "refused a blocking checkpoint while the database is replicated: use checkpoint()",
+      );
+    }
+  }
+
+  /** SQLITE_READONLY under `query_only`: the standby refusing a write. */
+  #standby(err: unknown): unknown {
+    if (!this.#readOnly) return err;
+    const code = (err as { errcode?: number }).errcode;
+    const readonly = code === 8 || /attempt to write a readonly database/i.test(String(err));
+    return readonly
+      ? new StorageError("STANDBY", "this node is a standby: it serves a read-only copy")
+      : err;
   }
 
   /**
@@ -61,10 +176,11 @@ export class Database {
     try {
       const result = fn();
       this.#db.exec("COMMIT");
+      this.onWrite?.(Date.now());
       return result;
     } catch (err) {
       this.#db.exec("ROLLBACK");
-      throw err;
+      throw this.#standby(err);
     } finally {
       this.#depth--;
     }
@@ -83,6 +199,25 @@ export class Database {
     } catch (err) {
       this.#db.exec("ROLLBACK TO fazt_sp");
       this.#db.exec("RELEASE fazt_sp");
+      throw err;
+    }
+  }
+
+  /**
+   * Closes the connection and opens the one `open` gives (after it has put
+   * another file in place); with `fallback`'s connection if `open` throws.
+   * Settings of the old connection (`readOnly`, replication) start over.
+   */
+  reopen(open: () => DatabaseSync, fallback: () => DatabaseSync): void {
+    if (this.#depth > 0) throw new Error("cannot reopen the database inside a transaction");
+    this.#statements.clear();
+    if (this.#db.isOpen) this.#db.close();
+    this.#readOnly = false;
+    this.#replicated = false;
+    try {
+      this.#db = open();
+    } catch (err) {
+      this.#db = fallback();
       throw err;
     }
   }

@@ -18,13 +18,13 @@ import { LoginAttemptStore, SessionStore } from "./sessions.ts";
 import { SettingsStore } from "./settings.ts";
 import { TokenStore } from "./tokens.ts";
 
-export { Database } from "./database.ts";
-export { openDatabase, type OpenOptions } from "./open_database.ts";
+export { type CheckpointMode, Database } from "./database.ts";
+export { openDatabase, type OpenOptions, replaceDatabaseFile } from "./open_database.ts";
 export { LATEST_MIGRATION, migrate, schemaVersion } from "./migrations.ts";
 export * from "./analytics.ts";
 export * from "./apps.ts";
 export * from "./backup.ts";
-export { restoreDatabase, type RestoreResult } from "./restore.ts";
+export { assertNotInUse, detachReplica, restoreDatabase, type RestoreResult } from "./restore.ts";
 export * from "./app_blobs.ts";
 export * from "./app_docs.ts";
 export * from "./app_env.ts";

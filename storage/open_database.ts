@@ -18,15 +18,41 @@ export interface OpenOptions {
  */
 export function openDatabase(path: string, options: OpenOptions = {}): Database {
   if (path !== ":memory:") ensureFile(path);
+  const db = new Database(path, connect(path));
+  migrate(db, options.migrateTo);
+  if (path !== ":memory:") restrictSidecars(path);
+  return db;
+}
+
+function connect(path: string): DatabaseSync {
   const raw = new DatabaseSync(path, { timeout: 5000 });
   raw.exec("PRAGMA journal_mode = WAL");
   raw.exec("PRAGMA synchronous = NORMAL");
   raw.exec("PRAGMA foreign_keys = ON");
   raw.exec("PRAGMA busy_timeout = 5000");
-  const db = new Database(path, raw);
-  migrate(db, options.migrateTo);
-  if (path !== ":memory:") restrictSidecars(path);
-  return db;
+  return raw;
+}
+
+/**
+ * Puts the checked database file `incoming` in place of `db`'s file and
+ * reopens `db` on it (a warm standby's refresh): every store keeps working,
+ * on the new contents. The old file's WAL goes with its connection. When
+ * the swap fails, `db` is reopened on its old file and the error thrown.
+ */
+export function replaceDatabaseFile(db: Database, incoming: string): void {
+  db.reopen(() => {
+    for (const side of ["-wal", "-shm"]) {
+      try {
+        Deno.removeSync(db.path + side);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+    }
+    Deno.renameSync(incoming, db.path);
+    return connect(db.path);
+  }, () => connect(db.path));
+  migrate(db);
+  restrictSidecars(db.path);
 }
 
 /** The WAL and shared-memory files hold the same data as the database. */

@@ -5,6 +5,8 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { BackupError, checkDatabaseFile, compactTime, type DatabaseFileInfo } from "./backup.ts";
+import { Database } from "./database.ts";
+import { SettingsStore } from "./settings.ts";
 
 export interface RestoreResult extends DatabaseFileInfo {
   /** Where the database that was replaced is kept (absent when there was none). */
@@ -143,6 +145,52 @@ function lockExclusively(target: string): DatabaseSync | undefined {
     return undefined;
   }
   return db;
+}
+
+/**
+ * Throws `DATABASE_IN_USE` when another process has the database at `path`
+ * open (a running node, or its Litestream); nothing when there is no file.
+ * The file is left as it was.
+ */
+export function assertNotInUse(path: string): void {
+  if (!exists(path)) return;
+  const db = new DatabaseSync(path, { timeout: 1000 });
+  try {
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    db.exec("BEGIN EXCLUSIVE");
+    db.exec("COMMIT");
+  } catch (err) {
+    if (isLocked(err)) {
+      throw new BackupError(
+        "DATABASE_IN_USE",
+        "the database is open in another process (is a node running on it?): stop it first",
+      );
+    }
+    throw err;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Turns replication off in the database file at `path` and forgets the
+ * replica's credentials: a restored copy must not start writing to the
+ * replica its original writes to. (Read without migrating: it is checked
+ * and migrated when it is put in place and opened.)
+ */
+export function detachReplica(path: string): void {
+  const raw = new DatabaseSync(path, { timeout: 5000 });
+  try {
+    const settings = new SettingsStore(new Database(path, raw));
+    for (
+      const [key, value] of [["replica_url", "none"], ["replica_secret", ""], [
+        "replica_access_key_id",
+        "",
+      ]]
+    ) settings.set(key, value);
+  } finally {
+    raw.close();
+  }
 }
 
 /**

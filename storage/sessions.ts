@@ -93,10 +93,11 @@ export class SessionStore {
     const now = this.#now();
     if (!row) return undefined;
     if (row.expires_at <= now) {
-      this.#db.run("DELETE FROM sessions WHERE id_hash = ?", hash);
+      if (!this.#db.readOnly) this.#db.run("DELETE FROM sessions WHERE id_hash = ?", hash);
       return undefined;
     }
-    if (now - row.last_seen_at >= SLIDE_EVERY_MS) {
+    // A standby's read-only copy does not slide sessions.
+    if (now - row.last_seen_at >= SLIDE_EVERY_MS && !this.#db.readOnly) {
       row.last_seen_at = now;
       row.expires_at = Math.min(now + life.idleMs, row.created_at + life.maxMs);
       this.#db.run(

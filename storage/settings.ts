@@ -1,6 +1,8 @@
 import type { Database } from "./database.ts";
 import { releaseUrlProblem } from "../lib/release_url.ts";
 import { parseDuration } from "../lib/duration.ts";
+import { replicaUrlProblem } from "../lib/replica_url.ts";
+import { litestreamDurationMs } from "../lib/litestream_config.ts";
 
 const MiB = 1024 * 1024;
 
@@ -89,7 +91,77 @@ export const SETTING_DEFS = {
     pattern: /^(auto|\/.*|[A-Za-z]:[\\/].*)$/,
     hint: "'auto' (a backups folder beside the database) or an absolute path",
   },
+  // Continuous replication with Litestream (`fazt replicate`): where to
+  // ("none", or file:///path, sftp://user@host:port/path, s3://bucket/path?
+  // endpoint=…&region=…), how often new writes are shipped (what losing the
+  // machine can lose), how long the replica keeps history for restores to a
+  // point in time, and how far behind (seconds) counts as a warning.
+  replica_url: {
+    kind: "string",
+    default: "none",
+    keepCase: true,
+    pattern: /^(none|(file|sftp|s3):\/\/\S+)$/,
+    hint: "'none' or a file:///path, sftp://user@host:port/path or s3://bucket/path URL",
+    check: (v: string): string | undefined => v === "none" ? undefined : replicaUrlProblem(v),
+  },
+  replica_sync_interval: {
+    kind: "string",
+    default: "1s",
+    pattern: /^\d{1,6}(ms|s|m|h)$/,
+    hint: "a duration such as 500ms, 1s or 10s",
+    check: (v: string): string | undefined => durationProblem(v, 100, 3_600_000, "100ms to 1h"),
+  },
+  replica_retention: {
+    kind: "string",
+    default: "24h",
+    pattern: /^\d{1,6}(m|h)$/,
+    hint: "a duration such as 24h or 72h",
+    check: (v: string): string | undefined =>
+      durationProblem(v, 3_600_000, 8760 * 3_600_000, "1h to 8760h"),
+  },
+  replica_lag_warn_s: { kind: "int", default: 60, min: 1, max: 86_400 },
+  // The replica's credentials: the S3 access key id, and the SFTP password or
+  // S3 secret key; an SFTP private key file ("none", or an absolute path).
+  // Secret: never shown by the API or `fazt server config`, set only by
+  // `fazt replicate enable` (stdin) or PUT /api/replication.
+  replica_access_key_id: { kind: "string", default: "", secret: true },
+  replica_secret: { kind: "string", default: "", secret: true },
+  replica_key_path: {
+    kind: "string",
+    default: "none",
+    keepCase: true,
+    pattern: /^(none|\/.*)$/,
+    hint: "'none' or the absolute path of an SFTP private key",
+  },
+  // Which Litestream to run: "auto" (PATH, then npm's global folders) or an
+  // absolute path. Changeable only on the node itself: it names a program.
+  litestream_path: {
+    kind: "string",
+    default: "auto",
+    keepCase: true,
+    pattern: /^(auto|\/.*|[A-Za-z]:[\\/].*)$/,
+    hint: "'auto' or the absolute path of the litestream binary",
+  },
+  // A warm standby (`fazt standby`) restores a fresh copy this often.
+  standby_interval: {
+    kind: "string",
+    default: "1m",
+    pattern: /^\d{1,9}[smhd]$/,
+    hint: "a duration such as 30s, 1m or 1h",
+    check: (v: string): string | undefined => intervalProblem(v),
+  },
 } as const;
+
+/** A Litestream duration between `min` and `max` ms. */
+function durationProblem(v: string, min: number, max: number, range: string): string | undefined {
+  const ms = litestreamDurationMs(v)!;
+  return ms >= min && ms <= max ? undefined : `must be from ${range}`;
+}
+
+/** Settings that hold credentials: never shown, never set from a command line. */
+export function isSecretSetting(key: string): boolean {
+  return isSettingKey(key) && "secret" in SETTING_DEFS[key];
+}
 
 /** Backups at most once a second (tests use that) and at least once a year. */
 function intervalProblem(value: string): string | undefined {
@@ -118,6 +190,14 @@ export function parseSetting(key: string, raw: unknown): string | number {
   if (!isSettingKey(key)) throw new SettingError(key, "known", `unknown setting "${key}"`);
   const def = SETTING_DEFS[key];
   if (def.kind === "string") {
+    // A credential is kept as given, and empty means "none".
+    if ("secret" in def) {
+      const secret = String(raw ?? "");
+      if (secret.length > 4096 || /[\0\r\n]/.test(secret)) {
+        throw new SettingError(key, "format", `${key} must be one line of at most 4096 characters`);
+      }
+      return secret;
+    }
     const trimmed = String(raw ?? "").trim();
     const value = "keepCase" in def ? trimmed : trimmed.toLowerCase();
     if (!value) throw new SettingError(key, "required", `${key} must not be empty`);

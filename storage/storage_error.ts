@@ -5,7 +5,13 @@
  * @module
  */
 
-export type StorageErrorCode = "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "LIMIT_EXCEEDED";
+export type StorageErrorCode =
+  | "VALIDATION_FAILED"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "LIMIT_EXCEEDED"
+  /** A warm standby's copy refuses writes. */
+  | "STANDBY";
 
 export class StorageError extends Error {
   override readonly name = "StorageError";

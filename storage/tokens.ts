@@ -59,7 +59,8 @@ export class TokenStore {
     const now = Date.now();
     // One write a minute at most per token: a busy client must not turn
     // every read into a write.
-    if (!row.last_used_at || now - row.last_used_at > 60_000) {
+    // (Not on a standby's read-only copy.)
+    if (!this.db.readOnly && (!row.last_used_at || now - row.last_used_at > 60_000)) {
       this.db.run("UPDATE tokens SET last_used_at = ? WHERE id = ?", now, row.id);
     }
     const { secret_hash: _, ...info } = row;

@@ -2,7 +2,13 @@ import type { Command } from "commander";
 import { hashPassword } from "../../lib/password.ts";
 import { currentProgram } from "../../lib/program.ts";
 import { ensureLocalPeer, ensureOwner, startServer, type Upgrader } from "../../server/mod.ts";
-import { isSettingKey, SETTING_DEFS, SettingError, Storage } from "../../storage/mod.ts";
+import {
+  isSecretSetting,
+  isSettingKey,
+  SETTING_DEFS,
+  SettingError,
+  Storage,
+} from "../../storage/mod.ts";
 import { VERSION } from "../../version.ts";
 import { CliError } from "../cli_error.ts";
 import { printJson, printTable } from "../output.ts";
@@ -172,13 +178,25 @@ function config(
       );
     }
     if (key !== undefined && value !== undefined) {
+      if (isSecretSetting(key)) {
+        // A value on the command line is in `ps` and the shell's history.
+        throw new CliError(
+          `${key} is a credential: give it on standard input, e.g. ` +
+            "fazt replicate enable --to URL --secret-stdin",
+          "VALIDATION_FAILED",
+        );
+      }
       try {
         storage.settings.set(key, value);
       } catch (err) {
         settingError(err);
       }
     }
-    const all = storage.settings.load();
+    const all: Record<string, string | number> = storage.settings.load();
+    // Credentials are never printed: only whether one is set.
+    for (const k of Object.keys(all)) {
+      if (isSecretSetting(k)) all[k] = all[k] === "" ? "(not set)" : "(set)";
+    }
     if (key !== undefined) {
       if (opts.json) printJson({ [key]: all[key] });
       else console.log(String(all[key]));

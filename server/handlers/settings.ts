@@ -1,16 +1,20 @@
 /** The node's settings over HTTP (what `fazt server config` shows and changes). */
-import { isSettingKey, SETTING_DEFS } from "../../storage/mod.ts";
+import { isSecretSetting, isSettingKey, SETTING_DEFS } from "../../storage/mod.ts";
 import { readJsonObject } from "../json_body.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import type * as Api from "../api_types.ts";
 import { type Answer, json } from "../respond.ts";
 
-/** Every setting: the value this run uses, its default, its range, and whether it is stored. */
+/**
+ * Every setting but the credentials: the value this run uses, its default,
+ * its range, and whether it is stored. (Credentials are never answered:
+ * `GET /api/replication` says whether they are set.)
+ */
 function describe(c: RouteContext) {
   const stored = c.server.storage.settings.load();
   const running = c.server.settings as Record<string, string | number>;
-  return Object.entries(SETTING_DEFS).map(([key, def]) => {
+  return Object.entries(SETTING_DEFS).filter(([key]) => !isSecretSetting(key)).map(([key, def]) => {
     const d = def as {
       kind: "string" | "int";
       default: string | number;
@@ -43,8 +47,18 @@ export async function putSettings(c: RouteContext): Promise<Answer<Api.SettingsS
   const { settings, db } = c.server.storage;
   for (const key of Object.keys(body)) {
     if (!isSettingKey(key)) throw HttpError.validation(key, "known", `unknown setting '${key}'`);
-    if (key === "upgrade_public_key" || key === "release_public_key") {
-      // Else a stolen admin token could remove the key and then upgrade.
+    if (isSecretSetting(key)) {
+      throw HttpError.validation(
+        key,
+        "credential",
+        `${key} is a credential: set it with PUT /api/replication (or fazt replicate enable)`,
+      );
+    }
+    if (
+      key === "upgrade_public_key" || key === "release_public_key" || key === "litestream_path"
+    ) {
+      // Else a stolen admin token could remove the key and then upgrade, or
+      // name a program for the node to run.
       throw new HttpError(
         403,
         "LOCAL_ONLY",

@@ -44,5 +44,7 @@ export function system(c: RouteContext): Answer<Api.System> {
       ignored_forwarding: c.server.forwarding.ignored ?? null,
     },
     backup: c.server.backups?.status() ?? null,
+    replication: c.server.replication?.status() ?? null,
+    standby: c.server.standby?.status() ?? null,
   });
 }
