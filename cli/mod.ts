@@ -10,8 +10,11 @@ import { backupCommand } from "./commands/backup.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { mcpCommand } from "./commands/mcp.ts";
 import { peerShorthand, remoteCommand } from "./commands/remote.ts";
+import { replicateCommand } from "./commands/replicate.ts";
+import { restoreCommand } from "./commands/restore.ts";
 import { serverCommand } from "./commands/server.ts";
 import { serviceCommand } from "./commands/service.ts";
+import { standbyCommand } from "./commands/standby.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { tokenCommand } from "./commands/token.ts";
 import { upgradeCommand } from "./commands/upgrade.ts";
@@ -38,6 +41,9 @@ export function buildProgram(): Command {
   remoteCommand(program);
   upgradeCommand(program);
   backupCommand(program);
+  replicateCommand(program);
+  restoreCommand(program);
+  standbyCommand(program);
   serviceCommand(program);
   mcpCommand(program);
   program.command("help [command]", { hidden: false }).description("show help for a command")

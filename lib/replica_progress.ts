@@ -50,11 +50,15 @@ export function atOrPast(a: WalPosition, b: WalPosition): boolean {
 
 /**
  * A JSON line of Litestream's, or `undefined` for anything else and for the
- * per-frame `copy-shadow` chatter (skipped before parsing: there is one per
- * commit under load).
+ * per-commit `copy-shadow` chatter (skipped before parsing: under load there
+ * is one per commit). Each shadow copy's last line, `copy-shadow: break`,
+ * is kept: it says where the copy ended.
  */
 export function parseLitestreamLine(line: string): LitestreamLine | undefined {
-  if (!line.startsWith("{") || line.includes('"msg":"copy-shadow')) return undefined;
+  if (!line.startsWith("{")) return undefined;
+  if (line.includes('"msg":"copy-shadow"') || line.includes('"msg":"copy-shadow: ok"')) {
+    return undefined;
+  }
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(line);
@@ -96,6 +100,7 @@ export class ReplicaProgress {
   lastWriteAt: number | null = null;
   #pendingSince: number | null = null;
   #shadowStart: number | null = null;
+  #shadowEnd: WalPosition | null = null;
   #shadowDone: number | null = null;
   #target: { position: WalPosition; through: number | null } | null = null;
 
@@ -110,6 +115,7 @@ export class ReplicaProgress {
     this.localPosition = null;
     this.replicaPosition = null;
     this.#shadowStart = null;
+    this.#shadowEnd = null;
     this.#shadowDone = null;
     this.#target = null;
   }
@@ -132,10 +138,27 @@ export class ReplicaProgress {
     switch (msg) {
       case "sync":
         this.#shadowStart = time;
+        this.#shadowEnd = null;
         return;
-      case "sync: ok":
+      case "copy-shadow: break": {
+        const m = /generations\/([0-9a-f]+)\/wal\/([0-9a-f]+)\.wal$/.exec(String(fields.filename));
+        const offset = Number(fields.offset);
+        if (m && Number.isFinite(offset)) {
+          this.#shadowEnd = { generation: m[1], index: parseInt(m[2], 16), offset };
+        }
+        return;
+      }
+      case "sync: ok": {
         this.#shadowDone = this.#shadowStart;
+        // Nothing new since the replica's last write: the replica already
+        // holds every commit made before this copy began.
+        const end = this.#shadowEnd;
+        if (end) this.localPosition = end;
+        if (end && this.replicaPosition && atOrPast(this.replicaPosition, end)) {
+          this.#advance(this.#shadowDone);
+        }
         return;
+      }
       case "replica sync": {
         const position = parsePosition(fields.position);
         if (!position) return;
@@ -171,8 +194,11 @@ export class ReplicaProgress {
       return;
     }
     this.#target = null;
-    if (target.through === null) return;
-    const through = target.through;
+    this.#advance(target.through);
+  }
+
+  #advance(through: number | null): void {
+    if (through === null) return;
     this.replicatedThrough = Math.max(this.replicatedThrough ?? 0, through);
     if (this.lastWriteAt === null || this.lastWriteAt <= through) this.#pendingSince = null;
     else if (this.#pendingSince !== null && this.#pendingSince < through) {

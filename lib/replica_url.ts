@@ -31,6 +31,10 @@ const S3_PARAMS = new Set(["endpoint", "region", "force-path-style", "skip-verif
 export function parseReplicaUrl(text: string): ReplicaTarget {
   const raw = text.trim();
   if (/[\s\0]/.test(raw)) throw new ReplicaUrlError("the replica URL must not contain spaces");
+  // (URL would quietly resolve them away.)
+  if (raw.split(/[?#]/)[0].split("/").some((s) => s.replace(/%2e/gi, ".") === "..")) {
+    throw new ReplicaUrlError("the replica URL's path must not contain '..'");
+  }
   let url: URL;
   try {
     url = new URL(raw);
@@ -78,7 +82,7 @@ function fileTarget(url: URL): ReplicaTarget {
     throw new ReplicaUrlError("a file:// replica takes no user or ?parameters");
   }
   const path = decodeURIComponent(url.pathname).replace(/\/+$/, "");
-  if (!path || !path.startsWith("/") || path.split("/").includes("..")) {
+  if (!path || !path.startsWith("/")) {
     throw new ReplicaUrlError("a file:// replica needs an absolute folder: file:///path");
   }
   return { type: "file", path };
@@ -91,7 +95,7 @@ function sftpTarget(url: URL): ReplicaTarget {
   }
   if (url.search) throw new ReplicaUrlError("an sftp:// replica takes no ?parameters");
   const path = decodeURIComponent(url.pathname).replace(/\/+$/, "");
-  if (!path || path.split("/").includes("..")) {
+  if (!path) {
     throw new ReplicaUrlError("an sftp:// replica needs a folder: sftp://user@host:port/path");
   }
   return {
@@ -108,9 +112,6 @@ function s3Target(url: URL): ReplicaTarget {
     throw new ReplicaUrlError("an s3:// replica names its bucket as the host: s3://bucket/path");
   }
   const path = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, "");
-  if (path.split("/").includes("..")) {
-    throw new ReplicaUrlError("an s3:// replica's path must not contain '..'");
-  }
   const target: ReplicaTarget = { type: "s3", bucket, path };
   for (const [key, value] of url.searchParams) {
     if (!S3_PARAMS.has(key)) {

@@ -19,3 +19,12 @@ export type { Upgrader } from "./upgrader.ts";
 export { ensureLocalPeer, ensureOwner, type FirstRun } from "./first_run.ts";
 export type { Route, RouteContext, ServerContext } from "./context.ts";
 export { classifyHost, type HostTarget } from "./hosts.ts";
+export { disableChanges, enableChanges, type ReplicationRequest } from "./replication_settings.ts";
+export {
+  type ReplicaRestoreCode,
+  ReplicaRestoreError,
+  type ReplicaRestoreOptions,
+  restoreFromReplica,
+} from "./replica_restore.ts";
+export { type Promotion, Standby, type StandbyOptions } from "./standby.ts";
+export type { Replicator } from "./replicator.ts";
