@@ -4,12 +4,12 @@
  *
  * Litestream is started with a configuration generated from the settings
  * (credentials included) in a private temporary folder: the folder is 0700,
- * the file 0600, and both are deleted as soon as Litestream has read them
- * (its first log line), else when it stops. Its command line carries only
- * that file's name. It is restarted with backoff when it stops, stopped
- * (with a final sync) when the node stops, and it stops by itself within a
- * second when the node dies without stopping it (`-exec` of a child that
- * exits with the node's process). Its JSON log says how far the replica has
+ * the file 0600 and deleted as soon as Litestream has read it (its first log
+ * line); the folder, with Litestream's log, goes when it stops. Its command
+ * line carries only that file's name. It is restarted with backoff when it stops, stopped
+ * (with a final sync) when the node stops, and it stops by itself, after a
+ * final sync, within a second when the node dies without stopping it
+ * (`-exec` of a child that exits with the node's process). Its JSON log says how far the replica has
  * got (`ReplicaProgress`); errors go to the node's log with every credential
  * taken out.
  *
@@ -23,7 +23,6 @@ import { parseReplicaUrl, type ReplicaTarget } from "../lib/replica_url.ts";
 import { litestreamConfig } from "../lib/litestream_config.ts";
 import { findLitestream, LitestreamNotFound, litestreamVersion } from "../lib/litestream_binary.ts";
 import { formatPosition, parseLitestreamLine, ReplicaProgress } from "../lib/replica_progress.ts";
-import { textLines } from "../lib/text_lines.ts";
 import type * as Api from "./api_types.ts";
 
 /** The settings replication reads. */
@@ -55,6 +54,16 @@ const STABLE_MS = 60_000;
 /** How long Litestream gets for its final sync when the node stops. */
 const STOP_GRACE_MS = 15_000;
 
+/** A failing replica gets a fresh Litestream after 5 s, then 10 s, … up to 5 minutes. */
+const FIRST_FAILING_MS = 5000;
+const MAX_FAILING_MS = 300_000;
+const WATCH_MS = 1000;
+
+/** How often Litestream's log is looked at for new lines. */
+const LOG_POLL_MS = 100;
+/** Its log is cut back once this much has been read. */
+const LOG_MAX_BYTES = 1024 * 1024;
+
 /** Litestream lines worth a line in the node's log (the rest is progress). */
 const LOGGED = new Set(["initialized db", "replicating to", "sync: new generation"]);
 
@@ -76,6 +85,10 @@ export class Replicator {
   #retryMs = FIRST_RETRY_MS;
   #retryAt: number | null = null;
   #timer?: ReturnType<typeof setTimeout>;
+  #watcher?: ReturnType<typeof setInterval>;
+  #recycling = false;
+  #failingSince: number | null = null;
+  #failingMs = FIRST_FAILING_MS;
   #stopping = false;
   #closed = false;
   #launching?: Promise<void>;
@@ -136,23 +149,39 @@ export class Replicator {
       this.#version = await litestreamVersion(binary) ?? null;
     }
     if (this.#closed || this.#stopping) return;
-    let config: string;
+    let files: { config: string; log: string };
     try {
-      config = await this.#writeConfig();
+      files = await this.#writeConfig();
     } catch (err) {
       this.#fail(`cannot write Litestream's configuration: ${(err as Error).message}`);
       return;
     }
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(binary, {
-        args: ["replicate", "-config", config, "-no-expand-env", "-exec", watcher()],
+      // Its output goes to a file, not a pipe: when the node dies, a Go
+      // program logging to a broken pipe is killed by SIGPIPE, before the
+      // final sync this is all about (ignoring SIGPIPE does not help: the
+      // Go runtime installs its own handler).
+      child = new Deno.Command("sh", {
+        args: [
+          "-c",
+          'log=$1; shift; exec "$@" >>"$log" 2>&1',
+          "sh",
+          files.log,
+          binary,
+          "replicate",
+          "-config",
+          files.config,
+          "-no-expand-env",
+          "-exec",
+          watcher(),
+        ],
         stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
+        stdout: "null",
+        stderr: "null",
       }).spawn();
     } catch (err) {
-      this.#removeConfig();
+      this.#removeFiles();
       this.#fail(`cannot start Litestream: ${(err as Error).message}`);
       return;
     }
@@ -161,16 +190,62 @@ export class Replicator {
     this.#progress.restarted();
     this.#db.setReplication({ enabled: true, running: true });
     this.#log(`replication: Litestream ${this.#version ?? ""} started (pid ${child.pid})`);
-    const reading = Promise.all([this.#readStdout(child), this.#readStderr(child)]);
-    this.#exited = child.status.then(async (status) => {
+    let exited = false;
+    const status = child.status.finally(() => exited = true);
+    const reading = this.#follow(files, () => exited);
+    this.#exited = status.then(async (status) => {
       await reading.catch(() => {});
-      this.#removeConfig();
+      this.#removeFiles();
       this.#child = undefined;
       this.#db.setReplication({ enabled: this.enabled && !this.#closed, running: false });
       if (this.#stopping || this.#closed) return;
+      if (this.#recycling) {
+        // Stopped on purpose to try the replica again: start at once.
+        this.#recycling = false;
+        this.#restarts++;
+        this.#launching = this.#launch();
+        return;
+      }
       const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
       this.#fail(`Litestream exited (${how})`);
     });
+    this.#watch();
+  }
+
+  /**
+   * Litestream retries a replica that failed only when the database changes
+   * again; on a quiet node an unreachable replica would stay unretried. So
+   * a replica failing for longer than `#failingMs` (5 s, doubling to five
+   * minutes) gets a fresh Litestream, which tries it at once.
+   */
+  #watch(): void {
+    clearInterval(this.#watcher);
+    this.#watcher = setInterval(() => {
+      const child = this.#child;
+      if (!child || this.#stopping || this.#closed || this.#recycling) return;
+      const p = this.#progress;
+      const failing = p.lastError !== null && p.lastError.at >= (p.syncedAt ?? 0);
+      if (!failing) {
+        this.#failingSince = null;
+        this.#failingMs = FIRST_FAILING_MS;
+        return;
+      }
+      this.#failingSince ??= this.#now();
+      if (this.#now() - this.#failingSince < this.#failingMs) return;
+      this.#log(
+        `replication: the replica has failed for ${
+          Math.round((this.#now() - this.#failingSince) / 1000)
+        } s; starting Litestream again to retry it`,
+      );
+      this.#failingSince = null;
+      this.#failingMs = Math.min(this.#failingMs * 2, MAX_FAILING_MS);
+      this.#recycling = true;
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Gone meanwhile: its exit starts the next one.
+      }
+    }, WATCH_MS);
   }
 
   /** Records a failure and schedules the next start. */
@@ -192,18 +267,20 @@ export class Replicator {
     }, wait);
   }
 
-  /** The configuration in a folder only this user can enter; its path. */
-  async #writeConfig(): Promise<string> {
+  /** The configuration and the log in a folder only this user can enter. */
+  async #writeConfig(): Promise<{ config: string; log: string }> {
     const dir = await Deno.makeTempDir({ prefix: "fazt-litestream-" });
     if (Deno.build.os !== "windows") await Deno.chmod(dir, 0o700);
     this.#configDir = dir;
-    const path = `${dir}/litestream.yml`;
+    const config = `${dir}/litestream.yml`;
     const text = litestreamConfig(this.#dbPath, this.#target!, this.#credentials(), {
       syncInterval: this.#settings.replica_sync_interval,
       retention: this.#settings.replica_retention,
     });
-    await Deno.writeTextFile(path, text, { createNew: true, mode: 0o600 });
-    return path;
+    await Deno.writeTextFile(config, text, { createNew: true, mode: 0o600 });
+    const log = `${dir}/litestream.log`;
+    await Deno.writeTextFile(log, "", { createNew: true, mode: 0o600 });
+    return { config, log };
   }
 
   #credentials() {
@@ -215,7 +292,8 @@ export class Replicator {
     };
   }
 
-  #removeConfig(): void {
+  /** The folder with the configuration and the log (Litestream has stopped). */
+  #removeFiles(): void {
     const dir = this.#configDir;
     if (!dir) return;
     this.#configDir = undefined;
@@ -226,31 +304,73 @@ export class Replicator {
     }
   }
 
-  async #readStdout(child: Deno.ChildProcess): Promise<void> {
-    for await (const raw of textLines(child.stdout)) {
-      // Litestream has read its configuration once it says anything.
-      this.#removeConfig();
-      const line = parseLitestreamLine(raw);
-      if (!line) {
-        if (raw.trim() && !raw.startsWith("{")) this.#log(`litestream: ${this.#redact(raw)}`);
-        continue;
+  /**
+   * Reads Litestream's log as it grows until Litestream has exited and all
+   * of it is read. The configuration file goes once Litestream has said
+   * anything (it has read it by then). The log is cut back when it grows
+   * past `LOG_MAX_BYTES` and all of it has been read.
+   */
+  async #follow(files: { config: string; log: string }, exited: () => boolean): Promise<void> {
+    const file = await Deno.open(files.log, { read: true });
+    const decoder = new TextDecoder();
+    const chunk = new Uint8Array(64 * 1024);
+    let pending = "";
+    let offset = 0;
+    let configGone = false;
+    try {
+      while (true) {
+        const n = await file.read(chunk);
+        if (n === null || n === 0) {
+          if (exited()) {
+            // One last look: it may have written between the read and its exit.
+            const last = await file.read(chunk);
+            if (last === null || last === 0) break;
+            pending += decoder.decode(chunk.subarray(0, last), { stream: true });
+            continue;
+          }
+          if (offset > LOG_MAX_BYTES && pending === "") {
+            await Deno.truncate(files.log, 0);
+            await file.seek(0, Deno.SeekMode.Start);
+            offset = 0;
+          }
+          await new Promise((r) => setTimeout(r, LOG_POLL_MS));
+          continue;
+        }
+        offset += n;
+        if (!configGone) {
+          configGone = true;
+          await Deno.remove(files.config).catch(() => {});
+        }
+        pending += decoder.decode(chunk.subarray(0, n), { stream: true });
+        let newline: number;
+        while ((newline = pending.indexOf("\n")) !== -1) {
+          this.#line(pending.slice(0, Math.min(newline, 64 * 1024)));
+          pending = pending.slice(newline + 1);
+        }
+        if (pending.length > 64 * 1024) pending = "";
       }
-      this.#progress.feed(line);
-      if (line.level === "ERROR" || line.level === "WARN" || LOGGED.has(line.msg)) {
-        const { db: _db, ...fields } = line.fields;
-        const detail = Object.entries(fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-        this.#log(`litestream: ${this.#redact([line.msg, ...detail].join(" "))}`);
-      }
+      if (pending) this.#line(pending);
+    } finally {
+      file.close();
     }
   }
 
-  async #readStderr(child: Deno.ChildProcess): Promise<void> {
-    for await (const raw of textLines(child.stderr)) {
-      this.#removeConfig();
-      if (!raw.trim()) continue;
-      const text = this.#redact(raw);
-      this.#log(`litestream: ${text}`);
-      this.#progress.lastError = { at: this.#now(), message: text.slice(0, 500) };
+  /** One line of Litestream's: progress, and what is worth the node's log. */
+  #line(raw: string): void {
+    const line = parseLitestreamLine(raw);
+    if (!line) {
+      if (raw.trim() && !raw.startsWith("{")) {
+        const text = this.#redact(raw);
+        this.#log(`litestream: ${text}`);
+        this.#progress.lastError = { at: this.#now(), message: text.slice(0, 500) };
+      }
+      return;
+    }
+    this.#progress.feed(line);
+    if (line.level === "ERROR" || line.level === "WARN" || LOGGED.has(line.msg)) {
+      const { db: _db, ...fields } = line.fields;
+      const detail = Object.entries(fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+      this.#log(`litestream: ${this.#redact([line.msg, ...detail].join(" "))}`);
     }
   }
 
@@ -267,6 +387,8 @@ export class Replicator {
   async #stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#watcher);
+    this.#recycling = false;
     this.#timer = undefined;
     this.#retryAt = null;
     await this.#launching;
@@ -287,7 +409,7 @@ export class Replicator {
       await this.#exited;
       clearTimeout(timer);
     }
-    this.#removeConfig();
+    this.#removeFiles();
     this.#db.setReplication({ enabled: false, running: false });
     this.#stopping = false;
   }
