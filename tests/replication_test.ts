@@ -323,7 +323,7 @@ Deno.test({
         const load = await underLoad(n, {
           sites: 3,
           workers: 4,
-          until: async (l) => {
+          until: (l) => {
             if (l.deploys.size < 3) return false;
             // Every deploy safely on the replica, then writes go on a while.
             if (reported < l.lastDeployAt) return false;

@@ -185,7 +185,6 @@ async function disable(flags: ConnectionFlags & { json?: boolean }): Promise<voi
     if (flags.json) return printJson(status);
     return console.log("replication is off (the replica's credentials are forgotten)");
   }
-  const dbPath = resolveDbPath(flags.db);
   const storage = openStopped(flags.db);
   try {
     storage.db.transaction(() => {
