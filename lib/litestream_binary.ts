@@ -82,7 +82,8 @@ export function findLitestream(setting: string): string {
   if (setting !== "auto") {
     if (isExecutableFile(setting)) return setting;
     throw new LitestreamNotFound(
-      `litestream_path is set, but there is no executable file there.\n${litestreamInstallHint()}`,
+      "the Litestream binary configured (litestream_path, or --litestream) is not an executable " +
+        `file.\n${litestreamInstallHint()}`,
     );
   }
   const name = Deno.build.os === "windows" ? "litestream.exe" : "litestream";

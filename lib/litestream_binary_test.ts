@@ -31,7 +31,10 @@ Deno.test("litestream_path wins; a path that is not an executable is refused wit
     for (const bad of [`${dir}/plain`, `${dir}/missing`, dir]) {
       assert.throws(() => findLitestream(bad), (err: unknown) => {
         assert.ok(err instanceof LitestreamNotFound);
-        assert.match(err.message, /litestream_path is set/);
+        assert.match(
+          err.message,
+          /configured \(litestream_path, or --litestream\) is not an executable file/,
+        );
         assert.match(err.message, /npm install -g @flydotio\/litestream@1\.0\.1/);
         return true;
       });
