@@ -12,6 +12,10 @@ const GROUPS: [string, (k: string) => boolean][] = [
     (k) => k.startsWith("session_") || k.startsWith("token_failures_") || k === "trust_proxy",
   ],
   ["Backup schedule", (k) => k.startsWith("backup_")],
+  [
+    "Replication",
+    (k) => k.startsWith("replica_") || k === "litestream_path" || k === "standby_interval",
+  ],
 ];
 
 function pretty(s: Setting): string {
@@ -220,6 +224,87 @@ function Backups() {
   );
 }
 
+/** Continuous replication: where to, how far the replica has got, what went wrong. */
+function Replication() {
+  const state = useLoad((signal) => api<SystemInfo>("/api/system", { signal }), []);
+  return (
+    <Card title="Replication">
+      <Show state={state}>
+        {({ replication: r, standby }) => {
+          if (standby) {
+            return (
+              <div class="stack">
+                <p>
+                  <Badge tone="info">standby</Badge> This node serves a read-only copy of{" "}
+                  <code>{standby.from}</code>, restored every {standby.interval}; last{" "}
+                  {ago(standby.refreshed_at)}.
+                </p>
+                {standby.last_error && (
+                  <p class="notice error" role="alert">
+                    The last refresh failed: {standby.last_error.message}
+                  </p>
+                )}
+                <p class="muted">
+                  To take over: <code>fazt standby promote</code>.
+                </p>
+              </div>
+            );
+          }
+          if (r === null) {
+            return (
+              <p class="muted">This node keeps its database in memory: nothing to replicate.</p>
+            );
+          }
+          if (!r.enabled) {
+            return (
+              <p class="muted">
+                Replication is off. Stream every write to a folder, an SFTP server or S3 with{" "}
+                <code>fazt replicate enable --to URL</code>; see docs/scale.md.
+              </p>
+            );
+          }
+          const tone = r.state === "replicating" ? "ok" : r.state === "starting" ? "info" : "bad";
+          return (
+            <div class="stack">
+              <p>
+                <Badge tone={tone}>{r.state}</Badge> to{" "}
+                <code>{r.url}</code>, new writes shipped every {r.sync_interval}
+              </p>
+              {r.warning && <p class="notice error" role="alert">{r.warning}</p>}
+              <ul class="list">
+                <li>
+                  <span>Lag</span>
+                  <span class="mono">{(r.lag_ms / 1000).toFixed(1)} s</span>
+                </li>
+                <li>
+                  <span>Every write before</span>
+                  <span class="mono">{dateTime(r.replicated_through)}</span>
+                </li>
+                <li>
+                  <span>Replica position</span>
+                  <span class="mono ellipsis">{r.replica_position ?? "-"}</span>
+                </li>
+                <li>
+                  <span>Litestream</span>
+                  <span class="mono">
+                    {r.litestream.version ?? "not found"}
+                    {r.litestream.pid !== null && ` (pid ${r.litestream.pid})`}
+                  </span>
+                </li>
+              </ul>
+              {r.last_error && (
+                <p class="muted small">
+                  Last error {ago(r.last_error.at)}: {r.last_error.message}
+                </p>
+              )}
+            </div>
+          );
+        }}
+      </Show>
+    </Card>
+  );
+}
+
 export function SettingsPage(props: { me: Me }) {
   const state = useLoad((signal) => api<Setting[]>("/api/settings", { signal }), []);
   return (
@@ -258,6 +343,7 @@ export function SettingsPage(props: { me: Me }) {
       {props.me.kind === "session" && <Sessions />}
       <Upgrade />
       <Backups />
+      <Replication />
     </Page>
   );
 }
