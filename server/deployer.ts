@@ -125,12 +125,13 @@ async function deploy(
             build,
             manifest: manifestText,
           });
-          if (Object.keys(manifest.indexes).length) {
-            server.storage.docs.ensureIndexes(made.app.id, manifest.indexes, {
-              version: made.version.number,
-              max: s.app_max_indexes,
-            });
-          }
+          // What the app's other versions declared is forgotten, but for the live one's.
+          const live = made.app.live_version ?? made.version.number;
+          server.storage.docs.ensureIndexes(made.app.id, manifest.indexes, {
+            version: made.version.number,
+            versions: [made.version.number, live],
+            max: s.app_max_indexes,
+          });
           server.storage.docs.dropUnusedIndexes();
           return made;
         });

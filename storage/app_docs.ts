@@ -194,24 +194,42 @@ export class DocStore {
   }
 
   /**
-   * Records the fields `indexes` declares for the app (for `version`, which
-   * takes them with it when it is pruned; else for the app's lifetime) and
-   * creates one expression index per distinct field path. Indexes lead with
-   * (app_id, collection) and are shared by every app and collection, so
-   * `indexes` keys are only validated: one index serves all of them. The cap
-   * is per app: the distinct fields it declares over its kept versions may
-   * not pass `max`, so no app can use up what another may declare. Run it in
-   * the transaction that writes the version, so a refusal writes nothing.
+   * Records the fields `indexes` declares for the app and creates one
+   * expression index per distinct field path. Indexes lead with (app_id,
+   * collection) and are shared by every app and collection, so `indexes`
+   * keys are only validated: one index serves all of them. Fields are
+   * recorded for `version` (and go when it is pruned), or for the app's
+   * lifetime without one; with `versions`, what the app's other versions
+   * declared is forgotten (a deploy passes the new and the live version), so
+   * an app can change its fields. The cap is per app: the distinct fields it
+   * declares may not pass `max`, so no app can use up what another may
+   * declare. Run it in the transaction that writes the version, so a
+   * refusal writes nothing.
    */
   ensureIndexes(
     appId: number,
     indexes: Record<string, string[]>,
-    opts: { version?: number; max?: number } = {},
+    opts: { version?: number; versions?: number[]; max?: number } = {},
   ): void {
     checkAppId(appId);
     const max = opts.max ?? this.#maxIndexes;
     const paths = this.indexPaths(indexes, max);
     this.#db.transaction(() => {
+      if (opts.versions) {
+        const keep = new Set(opts.versions);
+        const rows = this.#db.all<{ version: number }>(
+          "SELECT DISTINCT version FROM doc_indexes WHERE app_id = ? AND version IS NOT NULL",
+          appId,
+        );
+        for (const { version } of rows) {
+          if (keep.has(version)) continue;
+          this.#db.run(
+            "DELETE FROM doc_indexes WHERE app_id = ? AND version = ?",
+            appId,
+            version,
+          );
+        }
+      }
       for (const path of paths) {
         this.#db.run(
           "INSERT OR IGNORE INTO doc_indexes (app_id, version, path) VALUES (?, ?, ?)",

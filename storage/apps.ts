@@ -160,7 +160,8 @@ export class AppStore {
 
   /** Size and chunk count of a stored content (identity encoding). */
   contentInfo(hash: string): ContentInfo | undefined {
-    return this.db.get<ContentInfo>("SELECT size, chunks FROM contents WHERE hash = ?", hash);
+    const row = this.db.get<ContentInfo>("SELECT size, chunks FROM contents WHERE hash = ?", hash);
+    return row && { size: row.size, chunks: row.chunks };
   }
 
   /** Chunk `seq` (from 0) of a chunked content. */
