@@ -1,7 +1,20 @@
 import assert from "node:assert/strict";
+import { concatBytes } from "../lib/bytes.ts";
+import { sha256Hex } from "../lib/secrets.ts";
+import { bytesSource, type ZipSource } from "../lib/zip_reader.ts";
 import { writeZip } from "../lib/zip_writer.ts";
-import { type ArchiveFile, type ArchiveLimits, readArchive, unsafePathReason } from "./archive.ts";
+import { buildZip, zerosEntry } from "../tests/zip_builder.ts";
+import {
+  type ArchiveFile,
+  type ArchiveLimits,
+  maxEntries,
+  openArchive,
+  readArchive,
+  unsafePathReason,
+} from "./archive.ts";
 import { HttpError } from "./http_error.ts";
+
+const te = new TextEncoder();
 
 Deno.test("unsafePathReason names what is wrong with an entry path", () => {
   for (const ok of ["index.html", "a/b/c.txt", "dir/", "café/ñ.txt", "..hidden", "a..b"]) {
@@ -57,7 +70,7 @@ const text = (files: ArchiveFile[]) =>
   Object.fromEntries(files.map((f) => [f.path, new TextDecoder().decode(f.data)]));
 
 /** The HttpError `readArchive` refuses with: its status and constraint. */
-async function refusal(zip: Uint8Array, limits: ArchiveLimits) {
+async function refusal(zip: Uint8Array | ZipSource, limits: ArchiveLimits) {
   const err = await readArchive(zip, limits).then(() => undefined, (e) => e);
   assert.ok(err instanceof HttpError, `refused with an HttpError, got ${err}`);
   return { status: err.status, constraint: (err.details as { constraint: string }).constraint };
@@ -113,4 +126,109 @@ Deno.test("readArchive: small files may compress well; the ratio limit starts at
   const bomb = await makeZip({ "bomb.bin": new Uint8Array(2 * 1024 * 1024) });
   assert.deepEqual(await refusal(bomb, LIMITS), { status: 400, constraint: "zip_bomb" });
   assert.equal((await readArchive(bomb, { ...LIMITS, maxRatio: 100_000 })).length, 1);
+});
+
+/** A source that counts the bytes read from it. */
+function counted(zip: Uint8Array): ZipSource & { read_bytes: number } {
+  const inner = bytesSource(zip);
+  const source = {
+    size: inner.size,
+    read_bytes: 0,
+    read(offset: number, length: number) {
+      source.read_bytes += length;
+      return inner.read(offset, length);
+    },
+  };
+  return source;
+}
+
+Deno.test("readArchive: entries of every kind are counted, folders included, as they are parsed", async () => {
+  const limits = { ...LIMITS, maxFiles: 10 };
+  const most = maxEntries(limits);
+  assert.equal(most, 10 * 4 + 1024);
+  const folders = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `d${i}/` }));
+  const atLimit = buildZip([...folders(most - 1), { name: "index.html", data: "x" }]);
+  assert.equal((await readArchive(atLimit, limits)).length, 1, "exactly at the limit is fine");
+  // An honest end record is refused before the central directory is read.
+  const flood = counted(buildZip(folders(20_000)));
+  assert.deepEqual(await refusal(flood, limits), { status: 413, constraint: "max_entries" });
+  assert.ok(flood.read_bytes < 128 * 1024, `read ${flood.read_bytes} of ${flood.size} bytes`);
+  // One that understates its count is refused at the first entry past the limit…
+  const liar = counted(buildZip(folders(20_000), { declaredEntries: 100 }));
+  assert.deepEqual(await refusal(liar, limits), { status: 400, constraint: "zip" });
+  assert.ok(liar.read_bytes < 256 * 1024, `read ${liar.read_bytes} of ${liar.size} bytes`);
+  // …and one that overstates it at the first entry past the limit too.
+  const past = counted(buildZip(folders(20_000), { declaredEntries: most }));
+  assert.deepEqual(await refusal(past, limits), { status: 400, constraint: "zip" });
+  assert.ok(past.read_bytes < 256 * 1024, `read ${past.read_bytes} of ${past.size} bytes`);
+});
+
+Deno.test("readArchive: declared sizes are limits before anything is inflated", async () => {
+  // A bomb whose header tells the truth: refused from the directory alone.
+  const honest = counted(buildZip([await zerosEntry("bomb.bin", 64 * 1024 * 1024)]));
+  assert.deepEqual(await refusal(honest, { ...LIMITS, maxUnpackedBytes: 4096 * 1024 * 1024 }), {
+    status: 400,
+    constraint: "zip_bomb",
+  });
+  assert.ok(honest.read_bytes < 128 * 1024, "no data was read");
+  const big = buildZip([await zerosEntry("big.bin", 20 * 1024 * 1024)]);
+  assert.deepEqual(await refusal(big, { ...LIMITS, maxRatio: 100_000 }), {
+    status: 413,
+    constraint: "max_unpacked_bytes",
+  });
+  // One that lies is stopped at its declared size.
+  const liar = buildZip([
+    await zerosEntry("bomb.bin", 16 * 1024 * 1024, { declaredSize: 100 }),
+  ]);
+  assert.deepEqual(await refusal(liar, LIMITS), { status: 400, constraint: "zip" });
+});
+
+Deno.test("readArchive refuses overlapping entries and methods it cannot read", async () => {
+  const one = buildZip([{ name: "a.txt", data: "shared kernel" }]);
+  // A second central entry pointing at the first one's data.
+  const end = one.length - 22;
+  const centralAt = one.findIndex((_, i) =>
+    one[i] === 0x50 && one[i + 1] === 0x4b && one[i + 2] === 1 && one[i + 3] === 2
+  );
+  const central = one.slice(centralAt, end);
+  central[46] = "b".charCodeAt(0);
+  const twice = new Uint8Array([...one.slice(0, end), ...central, ...one.slice(end)]);
+  const view = new DataView(twice.buffer);
+  view.setUint16(twice.length - 22 + 8, 2, true);
+  view.setUint16(twice.length - 22 + 10, 2, true);
+  view.setUint32(twice.length - 22 + 12, central.length * 2, true);
+  const err = await readArchive(twice, LIMITS).then(() => undefined, (e) => e);
+  assert.ok(err instanceof HttpError);
+  assert.equal((err.details as { constraint: string }).constraint, "zip");
+  assert.match(err.message, /overlap|another file/);
+  assert.deepEqual(await refusal(buildZip([{ name: "a", data: "x", method: 14 }]), LIMITS), {
+    status: 400,
+    constraint: "zip",
+  });
+});
+
+Deno.test("openArchive keeps small files in memory and reads the rest again, checked", async () => {
+  const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 31) % 251);
+  const zip = await makeZip({
+    "site/index.html": "home",
+    "site/big.bin": big,
+    "site/api/main.ts": "export default () => new Response('x');",
+  });
+  const archive = await openArchive(zip, LIMITS, {
+    keepBytes: 0,
+    mustKeep: (path) => path.startsWith("api/"),
+  });
+  const byPath = Object.fromEntries(archive.files.map((f) => [f.path, f]));
+  assert.deepEqual(Object.keys(byPath), ["index.html", "big.bin", "api/main.ts"]);
+  assert.equal(byPath["index.html"].data, undefined, "nothing kept with no budget");
+  assert.equal(byPath["big.bin"].data, undefined);
+  assert.ok(byPath["api/main.ts"].data, "server code is always kept");
+  const again: Uint8Array[] = [];
+  for await (const c of archive.read(byPath["big.bin"])) again.push(c);
+  assert.deepEqual(concatBytes(again), big);
+  assert.equal(byPath["big.bin"].hash, sha256Hex(big));
+  assert.equal(byPath["big.bin"].size, big.length);
+  const kept = await openArchive(zip, LIMITS);
+  assert.deepEqual(kept.files.find((f) => f.path === "index.html")?.data, te.encode("home"));
+  assert.equal(kept.files.find((f) => f.path === "big.bin")?.data, undefined, "over 1 MiB");
 });
