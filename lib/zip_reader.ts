@@ -357,7 +357,7 @@ export async function* readEntryData(
       done += piece.byteLength;
       yield piece;
     }
-    if (crc !== entry.crc32) fail("An entry's checksum does not match its data", entry.name);
+    checkCrc(entry, crc);
     return;
   }
   if (entry.method !== METHOD_DEFLATED) {
@@ -421,5 +421,9 @@ async function* inflate(
     inflater.destroy();
   }
   if (out !== entry.size) fail("An entry is smaller than its header says", entry.name);
+  checkCrc(entry, crc);
+}
+
+function checkCrc(entry: ZipEntry, crc: number): void {
   if (crc !== entry.crc32) fail("An entry's checksum does not match its data", entry.name);
 }

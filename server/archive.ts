@@ -140,16 +140,16 @@ async function listFiles(
   breather: Breather,
 ): Promise<ZipEntry[]> {
   const most = maxEntries(limits);
-  const tooMany = () =>
+  if (dir.declaredEntries > most) {
     tooLarge("max_entries", `The archive has more than ${most} entries (folders included)`);
-  if (dir.declaredEntries > most) tooMany();
+  }
   const kept: ZipEntry[] = [];
   let entries = 0;
   let declaredBytes = 0;
   try {
+    // readEntries refuses an entry past the declared count, which is within the limit.
     for await (const e of readEntries(source, dir)) {
-      if (++entries > most) tooMany();
-      if (entries % 256 === 0) await breather.breathe();
+      if (++entries % 256 === 0) await breather.breathe();
       const reason = unsafePathReason(e.name);
       if (reason) refuse("safe_path", `An entry's path ${reason}`, e.name);
       if (e.symlink) refuse("no_symlinks", "Symbolic links are not accepted", e.name);
