@@ -363,6 +363,8 @@ export async function* readEntryData(
   if (entry.method !== METHOD_DEFLATED) {
     fail(`An entry uses compression method ${entry.method}, which is not accepted`, entry.name);
   }
+  // Some writers give an empty file no deflate stream at all.
+  if (entry.compressedSize === 0 && entry.size === 0) return checkCrc(entry, 0);
   yield* inflate(source, entry, start);
 }
 

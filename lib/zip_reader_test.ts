@@ -55,6 +55,9 @@ Deno.test("zip_reader reads what fazt's writer and hand-built archives hold", as
     deflate: true,
   }], { comment: "a comment after the directory" });
   assert.deepEqual(await contents(stored), { "x.txt": "stored", "y.txt": "deflated" });
+  // An empty file marked deflated with no deflate stream at all, as some writers make it.
+  const bare = buildZip([{ name: "e", compressed: new Uint8Array(), declaredSize: 0, crc: 0 }]);
+  assert.deepEqual(await contents(bare), { e: "" });
 });
 
 Deno.test("zip_reader: ZIP64 end records and extra fields give sizes and offsets", async () => {

@@ -109,7 +109,7 @@ function stripTopFolder(paths: string[]): number {
  * answered while a large archive is checked (parsing, inflating and hashing
  * all run on this thread).
  */
-export class Breather {
+class Breather {
   #last = performance.now();
 
   constructor(readonly everyMs = 8) {}

@@ -200,47 +200,51 @@ async function stage(
   let waiting = 0;
   const WAITING_MAX = 16 * 1024 * 1024;
   let failure: unknown;
-  for (const [hash, file] of todo) {
-    if (failure) break;
-    staged.add(hash);
-    const compress = file.size <= maxCompress && isCompressible(file.path);
-    if (!compress) {
-      if (file.size <= CONTENT_CHUNK_BYTES) {
-        const data = await whole(archive, file);
-        batch.add(data.byteLength, () => apps.putContent(hash, data));
-      } else {
-        await writeChunks(server, archive, file, batch);
+  try {
+    for (const [hash, file] of todo) {
+      if (failure) break;
+      staged.add(hash);
+      const compress = file.size <= maxCompress && isCompressible(file.path);
+      if (!compress) {
+        if (file.size <= CONTENT_CHUNK_BYTES) {
+          const data = await whole(archive, file);
+          batch.add(data.byteLength, () => apps.putContent(hash, data));
+        } else {
+          await writeChunks(server, archive, file, batch);
+        }
+        continue;
       }
-      continue;
-    }
-    const data = await whole(archive, file);
-    const held = file.data ? 0 : data.byteLength;
-    waiting += held;
-    const job: Promise<void> = server.compressor.compress(data)
-      .catch((err) => {
-        // Variants only save bytes on the wire: without them the file is still served.
-        server.log(`deploy: serving a file uncompressed (${err.message})`);
-        return {};
-      })
-      .then((variants) => {
-        const bytes = data.byteLength + ((variants as Variants).gzip?.byteLength ?? 0) +
-          ((variants as Variants).br?.byteLength ?? 0);
-        batch.add(bytes, () => {
-          if (data.byteLength <= CONTENT_CHUNK_BYTES) apps.putContent(hash, data, variants);
-          else putChunked(server, hash, data, variants);
+      const data = await whole(archive, file);
+      const held = file.data ? 0 : data.byteLength;
+      waiting += held;
+      const job: Promise<void> = server.compressor.compress(data)
+        .catch((err): Variants => {
+          // Variants only save bytes on the wire: without them the file is still served.
+          server.log(`deploy: serving a file uncompressed (${err.message})`);
+          return {};
+        })
+        .then((variants) => {
+          const bytes = data.byteLength + (variants.gzip?.byteLength ?? 0) +
+            (variants.br?.byteLength ?? 0);
+          batch.add(bytes, () => {
+            if (data.byteLength <= CONTENT_CHUNK_BYTES) apps.putContent(hash, data, variants);
+            else putChunked(server, hash, data, variants);
+          });
+        })
+        .catch((err) => {
+          failure ??= err;
+        })
+        .finally(() => {
+          waiting -= held;
+          pending.delete(job);
         });
-      })
-      .catch((err) => {
-        failure ??= err;
-      })
-      .finally(() => {
-        waiting -= held;
-        pending.delete(job);
-      });
-    pending.add(job);
-    while (waiting > WAITING_MAX && pending.size) await Promise.race(pending);
+      pending.add(job);
+      while (waiting > WAITING_MAX && pending.size) await Promise.race(pending);
+    }
+  } finally {
+    // Nothing may still be writing once this returns or throws (the caller cleans up).
+    await Promise.allSettled(pending);
   }
-  await Promise.all(pending);
   if (failure) throw failure;
   batch.flush();
 }
