@@ -215,10 +215,16 @@ Deno.test("readArchive refuses overlapping entries and methods it cannot read", 
   assert.ok(err instanceof HttpError, String(err));
   assert.equal((err.details as { constraint: string }).constraint, "zip");
   assert.match(err.message, /overlap/);
-  assert.deepEqual(await refusal(buildZip([{ name: "a", data: "x", method: 14 }]), LIMITS), {
+  // A method it cannot read is refused from the directory, before any entry is read.
+  const lzma = counted(buildZip([
+    { name: "big.bin", data: new Uint8Array(2 * 1024 * 1024) },
+    { name: "a", data: "x", method: 14 },
+  ]));
+  assert.deepEqual(await refusal(lzma, { ...LIMITS, maxRatio: 100_000 }), {
     status: 400,
     constraint: "zip",
   });
+  assert.ok(lzma.read_bytes < 128 * 1024, `read ${lzma.read_bytes} bytes`);
 });
 
 Deno.test("openArchive keeps small files in memory and reads the rest again, checked", async () => {
