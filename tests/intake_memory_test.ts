@@ -114,11 +114,14 @@ Deno.test("a bomb inflated to the end (limits raised) runs in bounded memory whi
       const pending = deploy("bomb", buildZip([bomb]));
       // The upload's spool file exists from the first byte until the answer.
       let spooled: string | undefined;
+      const timer = setTimeout(() => watcher.close(), 60_000);
       for await (const event of watcher) {
         spooled = event.paths.find((p) => p.endsWith(".part"));
         if (event.kind === "create" && spooled) break;
       }
+      clearTimeout(timer);
       watcher.close();
+      assert.ok(spooled, "the upload was spooled");
       const answered: number[] = [];
       for (let i = 0; i < 5; i++) {
         const health = await fetch(`${server.base}/health`, {
