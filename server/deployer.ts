@@ -5,7 +5,6 @@ import {
   CONTENT_CHUNK_BYTES,
   type Database,
   MissingContentError,
-  type NewFile,
   StorageError,
 } from "../storage/mod.ts";
 import { type Archive, type ArchiveFile, openArchive } from "./archive.ts";
@@ -114,36 +113,9 @@ async function deploy(
   const staged = new Set<string>();
   try {
     await stage(server, archive, archive.files, staged);
-    const files: NewFile[] = archive.files.map((f) => ({ path: f.path, hash: f.hash }));
     for (let attempt = 0;; attempt++) {
       try {
-        const { app, version } = server.storage.db.transaction(() => {
-          const made = server.storage.apps.createVersion(name, files, {
-            deployedBy: opts.deployedBy,
-            keep: s.max_versions,
-            draft: opts.draft,
-            build,
-            manifest: manifestText,
-          });
-          // What the app's other versions declared is forgotten, but for the live one's.
-          const live = made.app.live_version ?? made.version.number;
-          server.storage.docs.ensureIndexes(made.app.id, manifest.indexes, {
-            version: made.version.number,
-            versions: [made.version.number, live],
-            max: s.app_max_indexes,
-          });
-          server.storage.docs.dropUnusedIndexes();
-          return made;
-        });
-        if (!opts.draft) server.runtime.stopApp(app.id);
-        server.sites.refresh(name);
-        return {
-          app: name,
-          version: version.number,
-          files: version.file_count,
-          bytes: version.bytes,
-          live: !opts.draft,
-        };
+        return commit(server, name, archive.files, { ...opts, build, manifest, manifestText });
       } catch (err) {
         // Content checked as stored went meanwhile (an app deleted): store it again.
         if (!(err instanceof MissingContentError) || attempt >= 2) throw err;
@@ -156,6 +128,56 @@ async function deploy(
     if (err instanceof StorageError && err.field === "indexes") throw indexRefusal(err);
     throw err;
   }
+}
+
+/**
+ * Writes the version, its files, its build and its index fields in one
+ * transaction (live last, unless a draft), then serves it.
+ */
+function commit(
+  server: ServerContext,
+  name: string,
+  files: ArchiveFile[],
+  opts: {
+    deployedBy?: string;
+    draft?: boolean;
+    build?: Build;
+    manifest: Manifest;
+    manifestText?: string;
+  },
+): DeployOutcome {
+  const s = server.settings;
+  const { app, version } = server.storage.db.transaction(() => {
+    const made = server.storage.apps.createVersion(
+      name,
+      files.map((f) => ({ path: f.path, hash: f.hash })),
+      {
+        deployedBy: opts.deployedBy,
+        keep: s.max_versions,
+        draft: opts.draft,
+        build: opts.build,
+        manifest: opts.manifestText,
+      },
+    );
+    // What the app's other versions declared is forgotten, but for the live one's.
+    const live = made.app.live_version ?? made.version.number;
+    server.storage.docs.ensureIndexes(made.app.id, opts.manifest.indexes, {
+      version: made.version.number,
+      versions: [made.version.number, live],
+      max: s.app_max_indexes,
+    });
+    server.storage.docs.dropUnusedIndexes();
+    return made;
+  });
+  if (!opts.draft) server.runtime.stopApp(app.id);
+  server.sites.refresh(name);
+  return {
+    app: name,
+    version: version.number,
+    files: version.file_count,
+    bytes: version.bytes,
+    live: !opts.draft,
+  };
 }
 
 function readManifest(files: ArchiveFile[]): { manifest: Manifest; manifestText?: string } {

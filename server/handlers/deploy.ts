@@ -97,19 +97,21 @@ async function deployInput(c: RouteContext): Promise<DeployInput> {
 /** `POST /api/deploy` */
 export async function deploy(c: RouteContext): Promise<Response> {
   const input = await deployInput(c);
-  const domain = c.server.settings.domain;
-  let outcome;
-  let name;
   try {
-    name = normalizeAppName(input.name, domain, input.field);
-    const draft = ["1", "true"].includes(c.url.searchParams.get("draft") ?? "");
-    outcome = await deployArchive(c.server, name, input.zip.source(), {
-      deployedBy: c.principal?.token.name,
-      draft,
-    });
+    return await deployFrom(c, input);
   } finally {
     await input.zip.remove();
   }
+}
+
+async function deployFrom(c: RouteContext, input: DeployInput): Promise<Response> {
+  const domain = c.server.settings.domain;
+  const name = normalizeAppName(input.name, domain, input.field);
+  const draft = ["1", "true"].includes(c.url.searchParams.get("draft") ?? "");
+  const outcome = await deployArchive(c.server, name, input.zip.source(), {
+    deployedBy: c.principal?.token.name,
+    draft,
+  });
   const url = appUrl(name, c.url, c.req.headers.get("host"), domain);
   // The version's own host: where a draft can be looked at before it is promoted.
   const preview_url = appUrl(
