@@ -1,6 +1,18 @@
+import { createHash } from "node:crypto";
 import { concatBytes } from "../lib/bytes.ts";
-import type { Entry } from "@zip.js/zip.js";
-import { loadZip } from "../lib/zip.ts";
+import {
+  bytesSource,
+  dataOffset,
+  METHOD_DEFLATED,
+  METHOD_STORED,
+  readDirectory,
+  readEntries,
+  readEntryData,
+  type ZipDirectory,
+  type ZipEntry,
+  ZipFormatError,
+  type ZipSource,
+} from "../lib/zip_reader.ts";
 import { HttpError } from "./http_error.ts";
 
 export interface ArchiveLimits {
@@ -10,12 +22,46 @@ export interface ArchiveLimits {
   maxRatio: number;
 }
 
+/** A checked file of an archive: its bytes when they were kept in memory, else read again. */
 export interface ArchiveFile {
   path: string;
-  data: Uint8Array;
+  size: number;
+  /** SHA-256 of the content, hex. */
+  hash: string;
+  /** The content, when small enough to keep (see `ReadOptions`). */
+  data?: Uint8Array;
+  entry: ZipEntry;
+}
+
+export interface ReadOptions {
+  /** Files whose bytes are always kept (the manifest, server code): their path, after stripping. */
+  mustKeep?: (path: string) => boolean;
+  /** Bytes of small files kept in memory in all; larger or later files are read again. */
+  keepBytes?: number;
+}
+
+/** A checked archive: its files, and where to read them again. */
+export interface Archive {
+  files: ArchiveFile[];
+  /** Reads a file's bytes again, in chunks, failing if they differ from the checked ones. */
+  read(file: ArchiveFile): AsyncGenerator<Uint8Array>;
 }
 
 const RATIO_FLOOR = 1024 * 1024;
+/** A file up to this size may be kept in memory between checking and storing. */
+const KEEP_FILE_MAX = 1024 * 1024;
+const KEEP_BYTES = 32 * 1024 * 1024;
+/**
+ * Entries of every kind an archive may hold, per file it may hold: folders,
+ * `__MACOSX/` shadows and `.DS_Store` are not files but cost as much to parse.
+ */
+const ENTRIES_PER_FILE = 4;
+const ENTRIES_EXTRA = 1024;
+
+/** How many entries of every kind an archive may hold under these limits. */
+export function maxEntries(limits: ArchiveLimits): number {
+  return limits.maxFiles * ENTRIES_PER_FILE + ENTRIES_EXTRA;
+}
 
 function refuse(constraint: string, message: string, entry?: string): never {
   const details: Record<string, unknown> = { field: "file", constraint };
@@ -58,103 +104,199 @@ function stripTopFolder(paths: string[]): number {
   return shared ? first.length + 1 : 0;
 }
 
-/** Reads an entry's real bytes, refusing as soon as a limit is passed. */
-async function readEntry(
-  entry: Entry,
-  budget: { left: number },
+/**
+ * Gives the event loop a turn every few milliseconds, so requests are
+ * answered while a large archive is checked (parsing, inflating and hashing
+ * all run on this thread).
+ */
+class Breather {
+  #last = performance.now();
+
+  constructor(readonly everyMs = 8) {}
+
+  async breathe(): Promise<void> {
+    if (performance.now() - this.#last < this.everyMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.#last = performance.now();
+  }
+}
+
+function unreadable(err: unknown): never {
+  if (err instanceof ZipFormatError) {
+    refuse("zip", `The file is not a readable ZIP archive: ${err.message}`, err.entry);
+  }
+  throw err;
+}
+
+/**
+ * Checks the central directory entry by entry, refusing at the first entry
+ * past a limit: entries of every kind, files, declared sizes and ratios
+ * (which reading then holds every entry to). Nothing is decompressed here.
+ */
+async function listFiles(
+  source: ZipSource,
+  dir: ZipDirectory,
   limits: ArchiveLimits,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const sink = new WritableStream<Uint8Array>({
-    write(chunk) {
-      size += chunk.byteLength;
-      budget.left -= chunk.byteLength;
-      if (budget.left < 0) {
+  breather: Breather,
+): Promise<ZipEntry[]> {
+  const most = maxEntries(limits);
+  if (dir.declaredEntries > most) {
+    tooLarge("max_entries", `The archive has more than ${most} entries (folders included)`);
+  }
+  const kept: ZipEntry[] = [];
+  let entries = 0;
+  let declaredBytes = 0;
+  try {
+    // readEntries refuses an entry past the declared count, which is within the limit.
+    for await (const e of readEntries(source, dir)) {
+      if (++entries % 256 === 0) await breather.breathe();
+      const reason = unsafePathReason(e.name);
+      if (reason) refuse("safe_path", `An entry's path ${reason}`, e.name);
+      if (e.symlink) refuse("no_symlinks", "Symbolic links are not accepted", e.name);
+      if (e.encrypted) refuse("no_encryption", "Encrypted entries are not accepted", e.name);
+      if (e.directory || isJunk(e.name)) continue;
+      if (e.method !== METHOD_STORED && e.method !== METHOD_DEFLATED) {
+        refuse(
+          "zip",
+          `An entry uses compression method ${e.method}, which is not accepted`,
+          e.name,
+        );
+      }
+      kept.push(e);
+      if (kept.length > limits.maxFiles) {
+        tooLarge("max_files", `The archive has more than ${limits.maxFiles} files`);
+      }
+      if (e.size > RATIO_FLOOR && e.size > e.compressedSize * limits.maxRatio) {
+        refuse(
+          "zip_bomb",
+          `An entry expands more than ${limits.maxRatio} times its compressed size`,
+          e.name,
+        );
+      }
+      declaredBytes += e.size;
+      if (declaredBytes > limits.maxUnpackedBytes) {
         tooLarge(
           "max_unpacked_bytes",
           `The archive unpacks to more than ${limits.maxUnpackedBytes} bytes`,
         );
       }
-      if (size > RATIO_FLOOR && size > entry.compressedSize * limits.maxRatio) {
-        refuse(
-          "zip_bomb",
-          `An entry expands more than ${limits.maxRatio} times its compressed size`,
-          entry.filename,
-        );
-      }
-      chunks.push(chunk);
-    },
-  });
-  if (entry.directory) return new Uint8Array();
-  await entry.getData(sink, { checkSignature: true });
-  return concatBytes(chunks);
-}
-
-/**
- * Unpacks a ZIP held in memory into checked files. Everything is validated
- * and decompressed before the caller writes anything, so a refused archive
- * changes nothing. Sizes in headers are never trusted: real bytes are counted
- * while streaming.
- */
-export async function readArchive(
-  bytes: Uint8Array,
-  limits: ArchiveLimits,
-): Promise<ArchiveFile[]> {
-  const { ZipReader, Uint8ArrayReader } = await loadZip();
-  const reader = new ZipReader(new Uint8ArrayReader(bytes), { filenameValidation: "tolerant" });
-  let entries: Entry[];
-  try {
-    entries = await reader.getEntries();
-  } catch {
-    refuse("zip", "The file is not a readable ZIP archive");
-  }
-  try {
-    const kept = checkEntries(entries, limits);
-    const strip = stripTopFolder(kept.map((e) => e.filename));
-    const seen = new Set<string>();
-    for (const e of kept) {
-      const path = e.filename.slice(strip);
-      if (seen.has(path)) refuse("unique_paths", "The archive holds the same path twice", path);
-      seen.add(path);
     }
-    const budget = { left: limits.maxUnpackedBytes };
-    const files: ArchiveFile[] = [];
-    for (const e of kept) {
-      files.push({
-        path: e.filename.slice(strip),
-        data: await readEntryOrRefuse(e, budget, limits),
-      });
-    }
-    return files;
-  } finally {
-    await reader.close().catch(() => {});
-  }
-}
-
-async function readEntryOrRefuse(e: Entry, budget: { left: number }, limits: ArchiveLimits) {
-  try {
-    return await readEntry(e, budget, limits);
   } catch (err) {
     if (err instanceof HttpError) throw err;
-    refuse("zip", "An entry of the archive is corrupt", e.filename);
-  }
-}
-
-/** Name, type and count checks that need no decompression. */
-function checkEntries(entries: Entry[], limits: ArchiveLimits): Entry[] {
-  const kept: Entry[] = [];
-  for (const e of entries) {
-    const reason = unsafePathReason(e.filename);
-    if (reason) refuse("safe_path", `An entry's path ${reason}`, e.filename);
-    if (e.symlink) refuse("no_symlinks", "Symbolic links are not accepted", e.filename);
-    if (e.encrypted) refuse("no_encryption", "Encrypted entries are not accepted", e.filename);
-    if (e.directory || isJunk(e.filename)) continue;
-    kept.push(e);
-    if (kept.length > limits.maxFiles) {
-      tooLarge("max_files", `The archive has more than ${limits.maxFiles} files`);
-    }
+    unreadable(err);
   }
   if (kept.length === 0) refuse("not_empty", "The archive holds no files");
   return kept;
+}
+
+/** Entries whose data overlap share compressed bytes: how a bomb multiplies one kernel. */
+function checkNoOverlap(entries: ZipEntry[]): void {
+  const sorted = [...entries].sort((a, b) => a.localOffset - b.localOffset);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1];
+    const end = prev.localOffset + 30 + prev.rawName.byteLength + prev.compressedSize;
+    if (sorted[i].localOffset < end) {
+      refuse("zip", "Entries of the archive overlap", sorted[i].name);
+    }
+  }
+}
+
+/**
+ * Reads and checks a ZIP archive in bounded memory: the central directory a
+ * block at a time with every limit applied as entries are parsed, then each
+ * file inflated in small steps, counted, checksummed and hashed as its bytes
+ * come out, stopping at the first byte past what its header declares.
+ * Small files (and those `mustKeep` names) are kept in memory up to
+ * `keepBytes`; the rest are read again from the source when stored. Nothing
+ * is written anywhere, so a refused archive changes nothing. Refusals are
+ * `HttpError`s (400 or 413) naming the constraint.
+ */
+export async function openArchive(
+  input: Uint8Array | ZipSource,
+  limits: ArchiveLimits,
+  opts: ReadOptions = {},
+): Promise<Archive> {
+  const source = input instanceof Uint8Array ? bytesSource(input) : input;
+  const breather = new Breather();
+  const dir = await readDirectory(source).catch(unreadable);
+  const entries = await listFiles(source, dir, limits, breather);
+  const strip = stripTopFolder(entries.map((e) => e.name));
+  const seen = new Set<string>();
+  for (const e of entries) {
+    const path = e.name.slice(strip);
+    if (seen.has(path)) refuse("unique_paths", "The archive holds the same path twice", path);
+    seen.add(path);
+  }
+  checkNoOverlap(entries);
+  let keepLeft = opts.keepBytes ?? KEEP_BYTES;
+  const files: ArchiveFile[] = [];
+  // In the order the data lies in the file: one pass forward over the disk.
+  for (const entry of [...entries].sort((a, b) => a.localOffset - b.localOffset)) {
+    const path = entry.name.slice(strip);
+    const keep = opts.mustKeep?.(path) || (entry.size <= KEEP_FILE_MAX && entry.size <= keepLeft);
+    const { hash, data } = await readChecked(source, dir, entry, keep, breather);
+    if (keep && !opts.mustKeep?.(path)) keepLeft -= entry.size;
+    files.push({ path, size: entry.size, hash, data, entry });
+  }
+  // Back in the archive's own order.
+  const order = new Map(entries.map((e, i) => [e, i]));
+  files.sort((a, b) => order.get(a.entry)! - order.get(b.entry)!);
+  return {
+    files,
+    read: (file) => readAgain(source, dir, file, breather),
+  };
+}
+
+/** `openArchive`'s files, for callers that only need the checked list. */
+export async function readArchive(
+  input: Uint8Array | ZipSource,
+  limits: ArchiveLimits,
+  opts: ReadOptions = {},
+): Promise<ArchiveFile[]> {
+  return (await openArchive(input, limits, opts)).files;
+}
+
+async function readChecked(
+  source: ZipSource,
+  dir: ZipDirectory,
+  entry: ZipEntry,
+  keep: boolean,
+  breather: Breather,
+): Promise<{ hash: string; data?: Uint8Array }> {
+  const sha = createHash("sha256");
+  const chunks: Uint8Array[] = [];
+  try {
+    const start = await dataOffset(source, entry, dir);
+    for await (const chunk of readEntryData(source, entry, start)) {
+      sha.update(chunk);
+      if (keep) chunks.push(chunk);
+      await breather.breathe();
+    }
+  } catch (err) {
+    if (err instanceof ZipFormatError) {
+      refuse("zip", `An entry of the archive is corrupt: ${err.message}`, entry.name);
+    }
+    throw err;
+  }
+  return { hash: sha.digest("hex"), data: keep ? concatBytes(chunks) : undefined };
+}
+
+async function* readAgain(
+  source: ZipSource,
+  dir: ZipDirectory,
+  file: ArchiveFile,
+  breather: Breather,
+): AsyncGenerator<Uint8Array> {
+  if (file.data) {
+    yield file.data;
+    return;
+  }
+  const sha = createHash("sha256");
+  const start = await dataOffset(source, file.entry, dir);
+  for await (const chunk of readEntryData(source, file.entry, start)) {
+    sha.update(chunk);
+    yield chunk;
+    await breather.breathe();
+  }
+  if (sha.digest("hex") !== file.hash) throw new Error("an archive entry changed after its check");
 }

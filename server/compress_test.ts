@@ -59,3 +59,38 @@ Deno.test("Compressor drops a worker that hangs past the timeout and goes on wit
     c.close();
   }
 });
+
+Deno.test("Compressor starts a job only within its byte budget (one always may run)", async () => {
+  const c = new Compressor(2, 1000, 60_000, text.byteLength + 1);
+  try {
+    const jobs = [c.compress(text), c.compress(text.slice(1))];
+    assert.equal(c.workers, 1, "the second job waits: two would pass the budget");
+    const [a, b] = await Promise.all(jobs);
+    assert.ok(a.gzip && b.gzip, "both done, one after the other");
+    const wide = new Compressor(2, 1000, 60_000, 2 * text.byteLength);
+    try {
+      const both = [wide.compress(text), wide.compress(text.slice(1))];
+      assert.equal(wide.workers, 2, "within the budget both run at once");
+      await Promise.all(both);
+    } finally {
+      wide.close();
+    }
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Compressor replaces a worker after jobsPerWorker jobs", async () => {
+  const c = new Compressor(1, 1000, 60_000, 16 * 1024 * 1024, 2);
+  try {
+    await c.compress(text);
+    assert.equal(c.workers, 1);
+    await c.compress(text.slice(1));
+    assert.equal(c.workers, 0, "retired after its second job");
+    const third = await c.compress(text.slice(2));
+    assert.deepEqual(new Uint8Array(gunzipSync(third.gzip!)), text.slice(2), "a new one took over");
+    assert.equal(c.workers, 1);
+  } finally {
+    c.close();
+  }
+});

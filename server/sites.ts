@@ -1,4 +1,4 @@
-import type { Encoding, Storage } from "../storage/mod.ts";
+import { CONTENT_CHUNK_BYTES, type Encoding, type Storage } from "../storage/mod.ts";
 import { BodyCache, type CachedBody } from "./body_cache.ts";
 import { parseManifest } from "../runtime/mod.ts";
 import { type SiteFile, SiteIndex } from "./site_index.ts";
@@ -74,5 +74,56 @@ export class Sites {
     const key = file.cacheKeys[encoding];
     return this.bodies.get(key) ??
       this.bodies.set(key, this.storage.apps.content(file.meta.hash, encoding) ?? new Uint8Array());
+  }
+
+  /**
+   * Whether a file is read chunk by chunk rather than whole: stored as
+   * chunks and too big for the body cache (which keeps nothing over an
+   * eighth of itself anyway).
+   */
+  #streamed(file: SiteFile, encoding: Encoding): boolean {
+    if (encoding !== "identity" || file.meta.size <= this.bodies.maxBytes / 8) return false;
+    return (this.storage.apps.contentInfo(file.meta.hash)?.chunks ?? 0) > 0;
+  }
+
+  /** A response with a file's body in an encoding; `headers` is called at most once. */
+  response(
+    file: SiteFile,
+    encoding: Encoding,
+    status: number,
+    headers: () => HeadersInit,
+  ): Response {
+    if (this.#streamed(file, encoding)) {
+      const h = new Headers(headers());
+      h.set("content-length", String(file.meta.size));
+      return new Response(this.#chunks(file.meta.hash, 0, file.meta.size), { status, headers: h });
+    }
+    return this.body(file, encoding).response(file, status, headers);
+  }
+
+  /** Bytes `start` to `end` (exclusive) of a file, unencoded. */
+  slice(file: SiteFile, start: number, end: number): BodyInit {
+    if (this.#streamed(file, "identity")) return this.#chunks(file.meta.hash, start, end);
+    return this.body(file, "identity").bytes.subarray(start, end);
+  }
+
+  /** A stream of a chunked content's bytes from `start` to `end`, one chunk read per pull. */
+  #chunks(hash: string, start: number, end: number): ReadableStream<Uint8Array> {
+    const apps = this.storage.apps;
+    let at = start;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= end) return controller.close();
+        const seq = Math.floor(at / CONTENT_CHUNK_BYTES);
+        const chunk = apps.contentChunk(hash, seq);
+        // Gone mid-answer (its version pruned): the response ends short, as a cut connection would.
+        if (!chunk) return controller.error(new Error("the file is no longer stored"));
+        const from = at - seq * CONTENT_CHUNK_BYTES;
+        const piece = chunk.subarray(from, Math.min(chunk.byteLength, from + end - at));
+        at += piece.byteLength;
+        controller.enqueue(piece);
+        if (at >= end) controller.close();
+      },
+    }, { highWaterMark: 0 });
   }
 }

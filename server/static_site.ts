@@ -89,13 +89,13 @@ function respond(r: StaticRequest, file: SiteFile, status: number): Response {
       });
     }
     if (span) {
-      const body = sites.body(file, "identity").bytes.subarray(span.start, span.end + 1);
-      return new Response(body, {
+      return new Response(sites.slice(file, span.start, span.end + 1), {
         status: 206,
-        headers: [...file.headers("identity"), [
-          "content-range",
-          `bytes ${span.start}-${span.end}/${file.meta.size}`,
-        ]],
+        headers: [
+          ...file.headers("identity"),
+          ["content-range", `bytes ${span.start}-${span.end}/${file.meta.size}`],
+          ["content-length", String(span.end - span.start + 1)],
+        ],
       });
     }
   }
@@ -106,7 +106,7 @@ function respond(r: StaticRequest, file: SiteFile, status: number): Response {
     });
   }
   if (onPage && status === 200 && file.isHtml) onPage(false);
-  return sites.body(file, encoding).response(file, status, () => file.headers(encoding));
+  return sites.response(file, encoding, status, () => file.headers(encoding));
 }
 
 // Browsers send a handful of distinct Accept-Encoding values, so parsing

@@ -31,7 +31,11 @@ export interface DocUpdate {
 
 export interface DocStoreOptions {
   now?: () => number;
-  /** Field indexes are shared by every app and slow every insert, so they are capped. */
+  /**
+   * Field indexes slow every insert, so each app may declare at most this
+   * many distinct fields (over its kept versions); the default of
+   * `ensureIndexes`' `max`.
+   */
   maxIndexes?: number;
 }
 
@@ -53,7 +57,7 @@ export class DocStore {
   constructor(db: Database, opts: DocStoreOptions = {}) {
     this.#db = db;
     this.#now = opts.now ?? Date.now;
-    this.#maxIndexes = opts.maxIndexes ?? 64;
+    this.#maxIndexes = opts.maxIndexes ?? 32;
   }
 
   /** Stores `doc`, keeping a string `doc.id` or generating one; an existing id is a CONFLICT. */
@@ -174,12 +178,11 @@ export class DocStore {
   }
 
   /**
-   * Creates one expression index per distinct field path. Indexes lead with
-   * (app_id, collection) and are shared by every app and collection, so
-   * `indexes` keys are only validated: one app's index serves all of them.
+   * The distinct field paths `indexes` declares (collection → fields), checked.
+   * Throws `VALIDATION_FAILED` for a bad name, `LIMIT_EXCEEDED` for more than
+   * `max` fields: the part of the cap that needs no database.
    */
-  ensureIndexes(appId: number, indexes: Record<string, string[]>): void {
-    checkAppId(appId);
+  indexPaths(indexes: Record<string, string[]>, max = this.#maxIndexes): Set<string> {
     if (!isPlainObject(indexes)) throw invalid("indexes", "indexes must map collections to fields");
     const paths = new Set<string>();
     for (const [collection, fields] of Object.entries(indexes)) {
@@ -188,18 +191,88 @@ export class DocStore {
       for (const field of fields) paths.add(checkPath(field));
     }
     paths.delete("id"); // The primary key already covers it.
+    if (paths.size > max) throw tooManyIndexes(max);
+    return paths;
+  }
+
+  /**
+   * Records the fields `indexes` declares for the app and creates one
+   * expression index per distinct field path. Indexes lead with (app_id,
+   * collection) and are shared by every app and collection, so `indexes`
+   * keys are only validated: one index serves all of them. Fields are
+   * recorded for `version` (and go when it is pruned), or for the app's
+   * lifetime without one; with `versions`, what the app's other versions
+   * declared is forgotten (a deploy passes the new and the live version), so
+   * an app can change its fields. The cap is per app: the distinct fields it
+   * declares may not pass `max`, so no app can use up what another may
+   * declare. Run it in the transaction that writes the version, so a
+   * refusal writes nothing.
+   */
+  ensureIndexes(
+    appId: number,
+    indexes: Record<string, string[]>,
+    opts: { version?: number; versions?: number[]; max?: number } = {},
+  ): void {
+    checkAppId(appId);
+    const max = opts.max ?? this.#maxIndexes;
+    const paths = this.indexPaths(indexes, max);
     this.#db.transaction(() => {
-      const existing = this.#indexNames();
-      const missing = [...paths].filter((p) => !existing.has(indexName(p)));
-      if (existing.size + missing.length > this.#maxIndexes) {
-        throw new StorageError("LIMIT_EXCEEDED", `at most ${this.#maxIndexes} indexes`, "indexes");
+      if (opts.versions) {
+        const keep = new Set(opts.versions);
+        const rows = this.#db.all<{ version: number }>(
+          "SELECT DISTINCT version FROM doc_indexes WHERE app_id = ? AND version IS NOT NULL",
+          appId,
+        );
+        for (const { version } of rows) {
+          if (keep.has(version)) continue;
+          this.#db.run(
+            "DELETE FROM doc_indexes WHERE app_id = ? AND version = ?",
+            appId,
+            version,
+          );
+        }
       }
-      for (const path of missing) {
+      for (const path of paths) {
+        this.#db.run(
+          "INSERT OR IGNORE INTO doc_indexes (app_id, version, path) VALUES (?, ?, ?)",
+          appId,
+          opts.version ?? null,
+          path,
+        );
+      }
+      const declared = this.#db.get<{ n: number }>(
+        "SELECT COUNT(DISTINCT path) AS n FROM doc_indexes WHERE app_id = ?",
+        appId,
+      )!.n;
+      if (declared > max) throw tooManyIndexes(max);
+      const existing = this.#indexNames();
+      for (const path of paths) {
+        if (existing.has(indexName(path))) continue;
         this.#db.exec(
           `CREATE INDEX IF NOT EXISTS ${indexName(path)}
            ON app_docs (app_id, collection, json_extract(doc, '$.${path}'))`,
         );
       }
+    });
+  }
+
+  /**
+   * Drops field indexes no app declares any more (their versions were
+   * pruned, or their app deleted). Returns how many went.
+   */
+  dropUnusedIndexes(): number {
+    return this.#db.transaction(() => {
+      const wanted = new Set(
+        this.#db.all<{ path: string }>("SELECT DISTINCT path FROM doc_indexes")
+          .map((r) => indexName(r.path)),
+      );
+      let dropped = 0;
+      for (const name of this.#indexNames()) {
+        if (wanted.has(name)) continue;
+        this.#db.exec(`DROP INDEX IF EXISTS ${name}`);
+        dropped++;
+      }
+      return dropped;
     });
   }
 
@@ -256,6 +329,14 @@ function checkCollection(collection: unknown): void {
   if (typeof collection !== "string" || !COLLECTION.test(collection)) {
     throw invalid("collection", "collection must be 1-64 letters, digits, '_' or '-'");
   }
+}
+
+function tooManyIndexes(max: number): StorageError {
+  return new StorageError(
+    "LIMIT_EXCEEDED",
+    `an app may declare at most ${max} indexed fields over its kept versions`,
+    "indexes",
+  );
 }
 
 function indexName(path: string): string {

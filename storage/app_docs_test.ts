@@ -326,3 +326,41 @@ Deno.test("docs: apps are isolated and deleting an app deletes its documents", (
   assert.equal(docs.get(b, "c", "same")!.owner, "b");
   db.close();
 });
+
+Deno.test("docs: the index cap is per app, fields go with their versions, unused indexes are dropped", () => {
+  const { db, apps, docs, a, b } = setup();
+  const physical = () =>
+    db.all<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name LIKE 'docs_f_%'",
+    )[0].n;
+  // Each app may declare up to its cap, whatever the others did.
+  docs.ensureIndexes(a, { c: ["a1", "a2"] }, { version: 1, versions: [1], max: 2 });
+  docs.ensureIndexes(b, { c: ["b1", "b2"] }, { version: 1, versions: [1], max: 2 });
+  assert.equal(physical(), 4);
+  refused(
+    () => docs.ensureIndexes(b, { c: ["b1", "b2", "b3"] }, { version: 1, max: 2 }),
+    "LIMIT_EXCEEDED",
+    "indexes",
+  );
+  // A new version that declares other fields: the old version's are forgotten.
+  const v2 = apps.createVersion("alpha", [], { keep: 10 }).version.number;
+  docs.ensureIndexes(a, { c: ["a3"] }, { version: v2, versions: [v2], max: 2 });
+  assert.equal(docs.dropUnusedIndexes(), 2, "a1 and a2 are no longer declared");
+  assert.equal(physical(), 3);
+  // A draft keeps the live version's fields beside its own, within the cap.
+  const draft = apps.createVersion("alpha", [], { keep: 10, draft: true }).version.number;
+  refused(
+    () =>
+      docs.ensureIndexes(a, { c: ["a4", "a5"] }, { version: draft, versions: [draft, v2], max: 2 }),
+    "LIMIT_EXCEEDED",
+  );
+  docs.ensureIndexes(a, { c: ["a4"] }, { version: draft, versions: [draft, v2], max: 2 });
+  assert.equal(docs.dropUnusedIndexes(), 0);
+  // A pruned version's fields go with it; a deleted app's with it.
+  apps.createVersion("beta", [], { keep: 1 });
+  assert.equal(docs.dropUnusedIndexes(), 2, "beta's first version was pruned");
+  apps.delete("alpha");
+  assert.equal(docs.dropUnusedIndexes(), 2);
+  assert.equal(physical(), 0);
+  db.close();
+});

@@ -1,3 +1,4 @@
+import { concatBytes } from "../lib/bytes.ts";
 import type { Database } from "./database.ts";
 
 export interface AppRecord {
@@ -32,13 +33,42 @@ export interface FileMeta {
   br_size: number | null;
 }
 
-/** A file to write in a new version; compressed variants are optional. */
+/**
+ * A file of a new version. With `data` its content is written (whole) if not
+ * stored yet; without, the content must already be stored (see `putContent`
+ * and `putChunk`), or `createVersion` throws `MissingContentError`.
+ */
 export interface NewFile {
   path: string;
   hash: string;
-  data: Uint8Array;
+  data?: Uint8Array;
   gzip?: Uint8Array;
   br?: Uint8Array;
+}
+
+/** How a stored content is kept: whole in its row, or as `chunks` numbered chunks. */
+export interface ContentInfo {
+  size: number;
+  chunks: number;
+}
+
+/**
+ * Contents over this size are stored as chunks of it: a deploy writes, and a
+ * request reads, one chunk at a time. Smaller ones stay whole in one row, as
+ * the static hot path reads them.
+ */
+export const CONTENT_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * `createVersion` found files whose content is not stored (another request
+ * removed it since it was checked): store them again and retry.
+ */
+export class MissingContentError extends Error {
+  override readonly name = "MissingContentError";
+
+  constructor(readonly hashes: string[]) {
+    super(`${hashes.length} file contents are not stored`);
+  }
 }
 
 export type Encoding = "identity" | "gzip" | "br";
@@ -108,14 +138,39 @@ export class AppStore {
     );
   }
 
-  /** The stored bytes of one content hash in one encoding. */
+  /**
+   * The stored bytes of one content hash in one encoding, whole. A chunked
+   * content is joined: read large files with `contentInfo` and
+   * `contentChunk` instead.
+   */
   content(hash: string, encoding: Encoding = "identity"): Bytes | undefined {
     const column = ENCODING_COLUMN[encoding];
-    const row = this.db.get<{ body: Bytes | null }>(
-      `SELECT ${column} AS body FROM contents WHERE hash = ?`,
+    const row = this.db.get<{ body: Bytes | null; chunks: number }>(
+      `SELECT ${column} AS body, chunks FROM contents WHERE hash = ?`,
       hash,
     );
-    return row?.body ?? undefined;
+    if (!row) return undefined;
+    if (encoding !== "identity" || row.chunks === 0) return row.body ?? undefined;
+    const parts: Uint8Array[] = [];
+    for (let seq = 0; seq < row.chunks; seq++) {
+      parts.push(this.contentChunk(hash, seq) ?? new Uint8Array());
+    }
+    return concatBytes(parts);
+  }
+
+  /** Size and chunk count of a stored content (identity encoding). */
+  contentInfo(hash: string): ContentInfo | undefined {
+    const row = this.db.get<ContentInfo>("SELECT size, chunks FROM contents WHERE hash = ?", hash);
+    return row && { size: row.size, chunks: row.chunks };
+  }
+
+  /** Chunk `seq` (from 0) of a chunked content. */
+  contentChunk(hash: string, seq: number): Bytes | undefined {
+    return this.db.get<{ data: Bytes }>(
+      "SELECT data FROM content_chunks WHERE hash = ? AND seq = ?",
+      hash,
+      seq,
+    )?.data;
   }
 
   /** Which of `hashes` are already stored, so their work can be skipped. */
@@ -128,9 +183,83 @@ export class AppStore {
   }
 
   /**
+   * Stores a content whole (with its variants) ahead of the version that
+   * uses it. Until a version refers to it, it is garbage for `dropContents`
+   * and `dropOrphans`.
+   */
+  putContent(
+    hash: string,
+    data: Uint8Array,
+    variants: { gzip?: Uint8Array; br?: Uint8Array } = {},
+  ) {
+    this.db.run(
+      "INSERT OR IGNORE INTO contents (hash, size, data, gzip, br) VALUES (?, ?, ?, ?, ?)",
+      hash,
+      data.byteLength,
+      data,
+      variants.gzip ?? null,
+      variants.br ?? null,
+    );
+  }
+
+  /** Stores chunk `seq` of a content to be sealed by `sealChunked`. */
+  putChunk(hash: string, seq: number, data: Uint8Array): void {
+    this.db.run(
+      "INSERT OR REPLACE INTO content_chunks (hash, seq, data) VALUES (?, ?, ?)",
+      hash,
+      seq,
+      data,
+    );
+  }
+
+  /**
+   * Makes a chunked content stored, once all its `chunks` are in: before
+   * this, no version can use it and `storedHashes` does not list it.
+   */
+  sealChunked(
+    hash: string,
+    size: number,
+    chunks: number,
+    variants: { gzip?: Uint8Array; br?: Uint8Array } = {},
+  ): void {
+    this.db.run(
+      `INSERT OR IGNORE INTO contents (hash, size, data, gzip, br, chunks)
+       VALUES (?, ?, x'', ?, ?, ?)`,
+      hash,
+      size,
+      variants.gzip ?? null,
+      variants.br ?? null,
+      chunks,
+    );
+  }
+
+  /** Removes contents (and chunks) of `hashes` that no version uses: a deploy's leftovers. */
+  dropContents(hashes: string[]): void {
+    this.db.transaction(() => this.#dropUnreferenced(hashes));
+  }
+
+  /**
+   * Removes every content and chunk no version uses: what a deploy that
+   * stopped half-way (a crash) left behind. Returns how many contents went.
+   */
+  dropOrphans(): number {
+    return this.db.transaction(() => {
+      const gone = this.db.run(
+        "DELETE FROM contents WHERE NOT EXISTS (SELECT 1 FROM files WHERE files.hash = contents.hash)",
+      ).changes;
+      this.db.run(
+        `DELETE FROM content_chunks WHERE NOT EXISTS
+           (SELECT 1 FROM contents WHERE contents.hash = content_chunks.hash)`,
+      );
+      return gone;
+    });
+  }
+
+  /**
    * Writes a new version and makes it live (unless `draft`), all in one
    * transaction, then prunes versions beyond `keep`. Content already stored
-   * is not written again.
+   * is not written again; a file without `data` must have its content
+   * stored already (`MissingContentError` otherwise, with nothing written).
    */
   createVersion(
     name: string,
@@ -158,7 +287,18 @@ export class AppStore {
         "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM versions WHERE app_id = ?",
         app.id,
       )!.n;
-      const bytes = files.reduce((sum, f) => sum + f.data.byteLength, 0);
+      let bytes = 0;
+      const missing: string[] = [];
+      for (const f of files) {
+        if (f.data) this.putContent(f.hash, f.data, f);
+        const size = this.db.get<{ size: number }>(
+          "SELECT size FROM contents WHERE hash = ?",
+          f.hash,
+        )?.size;
+        if (size === undefined) missing.push(f.hash);
+        else bytes += size;
+      }
+      if (missing.length) throw new MissingContentError([...new Set(missing)]);
       this.db.run(
         `INSERT INTO versions (app_id, number, file_count, bytes, deployed_by, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
@@ -170,14 +310,6 @@ export class AppStore {
         now,
       );
       for (const f of files) {
-        this.db.run(
-          "INSERT OR IGNORE INTO contents (hash, size, data, gzip, br) VALUES (?, ?, ?, ?, ?)",
-          f.hash,
-          f.data.byteLength,
-          f.data,
-          f.gzip ?? null,
-          f.br ?? null,
-        );
         this.db.run(
           "INSERT INTO files (app_id, version, path, hash) VALUES (?, ?, ?, ?)",
           app.id,
@@ -284,6 +416,12 @@ export class AppStore {
     for (const hash of hashes) {
       this.db.run(
         "DELETE FROM contents WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM files WHERE hash = ?)",
+        hash,
+        hash,
+      );
+      this.db.run(
+        `DELETE FROM content_chunks WHERE hash = ?
+         AND NOT EXISTS (SELECT 1 FROM contents WHERE hash = ?)`,
         hash,
         hash,
       );

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/secrets.ts";
-import { type NewFile, Storage } from "./mod.ts";
+import { MissingContentError, type NewFile, Storage } from "./mod.ts";
 
 const te = new TextEncoder();
 
@@ -196,6 +196,46 @@ Deno.test("a version's manifest is kept with or without server code", () => {
     assert.deepEqual(s.apps.build(app.id, 2), BUILD);
     s.apps.createVersion("site", [file("i", "3")], { keep: 5 });
     assert.deepEqual(s.apps.serverInfo(app.id, 3), { hasBuild: false, manifest: undefined });
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("contents written ahead of a version: chunked, sealed, and dropped unless used", () => {
+  const s = Storage.open(":memory:");
+  try {
+    const h = (c: string) => c.repeat(64);
+    // A chunked content is not stored until sealed.
+    s.apps.putChunk(h("a"), 0, te.encode("hello "));
+    s.apps.putChunk(h("a"), 1, te.encode("world"));
+    assert.deepEqual([...s.apps.storedHashes([h("a")])], []);
+    assert.throws(
+      () => s.apps.createVersion("site", [{ path: "a.txt", hash: h("a") }], { keep: 5 }),
+      (err) => err instanceof MissingContentError && err.hashes[0] === h("a"),
+    );
+    assert.equal(s.apps.get("site"), undefined, "a version with missing content writes nothing");
+    s.apps.sealChunked(h("a"), 11, 2);
+    s.apps.putContent(h("b"), te.encode("whole"));
+    s.apps.putContent(h("c"), te.encode("never used"));
+    const { version } = s.apps.createVersion("site", [
+      { path: "a.txt", hash: h("a") },
+      { path: "b.txt", hash: h("b") },
+    ], { keep: 5 });
+    assert.equal(version.bytes, 11 + 5);
+    assert.deepEqual(s.apps.contentInfo(h("a")), { size: 11, chunks: 2 });
+    assert.equal(new TextDecoder().decode(s.apps.content(h("a"))), "hello world");
+    assert.equal(new TextDecoder().decode(s.apps.contentChunk(h("a"), 1)), "world");
+    // Leftovers of a deploy that never wrote its version: a content and loose chunks.
+    s.apps.putChunk(h("d"), 0, te.encode("loose"));
+    s.apps.dropContents([h("b"), h("c")]);
+    assert.deepEqual([...s.apps.storedHashes([h("b"), h("c")])], [h("b")], "b is used");
+    s.apps.putContent(h("e"), te.encode("orphan"));
+    assert.equal(s.apps.dropOrphans(), 1);
+    assert.equal(s.apps.contentChunk(h("d"), 0), undefined);
+    assert.equal(new TextDecoder().decode(s.apps.content(h("a"))), "hello world", "used: kept");
+    // Chunks go with their content.
+    s.apps.delete("site");
+    assert.equal(s.apps.contentChunk(h("a"), 0), undefined);
   } finally {
     s.close();
   }

@@ -186,6 +186,34 @@ export const MIGRATIONS: readonly string[] = [
      day INTEGER PRIMARY KEY,
      salt TEXT NOT NULL
    );`,
+  // 7: a file body over one chunk (1 MiB) is kept as numbered chunks, so no
+  // deploy or request holds a large file whole: its `contents` row (written
+  // last, once every chunk is in) has an empty `data` and the chunk count.
+  // And the document fields each app version declares an index on, so the
+  // index cap is per app and an index no kept version declares is dropped;
+  // version NULL marks one declared outside a deploy. Filled from the
+  // manifests already deployed.
+  `ALTER TABLE contents ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE content_chunks (
+     hash TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     data BLOB NOT NULL,
+     PRIMARY KEY (hash, seq)
+   );
+   CREATE TABLE doc_indexes (
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     version INTEGER,
+     path TEXT NOT NULL,
+     FOREIGN KEY (app_id, version) REFERENCES versions (app_id, number)
+       ON DELETE CASCADE
+   );
+   CREATE UNIQUE INDEX doc_indexes_key ON doc_indexes (app_id, path, ifnull(version, 0));
+   INSERT OR IGNORE INTO doc_indexes (app_id, version, path)
+     SELECT b.app_id, b.version, f.value
+     FROM builds b,
+       json_each(CASE WHEN json_valid(b.manifest) THEN b.manifest ELSE '{}' END, '$.indexes') c,
+       json_each(CASE WHEN c.type = 'array' THEN c.value ELSE '[]' END) f
+     WHERE f.type = 'text' AND f.value <> 'id';`,
 ];
 
 /** The schema version a fully migrated database has. */

@@ -126,3 +126,36 @@ Deno.test("a database from a newer fazt is refused, not written to", async () =>
     await cleanup();
   }
 });
+
+Deno.test("migration 7 records the indexes deployed manifests declare and keeps contents whole", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const old = openDatabase(path, { migrateTo: 6 });
+    old.run("INSERT INTO apps (id, name, created_at, updated_at) VALUES (1, 'a', 0, 0)");
+    for (const n of [1, 2, 3]) {
+      old.run(
+        "INSERT INTO versions (app_id, number, file_count, bytes, created_at) VALUES (1, ?, 0, 0, 0)",
+        n,
+      );
+    }
+    const manifest = JSON.stringify({ indexes: { users: ["email", "id"], posts: ["tag"] } });
+    old.run("INSERT INTO builds (app_id, version, manifest) VALUES (1, 1, ?)", manifest);
+    old.run("INSERT INTO builds (app_id, version, manifest) VALUES (1, 2, ?)", "{}");
+    old.run("INSERT INTO builds (app_id, version, build) VALUES (1, 3, '{}')");
+    old.run("INSERT INTO contents (hash, size, data) VALUES ('h', 1, x'01')");
+    old.close();
+    const storage = Storage.open(path);
+    try {
+      const rows = storage.db.all<{ version: number; path: string }>(
+        "SELECT version, path FROM doc_indexes ORDER BY path",
+      ).map((r) => ({ ...r }));
+      assert.deepEqual(rows, [{ version: 1, path: "email" }, { version: 1, path: "tag" }]);
+      assert.deepEqual(storage.apps.contentInfo("h"), { size: 1, chunks: 0 });
+      assert.deepEqual(storage.apps.content("h"), new Uint8Array([1]));
+    } finally {
+      storage.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});

@@ -16,6 +16,11 @@ export const SETTING_DEFS = {
   max_upload_bytes: { kind: "int", default: 100 * MiB, min: 1024, max: 4096 * MiB },
   max_unpacked_bytes: { kind: "int", default: 100 * MiB, min: 1024, max: 4096 * MiB },
   max_zip_ratio: { kind: "int", default: 200, min: 2, max: 100_000 },
+  // Deployed files up to this size get gzip and brotli variants (made whole,
+  // in memory); larger ones are stored and served as they are.
+  compress_max_bytes: { kind: "int", default: 8 * MiB, min: 0, max: 256 * MiB },
+  // Distinct document fields one app may index (over its kept versions).
+  app_max_indexes: { kind: "int", default: 32, min: 0, max: 1000 },
   cache_bytes: { kind: "int", default: 64 * MiB, min: 0, max: 16384 * MiB },
   app_timeout_ms: { kind: "int", default: 10_000, min: 10, max: 3_600_000 },
   app_timeout_max_ms: { kind: "int", default: 60_000, min: 10, max: 3_600_000 },

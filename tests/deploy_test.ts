@@ -209,14 +209,15 @@ for (const refusal of REFUSALS) {
     };
     await withNode(async (node) => {
       assert.equal((await node.deploy("site", await makeZip({ "index.html": "v1" }))).status, 201);
-      const before = ["apps", "versions", "files", "contents"].map((t) => node.count(t));
+      const tables = ["apps", "versions", "files", "contents", "content_chunks", "builds"];
+      const before = tables.map((t) => node.count(t));
       const { status, body } = await node.deploy("site", await refusal.zip());
       assert.equal(status, refusal.status, JSON.stringify(body));
       assert.equal(body.error.details.constraint, refusal.constraint);
       assert.equal(body.error.details.field, "file");
       assert.match(body.error.code, /^(VALIDATION_FAILED|PAYLOAD_TOO_LARGE)$/);
       assert.ok(!JSON.stringify(body).includes(node.dir), "no server paths leak");
-      const after = ["apps", "versions", "files", "contents"].map((t) => node.count(t));
+      const after = tables.map((t) => node.count(t));
       assert.deepEqual(after, before, "nothing was written");
       const res = await node.fetch("/", { host: "site.localhost" });
       assert.equal(await res.text(), "v1", "the old version still serves");

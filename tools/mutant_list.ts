@@ -5,9 +5,8 @@
  * elsewhere in the file leaves it valid; when the text is gone the mutant is
  * reported as stale, never counted as killed. Keep `find` unique in its file.
  *
- * `lib/zip.ts` (archive intake) has no entry: its only behaviours are loading
- * zip.js once and turning its Web Workers off, and neither shows in a result
- * (workers only make reading slower; the import is cached either way).
+ * Archive intake is `server/archive.ts` (limits, names) over
+ * `lib/zip_reader.ts` (the format, declared sizes, checksums).
  * @module
  */
 
@@ -41,6 +40,8 @@ const COOKIE = "server/session_cookie.ts";
 const LOGIN = "server/handlers/login.ts";
 const SESSIONS = "storage/sessions.ts";
 const ARCHIVE = "server/archive.ts";
+const READER = "lib/zip_reader.ts";
+const DEPLOYER = "server/deployer.ts";
 const STATIC = "server/static_site.ts";
 const APPS = "storage/apps.ts";
 
@@ -412,7 +413,12 @@ export const AREAS: Area[] = [
   },
   {
     name: "archive",
-    tests: ["server/archive_test.ts", "tests/deploy_test.ts"],
+    tests: [
+      "server/archive_test.ts",
+      "lib/zip_reader_test.ts",
+      "tests/deploy_test.ts",
+      "tests/intake_test.ts",
+    ],
     mutants: [
       m(
         "backslash-allowed",
@@ -439,10 +445,54 @@ export const AREAS: Area[] = [
         `const segments = name.split("/");`,
       ),
       m(
-        "zipjs-validates-names",
+        "local-name-unchecked",
+        READER,
+        `if (!sameBytes(name, entry.rawName)) {`,
+        `if (false) {`,
+      ),
+      m(
+        "declared-size-unchecked",
+        READER,
+        `if (out > entry.size) {`,
+        `if (out > entry.size + 1e9) {`,
+      ),
+      m(
+        "declared-count-unchecked",
+        READER,
+        `if (count > dir.declaredEntries) fail(`,
+        `if (count > dir.declaredEntries * 1000) fail(`,
+      ),
+      m(
+        "trailing-bytes-allowed",
+        READER,
+        `if (u32(tail, i) === EOCD && i + 22 + u16(tail, i + 20) === tail.byteLength) {`,
+        `if (u32(tail, i) === EOCD) {`,
+      ),
+      m(
+        "zip64-extra-order",
+        READER,
+        `if (size === MAX32) size = next();
+    if (compressedSize === MAX32) compressedSize = next();`,
+        `if (compressedSize === MAX32) compressedSize = next();
+    if (size === MAX32) size = next();`,
+      ),
+      m(
+        "entry-count-unbounded",
         ARCHIVE,
-        `{ filenameValidation: "tolerant" }`,
-        `{ filenameValidation: "balanced" }`,
+        `if (dir.declaredEntries > most) {`,
+        `if (dir.declaredEntries > most * 1000) {`,
+      ),
+      m(
+        "overlap-allowed",
+        ARCHIVE,
+        `if (sorted[i].localOffset < end) {`,
+        `if (false) {`,
+      ),
+      m(
+        "unknown-method-accepted",
+        ARCHIVE,
+        `if (e.method !== METHOD_STORED && e.method !== METHOD_DEFLATED) {`,
+        `if (false) {`,
       ),
       m(
         "nested-ds-store-kept",
@@ -489,26 +539,32 @@ export const AREAS: Area[] = [
       m(
         "budget-off-by-one",
         ARCHIVE,
-        `if (budget.left < 0) {`,
-        `if (budget.left < -1) {`,
+        `if (declaredBytes > limits.maxUnpackedBytes) {`,
+        `if (declaredBytes > limits.maxUnpackedBytes + 1) {`,
       ),
       m(
         "ratio-any-size",
         ARCHIVE,
-        `if (size > RATIO_FLOOR && size > entry.compressedSize * limits.maxRatio) {`,
-        `if (size > entry.compressedSize * limits.maxRatio) {`,
+        `if (e.size > RATIO_FLOOR && e.size > e.compressedSize * limits.maxRatio) {`,
+        `if (e.size > e.compressedSize * limits.maxRatio) {`,
       ),
       m(
         "ratio-never",
         ARCHIVE,
-        `if (size > RATIO_FLOOR && size > entry.compressedSize * limits.maxRatio) {`,
-        `if (size > RATIO_FLOOR && size > entry.uncompressedSize * limits.maxRatio) {`,
+        `if (e.size > RATIO_FLOOR && e.size > e.compressedSize * limits.maxRatio) {`,
+        `if (e.size > RATIO_FLOOR && e.size > e.size * limits.maxRatio) {`,
       ),
       m(
         "crc-unchecked",
-        ARCHIVE,
-        `await entry.getData(sink, { checkSignature: true });`,
-        `await entry.getData(sink, { checkSignature: false });`,
+        READER,
+        `if (crc !== entry.crc32) fail(`,
+        `if (false) fail(`,
+      ),
+      m(
+        "staged-contents-kept",
+        DEPLOYER,
+        `server.storage.apps.dropContents([...staged]);`,
+        ``,
       ),
       m(
         "duplicates-allowed",
@@ -549,7 +605,7 @@ export const AREAS: Area[] = [
       m(
         "junk-counted-as-file",
         ARCHIVE,
-        `if (e.directory || isJunk(e.filename)) continue;`,
+        `if (e.directory || isJunk(e.name)) continue;`,
         `if (e.directory) continue;`,
       ),
     ],
@@ -647,8 +703,8 @@ export const AREAS: Area[] = [
       m(
         "range-end-exclusive",
         STATIC,
-        `.subarray(span.start, span.end + 1);`,
-        `.subarray(span.start, span.end);`,
+        `sites.slice(file, span.start, span.end + 1)`,
+        `sites.slice(file, span.start, span.end)`,
       ),
       m(
         "416-without-size",
@@ -834,8 +890,8 @@ export const AREAS: Area[] = [
       m(
         "bytes-not-summed",
         APPS,
-        `files.reduce((sum, f) => sum + f.data.byteLength, 0)`,
-        `files.reduce((_sum, f) => f.data.byteLength, 0)`,
+        `else bytes += size;`,
+        `else bytes = size;`,
       ),
       m(
         "keeps-one-more",
