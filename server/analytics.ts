@@ -1,6 +1,14 @@
 import { createHash } from "node:crypto";
+import { TokenBuckets } from "../lib/token_buckets.ts";
 import { UserAgentCache, type UserAgentInfo } from "../lib/user_agent.ts";
-import { DAY_MS, type PackedBatch, PAGEVIEW, type Settings, type Storage } from "../storage/mod.ts";
+import {
+  DAY_MS,
+  type PackedBatch,
+  PAGEVIEW,
+  type QuotaCount,
+  type Settings,
+  type Storage,
+} from "../storage/mod.ts";
 import { type AnalyticsWriter, openWriter } from "./analytics_writer.ts";
 import { hostname } from "./hosts.ts";
 import { clientIp } from "./request_origin.ts";
@@ -31,6 +39,17 @@ export interface TrackInput {
   referrer: string | null;
   tags: string[] | null;
   props: string | null;
+  /**
+   * The name the daily cap counts the event under: the app's own, or
+   * `OTHER_DOMAINS` for a domain this node does not host. Default: `app`.
+   */
+  quota?: string;
+}
+
+/** Which rate limit a tracking call is over, and the seconds until it may try again. */
+export interface Refusal {
+  limit: "client" | "app";
+  retryAfter: number;
 }
 
 /** A page answered from an app's files, as `Analytics.page` counts it. */
@@ -44,6 +63,14 @@ export interface PageView {
   path: string;
   /** Answered 304: counted unless the same visitor was just counted on this page. */
   revalidated: boolean;
+}
+
+/** One app's (or `*`'s) raw events today, and what the next batch adds. */
+interface Quota {
+  stored: number;
+  overflow: number;
+  newStored: number;
+  newOverflow: number;
 }
 
 /** An event ready for the buffer: checked, its visitor hashed, its referrer reduced to a host. */
@@ -110,6 +137,10 @@ export class Analytics {
   dropped = 0;
   /** Events written since start. */
   written = 0;
+  /** Events over their app's daily cap since start: counted, not stored. */
+  notStored = 0;
+  /** Tracking calls refused by a rate limit since start. */
+  refused = 0;
   #storage: Storage;
   #settings: Settings;
   #log: (message: string) => void;
@@ -134,6 +165,12 @@ export class Analytics {
   #recent = new Map<string, { path: string; at: number }>();
   /** Referrer URL or Host header → host. */
   #hosts = new Map<string, string>();
+  /** Per-client and per-app ingest limits (undefined: off). */
+  #clients: TokenBuckets | undefined;
+  #apps: TokenBuckets | undefined;
+  /** App (or `*`) → its raw events today; cleared at midnight. */
+  #quota = new Map<string, Quota>();
+  #quotaChanged = false;
   #day = -1;
   #dayEnd = -1;
   #salt = "";
@@ -155,6 +192,19 @@ export class Analytics {
     this.#flushEvents = opts.flushEvents ?? Math.min(FLUSH_EVENTS, Math.ceil(this.#max / 2));
     this.enabled = settings.analytics_enabled === 1;
     if (!this.enabled) return;
+    if (settings.analytics_client_rate > 0) {
+      this.#clients = new TokenBuckets(
+        settings.analytics_client_rate,
+        settings.analytics_client_burst,
+      );
+    }
+    if (settings.analytics_app_rate > 0) {
+      this.#apps = new TokenBuckets(
+        settings.analytics_app_rate,
+        settings.analytics_app_burst,
+        10_000,
+      );
+    }
     this.#rotate(this.#now());
     this.#writer = openWriter(
       storage,
@@ -182,6 +232,32 @@ export class Analytics {
   /** Events waiting in memory (not yet handed to the writer). */
   get buffered(): number {
     return this.#count;
+  }
+
+  /**
+   * Takes a token for a tracking call from its client's bucket, then from its
+   * app's (`quota`: an app, or `*`); undefined when it may go on. A client is
+   * an address, an IPv6 /64 counting as one. Nothing is limited while
+   * analytics is off.
+   */
+  limit(req: Request, remote: Deno.NetAddr | undefined, quota: string): Refusal | undefined {
+    if (!this.enabled || this.#closed) return undefined;
+    const now = this.#now();
+    if (this.#clients) {
+      const wait = this.#clients.take(clientKey(clientIp(req, remote, this.#settings)), now);
+      if (wait) {
+        this.refused++;
+        return { limit: "client", retryAfter: wait };
+      }
+    }
+    if (this.#apps) {
+      const wait = this.#apps.take(quota, now);
+      if (wait) {
+        this.refused++;
+        return { limit: "app", retryAfter: wait };
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -225,10 +301,13 @@ export class Analytics {
       visitor,
       tags: null,
       props: null,
-    });
+    }, app);
   }
 
-  /** An event from a tracking endpoint; false when it was not recorded (bot, opt-out, off). */
+  /**
+   * An event from a tracking endpoint; false when it was not recorded (bot,
+   * opt-out, off, over the app's daily cap, buffer full).
+   */
   track(req: Request, remote: Deno.NetAddr | undefined, input: TrackInput): boolean {
     if (!this.enabled || this.#closed) return false;
     const h = req.headers;
@@ -240,20 +319,38 @@ export class Analytics {
     let referrer = input.referrer ? this.#host(input.referrer) : "";
     if (referrer && referrer === this.#host(h.get("host") ?? "")) referrer = "";
     if (referrer && referrer === this.#host(input.app)) referrer = "";
+    const visitor = this.#visitor(req, remote, input.app, ua, now);
     return this.#push({
-      ...input,
       at: now,
+      app: input.app,
+      name: input.name,
+      source: input.source,
+      path: input.path,
       referrer,
       agent,
-      visitor: this.#visitor(req, remote, input.app, ua, now),
-    });
+      visitor,
+      tags: input.tags,
+      props: input.props,
+    }, input.quota ?? input.app);
   }
 
-  #push(e: CountedEvent): boolean {
+  /** Buffers an event counted under `quota`'s daily cap (the day is the current one). */
+  #push(e: CountedEvent, quota: string): boolean {
     if (this.#count + (this.#writer?.pending ?? 0) >= this.#max) {
       this.dropped++;
       return false;
     }
+    const q = this.#quotaOf(quota);
+    const cap = this.#settings.analytics_app_daily_events;
+    this.#quotaChanged = true;
+    if (cap > 0 && q.stored >= cap) {
+      q.overflow++;
+      q.newOverflow++;
+      this.notStored++;
+      return false;
+    }
+    q.stored++;
+    q.newStored++;
     this.#flat.push(
       e.at,
       this.#intern(e.app),
@@ -274,6 +371,33 @@ export class Analytics {
       }, 0);
     }
     return true;
+  }
+
+  /** Today's counts of `key`, read from the database the first time it is seen each day. */
+  #quotaOf(key: string): Quota {
+    let q = this.#quota.get(key);
+    if (q === undefined) {
+      // Nothing of `key` for today can be on its way to the database: an
+      // entry lives from the first event of the day to midnight.
+      const { stored, overflow } = this.#storage.analytics.quota(key, this.#day);
+      q = { stored, overflow, newStored: 0, newOverflow: 0 };
+      this.#quota.set(key, q);
+    }
+    return q;
+  }
+
+  /** What the waiting batch adds to the daily counts, taken (so it is written once). */
+  #takeQuota(): QuotaCount[] {
+    const out: QuotaCount[] = [];
+    if (!this.#quotaChanged) return out;
+    this.#quotaChanged = false;
+    for (const [app, q] of this.#quota) {
+      if (q.newStored === 0 && q.newOverflow === 0) continue;
+      out.push({ app, day: this.#day, stored: q.newStored, overflow: q.newOverflow });
+      q.newStored = 0;
+      q.newOverflow = 0;
+    }
+    return out;
   }
 
   #intern(value: string): number | string {
@@ -342,13 +466,19 @@ export class Analytics {
     this.#visitors.clear();
     this.#visitorCount = 0;
     this.#recent.clear();
+    this.#quota.clear();
+    this.#quotaChanged = false;
   }
 
-  /** Hands every waiting event to the writer as one batch; returns how many. */
+  /**
+   * Hands every waiting event, and what they and the events over the daily
+   * cap add to the day's counts, to the writer as one batch; returns how
+   * many events.
+   */
   flush(): number {
     const count = this.#count;
-    if (count === 0 || !this.#writer) return 0;
-    const batch = { strings: this.#strings, events: this.#flat };
+    if (!this.#writer || (count === 0 && !this.#quotaChanged)) return 0;
+    const batch = { strings: this.#strings, events: this.#flat, quota: this.#takeQuota() };
     this.#flat = [];
     this.#strings = [];
     this.#stringIndex.clear();
@@ -400,4 +530,17 @@ export class Analytics {
 
 function optedOut(h: Headers): boolean {
   return h.get("dnt") === "1" || h.get("sec-gpc") === "1";
+}
+
+/** What a client is limited as: its IPv4 address, or its IPv6 address's /64. */
+export function clientKey(ip: string): string {
+  const addr = ip.toLowerCase().split("%")[0];
+  if (!addr.includes(":") || addr.includes(".")) return addr; // IPv4, or IPv4 mapped
+  const [head, tail] = addr.split("::");
+  const front = head ? head.split(":") : [];
+  const back = tail ? tail.split(":") : [];
+  const groups = tail === undefined
+    ? front
+    : [...front, ...Array(Math.max(0, 8 - front.length - back.length)).fill("0"), ...back];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }

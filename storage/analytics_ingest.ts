@@ -12,6 +12,7 @@ import {
   type PackedBatch,
   packEvents,
   PAGEVIEW,
+  type QuotaCount,
   resolvedEvents,
   unpackEvents,
 } from "./analytics_model.ts";
@@ -107,7 +108,8 @@ export class AnalyticsIngest {
   /** `ingest` for a packed batch (what the server's writer thread receives). */
   ingestPacked(batch: PackedBatch): void {
     const packed = resolvedEvents(batch);
-    if (packed.length < PACKED_FIELDS) return;
+    const quota = batch.quota ?? [];
+    if (packed.length < PACKED_FIELDS && quota.length === 0) return;
     let sorted = true;
     for (let i = PACKED_FIELDS; i < packed.length && sorted; i += PACKED_FIELDS) {
       sorted = (packed[i - PACKED_FIELDS] as number) <= (packed[i] as number);
@@ -118,7 +120,10 @@ export class AnalyticsIngest {
         .events;
     const lastId = this.#lastId;
     try {
-      this.#db.transaction(() => this.#ingest(rows));
+      this.#db.transaction(() => {
+        if (rows.length >= PACKED_FIELDS) this.#ingest(rows);
+        for (const q of quota) this.#addQuota(q);
+      });
     } catch (err) {
       // The in-memory views of the tables may now be ahead of them.
       this.#lastId = lastId;
@@ -257,6 +262,18 @@ export class AnalyticsIngest {
         }
       }
     }
+  }
+
+  #addQuota(q: QuotaCount): void {
+    this.#db.run(
+      `INSERT INTO analytics_quota (app, day, stored, overflow) VALUES (?, ?, ?, ?)
+       ON CONFLICT (app, day) DO UPDATE SET stored = stored + excluded.stored,
+         overflow = overflow + excluded.overflow`,
+      q.app,
+      q.day,
+      q.stored,
+      q.overflow,
+    );
   }
 
   /** Counts each visitor once per day and once per hour, whatever the batch. */

@@ -46,7 +46,23 @@ export const PACKED_FIELDS = 10;
 export interface PackedBatch {
   strings: string[];
   events: (string | number | string[] | null)[];
+  /** What the batch adds to each app's daily counts (written with it). */
+  quota?: QuotaCount[];
 }
+
+/**
+ * Raw events of one app (`*` for every domain the node does not host) on one
+ * UTC day: stored, and over the daily cap (counted, never stored).
+ */
+export interface QuotaCount {
+  app: string;
+  day: number;
+  stored: number;
+  overflow: number;
+}
+
+/** The app name the events of every domain this node does not host share a daily cap under. */
+export const OTHER_DOMAINS = "*";
 
 /** Fields of a packed event that may be an index into `strings`. */
 const INTERNED = [1, 2, 3, 6];

@@ -1,6 +1,7 @@
 import type { Database } from "./database.ts";
 import {
   type CountRow,
+  DAY_MS,
   type Dimension,
   type Grain,
   PAGEVIEW,
@@ -218,6 +219,31 @@ export class AnalyticsQuery {
       pages: [...pages].map(([value, count]) => ({ value, count }))
         .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)),
     };
+  }
+
+  /** What `app` stored on `day` and counted over its daily cap (zeros for a day not seen). */
+  quota(app: string, day: number): { stored: number; overflow: number } {
+    const row = this.#db.get<{ stored: number; overflow: number }>(
+      "SELECT stored, overflow FROM analytics_quota WHERE app = ? AND day = ?",
+      app,
+      day,
+    );
+    return { stored: row?.stored ?? 0, overflow: row?.overflow ?? 0 };
+  }
+
+  /**
+   * Events counted over the daily cap, not stored, on the UTC days that
+   * overlap `[from, to)`; every app's (and `*`'s) when `app` is null.
+   */
+  notStored(app: AppFilter, from: number, to: number): number {
+    const day = from - (from % DAY_MS);
+    return this.#db.get<{ n: number | null }>(
+      `SELECT SUM(overflow) AS n FROM analytics_quota
+       WHERE ${app === null ? "" : "app = ? AND "}day >= ? AND day < ?`,
+      ...appParam(app),
+      day,
+      to,
+    )!.n ?? 0;
   }
 
   /** Every app (or tracked domain) with rollups, with its all-time count of views and events. */

@@ -6,8 +6,10 @@ import {
   DAY_MS,
   HOUR_MS,
   MAX_TOP_VALUES,
+  migrate,
   openDatabase,
   OTHER,
+  packEvents,
 } from "./mod.ts";
 
 const T0 = Date.UTC(2026, 0, 10); // a midnight, UTC
@@ -193,4 +195,38 @@ Deno.test("analytics store: a failed batch writes nothing and leaves counts righ
   assert.equal(store.counts("blog", "day", T0, T0 + DAY_MS)[0].visitors, 2);
   assert.deepEqual(readRollups(db), recount(db));
   db.close();
+});
+
+Deno.test("analytics store: daily counts of stored and over-cap events, per app and day", () => {
+  const { store } = setup();
+  const D2 = T0 + DAY_MS;
+  store.ingestPacked({
+    ...packEvents([event(), event({ at: T0 + 1 })]),
+    quota: [{ app: "blog", day: T0, stored: 2, overflow: 0 }],
+  });
+  // A batch of nothing but counts: events over the cap are never stored.
+  store.ingestPacked({
+    strings: [],
+    events: [],
+    quota: [
+      { app: "blog", day: T0, stored: 0, overflow: 5 },
+      { app: "*", day: T0, stored: 0, overflow: 1 },
+      { app: "blog", day: D2, stored: 0, overflow: 7 },
+    ],
+  });
+  assert.deepEqual(store.quota("blog", T0), { stored: 2, overflow: 5 });
+  assert.deepEqual(store.quota("shop", T0), { stored: 0, overflow: 0 });
+  assert.equal(store.events(null, 0, 1e13).length, 2);
+  assert.equal(store.notStored("blog", T0, T0 + HOUR_MS), 5, "the whole day of a range's hours");
+  assert.equal(store.notStored("blog", T0 + 5 * HOUR_MS, D2 + DAY_MS), 12);
+  assert.equal(store.notStored(null, T0, D2), 6, "every app and *");
+  assert.equal(store.notStored("shop", T0, D2 + DAY_MS), 0);
+});
+
+Deno.test("analytics store: migration 7 starts each day's stored count from its rollups", () => {
+  const db = openDatabase(":memory:", { migrateTo: 6 });
+  new AnalyticsStore(db).ingest([event(), event({ app: "shop" }), event({ name: "signup" })]);
+  migrate(db);
+  assert.deepEqual(new AnalyticsStore(db).quota("blog", T0), { stored: 2, overflow: 0 });
+  assert.deepEqual(new AnalyticsStore(db).quota("shop", T0), { stored: 1, overflow: 0 });
 });

@@ -186,6 +186,19 @@ export const MIGRATIONS: readonly string[] = [
      day INTEGER PRIMARY KEY,
      salt TEXT NOT NULL
    );`,
+  // 7: the daily cap on stored raw events. Per app (`*` for every domain
+  // this node does not host) and UTC day: raw events stored, and events over
+  // the cap (counted, never stored). Kept for good, like the rollups; the
+  // days before this migration start from their rollups' counts.
+  `CREATE TABLE analytics_quota (
+     app TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     stored INTEGER NOT NULL,
+     overflow INTEGER NOT NULL,
+     PRIMARY KEY (app, day)
+   ) WITHOUT ROWID;
+   INSERT INTO analytics_quota (app, day, stored, overflow)
+     SELECT app, bucket, views + events, 0 FROM analytics_counts WHERE grain = 'day';`,
 ];
 
 /** The schema version a fully migrated database has. */

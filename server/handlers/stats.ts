@@ -182,6 +182,7 @@ export async function stats(c: RouteContext): Promise<Response> {
     totals: store.totals(app, spans),
     series: fill(store.counts(app, r.interval, r.from, r.to), r),
     top,
+    not_stored: store.notStored(app, r.from, r.to),
     ...legacyStats(c, app, now),
   });
 }

@@ -36,6 +36,8 @@ export function system(c: RouteContext): Response {
       enabled: analytics.enabled,
       buffered_events: analytics.buffered,
       written_events: analytics.written,
+      not_stored_events: analytics.notStored,
+      refused_events: analytics.refused,
     },
   });
 }
