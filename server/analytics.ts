@@ -94,7 +94,6 @@ export const FLUSH_EVENTS = 1000;
 export const REVALIDATION_WINDOW_MS = 30_000;
 const CACHE_MAX = 20_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
-const PRUNE_STEP = 50_000;
 const PREFETCH = /prefetch|prerender|preview/i;
 
 function randomSalt(): string {
@@ -214,9 +213,9 @@ export class Analytics {
           this.dropped += n;
           this.#log(`analytics: ${n} events lost: ${message}`);
         },
-        pruned: (deleted) => {
-          // A large backlog is removed a step per tick.
-          if (deleted >= PRUNE_STEP) this.#nextPrune = 0;
+        maintained: (_deleted, more) => {
+          // A backlog (old raw events, weeks to roll up) goes a step per tick.
+          if (more) this.#nextPrune = 0;
         },
       },
       log,
@@ -496,7 +495,7 @@ export class Analytics {
     if (now < this.#nextPrune) return;
     this.#nextPrune = now + PRUNE_EVERY_MS;
     const before = now - this.#settings.analytics_retention_days * DAY_MS;
-    this.#writer?.prune(before, this.#day - DAY_MS);
+    this.#writer?.maintain({ before, keepDay: this.#day - DAY_MS });
   }
 
   /** Resolves once every event counted so far is in the database (and due pruning done). */

@@ -1,6 +1,8 @@
 import type { Database } from "./database.ts";
 import {
+  ALL_APPS,
   type AnalyticsEvent,
+  countsTable,
   DAY_MS,
   type Dimension,
   DIMENSIONS,
@@ -14,7 +16,9 @@ import {
   PAGEVIEW,
   type QuotaCount,
   resolvedEvents,
+  topTable,
   unpackEvents,
+  WEEK_MS,
 } from "./analytics_model.ts";
 
 const CACHE_MAX = 50_000;
@@ -27,18 +31,65 @@ interface Agg {
   visitors: number;
   events: number;
   dims: Record<Dimension, Map<string, number>>;
-  /** Page views per agent key (turned into browser, OS and device counts). */
-  agents: Map<string, number>;
 }
 
 function newAgg(app: string, bucket: number): Agg {
   const dims = {} as Record<Dimension, Map<string, number>>;
   for (const d of DIMENSIONS) dims[d] = new Map();
-  return { app, bucket, views: 0, visitors: 0, events: 0, dims, agents: new Map() };
+  return { app, bucket, views: 0, visitors: 0, events: 0, dims };
+}
+
+/**
+ * Counts of one app in one hour while the batch is read: values are
+ * counted by their index in the batch's strings (a number key is cheaper
+ * than a string), and turned into an `Agg` once.
+ */
+interface HourCounts {
+  app: string;
+  hour: number;
+  views: number;
+  events: number;
+  path: Map<number, number>;
+  referrer: Map<number, number>;
+  event: Map<number, number>;
+  source: Map<number, number>;
+  tag: Map<string, number>;
+  /** Page views per agent key (turned into browser, OS and device counts). */
+  agents: Map<string, number>;
+}
+
+function newHourCounts(app: string, hour: number): HourCounts {
+  return {
+    app,
+    hour,
+    views: 0,
+    events: 0,
+    path: new Map(),
+    referrer: new Map(),
+    event: new Map(),
+    source: new Map(),
+    tag: new Map(),
+    agents: new Map(),
+  };
+}
+
+function bumpIndex(m: Map<number, number>, i: number): void {
+  m.set(i, (m.get(i) ?? 0) + 1);
 }
 
 function bump(m: Map<string, number>, value: string, n: number): void {
   m.set(value, (m.get(value) ?? 0) + n);
+}
+
+/** Adds `from`'s counts into the `into` bucket (a day's from its hours, a week's from its days). */
+function addInto(into: Agg, from: Agg): void {
+  into.views += from.views;
+  into.visitors += from.visitors;
+  into.events += from.events;
+  for (const dim of DIMENSIONS) {
+    const to = into.dims[dim];
+    for (const [value, n] of from.dims[dim]) bump(to, value, n);
+  }
 }
 
 /** Hours-of-the-day bitmask per visitor of one app and day, in a batch. */
@@ -69,18 +120,23 @@ export class AnalyticsIngest {
   #cardinality = new Map<string, number>();
   /** Agent key → [browser, os, device]. */
   #agentNames = new Map<string, [string, string, string]>();
+  /** See `#weeksUntil`. */
+  #rolled: number | undefined;
 
   constructor(db: Database) {
     this.#db = db;
   }
 
+  /** The newest event's id (0 for none). */
+  #newestId(): number {
+    this.#lastId ??= this.#db.get<{ id: number | null }>(
+      "SELECT max(last_id) AS id FROM analytics_raw",
+    )!.id ?? 0;
+    return this.#lastId;
+  }
+
   #nextId(at: number): number {
-    if (this.#lastId === undefined) {
-      this.#lastId = this.#db.get<{ id: number | null }>(
-        "SELECT max(last_id) AS id FROM analytics_raw",
-      )!.id ?? 0;
-    }
-    const id = Math.max(this.#lastId + 1, Math.floor(at) * 1000);
+    const id = Math.max(this.#newestId() + 1, Math.floor(at) * 1000);
     this.#lastId = id;
     return id;
   }
@@ -130,20 +186,16 @@ export class AnalyticsIngest {
       this.#seen.clear();
       this.#seenCount = 0;
       this.#cardinality.clear();
+      this.#rolled = undefined;
       throw err;
     }
   }
 
   #ingest(p: PackedBatch["events"]): void {
-    const hours = new Map<string, Agg>();
-    const visitors = new Map<string, DayVisitors>();
-    let cur: Agg | undefined;
-    let curApp = "";
-    let curHour = -1;
-    let days: DayVisitors | undefined;
     // The raw events of a batch are one row: a JSON array of events, with
-    // repeated strings (app, path, browser…) once in `strings`.
-    const raw: unknown[][] = [];
+    // repeated strings (app, path, browser…) once in `strings`. Its text is
+    // written event by event (no array per event), and the counts use each
+    // value's index in `strings`.
     const strings: string[] = [];
     const index = new Map<string, number>();
     const intern = (v: string): number => {
@@ -154,6 +206,14 @@ export class AnalyticsIngest {
       }
       return i;
     };
+    /** Agent key → the raw text of its browser, OS and device indexes. */
+    const agentText = new Map<string, string>();
+    const parts: string[] = [];
+    const hours = new Map<string, HourCounts>();
+    const visitors = new Map<string, DayVisitors>();
+    let cur: HourCounts | undefined;
+    let days: DayVisitors | undefined;
+    let hourBit = 0;
     let firstId = 0;
     let id = 0;
     for (let i = 0; i + PACKED_FIELDS <= p.length; i += PACKED_FIELDS) {
@@ -168,100 +228,234 @@ export class AnalyticsIngest {
       const props = p[i + 9] as string | null;
       id = this.#nextId(p[i] as number);
       if (firstId === 0) firstId = id;
-      const [browser, os, device] = this.#agent(agent);
-      raw.push([
-        id - firstId,
-        intern(app),
-        intern(name),
-        intern(source),
-        intern(path),
-        intern(referrer),
-        intern(browser),
-        intern(os),
-        intern(device),
-        visitor,
-        tags && tags.length ? tags.join(",") : null,
-        props,
-      ]);
+      let agentIds = agentText.get(agent);
+      if (agentIds === undefined) {
+        const [browser, os, device] = this.#agent(agent);
+        agentIds = `${intern(browser)},${intern(os)},${intern(device)}`;
+        agentText.set(agent, agentIds);
+      }
+      const ni = intern(name);
+      const si = intern(source);
+      const pi = intern(path);
+      const ri = intern(referrer);
+      parts.push(
+        `[${id - firstId},${intern(app)},${ni},${si},${pi},${ri},${agentIds},${
+          JSON.stringify(visitor)
+        },${tags && tags.length ? JSON.stringify(tags.join(",")) : "null"},${
+          props === null ? "null" : JSON.stringify(props)
+        }]`,
+      );
       const at = Math.floor(id / 1000);
       const hour = at - (at % HOUR_MS);
-      if (cur === undefined || app !== curApp || hour !== curHour) {
+      if (cur === undefined || app !== cur.app || hour !== cur.hour) {
         const key = `${app}\0${hour}`;
         cur = hours.get(key);
-        if (!cur) hours.set(key, cur = newAgg(app, hour));
+        if (!cur) hours.set(key, cur = newHourCounts(app, hour));
         const day = hour - (hour % DAY_MS);
         const dayKey = `${app}\0${day}`;
         days = visitors.get(dayKey);
         if (!days) visitors.set(dayKey, days = { app, day, masks: new Map() });
-        curApp = app;
-        curHour = hour;
+        hourBit = 1 << ((hour % DAY_MS) / HOUR_MS);
       }
       if (name === PAGEVIEW) {
         cur.views++;
-        bump(cur.dims.path, path, 1);
-        if (referrer) bump(cur.dims.referrer, referrer, 1);
+        bumpIndex(cur.path, pi);
+        if (referrer) bumpIndex(cur.referrer, ri);
         cur.agents.set(agent, (cur.agents.get(agent) ?? 0) + 1);
       } else {
         cur.events++;
-        bump(cur.dims.event, name, 1);
+        bumpIndex(cur.event, ni);
       }
-      bump(cur.dims.source, source, 1);
-      if (tags) { for (const tag of new Set(tags)) bump(cur.dims.tag, tag, 1); }
+      bumpIndex(cur.source, si);
+      if (tags) { for (const tag of new Set(tags)) bump(cur.tag, tag, 1); }
       const masks = days!.masks;
-      masks.set(visitor, (masks.get(visitor) ?? 0) | (1 << ((hour % DAY_MS) / HOUR_MS)));
+      masks.set(visitor, (masks.get(visitor) ?? 0) | hourBit);
     }
-    if (raw.length) {
+    if (parts.length) {
       this.#db.run(
         "INSERT INTO analytics_raw (id, last_id, count, events) VALUES (?, ?, ?, ?)",
         firstId,
         id,
-        raw.length,
-        JSON.stringify({ strings, events: raw }),
+        parts.length,
+        `{"strings":${JSON.stringify(strings)},"events":[${parts.join(",")}]}`,
       );
     }
-    // Browser, OS and device counts come from the agent counts.
-    for (const h of hours.values()) {
-      for (const [agent, n] of h.agents) {
-        const [browser, os, device] = this.#agent(agent);
-        bump(h.dims.browser, browser, n);
-        bump(h.dims.os, os, n);
-        bump(h.dims.device, device, n);
-      }
-    }
+    const hourAggs = new Map<string, Agg>();
+    for (const [key, h] of hours) hourAggs.set(key, this.#toAgg(h, strings));
     // Daily rollups are the sums of the hourly ones.
     const dayAggs = new Map<string, Agg>();
-    for (const h of hours.values()) {
+    for (const h of hourAggs.values()) {
       const day = h.bucket - (h.bucket % DAY_MS);
       const key = `${h.app}\0${day}`;
       let d = dayAggs.get(key);
       if (!d) dayAggs.set(key, d = newAgg(h.app, day));
-      d.views += h.views;
-      d.events += h.events;
-      for (const dim of DIMENSIONS) {
-        const into = d.dims[dim];
-        for (const [value, n] of h.dims[dim]) bump(into, value, n);
-      }
+      addInto(d, h); // visitors are counted after, per hour and per day
     }
-    for (const v of visitors.values()) this.#countVisitors(v, hours, dayAggs);
-    for (const [grain, aggs] of [["hour", hours], ["day", dayAggs]] as const) {
-      for (const a of aggs.values()) {
-        this.#db.run(
-          `INSERT INTO analytics_counts (app, grain, bucket, views, visitors, events)
-           VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (app, grain, bucket) DO UPDATE SET views = views + excluded.views,
-             visitors = visitors + excluded.visitors, events = events + excluded.events`,
-          a.app,
-          grain,
-          a.bucket,
-          a.views,
-          a.visitors,
-          a.events,
-        );
-        for (const dim of DIMENSIONS) {
-          if (a.dims[dim].size) this.#addTops(a.app, dim, grain, a.bucket, a.dims[dim]);
-        }
-      }
+    for (const v of visitors.values()) this.#countVisitors(v, hourAggs, dayAggs);
+    // Every app together, by day: the sums of the apps' days.
+    const allDays = new Map<number, Agg>();
+    for (const d of dayAggs.values()) {
+      let all = allDays.get(d.bucket);
+      if (!all) allDays.set(d.bucket, all = newAgg(ALL_APPS, d.bucket));
+      addInto(all, d);
     }
+    const write: [Grain, Iterable<Agg>][] = [
+      ["hour", hourAggs.values()],
+      ["day", dayAggs.values()],
+      ["day", allDays.values()],
+    ];
+    // A day in a week already rolled up (only when events arrive late) adds
+    // to that week too.
+    const rolled = this.#weeksUntil();
+    if (rolled > 0) {
+      const late = [...dayAggs.values(), ...allDays.values()].filter((d) => d.bucket < rolled);
+      const weeks = new Map<string, Agg>();
+      for (const d of late) {
+        const week = d.bucket - (d.bucket % WEEK_MS);
+        const key = `${d.app}\0${week}`;
+        let w = weeks.get(key);
+        if (!w) weeks.set(key, w = newAgg(d.app, week));
+        addInto(w, d);
+      }
+      write.push(["week", weeks.values()]);
+    }
+    for (const [grain, aggs] of write) {
+      for (const a of aggs) this.#addAgg(grain, a);
+    }
+  }
+
+  /** An hour's counts by string index as an `Agg` by value (browser, OS and device from the agents). */
+  #toAgg(h: HourCounts, strings: string[]): Agg {
+    const a = newAgg(h.app, h.hour);
+    a.views = h.views;
+    a.events = h.events;
+    for (const dim of ["path", "referrer", "event", "source"] as const) {
+      const into = a.dims[dim];
+      for (const [i, n] of h[dim]) into.set(strings[i], n);
+    }
+    a.dims.tag = h.tag;
+    for (const [agent, n] of h.agents) {
+      const [browser, os, device] = this.#agent(agent);
+      bump(a.dims.browser, browser, n);
+      bump(a.dims.os, os, n);
+      bump(a.dims.device, device, n);
+    }
+    return a;
+  }
+
+  /** Adds one bucket's counts and top values to the rollup tables. */
+  #addAgg(grain: Grain, a: Agg): void {
+    this.#db.run(
+      `INSERT INTO ${countsTable(grain)} (app, grain, bucket, views, visitors, events)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (app, grain, bucket) DO UPDATE SET views = views + excluded.views,
+         visitors = visitors + excluded.visitors, events = events + excluded.events`,
+      a.app,
+      grain,
+      a.bucket,
+      a.views,
+      a.visitors,
+      a.events,
+    );
+    for (const dim of DIMENSIONS) {
+      if (a.dims[dim].size) this.#addTops(a.app, dim, grain, a.bucket, a.dims[dim]);
+    }
+  }
+
+  /**
+   * The end of the rolled-up weeks: every week before it has its rows (ms;
+   * 0 when none has). Remembered between calls.
+   */
+  #weeksUntil(): number {
+    if (this.#rolled === undefined) {
+      const w = this.#db.get<{ w: number | null }>(
+        "SELECT MAX(bucket) AS w FROM analytics_week_counts WHERE app = ? AND grain = 'week'",
+        ALL_APPS,
+      )!.w;
+      this.#rolled = w === null ? 0 : w + WEEK_MS;
+    }
+    return this.#rolled;
+  }
+
+  /**
+   * Adds the rollups of every week that ended before `now` and has none yet
+   * (at most `max` weeks a call, so a long history goes in steps): each
+   * app's and every app's counts and top lists, from their days, each list
+   * capped at `MAX_TOP_VALUES` named values (the most frequent kept). A
+   * week of every app is marked even when it had no events. `now` defaults
+   * to the newest stored event: a week is over once a later one has events.
+   * Returns whether weeks are left.
+   */
+  rollWeeks(now?: number, max = 4): boolean {
+    const db = this.#db;
+    now ??= Math.floor(this.#newestId() / 1000);
+    const current = now - (now % WEEK_MS);
+    let start = this.#weeksUntil();
+    if (start === 0) {
+      const first = db.get<{ d: number | null }>(
+        "SELECT MIN(bucket) AS d FROM analytics_counts WHERE app = ? AND grain = 'day'",
+        ALL_APPS,
+      )!.d;
+      if (first === null) return false;
+      start = first - (first % WEEK_MS);
+    }
+    let week = start;
+    for (let n = 0; n < max && week < current; n++, week += WEEK_MS) {
+      const end = week + WEEK_MS;
+      db.transaction(() => {
+        const apps = db.all<{ app: string }>(
+          "SELECT DISTINCT app FROM analytics_counts WHERE grain = 'day' AND bucket >= ? AND bucket < ?",
+          week,
+          end,
+        ).map((r) => r.app);
+        if (!apps.includes(ALL_APPS)) apps.push(ALL_APPS);
+        for (const app of apps) this.#rollWeek(app, week);
+      });
+      this.#rolled = end;
+    }
+    return week < current;
+  }
+
+  #rollWeek(app: string, week: number): void {
+    const db = this.#db;
+    const end = week + WEEK_MS;
+    db.run(
+      `INSERT INTO analytics_week_counts (app, grain, bucket, views, visitors, events)
+       SELECT ?, 'week', ?, IFNULL(SUM(views), 0), IFNULL(SUM(visitors), 0), IFNULL(SUM(events), 0)
+       FROM analytics_counts WHERE app = ? AND grain = 'day' AND bucket >= ? AND bucket < ?
+       ON CONFLICT (app, grain, bucket) DO NOTHING`,
+      app,
+      week,
+      app,
+      week,
+      end,
+    );
+    db.run(
+      `INSERT INTO analytics_week_top (app, dim, grain, bucket, value, count)
+       WITH sums AS (
+         SELECT dim, value, SUM(count) AS n FROM analytics_top
+         WHERE app = ? AND dim IN (${DIMENSIONS.map(() => "?").join(", ")}) AND grain = 'day'
+           AND bucket >= ? AND bucket < ?
+         GROUP BY dim, value
+       ), ranked AS (
+         SELECT dim, value, n, ROW_NUMBER() OVER (
+           PARTITION BY dim ORDER BY value = ?, n DESC, value) AS r
+         FROM sums
+       )
+       SELECT ?, dim, 'week', ?, CASE WHEN r <= ? AND value <> ? THEN value ELSE ? END AS v, SUM(n)
+       FROM ranked WHERE true GROUP BY dim, v
+       ON CONFLICT (app, dim, grain, bucket, value) DO NOTHING`,
+      app,
+      ...DIMENSIONS,
+      week,
+      end,
+      OTHER,
+      app,
+      week,
+      MAX_TOP_VALUES,
+      OTHER,
+      OTHER,
+    );
   }
 
   #addQuota(q: QuotaCount): void {
@@ -343,7 +537,7 @@ export class AnalyticsIngest {
     const key = `${app}\0${dim}\0${grain}\0${bucket}`;
     const count = () =>
       db.get<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM analytics_top
+        `SELECT COUNT(*) AS n FROM ${topTable(grain)}
          WHERE app = ? AND dim = ? AND grain = ? AND bucket = ?`,
         app,
         dim,
@@ -369,7 +563,7 @@ export class AnalyticsIngest {
           params.push(app, dim, grain, bucket, value, n);
         }
         db.run(
-          `INSERT INTO analytics_top (app, dim, grain, bucket, value, count) VALUES ${
+          `INSERT INTO ${topTable(grain)} (app, dim, grain, bucket, value, count) VALUES ${
             Array(size).fill("(?, ?, ?, ?, ?, ?)").join(", ")
           } ON CONFLICT (app, dim, grain, bucket, value) DO UPDATE SET count = count + excluded.count`,
           ...params,
@@ -395,7 +589,7 @@ export class AnalyticsIngest {
     let target = value;
     if (named >= MAX_TOP_VALUES) {
       const updated = db.run(
-        `UPDATE analytics_top SET count = count + ?
+        `UPDATE ${topTable(grain)} SET count = count + ?
          WHERE app = ? AND dim = ? AND grain = ? AND bucket = ? AND value = ?`,
         n,
         app,
@@ -408,7 +602,9 @@ export class AnalyticsIngest {
       target = OTHER;
     }
     const total = db.get<{ count: number }>(
-      `INSERT INTO analytics_top (app, dim, grain, bucket, value, count) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO ${
+        topTable(grain)
+      } (app, dim, grain, bucket, value, count) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (app, dim, grain, bucket, value) DO UPDATE SET count = count + excluded.count
        RETURNING count`,
       app,

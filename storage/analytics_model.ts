@@ -127,7 +127,12 @@ export function unpackEvents(batch: PackedBatch): AnalyticsEvent[] {
   return out;
 }
 
-export type Grain = "hour" | "day";
+/**
+ * A rollup's bucket size. Hours and days are kept as events arrive; a week
+ * is added once it is over (see `AnalyticsIngest.rollWeeks`), so long ranges
+ * read a row a week instead of seven.
+ */
+export type Grain = "hour" | "day" | "week";
 export type Dimension =
   | "path"
   | "referrer"
@@ -160,6 +165,24 @@ export interface Span {
 export const PAGEVIEW = "pageview";
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
+/** Weeks are counted from the epoch (they begin on Thursdays, 00:00 UTC). */
+export const WEEK_MS = 7 * DAY_MS;
+/**
+ * The app name of the rollups of every app together (kept for days and
+ * weeks, not hours), so a query over every app reads one set of rows. No app
+ * or domain has an empty name.
+ */
+export const ALL_APPS = "";
+
+/** The table of a grain's counts: weeks have their own (same columns). */
+export function countsTable(grain: Grain): string {
+  return grain === "week" ? "analytics_week_counts" : "analytics_counts";
+}
+
+/** The table of a grain's top lists: weeks have their own (same columns). */
+export function topTable(grain: Grain): string {
+  return grain === "week" ? "analytics_week_top" : "analytics_top";
+}
 /** Named values kept per app, dimension and bucket; the rest add up under `OTHER`. */
 export const MAX_TOP_VALUES = 1000;
 export const OTHER = "(other)";

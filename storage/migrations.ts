@@ -186,10 +186,15 @@ export const MIGRATIONS: readonly string[] = [
      day INTEGER PRIMARY KEY,
      salt TEXT NOT NULL
    );`,
-  // 7: the daily cap on stored raw events. Per app (`*` for every domain
-  // this node does not host) and UTC day: raw events stored, and events over
-  // the cap (counted, never stored). Kept for good, like the rollups; the
-  // days before this migration start from their rollups' counts.
+  // 7: analytics at scale. (a) The daily cap on stored raw events: per app
+  // (`*` for every domain this node does not host) and UTC day, raw events
+  // stored and events over the cap (counted, never stored); kept for good,
+  // the days before this migration starting from their rollups' counts.
+  // (b) Rollups of every app together under the app name '' (days, weeks),
+  // and weekly rollups (in tables of their own, so the existing ones need no
+  // rebuild; added as each week ends), so long ranges and all-apps queries
+  // read few rows. '' gets every day so far, each top list capped at 1,000
+  // named values like every bucket (the most frequent kept).
   `CREATE TABLE analytics_quota (
      app TEXT NOT NULL,
      day INTEGER NOT NULL,
@@ -198,7 +203,41 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (app, day)
    ) WITHOUT ROWID;
    INSERT INTO analytics_quota (app, day, stored, overflow)
-     SELECT app, bucket, views + events, 0 FROM analytics_counts WHERE grain = 'day';`,
+     SELECT app, bucket, views + events, 0 FROM analytics_counts
+     WHERE grain = 'day' AND app <> '';
+   CREATE TABLE analytics_week_counts (
+     app TEXT NOT NULL,
+     grain TEXT NOT NULL CHECK (grain = 'week'),
+     bucket INTEGER NOT NULL,
+     views INTEGER NOT NULL,
+     visitors INTEGER NOT NULL,
+     events INTEGER NOT NULL,
+     PRIMARY KEY (app, grain, bucket)
+   ) WITHOUT ROWID;
+   CREATE TABLE analytics_week_top (
+     app TEXT NOT NULL,
+     dim TEXT NOT NULL,
+     grain TEXT NOT NULL CHECK (grain = 'week'),
+     bucket INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     PRIMARY KEY (app, dim, grain, bucket, value)
+   ) WITHOUT ROWID;
+   INSERT OR IGNORE INTO analytics_counts (app, grain, bucket, views, visitors, events)
+     SELECT '', 'day', bucket, SUM(views), SUM(visitors), SUM(events) FROM analytics_counts
+     WHERE grain = 'day' AND app <> '' GROUP BY bucket;
+   INSERT OR IGNORE INTO analytics_top (app, dim, grain, bucket, value, count)
+     WITH sums AS (
+       SELECT dim, bucket, value, SUM(count) AS n FROM analytics_top
+       WHERE grain = 'day' AND app <> '' GROUP BY dim, bucket, value
+     ), ranked AS (
+       SELECT dim, bucket, value, n, ROW_NUMBER() OVER (
+         PARTITION BY dim, bucket ORDER BY value = '(other)', n DESC, value) AS r
+       FROM sums
+     )
+     SELECT '', dim, 'day', bucket,
+       CASE WHEN r <= 1000 AND value <> '(other)' THEN value ELSE '(other)' END AS v, SUM(n)
+     FROM ranked GROUP BY dim, bucket, v;`,
 ];
 
 /** The schema version a fully migrated database has. */
