@@ -4,8 +4,9 @@
  * clock is the caller's (ms), so limits are exact under test.
  */
 export class TokenBuckets {
-  /** key → tokens left and when they were counted. */
-  #buckets = new Map<string, { tokens: number; at: number }>();
+  /** key → its bucket. */
+  #buckets = new Map<string, Bucket>();
+  #forgotten = 0;
 
   /**
    * @param rate tokens added per second (more than 0)
@@ -20,14 +21,24 @@ export class TokenBuckets {
    * whole seconds until there will be (at least 1); nothing is taken then.
    */
   take(key: string, now: number): number {
-    const b = this.#buckets.get(key);
+    return this.takeFrom(this.bucket(key, now), now);
+  }
+
+  /** The bucket of `key` (a new one is full); callers may keep it while `forgotten` stays the same. */
+  bucket(key: string, now: number): Bucket {
+    let b = this.#buckets.get(key);
     if (b === undefined) {
       if (this.#buckets.size >= this.maxKeys) this.#forget(now);
-      this.#buckets.set(key, { tokens: this.burst - 1, at: now });
-      return 0;
+      b = { tokens: this.burst, at: now };
+      this.#buckets.set(key, b);
     }
+    return b;
+  }
+
+  /** `take` for a bucket already looked up. */
+  takeFrom(b: Bucket, now: number): number {
     const tokens = Math.min(this.burst, b.tokens + (Math.max(0, now - b.at) * this.rate) / 1000);
-    b.at = Math.max(b.at, now);
+    if (now > b.at) b.at = now;
     if (tokens >= 1) {
       b.tokens = tokens - 1;
       return 0;
@@ -36,15 +47,27 @@ export class TokenBuckets {
     return Math.max(1, Math.ceil((1 - tokens) / this.rate));
   }
 
+  /** How many times buckets were forgotten: a bucket kept from before a change may be stale. */
+  get forgotten(): number {
+    return this.#forgotten;
+  }
+
   /** Buckets kept (for tests). */
   get size(): number {
     return this.#buckets.size;
   }
 
   #forget(now: number): void {
+    this.#forgotten++;
     for (const [key, b] of this.#buckets) {
       if (b.tokens + ((now - b.at) * this.rate) / 1000 >= this.burst) this.#buckets.delete(key);
     }
     if (this.#buckets.size >= this.maxKeys) this.#buckets.clear();
   }
+}
+
+/** Tokens left at `at` (ms). */
+export interface Bucket {
+  tokens: number;
+  at: number;
 }

@@ -15,9 +15,7 @@ import {
   packEvents,
   PAGEVIEW,
   type QuotaCount,
-  resolvedEvents,
   topTable,
-  unpackEvents,
   WEEK_MS,
 } from "./analytics_model.ts";
 
@@ -40,41 +38,44 @@ function newAgg(app: string, bucket: number): Agg {
 }
 
 /**
- * Counts of one app in one hour while the batch is read: values are
- * counted by their index in the batch's strings (a number key is cheaper
- * than a string), and turned into an `Agg` once.
+ * Counts of one app in one hour while the batch is read, by each value's
+ * index in the batch's strings (an array slot is cheaper than a map entry),
+ * turned into an `Agg` once.
  */
 interface HourCounts {
-  app: string;
+  app: number;
   hour: number;
   views: number;
   events: number;
-  path: Map<number, number>;
-  referrer: Map<number, number>;
-  event: Map<number, number>;
-  source: Map<number, number>;
+  path: Int32Array;
+  referrer: Int32Array;
+  event: Int32Array;
+  source: Int32Array;
+  /** Page views per agent (turned into browser, OS and device counts). */
+  agent: Int32Array;
   tag: Map<string, number>;
-  /** Page views per agent key (turned into browser, OS and device counts). */
-  agents: Map<string, number>;
 }
 
-function newHourCounts(app: string, hour: number): HourCounts {
+function newHourCounts(app: number, hour: number, strings: number): HourCounts {
   return {
     app,
     hour,
     views: 0,
     events: 0,
-    path: new Map(),
-    referrer: new Map(),
-    event: new Map(),
-    source: new Map(),
+    path: new Int32Array(strings),
+    referrer: new Int32Array(strings),
+    event: new Int32Array(strings),
+    source: new Int32Array(strings),
+    agent: new Int32Array(strings),
     tag: new Map(),
-    agents: new Map(),
   };
 }
 
-function bumpIndex(m: Map<number, number>, i: number): void {
-  m.set(i, (m.get(i) ?? 0) + 1);
+/** Visitors of one app and day in a batch: hours-of-the-day bitmask by visitor index. */
+interface DayMasks {
+  app: number;
+  day: number;
+  masks: Int32Array;
 }
 
 function bump(m: Map<string, number>, value: string, n: number): void {
@@ -163,21 +164,23 @@ export class AnalyticsIngest {
 
   /** `ingest` for a packed batch (what the server's writer thread receives). */
   ingestPacked(batch: PackedBatch): void {
-    const packed = resolvedEvents(batch);
+    const e = batch.events;
     const quota = batch.quota ?? [];
-    if (packed.length < PACKED_FIELDS && quota.length === 0) return;
+    const n = Math.floor(e.length / PACKED_FIELDS);
+    if (n === 0 && quota.length === 0) return;
     let sorted = true;
-    for (let i = PACKED_FIELDS; i < packed.length && sorted; i += PACKED_FIELDS) {
-      sorted = (packed[i - PACKED_FIELDS] as number) <= (packed[i] as number);
+    for (let i = PACKED_FIELDS; i < e.length && sorted; i += PACKED_FIELDS) {
+      sorted = e[i - PACKED_FIELDS] <= e[i];
     }
-    const rows = sorted
-      ? packed
-      : packEvents(unpackEvents({ strings: [], events: packed }).sort((a, b) => a.at - b.at))
-        .events;
+    let order: Uint32Array | undefined;
+    if (!sorted) {
+      order = Uint32Array.from({ length: n }, (_, i) => i);
+      order.sort((a, b) => e[a * PACKED_FIELDS] - e[b * PACKED_FIELDS] || a - b);
+    }
     const lastId = this.#lastId;
     try {
       this.#db.transaction(() => {
-        if (rows.length >= PACKED_FIELDS) this.#ingest(rows);
+        if (n) this.#ingest(batch, n, order);
         for (const q of quota) this.#addQuota(q);
       });
     } catch (err) {
@@ -191,58 +194,66 @@ export class AnalyticsIngest {
     }
   }
 
-  #ingest(p: PackedBatch["events"]): void {
+  /** The batch's `n` events, in `order` (default: as they are). */
+  #ingest(batch: PackedBatch, n: number, order?: Uint32Array): void {
+    const { strings, events: e } = batch;
+    const size = strings.length;
     // The raw events of a batch are one row: a JSON array of events, with
-    // repeated strings (app, path, browser…) once in `strings`. Its text is
-    // written event by event (no array per event), and the counts use each
-    // value's index in `strings`.
-    const strings: string[] = [];
-    const index = new Map<string, number>();
-    const intern = (v: string): number => {
-      let i = index.get(v);
-      if (i === undefined) {
-        i = strings.push(v) - 1;
-        index.set(v, i);
-      }
-      return i;
+    // app, name, source, path, referrer, browser, OS and device as indexes
+    // into its `strings` (the batch's, less the ones events use otherwise,
+    // plus the browser, OS and device names). Its text is written event by
+    // event, from pieces made once per distinct value.
+    const rawStrings: string[] = [];
+    const rawIndex = new Int32Array(size).fill(-1);
+    const raw = (i: number): number => {
+      let r = rawIndex[i];
+      if (r < 0) r = rawIndex[i] = rawStrings.push(strings[i]) - 1;
+      return r;
     };
-    /** Agent key → the raw text of its browser, OS and device indexes. */
-    const agentText = new Map<string, string>();
+    const names = new Map<string, number>();
+    const rawName = (s: string): number => {
+      let r = names.get(s);
+      if (r === undefined) names.set(s, r = rawStrings.push(s) - 1);
+      return r;
+    };
+    /** Per agent index: `browser,os,device` as raw indexes. */
+    const agentText: (string | undefined)[] = [];
+    /** Per visitor (or tags, props) index: its JSON text. */
+    const quoted: (string | undefined)[] = [];
+    const quote = (i: number): string => (quoted[i] ??= JSON.stringify(strings[i]));
     const parts: string[] = [];
     const hours = new Map<string, HourCounts>();
-    const visitors = new Map<string, DayVisitors>();
+    const visitors = new Map<string, DayMasks>();
     let cur: HourCounts | undefined;
-    let days: DayVisitors | undefined;
+    let days: DayMasks | undefined;
     let hourBit = 0;
+    const pageview = strings.indexOf(PAGEVIEW);
     let firstId = 0;
     let id = 0;
-    for (let i = 0; i + PACKED_FIELDS <= p.length; i += PACKED_FIELDS) {
-      const app = p[i + 1] as string;
-      const name = p[i + 2] as string;
-      const source = p[i + 3] as string;
-      const path = p[i + 4] as string;
-      const referrer = p[i + 5] as string;
-      const agent = p[i + 6] as string;
-      const visitor = p[i + 7] as string;
-      const tags = p[i + 8] as string[] | null;
-      const props = p[i + 9] as string | null;
-      id = this.#nextId(p[i] as number);
+    for (let k = 0; k < n; k++) {
+      const j = (order ? order[k] : k) * PACKED_FIELDS;
+      // Indexes as small integers (`| 0`), which arrays are indexed by fastest.
+      const app = e[j + 1] | 0;
+      const name = e[j + 2] | 0;
+      const source = e[j + 3] | 0;
+      const path = e[j + 4] | 0;
+      const referrer = e[j + 5] | 0;
+      const agent = e[j + 6] | 0;
+      const visitor = e[j + 7] | 0;
+      const tags = e[j + 8] | 0;
+      const props = e[j + 9] | 0;
+      id = this.#nextId(e[j]);
       if (firstId === 0) firstId = id;
-      let agentIds = agentText.get(agent);
+      let agentIds = agentText[agent];
       if (agentIds === undefined) {
-        const [browser, os, device] = this.#agent(agent);
-        agentIds = `${intern(browser)},${intern(os)},${intern(device)}`;
-        agentText.set(agent, agentIds);
+        const [browser, os, device] = this.#agent(strings[agent]);
+        agentIds = agentText[agent] = `${rawName(browser)},${rawName(os)},${rawName(device)}`;
       }
-      const ni = intern(name);
-      const si = intern(source);
-      const pi = intern(path);
-      const ri = intern(referrer);
       parts.push(
-        `[${id - firstId},${intern(app)},${ni},${si},${pi},${ri},${agentIds},${
-          JSON.stringify(visitor)
-        },${tags && tags.length ? JSON.stringify(tags.join(",")) : "null"},${
-          props === null ? "null" : JSON.stringify(props)
+        `[${id - firstId},${raw(app)},${raw(name)},${raw(source)},${raw(path)},${
+          raw(referrer)
+        },${agentIds},${quote(visitor)},${tags < 0 ? "null" : quote(tags)},${
+          props < 0 ? "null" : quote(props)
         }]`,
       );
       const at = Math.floor(id / 1000);
@@ -250,38 +261,40 @@ export class AnalyticsIngest {
       if (cur === undefined || app !== cur.app || hour !== cur.hour) {
         const key = `${app}\0${hour}`;
         cur = hours.get(key);
-        if (!cur) hours.set(key, cur = newHourCounts(app, hour));
+        if (!cur) hours.set(key, cur = newHourCounts(app, hour, size));
         const day = hour - (hour % DAY_MS);
         const dayKey = `${app}\0${day}`;
         days = visitors.get(dayKey);
-        if (!days) visitors.set(dayKey, days = { app, day, masks: new Map() });
+        if (!days) visitors.set(dayKey, days = { app, day, masks: new Int32Array(size) });
         hourBit = 1 << ((hour % DAY_MS) / HOUR_MS);
       }
-      if (name === PAGEVIEW) {
+      if (name === pageview) {
         cur.views++;
-        bumpIndex(cur.path, pi);
-        if (referrer) bumpIndex(cur.referrer, ri);
-        cur.agents.set(agent, (cur.agents.get(agent) ?? 0) + 1);
+        cur.path[path]++;
+        if (strings[referrer] !== "") cur.referrer[referrer]++;
+        cur.agent[agent]++;
       } else {
         cur.events++;
-        bumpIndex(cur.event, ni);
+        cur.event[name]++;
       }
-      bumpIndex(cur.source, si);
-      if (tags) { for (const tag of new Set(tags)) bump(cur.tag, tag, 1); }
-      const masks = days!.masks;
-      masks.set(visitor, (masks.get(visitor) ?? 0) | hourBit);
+      cur.source[source]++;
+      if (tags >= 0) {
+        for (const tag of new Set(strings[tags].split(","))) bump(cur.tag, tag, 1);
+      }
+      days!.masks[visitor] |= hourBit;
     }
-    if (parts.length) {
-      this.#db.run(
-        "INSERT INTO analytics_raw (id, last_id, count, events) VALUES (?, ?, ?, ?)",
-        firstId,
-        id,
-        parts.length,
-        `{"strings":${JSON.stringify(strings)},"events":[${parts.join(",")}]}`,
-      );
-    }
+    this.#db.run(
+      "INSERT INTO analytics_raw (id, last_id, count, events) VALUES (?, ?, ?, ?)",
+      firstId,
+      id,
+      n,
+      `{"strings":${JSON.stringify(rawStrings)},"events":[${parts.join(",")}]}`,
+    );
     const hourAggs = new Map<string, Agg>();
-    for (const [key, h] of hours) hourAggs.set(key, this.#toAgg(h, strings));
+    for (const h of hours.values()) {
+      const a = this.#toAgg(h, strings);
+      hourAggs.set(`${a.app}\0${a.bucket}`, a);
+    }
     // Daily rollups are the sums of the hourly ones.
     const dayAggs = new Map<string, Agg>();
     for (const h of hourAggs.values()) {
@@ -291,7 +304,11 @@ export class AnalyticsIngest {
       if (!d) dayAggs.set(key, d = newAgg(h.app, day));
       addInto(d, h); // visitors are counted after, per hour and per day
     }
-    for (const v of visitors.values()) this.#countVisitors(v, hourAggs, dayAggs);
+    for (const v of visitors.values()) {
+      const masks = new Map<string, number>();
+      for (let i = 0; i < size; i++) if (v.masks[i]) masks.set(strings[i], v.masks[i]);
+      this.#countVisitors({ app: strings[v.app], day: v.day, masks }, hourAggs, dayAggs);
+    }
     // Every app together, by day: the sums of the apps' days.
     const allDays = new Map<number, Agg>();
     for (const d of dayAggs.values()) {
@@ -326,16 +343,19 @@ export class AnalyticsIngest {
 
   /** An hour's counts by string index as an `Agg` by value (browser, OS and device from the agents). */
   #toAgg(h: HourCounts, strings: string[]): Agg {
-    const a = newAgg(h.app, h.hour);
+    const a = newAgg(strings[h.app], h.hour);
     a.views = h.views;
     a.events = h.events;
     for (const dim of ["path", "referrer", "event", "source"] as const) {
       const into = a.dims[dim];
-      for (const [i, n] of h[dim]) into.set(strings[i], n);
+      const counts = h[dim];
+      for (let i = 0; i < counts.length; i++) if (counts[i]) into.set(strings[i], counts[i]);
     }
     a.dims.tag = h.tag;
-    for (const [agent, n] of h.agents) {
-      const [browser, os, device] = this.#agent(agent);
+    for (let i = 0; i < h.agent.length; i++) {
+      const n = h.agent[i];
+      if (!n) continue;
+      const [browser, os, device] = this.#agent(strings[i]);
       bump(a.dims.browser, browser, n);
       bump(a.dims.os, os, n);
       bump(a.dims.device, device, n);

@@ -208,7 +208,7 @@ Deno.test("analytics store: daily counts of stored and over-cap events, per app 
   // A batch of nothing but counts: events over the cap are never stored.
   store.ingestPacked({
     strings: [],
-    events: [],
+    events: new Float64Array(),
     quota: [
       { app: "blog", day: T0, stored: 0, overflow: 5 },
       { app: "*", day: T0, stored: 0, overflow: 1 },
