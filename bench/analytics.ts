@@ -34,6 +34,7 @@ import {
   startFazt,
 } from "./lib/fazt.ts";
 import { waitFor200 } from "./lib/http.ts";
+import { treeCpuSeconds } from "./lib/cpu.ts";
 import { freePort } from "./lib/proc.ts";
 import { type ProfileSummary, profileTables } from "./lib/profile.ts";
 import { atLeast, atMost, fmt, fmtRatio } from "./lib/report.ts";
@@ -188,6 +189,11 @@ interface Sample {
   rps: number;
   p99_ms: number;
   answered: number;
+  /**
+   * CPU time of the server's process tree per answered request (µs): what a
+   * request costs whatever else the machine runs, unlike req/s.
+   */
+  cpu_us: number;
 }
 
 interface IngestSample extends Sample {
@@ -214,25 +220,39 @@ async function ingestScript(ctx: BenchContext): Promise<string> {
 
 async function wrkOnce(
   ctx: BenchContext,
-  port: number,
+  server: { port: number; pid: number },
   path: string,
   secs: number,
   script?: string,
 ): Promise<Sample> {
+  const cpu0 = treeCpuSeconds(server.pid);
   const w = await runWrk({
-    url: `http://127.0.0.1:${port}${path}`,
+    url: `http://127.0.0.1:${server.port}${path}`,
     threads: ctx.opts.threads,
     connections: ctx.opts.connections,
     duration: secs,
     script,
   });
-  return { rps: Math.round(w.rps), p99_ms: w.latency_ms.p99, answered: w.requests };
+  const cpu = treeCpuSeconds(server.pid) - cpu0;
+  return {
+    rps: Math.round(w.rps),
+    p99_ms: w.latency_ms.p99,
+    answered: w.requests,
+    cpu_us: round((cpu * 1e6) / Math.max(1, w.requests), 1),
+  };
 }
+
+/** A server process: its port and pid. */
+const at = (n: Node) => ({ port: n.fazt.port, pid: n.fazt.proc.pid });
+
+/** `a / b` from the CPU each request cost (b's over a's: the throughput ratio CPU alone allows). */
+const cpuRatio = (a: Sample[], b: Sample[]) =>
+  ratio(median(b.map((x) => x.cpu_us)), median(a.map((x) => x.cpu_us)));
 
 /** One measured ingest run: wrk, and what the node stored meanwhile. */
 async function ingestRun(ctx: BenchContext, n: Node, script: string): Promise<IngestSample> {
   const before = await stored(n.fazt.port, n.token);
-  const w = await wrkOnce(ctx, n.fazt.port, "/_fazt/track", ctx.opts.duration, script);
+  const w = await wrkOnce(ctx, at(n), "/_fazt/track", ctx.opts.duration, script);
   const after = await stored(n.fazt.port, n.token);
   return {
     ...w,
@@ -249,10 +269,8 @@ async function ingest(ctx: BenchContext, notes: string[]) {
   const script = await ingestScript(ctx);
   const o = ctx.opts;
   if (!o.smoke) {
-    await wrkOnce(ctx, hello.port, "/", 1);
-    for (const n of [limited, unlimited]) {
-      await wrkOnce(ctx, n.fazt.port, "/_fazt/track", 1, script);
-    }
+    await wrkOnce(ctx, hello, "/", 1);
+    for (const n of [limited, unlimited]) await wrkOnce(ctx, at(n), "/_fazt/track", 1, script);
   }
   const guard = newGuard(ctx.log, 0.2, sized(o, 2, 0));
   const samples = await alternate<Sample | IngestSample>(
@@ -260,7 +278,7 @@ async function ingest(ctx: BenchContext, notes: string[]) {
       {
         name: "hello",
         pids: () => [hello.pid],
-        run: () => wrkOnce(ctx, hello.port, "/", o.duration),
+        run: () => wrkOnce(ctx, hello, "/", o.duration),
       },
       {
         name: "ingest",
@@ -283,7 +301,7 @@ async function ingest(ctx: BenchContext, notes: string[]) {
       ctx.log(
         `ingest round ${r + 1} ${name.padEnd(9)} ${
           fmt(x.rps).padStart(8)
-        } req/s${extra}, p99 ${x.p99_ms} ms`,
+        } req/s${extra}, p99 ${x.p99_ms} ms, ${x.cpu_us} µs CPU/request`,
       );
     },
     guard,
@@ -301,6 +319,13 @@ async function ingest(ctx: BenchContext, notes: string[]) {
     rps,
     ratio_ingest_hello: ratio(rps.ingest, rps.hello),
     ratio_limited_unlimited: ratio(rps.ingest, rps.unlimited),
+    cpu_us: {
+      hello: median(rounds("hello").map((x) => x.cpu_us)),
+      ingest: median(rounds("ingest").map((x) => x.cpu_us)),
+      unlimited: median(rounds("unlimited").map((x) => x.cpu_us)),
+    },
+    cpu_ratio_ingest_hello: cpuRatio(rounds("ingest"), rounds("hello")),
+    cpu_ratio_limited_unlimited: cpuRatio(rounds("ingest"), rounds("unlimited")),
     round_ratios: {
       ingest_hello: roundRatios(
         rounds("ingest").map((x) => x.rps),
@@ -330,8 +355,8 @@ async function serving(ctx: BenchContext) {
   const script = await wrkScript(ctx, "serve", reqs);
   const o = ctx.opts;
   if (!o.smoke) {
-    await wrkOnce(ctx, on.fazt.port, "/index.html", 1, script);
-    await wrkOnce(ctx, off.fazt.port, "/index.html", 1, script);
+    await wrkOnce(ctx, at(on), "/index.html", 1, script);
+    await wrkOnce(ctx, at(off), "/index.html", 1, script);
   }
   const before = await stored(on.fazt.port, on.token);
   const guard = newGuard(ctx.log, 0.2, sized(o, 2, 0));
@@ -340,18 +365,20 @@ async function serving(ctx: BenchContext) {
       {
         name: "counted",
         pids: () => [on.fazt.proc.pid],
-        run: () => wrkOnce(ctx, on.fazt.port, "/index.html", o.duration, script),
+        run: () => wrkOnce(ctx, at(on), "/index.html", o.duration, script),
       },
       {
         name: "uncounted",
         pids: () => [off.fazt.proc.pid],
-        run: () => wrkOnce(ctx, off.fazt.port, "/index.html", o.duration, script),
+        run: () => wrkOnce(ctx, at(off), "/index.html", o.duration, script),
       },
     ],
     o.pairs,
     (name, r, x) =>
       ctx.log(
-        `html round ${r + 1} ${name.padEnd(9)} ${fmt(x.rps).padStart(8)} req/s  p99 ${x.p99_ms} ms`,
+        `html round ${r + 1} ${name.padEnd(9)} ${
+          fmt(x.rps).padStart(8)
+        } req/s  p99 ${x.p99_ms} ms, ${x.cpu_us} µs CPU/request`,
       ),
     guard,
   );
@@ -364,6 +391,11 @@ async function serving(ctx: BenchContext) {
     counted_rps: counted,
     uncounted_rps: uncounted,
     ratio: ratio(counted, uncounted),
+    cpu_us: {
+      counted: median(samples.get("counted")!.map((x) => x.cpu_us)),
+      uncounted: median(samples.get("uncounted")!.map((x) => x.cpu_us)),
+    },
+    cpu_ratio: cpuRatio(samples.get("counted")!, samples.get("uncounted")!),
     round_ratios: roundRatios(
       samples.get("counted")!.map((x) => x.rps),
       samples.get("uncounted")!.map((x) => x.rps),
@@ -504,7 +536,7 @@ async function profiles(
     const p = await profileFazt(
       ctx,
       n.db,
-      (f) => wrkOnce(ctx, f.port, path, ctx.opts.duration, script),
+      (f) => wrkOnce(ctx, { port: f.port, pid: f.proc.pid }, path, ctx.opts.duration, script),
     );
     ctx.log(`profile ${name}: ${fmt(p.result.rps)} req/s under the profiler`);
     out[name] = p.summary;
@@ -537,47 +569,80 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     atMost("90-day stats, 10M raw events, all apps (median)", q.all_apps_90d.median_ms, 50, " ms"),
   );
   const rr = (xs: number[]) => xs.map(fmtRatio).join(" ");
+  const cpu = (us: number) => `${us} µs`;
   const tables: Table[] = [{
     title:
       `analytics: wrk -t${ctx.opts.threads} -c${ctx.opts.connections} -d${ctx.opts.duration}s, ` +
-      `${ctx.opts.pairs} alternating rounds, medians; ratios from the same rounds`,
-    columns: ["measure", "value", "ratio", "per round"],
+      `${ctx.opts.pairs} alternating rounds, medians; ratios from the same rounds; CPU is the ` +
+      `server's per request (its ratio: the throughput ratio CPU alone allows)`,
+    columns: ["measure", "value", "ratio (req/s)", "per round", "CPU/request", "ratio (CPU)"],
     rows: [
-      ["bare Deno.serve hello req/s", fmt(ing.rps.hello), "", ""],
+      ["bare Deno.serve hello req/s", fmt(ing.rps.hello), "", "", cpu(ing.cpu_us.hello), ""],
       [
         "ingest events/s (limits on)",
         fmt(ing.rps.ingest),
         `${fmtRatio(ing.ratio_ingest_hello)} of hello`,
         rr(ing.round_ratios.ingest_hello),
+        cpu(ing.cpu_us.ingest),
+        `${fmtRatio(ing.cpu_ratio_ingest_hello)} of hello`,
       ],
       [
         "ingest events/s (limits off)",
         fmt(ing.rps.unlimited),
         `on/off ${fmtRatio(ing.ratio_limited_unlimited)}`,
         rr(ing.round_ratios.limited_unlimited),
+        cpu(ing.cpu_us.unlimited),
+        `on/off ${fmtRatio(ing.cpu_ratio_limited_unlimited)}`,
       ],
-      ["ingest lost", ing.lost ? "yes" : "no", "", ""],
+      ["ingest lost", ing.lost ? "yes" : "no", "", "", "", ""],
       [
         "HTML counted req/s",
         fmt(srv.counted_rps),
         `${fmtRatio(srv.ratio)} of uncounted`,
         rr(srv.round_ratios),
+        cpu(srv.cpu_us.counted),
+        `${fmtRatio(srv.cpu_ratio)} of uncounted`,
       ],
-      ["HTML uncounted req/s", fmt(srv.uncounted_rps), "", `${srv.uncounted_stored} stored`],
+      [
+        "HTML uncounted req/s",
+        fmt(srv.uncounted_rps),
+        "",
+        `${srv.uncounted_stored} stored`,
+        cpu(srv.cpu_us.uncounted),
+        "",
+      ],
       [
         "raw events generated",
         fmt(q.events),
         "",
         `${q.generate_s} s, ${fmt(q.db_mib)} MiB database`,
+        "",
+        "",
       ],
-      ["90 days by day, one app", `${q.day_90.median_ms} ms`, "", `p95 ${q.day_90.p95_ms} ms`],
+      [
+        "90 days by day, one app",
+        `${q.day_90.median_ms} ms`,
+        "",
+        `p95 ${q.day_90.p95_ms} ms`,
+        "",
+        "",
+      ],
       [
         "90 days, all apps",
         `${q.all_apps_90d.median_ms} ms`,
         "",
         `p95 ${q.all_apps_90d.p95_ms} ms`,
+        "",
+        "",
       ],
-      ["7 days by hour, one app", `${q.hour_7d.median_ms} ms`, "", `p95 ${q.hour_7d.p95_ms} ms`],
+      [
+        "7 days by hour, one app",
+        `${q.hour_7d.median_ms} ms`,
+        "",
+        `p95 ${q.hour_7d.p95_ms} ms`,
+        "",
+        "",
+      ],
     ],
   }];
   if (prof) {
