@@ -15,13 +15,29 @@ export class BodyTooLargeError extends Error {
  * refused before a byte is read, and a body without one (chunked) is counted
  * as it arrives and cancelled as soon as it passes the limit. Every body
  * fazt reads goes through here.
+ *
+ * A body whose declared length is within the limit is read in one call:
+ * HTTP's framing ends a message from the network at its declared length, so
+ * that is bounded too, and Deno then hands over a small body that has
+ * already arrived without building a stream (a third of the CPU of a
+ * tracking call went to the stream).
  */
 export async function readBody(
-  message: { readonly headers: Headers; readonly body: ReadableStream<Uint8Array> | null },
+  message: {
+    readonly headers: Headers;
+    readonly body: ReadableStream<Uint8Array> | null;
+    bytes?(): Promise<Uint8Array<ArrayBuffer>>;
+  },
   max: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(message.headers.get("content-length") ?? NaN);
   if (declared > max) throw new BodyTooLargeError(max);
+  // Before `body` is touched: reading it makes the stream.
+  if (declared >= 0 && message.bytes) {
+    const bytes = await message.bytes();
+    if (bytes.byteLength > max) throw new BodyTooLargeError(max); // a message not from the network
+    return bytes;
+  }
   if (!message.body) return new Uint8Array();
   const reader = message.body.getReader();
   const chunks: Uint8Array[] = [];

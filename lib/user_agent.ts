@@ -2,6 +2,8 @@
  * What analytics keeps of a `User-Agent` header: whether it is a bot, and the
  * browser family, OS family and device class. Never the string itself.
  */
+import { isbot } from "isbot";
+
 export interface UserAgentInfo {
   bot: boolean;
   browser: string;
@@ -12,15 +14,22 @@ export interface UserAgentInfo {
   key: string;
 }
 
-// Crawlers, link previewers, monitors, headless browsers and HTTP libraries.
-const BOT =
-  /bot\b|bot\/|bots\b|crawl|spider|slurp|archiv|facebookexternalhit|embedly|preview|lighthouse|headless|phantomjs|puppeteer|playwright|selenium|pingdom|uptime|monitor|statuscake|curl\/|wget\/|httpie|python|java\/|go-http-client|okhttp|libwww|perl\/|ruby|php\/|node-fetch|axios|undici|deno\/|bun\/|postman|insomnia|scrapy|httpclient|feedfetcher|validator|whatsapp|telegram|discord|mediapartners|google-read-aloud|yahoo! slurp/i;
+/**
+ * Whether a request comes from a crawler, a link previewer, a monitor, a
+ * headless browser or an HTTP library rather than a person's browser.
+ * `isbot` keeps the list of crawlers (maintained upstream, tested against
+ * public crawler lists without flagging browsers); fazt adds that every
+ * browser sends a `User-Agent` beginning with `Mozilla/` (old Opera:
+ * `Opera/`), so anything else, or nothing, is not a visitor either.
+ */
+export function isBotAgent(ua: string): boolean {
+  return !ua || !/^(mozilla|opera)\//i.test(ua) || isbot(ua);
+}
 
-/** Parses one header; pure and cheap, but callers should still cache by string. */
+/** Parses one header; callers should cache by string (see `UserAgentCache`). */
 export function parseUserAgent(ua: string | null | undefined): UserAgentInfo {
   const s = (ua ?? "").trim();
-  // Real browsers all begin with "Mozilla/" (old Opera with "Opera/").
-  const bot = !s || !/^(mozilla|opera)\//i.test(s) || BOT.test(s);
+  const bot = isBotAgent(s);
   const browser = bot ? "Bot" : browserOf(s);
   const os = osOf(s);
   const device = bot ? "bot" : deviceOf(s);

@@ -114,3 +114,33 @@ Deno.test("user agents: the cache parses each string once and stays bounded", ()
   for (const [ua] of CASES) cache.get(ua);
   assert.ok(cache.size <= 3);
 });
+
+/** The user agents of a fixture file: one a line, `# ` comment lines skipped. */
+function fixture(name: string): string[] {
+  return Deno.readTextFileSync(new URL(`./testdata/${name}`, import.meta.url))
+    .split("\n")
+    .filter((line) => line !== "" && !line.startsWith("# "));
+}
+
+Deno.test("user agents: at least 99% of a public crawler list is not counted", () => {
+  const crawlers = fixture("crawler_user_agents.txt");
+  assert.ok(crawlers.length >= 200, `${crawlers.length} crawlers in the fixture`);
+  const counted = crawlers.filter((ua) => !parseUserAgent(ua).bot);
+  const dropped = (crawlers.length - counted.length) / crawlers.length;
+  assert.ok(
+    dropped >= 0.99,
+    `${(dropped * 100).toFixed(2)}% dropped; counted as visitors:\n${counted.join("\n")}`,
+  );
+});
+
+Deno.test("user agents: no real browser is taken for a bot", () => {
+  const browsers = fixture("browser_user_agents.txt");
+  assert.ok(browsers.length >= 50, `${browsers.length} browsers in the fixture`);
+  const dropped = browsers.filter((ua) => parseUserAgent(ua).bot);
+  assert.deepEqual(dropped, []);
+  // They are told apart too, not only let through.
+  const families = new Set(browsers.map((ua) => parseUserAgent(ua).browser));
+  for (const f of ["Chrome", "Firefox", "Safari", "Edge", "Samsung Internet", "Opera"]) {
+    assert.ok(families.has(f), `no ${f} in the fixture`);
+  }
+});

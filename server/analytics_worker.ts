@@ -5,11 +5,12 @@
  * @module
  */
 import { type PackedBatch, Storage } from "../storage/mod.ts";
+import { type Upkeep, upkeep } from "./analytics_writer.ts";
 
 type Message =
   | { type: "open"; path: string }
   | { type: "batch"; count: number; events: PackedBatch }
-  | { type: "prune"; before: number; keepDay: number }
+  | { type: "maintain"; upkeep: Upkeep }
   | { type: "sync"; id: number }
   | { type: "close" };
 
@@ -40,11 +41,12 @@ scope.onmessage = (e: MessageEvent<Message>) => {
         reply({ type: "failed", count: m.count, message: text(err) });
       }
       break;
-    case "prune":
+    case "maintain":
       try {
-        reply({ type: "pruned", deleted: storage?.analytics.prune(m.before, m.keepDay) ?? 0 });
+        const r = storage ? upkeep(storage, m.upkeep) : { deleted: 0, more: false };
+        reply({ type: "maintained", ...r });
       } catch {
-        reply({ type: "pruned", deleted: 0 });
+        reply({ type: "maintained", deleted: 0, more: false });
       }
       break;
     case "sync":

@@ -9,13 +9,33 @@ import type { PackedBatch, Storage } from "../storage/mod.ts";
 export interface WriterEvents {
   written(count: number): void;
   lost(count: number, message: string): void;
-  pruned(deleted: number): void;
+  /** Upkeep done: raw events deleted, and whether some is left for the next time. */
+  maintained(deleted: number, more: boolean): void;
+}
+
+/** Upkeep, in order with the batches: see `maintain` in `AnalyticsWriter`. */
+export interface Upkeep {
+  /** Raw events older than this are deleted (ms). */
+  before: number;
+  /** Counted-visitor rows of days before this are deleted. */
+  keepDay: number;
+}
+
+/** Raw events deleted per upkeep; a backlog goes in steps. */
+export const PRUNE_STEP = 50_000;
+
+/** Runs the upkeep on `storage`: prune a step, roll up a few weeks that have ended. */
+export function upkeep(storage: Storage, u: Upkeep): { deleted: number; more: boolean } {
+  const deleted = storage.analytics.prune(u.before, u.keepDay);
+  const weeksLeft = storage.analytics.rollWeeks();
+  return { deleted, more: deleted >= PRUNE_STEP || weeksLeft };
 }
 
 export interface AnalyticsWriter {
   /** Hands a batch over; counts come back through `WriterEvents`. */
   write(events: PackedBatch, count: number): void;
-  prune(before: number, keepDay: number): void;
+  /** Deletes old raw events and visitor rows, and rolls up ended weeks. */
+  maintain(u: Upkeep): void;
   /** Resolves once everything handed over so far is written. */
   sync(): Promise<void>;
   /** Writes what was handed over, then releases the thread and connection. */
@@ -24,14 +44,11 @@ export interface AnalyticsWriter {
   abort(): void;
   /** Events handed over and not yet written or lost. */
   readonly pending: number;
-  /** Whether batches are copied to another thread (worth sending repeated strings once). */
-  readonly copies: boolean;
 }
 
 /** Writes on the calling thread, through the server's own connection. */
 export class InlineWriter implements AnalyticsWriter {
   readonly pending = 0;
-  readonly copies = false;
 
   constructor(private storage: Storage, private on: WriterEvents) {}
 
@@ -44,8 +61,9 @@ export class InlineWriter implements AnalyticsWriter {
     }
   }
 
-  prune(before: number, keepDay: number): void {
-    this.on.pruned(this.storage.analytics.prune(before, keepDay));
+  maintain(u: Upkeep): void {
+    const r = upkeep(this.storage, u);
+    this.on.maintained(r.deleted, r.more);
   }
 
   sync(): Promise<void> {
@@ -62,7 +80,7 @@ export class InlineWriter implements AnalyticsWriter {
 type Reply =
   | { type: "written"; count: number }
   | { type: "failed"; count: number; message: string }
-  | { type: "pruned"; deleted: number }
+  | { type: "maintained"; deleted: number; more: boolean }
   | { type: "synced"; id: number }
   | { type: "closed" };
 
@@ -70,7 +88,6 @@ const WORKER = new URL("./analytics_worker.ts", import.meta.url);
 
 /** Writes on a Worker thread; falls back to `fallback` if the Worker dies. */
 export class WorkerWriter implements AnalyticsWriter {
-  readonly copies = true;
   #worker: Worker | undefined;
   #pending = 0;
   #next = 0;
@@ -109,8 +126,8 @@ export class WorkerWriter implements AnalyticsWriter {
         this.#pending -= m.count;
         this.on.lost(m.count, m.message);
         break;
-      case "pruned":
-        this.on.pruned(m.deleted);
+      case "maintained":
+        this.on.maintained(m.deleted, m.more);
         break;
       case "synced":
         this.#waiting.get(m.id)?.();
@@ -137,13 +154,13 @@ export class WorkerWriter implements AnalyticsWriter {
   write(events: PackedBatch, count: number): void {
     if (!this.#worker) return this.#fallback.write(events, count);
     this.#pending += count;
-    // A flat array of primitives is cheap to clone (no object per event).
-    this.#worker.postMessage({ type: "batch", count, events });
+    // The numbers move to the thread as one buffer, not copied.
+    this.#worker.postMessage({ type: "batch", count, events }, [events.events.buffer]);
   }
 
-  prune(before: number, keepDay: number): void {
-    if (!this.#worker) return this.#fallback.prune(before, keepDay);
-    this.#worker.postMessage({ type: "prune", before, keepDay });
+  maintain(u: Upkeep): void {
+    if (!this.#worker) return this.#fallback.maintain(u);
+    this.#worker.postMessage({ type: "maintain", upkeep: u });
   }
 
   sync(): Promise<void> {

@@ -48,7 +48,15 @@ export interface System {
   cache: { files: number; bytes: number; max_bytes: number };
   /** Analytics events refused since start because the buffer was full. */
   dropped_events: number;
-  analytics: { enabled: boolean; buffered_events: number; written_events: number };
+  analytics: {
+    enabled: boolean;
+    buffered_events: number;
+    written_events: number;
+    /** Since start: over their app's daily cap (`analytics_app_daily_events`), counted, not stored. */
+    not_stored_events: number;
+    /** Since start: tracking calls refused by a rate limit (429, or a pixel counting nothing). */
+    refused_events: number;
+  };
   /**
    * Whether forwarding headers are believed, and what reached the admin host
    * this run that was not (then every client has the proxy's address).
@@ -237,6 +245,11 @@ export interface Stats {
     "paths" | "referrers" | "browsers" | "oses" | "devices" | "events" | "sources",
     TopEntry[]
   >;
+  /**
+   * Events over the daily cap (`analytics_app_daily_events`) on the UTC days
+   * the range touches: counted here, never stored, so in no other figure.
+   */
+  not_stored: number;
   // The original v0.9 fields.
   total_events_today: number;
   total_events_week: number;

@@ -4,6 +4,7 @@
  * an app's), and the original's `/track` and `/pixel.gif` on the admin host.
  * Their routes are `TRACKING_ROUTES` in route_table.ts.
  */
+import { OTHER_DOMAINS } from "../storage/mod.ts";
 import type { TrackInput } from "./analytics.ts";
 import type { RouteContext, ServerContext } from "./context.ts";
 import { classifyHost, hostname } from "./hosts.ts";
@@ -32,6 +33,17 @@ export function reservedPath(path: string): string | undefined {
 export const TRACK_MAX_BYTES = 10 * 1024;
 
 /**
+ * Limits of an event's `props` (the original's `q`): more is refused, never
+ * cut, so what is stored is what was sent. Keys; characters of a key and of a
+ * string value; bytes of the whole object as stored (JSON, UTF-8).
+ */
+export const PROPS_LIMITS = { keys: 10, keyLength: 40, valueLength: 200, bytes: 1024 } as const;
+
+/** The original's tags: at most 20, each cut to 50 characters. */
+const TAGS_MAX = 20;
+const TAG_LENGTH = 50;
+
+/**
  * The optional page script, by hand and minified (under 1 KB). On its own
  * site it records SPA navigations (the first page was counted as it was
  * served); on a page served elsewhere it records that page view too. It
@@ -49,16 +61,20 @@ const NO_STORE = {
 };
 const CORS = { "access-control-allow-origin": "*" };
 
-const PIXEL_HEADERS = Object.entries({ "content-type": "image/gif", ...NO_STORE, ...CORS });
+// Each answer is a clone of one built once: no body copy and no header
+// checks per request (the static files' technique, server/body_cache.ts).
+const PIXEL = new Response(GIF, {
+  headers: { "content-type": "image/gif", ...NO_STORE, ...CORS },
+});
 // A 204 to a POST is never cached; only pages elsewhere may want to read it.
-const NO_CONTENT_HEADERS = Object.entries(CORS);
+const NO_CONTENT = new Response(null, { status: 204, headers: CORS });
 
 function pixel(): Response {
-  return new Response(GIF, { headers: PIXEL_HEADERS });
+  return PIXEL.clone();
 }
 
 function noContent(): Response {
-  return new Response(null, { status: 204, headers: NO_CONTENT_HEADERS });
+  return NO_CONTENT.clone();
 }
 
 // deno-lint-ignore no-control-regex -- control characters are what it refuses
@@ -117,7 +133,7 @@ function refererPath(req: Request): string {
   }
 }
 
-/** Flat properties: at most 30 keys of string (≤ 500), number, boolean or null. */
+/** Flat properties within `PROPS_LIMITS`, as stored (JSON text), or null for none. */
 function properties(v: unknown, field: string): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== "object" || Array.isArray(v)) {
@@ -125,33 +141,54 @@ function properties(v: unknown, field: string): string | null {
   }
   const entries = Object.entries(v as Record<string, unknown>);
   if (entries.length === 0) return null;
-  if (entries.length > 30) {
-    throw HttpError.validation(field, "max_keys", `${field} may have at most 30 keys`);
+  const max = PROPS_LIMITS;
+  if (entries.length > max.keys) {
+    throw HttpError.validation(field, "max_keys", `${field} may have at most ${max.keys} keys`);
   }
   for (const [k, x] of entries) {
-    const ok = k.length <= 100 &&
-      (x === null || typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x)) ||
-        (typeof x === "string" && x.length <= 500));
-    if (!ok) {
+    if (k.length === 0 || k.length > max.keyLength) {
+      throw HttpError.validation(
+        field,
+        "key_length",
+        `${field} keys must be 1 to ${max.keyLength} characters`,
+      );
+    }
+    const flat = x === null || typeof x === "boolean" || typeof x === "string" ||
+      (typeof x === "number" && Number.isFinite(x));
+    if (!flat) {
       throw HttpError.validation(
         field,
         "flat",
-        `${field} values must be strings of at most 500 characters, numbers, booleans or null`,
+        `${field} values must be strings, numbers, booleans or null`,
+      );
+    }
+    if (typeof x === "string" && x.length > max.valueLength) {
+      throw HttpError.validation(
+        field,
+        "value_length",
+        `${field} values must be at most ${max.valueLength} characters`,
       );
     }
   }
-  return JSON.stringify(v);
+  const json = JSON.stringify(v);
+  // Each UTF-16 unit is at most 3 bytes of UTF-8: measure only when it could matter.
+  if (json.length * 3 > max.bytes && new TextEncoder().encode(json).length > max.bytes) {
+    throw HttpError.validation(field, "max_bytes", `${field} must be at most ${max.bytes} bytes`);
+  }
+  return json;
 }
 
 function tagList(v: unknown): string[] | null {
   if (v === undefined || v === null) return null;
   const list = typeof v === "string" ? v.split(",") : v;
-  if (!Array.isArray(list) || list.length > 20 || list.some((t) => typeof t !== "string")) {
-    throw HttpError.validation("t", "tags", "tags must be a list of at most 20 strings");
+  if (
+    !Array.isArray(list) || list.length > TAGS_MAX || list.some((t) => typeof t !== "string")
+  ) {
+    throw HttpError.validation("t", "tags", `tags must be a list of at most ${TAGS_MAX} strings`);
   }
   const tags = (list as string[]).map((t) =>
     // deno-lint-ignore no-control-regex -- commas and control characters are dropped
-    t.replace(/[,\u0000-\u001f]/g, "").trim().slice(0, 100)
+    t.replace(/[,\u0000-\u001f]/g, "").trim().slice(0, TAG_LENGTH)
   )
     .filter(Boolean);
   return tags.length ? tags : null;
@@ -162,6 +199,30 @@ const jsonBody = (req: Request) =>
 
 /** Whether an event on this host is recorded: previews of a version answer but count nothing. */
 const counts = (c: RouteContext) => c.app?.version === undefined;
+
+/**
+ * Whether a tracking call is over a rate limit (its client's, or its app's:
+ * `quota`); the analytics counts it as refused.
+ */
+function overLimit(c: RouteContext, quota: string) {
+  return c.server.analytics.limit(c.req, c.remote, quota);
+}
+
+/** `429 RATE_LIMITED` with `Retry-After` for a call over a rate limit. */
+function refuseIfOverLimit(c: RouteContext, quota: string): void {
+  const over = overLimit(c, quota);
+  if (over === undefined) return;
+  const who = over.limit === "client" ? "this client" : "this app";
+  throw new HttpError(
+    429,
+    "RATE_LIMITED",
+    `Too many events from ${who}: try again in ${over.retryAfter} s`,
+    {
+      details: { limit: over.limit, retry_after_s: over.retryAfter },
+      headers: { "retry-after": String(over.retryAfter) },
+    },
+  );
+}
 
 /** `OPTIONS /_fazt/track`: pages served elsewhere may post events. */
 export function trackPreflight(): Response {
@@ -179,6 +240,8 @@ export function trackPreflight(): Response {
 /** `POST /_fazt/track` with `{name, path, referrer, props}`: one event (default `pageview`). */
 export async function trackEvent(c: RouteContext): Promise<Response> {
   const { req } = c;
+  // Before the body is read, so a flood costs as little as it can.
+  if (counts(c)) refuseIfOverLimit(c, c.app!.name);
   const body = await jsonBody(req);
   const input: TrackInput = {
     app: c.app!.name,
@@ -193,7 +256,11 @@ export async function trackEvent(c: RouteContext): Promise<Response> {
   return noContent();
 }
 
-/** `GET /_fazt/pixel.gif?name=&path=&referrer=`: an event for pages without scripts. */
+/**
+ * `GET /_fazt/pixel.gif?name=&path=&referrer=`: an event for pages without
+ * scripts. Over a rate limit it still answers the pixel (an image shows no
+ * error), and counts nothing.
+ */
 export function trackPixel(c: RouteContext): Response {
   const { req } = c;
   const q = c.url.searchParams;
@@ -206,7 +273,9 @@ export function trackPixel(c: RouteContext): Response {
     tags: null,
     props: null,
   };
-  if (counts(c) && req.method === "GET") c.server.analytics.track(req, c.remote, input);
+  if (counts(c) && req.method === "GET" && !overLimit(c, input.app)) {
+    c.server.analytics.track(req, c.remote, input);
+  }
   return pixel();
 }
 
@@ -228,14 +297,24 @@ function queryString(q: URLSearchParams, field: string, max: number): string | u
   return optionalString({ [field]: v }, field, max);
 }
 
-/** Which app (or, for a site fazt does not host, which domain) a legacy call is about. */
-function legacyApp(domain: string | undefined, req: Request, ctx: ServerContext): string {
+/**
+ * Which app (or, for a site fazt does not host, which domain) a legacy call
+ * is about, and the daily cap it counts under: the app's own, or the one
+ * every domain this node does not host shares.
+ */
+function legacyApp(
+  domain: string | undefined,
+  req: Request,
+  ctx: ServerContext,
+): { app: string; quota: string } {
   let host = domain ? hostname(domain) : "";
   if (!host) host = hostname(refererHostOf(req));
-  if (!host) return "unknown";
-  const target = classifyHost(host, ctx.settings.domain);
-  if (target.kind === "app" && target.version === undefined) return target.name;
-  return /^[a-z0-9.:_-]{1,253}$/.test(host) ? host : "unknown";
+  const target = host ? classifyHost(host, ctx.settings.domain) : undefined;
+  let app = "unknown";
+  if (target?.kind === "app" && target.version === undefined) app = target.name;
+  else if (/^[a-z0-9.:_-]{1,253}$/.test(host)) app = host;
+  const hosted = target?.kind === "app" && ctx.storage.apps.get(app) !== undefined;
+  return { app, quota: hosted ? app : OTHER_DOMAINS };
 }
 
 function refererHostOf(req: Request): string {
@@ -251,8 +330,10 @@ export async function legacyTrack(c: RouteContext): Promise<Response> {
   const { req } = c;
   const body = await jsonBody(req);
   const domain = optionalString(body, "d", 253) || optionalString(body, "h", 253);
+  const { app, quota } = legacyApp(domain, req, c.server);
   const input: TrackInput = {
-    app: legacyApp(domain, req, c.server),
+    app,
+    quota,
     name: eventName(optionalString(body, "e", 100), "e"),
     source: "track",
     path: pagePath(optionalString(body, "p", 2000), () => "/"),
@@ -260,16 +341,19 @@ export async function legacyTrack(c: RouteContext): Promise<Response> {
     tags: tagList(body.t),
     props: body.q === undefined || body.q === null ? null : properties(body.q, "q"),
   };
+  refuseIfOverLimit(c, quota);
   c.server.analytics.track(req, c.remote, input);
   return noContent();
 }
 
-/** The original's `GET /pixel.gif?domain=&tags=&source=`. */
+/** The original's `GET /pixel.gif?domain=&tags=&source=`; over a rate limit, the pixel and nothing counted. */
 export function legacyPixel(c: RouteContext): Response {
   const { req } = c;
   const q = c.url.searchParams;
+  const { app, quota } = legacyApp(queryString(q, "domain", 253), req, c.server);
   const input: TrackInput = {
-    app: legacyApp(queryString(q, "domain", 253), req, c.server),
+    app,
+    quota,
     name: eventName(queryString(q, "source", 100) ?? "pixel", "source"),
     source: "pixel",
     path: refererPath(req),
@@ -277,6 +361,6 @@ export function legacyPixel(c: RouteContext): Response {
     tags: tagList(q.get("tags") ?? undefined),
     props: null,
   };
-  if (req.method === "GET") c.server.analytics.track(req, c.remote, input);
+  if (req.method === "GET" && !overLimit(c, quota)) c.server.analytics.track(req, c.remote, input);
   return pixel();
 }

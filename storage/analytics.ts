@@ -12,7 +12,7 @@ export * from "./analytics_model.ts";
 export { AnalyticsIngest } from "./analytics_ingest.ts";
 export { AnalyticsQuery, type AppFilter } from "./analytics_query.ts";
 
-/** The read side, plus the write side's four entry points. */
+/** The read side, plus the write side's entry points. */
 export class AnalyticsStore extends AnalyticsQuery {
   #ingest: AnalyticsIngest;
 
@@ -39,5 +39,10 @@ export class AnalyticsStore extends AnalyticsQuery {
   /** See `AnalyticsIngest.prune`. */
   prune(before: number, keepDay: number, max?: number): number {
     return this.#ingest.prune(before, keepDay, max);
+  }
+
+  /** See `AnalyticsIngest.rollWeeks`. */
+  rollWeeks(now?: number, max?: number): boolean {
+    return this.#ingest.rollWeeks(now, max);
   }
 }

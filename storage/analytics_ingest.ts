@@ -1,6 +1,8 @@
 import type { Database } from "./database.ts";
 import {
+  ALL_APPS,
   type AnalyticsEvent,
+  countsTable,
   DAY_MS,
   type Dimension,
   DIMENSIONS,
@@ -12,8 +14,9 @@ import {
   type PackedBatch,
   packEvents,
   PAGEVIEW,
-  resolvedEvents,
-  unpackEvents,
+  type QuotaCount,
+  topTable,
+  WEEK_MS,
 } from "./analytics_model.ts";
 
 const CACHE_MAX = 50_000;
@@ -26,18 +29,68 @@ interface Agg {
   visitors: number;
   events: number;
   dims: Record<Dimension, Map<string, number>>;
-  /** Page views per agent key (turned into browser, OS and device counts). */
-  agents: Map<string, number>;
 }
 
 function newAgg(app: string, bucket: number): Agg {
   const dims = {} as Record<Dimension, Map<string, number>>;
   for (const d of DIMENSIONS) dims[d] = new Map();
-  return { app, bucket, views: 0, visitors: 0, events: 0, dims, agents: new Map() };
+  return { app, bucket, views: 0, visitors: 0, events: 0, dims };
+}
+
+/**
+ * Counts of one app in one hour while the batch is read, by each value's
+ * index in the batch's strings (an array slot is cheaper than a map entry),
+ * turned into an `Agg` once.
+ */
+interface HourCounts {
+  app: number;
+  hour: number;
+  views: number;
+  events: number;
+  path: Int32Array;
+  referrer: Int32Array;
+  event: Int32Array;
+  source: Int32Array;
+  /** Page views per agent (turned into browser, OS and device counts). */
+  agent: Int32Array;
+  tag: Map<string, number>;
+}
+
+function newHourCounts(app: number, hour: number, strings: number): HourCounts {
+  return {
+    app,
+    hour,
+    views: 0,
+    events: 0,
+    path: new Int32Array(strings),
+    referrer: new Int32Array(strings),
+    event: new Int32Array(strings),
+    source: new Int32Array(strings),
+    agent: new Int32Array(strings),
+    tag: new Map(),
+  };
+}
+
+/** Visitors of one app and day in a batch: hours-of-the-day bitmask by visitor index. */
+interface DayMasks {
+  app: number;
+  day: number;
+  masks: Int32Array;
 }
 
 function bump(m: Map<string, number>, value: string, n: number): void {
   m.set(value, (m.get(value) ?? 0) + n);
+}
+
+/** Adds `from`'s counts into the `into` bucket (a day's from its hours, a week's from its days). */
+function addInto(into: Agg, from: Agg): void {
+  into.views += from.views;
+  into.visitors += from.visitors;
+  into.events += from.events;
+  for (const dim of DIMENSIONS) {
+    const to = into.dims[dim];
+    for (const [value, n] of from.dims[dim]) bump(to, value, n);
+  }
 }
 
 /** Hours-of-the-day bitmask per visitor of one app and day, in a batch. */
@@ -68,18 +121,23 @@ export class AnalyticsIngest {
   #cardinality = new Map<string, number>();
   /** Agent key → [browser, os, device]. */
   #agentNames = new Map<string, [string, string, string]>();
+  /** See `#weeksUntil`. */
+  #rolled: number | undefined;
 
   constructor(db: Database) {
     this.#db = db;
   }
 
+  /** The newest event's id (0 for none). */
+  #newestId(): number {
+    this.#lastId ??= this.#db.get<{ id: number | null }>(
+      "SELECT max(last_id) AS id FROM analytics_raw",
+    )!.id ?? 0;
+    return this.#lastId;
+  }
+
   #nextId(at: number): number {
-    if (this.#lastId === undefined) {
-      this.#lastId = this.#db.get<{ id: number | null }>(
-        "SELECT max(last_id) AS id FROM analytics_raw",
-      )!.id ?? 0;
-    }
-    const id = Math.max(this.#lastId + 1, Math.floor(at) * 1000);
+    const id = Math.max(this.#newestId() + 1, Math.floor(at) * 1000);
     this.#lastId = id;
     return id;
   }
@@ -106,157 +164,330 @@ export class AnalyticsIngest {
 
   /** `ingest` for a packed batch (what the server's writer thread receives). */
   ingestPacked(batch: PackedBatch): void {
-    const packed = resolvedEvents(batch);
-    if (packed.length < PACKED_FIELDS) return;
+    const e = batch.events;
+    const quota = batch.quota ?? [];
+    const n = Math.floor(e.length / PACKED_FIELDS);
+    if (n === 0 && quota.length === 0) return;
     let sorted = true;
-    for (let i = PACKED_FIELDS; i < packed.length && sorted; i += PACKED_FIELDS) {
-      sorted = (packed[i - PACKED_FIELDS] as number) <= (packed[i] as number);
+    for (let i = PACKED_FIELDS; i < e.length && sorted; i += PACKED_FIELDS) {
+      sorted = e[i - PACKED_FIELDS] <= e[i];
     }
-    const rows = sorted
-      ? packed
-      : packEvents(unpackEvents({ strings: [], events: packed }).sort((a, b) => a.at - b.at))
-        .events;
+    let order: Uint32Array | undefined;
+    if (!sorted) {
+      order = Uint32Array.from({ length: n }, (_, i) => i);
+      order.sort((a, b) => e[a * PACKED_FIELDS] - e[b * PACKED_FIELDS] || a - b);
+    }
     const lastId = this.#lastId;
     try {
-      this.#db.transaction(() => this.#ingest(rows));
+      this.#db.transaction(() => {
+        if (n) this.#ingest(batch, n, order);
+        for (const q of quota) this.#addQuota(q);
+      });
     } catch (err) {
       // The in-memory views of the tables may now be ahead of them.
       this.#lastId = lastId;
       this.#seen.clear();
       this.#seenCount = 0;
       this.#cardinality.clear();
+      this.#rolled = undefined;
       throw err;
     }
   }
 
-  #ingest(p: PackedBatch["events"]): void {
-    const hours = new Map<string, Agg>();
-    const visitors = new Map<string, DayVisitors>();
-    let cur: Agg | undefined;
-    let curApp = "";
-    let curHour = -1;
-    let days: DayVisitors | undefined;
+  /** The batch's `n` events, in `order` (default: as they are). */
+  #ingest(batch: PackedBatch, n: number, order?: Uint32Array): void {
+    const { strings, events: e } = batch;
+    const size = strings.length;
     // The raw events of a batch are one row: a JSON array of events, with
-    // repeated strings (app, path, browser…) once in `strings`.
-    const raw: unknown[][] = [];
-    const strings: string[] = [];
-    const index = new Map<string, number>();
-    const intern = (v: string): number => {
-      let i = index.get(v);
-      if (i === undefined) {
-        i = strings.push(v) - 1;
-        index.set(v, i);
-      }
-      return i;
+    // app, name, source, path, referrer, browser, OS and device as indexes
+    // into its `strings` (the batch's, less the ones events use otherwise,
+    // plus the browser, OS and device names). Its text is written event by
+    // event, from pieces made once per distinct value.
+    const rawStrings: string[] = [];
+    const rawIndex = new Int32Array(size).fill(-1);
+    const raw = (i: number): number => {
+      let r = rawIndex[i];
+      if (r < 0) r = rawIndex[i] = rawStrings.push(strings[i]) - 1;
+      return r;
     };
+    const names = new Map<string, number>();
+    const rawName = (s: string): number => {
+      let r = names.get(s);
+      if (r === undefined) names.set(s, r = rawStrings.push(s) - 1);
+      return r;
+    };
+    /** Per agent index: `browser,os,device` as raw indexes. */
+    const agentText: (string | undefined)[] = [];
+    /** Per visitor (or tags, props) index: its JSON text. */
+    const quoted: (string | undefined)[] = [];
+    const quote = (i: number): string => (quoted[i] ??= JSON.stringify(strings[i]));
+    const parts: string[] = [];
+    const hours = new Map<string, HourCounts>();
+    const visitors = new Map<string, DayMasks>();
+    let cur: HourCounts | undefined;
+    let days: DayMasks | undefined;
+    let hourBit = 0;
+    const pageview = strings.indexOf(PAGEVIEW);
     let firstId = 0;
     let id = 0;
-    for (let i = 0; i + PACKED_FIELDS <= p.length; i += PACKED_FIELDS) {
-      const app = p[i + 1] as string;
-      const name = p[i + 2] as string;
-      const source = p[i + 3] as string;
-      const path = p[i + 4] as string;
-      const referrer = p[i + 5] as string;
-      const agent = p[i + 6] as string;
-      const visitor = p[i + 7] as string;
-      const tags = p[i + 8] as string[] | null;
-      const props = p[i + 9] as string | null;
-      id = this.#nextId(p[i] as number);
+    for (let k = 0; k < n; k++) {
+      const j = (order ? order[k] : k) * PACKED_FIELDS;
+      // Indexes as small integers (`| 0`), which arrays are indexed by fastest.
+      const app = e[j + 1] | 0;
+      const name = e[j + 2] | 0;
+      const source = e[j + 3] | 0;
+      const path = e[j + 4] | 0;
+      const referrer = e[j + 5] | 0;
+      const agent = e[j + 6] | 0;
+      const visitor = e[j + 7] | 0;
+      const tags = e[j + 8] | 0;
+      const props = e[j + 9] | 0;
+      id = this.#nextId(e[j]);
       if (firstId === 0) firstId = id;
-      const [browser, os, device] = this.#agent(agent);
-      raw.push([
-        id - firstId,
-        intern(app),
-        intern(name),
-        intern(source),
-        intern(path),
-        intern(referrer),
-        intern(browser),
-        intern(os),
-        intern(device),
-        visitor,
-        tags && tags.length ? tags.join(",") : null,
-        props,
-      ]);
+      let agentIds = agentText[agent];
+      if (agentIds === undefined) {
+        const [browser, os, device] = this.#agent(strings[agent]);
+        agentIds = agentText[agent] = `${rawName(browser)},${rawName(os)},${rawName(device)}`;
+      }
+      parts.push(
+        `[${id - firstId},${raw(app)},${raw(name)},${raw(source)},${raw(path)},${
+          raw(referrer)
+        },${agentIds},${quote(visitor)},${tags < 0 ? "null" : quote(tags)},${
+          props < 0 ? "null" : quote(props)
+        }]`,
+      );
       const at = Math.floor(id / 1000);
       const hour = at - (at % HOUR_MS);
-      if (cur === undefined || app !== curApp || hour !== curHour) {
+      if (cur === undefined || app !== cur.app || hour !== cur.hour) {
         const key = `${app}\0${hour}`;
         cur = hours.get(key);
-        if (!cur) hours.set(key, cur = newAgg(app, hour));
+        if (!cur) hours.set(key, cur = newHourCounts(app, hour, size));
         const day = hour - (hour % DAY_MS);
         const dayKey = `${app}\0${day}`;
         days = visitors.get(dayKey);
-        if (!days) visitors.set(dayKey, days = { app, day, masks: new Map() });
-        curApp = app;
-        curHour = hour;
+        if (!days) visitors.set(dayKey, days = { app, day, masks: new Int32Array(size) });
+        hourBit = 1 << ((hour % DAY_MS) / HOUR_MS);
       }
-      if (name === PAGEVIEW) {
+      if (name === pageview) {
         cur.views++;
-        bump(cur.dims.path, path, 1);
-        if (referrer) bump(cur.dims.referrer, referrer, 1);
-        cur.agents.set(agent, (cur.agents.get(agent) ?? 0) + 1);
+        cur.path[path]++;
+        if (strings[referrer] !== "") cur.referrer[referrer]++;
+        cur.agent[agent]++;
       } else {
         cur.events++;
-        bump(cur.dims.event, name, 1);
+        cur.event[name]++;
       }
-      bump(cur.dims.source, source, 1);
-      if (tags) { for (const tag of new Set(tags)) bump(cur.dims.tag, tag, 1); }
-      const masks = days!.masks;
-      masks.set(visitor, (masks.get(visitor) ?? 0) | (1 << ((hour % DAY_MS) / HOUR_MS)));
+      cur.source[source]++;
+      if (tags >= 0) {
+        for (const tag of new Set(strings[tags].split(","))) bump(cur.tag, tag, 1);
+      }
+      days!.masks[visitor] |= hourBit;
     }
-    if (raw.length) {
-      this.#db.run(
-        "INSERT INTO analytics_raw (id, last_id, count, events) VALUES (?, ?, ?, ?)",
-        firstId,
-        id,
-        raw.length,
-        JSON.stringify({ strings, events: raw }),
-      );
-    }
-    // Browser, OS and device counts come from the agent counts.
+    this.#db.run(
+      "INSERT INTO analytics_raw (id, last_id, count, events) VALUES (?, ?, ?, ?)",
+      firstId,
+      id,
+      n,
+      `{"strings":${JSON.stringify(rawStrings)},"events":[${parts.join(",")}]}`,
+    );
+    const hourAggs = new Map<string, Agg>();
     for (const h of hours.values()) {
-      for (const [agent, n] of h.agents) {
-        const [browser, os, device] = this.#agent(agent);
-        bump(h.dims.browser, browser, n);
-        bump(h.dims.os, os, n);
-        bump(h.dims.device, device, n);
-      }
+      const a = this.#toAgg(h, strings);
+      hourAggs.set(`${a.app}\0${a.bucket}`, a);
     }
     // Daily rollups are the sums of the hourly ones.
     const dayAggs = new Map<string, Agg>();
-    for (const h of hours.values()) {
+    for (const h of hourAggs.values()) {
       const day = h.bucket - (h.bucket % DAY_MS);
       const key = `${h.app}\0${day}`;
       let d = dayAggs.get(key);
       if (!d) dayAggs.set(key, d = newAgg(h.app, day));
-      d.views += h.views;
-      d.events += h.events;
-      for (const dim of DIMENSIONS) {
-        const into = d.dims[dim];
-        for (const [value, n] of h.dims[dim]) bump(into, value, n);
-      }
+      addInto(d, h); // visitors are counted after, per hour and per day
     }
-    for (const v of visitors.values()) this.#countVisitors(v, hours, dayAggs);
-    for (const [grain, aggs] of [["hour", hours], ["day", dayAggs]] as const) {
-      for (const a of aggs.values()) {
-        this.#db.run(
-          `INSERT INTO analytics_counts (app, grain, bucket, views, visitors, events)
-           VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (app, grain, bucket) DO UPDATE SET views = views + excluded.views,
-             visitors = visitors + excluded.visitors, events = events + excluded.events`,
-          a.app,
-          grain,
-          a.bucket,
-          a.views,
-          a.visitors,
-          a.events,
-        );
-        for (const dim of DIMENSIONS) {
-          if (a.dims[dim].size) this.#addTops(a.app, dim, grain, a.bucket, a.dims[dim]);
-        }
-      }
+    for (const v of visitors.values()) {
+      const masks = new Map<string, number>();
+      for (let i = 0; i < size; i++) if (v.masks[i]) masks.set(strings[i], v.masks[i]);
+      this.#countVisitors({ app: strings[v.app], day: v.day, masks }, hourAggs, dayAggs);
     }
+    // Every app together, by day: the sums of the apps' days.
+    const allDays = new Map<number, Agg>();
+    for (const d of dayAggs.values()) {
+      let all = allDays.get(d.bucket);
+      if (!all) allDays.set(d.bucket, all = newAgg(ALL_APPS, d.bucket));
+      addInto(all, d);
+    }
+    const write: [Grain, Iterable<Agg>][] = [
+      ["hour", hourAggs.values()],
+      ["day", dayAggs.values()],
+      ["day", allDays.values()],
+    ];
+    // A day in a week already rolled up (only when events arrive late) adds
+    // to that week too.
+    const rolled = this.#weeksUntil();
+    if (rolled > 0) {
+      const late = [...dayAggs.values(), ...allDays.values()].filter((d) => d.bucket < rolled);
+      const weeks = new Map<string, Agg>();
+      for (const d of late) {
+        const week = d.bucket - (d.bucket % WEEK_MS);
+        const key = `${d.app}\0${week}`;
+        let w = weeks.get(key);
+        if (!w) weeks.set(key, w = newAgg(d.app, week));
+        addInto(w, d);
+      }
+      write.push(["week", weeks.values()]);
+    }
+    for (const [grain, aggs] of write) {
+      for (const a of aggs) this.#addAgg(grain, a);
+    }
+  }
+
+  /** An hour's counts by string index as an `Agg` by value (browser, OS and device from the agents). */
+  #toAgg(h: HourCounts, strings: string[]): Agg {
+    const a = newAgg(strings[h.app], h.hour);
+    a.views = h.views;
+    a.events = h.events;
+    for (const dim of ["path", "referrer", "event", "source"] as const) {
+      const into = a.dims[dim];
+      const counts = h[dim];
+      for (let i = 0; i < counts.length; i++) if (counts[i]) into.set(strings[i], counts[i]);
+    }
+    a.dims.tag = h.tag;
+    for (let i = 0; i < h.agent.length; i++) {
+      const n = h.agent[i];
+      if (!n) continue;
+      const [browser, os, device] = this.#agent(strings[i]);
+      bump(a.dims.browser, browser, n);
+      bump(a.dims.os, os, n);
+      bump(a.dims.device, device, n);
+    }
+    return a;
+  }
+
+  /** Adds one bucket's counts and top values to the rollup tables. */
+  #addAgg(grain: Grain, a: Agg): void {
+    this.#db.run(
+      `INSERT INTO ${countsTable(grain)} (app, grain, bucket, views, visitors, events)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (app, grain, bucket) DO UPDATE SET views = views + excluded.views,
+         visitors = visitors + excluded.visitors, events = events + excluded.events`,
+      a.app,
+      grain,
+      a.bucket,
+      a.views,
+      a.visitors,
+      a.events,
+    );
+    for (const dim of DIMENSIONS) {
+      if (a.dims[dim].size) this.#addTops(a.app, dim, grain, a.bucket, a.dims[dim]);
+    }
+  }
+
+  /**
+   * The end of the rolled-up weeks: every week before it has its rows (ms;
+   * 0 when none has). Remembered between calls.
+   */
+  #weeksUntil(): number {
+    if (this.#rolled === undefined) {
+      const w = this.#db.get<{ w: number | null }>(
+        "SELECT MAX(bucket) AS w FROM analytics_week_counts WHERE app = ? AND grain = 'week'",
+        ALL_APPS,
+      )!.w;
+      this.#rolled = w === null ? 0 : w + WEEK_MS;
+    }
+    return this.#rolled;
+  }
+
+  /**
+   * Adds the rollups of every week that ended before `now` and has none yet
+   * (at most `max` weeks a call, so a long history goes in steps): each
+   * app's and every app's counts and top lists, from their days, each list
+   * capped at `MAX_TOP_VALUES` named values (the most frequent kept). A
+   * week of every app is marked even when it had no events. `now` defaults
+   * to the newest stored event: a week is over once a later one has events.
+   * Returns whether weeks are left.
+   */
+  rollWeeks(now?: number, max = 4): boolean {
+    const db = this.#db;
+    now ??= Math.floor(this.#newestId() / 1000);
+    const current = now - (now % WEEK_MS);
+    let start = this.#weeksUntil();
+    if (start === 0) {
+      const first = db.get<{ d: number | null }>(
+        "SELECT MIN(bucket) AS d FROM analytics_counts WHERE app = ? AND grain = 'day'",
+        ALL_APPS,
+      )!.d;
+      if (first === null) return false;
+      start = first - (first % WEEK_MS);
+    }
+    let week = start;
+    for (let n = 0; n < max && week < current; n++, week += WEEK_MS) {
+      const end = week + WEEK_MS;
+      db.transaction(() => {
+        const apps = db.all<{ app: string }>(
+          "SELECT DISTINCT app FROM analytics_counts WHERE grain = 'day' AND bucket >= ? AND bucket < ?",
+          week,
+          end,
+        ).map((r) => r.app);
+        if (!apps.includes(ALL_APPS)) apps.push(ALL_APPS);
+        for (const app of apps) this.#rollWeek(app, week);
+      });
+      this.#rolled = end;
+    }
+    return week < current;
+  }
+
+  #rollWeek(app: string, week: number): void {
+    const db = this.#db;
+    const end = week + WEEK_MS;
+    db.run(
+      `INSERT INTO analytics_week_counts (app, grain, bucket, views, visitors, events)
+       SELECT ?, 'week', ?, IFNULL(SUM(views), 0), IFNULL(SUM(visitors), 0), IFNULL(SUM(events), 0)
+       FROM analytics_counts WHERE app = ? AND grain = 'day' AND bucket >= ? AND bucket < ?
+       ON CONFLICT (app, grain, bucket) DO NOTHING`,
+      app,
+      week,
+      app,
+      week,
+      end,
+    );
+    db.run(
+      `INSERT INTO analytics_week_top (app, dim, grain, bucket, value, count)
+       WITH sums AS (
+         SELECT dim, value, SUM(count) AS n FROM analytics_top
+         WHERE app = ? AND dim IN (${DIMENSIONS.map(() => "?").join(", ")}) AND grain = 'day'
+           AND bucket >= ? AND bucket < ?
+         GROUP BY dim, value
+       ), ranked AS (
+         SELECT dim, value, n, ROW_NUMBER() OVER (
+           PARTITION BY dim ORDER BY value = ?, n DESC, value) AS r
+         FROM sums
+       )
+       SELECT ?, dim, 'week', ?, CASE WHEN r <= ? AND value <> ? THEN value ELSE ? END AS v, SUM(n)
+       FROM ranked WHERE true GROUP BY dim, v
+       ON CONFLICT (app, dim, grain, bucket, value) DO NOTHING`,
+      app,
+      ...DIMENSIONS,
+      week,
+      end,
+      OTHER,
+      app,
+      week,
+      MAX_TOP_VALUES,
+      OTHER,
+      OTHER,
+    );
+  }
+
+  #addQuota(q: QuotaCount): void {
+    this.#db.run(
+      `INSERT INTO analytics_quota (app, day, stored, overflow) VALUES (?, ?, ?, ?)
+       ON CONFLICT (app, day) DO UPDATE SET stored = stored + excluded.stored,
+         overflow = overflow + excluded.overflow`,
+      q.app,
+      q.day,
+      q.stored,
+      q.overflow,
+    );
   }
 
   /** Counts each visitor once per day and once per hour, whatever the batch. */
@@ -326,7 +557,7 @@ export class AnalyticsIngest {
     const key = `${app}\0${dim}\0${grain}\0${bucket}`;
     const count = () =>
       db.get<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM analytics_top
+        `SELECT COUNT(*) AS n FROM ${topTable(grain)}
          WHERE app = ? AND dim = ? AND grain = ? AND bucket = ?`,
         app,
         dim,
@@ -352,7 +583,7 @@ export class AnalyticsIngest {
           params.push(app, dim, grain, bucket, value, n);
         }
         db.run(
-          `INSERT INTO analytics_top (app, dim, grain, bucket, value, count) VALUES ${
+          `INSERT INTO ${topTable(grain)} (app, dim, grain, bucket, value, count) VALUES ${
             Array(size).fill("(?, ?, ?, ?, ?, ?)").join(", ")
           } ON CONFLICT (app, dim, grain, bucket, value) DO UPDATE SET count = count + excluded.count`,
           ...params,
@@ -378,7 +609,7 @@ export class AnalyticsIngest {
     let target = value;
     if (named >= MAX_TOP_VALUES) {
       const updated = db.run(
-        `UPDATE analytics_top SET count = count + ?
+        `UPDATE ${topTable(grain)} SET count = count + ?
          WHERE app = ? AND dim = ? AND grain = ? AND bucket = ? AND value = ?`,
         n,
         app,
@@ -391,7 +622,9 @@ export class AnalyticsIngest {
       target = OTHER;
     }
     const total = db.get<{ count: number }>(
-      `INSERT INTO analytics_top (app, dim, grain, bucket, value, count) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO ${
+        topTable(grain)
+      } (app, dim, grain, bucket, value, count) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (app, dim, grain, bucket, value) DO UPDATE SET count = count + excluded.count
        RETURNING count`,
       app,

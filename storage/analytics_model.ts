@@ -31,34 +31,147 @@ export interface AnalyticsEvent {
 export type StoredEvent = Omit<AnalyticsEvent, "tags"> & { tags: string | null };
 
 /**
- * Values per event in a packed batch: `at, app, name, source, path,
- * referrer, agent, visitor, tags, props`, where `agent` is
- * `agentKey(browser, os, device)` and `tags` a list or null.
+ * Numbers per event in a packed batch: `at` (ms since the epoch), then
+ * indexes into the batch's `strings` of app, name, source, path, referrer,
+ * agent (`agentKey(browser, os, device)`), visitor, tags (comma-joined) and
+ * props (JSON text); -1 for no tags or no props.
  */
 export const PACKED_FIELDS = 10;
 
 /**
- * A batch as one flat array of PACKED_FIELDS values per event: no object per
- * event, and cheap to send to another thread. `app`, `name`, `source` and
- * `agent` may be numbers: indexes into `strings`, so repeated values are
- * sent once.
+ * Events as numbers, each distinct string once: a batch costs no object per
+ * event, is copied to another thread as one buffer, and the writer counts
+ * values by index instead of by string.
  */
 export interface PackedBatch {
   strings: string[];
-  events: (string | number | string[] | null)[];
+  /** `PACKED_FIELDS` numbers per event. */
+  events: Float64Array<ArrayBuffer>;
+  /** What the batch adds to each app's daily counts (written with it). */
+  quota?: QuotaCount[];
 }
 
-/** Fields of a packed event that may be an index into `strings`. */
-const INTERNED = [1, 2, 3, 6];
+/** Builds a `PackedBatch` an event at a time (the server's buffer). */
+export class BatchBuilder {
+  #strings: string[] = [];
+  #index = new Map<string, number>();
+  #events = new Float64Array(PACKED_FIELDS * 1024);
+  #length = 0;
+  #generation = 0;
+
+  /** Events added since the last `take`. */
+  get count(): number {
+    return this.#length / PACKED_FIELDS;
+  }
+
+  /** Changes at each `take`: an index from `id` is valid while it stays the same. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The index of `s` in this batch's strings (added if new). */
+  id(s: string): number {
+    let i = this.#index.get(s);
+    if (i === undefined) {
+      i = this.#strings.push(s) - 1;
+      this.#index.set(s, i);
+    }
+    return i;
+  }
+
+  /** `add` with the strings already as indexes from `id` (tags, props: -1 for none). */
+  addIds(
+    at: number,
+    app: number,
+    name: number,
+    source: number,
+    path: number,
+    referrer: number,
+    agent: number,
+    visitor: number,
+    tags: number,
+    props: number,
+  ): void {
+    let e = this.#events;
+    const i = this.#length;
+    if (i + PACKED_FIELDS > e.length) {
+      e = new Float64Array(e.length * 2);
+      e.set(this.#events);
+      this.#events = e;
+    }
+    e[i] = at;
+    e[i + 1] = app;
+    e[i + 2] = name;
+    e[i + 3] = source;
+    e[i + 4] = path;
+    e[i + 5] = referrer;
+    e[i + 6] = agent;
+    e[i + 7] = visitor;
+    e[i + 8] = tags;
+    e[i + 9] = props;
+    this.#length = i + PACKED_FIELDS;
+  }
+
+  add(
+    at: number,
+    app: string,
+    name: string,
+    source: string,
+    path: string,
+    referrer: string,
+    agent: string,
+    visitor: string,
+    tags: string | null,
+    props: string | null,
+  ): void {
+    this.addIds(
+      at,
+      this.id(app),
+      this.id(name),
+      this.id(source),
+      this.id(path),
+      this.id(referrer),
+      this.id(agent),
+      this.id(visitor),
+      tags === null ? -1 : this.id(tags),
+      props === null ? -1 : this.id(props),
+    );
+  }
+
+  /** The batch so far (its own copy of the numbers); the builder starts again, empty. */
+  take(): PackedBatch {
+    const batch = { strings: this.#strings, events: this.#events.slice(0, this.#length) };
+    this.#strings = [];
+    this.#index = new Map();
+    this.#length = 0;
+    this.#generation++;
+    return batch;
+  }
+}
+
+/**
+ * Raw events of one app (`*` for every domain the node does not host) on one
+ * UTC day: stored, and over the daily cap (counted, never stored).
+ */
+export interface QuotaCount {
+  app: string;
+  day: number;
+  stored: number;
+  overflow: number;
+}
+
+/** The app name the events of every domain this node does not host share a daily cap under. */
+export const OTHER_DOMAINS = "*";
 
 export function agentKey(browser: string, os: string, device: string): string {
   return `${browser}\n${os}\n${device}`;
 }
 
+/** `events` as a batch; tags are stored comma-joined. */
 export function packEvents(events: readonly AnalyticsEvent[]): PackedBatch {
-  const out: PackedBatch["events"] = [];
+  const b = new BatchBuilder();
   for (const e of events) {
-    out.push(
+    b.add(
       e.at,
       e.app,
       e.name,
@@ -67,51 +180,19 @@ export function packEvents(events: readonly AnalyticsEvent[]): PackedBatch {
       e.referrer,
       agentKey(e.browser, e.os, e.device),
       e.visitor,
-      e.tags,
+      e.tags && e.tags.length ? e.tags.join(",") : null,
       e.props,
     );
   }
-  return { strings: [], events: out };
+  return b.take();
 }
 
-/** The batch with every interned field as its string again. */
-export function resolvedEvents(batch: PackedBatch): PackedBatch["events"] {
-  const flat = batch.events;
-  if (batch.strings.length === 0) return flat;
-  const out = flat.slice();
-  for (let i = 0; i < out.length; i += PACKED_FIELDS) {
-    for (const f of INTERNED) {
-      const v = out[i + f];
-      if (typeof v === "number") out[i + f] = batch.strings[v];
-    }
-  }
-  return out;
-}
-
-export function unpackEvents(batch: PackedBatch): AnalyticsEvent[] {
-  const out: AnalyticsEvent[] = [];
-  const flat = resolvedEvents(batch);
-  for (let i = 0; i + PACKED_FIELDS <= flat.length; i += PACKED_FIELDS) {
-    const [browser = "Other", os = "Other", device = "desktop"] = String(flat[i + 6]).split("\n");
-    out.push({
-      at: flat[i] as number,
-      app: flat[i + 1] as string,
-      name: flat[i + 2] as string,
-      source: flat[i + 3] as string,
-      path: flat[i + 4] as string,
-      referrer: flat[i + 5] as string,
-      browser,
-      os,
-      device,
-      visitor: flat[i + 7] as string,
-      tags: flat[i + 8] as string[] | null,
-      props: flat[i + 9] as string | null,
-    });
-  }
-  return out;
-}
-
-export type Grain = "hour" | "day";
+/**
+ * A rollup's bucket size. Hours and days are kept as events arrive; a week
+ * is added once it is over (see `AnalyticsIngest.rollWeeks`), so long ranges
+ * read a row a week instead of seven.
+ */
+export type Grain = "hour" | "day" | "week";
 export type Dimension =
   | "path"
   | "referrer"
@@ -144,6 +225,24 @@ export interface Span {
 export const PAGEVIEW = "pageview";
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
+/** Weeks are counted from the epoch (they begin on Thursdays, 00:00 UTC). */
+export const WEEK_MS = 7 * DAY_MS;
+/**
+ * The app name of the rollups of every app together (kept for days and
+ * weeks, not hours), so a query over every app reads one set of rows. No app
+ * or domain has an empty name.
+ */
+export const ALL_APPS = "";
+
+/** The table of a grain's counts: weeks have their own (same columns). */
+export function countsTable(grain: Grain): string {
+  return grain === "week" ? "analytics_week_counts" : "analytics_counts";
+}
+
+/** The table of a grain's top lists: weeks have their own (same columns). */
+export function topTable(grain: Grain): string {
+  return grain === "week" ? "analytics_week_top" : "analytics_top";
+}
 /** Named values kept per app, dimension and bucket; the rest add up under `OTHER`. */
 export const MAX_TOP_VALUES = 1000;
 export const OTHER = "(other)";

@@ -1,30 +1,39 @@
 import type { Database } from "./database.ts";
 import {
+  ALL_APPS,
   type CountRow,
+  countsTable,
+  DAY_MS,
   type Dimension,
   type Grain,
   PAGEVIEW,
   type Span,
   type StoredEvent,
   type TopRow,
+  topTable,
+  WEEK_MS,
 } from "./analytics_model.ts";
 
 /** An app filter: one app, or `null` for every app. */
 export type AppFilter = string | null;
 
 /**
- * Every app goes through `app IN (…)` rather than no condition, so rollup
- * reads stay range scans of the primary keys (which begin with the app).
+ * Which rollup rows a filter reads: one app's; for every app, the rows of
+ * `ALL_APPS` (days and weeks), or each app's hours through `app IN (…)` so
+ * the reads stay range scans of the primary keys (which begin with the app).
  */
-function appWhere(app: AppFilter): string {
-  return app === null
-    ? "app IN (SELECT DISTINCT app FROM analytics_counts WHERE grain = 'day') AND "
+function appWhere(app: AppFilter, grain: Grain): string {
+  return app === null && grain === "hour"
+    ? `app IN (SELECT DISTINCT app FROM analytics_counts WHERE grain = 'day' AND app <> '') AND `
     : "app = ? AND ";
 }
 
-function appParam(app: AppFilter): string[] {
-  return app === null ? [] : [app];
+function appParam(app: AppFilter, grain: Grain): string[] {
+  if (app !== null) return [app];
+  return grain === "hour" ? [] : [ALL_APPS];
 }
+
+const floorTo = (t: number, unit: number) => t - (((t % unit) + unit) % unit);
 
 /**
  * The read side of analytics: rollups by grain and dimension, and raw events
@@ -41,9 +50,11 @@ export class AnalyticsQuery {
   counts(app: AppFilter, grain: Grain, from: number, to: number): CountRow[] {
     return this.#db.all<CountRow>(
       `SELECT bucket, SUM(views) AS views, SUM(visitors) AS visitors, SUM(events) AS events
-       FROM analytics_counts WHERE ${appWhere(app)}grain = ? AND bucket >= ? AND bucket < ?
+       FROM ${countsTable(grain)} WHERE ${
+        appWhere(app, grain)
+      }grain = ? AND bucket >= ? AND bucket < ?
        GROUP BY bucket ORDER BY bucket`,
-      ...appParam(app),
+      ...appParam(app, grain),
       grain,
       from,
       to,
@@ -56,8 +67,9 @@ export class AnalyticsQuery {
     for (const s of spans) {
       const r = this.#db.get<{ views: number | null; visitors: number | null; events: number }>(
         `SELECT SUM(views) AS views, SUM(visitors) AS visitors, SUM(events) AS events
-         FROM analytics_counts WHERE ${appWhere(app)}grain = ? AND bucket >= ? AND bucket < ?`,
-        ...appParam(app),
+         FROM ${countsTable(s.grain)}
+         WHERE ${appWhere(app, s.grain)}grain = ? AND bucket >= ? AND bucket < ?`,
+        ...appParam(app, s.grain),
         s.grain,
         s.from,
         s.to,
@@ -69,14 +81,19 @@ export class AnalyticsQuery {
     return out;
   }
 
-  /** The most frequent values of a dimension over spans; `value` narrows to one value. */
+  /**
+   * The most frequent values of a dimension over spans. Whole weeks that
+   * have their rollups are read a row a week (a 90-day range: about 25k rows
+   * instead of 90k).
+   */
   top(app: AppFilter, dim: Dimension, spans: readonly Span[], limit: number): TopRow[] {
     if (spans.length === 0) return [];
-    const parts = spans.map(() =>
-      `SELECT value, count FROM analytics_top
-       WHERE ${appWhere(app)}dim = ? AND grain = ? AND bucket >= ? AND bucket < ?`
+    const read = this.#withWeeks(spans);
+    const parts = read.map((s) =>
+      `SELECT value, count FROM ${topTable(s.grain)}
+       WHERE ${appWhere(app, s.grain)}dim = ? AND grain = ? AND bucket >= ? AND bucket < ?`
     );
-    const params = spans.flatMap((s) => [...appParam(app), dim, s.grain, s.from, s.to]);
+    const params = read.flatMap((s) => [...appParam(app, s.grain), dim, s.grain, s.from, s.to]);
     return this.#db.all<TopRow>(
       `SELECT value, SUM(count) AS count FROM (${parts.join(" UNION ALL ")})
        GROUP BY value ORDER BY count DESC, value LIMIT ?`,
@@ -95,10 +112,12 @@ export class AnalyticsQuery {
     to: number,
   ): { bucket: number; count: number }[] {
     return this.#db.all<{ bucket: number; count: number }>(
-      `SELECT bucket, SUM(count) AS count FROM analytics_top
-       WHERE ${appWhere(app)}dim = ? AND grain = ? AND bucket >= ? AND bucket < ? AND value = ?
+      `SELECT bucket, SUM(count) AS count FROM ${topTable(grain)}
+       WHERE ${
+        appWhere(app, grain)
+      }dim = ? AND grain = ? AND bucket >= ? AND bucket < ? AND value = ?
        GROUP BY bucket ORDER BY bucket`,
-      ...appParam(app),
+      ...appParam(app, grain),
       dim,
       grain,
       from,
@@ -220,11 +239,63 @@ export class AnalyticsQuery {
     };
   }
 
+  /** What `app` stored on `day` and counted over its daily cap (zeros for a day not seen). */
+  quota(app: string, day: number): { stored: number; overflow: number } {
+    const row = this.#db.get<{ stored: number; overflow: number }>(
+      "SELECT stored, overflow FROM analytics_quota WHERE app = ? AND day = ?",
+      app,
+      day,
+    );
+    return { stored: row?.stored ?? 0, overflow: row?.overflow ?? 0 };
+  }
+
+  /**
+   * Events counted over the daily cap, not stored, on the UTC days that
+   * overlap `[from, to)`; every app's (and `*`'s) when `app` is null.
+   */
+  notStored(app: AppFilter, from: number, to: number): number {
+    const day = from - (from % DAY_MS);
+    return this.#db.get<{ n: number | null }>(
+      `SELECT SUM(overflow) AS n FROM analytics_quota
+       WHERE ${app === null ? "" : "app = ? AND "}day >= ? AND day < ?`,
+      ...(app === null ? [] : [app]),
+      day,
+      to,
+    )!.n ?? 0;
+  }
+
   /** Every app (or tracked domain) with rollups, with its all-time count of views and events. */
   apps(): { app: string; views: number; events: number }[] {
     return this.#db.all<{ app: string; views: number; events: number }>(
       `SELECT app, SUM(views) AS views, SUM(events) AS events FROM analytics_counts
-       WHERE grain = 'day' GROUP BY app ORDER BY views + events DESC, app`,
+       WHERE grain = 'day' AND app <> ? GROUP BY app ORDER BY views + events DESC, app`,
+      ALL_APPS,
     ).map((r) => ({ ...r }));
+  }
+
+  /**
+   * Day spans with the whole weeks in them that have rollups as week spans
+   * (weeks get theirs once they are over: `AnalyticsIngest.rollWeeks`).
+   */
+  #withWeeks(spans: readonly Span[]): Span[] {
+    const last = this.#db.get<{ w: number | null }>(
+      "SELECT MAX(bucket) AS w FROM analytics_week_counts WHERE app = ? AND grain = 'week'",
+      ALL_APPS,
+    )!.w;
+    if (last === null) return [...spans];
+    const rolled = last + WEEK_MS;
+    const out: Span[] = [];
+    for (const s of spans) {
+      const w0 = floorTo(s.from + WEEK_MS - 1, WEEK_MS);
+      const w1 = Math.min(floorTo(s.to, WEEK_MS), rolled);
+      if (s.grain !== "day" || w0 >= w1) {
+        out.push(s);
+        continue;
+      }
+      if (s.from < w0) out.push({ grain: "day", from: s.from, to: w0 });
+      out.push({ grain: "week", from: w0, to: w1 });
+      if (w1 < s.to) out.push({ grain: "day", from: w1, to: s.to });
+    }
+    return out;
   }
 }

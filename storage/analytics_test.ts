@@ -6,8 +6,11 @@ import {
   DAY_MS,
   HOUR_MS,
   MAX_TOP_VALUES,
+  migrate,
   openDatabase,
   OTHER,
+  packEvents,
+  WEEK_MS,
 } from "./mod.ts";
 
 const T0 = Date.UTC(2026, 0, 10); // a midnight, UTC
@@ -192,5 +195,157 @@ Deno.test("analytics store: a failed batch writes nothing and leaves counts righ
   store.ingest([event({ visitor: "b" })]);
   assert.equal(store.counts("blog", "day", T0, T0 + DAY_MS)[0].visitors, 2);
   assert.deepEqual(readRollups(db), recount(db));
+  db.close();
+});
+
+Deno.test("analytics store: daily counts of stored and over-cap events, per app and day", () => {
+  const { store } = setup();
+  const D2 = T0 + DAY_MS;
+  store.ingestPacked({
+    ...packEvents([event(), event({ at: T0 + 1 })]),
+    quota: [{ app: "blog", day: T0, stored: 2, overflow: 0 }],
+  });
+  // A batch of nothing but counts: events over the cap are never stored.
+  store.ingestPacked({
+    strings: [],
+    events: new Float64Array(),
+    quota: [
+      { app: "blog", day: T0, stored: 0, overflow: 5 },
+      { app: "*", day: T0, stored: 0, overflow: 1 },
+      { app: "blog", day: D2, stored: 0, overflow: 7 },
+    ],
+  });
+  assert.deepEqual(store.quota("blog", T0), { stored: 2, overflow: 5 });
+  assert.deepEqual(store.quota("shop", T0), { stored: 0, overflow: 0 });
+  assert.equal(store.events(null, 0, 1e13).length, 2);
+  assert.equal(store.notStored("blog", T0, T0 + HOUR_MS), 5, "the whole day of a range's hours");
+  assert.equal(store.notStored("blog", T0 + 5 * HOUR_MS, D2 + DAY_MS), 12);
+  assert.equal(store.notStored(null, T0, D2), 6, "every app and *");
+  assert.equal(store.notStored("shop", T0, D2 + DAY_MS), 0);
+});
+
+/** A database at schema 6 holding what that schema's program stored for `events` (no '' rows). */
+function schema6With(events: AnalyticsEvent[]) {
+  const fresh = setup();
+  fresh.store.ingest(events);
+  const db = openDatabase(":memory:", { migrateTo: 6 });
+  for (
+    const table of ["analytics_raw", "analytics_counts", "analytics_top", "analytics_visitors"]
+  ) {
+    for (const row of fresh.db.all<Record<string, string | number>>(`SELECT * FROM ${table}`)) {
+      if (row.app === "") continue;
+      const cols = Object.keys(row);
+      db.run(
+        `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
+        ...Object.values(row),
+      );
+    }
+  }
+  fresh.db.close();
+  return db;
+}
+
+Deno.test("analytics store: migration 8 starts each day's stored count from its rollups", () => {
+  const db = schema6With([event(), event({ app: "shop" }), event({ name: "signup" })]);
+  migrate(db);
+  assert.deepEqual(new AnalyticsStore(db).quota("blog", T0), { stored: 2, overflow: 0 });
+  assert.deepEqual(new AnalyticsStore(db).quota("shop", T0), { stored: 1, overflow: 0 });
+  db.close();
+});
+
+Deno.test("analytics store: migration 8 adds every app's days under '' from the apps' days", () => {
+  const events = [];
+  for (let i = 0; i < 60; i++) {
+    events.push(event({
+      at: T0 + i * 5 * HOUR_MS,
+      app: i % 3 ? "blog" : "shop",
+      path: `/p${i % 4}`,
+      visitor: `v${i % 7}`,
+      name: i % 5 ? "pageview" : "signup",
+    }));
+  }
+  const db = schema6With(events);
+  assert.equal(
+    db.get<{ n: number }>("SELECT COUNT(*) AS n FROM analytics_counts WHERE app = ''")!.n,
+    0,
+  );
+  migrate(db);
+  assert.deepEqual(readRollups(db), recount(db));
+  db.close();
+});
+
+Deno.test("analytics store: ended weeks are rolled up, and long ranges read them alike", () => {
+  const { db, store } = setup();
+  const W0 = T0 - (T0 % WEEK_MS); // a week's start (weeks count from the epoch)
+  const events = [];
+  for (let i = 0; i < 400; i++) {
+    events.push(event({
+      at: W0 + 2 * DAY_MS + i * HOUR_MS, // over 17 days, into a third week
+      app: i % 4 ? "blog" : "shop",
+      path: `/p${(i * 7) % 13}`,
+      referrer: i % 3 ? "" : `r${i % 5}.example`,
+      visitor: `v${i % 11}`,
+      name: i % 9 ? "pageview" : "signup",
+      tags: i % 10 ? null : ["t"],
+    }));
+  }
+  store.ingest(events.slice(0, 200));
+  store.ingest(events.slice(200));
+  const range = [{ grain: "day" as const, from: W0, to: W0 + 4 * WEEK_MS }];
+  const allTime = [{ grain: "day" as const, from: 0, to: 8.64e15 }];
+  const before = {
+    blog: store.top("blog", "path", range, 100),
+    all: store.top(null, "path", range, 100),
+    referrers: store.top(null, "referrer", allTime, 100),
+    tags: store.top("blog", "tag", allTime, 100),
+  };
+  const now = W0 + 2 * WEEK_MS + 3 * DAY_MS; // the first two weeks have ended
+  assert.equal(store.rollWeeks(now, 1), true, "one week a call: more left");
+  assert.equal(store.rollWeeks(now, 1), false);
+  assert.equal(store.rollWeeks(now), false, "nothing left, nothing done again");
+  const weekRows = db.get<{ n: number }>(
+    "SELECT COUNT(*) AS n FROM analytics_week_counts",
+  )!.n;
+  assert.equal(weekRows, 6, "two weeks, each for blog, shop and every app");
+  assert.deepEqual(store.top("blog", "path", range, 100), before.blog);
+  assert.deepEqual(store.top(null, "path", range, 100), before.all);
+  assert.deepEqual(store.top(null, "referrer", allTime, 100), before.referrers);
+  assert.deepEqual(store.top("blog", "tag", allTime, 100), before.tags);
+  assert.deepEqual(readRollups(db), recount(db));
+  // An event that arrives late for a rolled-up week counts in that week too.
+  store.ingest([event({ at: W0 + 17 * DAY_MS, path: "/late" })]);
+  store.rollWeeks(W0 + 10 * WEEK_MS); // weeks without events are marked, empty
+  store.ingest([event({ at: W0 + 5 * WEEK_MS, path: "/later" })]);
+  assert.deepEqual(readRollups(db), recount(db));
+  assert.deepEqual(
+    store.top("blog", "path", [{ grain: "day", from: W0, to: W0 + 10 * WEEK_MS }], 1000)
+      .filter((t) => t.value.startsWith("/la")),
+    [{ value: "/late", count: 1 }, { value: "/later", count: 1 }],
+  );
+  db.close();
+});
+
+Deno.test("analytics store: a rolled-up week keeps at most MAX_TOP_VALUES named values", () => {
+  const { db, store } = setup();
+  const W0 = T0 - (T0 % WEEK_MS);
+  // 800 values on each of two days, 300 of them on both: 1,300 in the week.
+  const day = (d: number, from: number) =>
+    Array.from(
+      { length: 800 },
+      (_, i) => event({ at: W0 + d * DAY_MS + i, path: `/p${from + i}`, visitor: `v${i % 50}` }),
+    );
+  store.ingest(day(0, 0));
+  store.ingest(day(1, 500));
+  store.rollWeeks(W0 + WEEK_MS);
+  const week = [{ grain: "week" as const, from: W0, to: W0 + WEEK_MS }];
+  const top = store.top("blog", "path", week, 5000);
+  assert.equal(top.length, MAX_TOP_VALUES + 1);
+  assert.equal(top.reduce((n, t) => n + t.count, 0), 1600, "nothing lost: the rest is (other)");
+  assert.equal(
+    top.filter((t) => t.count === 2).length,
+    300,
+    "the values seen on both days are kept first",
+  );
+  assert.deepEqual(top.find((t) => t.value === OTHER), { value: OTHER, count: 300 });
   db.close();
 });

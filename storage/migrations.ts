@@ -214,6 +214,58 @@ export const MIGRATIONS: readonly string[] = [
        json_each(CASE WHEN json_valid(b.manifest) THEN b.manifest ELSE '{}' END, '$.indexes') c,
        json_each(CASE WHEN c.type = 'array' THEN c.value ELSE '[]' END) f
      WHERE f.type = 'text' AND f.value <> 'id';`,
+  // 8: analytics at scale. (a) The daily cap on stored raw events: per app
+  // (`*` for every domain this node does not host) and UTC day, raw events
+  // stored and events over the cap (counted, never stored); kept for good,
+  // the days before this migration starting from their rollups' counts.
+  // (b) Rollups of every app together under the app name '' (days, weeks),
+  // and weekly rollups (in tables of their own, so the existing ones need no
+  // rebuild; added as each week ends), so long ranges and all-apps queries
+  // read few rows. '' gets every day so far, each top list capped at 1,000
+  // named values like every bucket (the most frequent kept).
+  `CREATE TABLE analytics_quota (
+     app TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     stored INTEGER NOT NULL,
+     overflow INTEGER NOT NULL,
+     PRIMARY KEY (app, day)
+   ) WITHOUT ROWID;
+   INSERT INTO analytics_quota (app, day, stored, overflow)
+     SELECT app, bucket, views + events, 0 FROM analytics_counts
+     WHERE grain = 'day' AND app <> '';
+   CREATE TABLE analytics_week_counts (
+     app TEXT NOT NULL,
+     grain TEXT NOT NULL CHECK (grain = 'week'),
+     bucket INTEGER NOT NULL,
+     views INTEGER NOT NULL,
+     visitors INTEGER NOT NULL,
+     events INTEGER NOT NULL,
+     PRIMARY KEY (app, grain, bucket)
+   ) WITHOUT ROWID;
+   CREATE TABLE analytics_week_top (
+     app TEXT NOT NULL,
+     dim TEXT NOT NULL,
+     grain TEXT NOT NULL CHECK (grain = 'week'),
+     bucket INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     PRIMARY KEY (app, dim, grain, bucket, value)
+   ) WITHOUT ROWID;
+   INSERT OR IGNORE INTO analytics_counts (app, grain, bucket, views, visitors, events)
+     SELECT '', 'day', bucket, SUM(views), SUM(visitors), SUM(events) FROM analytics_counts
+     WHERE grain = 'day' AND app <> '' GROUP BY bucket;
+   INSERT OR IGNORE INTO analytics_top (app, dim, grain, bucket, value, count)
+     WITH sums AS (
+       SELECT dim, bucket, value, SUM(count) AS n FROM analytics_top
+       WHERE grain = 'day' AND app <> '' GROUP BY dim, bucket, value
+     ), ranked AS (
+       SELECT dim, bucket, value, n, ROW_NUMBER() OVER (
+         PARTITION BY dim, bucket ORDER BY value = '(other)', n DESC, value) AS r
+       FROM sums
+     )
+     SELECT '', dim, 'day', bucket,
+       CASE WHEN r <= 1000 AND value <> '(other)' THEN value ELSE '(other)' END AS v, SUM(n)
+     FROM ranked GROUP BY dim, bucket, v;`,
 ];
 
 /** The schema version a fully migrated database has. */

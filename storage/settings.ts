@@ -50,6 +50,16 @@ export const SETTING_DEFS = {
   analytics_retention_days: { kind: "int", default: 30, min: 1, max: 3650 },
   analytics_honor_dnt: { kind: "int", default: 0, min: 0, max: 1 },
   analytics_buffer_events: { kind: "int", default: 50_000, min: 10, max: 10_000_000 },
+  // Tracking calls (`/_fazt/track`, the pixels): a token bucket per client
+  // address (an IPv6 /64 counts as one) and one per app, refilled at `_rate`
+  // events a second up to `_burst`; 0 as a rate means no limit.
+  analytics_client_rate: { kind: "int", default: 20, min: 0, max: 1_000_000 },
+  analytics_client_burst: { kind: "int", default: 200, min: 1, max: 10_000_000 },
+  analytics_app_rate: { kind: "int", default: 1000, min: 0, max: 10_000_000 },
+  analytics_app_burst: { kind: "int", default: 20_000, min: 1, max: 100_000_000 },
+  // Raw events stored per app and UTC day (page views and tracking calls);
+  // more are counted as not stored, never written. 0: no cap.
+  analytics_app_daily_events: { kind: "int", default: 100_000, min: 0, max: 1_000_000_000 },
   // Upgrades: "none", or the Ed25519 public key (hex) whose signature every
   // uploaded program must carry.
   upgrade_public_key: {

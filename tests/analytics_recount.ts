@@ -6,6 +6,7 @@ import type { Database } from "../storage/mod.ts";
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
+const WEEK = 7 * DAY;
 
 export interface Rollups {
   counts: string[];
@@ -15,10 +16,12 @@ export interface Rollups {
 /** The rollup tables as sorted lines. */
 export function readRollups(db: Database): Rollups {
   const counts = db.all<Record<string, unknown>>(
-    "SELECT app, grain, bucket, views, visitors, events FROM analytics_counts",
+    `SELECT app, grain, bucket, views, visitors, events FROM analytics_counts
+     UNION ALL SELECT app, grain, bucket, views, visitors, events FROM analytics_week_counts`,
   ).map((r) => `${r.app}|${r.grain}|${r.bucket}|${r.views}|${r.visitors}|${r.events}`);
   const top = db.all<Record<string, unknown>>(
-    "SELECT app, dim, grain, bucket, value, count FROM analytics_top",
+    `SELECT app, dim, grain, bucket, value, count FROM analytics_top
+     UNION ALL SELECT app, dim, grain, bucket, value, count FROM analytics_week_top`,
   ).map((r) => `${r.app}|${r.dim}|${r.grain}|${r.bucket}|${r.value}|${r.count}`);
   return { counts: counts.sort(), top: top.sort() };
 }
@@ -55,7 +58,11 @@ export function rawEvents(db: Database): Record<string, string | number | null>[
     });
 }
 
-/** The same lines, recounted from the raw events. */
+/**
+ * The same lines, recounted from the raw events: each app by hour and by
+ * day, every app together (app '') by day, and by week (each app and '')
+ * the weeks the database has rolled up (so marked by a '' week row).
+ */
 export function recount(db: Database): Rollups {
   const rows = rawEvents(db);
   const counts = new Map<string, { views: number; events: number; visitors: Set<string> }>();
@@ -85,8 +92,47 @@ export function recount(db: Database): Rollups {
       if (r.tags) { for (const tag of new Set(String(r.tags).split(","))) bump("tag", tag); }
     }
   }
+  const lines = new Map<string, { views: number; visitors: number; events: number }>();
+  for (const [k, c] of counts) {
+    lines.set(k, { views: c.views, visitors: c.visitors.size, events: c.events });
+  }
+  const rolled = new Set(
+    db.all<{ bucket: number }>(
+      "SELECT bucket FROM analytics_week_counts WHERE app = ''",
+    ).map((r) => r.bucket),
+  );
+  const add = (key: string, c: { views: number; visitors: number; events: number }) => {
+    const into = lines.get(key) ?? { views: 0, visitors: 0, events: 0 };
+    into.views += c.views;
+    into.visitors += c.visitors;
+    into.events += c.events;
+    lines.set(key, into);
+  };
+  // Every app's days add up into '' and into their weeks; '' days into its weeks.
+  for (const [k, c] of [...lines]) {
+    const [app, grain, bucket] = k.split("|");
+    if (grain !== "day") continue;
+    add(`|day|${bucket}`, c);
+    const week = Number(bucket) - (Number(bucket) % WEEK);
+    if (rolled.has(week)) {
+      add(`${app}|week|${week}`, c);
+      add(`|week|${week}`, c);
+    }
+  }
+  for (const week of rolled) add(`|week|${week}`, { views: 0, visitors: 0, events: 0 });
+  for (const [k, n] of [...top]) {
+    const [app, dim, grain, bucket, value] = k.split("|");
+    if (grain !== "day") continue;
+    const bump = (key: string) => top.set(key, (top.get(key) ?? 0) + n);
+    bump(`|${dim}|day|${bucket}|${value}`);
+    const week = Number(bucket) - (Number(bucket) % WEEK);
+    if (rolled.has(week)) {
+      bump(`${app}|${dim}|week|${week}|${value}`);
+      bump(`|${dim}|week|${week}|${value}`);
+    }
+  }
   return {
-    counts: [...counts].map(([k, c]) => `${k}|${c.views}|${c.visitors.size}|${c.events}`).sort(),
+    counts: [...lines].map(([k, c]) => `${k}|${c.views}|${c.visitors}|${c.events}`).sort(),
     top: [...top].map(([k, n]) => `${k}|${n}`).sort(),
   };
 }

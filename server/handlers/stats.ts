@@ -56,7 +56,7 @@ const limitParam = (c: RouteContext) => intParam(c, "limit", { max: 1000, defaul
 export interface Range {
   from: number;
   to: number;
-  interval: Grain;
+  interval: "hour" | "day";
   unit: number;
 }
 
@@ -74,7 +74,7 @@ export function rangeOf(q: URLSearchParams, now: number): Range {
   const from0 = parseTime(q.get("from"), "from", now) ??
     to0 - (raw === "hour" ? DAY_MS : 30 * DAY_MS);
   if (from0 >= to0) throw HttpError.validation("from", "before_to", "from must be before to");
-  const interval: Grain = raw ?? (to0 - from0 <= 2 * DAY_MS ? "hour" : "day");
+  const interval: Range["interval"] = raw ?? (to0 - from0 <= 2 * DAY_MS ? "hour" : "day");
   const unit = interval === "hour" ? HOUR_MS : DAY_MS;
   const from = floorTo(from0, unit);
   const to = Math.max(ceilTo(to0, unit), from + unit);
@@ -183,6 +183,7 @@ export async function stats(c: RouteContext): Promise<Answer<Api.Stats>> {
     totals: store.totals(app, spans),
     series: fill(store.counts(app, r.interval, r.from, r.to), r),
     top,
+    not_stored: store.notStored(app, r.from, r.to),
     ...legacyStats(c, app, now),
   });
 }

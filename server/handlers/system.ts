@@ -37,6 +37,8 @@ export function system(c: RouteContext): Answer<Api.System> {
       enabled: analytics.enabled,
       buffered_events: analytics.buffered,
       written_events: analytics.written,
+      not_stored_events: analytics.notStored,
+      refused_events: analytics.refused,
     },
     // Behind a proxy whose forwarding headers are ignored, every client shares one address.
     proxy: {
