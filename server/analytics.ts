@@ -4,6 +4,7 @@ import { DAY_MS, type PackedBatch, PAGEVIEW, type Settings, type Storage } from 
 import { type AnalyticsWriter, openWriter } from "./analytics_writer.ts";
 import { hostname } from "./hosts.ts";
 import { clientIp } from "./request_origin.ts";
+import { requestHost } from "./request_host.ts";
 
 /** What tests (and embedders) may replace: the clock, the salt source, the write cadence. */
 export interface AnalyticsOptions {
@@ -237,7 +238,7 @@ export class Analytics {
     if (this.#settings.analytics_honor_dnt === 1 && optedOut(h)) return false;
     const now = this.#now();
     let referrer = input.referrer ? this.#host(input.referrer) : "";
-    if (referrer && referrer === this.#host(h.get("host") ?? "")) referrer = "";
+    if (referrer && referrer === this.#host(requestHost(req))) referrer = "";
     if (referrer && referrer === this.#host(input.app)) referrer = "";
     return this.#push({
       ...input,

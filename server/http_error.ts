@@ -11,6 +11,8 @@ export type ErrorCode =
   | "UNSUPPORTED_MEDIA_TYPE"
   | "METHOD_NOT_ALLOWED"
   | "CONFLICT"
+  // A request body that stopped arriving (the connection is closed after).
+  | "REQUEST_TIMEOUT"
   // Who is calling.
   | "UNAUTHORIZED"
   | "INVALID_TOKEN"
@@ -52,6 +54,8 @@ export type ErrorCode =
   | "SIZE_MISMATCH"
   | "DOWNLOAD_FAILED"
   | "ARCHIVE_INVALID"
+  // The node is shedding load: try again after `Retry-After`.
+  | "OVERLOADED"
   // Anything else: logged, never described.
   | "INTERNAL_ERROR";
 

@@ -19,3 +19,6 @@ export type { Upgrader } from "./upgrader.ts";
 export { ensureLocalPeer, ensureOwner, type FirstRun } from "./first_run.ts";
 export type { Route, RouteContext, ServerContext } from "./context.ts";
 export { classifyHost, type HostTarget } from "./hosts.ts";
+export type { HttpsOptions, TlsCertificate, TlsCertificates } from "./tls_front.ts";
+export { StaticCertificates } from "./static_certificates.ts";
+export type { DoorLimits, DoorStats } from "./front_door.ts";
