@@ -454,7 +454,6 @@ export class FrontDoor {
       method: req.method,
       headers: req.headers,
       body,
-      signal: req.signal,
       duplex: "half",
     };
     return { req: new Request(req.url, init), watch };
