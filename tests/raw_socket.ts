@@ -5,7 +5,7 @@
  * @module
  */
 import net from "node:net";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 
 export interface RawSocket {
   socket: net.Socket;
