@@ -91,6 +91,7 @@ export class TlsFront {
   #pending = false;
   #closed = false;
   #swaps = 0;
+  #noDelay = 0;
   readonly #unsubscribe: () => void;
   readonly #reusePort = reusePortAvailable();
 
@@ -114,6 +115,11 @@ export class TlsFront {
   static async open(o: TlsFrontOptions): Promise<TlsFront> {
     const fallback = await selfSignedCertificate(o.fallbackNames);
     return new TlsFront(o, fallback, o.hostname, o.port);
+  }
+
+  /** Listening sockets that got `TCP_NODELAY` through FFI so far (0 without it). */
+  get noDelayListeners(): number {
+    return this.#noDelay;
   }
 
   /** Listener swaps done so far (tests, `/api/system`). */
@@ -155,7 +161,7 @@ export class TlsFront {
     );
     if (this.o.sockopt) {
       // Linux copies TCP_NODELAY from the listener to what it accepts.
-      this.o.sockopt.setListenerNoDelay(listeners[0].addr.port);
+      this.#noDelay += this.o.sockopt.setListenerNoDelay(listeners[0].addr.port);
     }
     return { listeners, seen };
   }

@@ -186,3 +186,25 @@ Deno.test("HTTP/2 (h2c): the :authority is the host", async () => {
     assert.match(text, /\n2 200$/);
   });
 });
+
+Deno.test("host '::' serves IPv4 and IPv6 clients on one port", async () => {
+  let ipv6 = true;
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+  } catch {
+    ipv6 = false; // This machine has no IPv6: the node falls back to IPv4.
+  }
+  const node = await startTestNode({ overrides: { host: "::" } });
+  try {
+    const port = node.server.port;
+    assert.equal(node.server.hostname, ipv6 ? "::" : "0.0.0.0");
+    assert.equal(await rawGet(port, "/health", "localhost"), 200);
+    if (ipv6) {
+      const res = await fetch(`http://[::1]:${port}/health`);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    }
+  } finally {
+    await node.close();
+  }
+});
