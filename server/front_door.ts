@@ -534,15 +534,26 @@ export class FrontDoor {
    */
   #evictIdle(count: number, minIdleMs: number): number {
     const now = performance.now();
+    if (count === 1) {
+      // The common case (one new connection at the cap): one pass, no sort.
+      let best: Connection | undefined;
+      for (const c of this.#conns) {
+        if (c.inFlight > 0 || c.ctrl.signal.aborted || now - c.idleSince < minIdleMs) continue;
+        if (!best || evictsBefore(c, best)) best = c;
+      }
+      if (!best) return 0;
+      this.#cut(best);
+      this.#forget(best);
+      this.stats.evictedIdle++;
+      return 1;
+    }
     const idle: Connection[] = [];
     for (const c of this.#conns) {
       if (c.inFlight === 0 && !c.ctrl.signal.aborted && now - c.idleSince >= minIdleMs) {
         idle.push(c);
       }
     }
-    idle.sort((a, b) =>
-      (a.requests === 0 ? 0 : 1) - (b.requests === 0 ? 0 : 1) || a.idleSince - b.idleSince
-    );
+    idle.sort((a, b) => evictsBefore(a, b) ? -1 : evictsBefore(b, a) ? 1 : 0);
     const chosen = idle.slice(0, count);
     for (const c of chosen) {
       this.#cut(c);
@@ -644,6 +655,13 @@ export class FrontDoor {
     this.#closed.resolve();
     return { busyAfterGrace: left.length };
   }
+}
+
+/** Eviction order: never-used connections first, then keep-alive ones; longest idle first. */
+function evictsBefore(a: Connection, b: Connection): boolean {
+  const aSilent = a.requests === 0, bSilent = b.requests === 0;
+  if (aSilent !== bSilent) return aSilent;
+  return a.idleSince < b.idleSince;
 }
 
 function overloaded(): Response {

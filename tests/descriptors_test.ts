@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Storage } from "../storage/mod.ts";
-import { ROOT, ServerProcess, startFlags } from "./cli_runner.ts";
+import { DENO_DIR, ROOT, ServerProcess, startFlags } from "./cli_runner.ts";
 import { deadline, waitFor } from "./deadline.ts";
 import { rawConnect, rawGet, type RawSocket } from "./raw_socket.ts";
 
@@ -54,7 +54,7 @@ Deno.test("a node at its descriptor limit sheds idle connections and stays up", 
         db,
       ],
       cwd: ROOT,
-      env: { HOME: dir, NO_COLOR: "1" },
+      env: { HOME: dir, DENO_DIR, NO_COLOR: "1" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

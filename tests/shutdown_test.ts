@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { Buffer } from "node:buffer";
 import { Storage } from "../storage/mod.ts";
-import { ROOT, ServerProcess, startFlags } from "./cli_runner.ts";
+import { DENO_DIR, ROOT, ServerProcess, startFlags } from "./cli_runner.ts";
 import { deadline, waitFor } from "./deadline.ts";
 import { makeZip } from "./helpers.ts";
 
@@ -90,7 +90,7 @@ function startNode(dir: string, db: string, ownGroup: boolean): ServerProcess {
     new Deno.Command(command, {
       args: rest,
       cwd: ROOT,
-      env: { HOME: dir, NO_COLOR: "1" },
+      env: { HOME: dir, DENO_DIR, NO_COLOR: "1" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
