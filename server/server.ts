@@ -22,6 +22,8 @@ import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
 import { reservedPath } from "./tracking.ts";
 import { connectionCap, descriptorLimit } from "./descriptor_limit.ts";
+import { AppGate } from "./app_gate.ts";
+import { errorResponse } from "../lib/error_response.ts";
 import { type DoorLimits, FrontDoor } from "./front_door.ts";
 import { withHttpsRules } from "./https_rules.ts";
 import { openListeners } from "./listen.ts";
@@ -138,6 +140,7 @@ export function createHandler(
     return t;
   };
   const rate = rateOf(ctx);
+  const gate = new AppGate(ctx.settings.app_queue_ms);
   return (req, info) => {
     rate.hit();
     // HTTP/2 has no Host header: its `:authority` is the host.
@@ -165,7 +168,12 @@ export function createHandler(
       }
       if (site.server && handledByServerCode(site, path)) {
         const app = { appId: site.appId, appName: target.name, version: site.version };
-        return ctx.runtime.handle(req, app, site.server.manifest);
+        const lane = `${site.appId}:${site.version}`;
+        if (!gate.enter(lane)) return appBusy();
+        const answer = ctx.runtime.handle(req, app, site.server.manifest);
+        const leave = () => gate.leave(lane);
+        answer.then(leave, leave);
+        return answer;
       }
       const onPage = ctx.analytics.enabled && target.version === undefined
         ? (revalidated: boolean) =>
@@ -183,6 +191,16 @@ export function createHandler(
     if (target.kind === "admin") return handleAdmin(req, ctx, info?.remoteAddr);
     return notFoundPage(req, `This node does not serve '${target.host}'.`);
   };
+}
+
+/** An app that already has as much queued as it clears in `app_queue_ms`. */
+function appBusy(): Response {
+  return errorResponse({
+    status: 503,
+    code: "APP_BUSY",
+    message: "The app is busy; try again shortly",
+    headers: { "retry-after": "1" },
+  });
 }
 
 /** The admin host's answer to a request (MCP tools over HTTP call the API through it too). */

@@ -101,6 +101,8 @@ export interface Timed {
   ms: number;
   error?: string;
   retryAfter?: string;
+  /** The error envelope's code, for an error answer. */
+  code?: string;
 }
 
 /**
@@ -131,13 +133,19 @@ export function timedGet(
       agent: o.agent ?? false,
       localAddress: o.localAddress,
     }, (res) => {
-      res.on("data", (_: Buffer) => {});
+      const chunks: Buffer[] = [];
+      const status = res.statusCode ?? 0;
+      res.on("data", (c: Buffer) => status >= 400 && chunks.push(c));
       res.on("error", (e) => done({ status: 0, error: String(e) }));
-      res.on("end", () =>
-        done({
-          status: res.statusCode ?? 0,
-          retryAfter: res.headers["retry-after"] as string | undefined,
-        }));
+      res.on("end", () => {
+        let code: string | undefined;
+        try {
+          code = status >= 400 ? JSON.parse(chunks.join("")).error?.code : undefined;
+        } catch {
+          // Not an error envelope.
+        }
+        done({ status, code, retryAfter: res.headers["retry-after"] as string | undefined });
+      });
     });
     const timer = setTimeout(() => {
       done({ status: 0, error: "timeout" });
