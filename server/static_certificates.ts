@@ -1,8 +1,9 @@
 /**
- * A `TlsCertificates` provider from PEM text or files: certificates given
- * by name (`*.example.com` matches one label), changed with `set` and
- * `delete`. What `fazt server start --tls-cert/--tls-key` and the tests
- * use; the ACME module brings its own provider, backed by SQLite.
+ * A `TlsCertificates` provider from PEM text: certificates given by name
+ * (`*.example.com` matches one label, `*` every name, `""` clients that
+ * send no SNI), changed with `set` and `delete`. What `fazt server start
+ * --tls-cert/--tls-key` and the tests use; the ACME module brings its own
+ * provider, backed by SQLite.
  * @module
  */
 import type { TlsCertificate, TlsCertificates } from "./tls_front.ts";
@@ -14,12 +15,6 @@ export class StaticCertificates implements TlsCertificates {
   /** `entries`: name (or `*.domain`, or `*` for every name) → certificate. */
   constructor(entries: Record<string, TlsCertificate> = {}) {
     for (const [name, c] of Object.entries(entries)) this.#byName.set(name.toLowerCase(), c);
-  }
-
-  /** Reads a certificate chain and its key from PEM files. */
-  static async fromFiles(certFile: string, keyFile: string, names = ["*"]) {
-    const c = { cert: await Deno.readTextFile(certFile), key: await Deno.readTextFile(keyFile) };
-    return new StaticCertificates(Object.fromEntries(names.map((n) => [n, c])));
   }
 
   lookup(name: string): TlsCertificate | undefined {

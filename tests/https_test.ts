@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { StaticCertificates } from "../server/mod.ts";
+import { CliSandbox } from "./cli_runner.ts";
 import { deadline, waitFor } from "./deadline.ts";
 import { deployFiles, startTestNode, type TestNode } from "./helpers.ts";
 import { rawConnect } from "./raw_socket.ts";
@@ -226,4 +227,41 @@ Deno.test("a TLS client that never says hello is closed after the header timeout
     assert.equal(await deadline(s.closed, "the silent TLS connection to be closed"), "");
     await waitFor(() => f.node.server.door.stats.reaped >= 1, "the reaper to shut it");
   }, { header_timeout_ms: 300 });
+});
+
+Deno.test("server start --tls-cert/--tls-key serves HTTPS; SIGHUP reads the files again", async () => {
+  const ca = await makeTestCa();
+  const sandbox = await CliSandbox.create();
+  const gen1 = await ca.leaf("gen1", ["127.0.0.1"], 1);
+  const gen2 = await ca.leaf("gen2", ["127.0.0.1"], 2);
+  const certFile = `${sandbox.dir}/cert.pem`, keyFile = `${sandbox.dir}/key.pem`;
+  await Deno.writeTextFile(certFile, gen1.cert);
+  await Deno.writeTextFile(keyFile, gen1.key);
+  const server = await sandbox.start({
+    firstRun: true,
+    args: ["--tls-cert", certFile, "--tls-key", keyFile, "--https-port", "0"],
+  });
+  try {
+    const port = Number(
+      (await waitFor(() => /^https: +port (\d+)$/m.exec(server.out), "the HTTPS port"))[1],
+    );
+    const subject = async () => {
+      const r = await curl(["--cacert", ca.caFile, `https://127.0.0.1:${port}/health`]);
+      assert.equal(r.code, 0, r.stderr);
+      return /O=(gen\d)/.exec(r.stderr)?.[1];
+    };
+    assert.equal(await subject(), "gen1");
+    await Deno.writeTextFile(certFile, gen2.cert);
+    await Deno.writeTextFile(keyFile, gen2.key);
+    server.proc.kill("SIGHUP");
+    assert.equal(
+      await waitFor(async () => await subject() === "gen2", "the new certificate"),
+      true,
+    );
+    assert.equal((await server.stop()).code, 0);
+  } finally {
+    await server.kill();
+    await sandbox.remove();
+    await Deno.remove(ca.dir, { recursive: true });
+  }
 });

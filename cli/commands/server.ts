@@ -61,8 +61,14 @@ interface StartOptions {
   tlsKey?: string;
 }
 
-/** `--tls-cert`/`--tls-key`: HTTPS with one certificate (from files) for every name. */
-async function httpsFromFlags(opts: StartOptions): Promise<HttpsOptions | undefined> {
+/**
+ * `--tls-cert`/`--tls-key`: HTTPS with one certificate (from files) for
+ * every name. SIGHUP reads the files again (a renewed certificate): the
+ * HTTPS listener is swapped, no connection is dropped.
+ */
+async function httpsFromFlags(
+  opts: StartOptions,
+): Promise<{ https: HttpsOptions; reload: () => Promise<void> } | undefined> {
   if (!opts.tlsCert && !opts.tlsKey) {
     if (opts.httpsPort) throw new CliError("--https-port needs --tls-cert and --tls-key");
     return undefined;
@@ -74,13 +80,28 @@ async function httpsFromFlags(opts: StartOptions): Promise<HttpsOptions | undefi
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new CliError("--https-port must be a port number", "VALIDATION_FAILED");
   }
+  const { tlsCert, tlsKey } = opts;
+  const read = async () => ({
+    cert: await Deno.readTextFile(tlsCert),
+    key: await Deno.readTextFile(tlsKey),
+  });
+  let certificates: StaticCertificates;
   try {
-    return { port, certificates: await StaticCertificates.fromFiles(opts.tlsCert, opts.tlsKey) };
+    certificates = new StaticCertificates({ "*": await read() });
   } catch (err) {
     throw new CliError(
       `cannot read the TLS certificate or key: ${err instanceof Error ? err.message : err}`,
     );
   }
+  const reload = async () => {
+    try {
+      certificates.set("*", await read());
+      console.error(`${new Date().toISOString()} SIGHUP: TLS certificate read again`);
+    } catch (err) {
+      console.error(`${new Date().toISOString()} SIGHUP: cannot read the TLS files: ${err}`);
+    }
+  };
+  return { https: { port, certificates }, reload };
 }
 
 async function start(opts: StartOptions) {
@@ -98,7 +119,8 @@ async function start(opts: StartOptions) {
   };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, stop);
-  const https = await httpsFromFlags(opts);
+  const tls = await httpsFromFlags(opts);
+  if (tls && Deno.build.os !== "windows") Deno.addSignalListener("SIGHUP", tls.reload);
   const storage = openStorage(opts.db);
   // An accepted upgrade stops the node, then swaps the program and restarts.
   let restart: { staged: string; version: string; stopped: Promise<void> } | undefined;
@@ -115,7 +137,7 @@ async function start(opts: StartOptions) {
       storage,
       overrides: { port: opts.port, host: opts.host, domain: opts.domain },
       upgrader,
-      https,
+      https: tls?.https,
     });
   } catch (err) {
     storage.close();
