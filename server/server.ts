@@ -307,7 +307,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const handler = createHandler(ctx);
   const https = options.https;
-  const sockopt = https ? openSockopt(fdLimit ?? 65536) : undefined;
+  // Descriptors are handed out lowest first, so with at most this many
+  // connections (plus the reserve) open, the sockets sit below this bound:
+  // the FFI shim scans no further.
+  const sockopt = https
+    ? openSockopt(Math.min(fdLimit ?? 65536, limits.maxConnections + 1024))
+    : undefined;
   if (typeof sockopt === "string") {
     log(
       `HTTPS without the socket fixes (${sockopt}): responses wait for delayed ACKs and ` +
