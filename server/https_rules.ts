@@ -6,7 +6,7 @@
  * over plain HTTP). Over HTTPS the admin host answers with HSTS.
  * @module
  */
-import { classifyHost, hostname } from "./hosts.ts";
+import { hostname, type HostTarget } from "./hosts.ts";
 import { isLoopback } from "./request_origin.ts";
 import { requestHost } from "./request_host.ts";
 
@@ -23,7 +23,12 @@ export const HSTS = "max-age=31536000";
 export interface HttpsRules {
   /** The HTTPS port, for redirect URLs (443 is left out of them). */
   httpsPort: number;
-  domain: string;
+  /**
+   * What the host (`Host` or `:authority`, as sent) is: only hosts the node
+   * serves are redirected (custom domains must be known here too), and the
+   * admin host gets HSTS.
+   */
+  classify: (host: string) => HostTarget;
 }
 
 /** The path and query of an absolute URL. */
@@ -36,7 +41,7 @@ function pathAndQuery(url: string): string {
 export function withHttpsRules(handler: Handler, rules: HttpsRules): Handler {
   return (req, info) => {
     const host = requestHost(req);
-    const target = classifyHost(host, rules.domain);
+    const target = rules.classify(host);
     if (req.url.startsWith("http:")) {
       if (target.kind === "unknown") return handler(req, info);
       const path = pathAndQuery(req.url);

@@ -320,7 +320,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
   // The HTTPS port is known once it is open (it may be picked at random).
-  const rules = { httpsPort: https?.port ?? 443, domain: settings.domain };
+  const rules = {
+    httpsPort: https?.port ?? 443,
+    classify: (host: string) => classifyHost(host, settings.domain),
+  };
   const door = new FrontDoor({
     limits,
     handler: https ? withHttpsRules(handler, rules) : (req, info) => handler(req, info),
