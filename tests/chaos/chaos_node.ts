@@ -7,10 +7,12 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
+import https from "node:https";
 import type { Buffer } from "node:buffer";
 import { Storage } from "../../storage/mod.ts";
 import { DENO_DIR, ROOT, ServerProcess, startFlags } from "../cli_runner.ts";
 import { makeZip } from "../helpers.ts";
+import { waitFor } from "../deadline.ts";
 
 /** Whether this is the full-sized run (`FAZT_CHAOS=full`). */
 export const FULL = Deno.env.get("FAZT_CHAOS") === "full";
@@ -23,6 +25,8 @@ export function sized<T>(ci: T, full: T): T {
 export interface ChaosNode {
   server: ServerProcess;
   port: number;
+  /** The HTTPS port, when the node was started with `--tls-cert`. */
+  httpsPort?: number;
   token: string;
   dir: string;
   deploy(name: string, files: Record<string, string>): Promise<void>;
@@ -31,7 +35,7 @@ export interface ChaosNode {
 
 /** Starts `fazt server start` (the start task's flags) with these stored settings. */
 export async function startChaosNode(
-  opts: { settings?: Record<string, string | number>; fdLimit?: number } = {},
+  opts: { settings?: Record<string, string | number>; fdLimit?: number; args?: string[] } = {},
 ): Promise<ChaosNode> {
   const dir = await Deno.makeTempDir({ prefix: "fazt-chaos-" });
   const db = `${dir}/data.db`;
@@ -52,6 +56,7 @@ export async function startChaosNode(
     "127.0.0.1",
     "--db",
     db,
+    ...(opts.args ?? []),
   ];
   const [command, ...args] = opts.fdLimit
     ? ["prlimit", `--nofile=${opts.fdLimit}:${opts.fdLimit}`, ...run]
@@ -73,9 +78,13 @@ export async function startChaosNode(
     throw err;
   }
   const port = server.port;
+  const https = opts.args?.includes("--tls-cert")
+    ? Number((await waitFor(() => /^https: +port (\d+)$/m.exec(server.out), "the HTTPS port"))[1])
+    : undefined;
   return {
     server,
     port,
+    httpsPort: https,
     token,
     dir,
     async deploy(name, files) {
@@ -114,7 +123,7 @@ export function timedGet(
   port: number,
   path: string,
   host: string,
-  o: { timeoutMs: number; localAddress?: string; agent?: http.Agent },
+  o: { timeoutMs: number; localAddress?: string; agent?: http.Agent; ca?: string },
 ): Promise<Timed> {
   const t0 = performance.now();
   return new Promise((resolve) => {
@@ -125,14 +134,15 @@ export function timedGet(
       clearTimeout(timer);
       resolve({ ...r, ms: performance.now() - t0 });
     };
-    const req = http.request({
+    const options = {
       host: "127.0.0.1",
       port,
       path,
       headers: { host },
       agent: o.agent ?? false,
       localAddress: o.localAddress,
-    }, (res) => {
+    };
+    const onResponse = (res: http.IncomingMessage) => {
       const chunks: Buffer[] = [];
       const status = res.statusCode ?? 0;
       res.on("data", (c: Buffer) => status >= 400 && chunks.push(c));
@@ -146,7 +156,10 @@ export function timedGet(
         }
         done({ status, code, retryAfter: res.headers["retry-after"] as string | undefined });
       });
-    });
+    };
+    const req = o.ca
+      ? https.request({ ...options, ca: o.ca, servername: host }, onResponse)
+      : http.request(options, onResponse);
     const timer = setTimeout(() => {
       done({ status: 0, error: "timeout" });
       req.destroy();

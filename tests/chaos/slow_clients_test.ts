@@ -15,6 +15,7 @@
  */
 import assert from "node:assert/strict";
 import net from "node:net";
+import { makeTestCa } from "../tls_certs.ts";
 import { FULL, quantile, sized, startChaosNode, type Timed, timedGet } from "./chaos_node.ts";
 
 const SLOWLORIS = 1000;
@@ -30,7 +31,7 @@ const DEADLINE_MS = sized(3000, 1000);
 function flood(
   port: number,
   count: number,
-  kind: "idle" | "slow",
+  kind: "idle" | "slow" | "hello",
   third: number,
   reconnect: boolean,
 ) {
@@ -50,6 +51,8 @@ function flood(
     let drip: ReturnType<typeof setInterval> | undefined;
     s.on("error", () => {});
     s.on("connect", () => {
+      // Half a TLS ClientHello, then nothing.
+      if (kind === "hello") s.write("\x16\x03\x01\x00\xc8\x01\x00");
       if (kind !== "slow") return;
       s.write("GET / HTTP/1.1\r\nHost: site.localhost\r\nX-Slow: ");
       drip = setInterval(() => s.write("a"), 1000);
@@ -79,11 +82,17 @@ function flood(
 }
 
 /** Probes a normal request every 100 ms for `seconds`; checks and reports the answers. */
-async function probe(port: number, seconds: number, what: string, flooded: () => unknown) {
+async function probe(
+  port: number,
+  seconds: number,
+  what: string,
+  flooded: () => unknown,
+  ca?: string,
+) {
   const probes: Timed[] = [];
   const until = performance.now() + seconds * 1000;
   while (performance.now() < until) {
-    probes.push(await timedGet(port, "/", "site.localhost", { timeoutMs: DEADLINE_MS }));
+    probes.push(await timedGet(port, "/", "site.localhost", { timeoutMs: DEADLINE_MS, ca }));
     await new Promise((r) => setTimeout(r, 100));
   }
   const answered = probes.filter((p) => p.status === 200);
@@ -104,9 +113,9 @@ async function probe(port: number, seconds: number, what: string, flooded: () =>
   if (FULL) assert.ok(within1s >= probes.length * 0.95, `${within1s} within 1 s`);
 }
 
-async function afterFlood(port: number): Promise<void> {
+async function afterFlood(port: number, ca?: string): Promise<void> {
   for (let i = 0; i < 10; i++) {
-    const p = await timedGet(port, "/", "site.localhost", { timeoutMs: DEADLINE_MS });
+    const p = await timedGet(port, "/", "site.localhost", { timeoutMs: DEADLINE_MS, ca });
     assert.equal(p.status, 200, `after the flood: ${p.error ?? p.status}`);
   }
 }
@@ -161,6 +170,46 @@ Deno.test({
     } finally {
       await slow.stop();
       await node.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "silent clients on the HTTPS port: reaped, and HTTPS requests keep being answered",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    // Deno cannot close a TLS connection that never sends a ClientHello:
+    // without the FFI reaper these would hold every descriptor.
+    const ca = await makeTestCa();
+    const leaf = await ca.leaf("leaf", ["127.0.0.1", "site.localhost"], 1);
+    const node = await startChaosNode({
+      fdLimit: 1024,
+      args: ["--tls-cert", leaf.certFile, "--tls-key", leaf.keyFile, "--https-port", "0"],
+    });
+    const port = node.httpsPort!;
+    await node.deploy("site", { "index.html": "<h1>still here</h1>" });
+    const silent = flood(port, IDLE, "idle", 30, false);
+    const hellos = flood(port, SLOWLORIS, "hello", 40, false);
+    try {
+      await probe(
+        port,
+        SECONDS,
+        `${IDLE} silent + ${SLOWLORIS} half-hello TLS connections, 1,024 descriptors`,
+        () => ({ silent: silent.stats(), hellos: hellos.stats() }),
+        ca.ca,
+      );
+      assert.equal(node.server.status, undefined, `the node exited:\n${node.server.err}`);
+      assert.doesNotMatch(node.server.err, /without the socket fixes/);
+      await silent.stop();
+      await hellos.stop();
+      await afterFlood(port, ca.ca);
+      assert.doesNotMatch(node.server.err, /Uncaught|panicked/);
+    } finally {
+      await silent.stop();
+      await hellos.stop();
+      await node.stop();
+      await Deno.remove(ca.dir, { recursive: true });
     }
   },
 });
