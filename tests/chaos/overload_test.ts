@@ -14,7 +14,7 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
-import { FULL, quantile, sized, startChaosNode, type Timed, timedGet } from "./chaos_node.ts";
+import { quantile, sized, startChaosNode, type Timed, timedGet } from "./chaos_node.ts";
 
 const WORK_APP = `export default (req) => {
   const end = performance.now() + 2;
