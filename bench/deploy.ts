@@ -4,6 +4,7 @@
  * (`fazt deploy DIR`: zip, upload, unpack, hash, compress, store) and through
  * the HTTP API alone (a ZIP built beforehand).
  */
+import { repeats } from "./lib/sized.ts";
 import { DatabaseSync } from "node:sqlite";
 import { alternate, median, newGuard, ratio, round, summariseGuard } from "./lib/alternate.ts";
 import { createToken, deployZip, faztCli, profileFazt, startFazt } from "./lib/fazt.ts";
@@ -164,7 +165,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     }
   };
 
-  const guard = newGuard(ctx.log, 0.2, sized(ctx.opts, 2, 0));
+  const guard = newGuard(ctx.log, 0.2, repeats(ctx.opts));
   const rounds = await alternate<Round>(
     [{ name: "cli", run: viaCli }, { name: "api", run: viaApi }],
     ctx.opts.pairs,

@@ -14,6 +14,7 @@ import { zipFiles } from "./lib/site.ts";
 import { APP, captureFazt, HOST, SMALL_SITE } from "./lib/small_site.ts";
 import type { BenchContext, Benchmark, BenchResult, TargetCheck } from "./lib/types.ts";
 import { runWrk } from "./lib/wrk.ts";
+import { repeats } from "./lib/sized.ts";
 
 interface Sample {
   rps: number;
@@ -65,7 +66,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     { name: "fazt", port: fazt.port, proc: fazt.proc, readyMs: fazt.healthMs },
   ];
   const o = ctx.opts;
-  const guard = newGuard(ctx.log, 0.2, o.smoke ? 0 : 2);
+  const guard = newGuard(ctx.log, 0.2, repeats(o));
   const rows: (string | number)[][] = [];
   const figures: Record<string, unknown> = {};
   const targets: TargetCheck[] = [];

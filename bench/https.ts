@@ -16,7 +16,7 @@ import { freePort, type Proc } from "./lib/proc.ts";
 import { atLeast, fmt, fmtRatio } from "./lib/report.ts";
 import { zipFiles } from "./lib/site.ts";
 import { APP, HOST, SMALL_SITE } from "./lib/small_site.ts";
-import { sized } from "./lib/sized.ts";
+import { repeats, sized } from "./lib/sized.ts";
 import type { BenchContext, Benchmark, BenchResult, TargetCheck } from "./lib/types.ts";
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
 
@@ -167,7 +167,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
 
     // 1. Throughput, alternating.
     const o = ctx.opts;
-    const guard = newGuard(ctx.log, 0.2, sized(o, 2, 0));
+    const guard = newGuard(ctx.log, 0.2, repeats(o));
     if (!o.smoke) { for (const s of servers) await measure(ctx, s, 1); // warm-up
      }
     const samples = await alternate<Sample>(
