@@ -3,7 +3,7 @@
  * `Deno.listenTls` (HTTPS) listeners, one `serveHttpOnConnection` per
  * accepted connection, so that every connection is known and bounded.
  * `Deno.serve` has no timeouts at all and exits the process when accept()
- * fails with "Too many open files" (measured: /work/scratch/conn/REPORT.md).
+ * fails with "Too many open files" (both measured before this was built).
  *
  * What it enforces:
  * - caps on open connections, in all and per client address (IPv6 by /64);

@@ -4,8 +4,8 @@
  * front door, and swapped for a fresh listener when a certificate it has
  * already handed out changes, with no restart and no connection dropped.
  *
- * How Deno 2.9.6 makes this possible, and its catches (measured in
- * /work/scratch/conn/REPORT.md §5):
+ * How Deno 2.9.6 makes this possible, and its catches (measured before
+ * this was built; the figures are in bench/README.md):
  * - `Deno.listenTls` takes an internal SNI resolver (`resolverSymbol`),
  *   called once per name per listener; its answer, errors included, is
  *   cached for the listener's life. So every name gets a certificate (the
