@@ -1,77 +1,71 @@
 /**
  * A bound on how long requests queue for one app's server code. Each app
- * host answers at its own pace; past that, requests pile up in its queue and
- * every one of them waits (and, after the load stops, the queue still takes
- * seconds to drain). By Little's law the requests in flight that an app
- * clears within `targetMs` are its recent throughput × `targetMs`: past that
- * many, new requests get a fast 503 instead of a place at the back.
+ * host answers at its own pace; past that, requests pile up in its queue,
+ * every one of them waits, and after the load stops the queue still takes
+ * seconds to drain. The gate watches how long requests to each app take
+ * from arrival to answer (CoDel's idea): when even the quickest answer of
+ * an interval took longer than `targetMs`, the app is not absorbing a
+ * burst but falling behind, and new requests get a fast 503 until answers
+ * come back within the target. A burst to a cold or idle app is never
+ * refused: its first answers are quick.
  * @module
  */
 
-/** Below this many requests in flight an app is never refused (cold hosts, bursts). */
+/** Below this many requests in flight an app is never refused. */
 export const APP_GATE_FLOOR = 32;
-
-const BUCKET_MS = 250;
-const BUCKETS = 8;
 
 class Lane {
   inFlight = 0;
-  readonly buckets = new Array<number>(BUCKETS).fill(0);
-  bucketAt = 0;
-
-  /** Completions per second over the last two seconds. */
-  rate(now: number): number {
-    this.#roll(now);
-    return this.buckets.reduce((a, b) => a + b, 0) * (1000 / (BUCKET_MS * BUCKETS));
-  }
-
-  completed(now: number): void {
-    this.#roll(now);
-    this.buckets[0]++;
-  }
-
-  #roll(now: number): void {
-    const steps = Math.floor((now - this.bucketAt) / BUCKET_MS);
-    if (steps <= 0) return;
-    for (let i = 0; i < Math.min(steps, BUCKETS); i++) {
-      this.buckets.pop();
-      this.buckets.unshift(0);
-    }
-    this.bucketAt += steps * BUCKET_MS;
-  }
+  /** The quickest answer (ms) in the current interval; Infinity when none yet. */
+  quickest = Infinity;
+  intervalStart = 0;
+  behind = false;
 }
 
 export class AppGate {
   readonly #lanes = new Map<string, Lane>();
+  readonly #intervalMs: number;
 
   /** `targetMs` 0: never refuse. */
-  constructor(private targetMs: number, private now: () => number = () => performance.now()) {}
+  constructor(private targetMs: number, private now: () => number = () => performance.now()) {
+    this.#intervalMs = Math.max(100, targetMs);
+  }
 
   /**
-   * Takes a place for a request to app `key`; false when the app already
-   * has as many in flight as it clears in `targetMs`. Call `leave` once it
-   * is answered.
+   * Takes a place for a request to app `key`: the time it arrived, to give
+   * `leave` once it is answered; undefined (refused) when the app is behind.
    */
-  enter(key: string): boolean {
+  enter(key: string): number | undefined {
+    const now = this.now();
     let lane = this.#lanes.get(key);
     if (!lane) {
       if (this.#lanes.size > 10_000) this.#prune();
       this.#lanes.set(key, lane = new Lane());
-      lane.bucketAt = this.now();
+      lane.intervalStart = now;
     }
-    if (this.targetMs > 0 && lane.inFlight >= APP_GATE_FLOOR) {
-      const limit = Math.ceil(lane.rate(this.now()) * this.targetMs / 1000);
-      if (lane.inFlight >= limit) return false;
-    }
+    this.#roll(lane, now);
+    if (this.targetMs > 0 && lane.behind && lane.inFlight >= APP_GATE_FLOOR) return undefined;
     lane.inFlight++;
-    return true;
+    return now;
   }
 
-  leave(key: string): void {
+  leave(key: string, arrived: number): void {
     const lane = this.#lanes.get(key);
     if (!lane) return;
+    const now = this.now();
     lane.inFlight--;
-    lane.completed(this.now());
+    lane.quickest = Math.min(lane.quickest, now - arrived);
+    this.#roll(lane, now);
+  }
+
+  /** At the end of each interval: behind if even its quickest answer missed the target. */
+  #roll(lane: Lane, now: number): void {
+    if (now - lane.intervalStart < this.#intervalMs) return;
+    // No answer in a whole interval: keep the verdict while requests wait.
+    if (lane.quickest !== Infinity) lane.behind = lane.quickest > this.targetMs;
+    else if (lane.inFlight === 0) lane.behind = false;
+    lane.quickest = Infinity;
+    lane.intervalStart = now;
   }
 
   #prune(): void {

@@ -169,9 +169,10 @@ export function createHandler(
       if (site.server && handledByServerCode(site, path)) {
         const app = { appId: site.appId, appName: target.name, version: site.version };
         const lane = `${site.appId}:${site.version}`;
-        if (!gate.enter(lane)) return appBusy();
+        const arrived = gate.enter(lane);
+        if (arrived === undefined) return appBusy();
         const answer = ctx.runtime.handle(req, app, site.server.manifest);
-        const leave = () => gate.leave(lane);
+        const leave = () => gate.leave(lane, arrived);
         answer.then(leave, leave);
         return answer;
       }
@@ -193,7 +194,7 @@ export function createHandler(
   };
 }
 
-/** An app that already has as much queued as it clears in `app_queue_ms`. */
+/** An app whose requests wait longer than `app_queue_ms` (see app_gate.ts). */
 function appBusy(): Response {
   return errorResponse({
     status: 503,

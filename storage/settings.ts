@@ -25,9 +25,10 @@ export const SETTING_DEFS = {
   app_max_body_bytes: { kind: "int", default: 10 * MiB, min: 1024, max: 4096 * MiB },
   app_max_response_bytes: { kind: "int", default: 50 * MiB, min: 1024, max: 4096 * MiB },
   app_idle_ms: { kind: "int", default: 300_000, min: 1000, max: 86_400_000 },
-  // Requests queue for one app about this long at most: past what the app
-  // clears in this time (its recent throughput × this), new requests get a
-  // fast 503 APP_BUSY. 0: only app_queue_limit bounds the queue.
+  // Requests queue for one app about this long at most: while even its
+  // quickest answers take longer than this, new requests (past a floor of
+  // 32 in flight) get a fast 503 APP_BUSY. 0: only app_queue_limit bounds
+  // the queue.
   app_queue_ms: { kind: "int", default: 500, min: 0, max: 60_000 },
   // Dashboard sessions: idle hours before a session ends (each use pushes it
   // back), and a hard cap in days however active it is.
