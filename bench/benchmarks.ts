@@ -4,6 +4,8 @@
  */
 import { analyticsBench } from "./analytics.ts";
 import { deployBench } from "./deploy.ts";
+import { doorBench } from "./door.ts";
+import { httpsBench } from "./https.ts";
 import type { Benchmark } from "./lib/types.ts";
 import { runtimeBench } from "./runtime.ts";
 import { startupBench } from "./startup.ts";
@@ -15,4 +17,6 @@ export const BENCHMARKS: readonly Benchmark[] = [
   startupBench,
   analyticsBench,
   runtimeBench,
+  doorBench,
+  httpsBench,
 ];

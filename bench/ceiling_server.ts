@@ -7,8 +7,13 @@
  * the same bytes again (no body copy, no header re-validation), which fazt
  * uses too.
  *
- *   deno run --allow-net=127.0.0.1 --allow-read=DIR bench/ceiling_server.ts SPEC.json PORT
+ *   deno run --allow-net=127.0.0.1 --allow-read=DIR bench/ceiling_server.ts SPEC.json PORT [door]
+ *
+ * With `door`, the same handler is served through fazt's front door
+ * (server/front_door.ts: its own accept loop, caps, timeouts, tracking)
+ * instead of `Deno.serve`: the difference is what the door costs.
  */
+import { FrontDoor } from "../server/front_door.ts";
 
 export interface CeilingVariant {
   /** Response headers other than `date` and `content-length` (Deno.serve adds those). */
@@ -23,7 +28,7 @@ export interface CeilingSpec {
 }
 
 if (import.meta.main) {
-  const [specPath, portArg] = Deno.args;
+  const [specPath, portArg, mode] = Deno.args;
   const spec: CeilingSpec = JSON.parse(await Deno.readTextFile(specPath));
   const routes = new Map<string, { identity: Response; gzip?: Response }>();
   for (const [path, variants] of Object.entries(spec.routes)) {
@@ -35,11 +40,7 @@ if (import.meta.main) {
     });
   }
   const notFound = () => new Response("not found\n", { status: 404 });
-  Deno.serve({
-    hostname: "127.0.0.1",
-    port: Number(portArg),
-    onListen: ({ port }) => console.log(`ceiling listening on 127.0.0.1:${port}`),
-  }, (req) => {
+  const handler = (req: Request) => {
     // The path, without parsing a URL object.
     const url = req.url;
     const start = url.indexOf("/", url.indexOf("//") + 2);
@@ -50,5 +51,31 @@ if (import.meta.main) {
       ? route.gzip
       : route.identity;
     return v.clone();
-  });
+  };
+  if (mode === "door") {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: Number(portArg) });
+    // fazt's defaults (storage/settings.ts), but wrk's connections all come
+    // from one address: no cap per address (as the door and https benchmarks
+    // set for fazt).
+    new FrontDoor({
+      limits: {
+        maxConnections: 4096,
+        maxConnectionsPerIp: 1_000_000,
+        headerTimeoutMs: 10_000,
+        idleTimeoutMs: 60_000,
+        bodyStallTimeoutMs: 30_000,
+        maxRequestsInFlight: 1024,
+        overloadLagMs: 500,
+      },
+      handler,
+      onError: () => new Response("error", { status: 500 }),
+    }).listen(listener);
+    console.log(`ceiling (door) listening on 127.0.0.1:${listener.addr.port}`);
+  } else {
+    Deno.serve({
+      hostname: "127.0.0.1",
+      port: Number(portArg),
+      onListen: ({ port }) => console.log(`ceiling listening on 127.0.0.1:${port}`),
+    }, handler);
+  }
 }

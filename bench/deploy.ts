@@ -5,6 +5,7 @@
  * the HTTP API alone (a ZIP built beforehand). Then one 50 MB file (binary,
  * and text) deployed to a fresh node, with the server's peak RSS.
  */
+import { repeats } from "./lib/sized.ts";
 import { DatabaseSync } from "node:sqlite";
 import { alternate, median, newGuard, ratio, round, summariseGuard } from "./lib/alternate.ts";
 import { createToken, deployZip, faztCli, profileFazt, startFazt } from "./lib/fazt.ts";
@@ -174,7 +175,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     }
   };
 
-  const guard = newGuard(ctx.log, 0.2, sized(ctx.opts, 2, 0));
+  const guard = newGuard(ctx.log, 0.2, repeats(ctx.opts));
   const rounds = await alternate<Round>(
     [{ name: "cli", run: viaCli }, { name: "api", run: viaApi }],
     ctx.opts.pairs,

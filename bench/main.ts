@@ -28,6 +28,8 @@ options:
   --keep           keep the temp folders (their paths are printed)
   --fazt-deno-flag F  add a 'deno run' flag for fazt, to try one out (repeatable), e.g.
                    --fazt-deno-flag=--v8-flags=--max-semi-space-size=2
+  --busy           the machine is shared and busy: do not wait for quiet or repeat
+                   disturbed runs (noisier; compare CPU per request)
   --smoke          check that each benchmark runs: 1 s runs, one round, small
                    workloads, nothing written to bench/results
   --results FILE   write the results to FILE instead of bench/results/
@@ -59,6 +61,7 @@ function parseCommandLine(
         keep: { type: "boolean", default: false },
         "fazt-deno-flag": { type: "string", multiple: true, default: [] },
         smoke: { type: "boolean", default: false },
+        busy: { type: "boolean", default: false },
         results: { type: "string" },
         list: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -83,6 +86,7 @@ function parseCommandLine(
     keep: v.keep,
     faztDenoFlags: v["fazt-deno-flag"],
     smoke: v.smoke,
+    busy: v.busy,
   };
   return {
     names: parsed.positionals,
@@ -152,7 +156,7 @@ async function main(args: string[]): Promise<number> {
       procs,
       log: (m) => log(`${b.name}: ${m}`),
     };
-    const busy = opts.smoke ? 0 : await waitForQuiet(log);
+    const busy = opts.smoke || opts.busy ? 0 : await waitForQuiet(log);
     const machine = { ...machineFacts(), busy_before_start: Math.round(busy * 100) / 100 };
     const busyNote = busy > 0.15
       ? `the machine was ${Math.round(busy * 100)}% busy with other programs when this ` +

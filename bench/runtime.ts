@@ -4,6 +4,7 @@
  * Deno.serve, alternating; plus cold start, a handler that does one
  * `docs.insert` per request, and the idle memory of a warm app host.
  */
+import { repeats } from "./lib/sized.ts";
 import { alternate, median, newGuard, ratio, round, summariseGuard } from "./lib/alternate.ts";
 import { createToken, deployZip, startFazt } from "./lib/fazt.ts";
 import { rawRequest, waitFor200 } from "./lib/http.ts";
@@ -155,7 +156,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   servers.push(await startBareDeno(ctx));
 
   // 1. Throughput, alternating.
-  const guard = newGuard(ctx.log, 0.2, sized(ctx.opts, 2, 0));
+  const guard = newGuard(ctx.log, 0.2, repeats(ctx.opts));
   const samples = await alternate(
     servers.map((s) => ({
       name: s.name,

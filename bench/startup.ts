@@ -4,6 +4,7 @@
  * resident memory when idle after start-up and after 100k requests. A bare
  * Deno.serve (the ceiling server) is measured alike, as the runtime's floor.
  */
+import { repeats } from "./lib/sized.ts";
 import { alternate, median, newGuard, round, summariseGuard } from "./lib/alternate.ts";
 import { createToken, deployZip, startFazt } from "./lib/fazt.ts";
 import { startCeiling } from "./lib/peers.ts";
@@ -56,7 +57,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     return mib(p.memory().rss_kb);
   };
 
-  const guard = newGuard(ctx.log, 0.2, sized(ctx.opts, 2, 0));
+  const guard = newGuard(ctx.log, 0.2, repeats(ctx.opts));
   // 1. Start-up time, fazt (existing database) and bare Deno.serve alternating.
   const startRounds = Math.max(sized(ctx.opts, 5, 1), ctx.opts.pairs);
   const starts = await alternate<Start>(

@@ -4,6 +4,7 @@
  * (the ceiling for this runtime), by Caddy and by nginx; plain and with
  * `Accept-Encoding: gzip` (every server sends fazt's precompressed bytes).
  */
+import { repeats } from "./lib/sized.ts";
 import {
   alternate,
   median,
@@ -22,7 +23,6 @@ import { atLeast, atMost, fmt, fmtRatio } from "./lib/report.ts";
 import { zipFiles } from "./lib/site.ts";
 import { APP, captureFazt, HOST, requestHeaders, SMALL_SITE } from "./lib/small_site.ts";
 import type { BenchContext, Benchmark, BenchResult, Table, TargetCheck } from "./lib/types.ts";
-import { sized } from "./lib/sized.ts";
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
 
 interface Scenario {
@@ -149,7 +149,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     keep_alive: true,
     host_header: HOST,
   };
-  const guard = newGuard(ctx.log, 0.2, sized(ctx.opts, 2, 0));
+  const guard = newGuard(ctx.log, 0.2, repeats(ctx.opts));
   const scenarioFigures: Record<string, unknown> = {};
   const rows: (string | number)[][] = [];
   const targets: TargetCheck[] = [];

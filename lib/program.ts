@@ -28,7 +28,13 @@ export const SERVER_RUN_FLAGS: readonly string[] = [
   "--allow-env=FAZT_DB,FAZT_URL,FAZT_TOKEN,HOME,USERPROFILE,NO_COLOR,FORCE_COLOR,CLICOLOR_FORCE," +
   "DENO_DIR,XDG_CACHE_HOME,PATH,FAZT_SUPERVISED",
   "--allow-run",
+  // FFI: TCP_NODELAY on TLS listeners and closing TLS connections stuck
+  // before their handshake (server/sockopt.ts).
+  "--allow-ffi",
   "--allow-sys=systemMemoryInfo,osRelease",
+  // reusePort: a new HTTPS listener beside the old one when a certificate
+  // changes (server/tls_front.ts).
+  "--unstable-net",
   "--deny-import",
   // V8's code cache saves ~20 ms at start-up and costs ~4 MiB of RSS for
   // good: a server starts once and then runs for a long time.

@@ -25,6 +25,12 @@ const SHARED_BYTES = 8 * 1024 * 1024;
 const SYNC_ID = 0x7fffffff;
 
 export async function runAppHost(): Promise<void> {
+  // A stop of the whole process group (systemd stopping the unit, Ctrl-C in
+  // a terminal) signals the hosts too. The server decides when a host goes:
+  // it lets requests in flight finish, then closes stdin or kills it.
+  if (Deno.build.os !== "windows") {
+    for (const s of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(s, () => {});
+  }
   const out = new FrameWriter(Deno.stdout.writable.getWriter(), () => Deno.exit(0));
   // The server is this process's parent: its frames are what they say.
   const reader = new FrameReader<ServerFrame>();

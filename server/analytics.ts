@@ -12,6 +12,7 @@ import {
 import { type AnalyticsWriter, openWriter } from "./analytics_writer.ts";
 import { hostname } from "./hosts.ts";
 import { clientIp } from "./request_origin.ts";
+import { requestHost } from "./request_host.ts";
 
 /** What tests (and embedders) may replace: the clock, the salt source, the write cadence. */
 export interface AnalyticsOptions {
@@ -376,7 +377,7 @@ export class Analytics {
     if (agent.info.bot) return false;
     if (this.#settings.analytics_honor_dnt === 1 && optedOut(h)) return false;
     let referrer = input.referrer ? this.#host(input.referrer) : "";
-    if (referrer && referrer === this.#host(h.get("host") ?? "")) referrer = "";
+    if (referrer && referrer === this.#host(requestHost(req))) referrer = "";
     if (referrer && referrer === this.#host(input.app)) referrer = "";
     const visitor = this.#visitor(agent, req, remote, input.app, ua);
     if (!this.#admit(input.quota ?? input.app)) return false;

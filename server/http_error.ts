@@ -11,6 +11,8 @@ export type ErrorCode =
   | "UNSUPPORTED_MEDIA_TYPE"
   | "METHOD_NOT_ALLOWED"
   | "CONFLICT"
+  // A request body that stopped arriving (the connection is closed after).
+  | "REQUEST_TIMEOUT"
   // Who is calling.
   | "UNAUTHORIZED"
   | "INVALID_TOKEN"
@@ -61,6 +63,8 @@ export type ErrorCode =
   | "STANDBY"
   | "NOT_STANDBY"
   | "PROMOTE_IN_PROGRESS"
+  // The node is shedding load: try again after `Retry-After`.
+  | "OVERLOADED"
   // Anything else: logged, never described.
   | "INTERNAL_ERROR";
 

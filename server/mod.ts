@@ -28,3 +28,6 @@ export {
 } from "./replica_restore.ts";
 export { type Promotion, Standby, type StandbyOptions } from "./standby.ts";
 export type { Replicator } from "./replicator.ts";
+export type { HttpsOptions, TlsCertificate, TlsCertificates } from "./tls_front.ts";
+export { StaticCertificates } from "./static_certificates.ts";
+export type { DoorLimits, DoorStats } from "./front_door.ts";

@@ -5,12 +5,14 @@
  * @module
  */
 import type { Settings } from "../storage/mod.ts";
+import { normaliseAddress } from "./client_address.ts";
 import { HttpError } from "./http_error.ts";
+import { requestHost } from "./request_host.ts";
 
 /** Whether the socket's peer is on this machine. */
 export function isLoopback(addr: Deno.NetAddr | undefined): boolean {
-  const h = addr?.hostname ?? "";
-  return h === "::1" || h.startsWith("127.") || h === "::ffff:127.0.0.1";
+  const h = normaliseAddress(addr?.hostname ?? "");
+  return h === "::1" || h.startsWith("127.");
 }
 
 /** Whether forwarding headers may be believed: the setting is on and the peer is a local proxy. */
@@ -31,7 +33,8 @@ export function clientIp(
     const forwarded = forwardedFor(req);
     if (forwarded?.length) return forwarded[forwarded.length - 1].slice(0, 64);
   }
-  return remote?.hostname ?? "unknown";
+  // A dual-stack socket shows IPv4 clients as ::ffff:a.b.c.d.
+  return remote ? normaliseAddress(remote.hostname) : "unknown";
 }
 
 /** Headers a reverse proxy adds to say who its client was. */
@@ -73,7 +76,7 @@ export function isHttps(
 
 /** This request's own origin, `scheme://host[:port]`, as the browser addressed it. */
 export function ownOrigin(req: Request, https: boolean): string {
-  const host = (req.headers.get("host") ?? "").trim().toLowerCase();
+  const host = requestHost(req).trim().toLowerCase();
   return `${https ? "https" : "http"}://${host}`;
 }
 

@@ -24,6 +24,15 @@ import { reservedPath } from "./tracking.ts";
 import { BackupScheduler } from "./backup_scheduler.ts";
 import { Replicator } from "./replicator.ts";
 import type { Standby } from "./standby.ts";
+import { connectionCap, descriptorLimit } from "./descriptor_limit.ts";
+import { AppGate } from "./app_gate.ts";
+import { errorResponse } from "../lib/error_response.ts";
+import { type DoorLimits, FrontDoor } from "./front_door.ts";
+import { withHttpsRules } from "./https_rules.ts";
+import { openListeners } from "./listen.ts";
+import { requestHost } from "./request_host.ts";
+import { openSockopt } from "./sockopt.ts";
+import { type HttpsOptions, TlsFront } from "./tls_front.ts";
 
 export interface ServerOptions {
   /** Database file; ignored when `storage` is given. */
@@ -38,16 +47,32 @@ export interface ServerOptions {
   upgrader?: Upgrader;
   /** Serve as a warm standby of another node (given by `fazt standby`). */
   standby?: Standby;
+  /**
+   * Serve HTTPS too: a TLS port with a certificate per SNI name from
+   * `certificates` (the ACME module's store, or `StaticCertificates`). The
+   * `port` setting then is the plain HTTP port, which redirects the hosts
+   * this node serves to HTTPS (see https_rules.ts).
+   */
+  https?: HttpsOptions;
 }
 
 export interface RunningServer {
   readonly context: ServerContext;
+  /** The connections layer: its counters (`stats`) and listeners. */
+  readonly door: FrontDoor;
+  /** The HTTPS port, when `https` was given. */
+  readonly https?: { readonly port: number; readonly front: TlsFront };
   readonly hostname: string;
   readonly port: number;
   /** `http://<listen address>:<port>` */
   readonly url: string;
-  /** Stops accepting requests, waits for those in flight, closes the database. */
+  /**
+   * Stops accepting, lets requests in flight finish (up to
+   * `shutdown_grace_ms`), writes buffered analytics, stops app hosts,
+   * checkpoints and closes the database. Calling it again waits for the same.
+   */
   close(): Promise<void>;
+  /** Settles when `close()` is done: the node has stopped and its database is closed. */
   readonly finished: Promise<void>;
 }
 
@@ -120,9 +145,11 @@ export function createHandler(
     return t;
   };
   const rate = rateOf(ctx);
+  const gate = new AppGate(ctx.settings.app_queue_ms);
   return (req, info) => {
     rate.hit();
-    const host = req.headers.get("host") ?? "";
+    // HTTP/2 has no Host header: its `:authority` is the host.
+    const host = requestHost(req);
     const target = classify(host);
     if (target.kind === "app") {
       const site = target.version === undefined
@@ -147,7 +174,13 @@ export function createHandler(
       if (site.server && handledByServerCode(site, path)) {
         if (ctx.standby && !SAFE_METHODS.has(req.method)) return standbyRefusal(ctx);
         const app = { appId: site.appId, appName: target.name, version: site.version };
-        return ctx.runtime.handle(req, app, site.server.manifest);
+        const lane = `${site.appId}:${site.version}`;
+        const arrived = gate.enter(lane);
+        if (arrived === undefined) return appBusy();
+        const answer = ctx.runtime.handle(req, app, site.server.manifest);
+        const leave = () => gate.leave(lane, arrived);
+        answer.then(leave, leave);
+        return answer;
       }
       const onPage = ctx.analytics.enabled && target.version === undefined
         ? (revalidated: boolean) =>
@@ -180,6 +213,16 @@ function standbyRefusal(ctx: ServerContext): Response {
     ),
     ctx.log,
   );
+}
+
+/** An app whose requests wait longer than `app_queue_ms` (see app_gate.ts). */
+function appBusy(): Response {
+  return errorResponse({
+    status: 503,
+    code: "APP_BUSY",
+    message: "The app is busy; try again shortly",
+    headers: { "retry-after": "1" },
+  });
 }
 
 /** The admin host's answer to a request (MCP tools over HTTP call the API through it too). */
@@ -236,8 +279,21 @@ async function answerRoute(
   }
 }
 
+/** The front door's limits from the settings. */
+function doorLimits(settings: Settings): DoorLimits {
+  return {
+    maxConnections: settings.max_connections,
+    maxConnectionsPerIp: settings.max_connections_per_ip,
+    headerTimeoutMs: settings.header_timeout_ms,
+    idleTimeoutMs: settings.idle_timeout_ms,
+    bodyStallTimeoutMs: settings.body_stall_timeout_ms,
+    maxRequestsInFlight: settings.max_requests_in_flight,
+    overloadLagMs: settings.overload_lag_ms,
+  };
+}
+
 /** Opens the database, applies settings, and starts listening. */
-export function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const storage = options.storage ?? Storage.open(options.db ?? ":memory:");
   let settings: Settings;
   try {
@@ -267,46 +323,125 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     closing: closing.signal,
     log,
   });
-  const handler = createHandler(ctx);
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
-      hostname: settings.host,
-      port: settings.port,
-      onListen: () => {},
-      onError: (err) => toErrorResponse(err, ctx.log),
-    }, handler);
-  } catch (err) {
+  const stopParts = () => {
     ctx.analytics.abort();
     ctx.runtime.close();
     ctx.compressor.close();
     if (!options.storage) storage.close();
-    return Promise.reject(err);
+  };
+  // The connection cap must leave descriptors for the database, app hosts
+  // and outgoing requests: it is lowered below the process's limit.
+  const limits = doorLimits(settings);
+  const fdLimit = await descriptorLimit();
+  limits.maxConnections = connectionCap(settings.max_connections, fdLimit);
+  if (limits.maxConnections < settings.max_connections) {
+    log(
+      `max_connections ${settings.max_connections} lowered to ${limits.maxConnections}: ` +
+        `this process may open ${fdLimit} files (raise LimitNOFILE to allow more)`,
+    );
+  }
+  const handler = createHandler(ctx);
+  const https = options.https;
+  // Descriptors are handed out lowest first, so with at most this many
+  // connections (plus the reserve) open, the sockets sit below this bound:
+  // the FFI shim scans no further.
+  const sockopt = https
+    ? openSockopt(Math.min(fdLimit ?? 65536, limits.maxConnections + 1024))
+    : undefined;
+  if (typeof sockopt === "string") {
+    log(
+      `HTTPS without the socket fixes (${sockopt}): responses wait for delayed ACKs and ` +
+        "a client that never starts its TLS handshake keeps its connection until it leaves",
+    );
+  }
+  // The HTTPS port is known once it is open (it may be picked at random).
+  const rules = {
+    httpsPort: https?.port ?? 443,
+    classify: (host: string) => classifyHost(host, settings.domain),
+  };
+  const door = new FrontDoor({
+    limits,
+    handler: https ? withHttpsRules(handler, rules) : (req, info) => handler(req, info),
+    onError: (err) => toErrorResponse(err, ctx.log),
+    log,
+    sockopt: typeof sockopt === "string" ? undefined : sockopt,
+  });
+  let listeners: Deno.Listener<Deno.TcpConn, Deno.NetAddr>[];
+  let tls: TlsFront | undefined;
+  try {
+    listeners = openListeners(
+      settings.host,
+      settings.port,
+      false,
+      (hostname, port) => Deno.listen({ hostname, port }),
+    );
+    for (const l of listeners) door.listen(l);
+    if (https) {
+      tls = await TlsFront.open({
+        door,
+        hostname: https.hostname ?? settings.host,
+        port: https.port,
+        certificates: https.certificates,
+        fallbackNames: [settings.domain],
+        sockopt: typeof sockopt === "string" ? undefined : sockopt,
+        log,
+      });
+      rules.httpsPort = tls.addresses[0].port;
+    }
+  } catch (err) {
+    await door.shutdown(0);
+    stopParts();
+    throw err;
   }
   ctx.backups?.start();
   // A replica that cannot be reached does not stop the node: Litestream retries it.
   ctx.replication?.start();
   ctx.standby?.start(() => ctx.sites.reset());
-  const addr = server.addr;
+  const addr = listeners[0].addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  return Promise.resolve({
+  let stopped: Promise<void> | undefined;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => done = r);
+  const stop = async () => {
+    // Ends live streams (log tails) so the grace period is not spent on them.
+    closing.abort();
+    tls?.close();
+    // Requests in flight finish, app requests included: hosts are stopped after.
+    const { busyAfterGrace } = await door.shutdown(settings.shutdown_grace_ms);
+    if (busyAfterGrace > 0) {
+      log(`${busyAfterGrace} connection(s) still busy after ${settings.shutdown_grace_ms} ms`);
+    }
+    await ctx.backups?.close();
+    await ctx.standby?.close();
+    // Events still in memory are written before the database closes.
+    await ctx.analytics.close();
+    ctx.runtime.close();
+    ctx.compressor.close();
+    // Litestream checkpoints while it replicates; otherwise the WAL is
+    // folded in now, so a copied file is whole without its -wal.
+    if (!ctx.replication?.enabled) {
+      try {
+        storage.checkpoint();
+      } catch (err) {
+        log(`checkpoint at shutdown failed: ${err instanceof Error ? err.message : err}`);
+      }
+    }
+    // After the last write: Litestream's final sync ships it.
+    await ctx.replication?.close();
+    storage.close();
+    done();
+  };
+  return {
     context: ctx,
+    door,
     hostname: addr.hostname,
     port: addr.port,
     url: `http://${host}:${addr.port}`,
-    finished: server.finished,
-    async close() {
-      closing.abort(); // ends live streams (log tails) so shutdown need not wait for them
-      await server.shutdown();
-      await ctx.backups?.close();
-      await ctx.standby?.close();
-      // Events still in memory are written before the database closes.
-      await ctx.analytics.close();
-      ctx.runtime.close();
-      ctx.compressor.close();
-      // After the last write: Litestream's final sync ships it.
-      await ctx.replication?.close();
-      storage.close();
+    https: tls && { port: tls.addresses[0].port, front: tls },
+    finished,
+    close() {
+      stopped ??= stop();
+      return stopped;
     },
-  });
+  };
 }

@@ -89,6 +89,15 @@ export class Storage {
     return total;
   }
 
+  /**
+   * Copies what the WAL holds into the database file, without waiting for
+   * readers or truncating the WAL (PASSIVE: a replicator that reads the WAL
+   * must stay the one that restarts it).
+   */
+  checkpoint(): void {
+    this.db.get("PRAGMA wal_checkpoint(PASSIVE)");
+  }
+
   close(): void {
     this.db.close();
   }

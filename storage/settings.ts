@@ -10,7 +10,9 @@ const MiB = 1024 * 1024;
 export const SETTING_DEFS = {
   domain: { kind: "string", default: "localhost" },
   port: { kind: "int", default: 4698, min: 0, max: 65535 },
-  host: { kind: "string", default: "0.0.0.0" },
+  // "::": every address, IPv6 and IPv4 (one dual-stack socket where the
+  // system has it, IPv4 alone where IPv6 is off).
+  host: { kind: "string", default: "::" },
   max_versions: { kind: "int", default: 10, min: 1, max: 1000 },
   max_files: { kind: "int", default: 10_000, min: 1, max: 1_000_000 },
   max_upload_bytes: { kind: "int", default: 100 * MiB, min: 1024, max: 4096 * MiB },
@@ -31,6 +33,11 @@ export const SETTING_DEFS = {
   app_max_body_bytes: { kind: "int", default: 10 * MiB, min: 1024, max: 4096 * MiB },
   app_max_response_bytes: { kind: "int", default: 50 * MiB, min: 1024, max: 4096 * MiB },
   app_idle_ms: { kind: "int", default: 300_000, min: 1000, max: 86_400_000 },
+  // Requests queue for one app about this long at most: while even its
+  // quickest answers take longer than this, new requests (past a floor of
+  // 32 in flight) get a fast 503 APP_BUSY. 0: only app_queue_limit bounds
+  // the queue.
+  app_queue_ms: { kind: "int", default: 500, min: 0, max: 60_000 },
   // Dashboard sessions: idle hours before a session ends (each use pushes it
   // back), and a hard cap in days however active it is.
   session_idle_hours: { kind: "int", default: 168, min: 1, max: 8760 },
@@ -43,6 +50,26 @@ export const SETTING_DEFS = {
   // 429 until the window ends. Counted in memory, per run.
   token_failures_max: { kind: "int", default: 100, min: 1, max: 1_000_000 },
   token_failures_window_s: { kind: "int", default: 600, min: 1, max: 86_400 },
+  // Connections (the front door): open connections in all (lowered at start
+  // to fit under the descriptor limit) and per client address (IPv6: per
+  // /64). A new connection must send its request headers (a TLS client must
+  // also finish its handshake) within header_timeout_ms; a keep-alive
+  // connection with nothing in flight is closed after idle_timeout_ms; a
+  // request body with no byte for body_stall_timeout_ms gets 408 and its
+  // connection is closed.
+  max_connections: { kind: "int", default: 4096, min: 16, max: 1_000_000 },
+  max_connections_per_ip: { kind: "int", default: 64, min: 1, max: 1_000_000 },
+  header_timeout_ms: { kind: "int", default: 10_000, min: 100, max: 600_000 },
+  idle_timeout_ms: { kind: "int", default: 60_000, min: 100, max: 3_600_000 },
+  body_stall_timeout_ms: { kind: "int", default: 30_000, min: 100, max: 3_600_000 },
+  // Load shedding: past this many requests being answered at once, or while
+  // the event loop runs this many ms late (0: never), new requests get a
+  // fast 503 OVERLOADED with Retry-After.
+  max_requests_in_flight: { kind: "int", default: 1024, min: 1, max: 1_000_000 },
+  overload_lag_ms: { kind: "int", default: 500, min: 0, max: 60_000 },
+  // SIGTERM/SIGINT: how long requests in flight (app code included) may take
+  // to finish before the node stops anyway.
+  shutdown_grace_ms: { kind: "int", default: 10_000, min: 0, max: 600_000 },
   // Analytics: 1 counts page views and accepts tracking calls; raw events are
   // kept this many days (rollups for good); 1 skips requests with DNT: 1 or
   // Sec-GPC: 1; events held in memory between writes (more are dropped).

@@ -1,5 +1,10 @@
 import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
-import { type RunningServer, startServer, type Upgrader } from "../server/mod.ts";
+import {
+  type HttpsOptions,
+  type RunningServer,
+  startServer,
+  type Upgrader,
+} from "../server/mod.ts";
 import type { AnalyticsOptions } from "../server/analytics.ts";
 import { type Scope, Storage } from "../storage/mod.ts";
 import { hostFetch } from "./http_client.ts";
@@ -54,6 +59,10 @@ export async function startTestNode(
     /** Analytics clock, salt source and write cadence. */
     analytics?: AnalyticsOptions;
     upgrader?: Upgrader;
+    /** Serve HTTPS too (the `port` setting is then the plain HTTP port). */
+    https?: HttpsOptions;
+    /** Settings for this run only (default: port 0 on 127.0.0.1). */
+    overrides?: Record<string, string | number>;
   } = {},
 ): Promise<TestNode> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "fazt-test-" });
@@ -70,10 +79,11 @@ export async function startTestNode(
   const storage = Storage.open(dbPath);
   const server = await startServer({
     storage,
-    overrides: { port: 0, host: "127.0.0.1" },
+    overrides: { port: 0, host: "127.0.0.1", ...opts.overrides },
     log: (m) => logs.push(m),
     analytics: opts.analytics,
     upgrader: opts.upgrader,
+    https: opts.https,
   });
   const base = `http://127.0.0.1:${server.port}`;
   const node: TestNode = {

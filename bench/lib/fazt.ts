@@ -74,6 +74,25 @@ export async function createToken(ctx: BenchContext, db: string): Promise<string
   return token;
 }
 
+/** `fazt server config KEY VALUE` on `db` (before the server starts). */
+export async function configure(
+  ctx: BenchContext,
+  db: string,
+  key: string,
+  value: string,
+): Promise<void> {
+  await faztCli(ctx, ["server", "config", key, value, "--db", db]);
+}
+
+/**
+ * wrk opens all its connections from one address, which fazt caps at 64
+ * (`max_connections_per_ip`): benchmarks that open more, or open new ones
+ * all the time, lift the cap.
+ */
+export function liftPerAddressCap(ctx: BenchContext, db: string): Promise<void> {
+  return configure(ctx, db, "max_connections_per_ip", "1000000");
+}
+
 export interface FaztServer {
   proc: Proc;
   port: number;
@@ -90,7 +109,7 @@ export interface FaztServer {
 export async function startFazt(
   ctx: BenchContext,
   db: string,
-  opts: { port?: number; extraDenoFlags?: string[]; name?: string } = {},
+  opts: { port?: number; extraDenoFlags?: string[]; name?: string; args?: string[] } = {},
 ): Promise<FaztServer> {
   await prepareFazt(ctx);
   const port = opts.port ?? freePort();
@@ -108,6 +127,7 @@ export async function startFazt(
     "127.0.0.1",
     "--db",
     db,
+    ...(opts.args ?? []),
   ];
   const proc = ctx.procs.spawn(opts.name ?? "fazt", Deno.execPath(), args, {
     cwd: ctx.root,

@@ -126,10 +126,19 @@ export async function startCaddy(ctx: BenchContext, www: string, probe: string):
   return { name: "caddy", port, proc, readyMs, config };
 }
 
-/** The bare Deno.serve ceiling (bench/ceiling_server.ts) over a spec file. */
-export async function startCeiling(ctx: BenchContext, spec: string, probe: string): Promise<Peer> {
+/**
+ * The bare Deno.serve ceiling (bench/ceiling_server.ts) over a spec file;
+ * with `door`, the same answers through fazt's front door.
+ */
+export async function startCeiling(
+  ctx: BenchContext,
+  spec: string,
+  probe: string,
+  door = false,
+): Promise<Peer> {
   const port = freePort();
-  const proc = ctx.procs.spawn("deno-ceiling", Deno.execPath(), [
+  const name = door ? "deno-door" : "deno-ceiling";
+  const proc = ctx.procs.spawn(name, Deno.execPath(), [
     "run",
     "--no-prompt",
     "--allow-net=127.0.0.1",
@@ -137,6 +146,7 @@ export async function startCeiling(ctx: BenchContext, spec: string, probe: strin
     `${ctx.root}/bench/ceiling_server.ts`,
     spec,
     String(port),
+    ...(door ? ["door"] : []),
   ], { cwd: ctx.root });
   const readyMs = await waitFor200(port, probe, {
     since: proc.spawnedAt,
@@ -145,5 +155,5 @@ export async function startCeiling(ctx: BenchContext, spec: string, probe: strin
   }).catch((e) => {
     throw new Error(`the ceiling server did not start: ${e.message}\n${proc.tail()}`);
   });
-  return { name: "deno-ceiling", port, proc, readyMs };
+  return { name, port, proc, readyMs };
 }

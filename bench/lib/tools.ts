@@ -3,7 +3,13 @@ import { run } from "./proc.ts";
 import { wrkVersion } from "./wrk.ts";
 
 /** Debian package of each tool (the program has the same name). */
-const PACKAGES: Record<string, string> = { wrk: "wrk", nginx: "nginx", caddy: "caddy" };
+const PACKAGES: Record<string, string> = {
+  wrk: "wrk",
+  nginx: "nginx",
+  caddy: "caddy",
+  curl: "curl",
+  openssl: "openssl",
+};
 
 export interface ToolSet {
   /** Absolute path of each tool found. */

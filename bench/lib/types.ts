@@ -22,6 +22,11 @@ export interface BenchOptions {
    * results written to the checkout.
    */
   smoke: boolean;
+  /**
+   * The machine is shared and busy anyway: no waiting for quiet, no repeated
+   * runs (figures are noisier; CPU per request is the steadier one).
+   */
+  busy: boolean;
 }
 
 export interface BenchContext {

@@ -1,7 +1,14 @@
 import type { Command } from "commander";
 import { hashPassword } from "../../lib/password.ts";
 import { currentProgram } from "../../lib/program.ts";
-import { ensureLocalPeer, ensureOwner, startServer, type Upgrader } from "../../server/mod.ts";
+import {
+  ensureLocalPeer,
+  ensureOwner,
+  type HttpsOptions,
+  startServer,
+  StaticCertificates,
+  type Upgrader,
+} from "../../server/mod.ts";
 import {
   isSecretSetting,
   isSettingKey,
@@ -45,21 +52,89 @@ function adminUrl(domain: string, port: number): string {
 
 /** `/health` as this machine reaches a node listening on `host:port`. */
 function healthUrl(host: string, port: number): string {
-  const h = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host;
+  // `::` falls back to IPv4 alone where IPv6 is off: 127.0.0.1 answers either way.
+  const h = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   return `http://${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${port}/health`;
 }
 
-async function start(opts: { port?: string; host?: string; domain?: string; db?: string }) {
+interface StartOptions {
+  port?: string;
+  host?: string;
+  domain?: string;
+  db?: string;
+  httpsPort?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/**
+ * `--tls-cert`/`--tls-key`: HTTPS with one certificate (from files) for
+ * every name. SIGHUP reads the files again (a renewed certificate): the
+ * HTTPS listener is swapped, no connection is dropped.
+ */
+async function httpsFromFlags(
+  opts: StartOptions,
+): Promise<{ https: HttpsOptions; reload: () => Promise<void> } | undefined> {
+  if (!opts.tlsCert && !opts.tlsKey) {
+    if (opts.httpsPort) throw new CliError("--https-port needs --tls-cert and --tls-key");
+    return undefined;
+  }
+  if (!opts.tlsCert || !opts.tlsKey) {
+    throw new CliError("--tls-cert and --tls-key go together", "VALIDATION_FAILED");
+  }
+  const port = Number(opts.httpsPort ?? "443");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new CliError("--https-port must be a port number", "VALIDATION_FAILED");
+  }
+  const { tlsCert, tlsKey } = opts;
+  const read = async () => ({
+    cert: await Deno.readTextFile(tlsCert),
+    key: await Deno.readTextFile(tlsKey),
+  });
+  let certificates: StaticCertificates;
+  try {
+    certificates = new StaticCertificates({ "*": await read() });
+  } catch (err) {
+    throw new CliError(
+      `cannot read the TLS certificate or key: ${err instanceof Error ? err.message : err}`,
+    );
+  }
+  const reload = async () => {
+    try {
+      certificates.set("*", await read());
+      console.error(`${new Date().toISOString()} SIGHUP: TLS certificate read again`);
+    } catch (err) {
+      console.error(`${new Date().toISOString()} SIGHUP: cannot read the TLS files: ${err}`);
+    }
+  };
+  return { https: { port, certificates }, reload };
+}
+
+async function start(opts: StartOptions) {
   const dbPath = resolveDbPath(opts.db);
+  // Signal handlers first: Deno creates its signal pipe on the first one,
+  // and doing that later, out of descriptors (a flood), panics.
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let stopping = false;
+  const stop = async () => {
+    // A second signal does not wait.
+    if (stopping) Deno.exit(130);
+    stopping = true;
+    await server?.close();
+    Deno.exit(0);
+  };
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, stop);
+  const tls = await httpsFromFlags(opts);
+  if (tls && Deno.build.os !== "windows") Deno.addSignalListener("SIGHUP", tls.reload);
   const storage = openStorage(opts.db);
-  let server: Awaited<ReturnType<typeof startServer>>;
   // An accepted upgrade stops the node, then swaps the program and restarts.
   let restart: { staged: string; version: string; stopped: Promise<void> } | undefined;
   const upgrader: Upgrader = {
     program: currentProgram(),
     apply(staged, version) {
       // After the 202 has gone out.
-      const stopped = new Promise<void>((r) => setTimeout(r, 100)).then(() => server.close());
+      const stopped = new Promise<void>((r) => setTimeout(r, 100)).then(() => server!.close());
       restart = { staged, version, stopped };
     },
   };
@@ -68,6 +143,7 @@ async function start(opts: { port?: string; host?: string; domain?: string; db?:
       storage,
       overrides: { port: opts.port, host: opts.host, domain: opts.domain },
       upgrader,
+      https: tls?.https,
     });
   } catch (err) {
     storage.close();
@@ -85,6 +161,7 @@ async function start(opts: { port?: string; host?: string; domain?: string; db?:
   console.log(`database: ${dbPath}`);
   console.log(`admin:    ${adminUrl(settings.domain, server.port)}`);
   console.log(`apps:     http://<app>.${settings.domain}:${server.port}`);
+  if (server.https) console.log(`https:    port ${server.https.port}`);
   if (created) {
     console.log("");
     console.log("First run: the owner account was created. This password is shown only once.");
@@ -94,12 +171,6 @@ async function start(opts: { port?: string; host?: string; domain?: string; db?:
       "The CLI on this machine is set up (peer 'local'): try 'deno task fazt deploy ./site'.",
     );
   }
-  const stop = async () => {
-    await server.close();
-    Deno.exit(0);
-  };
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, stop);
   await server.finished;
   if (!restart) return;
   // From here on a signal is for the node that is about to run (forwarded).
@@ -212,9 +283,15 @@ export function serverCommand(program: Command): void {
   server.command("start")
     .description("start serving (first run creates the owner and prints its password)")
     .option("--port <n>", "port to listen on (default 4698)")
-    .option("--host <addr>", "address to listen on (default 0.0.0.0)")
+    .option("--host <addr>", "address to listen on (default ::, every IPv6 and IPv4 address)")
     .option("--domain <domain>", "the node's domain (default localhost)")
     .option("--db <path>", "database file (default $FAZT_DB or ~/.fazt/data.db)")
+    .option(
+      "--tls-cert <file>",
+      "serve HTTPS too, with this certificate chain (PEM) for every name",
+    )
+    .option("--tls-key <file>", "the private key (PEM) of --tls-cert")
+    .option("--https-port <n>", "HTTPS port with --tls-cert (default 443)")
     .action(start);
   server.command("init")
     .description("create the owner account and store the domain")

@@ -3,12 +3,13 @@ import { appUrl } from "../hosts.ts";
 import { HttpError } from "../http_error.ts";
 import { readJsonObject } from "../json_body.ts";
 import { findApp } from "../params.ts";
+import { requestHost } from "../request_host.ts";
 import type * as Api from "../api_types.ts";
 import { type Answer, json } from "../respond.ts";
 import { parseManifest } from "../../runtime/mod.ts";
 
 function urlOf(c: RouteContext, name: string): string {
-  return appUrl(name, c.url, c.req.headers.get("host"), c.server.settings.domain);
+  return appUrl(name, c.url, requestHost(c.req), c.server.settings.domain);
 }
 
 /** `GET /api/apps` */

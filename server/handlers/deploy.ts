@@ -4,6 +4,7 @@ import type { RouteContext } from "../context.ts";
 import { deployArchive } from "../deployer.ts";
 import { appUrl } from "../hosts.ts";
 import { HttpError } from "../http_error.ts";
+import { requestHost } from "../request_host.ts";
 import type * as Api from "../api_types.ts";
 import { type Answer, json } from "../respond.ts";
 import { boundedBody, Spool, spoolDir } from "../upload.ts";
@@ -113,12 +114,12 @@ async function deployFrom(c: RouteContext, input: DeployInput): Promise<Answer<A
     deployedBy: c.principal?.token.name,
     draft,
   });
-  const url = appUrl(name, c.url, c.req.headers.get("host"), domain);
+  const url = appUrl(name, c.url, requestHost(c.req), domain);
   // The version's own host: where a draft can be looked at before it is promoted.
   const preview_url = appUrl(
     `${name}--v${outcome.version}`,
     c.url,
-    c.req.headers.get("host"),
+    requestHost(c.req),
     domain,
   );
   return json({ ...outcome, url, preview_url }, 201);

@@ -2,6 +2,7 @@ import { VERSION } from "../../version.ts";
 import type { RouteContext } from "../context.ts";
 import type * as Api from "../api_types.ts";
 import { HttpError } from "../http_error.ts";
+import { requestHost } from "../request_host.ts";
 import { type JsonAnswer, plainJson } from "../respond.ts";
 
 /**
@@ -20,7 +21,7 @@ function checkOrigin(req: Request): void {
   } catch {
     // Not a URL: refused below.
   }
-  if (!host || host !== (req.headers.get("host") ?? "").toLowerCase()) {
+  if (!host || host !== requestHost(req).toLowerCase()) {
     throw new HttpError(403, "FORBIDDEN_ORIGIN", `Origin '${origin}' may not use this node's MCP`);
   }
 }

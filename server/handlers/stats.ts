@@ -2,7 +2,6 @@ import {
   type CountRow,
   DAY_MS,
   type Dimension,
-  type Grain,
   HOUR_MS,
   type Span,
   type TopRow,

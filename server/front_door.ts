@@ -1,0 +1,674 @@
+/**
+ * fazt's front door: its own accept loop over `Deno.listen` (HTTP) and
+ * `Deno.listenTls` (HTTPS) listeners, one `serveHttpOnConnection` per
+ * accepted connection, so that every connection is known and bounded.
+ * `Deno.serve` has no timeouts at all and exits the process when accept()
+ * fails with "Too many open files" (both measured before this was built).
+ *
+ * What it enforces:
+ * - caps on open connections, in all and per client address (IPv6 by /64);
+ *   at the global cap the connection idle longest makes room, and only when
+ *   every connection is busy is a new one refused;
+ * - a header timeout (no request on a new connection: silent clients,
+ *   slowloris, a TLS handshake that never ends), an idle timeout (a
+ *   keep-alive connection with nothing in flight) and a body stall timeout
+ *   (a request body with no byte for that long: 408, then the connection is
+ *   closed);
+ * - running out of descriptors: idle connections are dropped, accepting
+ *   backs off and goes on, the process never exits;
+ * - load shedding: past `maxRequestsInFlight` requests, or while the event
+ *   loop lags more than `overloadLagMs`, new requests get a fast
+ *   `503 OVERLOADED` with `Retry-After`;
+ * - graceful shutdown: stop accepting, close idle connections, let requests
+ *   in flight finish for a grace period.
+ *
+ * Internal Deno API (2.9.6, ext/http/00_serve.ts):
+ * `Deno[Deno.internal].serveHttpOnConnection(conn, signal, handler, onError,
+ * onListen)` serves one connection and takes its resource: it is closed with
+ * the signal (forcefully) or the returned server's `shutdown()` (gracefully).
+ * @module
+ */
+import { clientKey } from "./client_address.ts";
+import { HttpError } from "./http_error.ts";
+import type { Sockopt } from "./sockopt.ts";
+import { errorResponse } from "../lib/error_response.ts";
+
+type Handler = (
+  req: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+// deno-lint-ignore no-explicit-any -- Deno's internal namespace has no public type
+const internal = (Deno as any)[(Deno as any).internal] as {
+  serveHttpOnConnection(
+    conn: Deno.Conn,
+    signal: AbortSignal | undefined,
+    handler: Handler,
+    onError: (error: unknown) => Response | Promise<Response>,
+    onListen: (scheme: string) => void,
+  ): Deno.HttpServer<Deno.NetAddr>;
+};
+
+/** Whether this Deno has the internal API the front door is built on. */
+export function frontDoorSupported(): boolean {
+  return typeof internal?.serveHttpOnConnection === "function";
+}
+
+/** The limits of a front door (settings of the same names, in ms). */
+export interface DoorLimits {
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+  bodyStallTimeoutMs: number;
+  /** Requests being answered at once, past which new ones get 503. */
+  maxRequestsInFlight: number;
+  /** Event-loop lag past which new requests get 503; 0: never. */
+  overloadLagMs: number;
+}
+
+export interface FrontDoorOptions {
+  limits: DoorLimits;
+  handler: Handler;
+  onError: (error: unknown) => Response | Promise<Response>;
+  log?: (message: string) => void;
+  /** The FFI shim: reaps TLS connections stuck before their handshake. */
+  sockopt?: Sockopt;
+  /** Wait between a response that ends a connection and the close (default 1000). */
+  lingerMs?: number;
+}
+
+/** Counters, for `/api/system`, tests and benchmarks. */
+export interface DoorStats {
+  accepted: number;
+  open: number;
+  inFlight: number;
+  refusedPerIp: number;
+  refusedFull: number;
+  evictedIdle: number;
+  headerTimeouts: number;
+  idleTimeouts: number;
+  bodyStalls: number;
+  shed: number;
+  descriptorErrors: number;
+  acceptErrors: number;
+  reaped: number;
+  lagMs: number;
+}
+
+type AnyListener = Deno.Listener<Deno.TcpConn, Deno.NetAddr> | Deno.TlsListener;
+type AnyConn = Deno.TcpConn | Deno.TlsConn;
+
+/** A request body being read by a handler, watched for stalls. */
+interface BodyWatch {
+  /** When the pending read started; 0 when no read is pending. */
+  waitingSince: number;
+  ended: boolean;
+  fail(err: Error): void;
+}
+
+class Connection {
+  ended = false;
+  shutdownCalled = false;
+  inFlight = 0;
+  requests = 0;
+  idleSince = performance.now();
+  closeAfterResponse = false;
+  readonly bodies = new Set<BodyWatch>();
+  readonly ctrl = new AbortController();
+  server?: Deno.HttpServer<Deno.NetAddr>;
+  constructor(
+    readonly key: string,
+    readonly peer: Deno.NetAddr,
+    readonly localPort: number,
+    readonly tls: boolean,
+  ) {}
+}
+
+/**
+ * Aborting the signal of a connection whose server has already ended makes
+ * Deno's abort listener call op_http_cancel on a removed resource; the
+ * BadResource it throws is reported as an uncaught error (try/catch around
+ * abort() does not see it) and would end the process. A client can close a
+ * tick before `finished` settles, so the race cannot be ruled out by
+ * bookkeeping: exactly that error is swallowed, only while inside abort().
+ */
+let inDoorAbort = false;
+let abortGuardInstalled = false;
+function installAbortGuard(): void {
+  if (abortGuardInstalled) return;
+  abortGuardInstalled = true;
+  addEventListener("error", (e) => {
+    if (inDoorAbort && e.error instanceof Deno.errors.BadResource) e.preventDefault();
+  });
+}
+
+function safeAbort(c: Connection): void {
+  // After server.shutdown() the resource is gone too: an abort would throw.
+  if (c.ended || c.shutdownCalled || c.ctrl.signal.aborted) return;
+  inDoorAbort = true;
+  try {
+    c.ctrl.abort();
+  } finally {
+    inDoorAbort = false;
+  }
+}
+
+const RAW_503 = new TextEncoder().encode(
+  "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\n" +
+    "content-length: 0\r\n\r\n",
+);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `Deno.TlsConn` is not a global class: TLS connections are told by their `handshake()`. */
+function isTls(c: Deno.Conn): c is Deno.TlsConn {
+  return typeof (c as Deno.TlsConn).handshake === "function";
+}
+
+/** EMFILE (24) or ENFILE (23), as Deno reports them from accept(). */
+export function isDescriptorExhaustion(err: unknown): boolean {
+  const m = err instanceof Error ? err.message : String(err);
+  return m.includes("os error 24") || m.includes("os error 23");
+}
+
+/**
+ * Ordinary ends of a connection a client caused (reset, no TLS
+ * close_notify, half a request): not worth an error line each.
+ */
+function ordinaryEnd(err: unknown): boolean {
+  const m = err instanceof Error ? err.message : String(err);
+  return /ConnectionReset|UnexpectedEof|WouldBlock|BrokenPipe|connection (closed|reset)|os error (104|32)|peer closed|handshake|NotConnected|Interrupted|ConnectionAborted/i
+    .test(m);
+}
+
+export class FrontDoor {
+  readonly stats: DoorStats = {
+    accepted: 0,
+    open: 0,
+    inFlight: 0,
+    refusedPerIp: 0,
+    refusedFull: 0,
+    evictedIdle: 0,
+    headerTimeouts: 0,
+    idleTimeouts: 0,
+    bodyStalls: 0,
+    shed: 0,
+    descriptorErrors: 0,
+    acceptErrors: 0,
+    reaped: 0,
+    lagMs: 0,
+  };
+  readonly #conns = new Set<Connection>();
+  readonly #perKey = new Map<string, number>();
+  readonly #loops = new Map<AnyListener, Promise<void>>();
+  readonly #limits: DoorLimits;
+  readonly #handler: Handler;
+  readonly #onError: FrontDoorOptions["onError"];
+  readonly #log: (m: string) => void;
+  readonly #sockopt?: Sockopt;
+  readonly #lingerMs: number;
+  #closing = false;
+  #sweeper: ReturnType<typeof setInterval>;
+  #lagTimer: ReturnType<typeof setTimeout> | undefined;
+  #lagSamples = [0, 0];
+  readonly #closed: { promise: Promise<void>; resolve: () => void };
+
+  constructor(options: FrontDoorOptions) {
+    installAbortGuard();
+    this.#limits = { ...options.limits };
+    this.#handler = options.handler;
+    this.#onError = options.onError;
+    this.#log = options.log ?? (() => {});
+    this.#sockopt = options.sockopt;
+    this.#lingerMs = options.lingerMs ?? 1000;
+    const l = this.#limits;
+    // One sweep over all connections instead of a timer each; often enough
+    // for the shortest timeout to be kept within a quarter of itself.
+    const every = Math.max(
+      20,
+      Math.min(1000, Math.min(l.headerTimeoutMs, l.idleTimeoutMs, l.bodyStallTimeoutMs) / 4),
+    );
+    this.#sweeper = setInterval(() => this.#sweep(), every);
+    if (l.overloadLagMs > 0) this.#watchLag();
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => resolve = r);
+    this.#closed = { promise, resolve };
+  }
+
+  /** Settles when `shutdown()` is done. */
+  get finished(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  /** Connections open now. */
+  get open(): number {
+    return this.#conns.size;
+  }
+
+  /**
+   * Accepts from one more listener: another address family, the HTTPS port,
+   * or the new listener of a certificate swap. The door owns it from now on.
+   */
+  listen(listener: AnyListener): void {
+    if (this.#closing) {
+      listener.close();
+      return;
+    }
+    this.#loops.set(listener, this.#acceptLoop(listener));
+  }
+
+  /**
+   * Stops accepting from a listener (the old one after a swap). Connections
+   * it accepted stay open and keep being served. Connections the kernel had
+   * queued on it and not yet handed over are reset (unless
+   * `net.ipv4.tcp_migrate_req` is 1, which moves them to the new listener).
+   */
+  async unlisten(listener: AnyListener): Promise<void> {
+    try {
+      listener.close();
+    } catch {
+      // Already closed.
+    }
+    await this.#loops.get(listener);
+    this.#loops.delete(listener);
+  }
+
+  async #acceptLoop(listener: AnyListener): Promise<void> {
+    let backoff = 0;
+    while (!this.#closing) {
+      let conn: AnyConn;
+      try {
+        conn = await listener.accept();
+        backoff = 0;
+      } catch (err) {
+        if (
+          this.#closing || err instanceof Deno.errors.BadResource ||
+          err instanceof Deno.errors.Interrupted
+        ) break;
+        if (isDescriptorExhaustion(err)) {
+          // Out of descriptors: drop idle connections, wait, go on.
+          this.stats.descriptorErrors++;
+          this.#evictIdle(Math.max(1, Math.ceil(this.#conns.size / 10)), 50);
+          backoff = Math.min(Math.max(backoff * 2, 10), 1000);
+          if (this.stats.descriptorErrors % 100 === 1) {
+            this.#log(`out of file descriptors: shedding connections (${err})`);
+          }
+          await sleep(backoff);
+          continue;
+        }
+        // ECONNABORTED and the like: the listener is still fine.
+        this.stats.acceptErrors++;
+        if (this.stats.acceptErrors % 100 === 1) this.#log(`accept failed: ${err}`);
+        await sleep(10);
+        continue;
+      }
+      this.#admit(conn);
+    }
+  }
+
+  #admit(conn: AnyConn): void {
+    this.stats.accepted++;
+    const peer = conn.remoteAddr;
+    const key = clientKey(peer.hostname);
+    const n = this.#perKey.get(key) ?? 0;
+    if (n >= this.#limits.maxConnectionsPerIp) {
+      this.stats.refusedPerIp++;
+      this.#refuse(conn, false);
+      return;
+    }
+    if (this.#conns.size >= this.#limits.maxConnections && this.#evictIdle(1, 100) === 0) {
+      this.stats.refusedFull++;
+      this.#refuse(conn, true);
+      return;
+    }
+    const c = new Connection(key, peer, conn.localAddr.port, isTls(conn));
+    this.#conns.add(c);
+    this.#perKey.set(key, n + 1);
+    this.stats.open = this.#conns.size;
+    try {
+      c.server = internal.serveHttpOnConnection(
+        conn,
+        c.ctrl.signal,
+        (req, info) => this.#serve(c, req, info),
+        this.#onError,
+        () => {},
+      );
+    } catch (err) {
+      this.#log(`could not serve a connection: ${err}`);
+      c.ended = true;
+      this.#forget(c);
+      return;
+    }
+    // Every connection's `finished` is handled: an unhandled rejection (a
+    // client's reset) would end the process.
+    c.server.finished.then(() => this.#ended(c), (err) => {
+      if (!ordinaryEnd(err)) this.#log(`connection ended: ${err}`);
+      this.#ended(c);
+    });
+  }
+
+  #ended(c: Connection): void {
+    c.ended = true;
+    for (const b of c.bodies) b.fail(new Error("connection closed"));
+    this.#forget(c);
+  }
+
+  #serve(
+    c: Connection,
+    req: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Response | Promise<Response> {
+    c.inFlight++;
+    c.requests++;
+    this.stats.inFlight++;
+    if (this.#closing) c.closeAfterResponse = true;
+    const shed = this.stats.inFlight > this.#limits.maxRequestsInFlight || this.#lagging();
+    const watched = req.body === null || shed ? undefined : this.#watchBody(c, req);
+    const watch = watched?.watch;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      c.inFlight--;
+      this.stats.inFlight--;
+      c.idleSince = performance.now();
+      if (watch) {
+        c.bodies.delete(watch);
+        // A body nobody read to its end: Deno would keep reading it.
+        if (!watch.ended) c.closeAfterResponse = true;
+      }
+      // Pitfall: for an async handler `completed` settles a tick before
+      // the bytes are written (an abort right then lost every response), so
+      // the close comes later; the wait also lets the client read the
+      // answer before the reset that unread upload bytes cause.
+      if (c.closeAfterResponse && c.inFlight === 0) {
+        setTimeout(() => safeAbort(c), this.#lingerMs);
+      }
+    };
+    info.completed.then(finish, finish);
+    if (shed) {
+      this.stats.shed++;
+      // Its body is not read: the connection cannot be reused.
+      if (req.body) c.closeAfterResponse = true;
+      return overloaded();
+    }
+    return this.#handler(watched ? watched.req : req, info);
+  }
+
+  /**
+   * The request with its body read through a watch: a read that waits
+   * longer than the body stall timeout fails with 408 and the connection is
+   * closed after the answer.
+   */
+  #watchBody(c: Connection, req: Request): { req: Request; watch: BodyWatch } {
+    const source = req.body!.getReader();
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let failed = false;
+    const watch: BodyWatch = {
+      waitingSince: 0,
+      ended: false,
+      fail: (err) => {
+        if (failed || watch.ended) return;
+        failed = true;
+        watch.waitingSince = 0;
+        try {
+          controller.error(err);
+        } catch {
+          // The stream is already closed.
+        }
+        source.cancel().catch(() => {});
+      },
+    };
+    const body = new ReadableStream<Uint8Array>({
+      start: (ctrl) => {
+        controller = ctrl;
+      },
+      pull: async (ctrl) => {
+        watch.waitingSince = performance.now();
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await source.read();
+        } catch (err) {
+          watch.waitingSince = 0;
+          if (!failed) {
+            failed = true;
+            ctrl.error(err);
+          }
+          return;
+        }
+        watch.waitingSince = 0;
+        if (failed) return;
+        if (r.done) {
+          watch.ended = true;
+          ctrl.close();
+        } else ctrl.enqueue(r.value);
+      },
+      cancel: (reason) => {
+        watch.ended = watch.ended || failed;
+        return source.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+    c.bodies.add(watch);
+    const init: RequestInit & { duplex: "half" } = {
+      method: req.method,
+      headers: req.headers,
+      body,
+      duplex: "half",
+    };
+    return { req: new Request(req.url, init), watch };
+  }
+
+  #refuse(conn: AnyConn, full: boolean): void {
+    const tls = isTls(conn);
+    if (!full || tls) {
+      const peer = conn.remoteAddr, port = conn.localAddr.port;
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+      // close() alone does not close a TLS socket before its handshake.
+      if (tls) this.#reap(port, peer);
+      return;
+    }
+    // Plain HTTP and every connection busy: a raw 503, half-close, drain
+    // briefly so the client reads it rather than a reset.
+    (async () => {
+      try {
+        await conn.write(RAW_503);
+        await conn.closeWrite();
+        const buf = new Uint8Array(4096);
+        const until = performance.now() + 1000;
+        while (performance.now() < until) {
+          const n = await Promise.race([conn.read(buf), sleep(until - performance.now())]);
+          if (n === null || n === undefined) break;
+        }
+      } catch {
+        // The peer went away.
+      }
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    })();
+  }
+
+  #reapQueue = new Map<number, Deno.NetAddr[]>();
+  #reapTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Batches reaps: one descriptor scan per 50 ms. */
+  #reap(localPort: number, peer: Deno.NetAddr): void {
+    if (!this.#sockopt) return;
+    let q = this.#reapQueue.get(localPort);
+    if (!q) this.#reapQueue.set(localPort, q = []);
+    q.push(peer);
+    this.#reapTimer ??= setTimeout(() => {
+      this.#reapTimer = undefined;
+      for (const [port, peers] of this.#reapQueue) {
+        this.stats.reaped += this.#sockopt!.shutdownPeers(port, peers);
+      }
+      this.#reapQueue.clear();
+    }, 50);
+  }
+
+  /** Cuts a connection; a TLS one that never sent a request may be stuck in its handshake. */
+  #cut(c: Connection): void {
+    safeAbort(c);
+    if (c.tls && c.requests === 0) this.#reap(c.localPort, c.peer);
+  }
+
+  #forget(c: Connection): void {
+    if (!this.#conns.delete(c)) return;
+    const n = (this.#perKey.get(c.key) ?? 1) - 1;
+    if (n <= 0) this.#perKey.delete(c.key);
+    else this.#perKey.set(c.key, n);
+    this.stats.open = this.#conns.size;
+  }
+
+  /**
+   * Closes up to `count` connections with nothing in flight that have been
+   * idle at least `minIdleMs`: first those that never sent a request
+   * (silent, slowloris), then keep-alive ones, each longest idle first.
+   */
+  #evictIdle(count: number, minIdleMs: number): number {
+    const now = performance.now();
+    if (count === 1) {
+      // The common case (one new connection at the cap): one pass, no sort.
+      let best: Connection | undefined;
+      for (const c of this.#conns) {
+        if (c.inFlight > 0 || c.ctrl.signal.aborted || now - c.idleSince < minIdleMs) continue;
+        if (!best || evictsBefore(c, best)) best = c;
+      }
+      if (!best) return 0;
+      this.#cut(best);
+      this.#forget(best);
+      this.stats.evictedIdle++;
+      return 1;
+    }
+    const idle: Connection[] = [];
+    for (const c of this.#conns) {
+      if (c.inFlight === 0 && !c.ctrl.signal.aborted && now - c.idleSince >= minIdleMs) {
+        idle.push(c);
+      }
+    }
+    idle.sort((a, b) => evictsBefore(a, b) ? -1 : evictsBefore(b, a) ? 1 : 0);
+    const chosen = idle.slice(0, count);
+    for (const c of chosen) {
+      this.#cut(c);
+      // The descriptor is released by the abort: count the slot free now.
+      this.#forget(c);
+    }
+    this.stats.evictedIdle += chosen.length;
+    return chosen.length;
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    const l = this.#limits;
+    for (const c of this.#conns) {
+      if (c.ctrl.signal.aborted) continue;
+      for (const b of c.bodies) {
+        if (b.waitingSince > 0 && now - b.waitingSince > l.bodyStallTimeoutMs) {
+          this.stats.bodyStalls++;
+          c.closeAfterResponse = true;
+          b.fail(
+            new HttpError(
+              408,
+              "REQUEST_TIMEOUT",
+              `No byte of the request body arrived for ${l.bodyStallTimeoutMs} ms`,
+            ),
+          );
+        }
+      }
+      if (c.inFlight > 0) continue;
+      const first = c.requests === 0;
+      if (now - c.idleSince > (first ? l.headerTimeoutMs : l.idleTimeoutMs)) {
+        if (first) this.stats.headerTimeouts++;
+        else this.stats.idleTimeouts++;
+        this.#cut(c);
+        this.#forget(c);
+      }
+    }
+  }
+
+  /**
+   * Event-loop lag: how late a 100 ms timer fires. Two late samples in a
+   * row mean requests wait for the CPU, not one long task.
+   */
+  #watchLag(): void {
+    const every = 100;
+    let expected = performance.now() + every;
+    const tick = () => {
+      const now = performance.now();
+      const lag = Math.max(0, now - expected);
+      this.#lagSamples = [this.#lagSamples[1], lag];
+      this.stats.lagMs = Math.round(lag);
+      expected = now + every;
+      this.#lagTimer = setTimeout(tick, every);
+      Deno.unrefTimer(this.#lagTimer);
+    };
+    this.#lagTimer = setTimeout(tick, every);
+    Deno.unrefTimer(this.#lagTimer);
+  }
+
+  #lagging(): boolean {
+    const limit = this.#limits.overloadLagMs;
+    return limit > 0 && Math.min(this.#lagSamples[0], this.#lagSamples[1]) > limit;
+  }
+
+  /**
+   * Stops accepting, closes idle connections and lets requests in flight
+   * finish for up to `graceMs` (HTTP/1.1 closes after its answer, HTTP/2
+   * gets GOAWAY). Resolves with how many connections were still busy then;
+   * those are left to the process's exit.
+   */
+  async shutdown(graceMs: number): Promise<{ busyAfterGrace: number }> {
+    if (this.#closing) {
+      await this.#closed.promise;
+      return { busyAfterGrace: 0 };
+    }
+    this.#closing = true;
+    for (const l of this.#loops.keys()) {
+      try {
+        l.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    clearInterval(this.#sweeper);
+    if (this.#lagTimer !== undefined) clearTimeout(this.#lagTimer);
+    for (const c of this.#conns) {
+      if (c.inFlight === 0) this.#cut(c);
+      else {
+        c.shutdownCalled = true;
+        c.server!.shutdown().catch(() => {});
+      }
+    }
+    const until = performance.now() + graceMs;
+    const busy = () => [...this.#conns].filter((c) => !c.ended && !c.ctrl.signal.aborted);
+    while (busy().length > 0 && performance.now() < until) await sleep(20);
+    const left = busy();
+    for (const c of left) safeAbort(c);
+    await Promise.all(this.#loops.values());
+    this.#closed.resolve();
+    return { busyAfterGrace: left.length };
+  }
+}
+
+/** Eviction order: never-used connections first, then keep-alive ones; longest idle first. */
+function evictsBefore(a: Connection, b: Connection): boolean {
+  const aSilent = a.requests === 0, bSilent = b.requests === 0;
+  if (aSilent !== bSilent) return aSilent;
+  return a.idleSince < b.idleSince;
+}
+
+function overloaded(): Response {
+  return errorResponse({
+    status: 503,
+    code: "OVERLOADED",
+    message: "This node is overloaded; try again shortly",
+    headers: { "retry-after": "1" },
+  });
+}
