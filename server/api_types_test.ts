@@ -15,6 +15,7 @@ import type * as Api from "./api_types.ts";
 import type { DeployOutcome } from "./deployer.ts";
 import type { UpgradeInfo } from "./handlers/upgrade.ts";
 import type { RequestRate } from "./request_rate.ts";
+import type { CertStatus } from "./certs/mod.ts";
 import { ROUTES } from "./route_table.ts";
 
 /** `true` when each type is assignable to the other. */
@@ -38,6 +39,7 @@ const _rows: true[] = [
   true satisfies Same<TopRow, Api.TopEntry>,
   true satisfies Same<ReturnType<RequestRate["snapshot"]>, Api.RequestRate>,
   true satisfies Same<UpgradeInfo, Api.UpgradeInfo>,
+  true satisfies Same<CertStatus, Api.Certificate>,
   true satisfies Same<DeployOutcome & { url: string; preview_url: string }, Api.Deployed>,
   true satisfies Same<
     Omit<StoredEvent, "source" | "visitor" | "tags" | "props"> & { props: unknown },
@@ -91,6 +93,10 @@ const ANSWERS: { [K in keyof Api.ApiData]: "data" } & { [K in keyof Api.PlainAns
   "GET /api/system/requests": "data",
   "GET /api/peers": "data",
   "GET /api/peers/status": "data",
+  "GET /api/certificates": "data",
+  "GET /api/apps/:name/domains": "data",
+  "POST /api/apps/:name/domains": "data",
+  "DELETE /api/apps/:name/domains/:domain": "data",
   "POST /mcp": "plain",
   "GET /.well-known/mcp.json": "plain",
   "GET /llms.txt": "plain",

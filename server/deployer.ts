@@ -103,7 +103,7 @@ export async function deployArchive(
     server.storage.docs.ensureIndexes(app.id, manifest.indexes);
   }
   if (!opts.draft) server.runtime.stopApp(app.id);
-  server.sites.refresh(name);
+  server.sites.changed(name);
   return {
     app: name,
     version: version.number,

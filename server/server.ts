@@ -1,11 +1,11 @@
-import { type SettingKey, type Settings, Storage } from "../storage/mod.ts";
+import { SettingError, type SettingKey, type Settings, Storage } from "../storage/mod.ts";
 import { authorize } from "./auth.ts";
 import type { Route, RouteContext, ServerContext } from "./context.ts";
-import { classifyHost, type HostTarget } from "./hosts.ts";
+import { classifyHost, hostname, type HostTarget } from "./hosts.ts";
 import { HttpError } from "./http_error.ts";
 import { notFoundPage } from "./pages.ts";
 import { toErrorResponse } from "./respond.ts";
-import { ROUTES, TRACKING_ROUTES } from "./route_table.ts";
+import { ANY_HOST_ROUTES, ROUTES, TRACKING_ROUTES } from "./route_table.ts";
 import { matchRoute } from "./router.ts";
 import { Sites } from "./sites.ts";
 import type { SiteIndex } from "./site_index.ts";
@@ -21,6 +21,13 @@ import { sessionLifetime } from "./session_cookie.ts";
 import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
 import { reservedPath } from "./tracking.ts";
+import { CustomDomains } from "./custom_domains.ts";
+import {
+  certifiableDomain,
+  CertManager,
+  type CertManagerOptions,
+  Challenges,
+} from "./certs/mod.ts";
 
 export interface ServerOptions {
   /** Database file; ignored when `storage` is given. */
@@ -33,6 +40,8 @@ export interface ServerOptions {
   analytics?: AnalyticsOptions;
   /** How this node replaces its program (given by `fazt server start`). */
   upgrader?: Upgrader;
+  /** The certificate manager's clock, retry waits and issuer (tests). */
+  acme?: CertManagerOptions;
 }
 
 export interface RunningServer {
@@ -74,19 +83,28 @@ const ADMIN_ROUTES = [...ROUTES, ...TRACKING_ROUTES.filter((r) => r.host !== "ap
 const APP_ROUTES = TRACKING_ROUTES.filter((r) => r.host === "app");
 
 /** A node's state before `withRoutes` gives it its routes, dispatch and request guards. */
-export type ServerState = Omit<
-  ServerContext,
-  "routes" | "dispatch" | "tokenFailures" | "forwarding"
->;
+export type ServerState =
+  & Omit<
+    ServerContext,
+    "routes" | "dispatch" | "tokenFailures" | "forwarding" | "domains" | "certs"
+  >
+  & { certs?: CertManager };
 
 /**
  * Completes a node's state with its routes, its in-process dispatch and what
  * it remembers about requests this run (failed tokens, ignored proxy headers).
  */
 export function withRoutes(state: ServerState): ServerContext {
-  const { settings } = state;
+  const { settings, storage, log } = state;
+  const certs = state.certs ?? new CertManager(storage, settings, log);
+  const domains = new CustomDomains(storage);
+  // A new app or domain needs a certificate; a removed one no longer gets one.
+  state.sites.onChange(() => certs.wake());
+  domains.onChange(() => certs.wake());
   const ctx: ServerContext = {
     ...state,
+    certs,
+    domains,
     tokenFailures: new FailureWindows(
       settings.token_failures_max,
       settings.token_failures_window_s * 1000,
@@ -118,7 +136,20 @@ export function createHandler(
   return (req, info) => {
     rate.hit();
     const host = req.headers.get("host") ?? "";
-    const target = classify(host);
+    if (req.url.includes(Challenges.PREFIX)) {
+      // The CA asks on the name it validates, whatever that name serves.
+      const path = pathnameOf(req.url);
+      if (path.startsWith(Challenges.PREFIX)) {
+        return answerRoute(
+          ANY_HOST_ROUTES,
+          path,
+          { req, url: new URL(req.url), server: ctx, remote: info?.remoteAddr },
+          () => notFoundPage(req, "Nothing here."),
+        );
+      }
+    }
+    const custom = ctx.domains.size > 0 ? ctx.domains.appFor(hostname(host)) : undefined;
+    const target: HostTarget = custom ? { kind: "app", name: custom } : classify(host);
     if (target.kind === "app") {
       const site = target.version === undefined
         ? ctx.sites.live(target.name)
@@ -220,6 +251,17 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     throw err;
   }
   const log = options.log ?? defaultLog;
+  if (settings.https === 1 && !certifiableDomain(settings.domain)) {
+    if (!options.storage) storage.close();
+    return Promise.reject(
+      new SettingError(
+        "domain",
+        "certifiable",
+        `HTTPS needs the node's domain to be a public DNS name (--domain): ` +
+          `'${settings.domain}' cannot have a certificate`,
+      ),
+    );
+  }
   const closing = new AbortController();
   const ctx = withRoutes({
     storage,
@@ -232,6 +274,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     startedAt: Date.now(),
     closing: closing.signal,
     log,
+    certs: new CertManager(storage, settings, log, options.acme),
   });
   const handler = createHandler(ctx);
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -243,12 +286,14 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       onError: (err) => toErrorResponse(err, ctx.log),
     }, handler);
   } catch (err) {
+    void ctx.certs.close();
     ctx.analytics.abort();
     ctx.runtime.close();
     ctx.compressor.close();
     if (!options.storage) storage.close();
     return Promise.reject(err);
   }
+  ctx.certs.start();
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return Promise.resolve({
@@ -260,6 +305,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     async close() {
       closing.abort(); // ends live streams (log tails) so shutdown need not wait for them
       await server.shutdown();
+      await ctx.certs.close();
       // Events still in memory are written before the database closes.
       await ctx.analytics.close();
       ctx.runtime.close();

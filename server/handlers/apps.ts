@@ -78,7 +78,9 @@ export function getApp(c: RouteContext): Answer<Api.AppDetail> {
 export function deleteApp(c: RouteContext): Answer<Api.AppDeleted> {
   const app = findApp(c);
   c.server.storage.apps.delete(app.name);
-  c.server.sites.refresh(app.name);
+  c.server.sites.changed(app.name);
+  // Its custom domains went with it.
+  c.server.domains.changed();
   return json({ app: app.name, deleted: true });
 }
 
@@ -111,7 +113,7 @@ export async function rollbackApp(c: RouteContext): Promise<Answer<Api.LiveChang
   }
   const previous = app.live_version;
   apps.setLive(app.id, target);
-  c.server.sites.refresh(app.name);
+  c.server.sites.changed(app.name);
   return json({ app: app.name, live_version: target, previous_version: previous });
 }
 
@@ -138,7 +140,7 @@ export async function promoteApp(c: RouteContext): Promise<Answer<Api.Promoted>>
   const previous = app.live_version;
   if (previous !== version) {
     apps.setLive(app.id, version);
-    c.server.sites.refresh(app.name);
+    c.server.sites.changed(app.name);
   }
   return json({
     app: app.name,
