@@ -1,6 +1,7 @@
 import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from "@zip.js/zip.js";
 import { type RunningServer, startServer, type Upgrader } from "../server/mod.ts";
 import type { AnalyticsOptions } from "../server/analytics.ts";
+import type { CertManagerOptions } from "../server/certs/mod.ts";
 import { type Scope, Storage } from "../storage/mod.ts";
 import { hostFetch } from "./http_client.ts";
 
@@ -54,6 +55,10 @@ export async function startTestNode(
     /** Analytics clock, salt source and write cadence. */
     analytics?: AnalyticsOptions;
     upgrader?: Upgrader;
+    /** The port to listen on (default: a free one); HTTPS tests point their CA at it. */
+    port?: number;
+    /** The certificate manager's clock, retry waits and issuer. */
+    acme?: CertManagerOptions;
   } = {},
 ): Promise<TestNode> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "fazt-test-" });
@@ -70,10 +75,11 @@ export async function startTestNode(
   const storage = Storage.open(dbPath);
   const server = await startServer({
     storage,
-    overrides: { port: 0, host: "127.0.0.1" },
+    overrides: { port: opts.port ?? 0, host: "127.0.0.1" },
     log: (m) => logs.push(m),
     analytics: opts.analytics,
     upgrader: opts.upgrader,
+    acme: opts.acme,
   });
   const base = `http://127.0.0.1:${server.port}`;
   const node: TestNode = {

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { resolve } from "node:path";
 import { hashPassword } from "../../lib/password.ts";
 import { currentProgram } from "../../lib/program.ts";
 import { ensureLocalPeer, ensureOwner, startServer, type Upgrader } from "../../server/mod.ts";
@@ -43,8 +44,46 @@ function healthUrl(host: string, port: number): string {
   return `http://${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${port}/health`;
 }
 
-async function start(opts: { port?: string; host?: string; domain?: string; db?: string }) {
+interface StartFlags {
+  port?: string;
+  host?: string;
+  domain?: string;
+  db?: string;
+  https?: boolean;
+  httpPort?: string;
+  httpsPort?: string;
+  acmeDirectory?: string;
+  acmeEmail?: string;
+  acmeCaFile?: string;
+}
+
+/** The HTTPS flags as setting overrides for this run. */
+function httpsOverrides(opts: StartFlags): Record<string, unknown> {
+  let caFile: string | undefined;
+  if (opts.acmeCaFile !== undefined) {
+    caFile = resolve(opts.acmeCaFile);
+    try {
+      Deno.readTextFileSync(caFile);
+    } catch (err) {
+      throw new CliError(
+        `--acme-ca-file ${caFile} cannot be read: ${err instanceof Error ? err.message : err}`,
+        "VALIDATION_FAILED",
+      );
+    }
+  }
+  return {
+    https: opts.https ? 1 : undefined,
+    http_port: opts.httpPort,
+    https_port: opts.httpsPort,
+    acme_directory: opts.acmeDirectory,
+    acme_email: opts.acmeEmail,
+    acme_ca_file: caFile,
+  };
+}
+
+async function start(opts: StartFlags) {
   const dbPath = resolveDbPath(opts.db);
+  const https = httpsOverrides(opts);
   const storage = openStorage(opts.db);
   let server: Awaited<ReturnType<typeof startServer>>;
   // An accepted upgrade stops the node, then swaps the program and restarts.
@@ -60,7 +99,7 @@ async function start(opts: { port?: string; host?: string; domain?: string; db?:
   try {
     server = await startServer({
       storage,
-      overrides: { port: opts.port, host: opts.host, domain: opts.domain },
+      overrides: { port: opts.port, host: opts.host, domain: opts.domain, ...https },
       upgrader,
     });
   } catch (err) {
@@ -79,6 +118,9 @@ async function start(opts: { port?: string; host?: string; domain?: string; db?:
   console.log(`database: ${dbPath}`);
   console.log(`admin:    ${adminUrl(settings.domain, server.port)}`);
   console.log(`apps:     http://<app>.${settings.domain}:${server.port}`);
+  if (settings.https === 1) {
+    console.log(`https:    certificates from ${settings.acme_directory} ('fazt cert list')`);
+  }
   if (created) {
     console.log("");
     console.log("First run: the owner account was created. This password is shown only once.");
@@ -197,6 +239,12 @@ export function serverCommand(program: Command): void {
     .option("--host <addr>", "address to listen on (default 0.0.0.0)")
     .option("--domain <domain>", "the node's domain (default localhost)")
     .option("--db <path>", "database file (default $FAZT_DB or ~/.fazt/data.db)")
+    .option("--https", "get certificates over ACME and serve HTTPS (setting https)")
+    .option("--http-port <n>", "plain HTTP port for HTTPS nodes, ACME's HTTP-01 (default 80)")
+    .option("--https-port <n>", "HTTPS port (default 443)")
+    .option("--acme-directory <url>", "ACME directory (default Let's Encrypt production)")
+    .option("--acme-email <address>", "contact address for the ACME account")
+    .option("--acme-ca-file <pem>", "extra CA certificates to trust for the ACME server's TLS")
     .action(start);
   server.command("init")
     .description("create the owner account and store the domain")

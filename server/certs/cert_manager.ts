@@ -87,6 +87,7 @@ export class CertManager {
   #closed = new AbortController();
   #wakeUp: (() => void) | undefined;
   #loop: Promise<void> | undefined;
+  #settledWaiters: (() => void)[] = [];
 
   constructor(
     private storage: Storage,
@@ -119,11 +120,23 @@ export class CertManager {
     this.#wakeUp?.();
   }
 
+  /**
+   * Resolves once the manager has looked at everything asked of it so far
+   * (after `wake`, too) and waits with nothing due: for tests, which wait
+   * for events, never for time.
+   */
+  settled(): Promise<void> {
+    if (!this.#loop || this.#closed.signal.aborted) return Promise.resolve();
+    if (this.#wakeUp && !this.#dirty) return Promise.resolve();
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
+  }
+
   /** Stops the loop and any ACME process; certificates already served stay in `tls`. */
   async close(): Promise<void> {
     this.#closed.abort();
     this.#wakeUp?.();
     await this.#loop;
+    for (const resolve of this.#settledWaiters.splice(0)) resolve();
   }
 
   /** Every served name and its certificate, by name. */
@@ -245,6 +258,7 @@ export class CertManager {
       // Sleep until the next name falls due, a wake-up, or an hour (the clock may jump).
       const wait = Math.min(Math.max(next - this.#now(), 0), HOUR);
       if (this.#dirty) continue;
+      for (const resolve of this.#settledWaiters.splice(0)) resolve();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, wait);
         function done() {

@@ -6,6 +6,9 @@ import { HttpError } from "../http_error.ts";
 import type * as Api from "../api_types.ts";
 import { type Answer, json } from "../respond.ts";
 
+/** Settings changed only on the node itself (`fazt server config`), never over HTTP. */
+const LOCAL_ONLY = new Set(["upgrade_public_key", "release_public_key", "acme_ca_file"]);
+
 /** Every setting: the value this run uses, its default, its range, and whether it is stored. */
 function describe(c: RouteContext) {
   const stored = c.server.storage.settings.load();
@@ -43,8 +46,9 @@ export async function putSettings(c: RouteContext): Promise<Answer<Api.SettingsS
   const { settings, db } = c.server.storage;
   for (const key of Object.keys(body)) {
     if (!isSettingKey(key)) throw HttpError.validation(key, "known", `unknown setting '${key}'`);
-    if (key === "upgrade_public_key" || key === "release_public_key") {
-      // Else a stolen admin token could remove the key and then upgrade.
+    if (LOCAL_ONLY.has(key)) {
+      // A stolen admin token must not remove an upgrade key (then upgrade),
+      // nor make the node read a file of its choosing (acme_ca_file).
       throw new HttpError(
         403,
         "LOCAL_ONLY",
