@@ -30,6 +30,35 @@ export class ApiClient {
     path: string,
     init: { body?: BodyInit; type?: string; timeoutMs?: number } = {},
   ): Promise<T> {
+    const res = await this.#send(method, path, init);
+    try {
+      return await readEnvelope<T>(res);
+    } catch (err) {
+      throw err instanceof ApiError ? this.#cliError(err, res) : err;
+    }
+  }
+
+  /**
+   * `GET path` for a body that is not the envelope (a file): the response,
+   * its body unread, once the node has answered 2xx; a refusal throws as
+   * `request` does.
+   */
+  async download(path: string): Promise<Response> {
+    const res = await this.#send("GET", path, {});
+    if (res.ok) return res;
+    try {
+      await readEnvelope(res);
+    } catch (err) {
+      throw err instanceof ApiError ? this.#cliError(err, res) : err;
+    }
+    throw new CliError(`${this.conn.url} answered ${res.status}`, "BAD_RESPONSE");
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    init: { body?: BodyInit; type?: string; timeoutMs?: number },
+  ): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.conn.token}` };
     if (init.type) headers["content-type"] = init.type;
     const signal = init.timeoutMs ? AbortSignal.timeout(init.timeoutMs) : undefined;
@@ -48,11 +77,7 @@ export class ApiClient {
         "UNREACHABLE",
       );
     }
-    try {
-      return await readEnvelope<T>(res);
-    } catch (err) {
-      throw err instanceof ApiError ? this.#cliError(err, res) : err;
-    }
+    return res;
   }
 
   #cliError(err: ApiError, res: Response): CliError {

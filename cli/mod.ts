@@ -7,10 +7,12 @@ import { VERSION } from "../version.ts";
 import { CliError } from "./cli_error.ts";
 import { appCommand } from "./commands/app.ts";
 import { certCommand } from "./commands/cert.ts";
+import { backupCommand } from "./commands/backup.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { mcpCommand } from "./commands/mcp.ts";
 import { peerShorthand, remoteCommand } from "./commands/remote.ts";
 import { serverCommand } from "./commands/server.ts";
+import { serviceCommand } from "./commands/service.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { tokenCommand } from "./commands/token.ts";
 import { upgradeCommand } from "./commands/upgrade.ts";
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
   statsCommand(program);
   remoteCommand(program);
   upgradeCommand(program);
+  backupCommand(program);
+  serviceCommand(program);
   mcpCommand(program);
   program.command("help [command]", { hidden: false }).description("show help for a command")
     .action((name?: string) => {

@@ -54,6 +54,8 @@ export interface System {
    * this run that was not (then every client has the proxy's address).
    */
   proxy: { trust_proxy: boolean; ignored_forwarding: IgnoredForwarding | null };
+  /** Scheduled backups; `null` when the database is in memory (nothing to back up). */
+  backup: BackupStatus | null;
 }
 
 /** Forwarding headers the admin host saw and did not believe, since the node started. */
@@ -65,6 +67,35 @@ export interface IgnoredForwarding {
   /** Requests that carried one. */
   requests: number;
   last_seen_at: number;
+}
+
+/** The backup schedule and how it went (in `GET /api/system`). */
+export interface BackupStatus {
+  /** `off`, or how often a backup is made (`24h`). */
+  interval: string;
+  /** How many backups are kept. */
+  keep: number;
+  /** When the next scheduled backup is due; `null` when off. */
+  next_at: number | null;
+  /** A backup (scheduled or a download) is being made now. */
+  running: boolean;
+  /** The last scheduled backup (or, after a restart, the newest file in the backup folder). */
+  last: BackupRun | null;
+  /** When the last backup that succeeded was made. */
+  last_ok_at: number | null;
+  /** Why the owner should look: the last backup failed, or is older than twice the interval. */
+  warning: string | null;
+}
+
+/** One backup attempt. */
+export interface BackupRun {
+  at: number;
+  /** The file's name in the backup folder (no path). */
+  file: string | null;
+  size_bytes: number | null;
+  ok: boolean;
+  /** Why it failed. */
+  error: string | null;
 }
 
 /** `GET /api/system/requests`: this run's requests per minute over the last hour. */
@@ -571,6 +602,8 @@ export interface PlainAnswers {
   "GET /health": Health;
   /** Server-Sent Events: `event: log` with a `LogEntry` as `data:`. */
   "GET /api/apps/:name/logs/stream": "text/event-stream";
+  /** A consistent snapshot of the database, checked, as a download. */
+  "GET /api/backup": "application/vnd.sqlite3";
   /** The blob's bytes, as a download. */
   "GET /api/apps/:name/blobs/*key": "application/octet-stream";
   /** MCP's JSON-RPC. */

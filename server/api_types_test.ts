@@ -97,6 +97,7 @@ const ANSWERS: { [K in keyof Api.ApiData]: "data" } & { [K in keyof Api.PlainAns
   "GET /api/apps/:name/domains": "data",
   "POST /api/apps/:name/domains": "data",
   "DELETE /api/apps/:name/domains/:domain": "data",
+  "GET /api/backup": "plain",
   "POST /mcp": "plain",
   "GET /.well-known/mcp.json": "plain",
   "GET /llms.txt": "plain",
@@ -108,6 +109,8 @@ Deno.test("every route's answer has a declared shape, and no shape lacks a route
   // Every /api/* answer but the byte and event streams is the envelope.
   for (const route of routes) {
     const plain = ANSWERS[route as keyof typeof ANSWERS] === "plain";
-    if (route.includes(" /api/") && plain) assert.match(route, /\/(blobs\/\*key|logs\/stream)$/);
+    if (route.includes(" /api/") && plain) {
+      assert.match(route, /\/(blobs\/\*key|logs\/stream|backup)$/);
+    }
   }
 });

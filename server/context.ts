@@ -9,6 +9,7 @@ import type { FailureWindows } from "./failure_windows.ts";
 import type { ForwardingWatch } from "./forwarding_watch.ts";
 import type { CustomDomains } from "./custom_domains.ts";
 import type { CertManager } from "./certs/mod.ts";
+import type { BackupScheduler } from "./backup_scheduler.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
@@ -22,6 +23,8 @@ export interface ServerContext {
   compressor: Compressor;
   /** Present when the process that runs this node can swap its program and restart. */
   upgrader?: Upgrader;
+  /** Scheduled backups and downloads; absent when the database is in memory. */
+  backups?: BackupScheduler;
   startedAt: number;
   /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
   closing?: AbortSignal;

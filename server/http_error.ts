@@ -56,6 +56,9 @@ export type ErrorCode =
   | "SIZE_MISMATCH"
   | "DOWNLOAD_FAILED"
   | "ARCHIVE_INVALID"
+  // Backups.
+  | "BACKUP_UNAVAILABLE"
+  | "BACKUP_FAILED"
   // Anything else: logged, never described.
   | "INTERNAL_ERROR";
 

@@ -9,6 +9,7 @@ import { appLogs } from "./handlers/app_logs.ts";
 import { deploy } from "./handlers/deploy.ts";
 import { events, realtime, stats } from "./handlers/stats.ts";
 import { health, system } from "./handlers/system.ts";
+import { downloadBackup } from "./handlers/backup.ts";
 import { upgradeInfo } from "./handlers/upgrade.ts";
 import { postUpgrade, releaseInfo } from "./handlers/release_upgrade.ts";
 import { createToken, listTokens, revokeToken } from "./handlers/tokens.ts";
@@ -383,6 +384,13 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary: "Each peer's `/health` checked live: reachable, version, latency",
     handler: peersStatus,
+  },
+  {
+    method: "GET",
+    path: "/api/backup",
+    auth: "admin",
+    summary: "Download a consistent snapshot of the database, checked (SQLite file)",
+    handler: downloadBackup,
   },
   {
     method: "POST",

@@ -28,6 +28,7 @@ import {
   type CertManagerOptions,
   Challenges,
 } from "./certs/mod.ts";
+import { BackupScheduler } from "./backup_scheduler.ts";
 
 export interface ServerOptions {
   /** Database file; ignored when `storage` is given. */
@@ -271,6 +272,9 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     analytics: new Analytics(storage, settings, log, options.analytics),
     compressor: new Compressor(),
     upgrader: options.upgrader,
+    backups: storage.db.path === ":memory:"
+      ? undefined
+      : new BackupScheduler({ dbPath: storage.db.path, settings, log }),
     startedAt: Date.now(),
     closing: closing.signal,
     log,
@@ -294,6 +298,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     return Promise.reject(err);
   }
   ctx.certs.start();
+  ctx.backups?.start();
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return Promise.resolve({
@@ -306,6 +311,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       closing.abort(); // ends live streams (log tails) so shutdown need not wait for them
       await server.shutdown();
       await ctx.certs.close();
+      await ctx.backups?.close();
       // Events still in memory are written before the database closes.
       await ctx.analytics.close();
       ctx.runtime.close();

@@ -25,6 +25,8 @@ export { openDatabase, type OpenOptions } from "./open_database.ts";
 export { LATEST_MIGRATION, migrate, schemaVersion } from "./migrations.ts";
 export * from "./analytics.ts";
 export * from "./apps.ts";
+export * from "./backup.ts";
+export { restoreDatabase, type RestoreResult } from "./restore.ts";
 export * from "./app_blobs.ts";
 export * from "./app_docs.ts";
 export * from "./app_env.ts";

@@ -1,5 +1,6 @@
 import type { Database } from "./database.ts";
 import { releaseUrlProblem } from "../lib/release_url.ts";
+import { parseDuration } from "../lib/duration.ts";
 
 const MiB = 1024 * 1024;
 
@@ -102,7 +103,32 @@ export const SETTING_DEFS = {
   },
   // Custom domains the node takes, all apps together.
   max_custom_domains: { kind: "int", default: 500, min: 0, max: 100_000 },
+  // Scheduled backups: how often ("off", or a whole number of s, m, h or d;
+  // a backup still running when the next is due is not doubled), how many
+  // to keep (older ones are deleted), and where ("auto": a `backups` folder
+  // beside the database, else an absolute path).
+  backup_interval: {
+    kind: "string",
+    default: "off",
+    pattern: /^(off|\d{1,9}[smhd])$/,
+    hint: "'off' or a duration such as 30m, 24h or 7d",
+    check: (v: string): string | undefined => v === "off" ? undefined : intervalProblem(v),
+  },
+  backup_keep: { kind: "int", default: 7, min: 1, max: 1000 },
+  backup_dir: {
+    kind: "string",
+    default: "auto",
+    keepCase: true,
+    pattern: /^(auto|\/.*|[A-Za-z]:[\\/].*)$/,
+    hint: "'auto' (a backups folder beside the database) or an absolute path",
+  },
 } as const;
+
+/** Backups at most once a second (tests use that) and at least once a year. */
+function intervalProblem(value: string): string | undefined {
+  const ms = parseDuration(value)!;
+  return ms >= 1000 && ms <= 366 * 86_400_000 ? undefined : "must be from 1s to 366d";
+}
 
 type Defs = typeof SETTING_DEFS;
 export type SettingKey = keyof Defs;

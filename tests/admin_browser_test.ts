@@ -12,6 +12,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
 import { hostFetch } from "./http_client.ts";
 import { OWNER, setOwner } from "./admin_helpers.ts";
+import { checkDatabaseFile, LATEST_MIGRATION } from "../storage/mod.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("./artifacts/", import.meta.url);
@@ -590,7 +591,7 @@ browserTest(
       await page.getByRole("button", { name: "Add domain" }).click();
       await page.getByRole("alert").filter({ hasText: "one of this node's own names" }).waitFor();
       assert.equal(node.storage.domains.count(), 1);
-      await shot(page, "desktop-20-app-domains");
+      await shot(page, "desktop-22-app-domains");
 
       // Settings: every served name, the expiring one warned about.
       await nav(page, "Settings").click();
@@ -603,7 +604,7 @@ browserTest(
       await certs.getByText(/expires in (9|10) days/).waitFor();
       await certs.getByRole("alert").filter({ hasText: "admin.fazt.example" }).waitFor();
       await certs.getByText(/failed attempt/).first().waitFor();
-      await shot(page, "desktop-21-settings-certificates");
+      await shot(page, "desktop-23-settings-certificates");
 
       // Removing the domain stops serving it.
       await page.goto(admin + "/apps/shop?tab=domains");
@@ -627,3 +628,58 @@ browserTest(
     },
   },
 );
+
+Deno.test({
+  name:
+    "dashboard in a browser: a backup downloaded from Settings; a failing schedule warned about",
+  ignore: skipBrowser,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "fazt-test-" });
+    // A file where the backup folder should be: every scheduled backup fails.
+    Deno.writeTextFileSync(`${dir}/blocker`, "");
+    const node = await startTestNode({
+      dir,
+      settings: { backup_interval: "1s", backup_dir: `${dir}/blocker/backups` },
+    });
+    const browser = await launch();
+    try {
+      await setOwner(node);
+      const admin = `http://localhost:${node.server.port}`;
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      const page = await ctx.newPage();
+      const problems = watch(page);
+      await page.goto(admin + "/");
+      await heading(page, "Sign in to fazt");
+      await signIn(page);
+      await heading(page, "Overview");
+      await page.getByText(
+        /The last scheduled backup failed .*: the backup folder could not be made/,
+      )
+        .waitFor();
+      await shot(page, "desktop-20-overview-backup-warning");
+
+      await nav(page, "Settings").click();
+      await heading(page, "Settings");
+      await page.getByText("backup_interval").waitFor();
+      await page.getByRole("alert").filter({ hasText: "The last scheduled backup failed" })
+        .waitFor();
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.getByRole("link", { name: "Download a backup" }).click(),
+      ]);
+      assert.match(download.suggestedFilename(), /^fazt-\d{8}T\d{6}\.\d{3}Z\.db$/);
+      const saved = `${dir}/from-dashboard.db`;
+      await download.saveAs(saved);
+      assert.equal(checkDatabaseFile(saved).schema, LATEST_MIGRATION);
+      await shot(page, "desktop-21-settings-backups");
+      assert.deepEqual(problems, [], "no script errors or CSP violations");
+      await ctx.close();
+    } finally {
+      await browser.close();
+      await node.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -60,6 +60,7 @@ const EXPECTED: Record<string, Policy> = {
   "GET /api/certificates": "read",
   "GET /api/peers": "admin",
   "GET /api/peers/status": "admin",
+  "GET /api/backup": "admin",
   "POST /mcp": "read",
   "GET /.well-known/mcp.json": "public",
   "GET /llms.txt": "public",

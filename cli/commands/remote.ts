@@ -485,7 +485,7 @@ async function upgradeInfo(
 }
 
 /** Commands that act on this machine only, which `fazt @NAME` refuses. */
-const LOCAL_ONLY = new Set(["server", "token", "remote", "help", "--help", "-h"]);
+const LOCAL_ONLY = new Set(["server", "service", "token", "remote", "help", "--help", "-h"]);
 
 /**
  * `fazt @NAME <command> …`: runs an app, deploy, stats or mcp command

@@ -43,5 +43,6 @@ export function system(c: RouteContext): Answer<Api.System> {
       trust_proxy: c.server.settings.trust_proxy === 1,
       ignored_forwarding: c.server.forwarding.ignored ?? null,
     },
+    backup: c.server.backups?.status() ?? null,
   });
 }

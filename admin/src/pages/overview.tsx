@@ -90,6 +90,7 @@ export function Overview() {
           }
           const proxy = proxyWarning(system.proxy);
           if (proxy) warnings.push(proxy);
+          if (system.backup?.warning) warnings.push(system.backup.warning);
           if (system.cache.max_bytes > 0 && system.cache.bytes > system.cache.max_bytes * 0.95) {
             warnings.push("The file cache is full: raise cache_bytes if pages feel slow.");
           }

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { type Api, api, type Me, type Setting, type UpgradeInfo } from "../api.ts";
+import { type Api, api, type Me, type Setting, type SystemInfo, type UpgradeInfo } from "../api.ts";
 import { ago, Badge, bytes, Card, dateTime, ErrorBox, Page, Show, toast, useLoad } from "../ui.tsx";
 import { CertBadge, certNeedsAttention, CertProblem } from "../cert_state.tsx";
 
@@ -13,6 +13,7 @@ const GROUPS: [string, (k: string) => boolean][] = [
     "Sign-in",
     (k) => k.startsWith("session_") || k.startsWith("token_failures_") || k === "trust_proxy",
   ],
+  ["Backup schedule", (k) => k.startsWith("backup_")],
 ];
 
 function pretty(s: Setting): string {
@@ -228,6 +229,67 @@ function Upgrade() {
   );
 }
 
+/** The schedule and how it went, and a snapshot to download now. */
+function Backups() {
+  const state = useLoad((signal) => api<SystemInfo>("/api/system", { signal }), []);
+  return (
+    <Card title="Backups">
+      <Show state={state}>
+        {({ backup }) =>
+          backup === null
+            ? (
+              <p class="muted">
+                This node keeps its database in memory: there is nothing to back up.
+              </p>
+            )
+            : (
+              <div class="stack">
+                <p>
+                  {/* No `download` attribute: the answer is an attachment when it works, and its error shows when it does not. */}
+                  <a class="btn primary" href="/api/backup">Download a backup</a>
+                </p>
+                <p class="muted">
+                  A consistent copy of the database taken now and checked before it is sent: every
+                  app, version, setting, token and record the node has, in one SQLite file. Keep it
+                  safe. To put one back, stop the node and run{" "}
+                  <code>fazt backup restore FILE --db PATH</code>.
+                </p>
+                {backup.warning && <p class="notice error" role="alert">{backup.warning}</p>}
+                <p>
+                  {backup.interval === "off"
+                    ? (
+                      <>
+                        Scheduled backups are off: set <code>backup_interval</code>{" "}
+                        (e.g. 24h) under Backup schedule.
+                      </>
+                    )
+                    : (
+                      <>
+                        A backup every <strong>{backup.interval}</strong>, the newest {backup.keep}
+                        {" "}
+                        kept; next {dateTime(backup.next_at)}.
+                      </>
+                    )}
+                </p>
+                {backup.last && (
+                  <p>
+                    Last backup {ago(backup.last.at)}: {backup.last.ok
+                      ? (
+                        <>
+                          <Badge tone="ok">ok</Badge> <code>{backup.last.file}</code>{" "}
+                          ({bytes(backup.last.size_bytes)})
+                        </>
+                      )
+                      : <Badge tone="bad">failed</Badge>}
+                  </p>
+                )}
+              </div>
+            )}
+      </Show>
+    </Card>
+  );
+}
+
 export function SettingsPage(props: { me: Me }) {
   const state = useLoad((signal) => api<Setting[]>("/api/settings", { signal }), []);
   return (
@@ -266,12 +328,7 @@ export function SettingsPage(props: { me: Me }) {
       </Show>
       {props.me.kind === "session" && <Sessions />}
       <Upgrade />
-      <Card title="Backups">
-        <p class="muted">
-          Everything lives in one SQLite file: copy it while the node is stopped, or use{" "}
-          <code>sqlite3 data.db ".backup backup.db"</code> while it runs.
-        </p>
-      </Card>
+      <Backups />
     </Page>
   );
 }
