@@ -19,3 +19,9 @@ export type { Upgrader } from "./upgrader.ts";
 export { ensureLocalPeer, ensureOwner, type FirstRun } from "./first_run.ts";
 export type { Route, RouteContext, ServerContext } from "./context.ts";
 export { classifyHost, type HostTarget } from "./hosts.ts";
+export {
+  certifiableDomain,
+  type CertificateProvider,
+  type CertStatus,
+  type KeyPair,
+} from "./certs/mod.ts";
