@@ -41,6 +41,7 @@ export interface Pebble {
   clearAddress(host: string): Promise<void>;
   /** Everything pebble printed (orders, validations). */
   log(): string;
+  /** Stops both processes and removes the files (again: nothing more). */
   stop(): Promise<void>;
 }
 
@@ -160,6 +161,7 @@ export async function preparePebble(opts: PebbleOptions): Promise<Pebble> {
   const client = Deno.createHttpClient({ caCerts: [caPem] });
   let pebble: Proc | undefined;
   let chall: Proc | undefined;
+  let stopped = false;
   const env = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     // No random waits before validating; no nonces refused on purpose.
@@ -199,6 +201,8 @@ export async function preparePebble(opts: PebbleOptions): Promise<Pebble> {
     async stop() {
       await pebble?.stop();
       await chall?.stop();
+      if (stopped) return;
+      stopped = true;
       client.close();
       await Deno.remove(dir, { recursive: true });
     },

@@ -23,6 +23,17 @@ export interface Issuer {
 }
 
 const ENTRY = new URL("./acme_main.ts", import.meta.url);
+
+/** A protocol line; anything else a library printed is skipped. */
+function parseLine(line: string): FromAcme | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const message = JSON.parse(line);
+    return typeof message?.type === "string" ? message as FromAcme : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const decoder = new TextDecoder();
 
 /**
@@ -77,8 +88,8 @@ export class AcmeProcessIssuer implements Issuer {
         while ((nl = buffered.indexOf("\n")) !== -1) {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
-          if (!line.trim()) continue;
-          const message = JSON.parse(line) as FromAcme;
+          const message = parseLine(line);
+          if (!message) continue;
           switch (message.type) {
             case "challenge":
               if (!pending.has(message.name)) break;

@@ -9,8 +9,13 @@ import type * as Api from "../api_types.ts";
 import { type Answer, json } from "../respond.ts";
 import { domainToUnicode } from "node:url";
 
-function shown(c: RouteContext, d: CustomDomain): Api.CustomDomain {
-  const certificate = c.server.certs.status().find((s) => s.name === d.name) ?? null;
+/** Each served name's certificate state, looked up once per answer. */
+function certificatesOf(c: RouteContext): Map<string, Api.Certificate> {
+  return new Map(c.server.certs.status().map((s) => [s.name, s]));
+}
+
+function shown(d: CustomDomain, certs: Map<string, Api.Certificate>): Api.CustomDomain {
+  const certificate = certs.get(d.name) ?? null;
   return {
     name: d.name,
     unicode: domainToUnicode(d.name) || d.name,
@@ -33,7 +38,8 @@ function checkedName(c: RouteContext, raw: unknown, field: string): string {
 /** `GET /api/apps/{name}/domains` */
 export function listDomains(c: RouteContext): Answer<Api.CustomDomain[]> {
   const app = findApp(c);
-  return json(c.server.storage.domains.forApp(app.id).map((d) => shown(c, d)));
+  const certs = certificatesOf(c);
+  return json(c.server.storage.domains.forApp(app.id).map((d) => shown(d, certs)));
 }
 
 /**
@@ -67,7 +73,10 @@ export async function addDomain(c: RouteContext): Promise<Answer<Api.DomainAdded
     throw err;
   }
   if (created) c.server.domains.changed();
-  return json({ domain: shown(c, domains.get(name)!), created }, created ? 201 : 200);
+  return json(
+    { domain: shown(domains.get(name)!, certificatesOf(c)), created },
+    created ? 201 : 200,
+  );
 }
 
 /** `DELETE /api/apps/{name}/domains/{domain}`: stops serving it and renewing its certificate. */
