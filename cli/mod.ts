@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { CliError } from "./cli_error.ts";
 import { appCommand } from "./commands/app.ts";
+import { certCommand } from "./commands/cert.ts";
 import { backupCommand } from "./commands/backup.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { mcpCommand } from "./commands/mcp.ts";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   tokenCommand(program);
   deployCommand(program);
   appCommand(program);
+  certCommand(program);
   statsCommand(program);
   remoteCommand(program);
   upgradeCommand(program);

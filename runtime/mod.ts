@@ -13,3 +13,4 @@ export {
   parseManifest,
   routeMatches,
 } from "./manifest.ts";
+export { spawnHelper } from "./spawn.ts";

@@ -18,10 +18,10 @@ function exists(url: URL): boolean {
 }
 
 function faztCommand(
-  kind: keyof typeof ENTRIES,
+  entry: URL,
+  subcommand: string,
   flags: string[],
 ): { command: string; args: string[] } {
-  const entry = new URL(ENTRIES[kind].file, import.meta.url);
   const config = new URL("../deno.json", import.meta.url);
   const base = ["run", "-q", "--no-prompt", ...flags];
   if (exists(entry)) {
@@ -29,12 +29,21 @@ function faztCommand(
     return { command: Deno.execPath(), args: [...base, entry.pathname] };
   }
   const main = new URL(Deno.mainModule);
-  return { command: Deno.execPath(), args: [...base, main.pathname, ENTRIES[kind].subcommand] };
+  return { command: Deno.execPath(), args: [...base, main.pathname, subcommand] };
 }
 
 /** Starts a helper process with piped stdio and almost no environment. */
 export function spawnFazt(kind: keyof typeof ENTRIES, flags: string[]): Deno.ChildProcess {
-  const { command, args } = faztCommand(kind, flags);
+  const { file, subcommand } = ENTRIES[kind];
+  return spawnHelper(new URL(file, import.meta.url), subcommand, flags);
+}
+
+/**
+ * Starts another layer's helper process: `entry` when fazt runs from source,
+ * else the program itself with `subcommand` (which `main.ts` dispatches).
+ */
+export function spawnHelper(entry: URL, subcommand: string, flags: string[]): Deno.ChildProcess {
+  const { command, args } = faztCommand(entry, subcommand, flags);
   return new Deno.Command(command, {
     args,
     stdin: "piped",

@@ -419,6 +419,69 @@ export interface LogEntry {
   created_at: number;
 }
 
+// HTTPS and custom domains.
+
+/** One name the node serves, and its certificate (never its key). */
+export interface Certificate {
+  name: string;
+  /** `domain` (the node's own, serving `root`), `admin`, an `app`'s host, or a `custom` domain. */
+  kind: "domain" | "admin" | "app" | "custom";
+  /** The app served on it (`null` on the admin host). */
+  app: string | null;
+  /**
+   * `valid`; `renewing` (valid, renewal due: 30 days before expiry);
+   * `pending` (none yet, or one from another ACME directory); `expired`.
+   */
+  status: "valid" | "renewing" | "pending" | "expired";
+  issuer: string | null;
+  serial: string | null;
+  not_before: number | null;
+  /** When it expires. */
+  not_after: number | null;
+  renew_at: number | null;
+  /** Failed issuances in a row, and the last one's error. */
+  failures: number;
+  last_error: string | null;
+  last_attempt_at: number | null;
+  /** When it is tried next (`null` when HTTPS is off). */
+  next_attempt_at: number | null;
+}
+
+/** `GET /api/certificates` */
+export interface Certificates {
+  /** Whether this run gets and serves certificates (the `https` setting). */
+  https: boolean;
+  /** The ACME directory they come from. */
+  directory: string;
+  certificates: Certificate[];
+}
+
+/** `GET /api/apps/{name}/domains`: a custom domain serving the app. */
+export interface CustomDomain {
+  /** ASCII (IDNA), lower case: what the `Host` header carries. */
+  name: string;
+  /** The same name as people write it (`bücher.example`). */
+  unicode: string;
+  app: string;
+  created_at: number;
+  /** Its certificate's state. */
+  certificate: Certificate | null;
+}
+
+/** `POST /api/apps/{name}/domains` with `{"name": "shop.example.com"}` */
+export interface DomainAdded {
+  domain: CustomDomain;
+  /** `false` when the domain already served this app. */
+  created: boolean;
+}
+
+/** `DELETE /api/apps/{name}/domains/{domain}` */
+export interface DomainRemoved {
+  app: string;
+  name: string;
+  removed: true;
+}
+
 // An app's own data (read and delete only).
 
 /** `GET /api/apps/:name/kv` gives a `Page` of these. */
@@ -615,6 +678,10 @@ export interface ApiData {
   "PUT /api/replication": ReplicationStatus;
   "DELETE /api/replication": ReplicationStatus;
   "POST /api/standby/promote": PromoteStarted;
+  "GET /api/certificates": Certificates;
+  "GET /api/apps/:name/domains": CustomDomain[];
+  "POST /api/apps/:name/domains": DomainAdded;
+  "DELETE /api/apps/:name/domains/:domain": DomainRemoved;
 }
 
 /** Routes that answer something other than the envelope, and what. */

@@ -15,6 +15,7 @@ import type * as Api from "./api_types.ts";
 import type { DeployOutcome } from "./deployer.ts";
 import type { UpgradeInfo } from "./handlers/upgrade.ts";
 import type { RequestRate } from "./request_rate.ts";
+import type { CertStatus } from "./certs/mod.ts";
 import { ROUTES } from "./route_table.ts";
 
 /** `true` when each type is assignable to the other. */
@@ -38,6 +39,7 @@ const _rows: true[] = [
   true satisfies Same<TopRow, Api.TopEntry>,
   true satisfies Same<ReturnType<RequestRate["snapshot"]>, Api.RequestRate>,
   true satisfies Same<UpgradeInfo, Api.UpgradeInfo>,
+  true satisfies Same<CertStatus, Api.Certificate>,
   true satisfies Same<DeployOutcome & { url: string; preview_url: string }, Api.Deployed>,
   true satisfies Same<
     Omit<StoredEvent, "source" | "visitor" | "tags" | "props"> & { props: unknown },
@@ -95,6 +97,10 @@ const ANSWERS: { [K in keyof Api.ApiData]: "data" } & { [K in keyof Api.PlainAns
   "PUT /api/replication": "data",
   "DELETE /api/replication": "data",
   "POST /api/standby/promote": "data",
+  "GET /api/certificates": "data",
+  "GET /api/apps/:name/domains": "data",
+  "POST /api/apps/:name/domains": "data",
+  "DELETE /api/apps/:name/domains/:domain": "data",
   "GET /api/backup": "plain",
   "POST /mcp": "plain",
   "GET /.well-known/mcp.json": "plain",

@@ -7,6 +7,8 @@ import type { Compressor } from "./compress.ts";
 import type { Upgrader } from "./upgrader.ts";
 import type { FailureWindows } from "./failure_windows.ts";
 import type { ForwardingWatch } from "./forwarding_watch.ts";
+import type { CustomDomains } from "./custom_domains.ts";
+import type { CertManager } from "./certs/mod.ts";
 import type { BackupScheduler } from "./backup_scheduler.ts";
 import type { Replicator } from "./replicator.ts";
 import type { Standby } from "./standby.ts";
@@ -37,6 +39,14 @@ export interface ServerContext {
   tokenFailures: FailureWindows;
   /** Forwarding headers the admin host saw and ignored, this run. Set by `withRoutes`. */
   forwarding: ForwardingWatch;
+  /** Custom domain → app, in memory. Set by `withRoutes`. */
+  domains: CustomDomains;
+  /**
+   * HTTPS certificates: issued and renewed over ACME when `https` is on,
+   * served to the HTTPS listener from `certs.tls`, HTTP-01 answers in
+   * `certs.challenges`. Set by `withRoutes` unless given.
+   */
+  certs: CertManager;
   /** The admin host's API routes (what `/llms.txt` lists). Set by `createHandler`. */
   routes: readonly Route[];
   /**
@@ -61,8 +71,11 @@ export interface RouteContext {
 export type Handler = (c: RouteContext) => Response | Promise<Response>;
 
 export interface Route {
-  /** Where it is answered: the admin host (the default), or every app host. */
-  host?: "admin" | "app";
+  /**
+   * Where it is answered: the admin host (the default), every app host, or
+   * `any` host at all, before the host is looked at.
+   */
+  host?: "admin" | "app" | "any";
   /** `GET` routes answer `HEAD` too; an `OPTIONS` route is a CORS preflight. */
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
   /** Segments; `:name` captures one segment, a last `*name` the rest of the path. */

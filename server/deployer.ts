@@ -170,7 +170,7 @@ function commit(
     return made;
   });
   if (!opts.draft) server.runtime.stopApp(app.id);
-  server.sites.refresh(name);
+  server.sites.changed(name);
   return {
     app: name,
     version: version.number,

@@ -34,6 +34,10 @@ export type ErrorCode =
   | "TOKEN_NOT_FOUND"
   | "SESSION_NOT_FOUND"
   | "NO_EARLIER_VERSION"
+  | "DOMAIN_NOT_FOUND"
+  // Custom domains.
+  | "DOMAIN_TAKEN"
+  | "DOMAIN_LIMIT"
   // Upgrades.
   | "UPGRADE_UNAVAILABLE"
   | "UPGRADE_IN_PROGRESS"

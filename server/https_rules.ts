@@ -1,7 +1,8 @@
 /**
  * What changes on the plain HTTP port once a node serves HTTPS: requests
  * for the hosts it serves are sent to HTTPS with `308` (method and body
- * kept), except the ACME HTTP-01 challenge path, and requests from this
+ * kept), except the ACME HTTP-01 challenge path, names with no certificate
+ * yet (served over plain HTTP until they have one), and requests from this
  * machine to a loopback admin name (so the CLI on the node keeps working
  * over plain HTTP). Over HTTPS the admin host answers with HSTS.
  * @module
@@ -29,6 +30,11 @@ export interface HttpsRules {
    * admin host gets HSTS.
    */
   classify: (host: string) => HostTarget;
+  /**
+   * Whether `name` has a certificate to present: a name still waiting for
+   * one (its CA down, say) keeps being served over plain HTTP.
+   */
+  secured?: (name: string) => boolean;
 }
 
 /** The path and query of an absolute URL. */
@@ -48,6 +54,7 @@ export function withHttpsRules(handler: Handler, rules: HttpsRules): Handler {
       if (path.startsWith(CHALLENGE)) return handler(req, info);
       const name = hostname(host);
       if (LOOPBACK_NAMES.has(name) && isLoopback(info.remoteAddr)) return handler(req, info);
+      if (rules.secured && !rules.secured(name)) return handler(req, info);
       const h = name.includes(":") ? `[${name}]` : name;
       const port = rules.httpsPort === 443 ? "" : `:${rules.httpsPort}`;
       return new Response(null, {

@@ -31,3 +31,9 @@ export type { Replicator } from "./replicator.ts";
 export type { HttpsOptions, TlsCertificate, TlsCertificates } from "./tls_front.ts";
 export { StaticCertificates } from "./static_certificates.ts";
 export type { DoorLimits, DoorStats } from "./front_door.ts";
+export {
+  certifiableDomain,
+  type CertificateProvider,
+  type CertStatus,
+  type KeyPair,
+} from "./certs/mod.ts";

@@ -34,6 +34,8 @@ import { listPeers, peersStatus } from "./handlers/peers_status.ts";
 import { systemRequests } from "./handlers/requests.ts";
 import { listSessions, login, logout, me, revokeSession } from "./handlers/login.ts";
 import { getSettings, putSettings } from "./handlers/settings.ts";
+import { acmeChallenge, listCertificates } from "./handlers/certificates.ts";
+import { addDomain, listDomains, removeDomain } from "./handlers/domains.ts";
 import {
   analyticsScript,
   legacyPixel,
@@ -167,6 +169,28 @@ export const ROUTES: readonly Route[] = [
     auth: "deploy",
     summary: "Make a version (a draft) live",
     handler: promoteApp,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/domains",
+    auth: "read",
+    summary: "An app's custom domains, each with its certificate's state",
+    handler: listDomains,
+  },
+  {
+    method: "POST",
+    path: "/api/apps/:name/domains",
+    auth: "admin",
+    summary:
+      'Serve the app on a custom domain `{"name": "shop.example.com"}` (with HTTPS: its certificate is requested)',
+    handler: addDomain,
+  },
+  {
+    method: "DELETE",
+    path: "/api/apps/:name/domains/:domain",
+    auth: "admin",
+    summary: "Stop serving the app on a custom domain (its certificate is no longer renewed)",
+    handler: removeDomain,
   },
   {
     method: "GET",
@@ -347,6 +371,14 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: "GET",
+    path: "/api/certificates",
+    auth: "read",
+    summary:
+      "HTTPS: every served name's certificate: issuer, expiry, last error, next attempt (never keys)",
+    handler: listCertificates,
+  },
+  {
+    method: "GET",
     path: "/api/peers",
     auth: "admin",
     summary: "Known peers (never their tokens)",
@@ -416,6 +448,21 @@ export const ROUTES: readonly Route[] = [
     handler: llmsTxt,
   },
 ] satisfies DeclaredRoute[];
+
+/**
+ * Answered on every host, before the host is looked at: the CA asks for
+ * HTTP-01 challenges on the very name it validates.
+ */
+export const ANY_HOST_ROUTES: readonly Route[] = [
+  {
+    host: "any",
+    method: "GET",
+    path: "/.well-known/acme-challenge/:token",
+    auth: "public",
+    summary: "HTTP-01: the key authorization for a token while the node gets a certificate",
+    handler: acmeChallenge,
+  },
+];
 
 /**
  * fazt's public paths outside the API: the tracking endpoints on every app

@@ -1,11 +1,11 @@
-import { type SettingKey, type Settings, Storage } from "../storage/mod.ts";
+import { SettingError, type SettingKey, type Settings, Storage } from "../storage/mod.ts";
 import { authorize } from "./auth.ts";
 import type { Route, RouteContext, ServerContext } from "./context.ts";
-import { classifyHost, type HostTarget } from "./hosts.ts";
+import { classifyHost, hostname, type HostTarget } from "./hosts.ts";
 import { HttpError } from "./http_error.ts";
 import { notFoundPage } from "./pages.ts";
 import { toErrorResponse } from "./respond.ts";
-import { ROUTES, TRACKING_ROUTES } from "./route_table.ts";
+import { ANY_HOST_ROUTES, ROUTES, TRACKING_ROUTES } from "./route_table.ts";
 import { matchRoute } from "./router.ts";
 import { Sites } from "./sites.ts";
 import type { SiteIndex } from "./site_index.ts";
@@ -21,6 +21,13 @@ import { sessionLifetime } from "./session_cookie.ts";
 import { serveAdminUi } from "./admin_ui.ts";
 import { rateOf } from "./request_rate.ts";
 import { reservedPath } from "./tracking.ts";
+import { CustomDomains } from "./custom_domains.ts";
+import {
+  certifiableDomain,
+  CertManager,
+  type CertManagerOptions,
+  Challenges,
+} from "./certs/mod.ts";
 import { BackupScheduler } from "./backup_scheduler.ts";
 import { Replicator } from "./replicator.ts";
 import type { Standby } from "./standby.ts";
@@ -54,6 +61,8 @@ export interface ServerOptions {
    * this node serves to HTTPS (see https_rules.ts).
    */
   https?: HttpsOptions;
+  /** The certificate manager's clock, retry waits and issuer (tests). */
+  acme?: CertManagerOptions;
 }
 
 export interface RunningServer {
@@ -104,19 +113,28 @@ const ADMIN_ROUTES = [...ROUTES, ...TRACKING_ROUTES.filter((r) => r.host !== "ap
 const APP_ROUTES = TRACKING_ROUTES.filter((r) => r.host === "app");
 
 /** A node's state before `withRoutes` gives it its routes, dispatch and request guards. */
-export type ServerState = Omit<
-  ServerContext,
-  "routes" | "dispatch" | "tokenFailures" | "forwarding"
->;
+export type ServerState =
+  & Omit<
+    ServerContext,
+    "routes" | "dispatch" | "tokenFailures" | "forwarding" | "domains" | "certs"
+  >
+  & { certs?: CertManager };
 
 /**
  * Completes a node's state with its routes, its in-process dispatch and what
  * it remembers about requests this run (failed tokens, ignored proxy headers).
  */
 export function withRoutes(state: ServerState): ServerContext {
-  const { settings } = state;
+  const { settings, storage, log } = state;
+  const certs = state.certs ?? new CertManager(storage, settings, log);
+  const domains = new CustomDomains(storage);
+  // A new app or domain needs a certificate; a removed one no longer gets one.
+  state.sites.onChange(() => certs.wake());
+  domains.onChange(() => certs.wake());
   const ctx: ServerContext = {
     ...state,
+    certs,
+    domains,
     tokenFailures: new FailureWindows(
       settings.token_failures_max,
       settings.token_failures_window_s * 1000,
@@ -150,7 +168,20 @@ export function createHandler(
     rate.hit();
     // HTTP/2 has no Host header: its `:authority` is the host.
     const host = requestHost(req);
-    const target = classify(host);
+    if (req.url.includes(Challenges.PREFIX)) {
+      // The CA asks on the name it validates, whatever that name serves.
+      const path = pathnameOf(req.url);
+      if (path.startsWith(Challenges.PREFIX)) {
+        return answerRoute(
+          ANY_HOST_ROUTES,
+          path,
+          { req, url: new URL(req.url), server: ctx, remote: info?.remoteAddr },
+          () => notFoundPage(req, "Nothing here."),
+        );
+      }
+    }
+    const custom = ctx.domains.size > 0 ? ctx.domains.appFor(hostname(host)) : undefined;
+    const target: HostTarget = custom ? { kind: "app", name: custom } : classify(host);
     if (target.kind === "app") {
       const site = target.version === undefined
         ? ctx.sites.live(target.name)
@@ -303,6 +334,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw err;
   }
   const log = options.log ?? defaultLog;
+  if (settings.https === 1 && !certifiableDomain(settings.domain)) {
+    if (!options.storage) storage.close();
+    return Promise.reject(
+      new SettingError(
+        "domain",
+        "certifiable",
+        `HTTPS needs the node's domain to be a public DNS name (--domain): ` +
+          `'${settings.domain}' cannot have a certificate`,
+      ),
+    );
+  }
   const closing = new AbortController();
   const ctx = withRoutes({
     storage,
@@ -322,6 +364,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     startedAt: Date.now(),
     closing: closing.signal,
     log,
+    certs: new CertManager(storage, settings, log, options.acme),
   });
   const stopParts = () => {
     ctx.analytics.abort();
@@ -341,7 +384,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
   const handler = createHandler(ctx);
-  const https = options.https;
+  // With the https setting the node gets its own certificates (ACME): plain
+  // HTTP moves to http_port (HTTP-01 and redirects), HTTPS on https_port.
+  const acme = !options.https && ctx.certs.enabled;
+  const https: HttpsOptions | undefined = options.https ??
+    (acme ? { port: settings.https_port, certificates: ctx.certs.tls } : undefined);
+  const plainPort = acme ? settings.http_port : settings.port;
   // Descriptors are handed out lowest first, so with at most this many
   // connections (plus the reserve) open, the sockets sit below this bound:
   // the FFI shim scans no further.
@@ -357,7 +405,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // The HTTPS port is known once it is open (it may be picked at random).
   const rules = {
     httpsPort: https?.port ?? 443,
-    classify: (host: string) => classifyHost(host, settings.domain),
+    classify: (host: string): HostTarget => {
+      const custom = ctx.domains.size > 0 ? ctx.domains.appFor(hostname(host)) : undefined;
+      return custom ? { kind: "app", name: custom } : classifyHost(host, settings.domain);
+    },
+    secured: (name: string) => https?.certificates.lookup(name) !== undefined,
   };
   const door = new FrontDoor({
     limits,
@@ -371,7 +423,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     listeners = openListeners(
       settings.host,
-      settings.port,
+      plainPort,
       false,
       (hostname, port) => Deno.listen({ hostname, port }),
     );
@@ -390,9 +442,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   } catch (err) {
     await door.shutdown(0);
+    await ctx.certs.close();
     stopParts();
     throw err;
   }
+  ctx.certs.start();
   ctx.backups?.start();
   // A replica that cannot be reached does not stop the node: Litestream retries it.
   ctx.replication?.start();
@@ -411,6 +465,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (busyAfterGrace > 0) {
       log(`${busyAfterGrace} connection(s) still busy after ${settings.shutdown_grace_ms} ms`);
     }
+    await ctx.certs.close();
     await ctx.backups?.close();
     await ctx.standby?.close();
     // Events still in memory are written before the database closes.

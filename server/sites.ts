@@ -11,6 +11,7 @@ import { type SiteFile, SiteIndex } from "./site_index.ts";
  */
 export class Sites {
   #live = new Map<string, SiteIndex | null>();
+  #listeners = new Set<(name: string) => void>();
   readonly bodies: BodyCache;
 
   constructor(private storage: Storage, cacheBytes: number) {
@@ -45,6 +46,23 @@ export class Sites {
       this.storage.apps.files(appId, version),
       server,
     );
+  }
+
+  /**
+   * After a deploy, rollback, promotion or delete of `name`: reloads it and
+   * tells the listeners (the certificate manager: a new app needs a
+   * certificate). Lookups of unknown names use `refresh` and tell no one.
+   */
+  changed(name: string): SiteIndex | null {
+    const index = this.refresh(name);
+    for (const listener of this.#listeners) listener(name);
+    return index;
+  }
+
+  /** Calls `listener` after each `changed`; returns an unsubscribe. */
+  onChange(listener: (name: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Reloads `name` from the database after a change. */

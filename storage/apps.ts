@@ -99,6 +99,13 @@ export class AppStore {
     return this.db.get<AppRecord>("SELECT * FROM apps WHERE name = ?", name);
   }
 
+  /** The names of the apps with a live version (what `<app>.<domain>` serves). */
+  liveNames(): string[] {
+    return this.db.all<{ name: string }>(
+      "SELECT name FROM apps WHERE live_version IS NOT NULL ORDER BY name",
+    ).map((r) => r.name);
+  }
+
   list(): AppSummary[] {
     return this.db.all<AppSummary>(
       `SELECT a.*,

@@ -266,6 +266,40 @@ export const MIGRATIONS: readonly string[] = [
      SELECT '', dim, 'day', bucket,
        CASE WHEN r <= 1000 AND value <> '(other)' THEN value ELSE '(other)' END AS v, SUM(n)
      FROM ranked GROUP BY dim, bucket, v;`,
+  // 9: HTTPS. Custom domains (ASCII, lower case), each serving one app and
+  // gone with it. The ACME account key per directory, one certificate per
+  // host name (chain and private key as PEM; keys never leave the node
+  // through the API), and each name's issuance attempts, so failures back
+  // off across restarts instead of hammering the CA.
+  `CREATE TABLE custom_domains (
+     name TEXT PRIMARY KEY,
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX custom_domains_by_app ON custom_domains (app_id);
+   CREATE TABLE acme_accounts (
+     directory TEXT PRIMARY KEY,
+     key_pem TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE certificates (
+     name TEXT PRIMARY KEY,
+     cert_pem TEXT NOT NULL,
+     key_pem TEXT NOT NULL,
+     issuer TEXT NOT NULL,
+     serial TEXT NOT NULL,
+     not_before INTEGER NOT NULL,
+     not_after INTEGER NOT NULL,
+     directory TEXT NOT NULL,
+     issued_at INTEGER NOT NULL
+   );
+   CREATE TABLE certificate_attempts (
+     name TEXT PRIMARY KEY,
+     failures INTEGER NOT NULL,
+     last_error TEXT,
+     last_attempt_at INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 /** The schema version a fully migrated database has. */

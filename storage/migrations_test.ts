@@ -61,6 +61,20 @@ Deno.test("opening a migrated database again changes nothing", async () => {
     );
     first.kv.set(app.id, "k", { v: 1 });
     first.sessions.create({ idleMs: 3_600_000, maxMs: 86_400_000 }, "UA");
+    first.domains.add(app.id, "site.example.com", 10);
+    first.certificates.saveAccountKey("https://ca.example/dir", "account-key");
+    first.certificates.recordFailure("admin.kept.example", "refused", 1, 2);
+    first.certificates.put({
+      name: "kept.example",
+      cert_pem: "cert",
+      key_pem: "key",
+      issuer: "CA",
+      serial: "01",
+      not_before: 1,
+      not_after: 2,
+      directory: "https://ca.example/dir",
+      issued_at: 1,
+    });
     const tables = (s: Storage) =>
       s.db.all<{ name: string; n: number }>(
         "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
@@ -86,6 +100,9 @@ Deno.test("opening a migrated database again changes nothing", async () => {
       assert.deepEqual(again.apps.content("h".repeat(64)), data);
       assert.deepEqual(again.kv.get(site.id, "k"), { v: 1 });
       assert.equal(again.sessions.list().length, 1);
+      assert.equal(again.domains.get("site.example.com")?.app, "site");
+      assert.equal(again.certificates.get("kept.example")?.key_pem, "key");
+      assert.equal(again.certificates.accountKey("https://ca.example/dir"), "account-key");
     } finally {
       again.close();
     }

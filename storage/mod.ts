@@ -12,6 +12,8 @@ import { KvStore } from "./app_kv.ts";
 import { LogStore } from "./app_logs.ts";
 import { AnalyticsStore } from "./analytics.ts";
 import { AppStore } from "./apps.ts";
+import { CertificateStore } from "./certificates.ts";
+import { DomainStore } from "./custom_domains.ts";
 import { OwnerStore } from "./owner.ts";
 import { PeerStore } from "./peers.ts";
 import { LoginAttemptStore, SessionStore } from "./sessions.ts";
@@ -30,6 +32,8 @@ export * from "./app_docs.ts";
 export * from "./app_env.ts";
 export * from "./app_kv.ts";
 export * from "./app_logs.ts";
+export * from "./certificates.ts";
+export * from "./custom_domains.ts";
 export { StorageError, type StorageErrorCode } from "./storage_error.ts";
 export * from "./owner.ts";
 export * from "./peers.ts";
@@ -40,6 +44,10 @@ export * from "./tokens.ts";
 /** All stores over one open database. */
 export class Storage {
   readonly apps: AppStore;
+  /** Custom domains: names besides `<app>.<domain>` that serve an app. */
+  readonly domains: DomainStore;
+  /** HTTPS certificates and keys, issuance attempts, ACME account keys. */
+  readonly certificates: CertificateStore;
   /** Analytics events, rollups and the day's salt. */
   readonly analytics: AnalyticsStore;
   /** App-scoped stores for serverless code; every method takes the app id first. */
@@ -58,6 +66,8 @@ export class Storage {
 
   constructor(readonly db: Database) {
     this.apps = new AppStore(db);
+    this.domains = new DomainStore(db);
+    this.certificates = new CertificateStore(db);
     this.analytics = new AnalyticsStore(db);
     this.kv = new KvStore(db);
     this.docs = new DocStore(db);

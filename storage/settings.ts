@@ -114,6 +114,39 @@ export const SETTING_DEFS = {
     pattern: /^(builtin|[0-9a-f]{64})$/,
     hint: "'builtin' or a 64-character hex Ed25519 public key",
   },
+  // HTTPS: 1 gets certificates over ACME (HTTP-01 on http_port) for the
+  // domain, admin.<domain>, every app and every custom domain, and serves
+  // them on https_port. The ACME server (any directory URL: Let's Encrypt's
+  // production by default, its staging, a company CA), the contact address
+  // it is given ("none": no address), and a PEM file of extra CA
+  // certificates to trust for the ACME server's own TLS ("none": the
+  // system's). acme_ca_file changes only locally.
+  https: { kind: "int", default: 0, min: 0, max: 1 },
+  http_port: { kind: "int", default: 80, min: 0, max: 65535 },
+  https_port: { kind: "int", default: 443, min: 0, max: 65535 },
+  acme_directory: {
+    kind: "string",
+    default: "https://acme-v02.api.letsencrypt.org/directory",
+    keepCase: true,
+    pattern: /^https:\/\/[^\s/?#]+(\/\S*)?$/,
+    hint: "the https:// URL of an ACME directory",
+  },
+  acme_email: {
+    kind: "string",
+    default: "none",
+    keepCase: true,
+    pattern: /^(none|[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]+)$/,
+    hint: "'none' or an email address",
+  },
+  acme_ca_file: {
+    kind: "string",
+    default: "none",
+    keepCase: true,
+    pattern: /^(none|\/.+|[A-Za-z]:[\\/].+)$/,
+    hint: "'none' or the absolute path of a PEM file",
+  },
+  // Custom domains the node takes, all apps together.
+  max_custom_domains: { kind: "int", default: 500, min: 0, max: 100_000 },
   // Scheduled backups: how often ("off", or a whole number of s, m, h or d;
   // a backup still running when the next is due is not doubled), how many
   // to keep (older ones are deleted), and where ("auto": a `backups` folder

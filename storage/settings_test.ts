@@ -34,6 +34,43 @@ Deno.test("settings: bad values are refused and change nothing", () => {
   db.close();
 });
 
+Deno.test("settings: HTTPS and ACME", () => {
+  const db = openDatabase(":memory:");
+  const settings = new SettingsStore(db);
+  const d = settings.load();
+  assert.equal(d.https, 0, "off until asked for");
+  assert.equal(d.http_port, 80);
+  assert.equal(d.https_port, 443);
+  assert.equal(d.acme_directory, "https://acme-v02.api.letsencrypt.org/directory");
+  assert.equal(d.acme_email, "none");
+  assert.equal(d.acme_ca_file, "none");
+  settings.set("acme_directory", "https://127.0.0.1:14000/Dir");
+  settings.set("acme_email", "Owner@Example.com");
+  settings.set("acme_ca_file", "/etc/fazt/CA.pem");
+  const s = settings.load();
+  assert.equal(s.acme_directory, "https://127.0.0.1:14000/Dir", "URLs keep their case");
+  assert.equal(s.acme_email, "Owner@Example.com");
+  assert.equal(s.acme_ca_file, "/etc/fazt/CA.pem");
+  for (
+    const [key, value] of [
+      ["https", "2"],
+      ["http_port", "65536"],
+      ["https_port", "-1"],
+      ["acme_directory", "http://acme.example/dir"],
+      ["acme_directory", "acme.example/dir"],
+      ["acme_directory", "https://"],
+      ["acme_email", "not-an-address"],
+      ["acme_email", "a b@example.com"],
+      ["acme_ca_file", "relative/ca.pem"],
+      ["max_custom_domains", "-1"],
+    ]
+  ) {
+    assert.throws(() => settings.set(key, value), SettingError, `${key}=${value}`);
+  }
+  assert.equal(settings.load().acme_email, "Owner@Example.com", "a refused value changes nothing");
+  db.close();
+});
+
 Deno.test("settings: backup interval, kept count and folder are checked", () => {
   const db = openDatabase(":memory:");
   const settings = new SettingsStore(db);

@@ -550,6 +550,85 @@ browserTest(
   },
 );
 
+browserTest(
+  "an app's Domains tab; Settings lists certificates and warns 14 days before expiry",
+  async (node, browser) => {
+    await setOwner(node);
+    await node.deploy("shop", await makeZip({ "index.html": "shop" }));
+    // A certificate for the admin host that expires in ten days, from the
+    // node's (unreachable) CA: its renewal fails and is reported.
+    const now = Date.now();
+    node.storage.certificates.put({
+      name: "admin.fazt.example",
+      cert_pem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+      key_pem: "-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n",
+      issuer: "Test CA R1",
+      serial: "01",
+      not_before: now - 80 * 86_400_000,
+      not_after: now + 10 * 86_400_000,
+      directory: node.server.context.settings.acme_directory,
+      issued_at: now - 80 * 86_400_000,
+    });
+    node.server.context.certs.wake();
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await ctx.newPage();
+      const problems = watch(page);
+      const admin = `http://localhost:${node.server.port}`;
+      await page.goto(admin + "/apps/shop?tab=domains");
+      await signIn(page);
+      await heading(page, "shop");
+      await page.getByText("No custom domains").waitFor();
+      await page.getByLabel("New custom domain").fill("Shop.Example.COM");
+      await page.getByRole("button", { name: "Add domain" }).click();
+      await page.locator("code", { hasText: "shop.example.com" }).waitFor();
+      assert.equal(node.storage.domains.get("shop.example.com")?.app, "shop");
+      const served = await hostFetch(node.base + "/", { host: "shop.example.com" });
+      assert.equal(await served.text(), "shop");
+
+      // A refusal is shown with the node's reason; nothing is added.
+      await page.getByLabel("New custom domain").fill("admin.fazt.example");
+      await page.getByRole("button", { name: "Add domain" }).click();
+      await page.getByRole("alert").filter({ hasText: "one of this node's own names" }).waitFor();
+      assert.equal(node.storage.domains.count(), 1);
+      await shot(page, "desktop-22-app-domains");
+
+      // Settings: every served name, the expiring one warned about.
+      await nav(page, "Settings").click();
+      await heading(page, "Settings");
+      const certs = page.locator(".card", {
+        has: page.getByRole("heading", { name: "Certificates" }),
+      });
+      await certs.getByText("HTTPS is on").waitFor();
+      await certs.locator("code", { hasText: "shop.example.com" }).waitFor();
+      await certs.getByText(/expires in (9|10) days/).waitFor();
+      await certs.getByRole("alert").filter({ hasText: "admin.fazt.example" }).waitFor();
+      await certs.getByText(/failed attempt/).first().waitFor();
+      await shot(page, "desktop-23-settings-certificates");
+
+      // Removing the domain stops serving it.
+      await page.goto(admin + "/apps/shop?tab=domains");
+      await page.getByRole("button", { name: "Remove shop.example.com" }).click();
+      await page.getByText("No custom domains").waitFor();
+      const gone = await hostFetch(node.base + "/", { host: "shop.example.com" });
+      assert.equal(gone.status, 404);
+      await gone.body?.cancel();
+      // The refused add answered 400, on purpose.
+      assert.deepEqual(problems.filter((p) => !/^400 .*\/domains$/.test(p)), []);
+    } finally {
+      await ctx.close();
+    }
+  },
+  {
+    settings: {
+      domain: "fazt.example",
+      https: 1,
+      // Nothing listens there: every issuance fails, as when a CA is down.
+      acme_directory: "https://127.0.0.1:9/directory",
+    },
+  },
+);
+
 Deno.test({
   name:
     "dashboard in a browser: a backup downloaded from Settings; a failing schedule warned about",

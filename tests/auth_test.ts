@@ -29,6 +29,9 @@ const EXPECTED: Record<string, Policy> = {
   "DELETE /api/apps/:name": "admin",
   "POST /api/apps/:name/rollback": "deploy",
   "POST /api/apps/:name/promote": "deploy",
+  "GET /api/apps/:name/domains": "read",
+  "POST /api/apps/:name/domains": "admin",
+  "DELETE /api/apps/:name/domains/:domain": "admin",
   "GET /api/apps/:name/files": "read",
   "GET /api/apps/:name/files/*path": "read",
   "GET /api/apps/:name/env": "read",
@@ -54,6 +57,7 @@ const EXPECTED: Record<string, Policy> = {
   "GET /api/settings": "admin",
   "PUT /api/settings": "admin",
   "GET /api/system/requests": "read",
+  "GET /api/certificates": "read",
   "GET /api/peers": "admin",
   "GET /api/peers/status": "admin",
   "GET /api/backup": "admin",
@@ -80,7 +84,7 @@ function expected(route: Route): Policy {
 
 const concrete = (path: string, id = "1", name = "site") =>
   path.replace(":name", name).replace(":id", id).replace(":collection", "notes")
-    .replace("*key", "a/b");
+    .replace("*key", "a/b").replace(":domain", "shop.example.com");
 
 Deno.test("every route has its expected policy written down, and no other route does", () => {
   const routes = ROUTES.map(keyOf);

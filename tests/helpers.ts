@@ -6,6 +6,7 @@ import {
   type Upgrader,
 } from "../server/mod.ts";
 import type { AnalyticsOptions } from "../server/analytics.ts";
+import type { CertManagerOptions } from "../server/certs/mod.ts";
 import { type Scope, Storage } from "../storage/mod.ts";
 import { hostFetch } from "./http_client.ts";
 
@@ -63,6 +64,10 @@ export async function startTestNode(
     https?: HttpsOptions;
     /** Settings for this run only (default: port 0 on 127.0.0.1). */
     overrides?: Record<string, string | number>;
+    /** The port to listen on (default: a free one); HTTPS tests point their CA at it. */
+    port?: number;
+    /** The certificate manager's clock, retry waits and issuer. */
+    acme?: CertManagerOptions;
   } = {},
 ): Promise<TestNode> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "fazt-test-" });
@@ -79,11 +84,12 @@ export async function startTestNode(
   const storage = Storage.open(dbPath);
   const server = await startServer({
     storage,
-    overrides: { port: 0, host: "127.0.0.1", ...opts.overrides },
+    overrides: { port: opts.port ?? 0, host: "127.0.0.1", ...opts.overrides },
     log: (m) => logs.push(m),
     analytics: opts.analytics,
     upgrader: opts.upgrader,
     https: opts.https,
+    acme: opts.acme,
   });
   const base = `http://127.0.0.1:${server.port}`;
   const node: TestNode = {

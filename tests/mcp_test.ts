@@ -25,6 +25,8 @@ type Json = any;
 
 const ALL_TOOLS = [
   "fazt_app_delete",
+  "fazt_app_domain",
+  "fazt_app_domains",
   "fazt_app_info",
   "fazt_app_logs",
   "fazt_app_promote",
@@ -36,6 +38,7 @@ const ALL_TOOLS = [
   "fazt_system_status",
 ];
 const READ_TOOLS = [
+  "fazt_app_domains",
   "fazt_app_info",
   "fazt_app_logs",
   "fazt_apps_list",
@@ -339,7 +342,10 @@ Deno.test("MCP over HTTP: token, scope, Origin, protocol version, discovery", as
     const deployer = await httpClient(node, node.tokens.deploy);
     try {
       const names = (await listTools(deployer)).map((t) => t.name);
-      assert.deepEqual(names.sort(), ALL_TOOLS.filter((n) => n !== "fazt_app_delete"));
+      assert.deepEqual(
+        names.sort(),
+        ALL_TOOLS.filter((n) => n !== "fazt_app_delete" && n !== "fazt_app_domain"),
+      );
       const d = await ok(deployer, "fazt_deploy", { app_name: "mine", files: { "a.txt": "a" } });
       assert.equal(d.live, false);
       const info = await (await node.fetch("/api/apps/mine")).json();
@@ -577,6 +583,8 @@ const APP_NAME_TOOLS = [
   "fazt_app_promote",
   "fazt_app_rollback",
   "fazt_app_delete",
+  "fazt_app_domains",
+  "fazt_app_domain",
 ];
 
 /** Arguments that would be valid for each tool if its app name were. */
@@ -586,6 +594,8 @@ function argsFor(tool: string, appName: string): Record<string, unknown> {
       return { app_name: appName, files: { "index.html": "x" }, promote: true };
     case "fazt_app_promote":
       return { app_name: appName, version: 1 };
+    case "fazt_app_domain":
+      return { app_name: appName, action: "add", domain: "shop.example.com" };
     default:
       return { app_name: appName };
   }
@@ -645,6 +655,71 @@ Deno.test("MCP over HTTP: app names by pattern, -32002 for missing resources, no
   try {
     await ok(client, "fazt_deploy", argsFor("fazt_deploy", "logs"));
     await checkHardening(client, await listTools(client));
+  } finally {
+    await client.close();
+    await node.close();
+  }
+});
+
+Deno.test("MCP: an app's custom domains, added, listed and removed; bad names refused", async () => {
+  const node = await startTestNode();
+  const client = await httpClient(node, node.tokens.admin);
+  try {
+    await ok(client, "fazt_deploy", argsFor("fazt_deploy", "shop"));
+    const tools = await listTools(client);
+    const schema = tools.find((t) => t.name === "fazt_app_domain")!.inputSchema as Json;
+    const pattern = new RegExp(schema.properties.domain.pattern);
+    for (const bad of ["localhost", "1.2.3.4", "*.example.com", "x.com/p", "x.com:80", "com"]) {
+      assert.ok(!pattern.test(bad), `the schema refuses ${bad}`);
+      const e = await failure(client, "fazt_app_domain", {
+        app_name: "shop",
+        action: "add",
+        domain: bad,
+      });
+      assert.equal(e.code, "VALIDATION_FAILED", bad);
+    }
+    assert.deepEqual(schema.properties.action.enum, ["add", "remove"]);
+    // The schema lets this through; the node refuses it with its rule's name.
+    assert.ok(pattern.test("app.localhost"));
+    const local = await failure(client, "fazt_app_domain", {
+      app_name: "shop",
+      action: "add",
+      domain: "app.localhost",
+    });
+    assert.equal(local.code, "VALIDATION_FAILED");
+    assert.deepEqual(local.details, { field: "name", constraint: "localhost" });
+
+    const added = await ok(client, "fazt_app_domain", argsFor("fazt_app_domain", "shop"));
+    assert.deepEqual(
+      [added.app, added.action, added.domain, added.changed, added.certificate.status],
+      ["shop", "add", "shop.example.com", true, "pending"],
+    );
+    const listed = await ok(client, "fazt_app_domains", { app_name: "shop" });
+    assert.equal(listed.count, 1);
+    assert.equal(listed.domains[0].name, "shop.example.com");
+    const page = await node.fetch("/", { host: "shop.example.com", token: null });
+    assert.equal(await page.text(), "x", "served on the domain");
+
+    const taken = await ok(client, "fazt_deploy", argsFor("fazt_deploy", "other"));
+    assert.equal(taken.app, "other");
+    const conflict = await failure(client, "fazt_app_domain", {
+      ...argsFor("fazt_app_domain", "other"),
+    });
+    assert.equal(conflict.code, "DOMAIN_TAKEN");
+
+    const removed = await ok(client, "fazt_app_domain", {
+      app_name: "shop",
+      action: "remove",
+      domain: "shop.example.com",
+    });
+    assert.equal(removed.changed, true);
+    const gone = await failure(client, "fazt_app_domain", {
+      app_name: "shop",
+      action: "remove",
+      domain: "shop.example.com",
+    });
+    assert.equal(gone.code, "DOMAIN_NOT_FOUND");
+    assert.equal((await ok(client, "fazt_app_domains", { app_name: "shop" })).count, 0);
   } finally {
     await client.close();
     await node.close();

@@ -124,6 +124,24 @@ Deno.test("service install --root: the unit, the user and the database, and noth
   });
 });
 
+Deno.test("service install --https --email: HTTPS on and the contact stored for the node", async () => {
+  await withSandbox(async (sb, root) => {
+    const flags = ["--domain", "example.com", "--https", "--email", "you@example.com"];
+    assertOk(await sb.cli(["service", "install", "--root", root, ...flags]));
+    const storage = Storage.open(`${root}/var/lib/fazt/data.db`);
+    try {
+      const settings = storage.settings.load();
+      assert.equal(settings.https, 1);
+      assert.equal(settings.acme_email, "you@example.com");
+      assert.equal(settings.domain, "example.com");
+    } finally {
+      storage.close();
+    }
+    // Again without --domain: the stored one is certifiable.
+    assertOk(await sb.cli(["service", "install", "--root", root, "--https"]));
+  });
+});
+
 Deno.test("service install: each refusal writes nothing", async () => {
   await withSandbox(async (sb, root) => {
     const cases: [string[], RegExp][] = [
@@ -134,6 +152,13 @@ Deno.test("service install: each refusal writes nothing", async () => {
       [["--domain", " "], /domain must not be empty.*VALIDATION_FAILED/],
     ];
     if (!isSettingKey("https")) cases.push([["--https"], /automatic HTTPS.*UNSUPPORTED/]);
+    else {
+      cases.push(
+        [["--https"], /--https needs the node's domain .*'localhost'.*VALIDATION_FAILED/],
+        [["--https", "--domain", "10.0.0.1"], /'10\.0\.0\.1' cannot have a certificate/],
+        [["--https", "--domain", "x.example", "--email", "nobody"], /acme_email must be/],
+      );
+    }
     for (const [flags, pattern] of cases) {
       assertRefused(await sb.cli(["service", "install", "--root", root, ...flags]), pattern);
       assert.deepEqual(files(root), [], flags.join(" "));

@@ -106,6 +106,63 @@ export function appCommand(program: Command): void {
   });
   appEnvCommands(app);
   appLogsCommand(app);
+  appDomainCommands(app);
+}
+
+/** A certificate's state in a few words: `valid until …`, `pending`, the last error. */
+export function certificateNote(c: Api.Certificate | null): string {
+  if (!c) return "-";
+  const state = c.status === "valid" || c.status === "renewing"
+    ? `${c.status} until ${formatTime(c.not_after)}`
+    : c.status;
+  return c.last_error ? `${state}; failed ${c.failures}x: ${c.last_error}` : state;
+}
+
+function appDomainCommands(app: Command): void {
+  const domain = app.command("domain").description(
+    "an app's custom domains (the app serves them besides <app>.<domain>)",
+  );
+  connectionOptions(
+    domain.command("add").description("serve an app on a custom domain (point its DNS here)")
+      .argument("<name>", "the app").argument("<domain>", "e.g. shop.example.com"),
+  ).action(async (name: string, host: string, flags: Flags) => {
+    const r = await connect(flags).postJson<Api.DomainAdded>(`${path(name)}/domains`, {
+      name: host,
+    });
+    if (flags.json) return printJson(r);
+    const d = r.domain;
+    const shown = d.unicode === d.name ? d.name : `${d.unicode} (${d.name})`;
+    console.log(`${name}: ${r.created ? "now serves" : "already served"} ${shown}`);
+  });
+  connectionOptions(
+    domain.command("remove").description("stop serving an app on a custom domain")
+      .argument("<name>", "the app").argument("<domain>"),
+  ).action(async (name: string, host: string, flags: Flags) => {
+    const r = await connect(flags).request<Api.DomainRemoved>(
+      "DELETE",
+      `${path(name)}/domains/${encodeURIComponent(host)}`,
+    );
+    if (flags.json) return printJson(r);
+    console.log(`${name}: no longer serves ${r.name}`);
+  });
+  connectionOptions(
+    domain.command("list").description("an app's custom domains and their certificates")
+      .argument("<name>", "the app"),
+  ).action(async (name: string, flags: Flags) => {
+    const domains = await connect(flags).get<Api.CustomDomain[]>(`${path(name)}/domains`);
+    if (flags.json) return printJson(domains);
+    if (domains.length === 0) {
+      return console.log(`${name} has no custom domains: fazt app domain add ${name} DOMAIN`);
+    }
+    printTable(
+      ["DOMAIN", "ADDED", "CERTIFICATE"],
+      domains.map((d) => [
+        d.unicode === d.name ? d.name : `${d.unicode} (${d.name})`,
+        formatTime(d.created_at),
+        certificateNote(d.certificate),
+      ]),
+    );
+  });
 }
 
 function appEnvCommands(app: Command): void {

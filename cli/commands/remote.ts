@@ -488,7 +488,7 @@ async function upgradeInfo(
 const LOCAL_ONLY = new Set(["server", "service", "token", "remote", "help", "--help", "-h"]);
 
 /**
- * `fazt @NAME <command> …`: runs an app, deploy, stats or mcp command
+ * `fazt @NAME <command> …`: runs an app, backup, cert, deploy, stats or mcp command
  * against peer NAME. Returns the arguments without `@NAME`.
  */
 export function peerShorthand(args: string[]): string[] {
@@ -501,7 +501,7 @@ export function peerShorthand(args: string[]): string[] {
   }
   if (LOCAL_ONLY.has(command)) {
     throw new CliError(
-      `'${command}' acts on this machine: @${name} works with app, deploy, stats and mcp`,
+      `'${command}' acts on this machine: @${name} works with app, backup, cert, deploy, stats and mcp`,
       "VALIDATION_FAILED",
     );
   }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { resolve } from "node:path";
 import { hashPassword } from "../../lib/password.ts";
 import { currentProgram } from "../../lib/program.ts";
 import {
@@ -62,25 +63,57 @@ interface StartOptions {
   host?: string;
   domain?: string;
   db?: string;
+  https?: boolean;
+  httpPort?: string;
   httpsPort?: string;
+  acmeDirectory?: string;
+  acmeEmail?: string;
+  acmeCaFile?: string;
   tlsCert?: string;
   tlsKey?: string;
 }
 
+/** The HTTPS flags as setting overrides for this run. */
+function httpsOverrides(opts: StartOptions): Record<string, unknown> {
+  let caFile: string | undefined;
+  if (opts.acmeCaFile !== undefined) {
+    caFile = resolve(opts.acmeCaFile);
+    try {
+      Deno.readTextFileSync(caFile);
+    } catch (err) {
+      throw new CliError(
+        `--acme-ca-file ${caFile} cannot be read: ${err instanceof Error ? err.message : err}`,
+        "VALIDATION_FAILED",
+      );
+    }
+  }
+  return {
+    https: opts.https ? 1 : undefined,
+    http_port: opts.httpPort,
+    https_port: opts.httpsPort,
+    acme_directory: opts.acmeDirectory,
+    acme_email: opts.acmeEmail,
+    acme_ca_file: caFile,
+  };
+}
+
 /**
  * `--tls-cert`/`--tls-key`: HTTPS with one certificate (from files) for
- * every name. SIGHUP reads the files again (a renewed certificate): the
- * HTTPS listener is swapped, no connection is dropped.
+ * every name, instead of ACME. SIGHUP reads the files again (a renewed
+ * certificate): the HTTPS listener is swapped, no connection is dropped.
  */
 async function httpsFromFlags(
   opts: StartOptions,
 ): Promise<{ https: HttpsOptions; reload: () => Promise<void> } | undefined> {
-  if (!opts.tlsCert && !opts.tlsKey) {
-    if (opts.httpsPort) throw new CliError("--https-port needs --tls-cert and --tls-key");
-    return undefined;
-  }
+  if (!opts.tlsCert && !opts.tlsKey) return undefined;
   if (!opts.tlsCert || !opts.tlsKey) {
     throw new CliError("--tls-cert and --tls-key go together", "VALIDATION_FAILED");
+  }
+  if (opts.https) {
+    throw new CliError(
+      "--https gets certificates over ACME, --tls-cert brings one: choose one",
+      "VALIDATION_FAILED",
+    );
   }
   const port = Number(opts.httpsPort ?? "443");
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -112,6 +145,7 @@ async function httpsFromFlags(
 
 async function start(opts: StartOptions) {
   const dbPath = resolveDbPath(opts.db);
+  const https = httpsOverrides(opts);
   // Signal handlers first: Deno creates its signal pipe on the first one,
   // and doing that later, out of descriptors (a flood), panics.
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
@@ -141,7 +175,7 @@ async function start(opts: StartOptions) {
   try {
     server = await startServer({
       storage,
-      overrides: { port: opts.port, host: opts.host, domain: opts.domain },
+      overrides: { port: opts.port, host: opts.host, domain: opts.domain, ...https },
       upgrader,
       https: tls?.https,
     });
@@ -162,6 +196,9 @@ async function start(opts: StartOptions) {
   console.log(`admin:    ${adminUrl(settings.domain, server.port)}`);
   console.log(`apps:     http://<app>.${settings.domain}:${server.port}`);
   if (server.https) console.log(`https:    port ${server.https.port}`);
+  if (!tls && settings.https === 1) {
+    console.log(`https:    certificates from ${settings.acme_directory} ('fazt cert list')`);
+  }
   if (created) {
     console.log("");
     console.log("First run: the owner account was created. This password is shown only once.");
@@ -286,12 +323,17 @@ export function serverCommand(program: Command): void {
     .option("--host <addr>", "address to listen on (default ::, every IPv6 and IPv4 address)")
     .option("--domain <domain>", "the node's domain (default localhost)")
     .option("--db <path>", "database file (default $FAZT_DB or ~/.fazt/data.db)")
+    .option("--https", "get certificates over ACME and serve HTTPS (setting https)")
+    .option("--http-port <n>", "plain HTTP port for HTTPS nodes, ACME's HTTP-01 (default 80)")
+    .option("--https-port <n>", "HTTPS port (default 443)")
+    .option("--acme-directory <url>", "ACME directory (default Let's Encrypt production)")
+    .option("--acme-email <address>", "contact address for the ACME account")
+    .option("--acme-ca-file <pem>", "extra CA certificates to trust for the ACME server's TLS")
     .option(
       "--tls-cert <file>",
-      "serve HTTPS too, with this certificate chain (PEM) for every name",
+      "serve HTTPS with this certificate chain (PEM) for every name, instead of ACME",
     )
     .option("--tls-key <file>", "the private key (PEM) of --tls-cert")
-    .option("--https-port <n>", "HTTPS port with --tls-cert (default 443)")
     .action(start);
   server.command("init")
     .description("create the owner account and store the domain")

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { commandFor, currentProgram, type Program, SERVER_RUN_FLAGS } from "../../lib/program.ts";
 import { systemdUnit, sysusersConf } from "../../lib/systemd_unit.ts";
-import { ensureOwner } from "../../server/mod.ts";
+import { certifiableDomain, ensureOwner } from "../../server/mod.ts";
 import { isSettingKey, parseSetting, SettingError, Storage } from "../../storage/mod.ts";
 import { CliError } from "../cli_error.ts";
 import { fileExists } from "../paths.ts";
@@ -113,6 +113,29 @@ function checkFlags(flags: InstallFlags): void {
   } catch (err) {
     if (err instanceof SettingError) throw new CliError(err.message, "VALIDATION_FAILED");
     throw err;
+  }
+  if (flags.https) {
+    const domain = flags.domain !== undefined
+      ? String(parseSetting("domain", flags.domain))
+      : storedDomain(`${flags.root?.replace(/\/+$/, "") ?? ""}${flags.dataDir}/data.db`);
+    if (!certifiableDomain(domain)) {
+      throw new CliError(
+        `--https needs the node's domain to be a public DNS name (--domain example.com): ` +
+          `'${domain}' cannot have a certificate`,
+        "VALIDATION_FAILED",
+      );
+    }
+  }
+}
+
+/** The domain stored in an existing database, else the default. */
+function storedDomain(dbPath: string): string {
+  if (!fileExists(dbPath)) return "localhost";
+  const storage = Storage.open(dbPath);
+  try {
+    return storage.settings.load().domain;
+  } finally {
+    storage.close();
   }
 }
 

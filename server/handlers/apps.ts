@@ -79,7 +79,9 @@ export function getApp(c: RouteContext): Answer<Api.AppDetail> {
 export function deleteApp(c: RouteContext): Answer<Api.AppDeleted> {
   const app = findApp(c);
   c.server.storage.apps.delete(app.name);
-  c.server.sites.refresh(app.name);
+  c.server.sites.changed(app.name);
+  // Its custom domains went with it.
+  c.server.domains.changed();
   return json({ app: app.name, deleted: true });
 }
 
@@ -112,7 +114,7 @@ export async function rollbackApp(c: RouteContext): Promise<Answer<Api.LiveChang
   }
   const previous = app.live_version;
   apps.setLive(app.id, target);
-  c.server.sites.refresh(app.name);
+  c.server.sites.changed(app.name);
   return json({ app: app.name, live_version: target, previous_version: previous });
 }
 
@@ -139,7 +141,7 @@ export async function promoteApp(c: RouteContext): Promise<Answer<Api.Promoted>>
   const previous = app.live_version;
   if (previous !== version) {
     apps.setLive(app.id, version);
-    c.server.sites.refresh(app.name);
+    c.server.sites.changed(app.name);
   }
   return json({
     app: app.name,

@@ -6,6 +6,14 @@ import { HttpError } from "../http_error.ts";
 import type * as Api from "../api_types.ts";
 import { type Answer, json } from "../respond.ts";
 
+/** Settings changed only on the node itself (`fazt server config`), never over HTTP. */
+const LOCAL_ONLY = new Set([
+  "upgrade_public_key",
+  "release_public_key",
+  "litestream_path",
+  "acme_ca_file",
+]);
+
 /**
  * Every setting but the credentials: the value this run uses, its default,
  * its range, and whether it is stored. (Credentials are never answered:
@@ -54,11 +62,10 @@ export async function putSettings(c: RouteContext): Promise<Answer<Api.SettingsS
         `${key} is a credential: set it with PUT /api/replication (or fazt replicate enable)`,
       );
     }
-    if (
-      key === "upgrade_public_key" || key === "release_public_key" || key === "litestream_path"
-    ) {
-      // Else a stolen admin token could remove the key and then upgrade, or
-      // name a program for the node to run.
+    if (LOCAL_ONLY.has(key)) {
+      // A stolen admin token must not remove an upgrade key (then upgrade),
+      // name a program for the node to run (litestream_path), nor make the
+      // node read a file of its choosing (acme_ca_file).
       throw new HttpError(
         403,
         "LOCAL_ONLY",

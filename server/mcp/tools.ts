@@ -9,6 +9,7 @@
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { APP_NAME_PATTERN } from "../../lib/app_name.ts";
+import { DOMAIN_NAME_PATTERN, MAX_DOMAIN_LENGTH } from "../../lib/domain_name.ts";
 import { isCompatibleVersion } from "../../lib/compatible_version.ts";
 import { scopeAllows } from "../../storage/mod.ts";
 import type { Scope } from "../../storage/mod.ts";
@@ -42,6 +43,26 @@ const appName = z.string().min(1).max(63).regex(
 ).describe(
   "The app's name (its subdomain), e.g. 'blog': lower-case letters, digits and single hyphens",
 );
+const domainName = z.string().min(1).max(MAX_DOMAIN_LENGTH).regex(
+  DOMAIN_NAME_PATTERN,
+  "must be a domain name like shop.example.com: labels of letters, digits and inner hyphens",
+).describe(
+  "A custom domain, e.g. 'shop.example.com' (no scheme, port or path; Unicode names are " +
+    "stored in their IDNA form)",
+);
+const certificate = z.looseObject({
+  name: z.string(),
+  status: z.string(),
+  not_after: z.number().nullable(),
+  last_error: z.string().nullable(),
+}).nullable();
+const customDomain = z.looseObject({
+  name: z.string(),
+  unicode: z.string(),
+  app: z.string(),
+  created_at: z.number(),
+  certificate,
+});
 const serverArg = z.string().min(1).optional().describe(
   "Peer name from fazt_servers_list (default: the default peer)",
 );
@@ -390,6 +411,86 @@ export const TOOLS: readonly ToolDef[] = [
         `/api/apps/${enc(args.app_name as string)}`,
       );
       return { ...r, server: node.server };
+    },
+  },
+  {
+    name: "fazt_app_domains",
+    title: "An app's custom domains",
+    description: "The custom domains an app is served on besides <app>.<domain>, each with " +
+      "its HTTPS certificate's state (status, expiry, last error).",
+    scope: "read",
+    annotations: READ,
+    input: (host) => withServer(host, { app_name: appName }),
+    output: z.looseObject({
+      server: z.string(),
+      app: z.string(),
+      domains: z.array(customDomain),
+      count: z.number(),
+    }),
+    async run(args, host) {
+      const node = nodeOf(args, host);
+      const name = args.app_name as string;
+      const domains = await node.request<Api.CustomDomain[]>(
+        "GET",
+        `/api/apps/${enc(name)}/domains`,
+      );
+      return { server: node.server, app: name, domains, count: domains.length };
+    },
+  },
+  {
+    name: "fazt_app_domain",
+    title: "Add or remove a custom domain",
+    description: "action 'add': the app is served on the domain from now on (point the " +
+      "domain's DNS at the node; with HTTPS on, its certificate is requested at once). " +
+      "action 'remove': it is no longer served there and its certificate is not renewed. " +
+      "A domain serves one app; the node's own names cannot be added.",
+    scope: "admin",
+    annotations: {
+      readOnlyHint: false,
+      // 'remove' stops a domain from serving.
+      destructiveHint: true,
+      idempotentHint: false,
+      openWorldHint: false,
+    },
+    input: (host) =>
+      withServer(host, {
+        app_name: appName,
+        action: z.enum(["add", "remove"]).describe("'add' or 'remove'"),
+        domain: domainName,
+      }),
+    output: z.looseObject({
+      server: z.string(),
+      app: z.string(),
+      action: z.string(),
+      domain: z.string(),
+      changed: z.boolean(),
+      certificate,
+    }),
+    async run(args, host) {
+      const node = nodeOf(args, host);
+      const app = args.app_name as string;
+      const domain = args.domain as string;
+      const path = `/api/apps/${enc(app)}/domains`;
+      if (args.action === "remove") {
+        const r = await node.request<Api.DomainRemoved>("DELETE", `${path}/${enc(domain)}`);
+        return {
+          server: node.server,
+          app,
+          action: "remove",
+          domain: r.name,
+          changed: true,
+          certificate: null,
+        };
+      }
+      const r = await node.request<Api.DomainAdded>("POST", path, { json: { name: domain } });
+      return {
+        server: node.server,
+        app,
+        action: "add",
+        domain: r.domain.name,
+        changed: r.created,
+        certificate: r.domain.certificate,
+      };
     },
   },
 ];

@@ -22,14 +22,16 @@ import {
 import { DeployBox } from "./apps.tsx";
 import { AnalyticsView } from "./analytics.tsx";
 import { visibleName } from "../visible_name.ts";
+import { CertBadge, CertProblem } from "../cert_state.tsx";
 
-type Tab = "versions" | "files" | "server" | "logs" | "analytics" | "danger";
+type Tab = "versions" | "files" | "server" | "logs" | "analytics" | "domains" | "danger";
 const TABS: [Tab, string][] = [
   ["versions", "Versions"],
   ["files", "Files"],
   ["server", "Server & env"],
   ["logs", "Logs"],
   ["analytics", "Analytics"],
+  ["domains", "Domains"],
   ["danger", "Delete"],
 ];
 
@@ -84,6 +86,7 @@ export function AppDetail(props: { name: string; tab: string | null }) {
               {tab === "server" && <ServerInfo app={app} />}
               {tab === "logs" && <Logs name={app.name} />}
               {tab === "analytics" && <AnalyticsView app={app.name} compact />}
+              {tab === "domains" && <Domains app={app} />}
               {tab === "danger" && <Danger name={app.name} />}
             </div>
           </>
@@ -488,6 +491,93 @@ function Logs(props: { name: string }) {
             ))}
           </div>
         )}
+    </Card>
+  );
+}
+
+/** Custom domains: names besides the app's own host, each with its certificate. */
+function Domains(props: { app: Detail }) {
+  const name = props.app.name;
+  const state = useLoad(
+    (signal) => api<Api.CustomDomain[]>(`/api/apps/${enc(name)}/domains`, { signal }),
+    [name],
+  );
+  const [domain, setDomain] = useState("");
+  const [error, setError] = useState<Error>();
+  const add = async (e: Event) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      const r = await api<Api.DomainAdded>(`/api/apps/${enc(name)}/domains`, {
+        method: "POST",
+        body: { name: domain },
+      });
+      toast(
+        r.created
+          ? `${name} now serves ${r.domain.unicode}`
+          : `${r.domain.unicode} was already served`,
+      );
+      setDomain("");
+      state.reload();
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+  const remove = async (d: Api.CustomDomain) => {
+    try {
+      await api(`/api/apps/${enc(name)}/domains/${enc(d.name)}`, { method: "DELETE" });
+      toast(`${name} no longer serves ${d.unicode}`);
+      state.reload();
+    } catch (err) {
+      toast((err as Error).message, "bad");
+    }
+  };
+  return (
+    <Card title="Custom domains">
+      <p class="muted small">
+        Besides{" "}
+        <a href={props.app.url} target="_blank" rel="noopener noreferrer">{props.app.url}</a>, the
+        app is served on each domain below once its DNS (an A/AAAA record) points at this node. With
+        HTTPS on, each gets its own certificate.
+      </p>
+      <Show state={state}>
+        {(domains) =>
+          domains.length === 0
+            ? <Empty title="No custom domains">Add one below, e.g. shop.example.com.</Empty>
+            : (
+              <ul class="list">
+                {domains.map((d) => (
+                  <li key={d.name}>
+                    <div class="list-main">
+                      <code>{d.unicode}</code>
+                      {d.unicode !== d.name && <span class="muted small">({d.name})</span>}
+                      <div class="muted small">added {ago(d.created_at)}</div>
+                      <CertProblem cert={d.certificate} />
+                    </div>
+                    <CertBadge cert={d.certificate} />
+                    <button
+                      type="button"
+                      class="btn small"
+                      aria-label={`Remove ${d.unicode}`}
+                      onClick={() => remove(d)}
+                    >
+                      Remove
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            )}
+      </Show>
+      <form class="row wrap" onSubmit={add}>
+        <input
+          aria-label="New custom domain"
+          placeholder="shop.example.com"
+          value={domain}
+          onInput={(e) => setDomain((e.target as HTMLInputElement).value)}
+        />
+        <button type="submit" class="btn" disabled={!domain.trim()}>Add domain</button>
+      </form>
+      {error && <ErrorBox error={error} />}
     </Card>
   );
 }

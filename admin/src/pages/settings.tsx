@@ -1,9 +1,11 @@
 import { useState } from "preact/hooks";
 import { type Api, api, type Me, type Setting, type SystemInfo, type UpgradeInfo } from "../api.ts";
 import { ago, Badge, bytes, Card, dateTime, ErrorBox, Page, Show, toast, useLoad } from "../ui.tsx";
+import { CertBadge, certNeedsAttention, CertProblem } from "../cert_state.tsx";
 
 const GROUPS: [string, (k: string) => boolean][] = [
   ["Node", (k) => ["domain", "port", "host"].includes(k)],
+  ["HTTPS", (k) => ["https", "http_port", "https_port"].includes(k) || k.startsWith("acme_")],
   ["Deploy limits", (k) => k.startsWith("max_") || k === "cache_bytes"],
   ["Server code limits", (k) => k.startsWith("app_")],
   ["Analytics", (k) => k.startsWith("analytics_")],
@@ -129,6 +131,74 @@ function Sessions() {
             ))}
           </ul>
         )}
+      </Show>
+    </Card>
+  );
+}
+
+/** Every name the node serves and its certificate; warnings 14 days before expiry. */
+function Certificates() {
+  const state = useLoad((signal) => api<Api.Certificates>("/api/certificates", { signal }), []);
+  return (
+    <Card title="Certificates">
+      <Show state={state}>
+        {(r) => {
+          const attention = r.certificates.filter((c) => r.https && certNeedsAttention(c));
+          return (
+            <div class="stack">
+              <p class="muted">
+                {r.https
+                  ? (
+                    <>
+                      HTTPS is on: certificates come from <code>{r.directory}</code>{" "}
+                      and renew 30 days before they expire.
+                    </>
+                  )
+                  : (
+                    <>
+                      HTTPS is off: set <code>https</code> to 1 (or start with{" "}
+                      <code>fazt server start --https</code>) to get certificates for these names.
+                    </>
+                  )}
+              </p>
+              {attention.length > 0 && (
+                <div class="notice warn" role="alert">
+                  {attention.length}{" "}
+                  {attention.length === 1 ? "certificate needs" : "certificates need"} attention:
+                  {" "}
+                  {attention.map((c) => c.name).join(", ")}
+                </div>
+              )}
+              {r.certificates.length === 0
+                ? <p class="muted">This node serves no name that can have a certificate.</p>
+                : (
+                  <ul class="list certs">
+                    {r.certificates.map((c) => (
+                      <li key={c.name}>
+                        <div class="list-main">
+                          <code>{c.name}</code>{" "}
+                          <span class="muted small">
+                            {c.kind === "admin"
+                              ? "dashboard"
+                              : c.kind === "custom"
+                              ? `custom domain of ${c.app}`
+                              : `app ${c.app}`}
+                          </span>
+                          {c.issuer && (
+                            <div class="muted small">
+                              {c.issuer} · expires {dateTime(c.not_after)}
+                            </div>
+                          )}
+                          <CertProblem cert={c} />
+                        </div>
+                        <CertBadge cert={c} />
+                      </li>
+                    ))}
+                  </ul>
+                )}
+            </div>
+          );
+        }}
       </Show>
     </Card>
   );
@@ -314,6 +384,7 @@ export function SettingsPage(props: { me: Me }) {
         restart (<code>fazt server start</code>). The same values are shown by{" "}
         <code>fazt server config</code>.
       </p>
+      <Certificates />
       <Show state={state}>
         {(settings) => {
           const used = new Set<string>();
