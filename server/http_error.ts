@@ -55,6 +55,9 @@ export type ErrorCode =
   // Backups.
   | "BACKUP_UNAVAILABLE"
   | "BACKUP_FAILED"
+  // Server code at deploy.
+  | "UNRESOLVED_IMPORT"
+  | "COMPILER_UNAVAILABLE"
   // Anything else: logged, never described.
   | "INTERNAL_ERROR";
 

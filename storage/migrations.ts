@@ -186,6 +186,9 @@ export const MIGRATIONS: readonly string[] = [
      day INTEGER PRIMARY KEY,
      salt TEXT NOT NULL
    );`,
+  // 7: a build's source map (JSON), kept apart from its code: read only to
+  // map stack traces in app logs to the developer's files.
+  `ALTER TABLE builds ADD COLUMN source_map TEXT;`,
 ];
 
 /** The schema version a fully migrated database has. */
