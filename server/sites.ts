@@ -1,6 +1,6 @@
 import type { Encoding, Storage } from "../storage/mod.ts";
 import { BodyCache, type CachedBody } from "./body_cache.ts";
-import { parseManifest } from "../runtime/mod.ts";
+import { type Manifest, parseManifest } from "../runtime/mod.ts";
 import { type SiteFile, SiteIndex } from "./site_index.ts";
 
 /**
@@ -44,6 +44,7 @@ export class Sites {
       createdAt,
       this.storage.apps.files(appId, version),
       server,
+      (server?.manifest ?? spaManifest(info.manifest))?.spa,
     );
   }
 
@@ -66,5 +67,15 @@ export class Sites {
     const key = file.cacheKeys[encoding];
     return this.bodies.get(key) ??
       this.bodies.set(key, this.storage.apps.content(file.meta.hash, encoding) ?? new Uint8Array());
+  }
+}
+
+/** A static site's manifest, for its `spa` flag; one an older fazt stored that no longer parses is none. */
+function spaManifest(text: string | undefined): Manifest | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseManifest(text);
+  } catch {
+    return undefined;
   }
 }
