@@ -27,13 +27,13 @@ const ASTRO = /^([A-Za-z0-9_-]{8})_[A-Za-z0-9-]{4,24}$/;
 // A word, CamelCase included, or an acronym.
 const WORD = /^(?:(?:[A-Z]?[a-z]+)+|[A-Z]+)$/;
 
-/** An 8-character base64url hash: digits and letters, or mixed case that is not words. */
+/** An 8-character base64url hash: digits and letters, or letters that are not words. */
 function isShortHash(s: string): boolean {
   if (!SHORT.test(s)) return false;
   const digit = /\d/.test(s);
   const letter = /[A-Za-z]/.test(s);
   if (digit) return letter;
-  if (!/[a-z]/.test(s) || !/[A-Z]/.test(s)) return false;
+  // Letters only: a hash unless every part reads as a word (one case is always one).
   return !s.split(/[-_]/).every((part) => part === "" || WORD.test(part));
 }
 

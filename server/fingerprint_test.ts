@@ -44,6 +44,7 @@ const PLAIN = [
   "img/photo-2023.jpg",
   "img/photo-12345678.jpg", // digits only: a date or a number
   "img/bg-1920x1080.jpg",
+  "img/IMG.20231231_1200.jpg", // a date and a time, not a hash and its variant
   "fonts/roboto-regular.woff2",
   "icons/arrow-left.svg",
   "hero-background.png",

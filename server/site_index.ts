@@ -16,7 +16,7 @@ export class SiteFile {
   constructor(readonly meta: FileMeta, readonly lastModified: string) {
     this.type = contentTypeFor(meta.path);
     this.isHtml = this.type.startsWith("text/html");
-    this.cacheControl = cacheControlFor(meta.path, this.isHtml);
+    this.cacheControl = cacheControlFor(meta.path);
     // Each representation gets its own strong validator, as RFC 9110 requires.
     const tag = meta.hash.slice(0, 32);
     this.etags = { identity: `"${tag}"`, gzip: `"${tag}-gz"`, br: `"${tag}-br"` };
@@ -54,10 +54,11 @@ export class SiteFile {
   }
 }
 
-function cacheControlFor(path: string, isHtml: boolean): string {
+function cacheControlFor(path: string): string {
   // A name carrying a content hash never changes meaning, so it may be cached
   // for good; anything else is revalidated (cheaply, by ETag) so a deploy shows at once.
-  if (!isHtml && isFingerprinted(path)) return "public, max-age=31536000, immutable";
+  // (HTML never is: isFingerprinted knows only the kinds of files builds hash.)
+  if (isFingerprinted(path)) return "public, max-age=31536000, immutable";
   return "public, no-cache";
 }
 

@@ -42,6 +42,7 @@ const LOGIN = "server/handlers/login.ts";
 const SESSIONS = "storage/sessions.ts";
 const ARCHIVE = "server/archive.ts";
 const STATIC = "server/static_site.ts";
+const FINGERPRINT = "server/fingerprint.ts";
 const APPS = "storage/apps.ts";
 
 export const AREAS: Area[] = [
@@ -558,10 +559,59 @@ export const AREAS: Area[] = [
     name: "static",
     tests: [
       "server/static_site_test.ts",
+      "server/fingerprint_test.ts",
       "tests/serving_test.ts",
       "tests/conditional_test.ts",
     ],
     mutants: [
+      m(
+        "spa-flag-ignored",
+        STATIC,
+        `?? (r.site.spa ? files.get("index.html") : undefined);`,
+        `;`,
+      ),
+      m(
+        "spa-flag-always-on",
+        STATIC,
+        `(r.site.spa ? files.get("index.html") : undefined)`,
+        `files.get("index.html")`,
+      ),
+      m(
+        "digit-hash-without-letter",
+        FINGERPRINT,
+        `if (digit) return letter;`,
+        `if (digit) return true;`,
+      ),
+      m(
+        "words-are-hashes",
+        FINGERPRINT,
+        `return !s.split(/[-_]/).every((part) => part === "" || WORD.test(part));`,
+        `return true;`,
+      ),
+      m(
+        "hex-all-letters",
+        FINGERPRINT,
+        `if (HEX.test(s)) return /\\d/.test(s) && /[a-f]/.test(s);`,
+        `if (HEX.test(s)) return true;`,
+      ),
+      m(
+        "qualifier-ignored",
+        FINGERPRINT,
+        `if (qualifier && isHash(rest.slice(0, qualifier.index))) return true;`,
+        ``,
+      ),
+      m(
+        "astro-variant-ignored",
+        FINGERPRINT,
+        `return astro !== null && isShortHash(astro[1]);`,
+        `return false;`,
+      ),
+      m(
+        "any-separator",
+        FINGERPRINT,
+        `if (stem[i] !== "." && stem[i] !== "-") continue;`,
+        ``,
+      ),
       m(
         "any-method-served",
         STATIC,
