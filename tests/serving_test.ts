@@ -240,6 +240,14 @@ Deno.test('manifest "spa": true answers routes with index.html; assets still 404
     assert.equal(await real.text(), "app()");
     assert.equal(real.headers.get("cache-control"), "public, max-age=31536000, immutable");
   });
+  // react-router's SPA build: its fallback page, not the prerendered index.html.
+  await withSite(
+    { ...files, "__spa-fallback.html": "<div id=fallback>", "manifest.json": '{"spa": true}' },
+    async (node) => {
+      assert.equal(await (await get(node, "/users/42")).text(), "<div id=fallback>");
+      assert.equal(await (await get(node, "/")).text(), "<div id=root></div>");
+    },
+  );
   // Without the flag (and without 200.html) a route is the site's 404.
   await withSite(files, async (node) => {
     const route = await get(node, "/users/42/edit");

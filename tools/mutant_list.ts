@@ -567,13 +567,19 @@ export const AREAS: Area[] = [
       m(
         "spa-flag-ignored",
         STATIC,
-        `?? (r.site.spa ? files.get("index.html") : undefined);`,
-        `;`,
+        `(r.site.spa ? files.get("__spa-fallback.html") ?? files.get("index.html") : undefined)`,
+        `undefined`,
       ),
       m(
         "spa-flag-always-on",
         STATIC,
-        `(r.site.spa ? files.get("index.html") : undefined)`,
+        `(r.site.spa ? files.get("__spa-fallback.html")`,
+        `(true ? files.get("__spa-fallback.html")`,
+      ),
+      m(
+        "spa-react-router-fallback-ignored",
+        STATIC,
+        `files.get("__spa-fallback.html") ?? files.get("index.html")`,
         `files.get("index.html")`,
       ),
       m(

@@ -16,6 +16,7 @@ function openStorage(db?: string): Storage {
   } catch (err) {
     throw new CliError(
       `cannot open the database ${path}: ${err instanceof Error ? err.message : err}`,
+      "DATABASE_UNAVAILABLE",
     );
   }
 }
