@@ -56,6 +56,12 @@ function wantsJson(args: string[]): boolean {
   return (end === -1 ? args : args.slice(0, end)).includes("--json");
 }
 
+/** Commander prints nothing of its own for usage errors (the command tree already exists). */
+function quietErrors(command: Command): void {
+  command.configureOutput({ outputError: () => {}, writeErr: () => {} });
+  for (const sub of command.commands) quietErrors(sub);
+}
+
 /** Runs the CLI and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const program = buildProgram();
@@ -65,7 +71,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const json = wantsJson(args);
   // With --json a usage error is printed once, as JSON, below.
-  if (json) program.configureOutput({ outputError: () => {}, writeErr: () => {} });
+  if (json) quietErrors(program);
   try {
     // `fazt @NAME <command>`: the command talks to peer NAME.
     await program.parseAsync(peerShorthand(args), { from: "user" });
