@@ -143,6 +143,10 @@ Deno.test("another folder under the same app name asks for --name or --force; --
     assert.equal((await sb.get(server, "/", "dist.localhost")).text, "<h1>two</h1>");
     // Now remembered as coming from two/dist: one/dist is the stranger.
     assertRefused(await sb.cli(["deploy", a]), /SOURCE_CHANGED/);
+    // A name given with --name is the owner's choice: no question asked.
+    assertOk(await sb.cli(["deploy", a, "--name", "dist"]));
+    assert.equal((await sb.get(server, "/", "dist.localhost")).text, "<h1>one</h1>");
+    assertOk(await sb.cli(["deploy", a]));
 
     // A node's refusal keeps its code, message and details apart with --json.
     const refused = await sb.cli(["app", "info", "ghost", "--json"]);

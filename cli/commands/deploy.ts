@@ -104,8 +104,9 @@ function appName(path: string, flag: string | undefined): string {
 
 /**
  * Deploys `path` (a folder or a .zip) and prints the outcome; `fazt remote
- * deploy` too. A folder's server code is bundled here. An app last deployed
- * from another folder is not replaced without `--force`.
+ * deploy` too. A folder's server code is bundled here. An app whose name
+ * comes from the folder and that was last deployed from another folder is
+ * not replaced without `--name` or `--force`.
  */
 export async function deployPath(
   path: string,
@@ -116,7 +117,8 @@ export async function deployPath(
   const api = client();
   const memory = DeployMemory.beside(resolveDbPath(flags.db));
   const source = await Deno.realPath(path).catch(() => undefined);
-  const before = memory.source(api.conn.url, name);
+  // Only a name derived from the folder is a guess worth checking: --name is the owner's word.
+  const before = flags.name === undefined ? memory.source(api.conn.url, name) : undefined;
   if (source && before && before !== source && !flags.force) {
     throw new CliError(
       `'${name}' on ${api.conn.url} was last deployed from ${before}, not from ${source}: ` +
