@@ -117,18 +117,30 @@ export async function bundleServer(folder: string, entry: string): Promise<Serve
         "BUNDLE_FAILED",
       );
     }
-    let code = await Deno.readTextFile(`${work}/main.js`);
+    // For CommonJS packages that require Node's built-ins, deno bundle adds
+    // `createRequire(import.meta.url)`, which a module loaded from a blob:
+    // URL (as apps are) cannot take. Any file URL does for built-ins (the
+    // rest is bundled); same length, so the source map still lines up.
+    let code = (await Deno.readTextFile(`${work}/main.js`))
+      .replaceAll("createRequire(import.meta.url)", 'createRequire("file:///fazt/")');
     const map = JSON.parse(await Deno.readTextFile(`${work}/main.js.map`));
     const lockDir = configDir ?? work;
     const lockfile = readJson(`${lockDir}/deno.lock`) ?? {};
     const npmLock = findUp(project, ["package-lock.json"]);
     const resolver = new SourceNames(project, work, lockfile, npmLock);
     const sources: string[] = (map.sources as string[]).map((s) => resolver.name(s));
-    // esbuild marks each module with a `// <path>` line: show the same names there.
-    const labels = resolver.commentLabels();
+    // esbuild marks each module with a `// <path>` line and names CommonJS
+    // wrappers by path (`"../.cache/deno/npm/…"(exports, module) {`, which
+    // stack traces show): the same names there, not this machine's paths.
+    const labels = resolver.labels();
     code = code.split("\n").map((line) => {
-      if (!line.startsWith("// ")) return line;
-      return labels.get(line.slice(3)) ?? line;
+      if (line.startsWith("// ")) {
+        const label = labels.get(line.slice(3));
+        return label ? `// ${label}` : line;
+      }
+      const wrapper = /^(\s*)"([^"]+)"(\(.*)$/.exec(line);
+      const label = wrapper && labels.get(wrapper[2]);
+      return label ? `${wrapper[1]}${JSON.stringify(label)}${wrapper[3]}` : line;
     }).join("\n");
     const cleanMap = {
       version: 3,
@@ -198,8 +210,8 @@ class SourceNames {
     private npmLockDir: string | undefined,
   ) {}
 
-  /** `// <comment path>` → `// <name>` for the bundle's module markers. */
-  commentLabels(): Map<string, string> {
+  /** How esbuild names a module in the bundle's text (`deno:<url>`, a path) → its name. */
+  labels(): Map<string, string> {
     return this.#labels;
   }
 
@@ -207,14 +219,14 @@ class SourceNames {
     if (/^[a-z][a-z0-9+.-]*:/i.test(source) && !source.startsWith("file:")) {
       const url = source.replace(/^deno:/, "");
       const label = this.#remote(url);
-      this.#labels.set(`deno:${url}`, `// ${label}`);
+      this.#labels.set(`deno:${url}`, label);
       return label;
     }
     const abs = source.startsWith("file:")
       ? decodeURIComponent(new URL(source).pathname)
       : decodeURIComponent(new URL(source, `file://${this.mapDir}/`).pathname);
     const label = this.#local(abs);
-    this.#labels.set(relative(this.project, abs), `// ${label}`);
+    this.#labels.set(relative(this.project, abs), label);
     return label;
   }
 

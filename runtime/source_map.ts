@@ -158,14 +158,15 @@ const APP_FRAME = new RegExp(
 
 /**
  * Rewrites the app module's frames in `text` (a stack trace, or any log
- * line holding one) to original positions. Frames the map does not cover
- * are left as they were; other URLs (the bootstrap's) are never touched.
+ * line holding one) to original positions. A position the map does not
+ * cover is code the bundler wrote (its CommonJS wrapper, say): it reads
+ * `<generated>:L:C`. Other URLs (the bootstrap's) are never touched.
  */
 export function mapStackTrace(text: string, map: SourceMap): string {
   if (!text.includes(APP_MODULE_FRAGMENT)) return text;
-  return text.replace(APP_FRAME, (whole, line: string, column: string) => {
+  return text.replace(APP_FRAME, (_, line: string, column: string) => {
     const pos = map.lookup(Number(line), Number(column));
-    return pos ? `${pos.source}:${pos.line}:${pos.column}` : whole;
+    return pos ? `${pos.source}:${pos.line}:${pos.column}` : `<generated>:${line}:${column}`;
   });
 }
 

@@ -299,7 +299,8 @@ Deno.test("an app split over several files, from a package.json project with npm
         name: "notebook",
         private: true,
         type: "module",
-        dependencies: { zod: "4.6.7" },
+        // safe-buffer is CommonJS and requires Node's "buffer".
+        dependencies: { zod: "4.6.7", "safe-buffer": "5.2.1" },
       }),
       ".faztignore": "*.md\n",
       "README.md": "# notebook\n",
@@ -308,11 +309,14 @@ Deno.test("an app split over several files, from a package.json project with npm
       "api/main.ts": [
         'import { notes } from "./routes/notes.ts";',
         'import { problem } from "./lib/respond.ts";',
+        'import { base64 } from "./lib/encode.ts";',
         "",
         "export default {",
         "  fetch(req: Request, ctx: any): Promise<Response> | Response {",
-        "    const path = new URL(req.url).pathname;",
+        "    const url = new URL(req.url);",
+        "    const path = url.pathname;",
         '    if (path === "/api/notes") return notes(req, ctx);',
+        '    if (path === "/api/b64") return new Response(base64(url.searchParams.get("s") ?? ""));',
         '    return problem(404, "no such route");',
         "  },",
         "};",
@@ -336,6 +340,12 @@ Deno.test("an app split over several files, from a package.json project with npm
         "}",
         "",
       ].join("\n"),
+      "api/lib/encode.ts": [
+        'import safe from "safe-buffer";',
+        "",
+        'export const base64 = (s: string): string => safe.Buffer.from(s).toString("base64");',
+        "",
+      ].join("\n"),
       "api/lib/respond.ts": [
         "export const problem = (status: number, message: string): Response =>",
         "  Response.json({ error: message }, { status });",
@@ -354,6 +364,7 @@ Deno.test("an app split over several files, from a package.json project with npm
     assert.deepEqual(await bad.json(), { error: "a note needs text" });
     assert.deepEqual(await (await call(server, host, "/api/notes")).json(), ["buy milk"]);
     assert.equal((await call(server, host, "/api/other")).status, 404);
+    assert.equal(await (await call(server, host, "/api/b64?s=fazt")).text(), "ZmF6dA==");
     assert.equal(await (await call(server, host, "/style.css")).text(), "h1 { color: teal }");
 
     // Sources, package files, node_modules and what .faztignore names stay home.
@@ -365,11 +376,14 @@ Deno.test("an app split over several files, from a package.json project with npm
     ]);
     const lock = JSON.parse(await versionFile(sb, server, "notebook", "_fazt/lock.json"));
     const npmLock = JSON.parse(await Deno.readTextFile(`${dir}/package-lock.json`));
-    assert.deepEqual(Object.keys(lock.npm), ["zod@4.6.7"]);
-    assert.equal(
-      lock.npm["zod@4.6.7"].integrity,
-      npmLock.packages["node_modules/zod"].integrity,
-    );
+    assert.deepEqual(Object.keys(lock.npm).sort(), ["safe-buffer@5.2.1", "zod@4.6.7"]);
+    for (const [id, name] of [["zod@4.6.7", "zod"], ["safe-buffer@5.2.1", "safe-buffer"]]) {
+      assert.equal(lock.npm[id].integrity, npmLock.packages[`node_modules/${name}`].integrity);
+    }
+    // CommonJS wrappers are named by package, not by a path on the developer's machine.
+    const bundle = await versionFile(sb, server, "notebook", "api/main.js");
+    assert.match(bundle, /"npm:safe-buffer@5\.2\.1\/index\.js"\(exports, module\)/);
+    assert.doesNotMatch(bundle, /"node_modules\//);
   });
 });
 
