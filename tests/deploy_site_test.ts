@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import { makeZip } from "./helpers.ts";
 import {
   assertOk,
   assertRefused,
@@ -110,10 +111,24 @@ Deno.test("a failed build deploys nothing and the live version stays", async () 
       await sb.cli(["deploy", dir]),
       /manifest\.json: static must be a path inside the project.*MANIFEST_INVALID/,
     );
+    // A static root with a file fazt would read as its manifest (a web app manifest, say).
+    await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify({ static: "public" }));
+    await Deno.writeTextFile(`${dir}/public/manifest.json`, '{"name": "Blog", "icons": []}');
+    assertRefused(
+      await sb.cli(["deploy", dir]),
+      /static root "public" has a file fazt would read as its manifest.*\(MANIFEST_CONFLICT\)$/,
+    );
+    await Deno.remove(`${dir}/public/manifest.json`);
     await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify({ server: "srv/main.ts" }));
     assertRefused(
       await sb.cli(["deploy", dir]),
       /server entry "srv\/main\.ts" is not a file.*SERVER_NOT_FOUND/,
+    );
+    const zip = `${sb.dir}/site.zip`;
+    await Deno.writeFile(zip, await makeZip({ "index.html": "<h1>zip</h1>" }));
+    assertRefused(
+      await sb.cli(["deploy", zip, "--name", "blog", "--spa"]),
+      /--spa applies to folders.*\(VALIDATION_FAILED\)$/,
     );
     assert.equal((await sb.get(server, "/", "blog.localhost")).text, "<h1>v1</h1>");
   });
