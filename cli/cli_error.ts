@@ -6,7 +6,7 @@ export class CliError extends Error {
   /** `code` is a stable UPPER_SNAKE reason (the API's error code when a node refused). */
   constructor(
     message: string,
-    readonly code?: string,
+    readonly code: string,
     readonly exitCode = 1,
     options?: ErrorOptions,
   ) {

@@ -1,6 +1,7 @@
 import { Storage } from "../storage/mod.ts";
 import { ApiClient } from "./api_client.ts";
 import { CliError } from "./cli_error.ts";
+import { nodeUrl } from "./node_url.ts";
 import { PeerClient } from "./peer_client.ts";
 import { fileExists, resolveDbPath } from "./paths.ts";
 
@@ -37,11 +38,19 @@ export function connect(flags: ConnectionFlags): ApiClient {
   const url = flags.url ?? Deno.env.get("FAZT_URL");
   const token = flags.token ?? Deno.env.get("FAZT_TOKEN");
   if (url || token) {
-    if (!url) throw new CliError("a token was given without a server: add --url or set FAZT_URL");
-    if (!token) {
-      throw new CliError("a server was given without a token: add --token or set FAZT_TOKEN");
+    if (!url) {
+      throw new CliError(
+        "a token was given without a server: add --url or set FAZT_URL",
+        "VALIDATION_FAILED",
+      );
     }
-    return new ApiClient({ url, token, source: flags.url ? "--url" : "FAZT_URL" });
+    if (!token) {
+      throw new CliError(
+        "a server was given without a token: add --token or set FAZT_TOKEN",
+        "VALIDATION_FAILED",
+      );
+    }
+    return new ApiClient({ url: nodeUrl(url), token, source: flags.url ? "--url" : "FAZT_URL" });
   }
   const dbPath = resolveDbPath(flags.db);
   const hint =

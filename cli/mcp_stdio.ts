@@ -14,7 +14,8 @@ import { CliError } from "./cli_error.ts";
 import { connect, type ConnectionFlags } from "./connection.ts";
 import { fileExists, resolveDbPath } from "./paths.ts";
 import { PeerClient, withPeers } from "./peer_client.ts";
-import { zipFolder } from "./zip_folder.ts";
+import { packageFolder } from "./deploy_package.ts";
+import { visible } from "./output.ts";
 
 export interface McpFlags extends ConnectionFlags {
   peer?: string;
@@ -28,7 +29,7 @@ function toolError(err: CliError): ToolError {
   if (err.cause instanceof ApiError && err.cause.kind === "api") {
     return new ToolError(err.cause.code, err.cause.message, err.cause.details);
   }
-  return new ToolError(err.code ?? "ERROR", err.message);
+  return new ToolError(err.code, err.message);
 }
 
 /** A peer's API for the tools: the CLI's client, its errors turned into tool errors. */
@@ -113,8 +114,13 @@ function stdioHost(flags: McpFlags): ToolHost {
         // Reported below.
       }
       if (!isDir) throw new ToolError("NOT_FOUND", `'${path}' is not a folder on this machine`);
-      const z = await zipFolder(path);
-      return { zip: z.zip, files: z.files };
+      // As `fazt deploy` packages it: build, static root, bundled server code.
+      try {
+        const p = await packageFolder(path, { note: (line) => console.error(visible(line)) });
+        return { zip: p.zip, files: p.files };
+      } catch (err) {
+        throw err instanceof CliError ? toolError(err) : err;
+      }
     },
   };
 }

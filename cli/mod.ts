@@ -4,7 +4,9 @@
  */
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
+import { ApiError } from "../lib/envelope.ts";
 import { CliError } from "./cli_error.ts";
+import { printError } from "./output.ts";
 import { appCommand } from "./commands/app.ts";
 import { certCommand } from "./commands/cert.ts";
 import { backupCommand } from "./commands/backup.ts";
@@ -56,6 +58,18 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Whether the command line asks for JSON (`--json` before any `--`). */
+function wantsJson(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end === -1 ? args : args.slice(0, end)).includes("--json");
+}
+
+/** Commander prints nothing of its own for usage errors (the command tree already exists). */
+function quietErrors(command: Command): void {
+  command.configureOutput({ outputError: () => {}, writeErr: () => {} });
+  for (const sub of command.commands) quietErrors(sub);
+}
+
 /** Runs the CLI and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const program = buildProgram();
@@ -63,14 +77,29 @@ export async function main(args: string[]): Promise<number> {
     program.outputHelp();
     return 0;
   }
+  const json = wantsJson(args);
+  // With --json a usage error is printed once, as JSON, below.
+  if (json) quietErrors(program);
   try {
     // `fazt @NAME <command>`: the command talks to peer NAME.
     await program.parseAsync(peerShorthand(args), { from: "user" });
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CommanderError) {
+      if (json && err.exitCode !== 0) {
+        printError({ code: "USAGE", message: err.message.replace(/^error: /, "") }, true);
+      }
+      return err.exitCode;
+    }
     if (err instanceof CliError) {
-      console.error(`error: ${err.message}${err.code ? ` (${err.code})` : ""}`);
+      // A node's refusal keeps its own message and details apart.
+      const api = err.cause instanceof ApiError ? err.cause : undefined;
+      printError(
+        json && api
+          ? { code: err.code, message: api.message, details: api.details }
+          : { code: err.code, message: err.message },
+        json,
+      );
       return err.exitCode;
     }
     throw err;

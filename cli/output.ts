@@ -30,3 +30,29 @@ export function formatBytes(n: number): string {
 export function formatTime(ms: number | null | undefined): string {
   return ms == null ? "-" : new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 }
+
+// deno-lint-ignore no-control-regex -- control characters are what is escaped
+const HIDDEN = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text shown on a terminal with its control characters made visible
+ * (`\u001b`), so a name or a message from a node cannot move the cursor,
+ * recolour the screen or rewrite what was printed; newlines and tabs stay.
+ */
+export function visible(text: string): string {
+  return text.replace(HIDDEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** How a failure is printed: `error: message (CODE)` on stderr, or with `--json` the API's envelope on stdout. */
+export function printError(
+  err: { message: string; code: string; details?: Record<string, unknown> },
+  json: boolean,
+): void {
+  if (json) {
+    const error: Record<string, unknown> = { code: err.code, message: err.message };
+    if (err.details) error.details = err.details;
+    console.log(JSON.stringify({ error }, null, 2));
+  } else {
+    console.error(`error: ${visible(err.message)} (${visible(err.code)})`);
+  }
+}

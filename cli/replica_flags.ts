@@ -59,7 +59,10 @@ async function readBounded(stream: ReadableStream<Uint8Array>, what: string): Pr
     size += chunk.length;
     if (size > MAX_SECRET_BYTES) {
       await stream.cancel().catch(() => {});
-      throw new CliError(`the secret in ${what} is longer than ${MAX_SECRET_BYTES} bytes`);
+      throw new CliError(
+        `the secret in ${what} is longer than ${MAX_SECRET_BYTES} bytes`,
+        "VALIDATION_FAILED",
+      );
     }
     chunks.push(chunk);
   }

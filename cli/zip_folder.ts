@@ -1,6 +1,7 @@
 import { mapLimit } from "../lib/map_limit.ts";
 import { writeZip, type ZipEntryInput } from "../lib/zip_writer.ts";
 import { extensionOf } from "../lib/content_type.ts";
+import type { IgnoreRules } from "./faztignore.ts";
 
 // Already-compressed formats are stored, not deflated again.
 const STORED = new Set([
@@ -33,36 +34,68 @@ export interface ZippedFolder {
   skipped: string[];
 }
 
-async function* walk(root: string, rel = ""): AsyncGenerator<{ rel: string; skipped?: boolean }> {
-  const entries: Deno.DirEntry[] = [];
-  for await (const e of Deno.readDir(rel ? `${root}/${rel}` : root)) entries.push(e);
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const e of entries) {
-    const path = rel ? `${rel}/${e.name}` : e.name;
-    if (isSkipped(e.name) || e.isSymlink) yield { rel: path, skipped: true };
-    else if (e.isDirectory) yield* walk(root, path);
-    else if (e.isFile) yield { rel: path };
-  }
+/** The files of a folder that would be deployed, and what was left out. */
+export interface FolderListing {
+  /** Relative paths, sorted. */
+  files: string[];
+  /** Left out: dotfiles, node_modules, links, and what `rules` exclude. */
+  skipped: string[];
+}
+
+/** Lists `root`'s files, leaving out what `isSkipped` and `rules` say (a left-out folder whole). */
+export async function listFolder(root: string, rules?: IgnoreRules): Promise<FolderListing> {
+  const files: string[] = [];
+  const skipped: string[] = [];
+  const walk = async (rel: string) => {
+    const entries: Deno.DirEntry[] = [];
+    for await (const e of Deno.readDir(rel ? `${root}/${rel}` : root)) entries.push(e);
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (isSkipped(e.name) || e.isSymlink || rules?.ignores(path, e.isDirectory)) {
+        skipped.push(path);
+      } else if (e.isDirectory) await walk(path);
+      else if (e.isFile) files.push(path);
+    }
+  };
+  await walk("");
+  return { files, skipped };
+}
+
+/** A file to put in the archive: read from `source`, or given as `data`. */
+export interface ArchiveEntry {
+  path: string;
+  source?: string;
+  data?: Uint8Array;
 }
 
 /**
- * Zips a folder's contents (paths relative to it) in memory. `store` skips
- * compression, which only slows things down when the upload stays on this
- * machine.
+ * Zips entries in memory. `store` skips compression, which only slows things
+ * down when the upload stays on this machine.
  */
+export async function zipEntries(
+  entries: ArchiveEntry[],
+  opts: { store?: boolean } = {},
+): Promise<Uint8Array<ArrayBuffer>> {
+  const inputs: ZipEntryInput[] = entries.map((e) => ({
+    path: e.path,
+    data: e.data ?? new Uint8Array(),
+    compress: false,
+  }));
+  await mapLimit(entries.map((_, i) => i), 16, async (i) => {
+    const entry = entries[i];
+    if (entry.data === undefined) inputs[i].data = await Deno.readFile(entry.source!);
+    inputs[i].compress = !opts.store && !STORED.has(extensionOf(entry.path));
+  });
+  return await writeZip(inputs);
+}
+
+/** Zips a folder's contents (paths relative to it) in memory, as they are. */
 export async function zipFolder(
   root: string,
   opts: { store?: boolean } = {},
 ): Promise<ZippedFolder> {
-  const entries: ZipEntryInput[] = [];
-  const skipped: string[] = [];
-  for await (const { rel, skipped: skip } of walk(root)) {
-    if (skip) skipped.push(rel);
-    else entries.push({ path: rel, data: new Uint8Array(), compress: false });
-  }
-  await mapLimit(entries, 16, async (e) => {
-    e.data = await Deno.readFile(`${root}/${e.path}`);
-    e.compress = !opts.store && !STORED.has(extensionOf(e.path));
-  });
-  return { zip: await writeZip(entries), files: entries.length, skipped };
+  const { files, skipped } = await listFolder(root);
+  const zip = await zipEntries(files.map((path) => ({ path, source: `${root}/${path}` })), opts);
+  return { zip, files: files.length, skipped };
 }

@@ -9,6 +9,7 @@ import { gzip } from "node:zlib";
 import { writeZip } from "../lib/zip_writer.ts";
 import { archiveName, type ReleaseTarget } from "../lib/release_target.ts";
 import { tarBytes } from "../lib/tar.ts";
+import { ESBUILD_VERSION } from "../lib/esbuild_package.ts";
 import { DENO_RUNTIME_VERSION } from "./deno_runtime.ts";
 import { posixLauncher, windowsLauncher } from "./launcher.ts";
 
@@ -19,6 +20,12 @@ export interface ArchiveInput {
   bundle: Uint8Array;
   /** The target's `deno` executable. */
   runtime: Uint8Array;
+  /**
+   * esbuild's executable for the target (its file name and bytes): a node
+   * compiles apps' server code with it. Releases always carry it; archives
+   * made only to test refusals may leave it out.
+   */
+  esbuild?: { file: string; bytes: Uint8Array };
   /** Modification time of every entry, in seconds (the release date: same input, same bytes). */
   mtime: number;
   /** gzip level (default 9: ~3 % smaller than 6, and built once per release). */
@@ -48,6 +55,30 @@ IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN
 CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
 `;
 
+// esbuild's licence: the archive redistributes its executable.
+const ESBUILD_LICENSE = `MIT License
+
+Copyright (c) 2020 Evan Wallace
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`;
+
 function readme(version: string, target: ReleaseTarget): string {
   const fazt = target.os === "windows" ? "fazt.cmd" : "./fazt";
   return `fazt ${version} for ${target.id}
@@ -58,8 +89,12 @@ function readme(version: string, target: ReleaseTarget): string {
 This folder is the whole program: ${target.runtime} (the Deno ${DENO_RUNTIME_VERSION}
 runtime, from npm; its licence is in LICENSE-deno.txt), fazt.js (fazt itself)
 and the launcher ${fazt.replace("./", "")}, which runs fazt.js on that runtime
-with the server's permissions. Keep the files together. A node upgrades by
-replacing fazt.js beside it ('fazt upgrade'); it needs write access here.
+with the server's permissions. ${
+    target.os === "windows" ? "esbuild.exe" : "esbuild"
+  } (esbuild ${ESBUILD_VERSION}, from npm;
+LICENSE-esbuild.txt) compiles apps' server code at deploy. Keep the files
+together. A node upgrades by replacing fazt.js beside it ('fazt upgrade'); it
+needs write access here.
 `;
 }
 
@@ -82,6 +117,12 @@ export async function buildArchive(
     { path: `${top}/LICENSE-deno.txt`, data: enc.encode(DENO_LICENSE), mode: 0o644 },
     { path: `${top}/${target.runtime}`, data: input.runtime, mode: 0o755 },
   ];
+  if (input.esbuild) {
+    files.push(
+      { path: `${top}/${input.esbuild.file}`, data: input.esbuild.bytes, mode: 0o755 },
+      { path: `${top}/LICENSE-esbuild.txt`, data: enc.encode(ESBUILD_LICENSE), mode: 0o644 },
+    );
+  }
   if (windows) {
     const bytes = await writeZip(files.map((f) => ({ ...f, compress: true })));
     return { name, bytes };

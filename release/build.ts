@@ -1,7 +1,8 @@
 /**
  * Builds fazt for release into `dist/`:
  *
- *   deno task bundle              dist/fazt.js, one file run with `deno run`
+ *   deno task bundle              dist/fazt.js, one file run with `deno run`, and
+ *                                 dist/esbuild, which it compiles apps' server code with
  *   deno task compile [target…]   dist/fazt-<target>, one executable per target
  *
  * Each file gets a `.sha256` beside it (what `POST /api/upgrade` checks).
@@ -11,6 +12,9 @@
  */
 import { sha256Hex } from "../lib/secrets.ts";
 import { SERVER_RUN_FLAGS } from "../lib/program.ts";
+import { ESBUILD_VERSION } from "../lib/esbuild_package.ts";
+import { releaseTargetOf } from "../lib/release_target.ts";
+import { esbuildExecutable } from "./esbuild_executable.ts";
 
 export const TARGETS = [
   "x86_64-unknown-linux-gnu",
@@ -65,6 +69,12 @@ if (import.meta.main) {
     if (what === "bundle") {
       const out = `${ROOT}dist/fazt.js`;
       console.log(`${out}  sha256 ${await buildBundle(out)}`);
+      const target = releaseTargetOf();
+      if (target) {
+        const { file, bytes } = await esbuildExecutable(target);
+        await Deno.writeFile(`${ROOT}dist/${file}`, bytes, { mode: 0o755 });
+        console.log(`${ROOT}dist/${file}  esbuild ${ESBUILD_VERSION}, beside fazt.js`);
+      }
       console.log(`run it: deno run ${SERVER_RUN_FLAGS.join(" ")} ${out} server start`);
     } else if (what === "compile") {
       for (const target of targets.length ? targets : TARGETS) {

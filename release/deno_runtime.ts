@@ -5,8 +5,13 @@
  * once into a cache outside the repository and checked on every use.
  * @module
  */
-import { findInTar } from "../lib/tar.ts";
 import { type ReleaseTarget, releaseTarget, releaseTargetOf } from "../lib/release_target.ts";
+import {
+  packageFile,
+  type PackageOptions,
+  packageTarball,
+  releaseCacheDir,
+} from "./npm_package.ts";
 
 /** The Deno version in every archive (and the one that should bundle it). */
 export const DENO_RUNTIME_VERSION = "2.9.6";
@@ -43,83 +48,21 @@ const PACKAGES: Record<string, { name: string; integrity: string }> = {
 /** The largest runtime accepted from a package (it is ~100 MB). */
 const MAX_RUNTIME_BYTES = 400 * 1024 * 1024;
 
-export interface RuntimeOptions {
-  /** Where downloaded packages are kept (default: `releaseCacheDir()`). */
-  cacheDir?: string;
-  /** The npm registry (default: `$NPM_CONFIG_REGISTRY` or registry.npmjs.org). */
-  registry?: string;
-  log?: (message: string) => void;
-}
+/** How the runtime's package is fetched (see `packageTarball`). */
+export type RuntimeOptions = PackageOptions;
 
-/** `$FAZT_RELEASE_CACHE`, else `fazt-release` in the user's cache folder. */
-export function releaseCacheDir(): string {
-  const env = (name: string) => Deno.env.get(name) || undefined;
-  const explicit = env("FAZT_RELEASE_CACHE");
-  if (explicit) return explicit;
-  const base = env("XDG_CACHE_HOME") ??
-    (Deno.build.os === "windows" ? env("LOCALAPPDATA") : undefined) ??
-    `${env("HOME") ?? env("USERPROFILE") ?? "."}/.cache`;
-  return `${base}/fazt-release`;
-}
-
-function registryUrl(explicit?: string): string {
-  const url = explicit ?? Deno.env.get("NPM_CONFIG_REGISTRY") ??
-    Deno.env.get("npm_config_registry") ??
-    "https://registry.npmjs.org/";
-  return url.endsWith("/") ? url : `${url}/`;
-}
-
-async function integrityOf(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  return `sha512-${new Uint8Array(await crypto.subtle.digest("SHA-512", bytes)).toBase64()}`;
-}
-
-/** The package tarball, from the cache or the registry, checked against its pinned integrity. */
-async function packageTarball(target: ReleaseTarget, opts: RuntimeOptions): Promise<Uint8Array> {
-  const pkg = PACKAGES[target.id];
-  if (!pkg) throw new Error(`no Deno runtime is pinned for ${target.id}`);
-  const file = `${pkg.name.replace("/", "+")}-${DENO_RUNTIME_VERSION}.tgz`;
-  const dir = opts.cacheDir ?? releaseCacheDir();
-  const cached = await Deno.readFile(`${dir}/${file}`).catch(() => undefined);
-  if (cached && await integrityOf(cached) === pkg.integrity) return cached;
-  if (cached) opts.log?.(`the cached ${file} does not match its integrity: fetching it again`);
-
-  const base = pkg.name.split("/")[1];
-  const url = `${registryUrl(opts.registry)}${pkg.name}/-/${base}-${DENO_RUNTIME_VERSION}.tgz`;
-  opts.log?.(`fetching ${pkg.name}@${DENO_RUNTIME_VERSION} from ${url}`);
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(10 * 60_000) });
-  } catch (err) {
-    throw new Error(`cannot fetch ${url}: ${(err as Error).message}`);
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new Error(`${url} answered ${res.status}`);
-  }
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (await integrityOf(bytes) !== pkg.integrity) {
-    throw new Error(
-      `${pkg.name}@${DENO_RUNTIME_VERSION} from ${url} does not match its pinned integrity: refused`,
-    );
-  }
-  await Deno.mkdir(dir, { recursive: true });
-  // Written aside and renamed: builds running side by side never read half a file.
-  const tmp = `${dir}/.${file}.${crypto.randomUUID()}`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, `${dir}/${file}`);
-  return bytes;
-}
+export { releaseCacheDir };
 
 /** The `deno` executable for `target`, checked. */
 export async function denoRuntime(
   target: ReleaseTarget,
   opts: RuntimeOptions = {},
 ): Promise<Uint8Array<ArrayBuffer>> {
-  const tgz = await packageTarball(target, opts);
-  const stream = new Blob([tgz as Uint8Array<ArrayBuffer>]).stream()
-    .pipeThrough(new DecompressionStream("gzip"));
-  const exe = await findInTar(stream, `package/${target.runtime}`, MAX_RUNTIME_BYTES);
-  if (!exe) throw new Error(`${PACKAGES[target.id].name} has no ${target.runtime}`);
+  const pkg = PACKAGES[target.id];
+  if (!pkg) throw new Error(`no Deno runtime is pinned for ${target.id}`);
+  const tgz = await packageTarball({ ...pkg, version: DENO_RUNTIME_VERSION }, opts);
+  const exe = await packageFile(tgz, `package/${target.runtime}`, MAX_RUNTIME_BYTES);
+  if (!exe) throw new Error(`${pkg.name} has no ${target.runtime}`);
   return exe;
 }
 

@@ -1,7 +1,7 @@
 /**
  * `deno task release`: everything a release publishes, in `dist/`:
  *
- *   fazt-<version>-<target>.tar.gz|.zip   Deno runtime + fazt.js + launcher, per target
+ *   fazt-<version>-<target>.tar.gz|.zip   Deno runtime + fazt.js + launcher + esbuild, per target
  *   fazt-<version>-<target>[.exe]         single binaries, only where `deno compile` can
  *                                         fetch its runtime (denort)
  *   SHA256SUMS, SHA256SUMS.sig            checksums, and their Ed25519 signature (raw)
@@ -34,6 +34,7 @@ import { VERSION } from "../version.ts";
 import { buildArchive } from "./archive.ts";
 import { buildBundle } from "./build.ts";
 import { DENO_RUNTIME_VERSION, denoRuntime } from "./deno_runtime.ts";
+import { esbuildExecutable } from "./esbuild_executable.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -62,6 +63,8 @@ export interface ReleaseOptions {
   registry?: string;
   /** Where each target's Deno runtime comes from (default: `denoRuntime`, cached). */
   runtime?: (target: ReleaseTarget) => Promise<Uint8Array>;
+  /** Where each target's esbuild executable comes from (default: `esbuildExecutable`, cached). */
+  esbuild?: (target: ReleaseTarget) => Promise<{ file: string; bytes: Uint8Array }>;
   log?: (line: string) => void;
 }
 
@@ -192,11 +195,17 @@ export async function buildRelease(opts: ReleaseOptions): Promise<ReleaseResult>
       const runtime = opts.runtime
         ? await opts.runtime(target)
         : await denoRuntime(target, { cacheDir: opts.cacheDir, registry: opts.registry, log });
+      const esbuild = opts.esbuild ? await opts.esbuild(target) : await esbuildExecutable(target, {
+        cacheDir: opts.cacheDir,
+        registry: opts.registry,
+        log,
+      });
       const archive = await buildArchive({
         version,
         target,
         bundle,
         runtime,
+        esbuild,
         mtime: Math.floor(date.getTime() / 1000),
         level: opts.level,
       });

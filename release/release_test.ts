@@ -11,10 +11,12 @@ import { releaseTarget } from "../lib/release_target.ts";
 import { sha256Hex } from "../lib/secrets.ts";
 import { loadZip } from "../lib/zip.ts";
 import { denoRuntime } from "./deno_runtime.ts";
+import { esbuildExecutable } from "./esbuild_executable.ts";
 import { posixLauncher, windowsLauncher } from "./launcher.ts";
 import { buildRelease, type ReleaseOptions } from "./release.ts";
 
 const RUNTIME = new TextEncoder().encode("#!/bin/sh\necho stand-in runtime\n");
+const ESBUILD = new TextEncoder().encode("#!/bin/sh\necho stand-in esbuild\n");
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "fazt-release-unit-" });
@@ -44,6 +46,8 @@ async function build(dir: string, extra: Partial<ReleaseOptions>) {
     level: 1,
     date: new Date("2026-05-06T07:08:09Z"),
     runtime: () => Promise.resolve(RUNTIME),
+    esbuild: (t) =>
+      Promise.resolve({ file: t.os === "windows" ? "esbuild.exe" : "esbuild", bytes: ESBUILD }),
     log: (line) => log.push(line),
     ...extra,
   });
@@ -104,9 +108,11 @@ Deno.test("an unsigned release: archives, SHA256SUMS, release.json and install.s
         ["-rwxr-xr-x", "fazt-9.9.9-linux-x64/deno"],
         ["-rw-r--r--", "fazt-9.9.9-linux-x64/README.txt"],
         ["-rw-r--r--", "fazt-9.9.9-linux-x64/LICENSE-deno.txt"],
+        ["-rwxr-xr-x", "fazt-9.9.9-linux-x64/esbuild"],
+        ["-rw-r--r--", "fazt-9.9.9-linux-x64/LICENSE-esbuild.txt"],
       ]
     ) assert.match(listing, new RegExp(`^${mode} .* ${path.replaceAll(".", "\\.")}$`, "m"));
-    assert.equal(listing.trimEnd().split("\n").length, 6);
+    assert.equal(listing.trimEnd().split("\n").length, 8);
     await tar(["-xzf", `dist/${linux.url}`], dir);
     const top = `${dir}/fazt-9.9.9-linux-x64`;
     assert.equal(
@@ -114,6 +120,8 @@ Deno.test("an unsigned release: archives, SHA256SUMS, release.json and install.s
       posixLauncher("9.9.9", releaseTarget("linux-x64")!),
     );
     assert.deepEqual(await Deno.readFile(`${top}/deno`), RUNTIME);
+    assert.deepEqual(await Deno.readFile(`${top}/esbuild`), ESBUILD);
+    assert.match(await Deno.readTextFile(`${top}/LICENSE-esbuild.txt`), /Evan Wallace/);
 
     const { ZipReader, Uint8ArrayReader, TextWriter } = await loadZip();
     const zip = new ZipReader(
@@ -122,8 +130,10 @@ Deno.test("an unsigned release: archives, SHA256SUMS, release.json and install.s
     const entries = await zip.getEntries();
     assert.deepEqual(entries.map((e) => e.filename).sort(), [
       "fazt-9.9.9-windows-x64/LICENSE-deno.txt",
+      "fazt-9.9.9-windows-x64/LICENSE-esbuild.txt",
       "fazt-9.9.9-windows-x64/README.txt",
       "fazt-9.9.9-windows-x64/deno.exe",
+      "fazt-9.9.9-windows-x64/esbuild.exe",
       "fazt-9.9.9-windows-x64/fazt.cmd",
       "fazt-9.9.9-windows-x64/fazt.js",
     ]);
@@ -224,6 +234,26 @@ Deno.test("the POSIX launcher finds the files beside it, also through symlinks",
       assert.equal(noUpdate, "1");
       assert.ok(args.startsWith(`run ${BUNDLE_RUN_FLAGS.join(" ")} `), args);
       assert.ok(args.endsWith("fazt.js server start --db a b.db"), args);
+    }
+  }));
+
+Deno.test("an esbuild package that does not match its pinned integrity is refused", () =>
+  withDir(async (cache) => {
+    const requests: string[] = [];
+    const registry = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+      requests.push(new URL(req.url).pathname);
+      return new Response(new Uint8Array(1000));
+    });
+    try {
+      const opts = { cacheDir: cache, registry: `http://127.0.0.1:${registry.addr.port}` };
+      await assert.rejects(
+        esbuildExecutable(releaseTarget("darwin-arm64")!, opts),
+        /@esbuild\/darwin-arm64@0\.25\.12 .* does not match its pinned integrity: refused/,
+      );
+      assert.deepEqual(requests, ["/@esbuild/darwin-arm64/-/darwin-arm64-0.25.12.tgz"]);
+      assert.deepEqual([...Deno.readDirSync(cache)], [], "nothing cached");
+    } finally {
+      await registry.shutdown();
     }
   }));
 

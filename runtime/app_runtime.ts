@@ -6,6 +6,7 @@ import { handleCall } from "./bridge.ts";
 import type { Manifest } from "./manifest.ts";
 import { problem } from "./problem.ts";
 import type { LogLine } from "./protocol.ts";
+import { StackMapper } from "./source_map.ts";
 import { WriteQueue } from "./write_queue.ts";
 
 export interface AppTarget {
@@ -29,6 +30,8 @@ export class AppRuntime {
   #hosts = new Map<string, AppHost>();
   #backoff = new Map<number, Backoff>();
   #sweeper: ReturnType<typeof setInterval>;
+  // Stack traces in logs name the developer's files, through each build's source map.
+  #stacks = new StackMapper((appId, version) => this.storage.apps.sourceMap(appId, version));
 
   constructor(
     private storage: Storage,
@@ -98,15 +101,20 @@ export class AppRuntime {
     }, {
       call: (op, args, body) =>
         handleCall(this.storage, this.writes, target.appId, op, args, body, this.log),
-      log: (entries) => this.#appendLogs(target.appId, entries),
+      log: (entries) => this.#appendLogs(target, entries),
       exit: (h, crashed) => this.#exited(key, h, crashed),
     });
     this.#hosts.set(key, host);
     return host;
   }
 
-  #appendLogs(appId: number, entries: LogLine[]): void {
-    const rows = entries.map((e) => ({ appId, ...e }));
+  #appendLogs(target: AppTarget, entries: LogLine[]): void {
+    const { appId, version } = target;
+    const rows = entries.map((e) => ({
+      appId,
+      ...e,
+      message: this.#stacks.map(appId, version, e.message),
+    }));
     this.writes.run(appId, () => this.storage.logs.appendMany(rows)).catch((err) =>
       this.log(`could not store app logs: ${err instanceof Error ? err.message : err}`)
     );

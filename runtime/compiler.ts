@@ -1,11 +1,18 @@
 import type { Build } from "../storage/mod.ts";
+import type { CompileOutput } from "./compile_main.ts";
+import { esbuildBinary } from "./esbuild_binary.ts";
 import { spawnFazt } from "./spawn.ts";
 
 /** Where an app's server code starts, in order of preference. */
 export const SERVER_ENTRIES = ["api/main.ts", "api/main.js", "api/main.mjs", "api/main.tsx"];
 
 export class CompileError extends Error {
-  constructor(readonly errors: string[]) {
+  /**
+   * `errors`: the compiler's messages; `unresolved`: imports of packages or
+   * URLs, which only `fazt deploy` (bundling on the developer's machine) can
+   * resolve.
+   */
+  constructor(readonly errors: string[], readonly unresolved: string[] = []) {
     super(errors.slice(0, 5).join("; "));
   }
 }
@@ -23,7 +30,8 @@ function isScript(entry: string, source: string): boolean {
 /**
  * Compiles an app's server code in a separate process (esbuild needs to run
  * a binary and read the environment, which the server itself may not).
- * Returns `undefined` when the app has no server code.
+ * Returns `undefined` when the app has no server code. A module's build
+ * carries its source map, for stack traces.
  */
 export async function compileServerCode(
   files: { path: string; data: Uint8Array }[],
@@ -45,20 +53,15 @@ export async function compileServerCode(
     mode: style === "script" ? "script" : "bundle",
     entry,
     files: sources,
+    esbuildBinary: style === "module" ? await esbuildBinary() : undefined,
   });
-  if (!out.ok) throw new CompileError(out.errors ?? ["the compiler failed"]);
+  if (!out.ok) throw new CompileError(out.errors ?? ["the compiler failed"], out.unresolved);
   return style === "script"
     ? { style, entry, code: "", scripts: sources }
-    : { style, entry, code: out.code ?? "" };
+    : { style, entry, code: out.code ?? "", sourceMap: out.map };
 }
 
-interface CompilerOutput {
-  ok: boolean;
-  code?: string;
-  errors?: string[];
-}
-
-async function runCompiler(input: unknown): Promise<CompilerOutput> {
+async function runCompiler(input: unknown): Promise<CompileOutput> {
   const child = spawnFazt("compile", [
     "--allow-read",
     "--allow-env",

@@ -8,9 +8,17 @@
  *   "static_first": true,
  *   "timeout_ms": 5000,
  *   "memory_mb": 64,
- *   "indexes": { "users": ["email"] }
+ *   "indexes": { "users": ["email"] },
+ *   "spa": true,
+ *   "static": "dist",
+ *   "server": "api/main.ts",
+ *   "build": "npm run build"
  * }
  * ```
+ *
+ * `static`, `server` and `build` are read by `fazt deploy` on the
+ * developer's machine (what to publish, what to bundle, what to run first);
+ * the node checks them and otherwise ignores them.
  */
 export interface Manifest {
   net: string[];
@@ -19,6 +27,14 @@ export interface Manifest {
   timeoutMs?: number;
   memoryMb?: number;
   indexes: Record<string, string[]>;
+  /** Paths with no file and no extension (or `.html`) answer `index.html` (a single-page app). */
+  spa: boolean;
+  /** The folder published as the site, relative to the project (`dist`). */
+  static?: string;
+  /** The server code's entry file, relative to the project (default `api/main.ts`…). */
+  server?: string;
+  /** A command `fazt deploy` runs in the project before it uploads (`npm run build`). */
+  build?: string;
 }
 
 export const MANIFEST_FILES = ["manifest.json", "fazt.json"];
@@ -54,9 +70,27 @@ function positive(value: unknown, what: string, max: number): number | undefined
   return value as number;
 }
 
+/** A relative path inside the project: no `..`, not absolute, no backslashes. */
+function projectPath(value: unknown, what: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") fail("type", `${what} must be a string`);
+  const path = value.replace(/^\.\//, "").replace(/\/+$/, "");
+  if (
+    path === "" || path.length > 500 || path.startsWith("/") || /^[A-Za-z]:/.test(path) ||
+    path.includes("\\") || path.split("/").some((s) => s === ".." || s === "") ||
+    // deno-lint-ignore no-control-regex -- control characters are what is refused
+    /[\x00-\x1f\x7f]/.test(path)
+  ) {
+    fail(what, `${what} must be a path inside the project, like "dist"`);
+  }
+  return path;
+}
+
 /** Parses and checks a manifest; an absent one is the empty manifest. */
 export function parseManifest(text: string | undefined): Manifest {
-  if (text === undefined) return { net: [], routes: [], staticFirst: true, indexes: {} };
+  if (text === undefined) {
+    return { net: [], routes: [], staticFirst: true, indexes: {}, spa: false };
+  }
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text);
@@ -102,6 +136,19 @@ export function parseManifest(text: string | undefined): Manifest {
   if (raw.static_first !== undefined && typeof raw.static_first !== "boolean") {
     fail("type", "static_first must be true or false");
   }
+  if (raw.spa !== undefined && typeof raw.spa !== "boolean") {
+    fail("type", "spa must be true or false");
+  }
+  const server = projectPath(raw.server, "server");
+  if (server !== undefined && !/\.(m?[jt]sx?)$/.test(server)) {
+    fail("server", "server must name a .ts, .tsx, .js or .mjs file");
+  }
+  if (
+    raw.build !== undefined &&
+    (typeof raw.build !== "string" || raw.build.trim() === "" || raw.build.length > 1000)
+  ) {
+    fail("type", "build must be a command (a non-empty string)");
+  }
   return {
     net,
     routes,
@@ -109,6 +156,10 @@ export function parseManifest(text: string | undefined): Manifest {
     timeoutMs: positive(raw.timeout_ms, "timeout_ms", 3_600_000),
     memoryMb: positive(raw.memory_mb, "memory_mb", 65_536),
     indexes,
+    spa: raw.spa === true,
+    static: projectPath(raw.static, "static"),
+    server,
+    build: raw.build as string | undefined,
   };
 }
 

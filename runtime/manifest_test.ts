@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Manifest, ManifestError, parseManifest, routeMatches } from "./manifest.ts";
 
-const EMPTY: Manifest = { net: [], routes: [], staticFirst: true, indexes: {} };
+const EMPTY: Manifest = { net: [], routes: [], staticFirst: true, indexes: {}, spa: false };
 
 function refused(text: string, constraint: string, message?: RegExp): void {
   assert.throws(() => parseManifest(text), (err: unknown) => {
@@ -18,6 +18,9 @@ Deno.test("no manifest, or an empty one, is the empty manifest", () => {
     ...EMPTY,
     timeoutMs: undefined,
     memoryMb: undefined,
+    static: undefined,
+    server: undefined,
+    build: undefined,
   });
 });
 
@@ -29,6 +32,10 @@ Deno.test("every field is read, hosts lower-cased and trimmed", () => {
     timeout_ms: 5000,
     memory_mb: 64,
     indexes: { users: ["email", "profile.city"], "log-2": [] },
+    spa: true,
+    static: "./dist/",
+    server: "server/main.ts",
+    build: "npm run build",
   }));
   assert.deepEqual(m, {
     net: ["api.example.com", "*.cdn.example.org", "127.0.0.1:8080", "[::1]:9"],
@@ -37,6 +44,10 @@ Deno.test("every field is read, hosts lower-cased and trimmed", () => {
     timeoutMs: 5000,
     memoryMb: 64,
     indexes: { users: ["email", "profile.city"], "log-2": [] },
+    spa: true,
+    static: "dist",
+    server: "server/main.ts",
+    build: "npm run build",
   });
   assert.equal(parseManifest('{"static_first": true}').staticFirst, true);
 });
@@ -52,6 +63,22 @@ Deno.test("what is not JSON, not an object or of the wrong type is refused", () 
   refused('{"indexes": []}', "type");
   refused('{"indexes": {"users": "email"}}', "type", /indexes\.users/);
   refused('{"static_first": "no"}', "type", /static_first/);
+  refused('{"spa": "yes"}', "type", /spa/);
+  refused('{"static": 1}', "type", /static/);
+  refused('{"build": ""}', "type", /build/);
+  refused('{"build": ["npm", "run"]}', "type", /build/);
+});
+
+Deno.test("static and server are paths inside the project", () => {
+  for (
+    const bad of ["../site", "/srv/www", "a/../../b", "C:/x", "a\\b", "", "a//b", "x\u001b[0m"]
+  ) {
+    refused(JSON.stringify({ static: bad }), "static", /inside the project/);
+    refused(JSON.stringify({ server: bad }), "server");
+  }
+  refused('{"server": "api/main.py"}', "server", /\.ts/);
+  assert.equal(parseManifest('{"static": "public/site"}').static, "public/site");
+  assert.equal(parseManifest('{"server": "./src/server.tsx"}').server, "src/server.tsx");
 });
 
 Deno.test("only the net permission exists, for host names", () => {

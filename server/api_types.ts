@@ -350,6 +350,8 @@ export interface AppManifest {
   timeout_ms: number | null;
   memory_mb: number | null;
   indexes: Record<string, string[]>;
+  /** Paths with no file answer `index.html` (a single-page app). */
+  spa: boolean;
 }
 
 /** `GET /api/apps/:name` */

@@ -13,6 +13,7 @@ import type { ServerContext } from "./context.ts";
 import { HttpError } from "./http_error.ts";
 import {
   CompileError,
+  CompilerUnavailableError,
   compileServerCode,
   type Manifest,
   MANIFEST_FILES,
@@ -25,7 +26,34 @@ async function compile(entries: { path: string; data: Uint8Array }[]): Promise<B
   try {
     return await compileServerCode(entries);
   } catch (err) {
+    if (err instanceof CompilerUnavailableError) {
+      throw new HttpError(
+        503,
+        "COMPILER_UNAVAILABLE",
+        "This node cannot compile server code: its esbuild executable is missing " +
+          "(a release archive has it beside fazt.js)",
+      );
+    }
     if (!(err instanceof CompileError)) throw err;
+    if (err.unresolved.length) {
+      // JSON quoting: a specifier is the app's text, shown escaped.
+      const names = err.unresolved.slice(0, 10).map((s) => JSON.stringify(s.slice(0, 200)))
+        .join(", ");
+      throw new HttpError(
+        400,
+        "UNRESOLVED_IMPORT",
+        `The server code imports ${names}, which the node cannot resolve: it never downloads ` +
+          "packages. Deploy the folder with `fazt deploy`, which bundles dependencies.",
+        {
+          details: {
+            field: "file",
+            constraint: "imports",
+            imports: err.unresolved.slice(0, 100),
+            errors: err.errors,
+          },
+        },
+      );
+    }
     throw new HttpError(
       400,
       "VALIDATION_FAILED",

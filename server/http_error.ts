@@ -69,6 +69,9 @@ export type ErrorCode =
   | "PROMOTE_IN_PROGRESS"
   // The node is shedding load: try again after `Retry-After`.
   | "OVERLOADED"
+  // Server code at deploy.
+  | "UNRESOLVED_IMPORT"
+  | "COMPILER_UNAVAILABLE"
   // Anything else: logged, never described.
   | "INTERNAL_ERROR";
 

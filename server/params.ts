@@ -1,12 +1,21 @@
 /** What handlers read from a route's path and query, checked the same way everywhere. */
+import { APP_NAME_PATTERN } from "../lib/app_name.ts";
 import type { AppRecord } from "../storage/mod.ts";
 import type { RouteContext } from "./context.ts";
 import { HttpError } from "./http_error.ts";
 
-/** The app the route's `:name` names; 404 `APP_NOT_FOUND` when there is none. */
+/**
+ * The app the route's `:name` names; 404 `APP_NOT_FOUND` when there is none.
+ * The message repeats the name only when it could be an app name: anything
+ * else (escape sequences, say) is not shown back to a terminal.
+ */
 export function findApp(c: RouteContext): AppRecord {
-  const app = c.server.storage.apps.get(c.params.name);
-  if (!app) throw new HttpError(404, "APP_NOT_FOUND", `App '${c.params.name}' not found`);
+  const name = c.params.name;
+  const app = c.server.storage.apps.get(name);
+  if (!app) {
+    const message = APP_NAME_PATTERN.test(name) ? `App '${name}' not found` : "No app by that name";
+    throw new HttpError(404, "APP_NOT_FOUND", message);
+  }
   return app;
 }
 

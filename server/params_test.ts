@@ -88,6 +88,14 @@ Deno.test("findApp: the app of :name, or 404 APP_NOT_FOUND", () => {
       refusal(() => findApp(context("", { name: "ghost" }, storage))),
       [404, "APP_NOT_FOUND", undefined, undefined, "App 'ghost' not found"],
     );
+    // A name that could never be an app is not shown back (terminal escapes, say).
+    for (const name of ["\x1b[2J\x1b[31mgotcha", "Bad Name", "a--b", "x".repeat(64)]) {
+      assert.deepEqual(
+        refusal(() => findApp(context("", { name }, storage))),
+        [404, "APP_NOT_FOUND", undefined, undefined, "No app by that name"],
+        name,
+      );
+    }
   } finally {
     storage.close();
   }

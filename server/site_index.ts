@@ -1,4 +1,5 @@
 import { contentTypeFor } from "../lib/content_type.ts";
+import { isFingerprinted } from "./fingerprint.ts";
 import type { Manifest } from "../runtime/mod.ts";
 import type { Encoding, FileMeta } from "../storage/mod.ts";
 
@@ -15,7 +16,7 @@ export class SiteFile {
   constructor(readonly meta: FileMeta, readonly lastModified: string) {
     this.type = contentTypeFor(meta.path);
     this.isHtml = this.type.startsWith("text/html");
-    this.cacheControl = cacheControlFor(meta.path, this.isHtml);
+    this.cacheControl = cacheControlFor(meta.path);
     // Each representation gets its own strong validator, as RFC 9110 requires.
     const tag = meta.hash.slice(0, 32);
     this.etags = { identity: `"${tag}"`, gzip: `"${tag}-gz"`, br: `"${tag}-br"` };
@@ -53,14 +54,11 @@ export class SiteFile {
   }
 }
 
-// A name carrying a content hash (`app.3f9a1c2b.js`, `index-BdX3k9_a.js`)
-// never changes meaning, so it may be cached for good; anything else must be
-// revalidated (cheaply, by ETag) so a deploy shows at once.
-const FINGERPRINT =
-  /[.-](?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])([a-f0-9]{8,64}|[A-Za-z0-9_-]{8})\.(js|mjs|css|woff2?|ttf|png|jpe?g|gif|svg|webp|avif|wasm|map)$/;
-
-function cacheControlFor(path: string, isHtml: boolean): string {
-  if (!isHtml && FINGERPRINT.test(path)) return "public, max-age=31536000, immutable";
+function cacheControlFor(path: string): string {
+  // A name carrying a content hash never changes meaning, so it may be cached
+  // for good; anything else is revalidated (cheaply, by ETag) so a deploy shows at once.
+  // (HTML never is: isFingerprinted knows only the kinds of files builds hash.)
+  if (isFingerprinted(path)) return "public, max-age=31536000, immutable";
   return "public, no-cache";
 }
 
@@ -76,6 +74,8 @@ export class SiteIndex {
     metas: FileMeta[],
     /** Present when the version has server code. */
     readonly server?: { manifest: Manifest },
+    /** The manifest's `"spa": true`: routes with no file answer `index.html`. */
+    readonly spa = false,
   ) {
     this.lastModified = new Date(createdAt).toUTCString();
     for (const m of metas) this.files.set(m.path, new SiteFile(m, this.lastModified));

@@ -1,6 +1,6 @@
 import { CONTENT_CHUNK_BYTES, type Encoding, type Storage } from "../storage/mod.ts";
 import { BodyCache, type CachedBody } from "./body_cache.ts";
-import { parseManifest } from "../runtime/mod.ts";
+import { type Manifest, parseManifest } from "../runtime/mod.ts";
 import { type SiteFile, SiteIndex } from "./site_index.ts";
 
 /**
@@ -45,6 +45,7 @@ export class Sites {
       createdAt,
       this.storage.apps.files(appId, version),
       server,
+      (server?.manifest ?? spaManifest(info.manifest))?.spa,
     );
   }
 
@@ -143,5 +144,15 @@ export class Sites {
         if (at >= end) controller.close();
       },
     }, { highWaterMark: 0 });
+  }
+}
+
+/** A static site's manifest, for its `spa` flag; one an older fazt stored that no longer parses is none. */
+function spaManifest(text: string | undefined): Manifest | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseManifest(text);
+  } catch {
+    return undefined;
   }
 }

@@ -60,9 +60,15 @@ function lookup(site: SiteIndex, path: string): SiteFile | undefined {
   return files.get(path) ?? files.get(path + ".html") ?? files.get(path + "/index.html");
 }
 
-/** No file at `path` (decoded): the SPA page, the app's 404.html, or fazt's 404 page. */
+/**
+ * No file at `path` (decoded): the SPA page (`200.html`; with the manifest's
+ * `"spa": true`, react-router's `__spa-fallback.html` or `index.html`), the
+ * app's 404.html, or fazt's 404 page.
+ */
 function fallback(r: StaticRequest, path: string): Response {
-  const spa = r.site.files.get("200.html");
+  const files = r.site.files;
+  const spa = files.get("200.html") ??
+    (r.site.spa ? files.get("__spa-fallback.html") ?? files.get("index.html") : undefined);
   if (spa && (extensionOf(path) === "" || extensionOf(path) === "html")) {
     return respond(r, spa, 200);
   }

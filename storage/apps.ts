@@ -81,6 +81,11 @@ export interface Build {
   code: string;
   /** The original-style scripts by path (style "script"). */
   scripts?: Record<string, string>;
+  /**
+   * The source map of `code` (JSON), to the app's own files. Stored apart
+   * (`sourceMap()`): `build()` returns builds without it.
+   */
+  sourceMap?: string;
 }
 
 /** Bytes backed by a plain ArrayBuffer, as `Response` bodies require. */
@@ -326,12 +331,14 @@ export class AppStore {
         );
       }
       if (opts.build || opts.manifest !== undefined) {
+        const { sourceMap, ...build } = opts.build ?? {};
         this.db.run(
-          "INSERT INTO builds (app_id, version, build, manifest) VALUES (?, ?, ?, ?)",
+          "INSERT INTO builds (app_id, version, build, manifest, source_map) VALUES (?, ?, ?, ?, ?)",
           app.id,
           number,
-          opts.build ? JSON.stringify(opts.build) : null,
+          opts.build ? JSON.stringify(build) : null,
           opts.manifest ?? null,
+          sourceMap ?? null,
         );
       }
       if (!opts.draft) {
@@ -355,6 +362,16 @@ export class AppStore {
       version,
     );
     return row?.build ? JSON.parse(row.build) : undefined;
+  }
+
+  /** The source map of a version's server code, if it has one. */
+  sourceMap(appId: number, version: number): string | undefined {
+    const row = this.db.get<{ source_map: string | null }>(
+      "SELECT source_map FROM builds WHERE app_id = ? AND version = ?",
+      appId,
+      version,
+    );
+    return row?.source_map ?? undefined;
   }
 
   /** Whether a version has server code, and its manifest text, without loading the code. */

@@ -240,3 +240,23 @@ Deno.test("contents written ahead of a version: chunked, sealed, and dropped unl
     s.close();
   }
 });
+
+Deno.test("a build's source map is stored apart and never loaded with its code", () => {
+  const s = Storage.open(":memory:");
+  try {
+    const map = '{"version":3,"sources":["api/main.ts"],"mappings":"AAAA"}';
+    const { app } = s.apps.createVersion("site", [file("i", "1")], {
+      keep: 5,
+      build: { ...BUILD, sourceMap: map },
+    });
+    assert.deepEqual(s.apps.build(app.id, 1), BUILD);
+    assert.equal(s.apps.sourceMap(app.id, 1), map);
+    const raw = s.db.get<{ build: string }>("SELECT build FROM builds WHERE app_id = ?", app.id)!;
+    assert.ok(!raw.build.includes("mappings"), "the map is not in the build's JSON");
+    s.apps.createVersion("site", [file("i", "2")], { keep: 5, build: BUILD });
+    assert.equal(s.apps.sourceMap(app.id, 2), undefined);
+    assert.equal(s.apps.sourceMap(app.id, 9), undefined);
+  } finally {
+    s.close();
+  }
+});

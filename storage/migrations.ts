@@ -300,6 +300,9 @@ export const MIGRATIONS: readonly string[] = [
      last_attempt_at INTEGER NOT NULL,
      next_attempt_at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // 10: a build's source map (JSON), kept apart from its code: read only to
+  // map stack traces in app logs to the developer's files.
+  `ALTER TABLE builds ADD COLUMN source_map TEXT;`,
 ];
 
 /** The schema version a fully migrated database has. */

@@ -44,6 +44,32 @@ Deno.test("every migration N upgrades to N+1 keeping the data", async () => {
   }
 });
 
+Deno.test("migration 7 keeps every build and gives it no source map", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const old = openDatabase(path, { migrateTo: 6 });
+    old.run("INSERT INTO apps (id, name, created_at, updated_at) VALUES (1, 'a', 0, 0)");
+    old.run(
+      "INSERT INTO versions (app_id, number, file_count, bytes, created_at) VALUES (1, 1, 0, 0, 0)",
+    );
+    old.run(
+      "INSERT INTO builds (app_id, version, build, manifest) VALUES (1, 1, ?, '{}')",
+      '{"style":"module","entry":"api/main.ts","code":"export default 1"}',
+    );
+    old.close();
+    const storage = Storage.open(path);
+    try {
+      assert.equal(storage.apps.build(1, 1)?.code, "export default 1");
+      assert.equal(storage.apps.serverInfo(1, 1).manifest, "{}");
+      assert.equal(storage.apps.sourceMap(1, 1), undefined);
+    } finally {
+      storage.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
 Deno.test("opening a migrated database again changes nothing", async () => {
   const { path, cleanup } = await tempDb();
   try {

@@ -247,6 +247,7 @@ Deno.test("apps report whether they run server code, and their manifest", async 
         timeout_ms: 2000,
         memory_mb: null,
         indexes: {},
+        spa: false,
       },
     });
     assert.deepEqual(await server("bare"), { code: true, manifest: null });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertOk, CliSandbox } from "./cli_runner.ts";
 import { makeZip, startTestNode } from "./helpers.ts";
 
 const GUIDE = new URL("../docs/apps.md", import.meta.url);
@@ -40,5 +41,25 @@ Deno.test("the app guide's first handler and its original-style example run as d
     assert.deepEqual(await (await call("old", "/api/x")).json(), { count: 1, path: "/api/x" });
   } finally {
     await node.close();
+  }
+});
+
+Deno.test("the guide's Hono example deploys with fazt deploy and answers as documented", async () => {
+  const guide = await Deno.readTextFile(GUIDE);
+  const hono = blocks(guide, "ts").find((b) => b.includes('from "npm:hono@'));
+  assert.ok(hono, "the guide has a Hono example");
+  const sb = await CliSandbox.create();
+  try {
+    const server = await sb.start({ firstRun: true });
+    const dir = await sb.folder("hono-guide", { "api/main.ts": hono });
+    assertOk(await sb.cli(["deploy", dir]));
+    const host = "hono-guide.localhost";
+    assert.equal((await sb.get(server, "/api/hello/ann", host)).text, '{"hello":"ann"}');
+    const missing = await sb.get(server, "/api/elsewhere", host);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.text, "404 Not Found");
+  } finally {
+    for (const s of sb.servers) await s.kill();
+    await Deno.remove(sb.dir, { recursive: true });
   }
 });

@@ -151,7 +151,15 @@ Deno.test("an unpacked archive runs a node with no deno on PATH; fazt upgrade ch
   const node = await ArchiveNode.unpack(rel.current.archivePath, work);
   try {
     const files = (await Array.fromAsync(Deno.readDir(node.dir))).map((e) => e.name).sort();
-    assert.deepEqual(files, ["LICENSE-deno.txt", "README.txt", "deno", "fazt", "fazt.js"]);
+    assert.deepEqual(files, [
+      "LICENSE-deno.txt",
+      "LICENSE-esbuild.txt",
+      "README.txt",
+      "deno",
+      "esbuild",
+      "fazt",
+      "fazt.js",
+    ]);
     const which = await run("/bin/sh", ["-c", "command -v deno"], node.env);
     assert.notEqual(which.code, 0, `no deno on this PATH: ${show(which)}`);
     assert.match(
@@ -176,6 +184,20 @@ Deno.test("an unpacked archive runs a node with no deno on PATH; fazt upgrade ch
       headers: { authorization: `Bearer ${node.token}`, "content-type": "application/zip" },
     });
     assert.equal(deployed.status, 201, await deployed.text());
+    // Server code compiles with the esbuild beside fazt.js: no network, no deno cache.
+    const code = await makeZip({
+      "api/main.ts": 'import { twice } from "./twice.ts";\n' +
+        "export default (): Response => new Response(`twice: ${twice(21)}`);",
+      "api/twice.ts": "export const twice = (n: number): number => n * 2;",
+    });
+    const compiled = await fetch(`${node.base}/api/deploy?name=code`, {
+      method: "POST",
+      body: code,
+      headers: { authorization: `Bearer ${node.token}`, "content-type": "application/zip" },
+    });
+    assert.equal(compiled.status, 201, await compiled.text());
+    const answer = await hostFetch(`${node.base}/api/`, { host: "code.localhost" });
+    assert.equal(await answer.text(), "twice: 42");
 
     const feed = host.url("/0.1.1/release.json");
     const check = JSON.parse(
@@ -295,7 +317,15 @@ Deno.test("install.sh installs a signed release into a prefix and refuses a bad 
     assert.match(version.stdout, /^fazt 0\.1\.1 \(deno 2\.9\.6, /, "runs with an empty PATH");
     const installed = (await Array.fromAsync(Deno.readDir(`${work}/p/lib/fazt`))).map((e) => e.name)
       .sort();
-    assert.deepEqual(installed, ["LICENSE-deno.txt", "README.txt", "deno", "fazt", "fazt.js"]);
+    assert.deepEqual(installed, [
+      "LICENSE-deno.txt",
+      "LICENSE-esbuild.txt",
+      "README.txt",
+      "deno",
+      "esbuild",
+      "fazt",
+      "fazt.js",
+    ]);
     ok(await install("/ok", "p", ...key));
     await Deno.stat(`${work}/p/lib/fazt.old/fazt.js`); // the previous install, kept once
 

@@ -191,11 +191,6 @@ Deno.test("deploys with code that does not compile are refused and change nothin
     const cases: [Record<string, string>, RegExp][] = [
       [{ "api/main.ts": "export default () => new Response('v2'" }, /api\/main\.ts:1:\d+/],
       [{ "api/main.ts": "import x from './missing.ts'; export default x;" }, /cannot find/],
-      [{ "api/main.ts": "import _ from 'npm:lodash'; export default _;" }, /only their own files/],
-      [
-        { "api/main.ts": "import m from 'https://example.com/m.js'; export default m;" },
-        /only their own files/,
-      ],
       [{ "api/main.js": "var x = ;" }, /api\/main\.js/],
     ];
     for (const [files, pattern] of cases) {
@@ -206,6 +201,52 @@ Deno.test("deploys with code that does not compile are refused and change nothin
       assert.match(r.body.error.message, pattern);
       assert.equal(node.count("versions"), before, "nothing written");
     }
+    assert.equal(
+      await (await call(node, "app", "/api/")).text(),
+      "v1",
+      "the live version stays live",
+    );
+  });
+});
+
+Deno.test("a ZIP with imports the node cannot resolve is refused, naming them; the live version stays", async () => {
+  await withNode(async (node) => {
+    await deployOk(node, "app", { "api/main.ts": "export default () => new Response('v1');" });
+    const cases: [Record<string, string>, string[]][] = [
+      [{ "api/main.ts": "import _ from 'npm:lodash'; export default _;" }, ["npm:lodash"]],
+      [
+        { "api/main.ts": "import m from 'https://example.com/m.js'; export default m;" },
+        ["https://example.com/m.js"],
+      ],
+      [
+        {
+          "api/main.ts": "import { Hono } from 'hono';\nimport { z } from 'jsr:@zod/zod';\n" +
+            "import { x } from './lib.ts';\nexport default new Hono().get('/', (c) => c.json(z.parse(x)));",
+          "api/lib.ts": "export const x = 1;",
+        },
+        ["hono", "jsr:@zod/zod"],
+      ],
+      [{ "api/main.ts": "import '\x1b[31mred';\nexport default 1;" }, ["\x1b[31mred"]],
+    ];
+    for (const [files, imports] of cases) {
+      const before = node.count("versions");
+      const r = await node.deploy("app", await makeZip(files));
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, "UNRESOLVED_IMPORT");
+      assert.deepEqual([...r.body.error.details.imports].sort(), [...imports].sort());
+      for (const name of imports) {
+        assert.ok(r.body.error.message.includes(JSON.stringify(name)), r.body.error.message);
+      }
+      assert.match(r.body.error.message, /`fazt deploy`, which bundles dependencies/);
+      assert.ok(!r.body.error.message.includes("\x1b"), "control characters are escaped");
+      assert.equal(node.count("versions"), before, "nothing written");
+    }
+    // node: built-ins are not packages: the Worker has them.
+    await deployOk(node, "builtin", {
+      "api/main.ts": "import { Buffer } from 'node:buffer';\n" +
+        "export default () => new Response(Buffer.from('aGk=', 'base64').toString());",
+    });
+    assert.equal(await (await call(node, "builtin", "/api/")).text(), "hi");
     assert.equal(
       await (await call(node, "app", "/api/")).text(),
       "v1",
@@ -315,6 +356,37 @@ Deno.test("exceptions: 500 with a generic body, the stack in the app's log", asy
     const stack = (l: LogLine) => l.level === "error" && l.message.includes("secret detail 42");
     const logs = await logsOf(node, "boom", (logs) => logs.some(stack));
     assert.ok(logs.some(stack));
+  });
+});
+
+Deno.test("stack traces in the app's log name its own files and lines, not the bundle", async () => {
+  await withNode(async (node) => {
+    await deployOk(node, "traced", {
+      "api/main.ts": [
+        'import { check } from "./lib/check.ts";',
+        "",
+        "type Req = Request;",
+        "export default (req: Req) => {",
+        "  const n = Number(new URL(req.url).searchParams.get('n'));",
+        "  return new Response(String(check(n)));",
+        "};",
+      ].join("\n"),
+      "api/lib/check.ts": [
+        "// A comment, so lines differ from the bundle's.",
+        "export function check(n: number): number {",
+        "  if (n > 1) {",
+        "    throw new RangeError(`too big: ${n}`);",
+        "  }",
+        "  return n;",
+        "}",
+      ].join("\n"),
+    });
+    assert.equal((await call(node, "traced", "/api/?n=5")).status, 500);
+    const thrown = (l: LogLine) => l.message.includes("too big: 5");
+    const line = (await logsOf(node, "traced", (logs) => logs.some(thrown))).find(thrown)!;
+    assert.match(line.message, /at check \(api\/lib\/check\.ts:4:11\)/, line.message);
+    assert.match(line.message, /\(api\/main\.ts:6:30\)/, line.message);
+    assert.doesNotMatch(line.message, /fazt-app/, "no app frame is left unmapped");
   });
 });
 

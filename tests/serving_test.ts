@@ -11,6 +11,8 @@ const SITE = {
   "docs/index.html": "<h1>docs</h1>",
   "style.css": CSS,
   "assets/app.3f9a1c2b.js": "console.log('fingerprinted');",
+  "assets/hero-CLDdwZDr.png": new Uint8Array([0x89, 0x50, 0x4e, 0x47, 5, 6, 7, 8]),
+  "jquery-3.7.1.min.js": "/* a version, not a hash */",
   "tiny.txt": "0123456789",
   "logo.png": new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4]),
 };
@@ -84,6 +86,8 @@ Deno.test("Cache-Control: HTML revalidates, fingerprinted assets are immutable",
         ["/", "public, no-cache"],
         ["/style.css", "public, no-cache"],
         ["/assets/app.3f9a1c2b.js", "public, max-age=31536000, immutable"],
+        ["/assets/hero-CLDdwZDr.png", "public, max-age=31536000, immutable"],
+        ["/jquery-3.7.1.min.js", "public, no-cache"],
       ]
     ) {
       const res = await get(node, path);
@@ -215,6 +219,41 @@ Deno.test("SPA fallback to 200.html for routes, 404 for missing assets", async (
       assert.equal(await head.text(), "");
     },
   );
+});
+
+Deno.test('manifest "spa": true answers routes with index.html; assets still 404', async () => {
+  const files = {
+    "index.html": "<div id=root></div>",
+    "assets/index-BdX3k9_a.js": "app()",
+    "404.html": "gone",
+  };
+  await withSite({ ...files, "manifest.json": '{"spa": true}' }, async (node) => {
+    for (const path of ["/users/42/edit", "/settings", "/old/page.html"]) {
+      const route = await get(node, path);
+      assert.equal(route.status, 200, path);
+      assert.equal(await route.text(), "<div id=root></div>");
+    }
+    const asset = await get(node, "/assets/missing-CLDdwZDr.js");
+    assert.equal(asset.status, 404);
+    assert.equal(await asset.text(), "gone");
+    const real = await get(node, "/assets/index-BdX3k9_a.js");
+    assert.equal(await real.text(), "app()");
+    assert.equal(real.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  });
+  // react-router's SPA build: its fallback page, not the prerendered index.html.
+  await withSite(
+    { ...files, "__spa-fallback.html": "<div id=fallback>", "manifest.json": '{"spa": true}' },
+    async (node) => {
+      assert.equal(await (await get(node, "/users/42")).text(), "<div id=fallback>");
+      assert.equal(await (await get(node, "/")).text(), "<div id=root></div>");
+    },
+  );
+  // Without the flag (and without 200.html) a route is the site's 404.
+  await withSite(files, async (node) => {
+    const route = await get(node, "/users/42/edit");
+    assert.equal(route.status, 404);
+    assert.equal(await route.text(), "gone");
+  });
 });
 
 Deno.test("without 404.html, a missing file is fazt's HTML 404 page", async () => {

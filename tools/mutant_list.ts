@@ -43,6 +43,7 @@ const ARCHIVE = "server/archive.ts";
 const READER = "lib/zip_reader.ts";
 const DEPLOYER = "server/deployer.ts";
 const STATIC = "server/static_site.ts";
+const FINGERPRINT = "server/fingerprint.ts";
 const APPS = "storage/apps.ts";
 
 export const AREAS: Area[] = [
@@ -614,10 +615,65 @@ export const AREAS: Area[] = [
     name: "static",
     tests: [
       "server/static_site_test.ts",
+      "server/fingerprint_test.ts",
       "tests/serving_test.ts",
       "tests/conditional_test.ts",
     ],
     mutants: [
+      m(
+        "spa-flag-ignored",
+        STATIC,
+        `(r.site.spa ? files.get("__spa-fallback.html") ?? files.get("index.html") : undefined)`,
+        `undefined`,
+      ),
+      m(
+        "spa-flag-always-on",
+        STATIC,
+        `(r.site.spa ? files.get("__spa-fallback.html")`,
+        `(true ? files.get("__spa-fallback.html")`,
+      ),
+      m(
+        "spa-react-router-fallback-ignored",
+        STATIC,
+        `files.get("__spa-fallback.html") ?? files.get("index.html")`,
+        `files.get("index.html")`,
+      ),
+      m(
+        "digit-hash-without-letter",
+        FINGERPRINT,
+        `if (digit) return letter;`,
+        `if (digit) return true;`,
+      ),
+      m(
+        "words-are-hashes",
+        FINGERPRINT,
+        `return !s.split(/[-_]/).every((part) => part === "" || WORD.test(part));`,
+        `return true;`,
+      ),
+      m(
+        "hex-all-letters",
+        FINGERPRINT,
+        `if (HEX.test(s)) return /\\d/.test(s) && /[a-f]/.test(s);`,
+        `if (HEX.test(s)) return true;`,
+      ),
+      m(
+        "qualifier-ignored",
+        FINGERPRINT,
+        `if (qualifier && isHash(rest.slice(0, qualifier.index))) return true;`,
+        ``,
+      ),
+      m(
+        "astro-variant-ignored",
+        FINGERPRINT,
+        `return astro !== null && isShortHash(astro[1]);`,
+        `return false;`,
+      ),
+      m(
+        "any-separator",
+        FINGERPRINT,
+        `if (stem[i] !== "." && stem[i] !== "-") continue;`,
+        ``,
+      ),
       m(
         "any-method-served",
         STATIC,

@@ -16,6 +16,7 @@ import {
 } from "../peer_client.ts";
 import type { Api } from "../../server/mod.ts";
 import { deployPath } from "./deploy.ts";
+import { withScheme } from "../node_url.ts";
 import { upgradeProgram } from "../upgrade_program.ts";
 import { waitForVersion } from "../upgrade_wait.ts";
 import { feedUpgrade } from "./upgrade.ts";
@@ -41,7 +42,7 @@ function checkName(name: string): string {
 function normalizeUrl(raw: string): string {
   let u: URL;
   try {
-    u = new URL(raw);
+    u = new URL(withScheme(raw));
   } catch {
     throw new CliError(
       `'${raw}' is not a URL (e.g. https://admin.example.com)`,
@@ -353,10 +354,13 @@ function deployToPeerCommand(remote: Command): void {
       .requiredOption("--to <name>", "the peer to deploy to")
       .option("--name <app>", "app name (default: the folder's name)")
       .option("--draft", "create the version without making it live")
+      .option("--spa", "serve index.html for paths with no file (a single-page app's routes)")
+      .option("--force", "replace the app even if it was last deployed from another folder")
       .option("--json", "print JSON"),
-  ).action((path: string, flags: Flags & { to: string; name?: string; draft?: boolean }) =>
-    deployPath(path, flags, () => PeerClient.named(flags.to, flags.db, { checkFirst: true }))
-  );
+  ).action((
+    path: string,
+    flags: Flags & { to: string; name?: string; draft?: boolean; spa?: boolean; force?: boolean },
+  ) => deployPath(path, flags, () => PeerClient.named(flags.to, flags.db, { checkFirst: true })));
 }
 
 /** `fazt remote upgrade NAME`: sends a newer program, then waits for the peer to come back on it. */
@@ -497,7 +501,7 @@ export function peerShorthand(args: string[]): string[] {
   const name = checkName(args[0].slice(1));
   const command = args[1];
   if (command === undefined) {
-    throw new CliError(`usage: fazt @${name} <command>, e.g. fazt @${name} app list`);
+    throw new CliError(`usage: fazt @${name} <command>, e.g. fazt @${name} app list`, "USAGE");
   }
   if (LOCAL_ONLY.has(command)) {
     throw new CliError(

@@ -30,6 +30,7 @@ function openStorage(db?: string): Storage {
   } catch (err) {
     throw new CliError(
       `cannot open the database ${path}: ${err instanceof Error ? err.message : err}`,
+      "DATABASE_UNAVAILABLE",
     );
   }
 }
@@ -130,6 +131,7 @@ async function httpsFromFlags(
   } catch (err) {
     throw new CliError(
       `cannot read the TLS certificate or key: ${err instanceof Error ? err.message : err}`,
+      "TLS_FILES_UNREADABLE",
     );
   }
   const reload = async () => {

@@ -10,10 +10,17 @@ export type AppFetch = (req: Request, ctx: Fazt) => unknown;
 
 type DefaultExport = ((req: Request, ctx: Fazt) => unknown) | { fetch?: unknown } | null;
 
+/**
+ * Marks the app's frames in stack traces (`blob:…#fazt-app:12:5`), which the
+ * server maps through the build's source map; `APP_MODULE_FRAGMENT` in
+ * runtime/source_map.ts (a test keeps them equal).
+ */
+export const APP_MODULE_FRAGMENT = "#fazt-app";
+
 export async function loadModule(code: string): Promise<AppFetch> {
   // The Worker may read no files and import nothing remote: a blob: URL.
   const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
-  const mod: { default?: DefaultExport } = await import(url);
+  const mod: { default?: DefaultExport } = await import(url + APP_MODULE_FRAGMENT);
   URL.revokeObjectURL(url);
   const d = mod.default;
   if (typeof d === "function") return d;

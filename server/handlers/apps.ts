@@ -45,6 +45,7 @@ function serverOf(c: RouteContext, appId: number, version: number | null) {
         timeout_ms: m.timeoutMs ?? null,
         memory_mb: m.memoryMb ?? null,
         indexes: m.indexes,
+        spa: m.spa,
       };
     } catch {
       // A manifest stored by an older version that no longer parses: shown as absent.

@@ -2,13 +2,14 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "ccaa99ce16f80358bf1314d6a7c54a6d6c276fdf9d1470aee4c6c13582b4bcbb";
+export const WORKER_HASH = "814b81a2397b8479a89d4a5668d018dfe537570c3bc24b5ee6fe4a47400fddc5";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
+  "var APP_MODULE_FRAGMENT = \"#fazt-app\";",
   "async function loadModule(code) {",
   "  const url = URL.createObjectURL(new Blob([code], { type: \"text/javascript\" }));",
-  "  const mod = await import(url);",
+  "  const mod = await import(url + APP_MODULE_FRAGMENT);",
   "  URL.revokeObjectURL(url);",
   "  const d = mod.default;",
   "  if (typeof d === \"function\") return d;",
