@@ -91,6 +91,8 @@ export class AppHost {
   readonly slots: Slot[] = [];
   readonly ready: Promise<void>;
   dead = false;
+  /** Started, measured and limited: its slots may take apps. */
+  started = false;
   /** Killed by the server (not a crash). */
   killed = false;
   /** Slots ever given an app: memory is a high-water mark, so they keep counting. */
@@ -137,7 +139,7 @@ export class AppHost {
     this.#pipe(this.#child.stderr);
   }
 
-  /** Alive and not being stopped: may take apps. */
+  /** Alive and not being stopped. */
   get usable(): boolean {
     return !this.dead && !this.killed;
   }
@@ -189,7 +191,12 @@ export class AppHost {
     const sample = (await this.watch.sample([this.pid])).get(this.pid);
     this.baseRssKb = sample?.rssKb ?? 0;
     this.baseDataKb = sample?.dataKb ?? 0;
+    if (!this.baseDataKb) {
+      this.kill();
+      throw new Error("the app host's memory could not be read");
+    }
     await this.applyLimit();
+    this.started = true;
   }
 
   #controlPeer(): Peer {

@@ -51,11 +51,12 @@ const MIB = 1024 * 1024;
 /** How often hosts' threads and memory are read. */
 const SAMPLE_MS = 1000;
 /**
- * CPU an app may burn in a sampling window with no request in flight, as a
- * share of one core; more, and its host is stopped (a Worker spinning after
- * it answered).
+ * How much of a sampling window an app's thread may be running (or ready to
+ * run) with no request in flight; more, and its host is stopped: a Worker
+ * spinning after it answered. Runnable time, not CPU time, so a loop is seen
+ * however busy the machine is.
  */
-const IDLE_CPU_SHARE = 0.5;
+const IDLE_BUSY_SHARE = 0.5;
 /** An app moved to a host of its own stays there this long (or until redeployed). */
 const EXILE_MS = 24 * 3600_000;
 /** A Worker that ended while its host lives: waited for this long before calling it one app's crash. */
@@ -91,7 +92,8 @@ export class AppRuntime {
   #watch = new ProcWatch();
   #sweeper: ReturnType<typeof setInterval>;
   #sampler: ReturnType<typeof setInterval> | undefined;
-  #ticks = new Map<number, number>();
+  /** Each Worker thread's runnable time (ns) at the last sample. */
+  #busy = new Map<number, number>();
   #lastSample = 0;
   #handled = new WeakSet<AppHost>();
   #closed = false;
@@ -313,7 +315,7 @@ export class AppRuntime {
       if (exileOf !== undefined) {
         const host = await this.#start({ slots: 1, memoryMb, exileOf });
         await host.ready.catch(() => {});
-        const slot = host.slots.find((s) => s.state === "fresh");
+        const slot = host.started ? host.slots.find((s) => s.state === "fresh") : undefined;
         if (slot) {
           slot.state = "taken";
           return slot;
@@ -324,7 +326,7 @@ export class AppRuntime {
         h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb
       );
       // Fill hosts that hold apps before opening the spare.
-      const ready = candidates.filter((h) => h.fresh > 0)
+      const ready = candidates.filter((h) => h.started && h.fresh > 0)
         .sort((a, b) => b.holding - a.holding);
       for (const host of ready) {
         const slot = host.slots.find((s) => s.state === "fresh");
@@ -333,7 +335,7 @@ export class AppRuntime {
           return slot;
         }
       }
-      const starting = candidates.find((h) => h.slots.some((s) => s.state === "starting"));
+      const starting = candidates.find((h) => !h.started);
       const host = starting ?? await this.#start({ slots: this.settings.app_host_slots, memoryMb });
       await host.ready.catch(() => {});
     }
@@ -355,7 +357,7 @@ export class AppRuntime {
     const memoryMb = this.settings.app_memory_mb;
     const waiting = [...this.#hosts].some((h) =>
       h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb &&
-      h.slots.some((s) => s.state === "fresh" || s.state === "starting")
+      (!h.started || h.fresh > 0)
     );
     if (!waiting) this.#start({ slots: this.settings.app_host_slots, memoryMb }).catch(() => {});
   }
@@ -545,7 +547,7 @@ export class AppRuntime {
   #stopSampling(): void {
     if (this.#sampler !== undefined) clearInterval(this.#sampler);
     this.#sampler = undefined;
-    this.#ticks.clear();
+    this.#busy.clear();
   }
 
   /** Each second: every host's memory, and each Worker thread's CPU and count. */
@@ -561,7 +563,7 @@ export class AppRuntime {
     } catch {
       return;
     }
-    const windowTicks = ((now - started) / 1000) * TICKS_PER_SECOND;
+    const windowNs = (now - started) * 1e6;
     const seen = new Map<number, number>();
     for (const host of hosts) {
       const sample = samples.get(host.pid);
@@ -580,12 +582,13 @@ export class AppRuntime {
       let nested = 0;
       for (const t of sample.threads) {
         const m = /^worker-(\d+)$/.exec(t.name);
-        const before = this.#ticks.get(t.tid);
-        seen.set(t.tid, t.ticks);
+        const busy = t.runnableNs ?? t.ticks * (1e9 / TICKS_PER_SECOND);
+        const before = this.#busy.get(t.tid);
+        seen.set(t.tid, busy);
         if (!m) continue;
         const n = Number(m[1]);
         if (n > k) nested++;
-        if (before === undefined || t.ticks - before < windowTicks * IDLE_CPU_SHARE) continue;
+        if (before === undefined || busy - before < windowNs * IDLE_BUSY_SHARE) continue;
         // Whose thread is it? Slot N's Worker is worker-N; nested Workers
         // follow, in the order they were granted.
         const slot = n <= k ? host.slots[n - 1] : undefined;
@@ -605,7 +608,7 @@ export class AppRuntime {
         this.#incident(host, recent, "threads");
       }
     }
-    this.#ticks = seen;
+    this.#busy = seen;
   }
 
   /** Stops an app's instances so the next request starts its current version. */

@@ -11,6 +11,12 @@ export interface ThreadSample {
   name: string;
   /** CPU time (user + system) in clock ticks. */
   ticks: number;
+  /**
+   * Time on a CPU or waiting for one, in nanoseconds (schedstat), when the
+   * kernel tells: a thread in a loop is runnable all the time however busy
+   * the machine is, while its CPU time shrinks with the machine's load.
+   */
+  runnableNs?: number;
 }
 
 export interface ProcessSample {
@@ -31,7 +37,9 @@ while read -r cmd pids; do
       echo "P $p $rss $data"
       if [ "$cmd" = T ]; then
         for t in /proc/$p/task/*; do
-          { read -r c < $t/comm && read -r s < $t/stat && echo "T $p $c|$s"; } 2>/dev/null
+          q=""
+          { read -r c < $t/comm && read -r s < $t/stat && { read -r q < $t/schedstat || :; } &&
+            echo "T $p $c|$q|$s"; } 2>/dev/null
         done
       fi
     fi
@@ -52,16 +60,19 @@ export function parseSamples(text: string): Map<number, ProcessSample> {
     } else if (line.startsWith("T ")) {
       const space = line.indexOf(" ", 2);
       const bar = line.indexOf("|", space);
+      const bar2 = line.indexOf("|", bar + 1);
       const proc = out.get(Number(line.slice(2, space)));
-      const stat = line.slice(bar + 1);
+      const stat = line.slice(bar2 + 1);
       const close = stat.lastIndexOf(")");
-      if (!proc || bar < 0 || close < 0) continue;
+      if (!proc || bar < 0 || bar2 < 0 || close < 0) continue;
       const fields = stat.slice(close + 2).split(" ");
+      const [run, wait] = line.slice(bar + 1, bar2).split(" ").map(Number);
       proc.threads.push({
         tid: Number(stat.slice(0, stat.indexOf(" "))),
         name: line.slice(space + 1, bar),
         // Fields 14 and 15 of stat (utime, stime), counted after "(comm)".
         ticks: Number(fields[11]) + Number(fields[12]),
+        runnableNs: Number.isFinite(run) && Number.isFinite(wait) ? run + wait : undefined,
       });
     }
   }

@@ -41,16 +41,27 @@ export function spawnFazt(kind: keyof typeof ENTRIES, flags: string[]): Deno.Chi
     stdout: "piped",
     stderr: "piped",
     clearEnv: true,
-    env: childEnv(),
+    env: childEnv(kind),
   }).spawn();
 }
 
-/** The only environment a child gets: where Deno keeps its cache. */
-function childEnv(): Record<string, string> {
+/**
+ * The only environment a child gets: where Deno keeps its cache; an app
+ * host also gets the npm registry the node is told to use, which it must
+ * never ask (it runs with npm and remote modules turned off; tests point
+ * this at a fake registry to prove it).
+ */
+function childEnv(kind: keyof typeof ENTRIES): Record<string, string> {
   const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const name of ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "PATH"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
+  const names = ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "PATH"];
+  if (kind === "host") names.push("NPM_CONFIG_REGISTRY");
+  for (const name of names) {
+    try {
+      const value = Deno.env.get(name);
+      if (value !== undefined) env[name] = value;
+    } catch {
+      // Not readable with this process's permissions: not passed.
+    }
   }
   return env;
 }

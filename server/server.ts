@@ -9,7 +9,7 @@ import { ROUTES, TRACKING_ROUTES } from "./route_table.ts";
 import { matchRoute } from "./router.ts";
 import { Sites } from "./sites.ts";
 import type { SiteIndex } from "./site_index.ts";
-import { AppRuntime, routeMatches } from "../runtime/mod.ts";
+import { AppRuntime, type AppTarget, type Manifest, routeMatches } from "../runtime/mod.ts";
 import { serveStatic } from "./static_site.ts";
 import { Analytics, type AnalyticsOptions } from "./analytics.ts";
 import { Compressor } from "./compress.ts";
@@ -142,7 +142,8 @@ export function createHandler(
       }
       if (site.server && handledByServerCode(site, path)) {
         const app = { appId: site.appId, appName: target.name, version: site.version };
-        return ctx.runtime.handle(req, app, site.server.manifest);
+        if (target.version === undefined) return ctx.runtime.handle(req, app, site.server.manifest);
+        return previewServerCode(req, ctx, app, site.server.manifest, info?.remoteAddr);
       }
       const onPage = ctx.analytics.enabled && target.version === undefined
         ? (revalidated: boolean) =>
@@ -160,6 +161,39 @@ export function createHandler(
     if (target.kind === "admin") return handleAdmin(req, ctx, info?.remoteAddr);
     return notFoundPage(req, `This node does not serve '${target.host}'.`);
   };
+}
+
+/**
+ * Server code of a preview host (`<app>--v<N>`) runs an old or draft
+ * version with today's secrets and data, so it runs only for the owner: a
+ * token with the deploy scope, which the app never sees.
+ */
+async function previewServerCode(
+  req: Request,
+  ctx: ServerContext,
+  app: AppTarget,
+  manifest: Manifest,
+  remote?: Deno.NetAddr,
+): Promise<Response> {
+  try {
+    if (!req.headers.has("authorization")) {
+      throw new HttpError(
+        401,
+        "UNAUTHORIZED",
+        "The server code of a preview runs only for the owner: send a token with the deploy scope",
+        { headers: { "www-authenticate": 'Bearer realm="fazt"' } },
+      );
+    }
+    authorize(req, ctx.storage, "deploy", undefined, {
+      client: clientIp(req, remote, ctx.settings),
+      failures: ctx.tokenFailures,
+    });
+  } catch (err) {
+    return toErrorResponse(err, ctx.log);
+  }
+  const headers = new Headers(req.headers);
+  headers.delete("authorization");
+  return await ctx.runtime.handle(new Request(req, { headers }), app, manifest, { preview: true });
 }
 
 /** The admin host's answer to a request (MCP tools over HTTP call the API through it too). */
@@ -254,6 +288,8 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     return Promise.reject(err);
   }
   ctx.backups?.start();
+  // The spare app host starts once the node listens, so start-up does not wait for it.
+  if (storage.apps.anyLiveServerCode()) setTimeout(() => ctx.runtime.prepare(), 0);
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return Promise.resolve({
