@@ -87,10 +87,18 @@ async function start(init: InitMeta): Promise<void> {
   try {
     if (init.style === "script") {
       const scripts = init.scripts ?? {};
-      serveWith((req) => runScript(req, scripts), (err) => log.write("error", describe(err)));
+      serveWith(
+        (req) => runScript(req, scripts),
+        (err) => log.write("error", describe(err)),
+        init.maxResponseBytes,
+      );
     } else {
       const fetch: AppFetch = await loadModule(init.code);
-      serveWith((req) => fetch(req, ctx), (err) => log.write("error", describe(err)));
+      serveWith(
+        (req) => fetch(req, ctx),
+        (err) => log.write("error", describe(err)),
+        init.maxResponseBytes,
+      );
     }
     reportMemory();
     link.out.frame(0, FRAME.READY, "");

@@ -29,6 +29,8 @@ interface Live {
   wake?: () => void;
   /** A streamed request body. */
   body?: ReadableStreamDefaultController<Uint8Array>;
+  /** The reader of a streamed response, cancelled with it. */
+  reader?: ReadableStreamDefaultReader<Uint8Array>;
   received: number;
   granted: number;
 }
@@ -40,11 +42,24 @@ const ERROR_BODY = JSON.stringify({
 
 let handler: Handler = () => new Response("not ready", { status: 503 });
 let onError: (err: unknown) => void = () => {};
+let maxBytes = Infinity;
 
-/** Sets the app's handler and where handler errors are logged. */
-export function serveWith(h: Handler, log: (err: unknown) => void): void {
+/** Sets the app's handler, where its errors are logged, and its response limit. */
+export function serveWith(h: Handler, log: (err: unknown) => void, maxResponseBytes: number): void {
   handler = h;
   onError = log;
+  maxBytes = maxResponseBytes;
+}
+
+const TOO_LARGE = JSON.stringify({
+  error: { code: "APP_RESPONSE_TOO_LARGE", message: "The app's response is too large" },
+});
+
+/** A whole body over the limit is refused before a byte of it is sent. */
+function tooLarge(id: number, state: Live, size: number): void {
+  onError(new Error(`a response of ${size} bytes is over app_max_response_bytes (${maxBytes})`));
+  finished(id, state);
+  link.out.frame(id, FRAME.RESPONSE, "502\ncontent-type\napplication/json", TOO_LARGE);
 }
 
 // The body of a Response without its getter: Deno keeps the inner response
@@ -196,6 +211,9 @@ function respond(id: number, res: unknown, state: Live): void {
     finished(id, state);
     return link.out.frame(id, FRAME.RESPONSE, meta);
   }
+  if (body?.kind === "static" && body.data.length > maxBytes) {
+    return tooLarge(id, state, body.data.length);
+  }
   if (body?.kind === "static" && body.data.length <= INLINE_BODY_BYTES / 3) {
     finished(id, state);
     return link.out.frame(id, FRAME.RESPONSE, meta, body.data);
@@ -208,12 +226,14 @@ function respond(id: number, res: unknown, state: Live): void {
       return link.out.frame(id, FRAME.RESPONSE, meta);
     }
     link.out.frame(id, FRAME.HEAD, meta);
-    pump(id, stream.getReader(), state).catch(() => {});
+    state.reader = stream.getReader();
+    pump(id, state.reader, state).catch(() => {});
     return;
   }
   res.arrayBuffer().then((ab) => {
     if (state.cancelled) return finished(id, state);
     const bytes = new Uint8Array(ab);
+    if (bytes.byteLength > maxBytes) return tooLarge(id, state, bytes.byteLength);
     if (bytes.byteLength <= INLINE_BODY_BYTES) {
       finished(id, state);
       return link.out.frame(id, FRAME.RESPONSE, meta, bytes);
@@ -304,6 +324,8 @@ export function onCancel(id: number): void {
   state.wake?.();
   state.wake = undefined;
   state.abort?.abort(gone());
+  // A read waiting on the app's stream ends now: the app's cancel() runs.
+  state.reader?.cancel(gone()).catch(() => {});
   const c = state.body;
   state.body = undefined;
   c?.error(gone());
