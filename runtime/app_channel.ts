@@ -223,8 +223,8 @@ export class AppChannel implements Peer {
   request(req: Request, inline: Uint8Array | undefined): Promise<Response> {
     const id = this.#nextId++;
     if (this.#nextId > 0x7fffffff) this.#nextId = 1;
-    const streamed = inline === undefined && req.body !== null && req.method !== "GET" &&
-      req.method !== "HEAD";
+    const streamed = inline === undefined && req.method !== "GET" && req.method !== "HEAD" &&
+      req.body !== null;
     let meta = req.method + "\n" + req.url + (streamed ? "\n1" : "\n0");
     req.headers.forEach((v, k) => {
       meta += "\n" + k + "\n" + v;

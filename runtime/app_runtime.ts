@@ -141,7 +141,8 @@ export class AppRuntime {
     const s = this.settings;
     const max = s.app_max_body_bytes;
     let inline: Uint8Array | undefined;
-    if (req.body && req.method !== "GET" && req.method !== "HEAD") {
+    // The method first: asking a GET for its body costs a stream.
+    if (req.method !== "GET" && req.method !== "HEAD" && req.body) {
       const length = req.headers.get("content-length");
       const n = length === null ? NaN : Number(length);
       if (n > max) return tooLarge(max);
