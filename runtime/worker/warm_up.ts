@@ -5,6 +5,7 @@
  * so a cold start is "load the code, answer".
  * @module
  */
+import { loadModule } from "./app_module.ts";
 import { FRAME, FrameWriter, readFrames } from "./frames.ts";
 
 export async function warmUp(): Promise<void> {
@@ -22,10 +23,8 @@ export async function warmUp(): Promise<void> {
   await res.arrayBuffer();
   await Response.json({ a: 1 }).text();
   await new Response(new Blob([new Uint8Array(8)]).stream()).arrayBuffer();
-  // The module loader, as `loadModule` will use it.
-  const url = URL.createObjectURL(new Blob(["export default 1;"], { type: "text/javascript" }));
-  await import(url);
-  URL.revokeObjectURL(url);
+  // The module loader, as the app's code will be loaded.
+  await loadModule("export default () => new Response('');");
   // The codec, both ways.
   const chunks: Uint8Array[] = [];
   const w = new FrameWriter({

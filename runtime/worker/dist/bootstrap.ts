@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "48fe09dcce89293acd61f779b15a36d6858fb390b886e4705c2eb236bf5fbb89";
+export const WORKER_HASH = "0fe6c3b7de0f7c602a27881ee898c62d317f8f764a399120c5a634fd6eae453a";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
@@ -1043,9 +1043,7 @@ export const WORKER_SOURCE: string = [
   "  await res.arrayBuffer();",
   "  await Response.json({ a: 1 }).text();",
   "  await new Response(new Blob([new Uint8Array(8)]).stream()).arrayBuffer();",
-  "  const url = URL.createObjectURL(new Blob([\"export default 1;\"], { type: \"text/javascript\" }));",
-  "  await import(url);",
-  "  URL.revokeObjectURL(url);",
+  "  await loadModule(\"export default () => new Response('');\");",
   "  const chunks = [];",
   "  const w = new FrameWriter({",
   "    write: (d) => {",
