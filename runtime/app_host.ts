@@ -1,313 +1,322 @@
-import type { Build } from "../storage/mod.ts";
+/**
+ * An app host process, seen from the server: its control connection, its
+ * slots (one Worker each, made at start and warmed, waiting for an app),
+ * its memory limits, and the kill. Past a request's deadline the whole
+ * process is killed: that is the only sure way to stop code stuck in a
+ * loop, and why apps that loop are moved to a host of their own.
+ * @module
+ */
+import type { AppChannel } from "./app_channel.ts";
 import type { CallResult } from "./bridge.ts";
-import {
-  encodeFrame,
-  FRAME,
-  FrameReader,
-  FrameWriter,
-  type LogLine,
-  type RawFrame,
-} from "./protocol.ts";
-import { problem } from "./problem.ts";
+import type { EgressProxy } from "./egress_proxy.ts";
+import type { HostSocket, Peer } from "./host_socket.ts";
+import { type ProcWatch, setDataLimit } from "./proc_watch.ts";
+import { FRAME, type FrameType, type HostConfig } from "./protocol.ts";
 import { spawnFazt } from "./spawn.ts";
-
-export interface HostSpec {
-  appId: number;
-  appName: string;
-  build: Build;
-  net: string[];
-  env: Record<string, string>;
-  timeoutMs: number;
-  memoryMb: number;
-  queueLimit: number;
-  maxWorkers: number;
-  maxResponseBytes: number;
-  version: string;
-}
+import type { Bytes, FrameWriter } from "./worker/frames.ts";
 
 export interface HostEvents {
-  /** `op` and `args` as the app sent them: checked by the bridge. */
-  call(op: unknown, args: unknown, body: Uint8Array): Promise<CallResult>;
-  log(entries: LogLine[]): void;
-  exit(host: AppHost, crashed: boolean): void;
+  /** A blocking storage call from a slot's Worker (the original's `fazt.storage`). */
+  syncCall(slot: Slot, op: unknown, args: unknown): Promise<CallResult>;
+  /** May the slot's app start a nested Worker? */
+  ticket(slot: Slot): Promise<boolean>;
+  /** An error escaped a slot's Worker. */
+  slotError(slot: Slot, message: string): void;
+  /** Lines the process wrote to its stdout or stderr. */
+  output(host: AppHost, lines: string[]): void;
+  /** The process ended, killed or not. */
+  exited(host: AppHost): void;
 }
 
-interface InFlight {
-  resolve: (res: Response) => void;
-  deadline: number;
+export interface HostOptions {
+  slots: number;
+  /** The V8 heap cap of each isolate in the process, and each app's memory allowance. */
+  memoryMb: number;
+  /** Set when the host is an app's own (it looped or crashed a shared one). */
+  exileOf?: number;
 }
 
-const STARTUP_LIMIT_MS = 10_000;
-const LEVELS: ReadonlySet<unknown> = new Set(["debug", "info", "warn", "error"]);
+/** A Worker's V8 reserves this much data (its code range) besides what it uses. */
+export const WORKER_RESERVE = 576 * 1024 * 1024;
+const MIB = 1024 * 1024;
+/** What the process may grow by besides its apps' allowances. */
+const SLACK = 64 * MIB;
+const STARTUP_LIMIT_MS = 30_000;
+/** Output lines kept per second per host; the rest are counted. */
+const LINES_PER_SECOND = 50;
 
-/** Log lines as the app sent them, made well-formed: it may send anything. */
-function logLines(entries: unknown[]): LogLine[] {
-  return entries.map((entry) => {
-    const e = entry as Partial<Record<keyof LogLine, unknown>> | null | undefined;
+/** One Worker of a host, and the app it holds once taken. */
+export class Slot {
+  state: "starting" | "fresh" | "taken" | "dead" = "starting";
+  out: FrameWriter | undefined;
+  channel: AppChannel | undefined;
+  /** The app instance that holds (or held) it. */
+  owner: string | undefined;
+  egress: EgressProxy | undefined;
+
+  constructor(
+    readonly host: AppHost,
+    readonly index: number,
+    readonly token: string,
+    readonly egressPath: string,
+  ) {}
+
+  /** The thread name Deno gives this slot's Worker. */
+  get thread(): string {
+    return `worker-${this.index}`;
+  }
+
+  peer(out: FrameWriter, fresh: () => void): Peer {
+    this.out = out;
+    this.state = "fresh";
+    fresh();
     return {
-      level: LEVELS.has(e?.level) ? e!.level as LogLine["level"] : "info",
-      message: String(e?.message ?? ""),
-      at: Number.isFinite(e?.at) ? e!.at as number : Date.now(),
+      onFrame: (id: number, type: FrameType, meta: string, body: Bytes | undefined) => {
+        if (!this.channel) throw new Error("a frame from a Worker with no app");
+        this.channel.onFrame(id, type, meta, body);
+      },
+      onClose: (err?: unknown) => {
+        this.state = "dead";
+        this.channel?.onClose(err);
+      },
+      maxFrame: (type: number) => this.channel?.maxFrame(type) ?? 4096,
     };
-  });
+  }
 }
 
-/**
- * One app host process, seen from the server: requests go in as frames and
- * come back as responses; past a deadline the whole process is killed, which
- * is the only sure way to stop code stuck in a loop.
- */
 export class AppHost {
-  readonly ready: Promise<void>;
+  static #next = 1;
+  readonly id = AppHost.#next++;
   readonly pid: number;
-  lastUsed = Date.now();
+  readonly slots: Slot[] = [];
+  readonly ready: Promise<void>;
+  dead = false;
+  /** Started, measured and limited: its slots may take apps. */
+  started = false;
+  /** Killed by the server (not a crash). */
+  killed = false;
+  /** Slots ever given an app: memory is a high-water mark, so they keep counting. */
+  taken = 0;
+  /** Nested Workers granted, in order; `owners[i]` is `worker-(slots + 1 + i)`'s app. */
+  readonly owners: string[] = [];
+  baseRssKb = 0;
+  baseDataKb = 0;
+  lastActive = Date.now();
   #child: Deno.ChildProcess;
-  #out: FrameWriter;
-  #inflight = new Map<number, InFlight>();
-  #nextId = 1;
-  /** Requests waiting for the host to start; they count against the queue. */
-  #waiting = 0;
-  #dead = false;
-  #killedOnPurpose = false;
+  #control: FrameWriter | undefined;
+  #lines = { second: 0, count: 0, dropped: 0 };
 
-  constructor(readonly spec: HostSpec, private events: HostEvents) {
-    const flags = [
+  constructor(
+    readonly socket: HostSocket,
+    readonly opts: HostOptions,
+    private watch: ProcWatch,
+    private events: HostEvents,
+  ) {
+    const hostToken = crypto.randomUUID();
+    const cfg: HostConfig = { socket: socket.path, token: hostToken, slots: [] };
+    for (let i = 1; i <= opts.slots; i++) {
+      const slot = new Slot(this, i, crypto.randomUUID(), `${socket.dir}/h${this.id}s${i}.sock`);
+      this.slots.push(slot);
+      cfg.slots.push({ token: slot.token, egress: slot.egressPath });
+    }
+    const paths = [socket.path, ...this.slots.map((s) => s.egressPath)];
+    this.#child = spawnFazt("host", [
       "--deny-import",
+      "--no-npm",
+      "--no-remote",
       "--unstable-worker-options",
       // A 1 MiB young generation: under load the default one grows to tens
-      // of MiB per host and stays (measured: 144 -> 80 MiB after a wrk run,
-      // requests/s unchanged).
-      `--v8-flags=--max-old-space-size=${spec.memoryMb},--max-semi-space-size=1`,
-    ];
-    if (spec.net.length) flags.push(`--allow-net=${spec.net.join(",")}`);
-    this.#child = spawnFazt("host", flags);
+      // of MiB per isolate and stays.
+      `--v8-flags=--max-old-space-size=${opts.memoryMb},--max-semi-space-size=1`,
+      `--allow-net=${[...paths.map((p) => `unix:${p}`), "fazt-egress.invalid"].join(",")}`,
+      `--allow-read=${paths.join(",")}`,
+      `--allow-write=${paths.join(",")}`,
+    ]);
     this.pid = this.#child.pid;
-    this.#out = new FrameWriter(this.#child.stdin.getWriter(), () => this.kill());
-    this.ready = this.#start();
+    this.ready = this.#start(hostToken, cfg);
     this.#child.status.then(() => this.#exited());
-    this.#pipeStderr();
+    this.#pipe(this.#child.stdout);
+    this.#pipe(this.#child.stderr);
   }
 
-  get inflight(): number {
-    return this.#inflight.size + this.#waiting;
+  /** Alive and not being stopped. */
+  get usable(): boolean {
+    return !this.dead && !this.killed;
   }
 
-  get dead(): boolean {
-    return this.#dead;
+  /** Slots waiting for an app. */
+  get fresh(): number {
+    return this.slots.filter((s) => s.state === "fresh").length;
   }
 
-  #start(): Promise<void> {
-    const { build, env, appName, maxWorkers, version, net } = this.spec;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error("the app did not start in time"));
-        this.kill();
-      }, STARTUP_LIMIT_MS);
-      this.#onReady = (err) => {
-        clearTimeout(timer);
-        if (err) {
-          reject(err);
-          this.kill();
-        } else resolve();
-      };
-      this.#out.send(encodeFrame(0, FRAME.INIT, {
-        style: build.style,
-        code: build.code,
-        scripts: build.scripts,
-        net,
-        env,
-        app: { name: appName },
-        version,
-        maxWorkers,
-      }));
-      this.#read();
+  /** Slots holding an app now. */
+  get holding(): number {
+    return this.slots.filter((s) => s.state === "taken").length;
+  }
+
+  async #start(hostToken: string, cfg: HostConfig): Promise<void> {
+    let all!: () => void;
+    const connected = new Promise<void>((r) => (all = r));
+    let waiting = this.slots.length;
+    this.socket.expect(hostToken, (out) => {
+      this.#control = out;
+      return this.#controlPeer();
     });
-  }
-
-  #onReady: (err?: Error) => void = () => {};
-
-  async #read(): Promise<void> {
-    const reader = new FrameReader();
+    for (const slot of this.slots) {
+      this.socket.expect(slot.token, (out) => slot.peer(out, () => --waiting || all()));
+    }
+    const writer = this.#child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(JSON.stringify(cfg)));
+    await writer.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error("the app host did not start in time")),
+        STARTUP_LIMIT_MS,
+      );
+    });
+    const gone = this.#child.status.then(() => {
+      throw new Error("the app host exited while starting");
+    });
     try {
-      for await (const chunk of this.#child.stdout) {
-        for (const frame of reader.push(chunk)) this.#onFrame(frame);
-      }
-    } catch {
-      // A malformed frame or a closed pipe: the process is not to be trusted.
+      await Promise.race([connected, late, gone]);
+    } catch (err) {
+      for (const s of this.slots) this.socket.forget(s.token);
+      this.socket.forget(hostToken);
       this.kill();
-    }
-  }
-
-  /** Every field of a host's frame is checked: app code can post anything to its host. */
-  #onFrame(f: RawFrame): void {
-    switch (f.type) {
-      case FRAME.RESPONSE:
-        return this.#onResponse(f);
-      case FRAME.CALL: {
-        const meta = f.meta as { op?: unknown; args?: unknown } | null;
-        this.events.call(meta?.op, meta?.args, f.body).then((r) => {
-          if (!this.#dead) {
-            this.#out.send(
-              encodeFrame(f.id, FRAME.RESULT, { value: r.value, error: r.error }, r.body),
-            );
-          }
-        });
-        return;
-      }
-      case FRAME.LOG:
-        if (Array.isArray(f.meta)) this.events.log(logLines(f.meta.slice(0, 1000)));
-        return;
-      case FRAME.READY:
-        return this.#onReady();
-      case FRAME.FAILED: {
-        const message = String((f.meta as { message?: unknown })?.message ?? "unknown error");
-        this.events.log([{
-          level: "error",
-          message: `the app failed to load: ${message}`,
-          at: Date.now(),
-        }]);
-        return this.#onReady(new Error("the app failed to load"));
-      }
-    }
-  }
-
-  #onResponse(f: RawFrame): void {
-    const pending = this.#inflight.get(f.id);
-    if (!pending) return;
-    this.#inflight.delete(f.id);
-    const meta = f.meta as { status?: unknown; headers?: unknown };
-    const status = Number(meta?.status);
-    if (!Number.isInteger(status) || status < 200 || status > 599) {
-      return pending.resolve(
-        problem(502, "APP_BAD_RESPONSE", "The app returned an invalid response"),
-      );
-    }
-    if (f.body.byteLength > this.spec.maxResponseBytes) {
-      return pending.resolve(
-        problem(502, "APP_RESPONSE_TOO_LARGE", "The app's response is too large"),
-      );
-    }
-    let headers: Headers;
-    try {
-      headers = new Headers(meta.headers as [string, string][]);
-    } catch {
-      return pending.resolve(problem(502, "APP_BAD_RESPONSE", "The app returned invalid headers"));
-    }
-    const nullBody = status === 204 || status === 205 || status === 304;
-    pending.resolve(
-      new Response(nullBody ? null : f.body as Uint8Array<ArrayBuffer>, { status, headers }),
-    );
-  }
-
-  /** Sends a request to the app; always resolves, with the app's answer or an error response. */
-  async handle(req: Request, body: Uint8Array | undefined): Promise<Response> {
-    this.lastUsed = Date.now();
-    if (this.#inflight.size + this.#waiting >= this.spec.queueLimit) {
-      return problem(503, "APP_BUSY", "The app is busy; try again shortly", { "retry-after": "1" });
-    }
-    this.#waiting++;
-    try {
-      await this.ready;
-    } catch {
-      return problem(502, "APP_FAILED", "The app could not be started");
+      throw err;
     } finally {
-      this.#waiting--;
+      clearTimeout(timer);
     }
-    if (this.#dead) {
-      return problem(503, "APP_RESTARTING", "The app is restarting", { "retry-after": "1" });
+    const sample = (await this.watch.sample([this.pid])).get(this.pid);
+    this.baseRssKb = sample?.rssKb ?? 0;
+    this.baseDataKb = sample?.dataKb ?? 0;
+    if (!this.baseDataKb) {
+      this.kill();
+      throw new Error("the app host's memory could not be read");
     }
-    const id = this.#nextId++;
-    return new Promise<Response>((resolve) => {
-      this.#inflight.set(id, { resolve, deadline: Date.now() + this.spec.timeoutMs });
-      this.#watchDeadlines();
-      const headers: [string, string][] = [];
-      req.headers.forEach((v, k) => headers.push([k, v]));
-      this.#out.send(
-        encodeFrame(id, FRAME.REQUEST, { method: req.method, url: req.url, headers }, body),
-      );
-    });
+    await this.applyLimit();
+    this.started = true;
   }
 
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #controlPeer(): Peer {
+    return {
+      onFrame: (id, type, meta) => {
+        const slot = this.slots[id - 1];
+        if (!slot) return;
+        if (type === FRAME.SCALL) {
+          let m: { op?: unknown; args?: unknown } | null = null;
+          try {
+            m = JSON.parse(meta);
+          } catch {
+            // Refused by the bridge below.
+          }
+          this.events.syncCall(slot, m?.op, m?.args).then((r) => {
+            this.#control?.frame(
+              id,
+              FRAME.SRESULT,
+              JSON.stringify({ value: r.value, error: r.error }),
+            );
+          });
+        } else if (type === FRAME.TICKET) {
+          this.events.ticket(slot).then((ok) =>
+            this.#control?.frame(id, FRAME.GRANT, ok ? "1" : "0")
+          );
+        } else if (type === FRAME.SLOT_ERROR) {
+          this.events.slotError(slot, meta.slice(0, 2000));
+        }
+      },
+      onClose: () => {},
+      maxFrame: () => 16 * MIB,
+    };
+  }
 
   /**
-   * One timer for all requests rather than one each: every request of a host
-   * has the same time limit, so the oldest in flight is always due first.
+   * What the process may hold in data (RLIMIT_DATA): what it held with all
+   * its Workers warm, each app's allowance, and room for each nested Worker
+   * granted. ArrayBuffers count here, not in the V8 heap cap.
    */
-  #watchDeadlines(): void {
-    if (this.#deadlineTimer !== undefined || this.#dead) return;
-    const first = this.#inflight.values().next();
-    if (first.done) return;
-    const wait = Math.max(0, first.value.deadline - Date.now());
-    this.#deadlineTimer = setTimeout(() => {
-      this.#deadlineTimer = undefined;
-      const now = Date.now();
-      for (const [id, p] of this.#inflight) {
-        if (p.deadline > now) break;
-        this.#inflight.delete(id);
-        p.resolve(
-          problem(504, "APP_TIMEOUT", `The app did not answer within ${this.spec.timeoutMs} ms`),
-        );
-        this.events.log([{
-          level: "error",
-          message: `request timed out after ${this.spec.timeoutMs} ms; host restarted`,
-          at: now,
-        }]);
-        // Code stuck in a loop cannot be interrupted, only killed.
-        return this.kill();
-      }
-      this.#watchDeadlines();
-    }, wait + 1);
+  dataLimit(): number {
+    const allowances = (this.taken + this.owners.length) * this.opts.memoryMb * MIB;
+    return this.baseDataKb * 1024 + allowances + this.owners.length * WORKER_RESERVE + SLACK;
   }
 
-  /** Stops the process at once (SIGKILL); requests still in flight get 503. */
+  /** The resident memory past which the server stops this host. */
+  rssLimit(): number {
+    const allowances = (this.taken + this.owners.length) * this.opts.memoryMb * MIB;
+    return this.baseRssKb * 1024 + allowances + SLACK;
+  }
+
+  /** Sets the process's data limit to `dataLimit()`. */
+  async applyLimit(): Promise<void> {
+    if (!this.dead && this.baseDataKb > 0) await setDataLimit(this.pid, this.dataLimit());
+  }
+
+  /** Ends a slot's Worker: its app left. */
+  release(slot: Slot): void {
+    slot.state = "dead";
+    slot.channel?.close();
+    this.#control?.frame(slot.index, FRAME.TERMINATE, "");
+    slot.egress?.close();
+    slot.egress = undefined;
+  }
+
+  /** Stops the process at once (SIGKILL). */
   kill(): void {
-    if (this.#dead) return;
-    this.#killedOnPurpose = true;
+    if (this.dead) return;
+    this.killed = true;
     try {
       this.#child.kill("SIGKILL");
     } catch {
       // Already gone.
     }
-    this.#settleAll(503, "APP_RESTARTING", "The app was restarted; try again");
-  }
-
-  #settleAll(status: number, code: string, message: string): void {
-    if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
-    this.#deadlineTimer = undefined;
-    for (const [id, p] of this.#inflight) {
-      p.resolve(problem(status, code, message, { "retry-after": "1" }));
-      this.#inflight.delete(id);
-    }
   }
 
   #exited(): void {
-    const crashed = !this.#killedOnPurpose;
-    this.#dead = true;
-    this.#out.close();
-    this.#onReady(new Error("the app host exited"));
-    this.#settleAll(502, "APP_CRASHED", "The app stopped while handling this request");
-    this.events.exit(this, crashed);
+    this.dead = true;
+    this.#control?.close();
+    for (const slot of this.slots) {
+      if (slot.state === "starting") this.socket.forget(slot.token);
+      slot.state = "dead";
+      slot.egress?.close();
+      slot.egress = undefined;
+    }
+    this.events.exited(this);
   }
 
-  async #pipeStderr(): Promise<void> {
-    const decoder = new TextDecoder();
+  async #pipe(stream: ReadableStream<Uint8Array>): Promise<void> {
     let pending = "";
     try {
-      for await (const chunk of this.#child.stderr) {
-        pending += decoder.decode(chunk, { stream: true });
+      for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+        pending += text;
+        if (pending.length > 64 * 1024) pending = pending.slice(-4096);
         const lines = pending.split("\n");
         pending = lines.pop() ?? "";
-        const entries = lines.filter((l) => l.trim()).slice(0, 100)
-          .map((message): LogLine => ({
-            level: "error",
-            message: message.slice(0, 2000),
-            at: Date.now(),
-          }));
-        if (entries.length) this.events.log(entries);
+        const kept = this.#bounded(lines.filter((l) => l.trim()));
+        if (kept.length) this.events.output(this, kept.map((l) => l.slice(0, 2000)));
       }
     } catch {
       // The process is gone.
     }
+  }
+
+  /** At most `LINES_PER_SECOND` lines a second reach the log; the rest are counted. */
+  #bounded(lines: string[]): string[] {
+    const second = Math.floor(Date.now() / 1000);
+    const l = this.#lines;
+    const out: string[] = [];
+    if (second !== l.second) {
+      if (l.dropped) out.push(`(${l.dropped} more lines of output were dropped)`);
+      l.second = second;
+      l.count = 0;
+      l.dropped = 0;
+    }
+    for (const line of lines) {
+      if (l.count < LINES_PER_SECOND) {
+        out.push(line);
+        l.count++;
+      } else l.dropped++;
+    }
+    return out;
   }
 }

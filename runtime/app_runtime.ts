@@ -1,11 +1,15 @@
 import { BodyTooLargeError, readBody } from "../lib/read_body.ts";
 import type { Settings, Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
-import { AppHost } from "./app_host.ts";
+import { AppChannel, type ChannelLimits } from "./app_channel.ts";
+import { AppHost, type HostEvents, type Slot } from "./app_host.ts";
 import { handleCall } from "./bridge.ts";
+import { EgressProxy } from "./egress_proxy.ts";
+import { HostSocket } from "./host_socket.ts";
 import type { Manifest } from "./manifest.ts";
 import { problem } from "./problem.ts";
-import type { LogLine } from "./protocol.ts";
+import { type ProcessSample, ProcWatch, TICKS_PER_SECOND } from "./proc_watch.ts";
+import type { InitMeta, LogLine } from "./protocol.ts";
 import { StackMapper } from "./source_map.ts";
 import { WriteQueue } from "./write_queue.ts";
 
@@ -15,23 +19,87 @@ export interface AppTarget {
   version: number;
 }
 
+/** One version of one app, running (or about to) in a slot of a host. */
+interface Instance {
+  key: string;
+  target: AppTarget;
+  manifest: Manifest;
+  /** A version asked for by a preview host (`<app>--v<N>`). */
+  preview: boolean;
+  memoryMb: number;
+  limits: ChannelLimits;
+  slot: Slot | undefined;
+  channel: AppChannel | undefined;
+  ready: Promise<void> | undefined;
+  /** Requests waiting for the instance to load; they count against the queue. */
+  waiting: number;
+  lastUsed: number;
+  /** Nested Workers granted so far. */
+  nested: number;
+  gone: boolean;
+}
+
 interface Backoff {
   failures: number;
   until: number;
 }
 
+type Incident = "timeout" | "memory" | "crash" | "cpu" | "threads" | "protocol";
+
+/** Request bodies up to this size with a Content-Length are read before the app sees them. */
+const INLINE_UPLOAD = 64 * 1024;
+const MIB = 1024 * 1024;
+/** How often hosts' threads and memory are read. */
+const SAMPLE_MS = 1000;
 /**
- * Runs apps' server code: one host process per app version, started on the
- * first request, kept warm, stopped when idle, restarted with backoff after a
- * crash, and killed when a deploy or an env change makes it stale.
+ * How much of a sampling window an app's thread may be running (or ready to
+ * run) with no request in flight; more, and its host is stopped: a Worker
+ * spinning after it answered. Runnable time, not CPU time, so a loop is seen
+ * however busy the machine is.
+ */
+const IDLE_BUSY_SHARE = 0.5;
+/** An app moved to a host of its own stays there this long (or until redeployed). */
+const EXILE_MS = 24 * 3600_000;
+/** A Worker that ended while its host lives: waited for this long before calling it one app's crash. */
+const CRASH_SETTLE_MS = 500;
+
+const INCIDENT_TEXT: Record<Incident, string> = {
+  timeout: "a request passed its deadline",
+  memory: "it went over its memory limit",
+  crash: "its host crashed",
+  cpu: "it kept using CPU with no request in flight",
+  threads: "its host ran more Worker threads than were granted",
+  protocol: "it broke the host protocol",
+};
+
+/**
+ * Runs apps' server code. Apps live in slots of shared host processes
+ * (`app_host_slots` per process, each app in its own Worker with its own
+ * permissions and connection); a spare host with warm Workers waits so a
+ * cold start is "send the code, answer". Past a deadline the whole host is
+ * killed: the culprit's request gets 504, its neighbours' requests in flight
+ * 503 with `Retry-After`, the neighbours move to fresh slots at once, and
+ * the culprit moves to a host of its own. Memory is bounded per app (its
+ * reports), per host (RLIMIT_DATA and a watch on its resident size), and
+ * CPU after a response by watching each Worker thread.
  */
 export class AppRuntime {
   readonly writes: WriteQueue;
-  #hosts = new Map<string, AppHost>();
+  #instances = new Map<string, Instance>();
+  #hosts = new Set<AppHost>();
   #backoff = new Map<number, Backoff>();
+  #exiled = new Map<number, number>();
+  #socket: Promise<HostSocket> | undefined;
+  #watch = new ProcWatch();
   #sweeper: ReturnType<typeof setInterval>;
   // Stack traces in logs name the developer's files, through each build's source map.
   #stacks = new StackMapper((appId, version) => this.storage.apps.sourceMap(appId, version));
+  #sampler: ReturnType<typeof setInterval> | undefined;
+  /** Each Worker thread's runnable time (ns) at the last sample. */
+  #busy = new Map<number, number>();
+  #lastSample = 0;
+  #handled = new WeakSet<AppHost>();
+  #closed = false;
 
   constructor(
     private storage: Storage,
@@ -46,36 +114,50 @@ export class AppRuntime {
     Deno.unrefTimer(this.#sweeper);
   }
 
-  /** Host processes currently running, for `/api/system` and tests. */
-  hosts(): { appId: number; appName: string; pid: number; inflight: number }[] {
-    return [...this.#hosts.values()].map((h) => ({
-      appId: h.spec.appId,
-      appName: h.spec.appName,
-      pid: h.pid,
-      inflight: h.inflight,
-    }));
+  /** Apps running now, with their host's process, for `/api/system` and tests. */
+  hosts(): { appId: number; appName: string; version: number; pid: number; inflight: number }[] {
+    const out = [];
+    for (const inst of this.#instances.values()) {
+      if (!inst.slot) continue;
+      out.push({
+        appId: inst.target.appId,
+        appName: inst.target.appName,
+        version: inst.target.version,
+        pid: inst.slot.host.pid,
+        inflight: (inst.channel?.inflight ?? 0) + inst.waiting,
+      });
+    }
+    return out;
   }
 
-  async handle(req: Request, target: AppTarget, manifest: Manifest): Promise<Response> {
-    const max = this.settings.app_max_body_bytes;
-    let body: Uint8Array | undefined;
-    if (req.body) {
-      try {
-        body = await readBody(req, max);
-      } catch (err) {
-        if (!(err instanceof BodyTooLargeError)) throw err;
-        return problem(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${max} bytes`);
+  /** Starts the spare host now (the node calls this once it listens, if any app has code). */
+  prepare(): void {
+    if (!this.#closed) this.#ensureSpare();
+  }
+
+  async handle(
+    req: Request,
+    target: AppTarget,
+    manifest: Manifest,
+    opts: { preview?: boolean } = {},
+  ): Promise<Response> {
+    const s = this.settings;
+    const max = s.app_max_body_bytes;
+    let inline: Uint8Array | undefined;
+    // The method first: asking a GET for its body costs a stream.
+    if (req.method !== "GET" && req.method !== "HEAD" && req.body) {
+      const length = req.headers.get("content-length");
+      const n = length === null ? NaN : Number(length);
+      if (n > max) return tooLarge(max);
+      if (n <= INLINE_UPLOAD) {
+        try {
+          inline = await readBody(req, max);
+        } catch (err) {
+          if (err instanceof BodyTooLargeError) return tooLarge(max);
+          throw err;
+        }
       }
     }
-    const host = this.#host(target, manifest);
-    if (host instanceof Response) return host;
-    return host.handle(req, body);
-  }
-
-  #host(target: AppTarget, manifest: Manifest): AppHost | Response {
-    const key = `${target.appId}:${target.version}`;
-    const existing = this.#hosts.get(key);
-    if (existing && !existing.dead) return existing;
     const wait = this.#backoff.get(target.appId);
     if (wait && wait.until > Date.now()) {
       const seconds = Math.ceil((wait.until - Date.now()) / 1000);
@@ -83,29 +165,249 @@ export class AppRuntime {
         "retry-after": String(seconds),
       });
     }
-    const build = this.storage.apps.build(target.appId, target.version);
-    if (!build) return problem(404, "NOT_FOUND", "This app has no server code");
+    const inst = this.#instance(target, manifest, opts.preview ?? false);
+    if (inst instanceof Response) return inst;
+    if ((inst.channel?.inflight ?? 0) + inst.waiting >= s.app_queue_limit) {
+      return problem(503, "APP_BUSY", "The app is busy; try again shortly", { "retry-after": "1" });
+    }
+    inst.lastUsed = Date.now();
+    if (!inst.channel || inst.channel.closed) {
+      inst.waiting++;
+      try {
+        await this.#loaded(inst);
+      } catch {
+        return problem(502, "APP_FAILED", "The app could not be started");
+      } finally {
+        inst.waiting--;
+      }
+    }
+    const channel = inst.channel;
+    if (!channel || channel.closed || inst.gone) {
+      return problem(503, "APP_RESTARTING", "The app is restarting", { "retry-after": "1" });
+    }
+    return channel.request(req, inline);
+  }
+
+  #instance(target: AppTarget, manifest: Manifest, preview: boolean): Instance | Response {
+    const key = `${target.appId}:${target.version}`;
+    const existing = this.#instances.get(key);
+    if (existing) return existing;
     const s = this.settings;
-    const host = new AppHost({
-      appId: target.appId,
-      appName: target.appName,
-      build,
-      net: manifest.net,
-      env: this.storage.env.values(target.appId),
-      timeoutMs: Math.min(manifest.timeoutMs ?? s.app_timeout_ms, s.app_timeout_max_ms),
+    if (preview) {
+      const previews = [...this.#instances.values()]
+        .filter((i) => i.preview && i.target.appId === target.appId)
+        .sort((a, b) => a.lastUsed - b.lastUsed);
+      if (s.app_preview_max === 0) {
+        return problem(403, "PREVIEW_CODE_OFF", "Previews of this node serve static files only");
+      }
+      // A bounded number of old versions run at once; the least used one makes room.
+      while (previews.length >= s.app_preview_max) this.#unload(previews.shift()!);
+    }
+    const timeoutMs = Math.min(manifest.timeoutMs ?? s.app_timeout_ms, s.app_timeout_max_ms);
+    const inst: Instance = {
+      key,
+      target,
+      manifest,
+      preview,
       memoryMb: Math.min(manifest.memoryMb ?? s.app_memory_mb, s.app_memory_max_mb),
-      queueLimit: s.app_queue_limit,
-      maxWorkers: s.app_max_workers,
-      maxResponseBytes: s.app_max_response_bytes,
-      version: VERSION,
-    }, {
+      limits: {
+        timeoutMs,
+        streamMaxMs: Math.max(s.app_stream_max_ms, timeoutMs),
+        maxBodyBytes: s.app_max_body_bytes,
+        maxResponseBytes: s.app_max_response_bytes,
+      },
+      slot: undefined,
+      channel: undefined,
+      ready: undefined,
+      waiting: 0,
+      lastUsed: Date.now(),
+      nested: 0,
+      gone: false,
+    };
+    this.#instances.set(key, inst);
+    return inst;
+  }
+
+  /** Places the instance in a slot and loads its code, once. */
+  #loaded(inst: Instance): Promise<void> {
+    inst.ready ??= this.#load(inst).catch((err) => {
+      inst.ready = undefined;
+      throw err;
+    });
+    return inst.ready;
+  }
+
+  async #load(inst: Instance): Promise<void> {
+    const build = this.storage.apps.build(inst.target.appId, inst.target.version);
+    if (!build) throw new Error("this version has no server code");
+    const exile = (this.#exiled.get(inst.target.appId) ?? 0) > Date.now();
+    const slot = await this.#take(inst.memoryMb, exile ? inst.target.appId : undefined);
+    if (!slot.host.usable) throw new Error("the app host is gone");
+    if (inst.gone || this.#closed) {
+      slot.state = "fresh";
+      throw new Error("the app was stopped while it started");
+    }
+    const host = slot.host;
+    slot.state = "taken";
+    slot.owner = inst.key;
+    host.taken++;
+    host.lastActive = Date.now();
+    inst.slot = slot;
+    await host.applyLimit();
+    const { manifest, target } = inst;
+    if (manifest.net.length) {
+      slot.egress = new EgressProxy(slot.egressPath, {
+        net: manifest.net,
+        netPrivate: manifest.netPrivate ?? [],
+      });
+    }
+    const channel = new AppChannel(slot.out!, inst.limits, {
       call: (op, args, body) =>
         handleCall(this.storage, this.writes, target.appId, op, args, body, this.log),
       log: (entries) => this.#appendLogs(target, entries),
-      exit: (h, crashed) => this.#exited(key, h, crashed),
+      timedOut: () => this.#incident(host, inst, "timeout"),
+      memory: (bytes) => {
+        if (bytes > inst.memoryMb * MIB) this.#incident(host, inst, "memory");
+      },
+      closed: (err) => this.#channelClosed(inst, channel, err),
     });
-    this.#hosts.set(key, host);
+    slot.channel = channel;
+    inst.channel = channel;
+    this.#ensureSpare();
+    const init: InitMeta = {
+      style: build.style,
+      code: build.code,
+      scripts: build.scripts,
+      net: manifest.net,
+      env: this.storage.env.values(target.appId),
+      app: { name: target.appName },
+      version: VERSION,
+      maxWorkers: this.settings.app_max_workers,
+      maxResponseBytes: this.settings.app_max_response_bytes,
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        channel.init(init),
+        new Promise<never>((_, reject) => {
+          // Top-level code that never finishes loading is a loop like any other.
+          timer = setTimeout(() => {
+            reject(new Error("the app did not load in time"));
+            this.#incident(host, inst, "timeout");
+          }, Math.max(inst.limits.timeoutMs, 10_000));
+        }),
+      ]);
+    } catch (err) {
+      if (inst.slot === slot) this.#unplace(inst);
+      if (!host.dead && !this.#handled.has(host)) {
+        host.release(slot);
+        this.#retireIfEmpty(host);
+        // Code that fails to load fails again: each retry waits longer.
+        this.#crashed(inst.target.appId, inst.target.appName);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A fresh slot of the right size: in a used host with room, the spare, or a new host. */
+  async #take(memoryMb: number, exileOf?: number): Promise<Slot> {
+    for (let attempt = 0;; attempt++) {
+      if (this.#closed) throw new Error("the runtime is closed");
+      if (attempt >= 3) throw new Error("no app host could be started");
+      if (exileOf !== undefined) {
+        const host = await this.#start({ slots: 1, memoryMb, exileOf });
+        await host.ready.catch(() => {});
+        const slot = host.started ? host.slots.find((s) => s.state === "fresh") : undefined;
+        if (slot) {
+          slot.state = "taken";
+          return slot;
+        }
+        continue;
+      }
+      const candidates = [...this.#hosts].filter((h) =>
+        h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb
+      );
+      // Fill hosts that hold apps before opening the spare.
+      const ready = candidates.filter((h) => h.started && h.fresh > 0)
+        .sort((a, b) => b.holding - a.holding);
+      for (const host of ready) {
+        const slot = host.slots.find((s) => s.state === "fresh");
+        if (slot) {
+          slot.state = "taken";
+          return slot;
+        }
+      }
+      const starting = candidates.find((h) => !h.started);
+      const host = starting ?? await this.#start({ slots: this.settings.app_host_slots, memoryMb });
+      await host.ready.catch(() => {});
+    }
+  }
+
+  async #start(opts: { slots: number; memoryMb: number; exileOf?: number }): Promise<AppHost> {
+    this.#socket ??= HostSocket.open();
+    const socket = await this.#socket;
+    const host = new AppHost(socket, opts, this.#watch, this.#hostEvents);
+    this.#hosts.add(host);
+    host.ready.catch((err) => this.log(`app host ${host.pid}: ${err.message}`));
+    this.#startSampling();
     return host;
+  }
+
+  /** Keeps at least one warm slot of the default size waiting (a spare host). */
+  #ensureSpare(): void {
+    if (this.#closed) return;
+    const memoryMb = this.settings.app_memory_mb;
+    const waiting = [...this.#hosts].some((h) =>
+      h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb &&
+      (!h.started || h.fresh > 0)
+    );
+    if (!waiting) this.#start({ slots: this.settings.app_host_slots, memoryMb }).catch(() => {});
+  }
+
+  #hostEvents: HostEvents = {
+    syncCall: (slot, op, args) => {
+      const inst = this.#owner(slot);
+      if (!inst) return Promise.resolve({ error: { code: "APP_GONE", message: "no app" } });
+      return handleCall(
+        this.storage,
+        this.writes,
+        inst.target.appId,
+        op,
+        args,
+        new Uint8Array(),
+        this.log,
+      );
+    },
+    ticket: async (slot) => {
+      const inst = this.#owner(slot);
+      if (!inst || inst.nested >= this.settings.app_max_workers) return false;
+      inst.nested++;
+      slot.host.owners.push(inst.key);
+      await slot.host.applyLimit();
+      return true;
+    },
+    slotError: (slot, message) => {
+      const inst = this.#owner(slot);
+      if (inst) this.#appendLogs(inst.target, [{ level: "error", message, at: Date.now() }]);
+    },
+    output: (host, lines) => {
+      const apps = [...this.#instances.values()].filter((i) => i.slot?.host === host);
+      if (apps.length === 1) {
+        const at = Date.now();
+        this.#appendLogs(
+          apps[0].target,
+          lines.map((message) => ({ level: "error" as const, message, at })),
+        );
+      } else for (const line of lines) this.log(`app host ${host.pid}: ${line}`);
+    },
+    exited: (host) => this.#hostExited(host),
+  };
+
+  #owner(slot: Slot): Instance | undefined {
+    const inst = slot.owner ? this.#instances.get(slot.owner) : undefined;
+    return inst?.slot === slot ? inst : undefined;
   }
 
   #appendLogs(target: AppTarget, entries: LogLine[]): void {
@@ -120,44 +422,249 @@ export class AppRuntime {
     );
   }
 
-  #exited(key: string, host: AppHost, crashed: boolean): void {
-    if (this.#hosts.get(key) === host) this.#hosts.delete(key);
-    const appId = host.spec.appId;
-    if (!crashed) return;
+  /** Forgets where an instance ran (it stays known, to be placed again). */
+  #unplace(inst: Instance): void {
+    inst.slot = undefined;
+    inst.channel = undefined;
+    inst.ready = undefined;
+  }
+
+  /** Stops an instance for good (idle, stopped, replaced): its Worker ends. */
+  #unload(inst: Instance): void {
+    inst.gone = true;
+    this.#instances.delete(inst.key);
+    const slot = inst.slot;
+    const channel = inst.channel;
+    this.#unplace(inst);
+    channel?.fail(503, "APP_RESTARTING", "The app was restarted; try again");
+    if (slot && !slot.host.dead) {
+      slot.host.release(slot);
+      this.#retireIfEmpty(slot.host);
+    }
+  }
+
+  /** A host that held apps and holds none exits: its memory is a high-water mark. */
+  #retireIfEmpty(host: AppHost): void {
+    if (host.taken > 0 && host.holding === 0) host.kill();
+  }
+
+  #channelClosed(inst: Instance, channel: AppChannel, err: unknown): void {
+    const host = inst.slot?.host;
+    if (!host || inst.channel !== channel || inst.gone) return;
+    if (err) return this.#incident(host, inst, "protocol");
+    // The Worker ended (it closed itself, or its whole host is going):
+    // wait for the host's fate before calling it one app's crash.
+    setTimeout(() => {
+      if (host.dead || this.#handled.has(host) || inst.channel !== channel) return;
+      const slot = inst.slot;
+      this.#unplace(inst);
+      channel.fail(502, "APP_CRASHED", "The app stopped while handling this request");
+      if (slot) {
+        slot.state = "dead";
+        this.#retireIfEmpty(host);
+      }
+      this.#crashed(inst.target.appId, inst.target.appName);
+    }, CRASH_SETTLE_MS);
+  }
+
+  #crashed(appId: number, name: string): void {
     const prev = this.#backoff.get(appId);
     const failures = prev && Date.now() - prev.until < 60_000 ? prev.failures + 1 : 1;
     // First crash: restart at once; then 0.5 s, 1 s, 2 s … up to 30 s.
     const delay = failures <= 1 ? 0 : Math.min(30_000, 250 * 2 ** (failures - 1));
     this.#backoff.set(appId, { failures, until: Date.now() + delay });
-    this.log(`app ${host.spec.appName} (pid ${host.pid}) stopped unexpectedly`);
+    this.log(`app ${name} stopped unexpectedly`);
   }
 
-  /** Kills the hosts of an app so the next request starts its current version. */
-  stopApp(appId: number): void {
-    for (const [key, host] of this.#hosts) {
-      if (host.spec.appId === appId) {
-        this.#hosts.delete(key);
-        host.kill();
+  /**
+   * Something in `host` went wrong and `culprit` (if known) did it: the host
+   * is killed, the culprit moves to a host of its own, its neighbours' work
+   * in flight ends with 503 and `Retry-After`, and they start again in fresh
+   * slots at once. Nothing stored is lost: writes commit on the server
+   * before an app sees their result.
+   */
+  #incident(host: AppHost, culprit: Instance | undefined, kind: Incident, appId?: number): void {
+    if (this.#handled.has(host)) return;
+    if (!culprit && appId !== undefined) {
+      // The culprit's app left its slot but its thread did not: exile the app anyway.
+      this.#exiled.set(appId, Date.now() + EXILE_MS);
+    }
+    this.#handled.add(host);
+    host.kill();
+    const on = [...this.#instances.values()].filter((i) => i.slot?.host === host);
+    this.log(
+      `app host ${host.pid} stopped: ${culprit?.target.appName ?? "an app"} ${
+        INCIDENT_TEXT[kind]
+      }` +
+        (on.length > 1 ? `; ${on.length - 1} other app(s) restarted` : ""),
+    );
+    for (const inst of on) {
+      const channel = inst.channel;
+      const slot = inst.slot;
+      this.#unplace(inst);
+      if (slot) slot.state = "dead";
+      if (inst !== culprit) {
+        channel?.fail(503, "APP_RESTARTING", "The app was restarted; try again");
+        // Neighbours come back at once, in fresh slots.
+        this.#loaded(inst).catch(() => {});
+        continue;
+      }
+      if (kind === "memory" || kind === "crash") {
+        channel?.fail(502, "APP_CRASHED", "The app stopped while handling this request");
+        this.#crashed(inst.target.appId, inst.target.appName);
+      } else {
+        channel?.fail(503, "APP_RESTARTING", "The app was restarted; try again");
+      }
+      this.#exiled.set(inst.target.appId, Date.now() + EXILE_MS);
+      this.#appendLogs(inst.target, [{
+        level: "error",
+        message: `the app's host was stopped because ${INCIDENT_TEXT[kind]}; ` +
+          `it runs in a host of its own from now on`,
+        at: Date.now(),
+      }]);
+    }
+  }
+
+  #hostExited(host: AppHost): void {
+    this.#hosts.delete(host);
+    if (!this.#handled.has(host) && !this.#closed) {
+      const on = [...this.#instances.values()].filter((i) => i.slot?.host === host);
+      if (!host.killed) {
+        // A crash: the likeliest culprit is the busy app using the most memory.
+        const busy = on.filter((i) => (i.channel?.inflight ?? 0) > 0);
+        const suspects = busy.length ? busy : on;
+        const culprit = suspects.sort((a, b) =>
+          (b.channel?.memory ?? 0) - (a.channel?.memory ?? 0)
+        )[0];
+        if (on.length) this.#incident(host, culprit, "crash");
       }
     }
+    if (this.#hosts.size === 0) this.#stopSampling();
+    else this.#ensureSpareIfUsed();
+  }
+
+  #ensureSpareIfUsed(): void {
+    if ([...this.#instances.values()].some((i) => i.slot)) this.#ensureSpare();
+  }
+
+  #startSampling(): void {
+    if (this.#sampler !== undefined) return;
+    this.#lastSample = Date.now();
+    this.#sampler = setInterval(() => this.#sample(), SAMPLE_MS);
+  }
+
+  #stopSampling(): void {
+    if (this.#sampler !== undefined) clearInterval(this.#sampler);
+    this.#sampler = undefined;
+    this.#busy.clear();
+  }
+
+  /** Each second: every host's memory, and each Worker thread's CPU and count. */
+  async #sample(): Promise<void> {
+    const hosts = [...this.#hosts].filter((h) => !h.dead && h.baseRssKb > 0);
+    if (hosts.length === 0) return;
+    const started = this.#lastSample;
+    const now = Date.now();
+    this.#lastSample = now;
+    let samples: Map<number, ProcessSample>;
+    try {
+      samples = await this.#watch.sample(hosts.map((h) => h.pid), true);
+    } catch {
+      return;
+    }
+    const windowNs = (now - started) * 1e6;
+    const seen = new Map<number, number>();
+    for (const host of hosts) {
+      const sample = samples.get(host.pid);
+      if (!sample || host.dead || this.#handled.has(host)) continue;
+      const on = [...this.#instances.values()].filter((i) => i.slot?.host === host);
+      const byKey = new Map(on.map((i) => [i.key, i]));
+      if (sample.rssKb * 1024 > host.rssLimit()) {
+        const culprit = on.sort((a, b) => (b.channel?.memory ?? 0) - (a.channel?.memory ?? 0))[0];
+        this.#incident(host, culprit, "memory");
+        continue;
+      }
+      const k = host.slots.length;
+      const idle = (inst: Instance) =>
+        inst.channel !== undefined && inst.channel.inflight === 0 &&
+        inst.channel.lastActivity <= started;
+      let nested = 0;
+      for (const t of sample.threads) {
+        const m = /^worker-(\d+)$/.exec(t.name);
+        const busy = t.runnableNs ?? t.ticks * (1e9 / TICKS_PER_SECOND);
+        const before = this.#busy.get(t.tid);
+        seen.set(t.tid, busy);
+        if (!m) continue;
+        const n = Number(m[1]);
+        if (n > k) nested++;
+        if (before === undefined || busy - before < windowNs * IDLE_BUSY_SHARE) continue;
+        // Whose thread is it? Slot N's Worker is worker-N; nested Workers
+        // follow, in the order they were granted.
+        const slot = n <= k ? host.slots[n - 1] : undefined;
+        if (slot && (slot.state === "fresh" || slot.state === "starting")) continue;
+        const key = slot ? slot.owner : host.owners[n - k - 1];
+        const inst = key ? byKey.get(key) : undefined;
+        if (!inst || slot?.state === "dead" || idle(inst)) {
+          this.#incident(host, inst, "cpu", key ? Number(key.split(":")[0]) : undefined);
+          break;
+        }
+      }
+      if (!this.#handled.has(host) && nested > host.owners.length) {
+        // Started past the cap (node:worker_threads, a nested Worker's own Worker).
+        const recent = on.sort((a, b) =>
+          (b.channel?.lastActivity ?? 0) - (a.channel?.lastActivity ?? 0)
+        )[0];
+        this.#incident(host, recent, "threads");
+      }
+    }
+    this.#busy = seen;
+  }
+
+  /** Stops an app's instances so the next request starts its current version. */
+  stopApp(appId: number): void {
+    for (const inst of [...this.#instances.values()]) {
+      if (inst.target.appId === appId) this.#unload(inst);
+    }
     this.#backoff.delete(appId);
+    this.#exiled.delete(appId);
+    this.prepare();
   }
 
   #sweep(): void {
     // Expired keys already read as absent; this frees their space.
     this.writes.run(0, () => this.storage.kv.purgeExpired()).catch(() => {});
     const idle = this.settings.app_idle_ms;
-    for (const [key, host] of this.#hosts) {
-      if (host.inflight === 0 && Date.now() - host.lastUsed > idle) {
-        this.#hosts.delete(key);
-        host.kill();
-      }
+    for (const inst of [...this.#instances.values()]) {
+      const busy = (inst.channel?.inflight ?? 0) + inst.waiting;
+      if (busy === 0 && Date.now() - inst.lastUsed > idle) this.#unload(inst);
     }
   }
 
-  close(): void {
-    clearInterval(this.#sweeper);
-    for (const host of this.#hosts.values()) host.kill();
-    this.#hosts.clear();
+  /** Waits for requests in flight to finish (up to `graceMs`), then closes. */
+  async drain(graceMs: number): Promise<void> {
+    const until = Date.now() + graceMs;
+    const busy = () =>
+      [...this.#instances.values()].some((i) => (i.channel?.inflight ?? 0) + i.waiting > 0);
+    while (busy() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    this.close();
   }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    this.#stopSampling();
+    for (const inst of this.#instances.values()) {
+      inst.gone = true;
+      inst.channel?.fail(503, "APP_RESTARTING", "The node is shutting down");
+    }
+    this.#instances.clear();
+    for (const host of this.#hosts) host.kill();
+    this.#hosts.clear();
+    this.#watch.close();
+    this.#socket?.then((s) => s.close()).catch(() => {});
+  }
+}
+
+function tooLarge(max: number): Response {
+  return problem(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${max} bytes`);
 }

@@ -1,58 +1,77 @@
 /**
- * The app host: a child process that runs one app. It reads frames from
- * stdin, runs the app's code in a Worker that carries exactly the app's
- * permissions, and relays requests, responses, storage calls and logs. The
- * process itself is started with no file, env or subprocess permissions and
- * with imports denied, so the server can kill it at any moment.
+ * An app host process: its main thread reads its configuration from stdin,
+ * opens a control connection to the server, and makes one Worker per slot
+ * at once, in order, before any app code runs in the process (so slot N's
+ * thread is `worker-N`, which the server relies on to tell the app Workers
+ * from any other thread). Each Worker connects to the server itself and
+ * carries its app's traffic; this thread only relays what a Worker must
+ * block for (the original fazt's synchronous storage calls, and tickets to
+ * start nested Workers) and ends Workers whose app has left.
+ *
+ * The process is started with imports denied (`--deny-import --no-npm
+ * --no-remote`), no file, env or subprocess permission, network access only
+ * to its Unix sockets and the egress name, a V8 heap cap, and a data limit
+ * (RLIMIT_DATA) the server keeps adjusting; the server kills it at once when
+ * a request passes its deadline.
  */
-import {
-  encodeFrame,
-  FRAME,
-  FrameReader,
-  FrameWriter,
-  type InitMeta,
-  type ResultMeta,
-  type ServerFrame,
-} from "./protocol.ts";
+import { FRAME, type HostConfig, type ResultMeta } from "./protocol.ts";
+import { FrameWriter, readFrames } from "./worker/frames.ts";
 import { WORKER_SOURCE } from "./worker/dist/bootstrap.ts";
-import type { HostMessage, WorkerMessage, WorkerRequest } from "./worker/messages.ts";
+import { SHARED_BYTES, type SlotConfig, type WorkerMessage } from "./worker/messages.ts";
 
-const SHARED_BYTES = 8 * 1024 * 1024;
+/** The name every egress request is addressed to (see `worker/egress.ts`). */
+const EGRESS_HOST = "fazt-egress.invalid";
 
-// Sync calls from the Worker (the original's blocking storage API) resolve
-// through shared memory; async ones through messages. Call ids above this
-// mark sync calls on the wire.
-const SYNC_ID = 0x7fffffff;
+interface Slot {
+  worker: Worker;
+  ctrl: Int32Array;
+  shared: Uint8Array;
+}
+
+async function readConfig(): Promise<HostConfig> {
+  return JSON.parse(await new Response(Deno.stdin.readable).text());
+}
+
+function answer(slot: Slot, value: number, json?: string): void {
+  if (json !== undefined) {
+    let bytes = new TextEncoder().encode(json);
+    if (bytes.byteLength > SHARED_BYTES) {
+      const error = { code: "LIMIT_EXCEEDED", message: "result too large" };
+      bytes = new TextEncoder().encode(JSON.stringify({ error } satisfies ResultMeta));
+    }
+    slot.shared.set(bytes);
+    value = bytes.byteLength;
+  }
+  Atomics.store(slot.ctrl, 1, value);
+  Atomics.store(slot.ctrl, 0, 1);
+  Atomics.notify(slot.ctrl, 0);
+}
 
 export async function runAppHost(): Promise<void> {
   // A stop of the whole process group (systemd stopping the unit, Ctrl-C in
   // a terminal) signals the hosts too. The server decides when a host goes:
-  // it lets requests in flight finish, then closes stdin or kills it.
+  // it lets requests in flight finish, then closes the connection or kills it.
   if (Deno.build.os !== "windows") {
     for (const s of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(s, () => {});
   }
-  const out = new FrameWriter(Deno.stdout.writable.getWriter(), () => Deno.exit(0));
-  // The server is this process's parent: its frames are what they say.
-  const reader = new FrameReader<ServerFrame>();
-  let worker: Worker | undefined;
-  const ctrl = new SharedArrayBuffer(8);
-  const shared = new SharedArrayBuffer(SHARED_BYTES);
-  const ctrlView = new Int32Array(ctrl);
-  const sharedView = new Uint8Array(shared);
-
-  const toWorker = (m: HostMessage, transfer: Transferable[] = []) =>
-    worker?.postMessage(m, transfer);
-
-  const start = (meta: InitMeta) => {
-    // The Worker may read no files, so its code goes in as source text.
-    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-    worker = new Worker(url, {
+  const cfg = await readConfig();
+  const conn = await Deno.connect({ transport: "unix", path: cfg.socket });
+  const out = new FrameWriter(conn, () => Deno.exit(0));
+  out.frame(0, FRAME.HELLO, JSON.stringify({ token: cfg.token }));
+  // The Worker may read no files, so its code goes in as source text.
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+  const slots = new Map<number, Slot>();
+  cfg.slots.forEach((s, i) => {
+    const index = i + 1;
+    const paths = [cfg.socket, s.egress];
+    const worker = new Worker(url, {
       type: "module",
+      name: `slot-${index}`,
       deno: {
         permissions: {
-          net: meta.net.length ? meta.net : false,
-          read: false,
-          write: false,
+          net: [...paths.map((p) => `unix:${p}`), EGRESS_HOST],
+          read: paths,
+          write: paths,
           env: false,
           run: false,
           ffi: false,
@@ -61,87 +80,35 @@ export async function runAppHost(): Promise<void> {
         },
       },
     } as WorkerOptions);
-    // App code can post anything here; the server checks what it relays.
-    worker.onmessage = (e: MessageEvent<WorkerMessage>) => fromWorker(e.data);
+    const ctrl = new SharedArrayBuffer(8);
+    const shared = new SharedArrayBuffer(SHARED_BYTES);
+    const slot = { worker, ctrl: new Int32Array(ctrl), shared: new Uint8Array(shared) };
+    slots.set(index, slot);
+    worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
+      const m = e.data;
+      if (m?.t === "scall") {
+        out.frame(index, FRAME.SCALL, JSON.stringify({ op: m.op, args: m.args }));
+      } else if (m?.t === "ticket") out.frame(index, FRAME.TICKET, "");
+    };
     worker.onerror = (e) => {
       e.preventDefault();
-      out.send(
-        encodeFrame(0, FRAME.LOG, [{ level: "error", message: String(e.message), at: Date.now() }]),
-      );
+      out.frame(index, FRAME.SLOT_ERROR, String(e.message).slice(0, 2000));
     };
-    toWorker({ t: "init", ...meta, ctrl, shared });
-  };
-
-  const fromWorker = (m: WorkerMessage) => {
-    switch (m.t) {
-      case "res":
-        for (const r of m.list) {
-          out.send(encodeFrame(r.id, FRAME.RESPONSE, r.meta, new Uint8Array(r.body)));
-        }
-        break;
-      case "call":
-        out.send(
-          encodeFrame(
-            m.cid,
-            FRAME.CALL,
-            { op: m.op, args: m.args },
-            m.body ? new Uint8Array(m.body) : undefined,
-          ),
-        );
-        break;
-      case "scall":
-        out.send(encodeFrame(SYNC_ID, FRAME.CALL, { op: m.op, args: m.args }));
-        break;
-      case "log":
-        out.send(encodeFrame(0, FRAME.LOG, m.entries));
-        break;
-      case "ready":
-        out.send(encodeFrame(0, FRAME.READY, null));
-        break;
-      case "failed":
-        out.send(encodeFrame(0, FRAME.FAILED, { message: m.message }));
-        break;
+    worker.postMessage(
+      { socket: cfg.socket, token: s.token, egress: s.egress, ctrl, shared } satisfies SlotConfig,
+    );
+  });
+  await readFrames((b) => conn.read(b), (id, type, meta) => {
+    const slot = slots.get(id);
+    if (!slot) return;
+    if (type === FRAME.SRESULT) answer(slot, 0, meta);
+    else if (type === FRAME.GRANT) answer(slot, meta === "1" ? 1 : 0);
+    else if (type === FRAME.TERMINATE) {
+      slot.worker.terminate();
+      slots.delete(id);
     }
-  };
-
-  const writeSync = (meta: ResultMeta) => {
-    let bytes = new TextEncoder().encode(JSON.stringify(meta));
-    if (bytes.byteLength > SHARED_BYTES) {
-      bytes = new TextEncoder().encode(
-        JSON.stringify({ error: { code: "LIMIT_EXCEEDED", message: "result too large" } }),
-      );
-    }
-    sharedView.set(bytes);
-    Atomics.store(ctrlView, 1, bytes.byteLength);
-    Atomics.store(ctrlView, 0, 1);
-    Atomics.notify(ctrlView, 0);
-  };
-
-  for await (const chunk of Deno.stdin.readable) {
-    // Requests that arrive together cross to the Worker in one message.
-    const requests: WorkerRequest[] = [];
-    const transfer: ArrayBuffer[] = [];
-    for (const f of reader.push(chunk)) {
-      if (f.type === FRAME.INIT) start(f.meta);
-      else if (f.type === FRAME.REQUEST) {
-        const body = f.body.byteLength ? (f.body.buffer as ArrayBuffer) : null;
-        requests.push({ id: f.id, meta: f.meta, body });
-        if (body) transfer.push(body);
-      } else if (f.type === FRAME.RESULT) {
-        if (f.id === SYNC_ID) writeSync(f.meta);
-        else {
-          const r = f.meta;
-          const body = f.body.byteLength ? (f.body.buffer as ArrayBuffer) : undefined;
-          toWorker(
-            { t: "result", cid: f.id, value: r.value, error: r.error, body },
-            body ? [body] : [],
-          );
-        }
-      }
-    }
-    if (requests.length) toWorker({ t: "req", list: requests }, transfer);
-  }
-  // The server closed our stdin: it wants us gone.
+  }, () => 16 * 1024 * 1024).catch(() => {});
+  // The server closed the control connection: it wants this host gone.
   Deno.exit(0);
 }
 

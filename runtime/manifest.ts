@@ -3,7 +3,8 @@
  *
  * ```json
  * {
- *   "permissions": { "net": ["api.example.com"] },
+ *   "permissions": { "net": ["api.example.com", "nas.lan"] },
+ *   "netPrivate": ["nas.lan"],
  *   "routes": ["/feed.xml", "/hooks/*"],
  *   "static_first": true,
  *   "timeout_ms": 5000,
@@ -22,6 +23,11 @@
  */
 export interface Manifest {
   net: string[];
+  /**
+   * Listed names that may resolve to private addresses (loopback, the
+   * local network); any other listed name must resolve to public ones.
+   */
+  netPrivate: string[];
   routes: string[];
   staticFirst: boolean;
   timeoutMs?: number;
@@ -89,7 +95,7 @@ function projectPath(value: unknown, what: string): string | undefined {
 /** Parses and checks a manifest; an absent one is the empty manifest. */
 export function parseManifest(text: string | undefined): Manifest {
   if (text === undefined) {
-    return { net: [], routes: [], staticFirst: true, indexes: {}, spa: false };
+    return { net: [], netPrivate: [], routes: [], staticFirst: true, indexes: {}, spa: false };
   }
   let raw: Record<string, unknown>;
   try {
@@ -113,6 +119,12 @@ export function parseManifest(text: string | undefined): Manifest {
   for (const host of net) {
     if (!HOST.test(host) && !IPV6.test(host)) {
       fail("net", `"${host}" is not a host name (host or host:port)`);
+    }
+  }
+  const netPrivate = stringList(raw.netPrivate, "netPrivate").map((h) => h.trim().toLowerCase());
+  for (const host of netPrivate) {
+    if (!net.includes(host) && !net.includes(host.replace(/:\d+$/, ""))) {
+      fail("netPrivate", `"${host}" in netPrivate must also be in permissions.net`);
     }
   }
   const routes = stringList(raw.routes, "routes");
@@ -151,6 +163,7 @@ export function parseManifest(text: string | undefined): Manifest {
   }
   return {
     net,
+    netPrivate,
     routes,
     staticFirst: raw.static_first !== false,
     timeoutMs: positive(raw.timeout_ms, "timeout_ms", 3_600_000),

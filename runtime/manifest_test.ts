@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { type Manifest, ManifestError, parseManifest, routeMatches } from "./manifest.ts";
 
-const EMPTY: Manifest = { net: [], routes: [], staticFirst: true, indexes: {}, spa: false };
+const EMPTY: Manifest = {
+  net: [],
+  netPrivate: [],
+  routes: [],
+  staticFirst: true,
+  indexes: {},
+  spa: false,
+};
 
 function refused(text: string, constraint: string, message?: RegExp): void {
   assert.throws(() => parseManifest(text), (err: unknown) => {
@@ -27,6 +34,7 @@ Deno.test("no manifest, or an empty one, is the empty manifest", () => {
 Deno.test("every field is read, hosts lower-cased and trimmed", () => {
   const m = parseManifest(JSON.stringify({
     permissions: { net: [" API.Example.com ", "*.cdn.example.org", "127.0.0.1:8080", "[::1]:9"] },
+    netPrivate: ["api.example.com"],
     routes: ["/feed.xml", "/hooks/*"],
     static_first: false,
     timeout_ms: 5000,
@@ -39,6 +47,7 @@ Deno.test("every field is read, hosts lower-cased and trimmed", () => {
   }));
   assert.deepEqual(m, {
     net: ["api.example.com", "*.cdn.example.org", "127.0.0.1:8080", "[::1]:9"],
+    netPrivate: ["api.example.com"],
     routes: ["/feed.xml", "/hooks/*"],
     staticFirst: false,
     timeoutMs: 5000,
@@ -137,4 +146,14 @@ Deno.test("routeMatches: exact paths, and /* for a folder and everything under i
     assert.ok(!routeMatches(routes, path), path);
   }
   assert.ok(!routeMatches([], "/anything"));
+});
+
+Deno.test("netPrivate names only hosts that permissions.net lists", () => {
+  const ok = parseManifest(JSON.stringify({
+    permissions: { net: ["nas.lan", "db.lan:5432"] },
+    netPrivate: ["NAS.lan", "db.lan:5432"],
+  }));
+  assert.deepEqual(ok.netPrivate, ["nas.lan", "db.lan:5432"]);
+  refused('{"permissions": {"net": ["a.example"]}, "netPrivate": ["b.example"]}', "netPrivate");
+  refused('{"netPrivate": "nas.lan"}', "type", /netPrivate/);
 });

@@ -1,35 +1,86 @@
 /**
- * The framing between the server and an app host process, over the child's
- * stdin and stdout. A frame is `u32 length | u32 id | u8 type | u32 metaLength
- * | meta (JSON) | body (bytes)`. Binary bodies travel as they are: no base64,
- * no per-request connection, many requests in flight on one pipe.
+ * The protocol between the server and app code.
  *
- * This module is loaded by the app host too, so it imports nothing at run
- * time but `lib/bytes.ts` (the storage import below is a type).
+ * Connections. The server listens on one Unix socket in a private (0700)
+ * runtime directory. Two kinds of connection arrive there, each bound by
+ * the one-time token of its first frame (`HELLO`):
+ *
+ * - a host's **control** connection, from the main thread of an app host
+ *   process: Workers are made and ended on it, and the two things a Worker
+ *   can only do by blocking (the original fazt's synchronous storage calls,
+ *   and asking to start a nested Worker) are relayed on it; it carries no
+ *   request, no response and no storage call of the usual kind;
+ * - an app **slot** connection, owned by one Worker: the bootstrap connects,
+ *   says `HELLO`, revokes its permission to reach the socket, and from then
+ *   on every request, response, body chunk, storage call, log line and
+ *   memory report of the app in that Worker travels on it. The server binds
+ *   the app to the connection; no frame names an app, so none can name
+ *   another.
+ *
+ * App output (console, stdout) never shares these connections: the console
+ * becomes `LOG` frames, `Deno.stdout`/`Deno.stderr` refuse writes, and
+ * whatever reaches a host's real stdout or stderr is read by the server as
+ * bounded log lines.
+ *
+ * Frames (`runtime/worker/frames.ts`): `u32 length | u32 id | u8 type |
+ * u32 metaLength | meta | body`. Meta is text: newline-separated lines for
+ * the hot frames, JSON for the rest. `id` is a request id, a storage call id
+ * or a Worker's slot index, as each type says.
+ *
+ * | frame | from → to | id | meta | body |
+ * | --- | --- | --- | --- | --- |
+ * | HELLO | host or Worker → server | 0 | JSON `{token}` | |
+ * | INIT | server → Worker | 0 | JSON `InitMeta` | |
+ * | READY | Worker → server | 0 | | |
+ * | FAILED | Worker → server | 0 | JSON `{message}` | |
+ * | REQUEST | server → Worker | request | `method\nurl\nmode\nname\nvalue…` | the whole body when `mode` is `0` |
+ * | RESPONSE | Worker → server | request | `status\nname\nvalue…` | the whole body |
+ * | HEAD | Worker → server | request | as RESPONSE | none: DATA frames follow |
+ * | DATA | either way | request | | a chunk of a streamed body |
+ * | END | either way | request | empty, or why it failed | |
+ * | CREDIT | either way | request | bytes the reader has taken | |
+ * | CANCEL | either way | request | | |
+ * | CALL | Worker → server | call | JSON `{op, args}` | `blobs.put` bytes |
+ * | RESULT | server → Worker | call | JSON `{value?, error?}` | `blobs.get` bytes |
+ * | LOG | Worker → server | 0 | JSON `LogLine[]` | |
+ * | MEM | Worker → server | 0 | `heapUsed external` (bytes) | |
+ * | SLOT_ERROR | host → server | slot | an error that escaped the Worker | |
+ * | SCALL | host → server | slot | JSON `{op, args}`: a blocking call | |
+ * | SRESULT | server → host | slot | JSON `{value?, error?}` | |
+ * | TICKET | host → server | slot | the Worker asks to start a nested Worker | |
+ * | GRANT | server → host | slot | `1` granted, `0` refused | |
+ * | TERMINATE | server → host | slot | end this Worker (its app left) | |
+ *
+ * Request mode `0`: the body (if any) is in the frame; mode `1`: the body
+ * streams as DATA frames and an END, the Worker granting CREDIT as the app
+ * reads, and the server counting bytes against `app_max_body_bytes` as they
+ * arrive. A response whose body is complete when the handler returns goes
+ * as one RESPONSE; any other as HEAD, DATA…, END, the server granting
+ * CREDIT as the client takes bytes (a window of `STREAM_WINDOW`), counting
+ * them against `app_max_response_bytes`, and sending CANCEL when the client
+ * goes away or the limit is passed (which also aborts `req.signal` in the
+ * app).
+ *
+ * What comes later is one more frame type each, on the same slot
+ * connection: WebSockets as ACCEPT (the app answered with
+ * `Deno.upgradeWebSocket`; the server holds the client's socket), OPEN,
+ * WSMSG (a text flag and the bytes) and WSCLOSE (code, reason), keyed by
+ * the request id that upgraded; scheduled jobs as JOB (server → Worker,
+ * under the same deadline, kill and exile rules as a request) answered by
+ * JOBDONE; quotas need no frame (the server refuses calls).
+ *
+ * This module is the documentation and the types; the codec is
+ * `runtime/worker/frames.ts`, which the Worker's bundle includes.
+ * @module
  */
-import { concatBytes } from "../lib/bytes.ts";
 import type { Build, NewLogEntry } from "../storage/mod.ts";
-
-export const FRAME = {
-  /** server → host: code, permissions, env, limits */
-  INIT: 1,
-  /** host → server: the app's code loaded */
-  READY: 2,
-  /** server → host: an HTTP request */
-  REQUEST: 3,
-  /** host → server: its response */
-  RESPONSE: 4,
-  /** host → server: a storage call */
-  CALL: 5,
-  /** server → host: the call's result */
-  RESULT: 6,
-  /** host → server: log lines */
-  LOG: 7,
-  /** host → server: the app could not be loaded */
-  FAILED: 8,
-} as const;
-
-export type FrameType = (typeof FRAME)[keyof typeof FRAME];
+export {
+  CHUNK_BYTES,
+  FRAME,
+  type FrameType,
+  INLINE_BODY_BYTES,
+  STREAM_WINDOW,
+} from "./worker/frames.ts";
 
 /**
  * Every storage operation an app can call: `bridge.ts` runs them on the
@@ -55,39 +106,22 @@ export type OpName =
   | "blobs.putText"
   | "blobs.getBase64";
 
-/** One line of an app's log as it travels: the Worker, the host, the server, the store. */
+/** One line of an app's log as it travels: the Worker, the server, the store. */
 export type LogLine = Omit<NewLogEntry, "appId">;
 
-/** INIT: what the host needs to start the app's Worker. */
+/** INIT: what a waiting Worker needs to become the app. */
 export interface InitMeta {
   style: Build["style"];
   code: string;
   scripts?: Record<string, string>;
+  /** The manifest's `net`: the Worker refuses other hosts before asking the egress proxy. */
   net: string[];
   env: Record<string, string>;
   app: { name: string };
   /** fazt's version, as `ctx.version`. */
   version: string;
   maxWorkers: number;
-}
-
-/** REQUEST: the request line and headers; the body is the frame's body. */
-export interface RequestMeta {
-  method: string;
-  url: string;
-  headers: [string, string][];
-}
-
-/** RESPONSE: status and headers; the body is the frame's body. */
-export interface ResponseMeta {
-  status: number;
-  headers: [string, string][];
-}
-
-/** CALL: a storage operation; `blobs.put` sends its bytes as the frame's body. */
-export interface CallMeta {
-  op: OpName;
-  args: unknown[];
+  maxResponseBytes: number;
 }
 
 /** A storage call's refusal, as the app sees it (`err.code`, `err.message`). */
@@ -96,174 +130,18 @@ export interface CallError {
   message: string;
 }
 
-/** RESULT: a call's value or error; `blobs.get` sends the bytes as the frame's body. */
+/** RESULT and SRESULT: a call's value or error. */
 export interface ResultMeta {
   value?: unknown;
   error?: CallError;
 }
 
-/** FAILED: why the app's code could not be loaded. */
-export interface FailedMeta {
-  message: string;
-}
-
-/** The meta each frame type carries. */
-export interface FrameMeta {
-  [FRAME.INIT]: InitMeta;
-  [FRAME.READY]: null;
-  [FRAME.REQUEST]: RequestMeta;
-  [FRAME.RESPONSE]: ResponseMeta;
-  [FRAME.CALL]: CallMeta;
-  [FRAME.RESULT]: ResultMeta;
-  [FRAME.LOG]: LogLine[];
-  [FRAME.FAILED]: FailedMeta;
-}
-
-/** A frame as its sender means it; a union over `type`, so a switch narrows `meta`. */
-export type Frame<T extends FrameType = FrameType> = {
-  [K in T]: { id: number; type: K; meta: FrameMeta[K]; body: Uint8Array };
-}[T];
-
-/** What the server sends a host. */
-export type ServerFrame = Frame<typeof FRAME.INIT | typeof FRAME.REQUEST | typeof FRAME.RESULT>;
-
-/** What a host sends the server. */
-export type HostFrame = Frame<
-  | typeof FRAME.READY
-  | typeof FRAME.RESPONSE
-  | typeof FRAME.CALL
-  | typeof FRAME.LOG
-  | typeof FRAME.FAILED
->;
-
-/**
- * A frame as it came off the pipe, before anyone vouches for it. App code
- * can post anything to its host, which relays it, so the server reads the
- * meta of host frames as this and checks every field.
- */
-export interface RawFrame {
-  id: number;
-  type: number;
-  meta: unknown;
-  body: Uint8Array;
-}
-
-const HEADER = 13;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-export function encodeFrame<T extends FrameType>(
-  id: number,
-  type: T,
-  meta: FrameMeta[T],
-  body?: Uint8Array,
-): Uint8Array {
-  const json = encoder.encode(meta === undefined ? "null" : JSON.stringify(meta));
-  const bodyLength = body?.byteLength ?? 0;
-  const out = new Uint8Array(HEADER + json.byteLength + bodyLength);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, out.byteLength - 4);
-  view.setUint32(4, id);
-  out[8] = type;
-  view.setUint32(9, json.byteLength);
-  out.set(json, HEADER);
-  if (body) out.set(body, HEADER + json.byteLength);
-  return out;
-}
-
-/**
- * Reassembles frames from arbitrary chunks of a byte stream. `F` is what the
- * reader takes the frames to be: `ServerFrame` in a host, whose parent is
- * the server; `RawFrame` (the default) in the server, which trusts nothing
- * a host sends.
- */
-export class FrameReader<F extends RawFrame | Frame = RawFrame> {
-  #buf = new Uint8Array(0);
-  #start = 0;
-  #end = 0;
-
-  constructor(readonly maxFrame = 256 * 1024 * 1024) {}
-
-  push(chunk: Uint8Array): F[] {
-    this.#append(chunk);
-    const frames: F[] = [];
-    while (this.#end - this.#start >= 4) {
-      const view = new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#start);
-      const length = view.getUint32(0);
-      if (length < HEADER - 4 || length > this.maxFrame) throw new Error("malformed frame");
-      if (this.#end - this.#start < 4 + length) break;
-      const id = view.getUint32(4);
-      const type = this.#buf[this.#start + 8];
-      const metaLength = view.getUint32(9);
-      if (metaLength > length - (HEADER - 4)) throw new Error("malformed frame");
-      const metaStart = this.#start + HEADER;
-      const meta = JSON.parse(
-        decoder.decode(this.#buf.subarray(metaStart, metaStart + metaLength)),
-      );
-      // Copy the body: the buffer is reused for later chunks.
-      const body = this.#buf.slice(metaStart + metaLength, this.#start + 4 + length);
-      frames.push({ id, type, meta, body } as F);
-      this.#start += 4 + length;
-    }
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-    return frames;
-  }
-
-  #append(chunk: Uint8Array): void {
-    if (this.#end + chunk.byteLength > this.#buf.byteLength) {
-      const live = this.#end - this.#start;
-      const size = Math.max(this.#buf.byteLength, 64 * 1024, (live + chunk.byteLength) * 2);
-      const next = new Uint8Array(size);
-      next.set(this.#buf.subarray(this.#start, this.#end));
-      this.#buf = next;
-      this.#start = 0;
-      this.#end = live;
-    }
-    this.#buf.set(chunk, this.#end);
-    this.#end += chunk.byteLength;
-  }
-}
-
-/**
- * Queues frames and writes them in one system call per task, so the frames
- * a task makes (a batch of responses, a burst of requests read together)
- * cost one write, not one each. Flushing on a timer instead, to gather
- * several tasks, was measured at a third of the requests/s: a timer waits
- * for the next turn of the event loop.
- */
-export class FrameWriter {
-  #queue: Uint8Array[] = [];
-  #scheduled = false;
-  #closed = false;
-
-  constructor(
-    private writer: WritableStreamDefaultWriter<Uint8Array>,
-    private onError: (e: unknown) => void,
-  ) {}
-
-  send(frame: Uint8Array): void {
-    if (this.#closed) return;
-    this.#queue.push(frame);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(() => this.#flush());
-    }
-  }
-
-  #flush(): void {
-    this.#scheduled = false;
-    if (this.#closed || this.#queue.length === 0) return;
-    // One frame goes as it is; several are joined into one buffer, one write.
-    const data = this.#queue.length === 1 ? this.#queue[0] : concatBytes(this.#queue);
-    this.#queue = [];
-    this.writer.write(data).catch((e) => {
-      this.#closed = true;
-      this.onError(e);
-    });
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.writer.close().catch(() => {});
-  }
+/** What a host's main thread is told on its standard input when it starts. */
+export interface HostConfig {
+  /** The server's socket. */
+  socket: string;
+  /** The control connection's one-time token. */
+  token: string;
+  /** One entry per Worker to make now, in order (slot index = position + 1). */
+  slots: { token: string; egress: string }[];
 }

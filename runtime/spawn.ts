@@ -35,14 +35,19 @@ function faztCommand(
 /** Starts a helper process with piped stdio and almost no environment. */
 export function spawnFazt(kind: keyof typeof ENTRIES, flags: string[]): Deno.ChildProcess {
   const { file, subcommand } = ENTRIES[kind];
-  return spawnHelper(new URL(file, import.meta.url), subcommand, flags);
+  return spawnHelper(new URL(file, import.meta.url), subcommand, flags, childEnv(kind));
 }
 
 /**
  * Starts another layer's helper process: `entry` when fazt runs from source,
  * else the program itself with `subcommand` (which `main.ts` dispatches).
  */
-export function spawnHelper(entry: URL, subcommand: string, flags: string[]): Deno.ChildProcess {
+export function spawnHelper(
+  entry: URL,
+  subcommand: string,
+  flags: string[],
+  env: Record<string, string> = childEnv(),
+): Deno.ChildProcess {
   const { command, args } = faztCommand(entry, subcommand, flags);
   return new Deno.Command(command, {
     args,
@@ -50,16 +55,27 @@ export function spawnHelper(entry: URL, subcommand: string, flags: string[]): De
     stdout: "piped",
     stderr: "piped",
     clearEnv: true,
-    env: childEnv(),
+    env,
   }).spawn();
 }
 
-/** The only environment a child gets: where Deno keeps its cache. */
-function childEnv(): Record<string, string> {
+/**
+ * The only environment a child gets: where Deno keeps its cache; an app
+ * host also gets the npm registry the node is told to use, which it must
+ * never ask (it runs with npm and remote modules turned off; tests point
+ * this at a fake registry to prove it).
+ */
+function childEnv(kind?: keyof typeof ENTRIES): Record<string, string> {
   const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const name of ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "PATH"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
+  const names = ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "PATH"];
+  if (kind === "host") names.push("NPM_CONFIG_REGISTRY");
+  for (const name of names) {
+    try {
+      const value = Deno.env.get(name);
+      if (value !== undefined) env[name] = value;
+    } catch {
+      // Not readable with this process's permissions: not passed.
+    }
   }
   return env;
 }

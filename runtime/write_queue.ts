@@ -6,21 +6,33 @@ interface Job {
   reject: (err: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 /**
  * One writer for every app: writes that arrive together share one
- * transaction (group commit), each in its own savepoint so one failing write
- * does not undo the others. Each batch takes a bounded number of writes from
- * each app in turn, so a busy app cannot starve the rest.
+ * transaction (group commit). A batch first runs optimistically, each write
+ * straight into the transaction; if one fails, the batch is rolled back and
+ * run again with each write in its own savepoint, so one failing write
+ * undoes only itself (savepoints cost as much as the writes). Each batch
+ * takes a bounded number of writes from each app in turn, so a busy app
+ * cannot starve the rest.
  */
 export class WriteQueue {
   #queues = new Map<number, Job[]>();
   #scheduled = false;
   #batches = 0;
+  #retried = 0;
 
   constructor(private db: Database, private perAppPerBatch = 64, private maxBatch = 2000) {}
 
+  /** Transactions committed. */
   get batches(): number {
     return this.#batches;
+  }
+
+  /** Batches run a second time, with savepoints, because a write in them failed. */
+  get retried(): number {
+    return this.#retried;
   }
 
   get pending(): number {
@@ -44,33 +56,54 @@ export class WriteQueue {
   #take(): Job[] {
     const batch: Job[] = [];
     for (const [appId, q] of this.#queues) {
-      batch.push(...q.splice(0, this.perAppPerBatch));
-      if (q.length === 0) this.#queues.delete(appId);
+      if (q.length <= this.perAppPerBatch) {
+        for (const job of q) batch.push(job);
+        this.#queues.delete(appId);
+      } else {
+        for (const job of q.splice(0, this.perAppPerBatch)) batch.push(job);
+        // The app goes to the back of the line for the next batch.
+        this.#queues.delete(appId);
+        this.#queues.set(appId, q);
+      }
       if (batch.length >= this.maxBatch) break;
     }
     return batch;
+  }
+
+  #careful(batch: Job[]): Outcome[] {
+    const outcomes: Outcome[] = [];
+    this.db.transaction(() => {
+      for (const job of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.db.savepoint(job.fn) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
+    return outcomes;
   }
 
   #flush(): void {
     this.#scheduled = false;
     const batch = this.#take();
     if (batch.length === 0) return;
-    const results: { ok: boolean; value: unknown }[] = [];
     try {
-      this.db.transaction(() => {
-        for (const job of batch) {
-          try {
-            results.push({ ok: true, value: this.db.savepoint(job.fn) });
-          } catch (err) {
-            results.push({ ok: false, value: err });
-          }
-        }
-      });
-      this.#batches++;
-      batch.forEach((
-        job,
-        i,
-      ) => (results[i].ok ? job.resolve(results[i].value) : job.reject(results[i].value)));
+      let values: unknown[] | undefined;
+      try {
+        values = this.#runOptimistic(batch);
+      } catch (err) {
+        if (err !== RETRY) throw err;
+      }
+      if (values) {
+        this.#batches++;
+        for (let i = 0; i < batch.length; i++) batch[i].resolve(values[i]);
+      } else {
+        this.#retried++;
+        const outcomes = this.#careful(batch);
+        this.#batches++;
+        outcomes.forEach((o, i) => (o.ok ? batch[i].resolve(o.value) : batch[i].reject(o.error)));
+      }
     } catch (err) {
       for (const job of batch) job.reject(err);
     }
@@ -80,4 +113,21 @@ export class WriteQueue {
       setTimeout(() => this.#flush(), 0);
     }
   }
+
+  #runOptimistic(batch: Job[]): unknown[] {
+    const values: unknown[] = new Array(batch.length);
+    this.db.transaction(() => {
+      for (let i = 0; i < batch.length; i++) {
+        try {
+          values[i] = batch[i].fn();
+        } catch {
+          // Undo the whole transaction; the batch runs again with savepoints.
+          throw RETRY;
+        }
+      }
+    });
+    return values;
+  }
 }
+
+const RETRY = Symbol("retry the batch with savepoints");

@@ -31,3 +31,39 @@ Deno.test("WriteQueue is fair: a flood from one app does not starve another", as
   assert.equal(order.length, 1001);
   db.close();
 });
+
+Deno.test("a batch with no failure runs once, straight; one failure reruns it with savepoints", async () => {
+  const db = openDatabase(":memory:");
+  const q = new WriteQueue(db);
+  const runs: string[] = [];
+  const write = (key: string) =>
+    q.run(1, () => {
+      runs.push(key);
+      return db.run("INSERT INTO settings (key, value) VALUES (?, 'v')", key).changes;
+    });
+  assert.deepEqual(await Promise.all([write("a"), write("b")]), [1, 1]);
+  assert.deepEqual(runs, ["a", "b"], "each write ran once");
+  assert.equal(q.retried, 0);
+  runs.length = 0;
+  const results = await Promise.allSettled([write("c"), write("a"), write("d")]);
+  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+  assert.equal(q.retried, 1, "the batch ran again, carefully");
+  assert.deepEqual(runs, ["c", "a", "c", "a", "d"], "the first run stopped at the failure");
+  const keys = db.all<{ key: string }>("SELECT key FROM settings ORDER BY key").map((r) => r.key);
+  assert.deepEqual(keys, ["a", "b", "c", "d"]);
+  assert.equal(q.batches, 2);
+  db.close();
+});
+
+Deno.test("a busy app goes to the back of the line after each batch", async () => {
+  const db = openDatabase(":memory:");
+  const q = new WriteQueue(db, 2, 2000);
+  const order: string[] = [];
+  const all = [
+    ...Array.from({ length: 5 }, (_, i) => q.run(1, () => order.push(`a${i}`))),
+    ...Array.from({ length: 3 }, (_, i) => q.run(2, () => order.push(`b${i}`))),
+  ];
+  await Promise.all(all);
+  assert.deepEqual(order, ["a0", "a1", "b0", "b1", "a2", "a3", "b2", "a4"]);
+  db.close();
+});

@@ -9,7 +9,7 @@ import { ANY_HOST_ROUTES, ROUTES, TRACKING_ROUTES } from "./route_table.ts";
 import { matchRoute } from "./router.ts";
 import { Sites } from "./sites.ts";
 import type { SiteIndex } from "./site_index.ts";
-import { AppRuntime, routeMatches } from "../runtime/mod.ts";
+import { AppRuntime, type AppTarget, type Manifest, routeMatches } from "../runtime/mod.ts";
 import { serveStatic } from "./static_site.ts";
 import { Analytics, type AnalyticsOptions } from "./analytics.ts";
 import { Compressor } from "./compress.ts";
@@ -205,6 +205,9 @@ export function createHandler(
       if (site.server && handledByServerCode(site, path)) {
         if (ctx.standby && !SAFE_METHODS.has(req.method)) return standbyRefusal(ctx);
         const app = { appId: site.appId, appName: target.name, version: site.version };
+        if (target.version !== undefined) {
+          return previewServerCode(req, ctx, app, site.server.manifest, info?.remoteAddr);
+        }
         const lane = `${site.appId}:${site.version}`;
         const arrived = gate.enter(lane);
         if (arrived === undefined) return appBusy();
@@ -254,6 +257,39 @@ function appBusy(): Response {
     message: "The app is busy; try again shortly",
     headers: { "retry-after": "1" },
   });
+}
+
+/**
+ * Server code of a preview host (`<app>--v<N>`) runs an old or draft
+ * version with today's secrets and data, so it runs only for the owner: a
+ * token with the deploy scope, which the app never sees.
+ */
+async function previewServerCode(
+  req: Request,
+  ctx: ServerContext,
+  app: AppTarget,
+  manifest: Manifest,
+  remote?: Deno.NetAddr,
+): Promise<Response> {
+  try {
+    if (!req.headers.has("authorization")) {
+      throw new HttpError(
+        401,
+        "UNAUTHORIZED",
+        "The server code of a preview runs only for the owner: send a token with the deploy scope",
+        { headers: { "www-authenticate": 'Bearer realm="fazt"' } },
+      );
+    }
+    authorize(req, ctx.storage, "deploy", undefined, {
+      client: clientIp(req, remote, ctx.settings),
+      failures: ctx.tokenFailures,
+    });
+  } catch (err) {
+    return toErrorResponse(err, ctx.log);
+  }
+  const headers = new Headers(req.headers);
+  headers.delete("authorization");
+  return await ctx.runtime.handle(new Request(req, { headers }), app, manifest, { preview: true });
 }
 
 /** The admin host's answer to a request (MCP tools over HTTP call the API through it too). */
@@ -451,6 +487,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // A replica that cannot be reached does not stop the node: Litestream retries it.
   ctx.replication?.start();
   ctx.standby?.start(() => ctx.sites.reset());
+  // The spare app host starts once the node listens, so start-up does not wait for it.
+  if (storage.apps.anyLiveServerCode()) setTimeout(() => ctx.runtime.prepare(), 0);
   const addr = listeners[0].addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let stopped: Promise<void> | undefined;

@@ -374,6 +374,14 @@ export class AppStore {
     return row?.source_map ?? undefined;
   }
 
+  /** Whether any app's live version has server code (the runtime then starts a spare host). */
+  anyLiveServerCode(): boolean {
+    return this.db.get(
+      `SELECT 1 FROM builds b JOIN apps a ON a.id = b.app_id AND a.live_version = b.version
+       WHERE b.build IS NOT NULL LIMIT 1`,
+    ) !== undefined;
+  }
+
   /** Whether a version has server code, and its manifest text, without loading the code. */
   serverInfo(appId: number, version: number): { hasBuild: boolean; manifest?: string } {
     const row = this.db.get<{ has_build: number; manifest: string | null }>(

@@ -165,21 +165,29 @@ export class Database {
   }
 
   /**
+   * A transaction-control statement, prepared once: `exec` parses its SQL
+   * every time, which was a third of the group-commit writer's time.
+   */
+  #control(sql: string): void {
+    this.#prepare(sql).run();
+  }
+
+  /**
    * Runs `fn` inside one write transaction. `BEGIN IMMEDIATE` takes the write
    * lock up front so a second process waits on busy_timeout instead of failing
    * when a read transaction is upgraded. Nested calls join the outer one.
    */
   transaction<T>(fn: () => T): T {
     if (this.#depth > 0) return fn();
-    this.#db.exec("BEGIN IMMEDIATE");
+    this.#control("BEGIN IMMEDIATE");
     this.#depth++;
     try {
       const result = fn();
-      this.#db.exec("COMMIT");
+      this.#control("COMMIT");
       this.onWrite?.(Date.now());
       return result;
     } catch (err) {
-      this.#db.exec("ROLLBACK");
+      if (this.#db.isTransaction) this.#control("ROLLBACK");
       throw this.#standby(err);
     } finally {
       this.#depth--;
@@ -191,14 +199,14 @@ export class Database {
    * only its own changes are undone.
    */
   savepoint<T>(fn: () => T): T {
-    this.#db.exec("SAVEPOINT fazt_sp");
+    this.#control("SAVEPOINT fazt_sp");
     try {
       const result = fn();
-      this.#db.exec("RELEASE fazt_sp");
+      this.#control("RELEASE fazt_sp");
       return result;
     } catch (err) {
-      this.#db.exec("ROLLBACK TO fazt_sp");
-      this.#db.exec("RELEASE fazt_sp");
+      this.#control("ROLLBACK TO fazt_sp");
+      this.#control("RELEASE fazt_sp");
       throw err;
     }
   }

@@ -38,6 +38,9 @@ export const SETTING_DEFS = {
   // 32 in flight) get a fast 503 APP_BUSY. 0: only app_queue_limit bounds
   // the queue.
   app_queue_ms: { kind: "int", default: 500, min: 0, max: 60_000 },
+  app_host_slots: { kind: "int", default: 8, min: 1, max: 64 },
+  app_stream_max_ms: { kind: "int", default: 3_600_000, min: 1000, max: 86_400_000 },
+  app_preview_max: { kind: "int", default: 2, min: 0, max: 16 },
   // Dashboard sessions: idle hours before a session ends (each use pushes it
   // back), and a hard cap in days however active it is.
   session_idle_hours: { kind: "int", default: 168, min: 1, max: 8760 },

@@ -5,7 +5,7 @@
  */
 import type { AppContext, Blobs, Docs, Env, Kv, Log } from "../app_types.ts";
 import type { LegacyStorage } from "./legacy_storage.ts";
-import type { InitMessage } from "./messages.ts";
+import type { InitMeta } from "../protocol.ts";
 
 export type Fazt = AppContext & { storage: LegacyStorage };
 
@@ -27,7 +27,7 @@ export interface ContextParts {
 }
 
 /** A frozen `ctx` for the app `init` starts. */
-export function createContext(init: InitMessage, parts: ContextParts): Fazt {
+export function createContext(init: InitMeta, parts: ContextParts): Fazt {
   return Object.freeze({
     kv: parts.kv,
     docs: parts.docs,

@@ -1,12 +1,15 @@
 /**
- * Storage calls from the app to the server, through the host: async ones as
- * messages answered by `result`, blocking ones (the original's synchronous
- * `fazt.storage`) through shared memory (see `messages.ts`).
+ * Storage calls from the app to the server: async ones as CALL frames on the
+ * Worker's own connection, answered by RESULT; blocking ones (the original's
+ * synchronous `fazt.storage`) through the host's main thread and shared
+ * memory (see `messages.ts`).
  * @module
  */
 import type { CallError, OpName, ResultMeta } from "../protocol.ts";
-import type { ResultMessage } from "./messages.ts";
-import { post } from "./scope.ts";
+import { FRAME } from "./frames.ts";
+import type { Bytes } from "./frames.ts";
+import { link } from "./link.ts";
+import { postToHost } from "./scope.ts";
 
 /** A refused storage call as the app sees it: an `Error` with the server's `code`. */
 export type AppError = Error & { code: string };
@@ -20,6 +23,8 @@ function appError(e: Partial<CallError>): AppError {
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: AppError) => void;
+  /** `blobs.get`: the value gets the frame's bytes as `body`. */
+  withBody: boolean;
 }
 
 export class HostCalls {
@@ -28,7 +33,7 @@ export class HostCalls {
   #ctrl: Int32Array | undefined;
   #shared: Uint8Array | undefined;
 
-  /** The memory blocking calls answer through; given at init. */
+  /** The memory blocking calls answer through. */
   attach(ctrl: SharedArrayBuffer, shared: SharedArrayBuffer): void {
     this.#ctrl = new Int32Array(ctrl);
     this.#shared = new Uint8Array(shared);
@@ -41,9 +46,13 @@ export class HostCalls {
   call<T>(op: OpName, args: unknown[], body?: Uint8Array): Promise<T> {
     return new Promise((resolve, reject) => {
       const cid = this.#next++;
-      this.#pending.set(cid, { resolve: resolve as (value: unknown) => void, reject });
-      const buf = body ? body.slice().buffer : undefined;
-      post({ t: "call", cid, op, args, body: buf }, buf ? [buf] : []);
+      if (this.#next > 0x7fffffff) this.#next = 1;
+      this.#pending.set(cid, {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        withBody: op === "blobs.get",
+      });
+      link.out.frame(cid, FRAME.CALL, JSON.stringify({ op, args }), body);
     });
   }
 
@@ -53,7 +62,7 @@ export class HostCalls {
     const shared = this.#shared;
     if (!ctrl || !shared) throw new Error("storage calls before the app started");
     Atomics.store(ctrl, 0, 0);
-    post({ t: "scall", op, args });
+    postToHost({ t: "scall", op, args });
     Atomics.wait(ctrl, 0, 0);
     const length = Atomics.load(ctrl, 1);
     // A copy: TextDecoder takes no views of shared memory.
@@ -63,12 +72,25 @@ export class HostCalls {
     return r.value as T;
   }
 
-  /** Settles the async call the result answers; `blobs.get` gets its bytes as `body`. */
-  settle(m: ResultMessage): void {
-    const p = this.#pending.get(m.cid);
-    this.#pending.delete(m.cid);
+  /** Asks the server (through the host) whether a nested Worker may start; blocks. */
+  ticket(): boolean {
+    const ctrl = this.#ctrl;
+    if (!ctrl) return false;
+    Atomics.store(ctrl, 0, 0);
+    postToHost({ t: "ticket" });
+    Atomics.wait(ctrl, 0, 0);
+    return Atomics.load(ctrl, 1) === 1;
+  }
+
+  /** Settles the call a RESULT answers. */
+  settle(cid: number, meta: string, body: Bytes | undefined): void {
+    const p = this.#pending.get(cid);
     if (!p) return;
-    if (m.error) p.reject(appError(m.error));
-    else p.resolve(m.body ? { ...m.value as object, body: m.body } : m.value);
+    this.#pending.delete(cid);
+    const r = JSON.parse(meta) as ResultMeta;
+    if (r.error) p.reject(appError(r.error));
+    else if (p.withBody && r.value) {
+      p.resolve({ ...r.value as object, body: body ?? new Uint8Array() });
+    } else p.resolve(r.value);
   }
 }

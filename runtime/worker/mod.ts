@@ -2,34 +2,42 @@
  * The code that runs first inside an app's Worker (bundled by `build.ts`
  * into `dist/bootstrap.ts`, which the app host starts from a blob: URL).
  *
- * It gives the app `ctx` and the global `fazt` (storage calls become
- * messages to the host), captures `console`, caps nested Workers, runs the
- * app's handler for each request, and supports the original fazt style: a
- * script in `api/main.js` that uses the globals `request` and `respond` and
- * returns its completion value.
+ * A Worker is made before its app is known, as a spare: it locks itself
+ * down (`sandbox.ts`), warms the web APIs up (`warm_up.ts`), connects to the
+ * server with the one-time token its host gave it and gives up the socket
+ * permission (`link.ts`), then waits. INIT makes it an app: `ctx` and the
+ * global `fazt`, `fetch` through the egress proxy (`egress.ts`), the app's
+ * module loaded; from then on it answers requests on its connection
+ * (`serve.ts`) and reports its memory (`memory.ts`). It also runs the
+ * original fazt's style: a script in `api/main.js` that uses the globals
+ * `request` and `respond` and returns its completion value.
  * @module
  */
+import type { InitMeta } from "../protocol.ts";
 import { type AppFetch, loadModule } from "./app_module.ts";
 import { AppLog, captureConsole } from "./console_capture.ts";
 import { createContext } from "./context.ts";
+import { egressFetch } from "./egress.ts";
+import { faztGlobal } from "./fazt_global.ts";
+import { FRAME } from "./frames.ts";
+import type { Bytes } from "./frames.ts";
 import { HostCalls } from "./host_calls.ts";
 import { runScript } from "./legacy_script.ts";
 import { legacyStorage } from "./legacy_storage.ts";
-import type { HostMessage, InitMessage, WorkerRequest } from "./messages.ts";
+import { link, openLink } from "./link.ts";
+import { reportMemory } from "./memory.ts";
+import type { SlotConfig } from "./messages.ts";
 import { capWorkers } from "./nested_workers.ts";
-import { ResponseBatcher } from "./responses.ts";
-import { faztGlobal } from "./fazt_global.ts";
-import { post, scope } from "./scope.ts";
+import { lockDown, takeConsoleClass } from "./sandbox.ts";
+import { scope } from "./scope.ts";
+import { onCancel, onCredit, onData, onEnd, onRequest, serveWith } from "./serve.ts";
 import { blobsApi, docsApi, kvApi } from "./storage_api.ts";
+import { warmUp } from "./warm_up.ts";
 
-/** The app once started: a module's handler, or the original-style scripts. */
-type App =
-  | { style: "module"; fetch?: AppFetch }
-  | { style: "script"; scripts: Record<string, string> };
-
+const ConsoleClass = takeConsoleClass();
+const realFetch = fetch;
 const calls = new HostCalls();
 const log = new AppLog();
-const responses = new ResponseBatcher();
 const parts = {
   kv: kvApi(calls),
   docs: docsApi(calls),
@@ -37,62 +45,97 @@ const parts = {
   log: log.logger,
   storage: legacyStorage(calls),
 };
-let app: App = { style: "module" };
-let maxWorkers = 4;
+let maxWorkers = 0;
+let egress = "";
 
-captureConsole(scope, log.logger);
-capWorkers(scope, () => maxWorkers);
+const describe = (err: unknown) =>
+  err instanceof Error ? err.stack ?? `${err.name}: ${err.message}` : String(err);
 
-async function answer({ id, meta, body }: WorkerRequest): Promise<void> {
-  const req = new Request(meta.url, {
-    method: meta.method,
-    headers: meta.headers,
-    body: body && meta.method !== "GET" && meta.method !== "HEAD" ? body : undefined,
+/**
+ * App code's `postMessage`. It reaches no one: a message shaped like the
+ * old protocol's storage call (`{t: "call", cid, op, args}`) is run as this
+ * app's own call and answered with a `result` message, as before; anything
+ * else is dropped.
+ */
+function appPost(message: unknown): void {
+  const m = message as { t?: unknown; cid?: unknown; op?: unknown; args?: unknown } | null;
+  if (m?.t !== "call" || typeof m.op !== "string" || !Number.isSafeInteger(m.cid)) return;
+  const cid = m.cid;
+  const answer = (data: unknown) => scope.dispatchEvent(new MessageEvent("message", { data }));
+  calls.call(m.op as never, Array.isArray(m.args) ? m.args : []).then(
+    (value) => answer({ t: "result", cid, value }),
+    (err) => answer({ t: "result", cid, error: { code: err.code, message: err.message } }),
+  );
+}
+
+lockDown({
+  post: appPost,
+  uncaught: (err) => log.write("error", describe(err)),
+  console: captureConsole(log, ConsoleClass),
+});
+capWorkers(scope, () => calls.ticket(), () => maxWorkers);
+
+async function start(init: InitMeta): Promise<void> {
+  maxWorkers = init.maxWorkers;
+  Object.defineProperty(globalThis, "fetch", {
+    value: egressFetch(realFetch, init.net, egress),
+    writable: true,
+    configurable: true,
   });
-  let res: Response;
+  const ctx = createContext(init, parts);
+  faztGlobal.fazt = ctx;
   try {
-    const out = app.style === "script"
-      ? await runScript(req, app.scripts)
-      : await app.fetch!(req, faztGlobal.fazt!);
-    if (!(out instanceof Response)) throw new TypeError("the handler must return a Response");
-    res = out;
+    if (init.style === "script") {
+      const scripts = init.scripts ?? {};
+      serveWith(
+        (req) => runScript(req, scripts),
+        (err) => log.write("error", describe(err)),
+        init.maxResponseBytes,
+      );
+    } else {
+      const fetch: AppFetch = await loadModule(init.code);
+      serveWith(
+        (req) => fetch(req, ctx),
+        (err) => log.write("error", describe(err)),
+        init.maxResponseBytes,
+      );
+    }
+    reportMemory();
+    link.out.frame(0, FRAME.READY, "");
   } catch (err) {
-    log.write("error", [err]);
-    res = new Response(
-      JSON.stringify({
-        error: { code: "APP_ERROR", message: "The app failed to handle this request" },
-      }),
-      { status: 500, headers: { "content-type": "application/json" } },
-    );
-  }
-  const out = await res.arrayBuffer();
-  const headers: [string, string][] = [];
-  res.headers.forEach((v, k) => headers.push([k, v]));
-  responses.send({ id, meta: { status: res.status, headers }, body: out });
-}
-
-async function start(m: InitMessage): Promise<void> {
-  calls.attach(m.ctrl, m.shared);
-  maxWorkers = m.maxWorkers;
-  app = m.style === "script" ? { style: "script", scripts: m.scripts ?? {} } : { style: "module" };
-  faztGlobal.fazt = createContext(m, parts);
-  try {
-    if (app.style === "module") app.fetch = await loadModule(m.code);
-    post({ t: "ready" });
-  } catch (err) {
-    post({ t: "failed", message: err instanceof Error ? err.stack ?? err.message : String(err) });
+    link.out.frame(0, FRAME.FAILED, JSON.stringify({ message: describe(err) }));
   }
 }
 
-// A plain `onmessage`, not a listener: app code may wrap it (the escape
-// suite does, to forge calls).
-scope.onmessage = async (e: MessageEvent<HostMessage>) => {
-  const m = e.data;
-  if (m.t === "req") {
-    responses.started(m.list.length);
-    for (const r of m.list) answer(r);
-    return;
+function dispatch(id: number, type: number, meta: string, body: Bytes | undefined): void {
+  switch (type) {
+    case FRAME.REQUEST:
+      return onRequest(id, meta, body);
+    case FRAME.RESULT:
+      return calls.settle(id, meta, body);
+    case FRAME.DATA:
+      return onData(id, body);
+    case FRAME.END:
+      return onEnd(id, meta);
+    case FRAME.CREDIT:
+      return onCredit(id, meta);
+    case FRAME.CANCEL:
+      return onCancel(id);
+    case FRAME.INIT:
+      start(JSON.parse(meta));
   }
-  if (m.t === "result") return calls.settle(m);
-  if (m.t === "init") await start(m);
+}
+
+// The host's one message: where to connect.
+scope.onmessage = async (e: MessageEvent<SlotConfig>) => {
+  scope.onmessage = null;
+  const cfg = e.data;
+  egress = cfg.egress;
+  calls.attach(cfg.ctrl, cfg.shared);
+  await warmUp().catch(() => {});
+  const end = () => (scope as unknown as { close(): void }).close();
+  await openLink(cfg.socket, cfg.token, end);
+  // The server ends the connection when this Worker's app leaves.
+  await link.serve(dispatch).catch(() => {});
+  end();
 };

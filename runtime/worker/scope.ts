@@ -4,20 +4,27 @@
  * Worker's own globals are declared here and reached through `scope`.
  * @module
  */
-import type { HostMessage, WorkerMessage } from "./messages.ts";
+import type { WorkerMessage } from "./messages.ts";
 
 export interface WorkerScope {
-  postMessage(message: WorkerMessage, transfer: Transferable[]): void;
-  onmessage: ((e: MessageEvent<HostMessage>) => unknown) | null;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent) => unknown) | null;
   console: Console;
   /** Absent if the runtime gives Workers no nested Workers. */
   Worker?: typeof Worker;
+  addEventListener(type: string, fn: (e: Event) => void): void;
+  dispatchEvent(e: Event): boolean;
 }
 
 // The one cast: what a Deno Worker's globalThis is.
 export const scope = globalThis as unknown as WorkerScope;
 
-/** Posts a message to the app host's main thread. */
-export function post(message: WorkerMessage, transfer: Transferable[] = []): void {
-  scope.postMessage(message, transfer);
+/** The Worker's own `postMessage`, taken before app code runs (see `sandbox.ts`). */
+const realPost: (message: unknown) => void = typeof scope.postMessage === "function"
+  ? scope.postMessage.bind(scope)
+  : () => {};
+
+/** Posts a message to the app host's main thread; app code cannot (see `messages.ts`). */
+export function postToHost(message: WorkerMessage): void {
+  realPost(message);
 }

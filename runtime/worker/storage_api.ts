@@ -64,12 +64,12 @@ export function blobsApi(calls: HostCalls): Blobs {
     put: async (key: string, data: unknown, opts?: { contentType?: string }) =>
       calls.call<BlobMeta>("blobs.put", [key, opts ?? {}], await toBytes(data)),
     get: async (key: string): Promise<StoredBlob | undefined> => {
-      const r = await calls.call<(BlobMeta & { body: ArrayBuffer }) | undefined>(
+      const r = await calls.call<(BlobMeta & { body: Uint8Array<ArrayBuffer> }) | undefined>(
         "blobs.get",
         [key],
       );
       if (!r) return undefined;
-      const data = new Uint8Array(r.body);
+      const data = r.body;
       return {
         key: r.key,
         size: r.size,

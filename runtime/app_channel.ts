@@ -1,0 +1,499 @@
+/**
+ * One app's connection, seen from the server: the Worker that runs the app
+ * owns the other end. Requests go out as frames and come back as responses,
+ * whole or streamed; storage calls come in and are answered; log lines and
+ * memory reports arrive. Every frame from the app is checked: app code can
+ * write anything to its own connection.
+ * @module
+ */
+import type { CallResult } from "./bridge.ts";
+import { problem } from "./problem.ts";
+import {
+  CHUNK_BYTES,
+  FRAME,
+  type FrameType,
+  type InitMeta,
+  INLINE_BODY_BYTES,
+  type LogLine,
+  STREAM_WINDOW,
+} from "./protocol.ts";
+import type { Peer } from "./host_socket.ts";
+import type { Bytes, FrameWriter } from "./worker/frames.ts";
+
+export interface ChannelLimits {
+  timeoutMs: number;
+  streamMaxMs: number;
+  maxBodyBytes: number;
+  maxResponseBytes: number;
+}
+
+export interface ChannelEvents {
+  /** `op` and `args` as the app sent them: the bridge checks them. */
+  call(op: unknown, args: unknown, body: Uint8Array): Promise<CallResult>;
+  log(entries: LogLine[]): void;
+  /** A request got no answer in time: the app is stuck and its host must go. */
+  timedOut(): void;
+  /** The app reported its heap and external bytes. */
+  memory(bytes: number): void;
+  /** The connection ended: the Worker (or its host) is gone, or broke the protocol. */
+  closed(err?: unknown): void;
+}
+
+interface Pending {
+  /** Set until the app answers (RESPONSE or HEAD). */
+  resolve?: (res: Response) => void;
+  /** When this request next must hear from the app. */
+  due: number;
+  /** The end of a stream's total time. */
+  streamEnd?: number;
+  stream?: ReadableStreamDefaultController<Uint8Array>;
+  /** Response bytes received. */
+  bytes: number;
+  /** Response bytes taken by the client, not yet granted back. */
+  unacked: number;
+  /** A request body being sent. */
+  upload?: Upload;
+}
+
+interface Upload {
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  window: number;
+  wake?: () => void;
+  done: boolean;
+}
+
+const MAX_BLOB = 50 * 1024 * 1024;
+const MIB = 1024 * 1024;
+
+/** The largest frame of each type an app may send. */
+function maxFrame(type: number): number {
+  switch (type) {
+    case FRAME.CALL:
+      return MAX_BLOB + MIB;
+    case FRAME.RESPONSE:
+    case FRAME.HEAD:
+      return INLINE_BODY_BYTES + 256 * 1024;
+    case FRAME.DATA:
+      return CHUNK_BYTES + 1024;
+    case FRAME.LOG:
+    case FRAME.FAILED:
+      return 10 * MIB;
+    default:
+      return 64 * 1024;
+  }
+}
+
+const LEVELS: ReadonlySet<unknown> = new Set(["debug", "info", "warn", "error"]);
+
+/** Log lines as the app sent them, made well-formed: it may send anything. */
+export function logLines(entries: unknown[]): LogLine[] {
+  return entries.map((entry) => {
+    const e = entry as Partial<Record<keyof LogLine, unknown>> | null | undefined;
+    return {
+      level: LEVELS.has(e?.level) ? e!.level as LogLine["level"] : "info",
+      message: String(e?.message ?? ""),
+      at: Number.isFinite(e?.at) ? e!.at as number : Date.now(),
+    };
+  });
+}
+
+const headerCache = new Map<string, Headers>();
+
+/** Headers from `name\nvalue…` text, one object per distinct text (copied by each Response). */
+function headersOf(text: string): Headers {
+  let h = headerCache.get(text);
+  if (!h) {
+    const parts = text === "" ? [] : text.split("\n");
+    if (parts.length % 2) throw new TypeError("odd header list");
+    const list: [string, string][] = [];
+    for (let i = 0; i < parts.length; i += 2) list.push([parts[i], parts[i + 1]]);
+    h = new Headers(list);
+    if (headerCache.size >= 1000) headerCache.clear();
+    headerCache.set(text, h);
+  }
+  return h;
+}
+
+export class AppChannel implements Peer {
+  /** Heap and external bytes the app last reported. */
+  memory = 0;
+  /** When a request last started or ended (for "busy within the last second"). */
+  lastActivity = Date.now();
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #ready: ((err?: Error) => void) | undefined;
+  #closed = false;
+
+  constructor(
+    private out: FrameWriter,
+    private limits: ChannelLimits,
+    private events: ChannelEvents,
+  ) {}
+
+  get inflight(): number {
+    return this.#pending.size;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  maxFrame(type: number): number {
+    return maxFrame(type);
+  }
+
+  /** Gives the waiting Worker its app; resolves when it is loaded. */
+  init(meta: InitMeta): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#ready = (err) => (err ? reject(err) : resolve());
+      this.out.frame(0, FRAME.INIT, JSON.stringify(meta));
+    });
+  }
+
+  onFrame(id: number, type: FrameType, meta: string, body: Bytes | undefined): void {
+    switch (type) {
+      case FRAME.RESPONSE:
+        return this.#onResponse(id, meta, body);
+      case FRAME.HEAD:
+        return this.#onHead(id, meta);
+      case FRAME.DATA:
+        return this.#onData(id, body);
+      case FRAME.END:
+        return this.#onEnd(id, meta);
+      case FRAME.CREDIT:
+        return this.#onCredit(id, meta);
+      case FRAME.CANCEL:
+        return this.#stopUpload(id);
+      case FRAME.CALL:
+        return this.#onCall(id, meta, body);
+      case FRAME.LOG: {
+        let lines: unknown;
+        try {
+          lines = JSON.parse(meta);
+        } catch {
+          throw new Error("a malformed log frame");
+        }
+        if (Array.isArray(lines)) this.events.log(logLines(lines.slice(0, 1000)));
+        return;
+      }
+      case FRAME.MEM: {
+        const [heap, external] = meta.split(" ").map(Number);
+        if (Number.isFinite(heap) && Number.isFinite(external)) {
+          this.memory = heap + external;
+          this.events.memory(this.memory);
+        }
+        return;
+      }
+      case FRAME.READY:
+        this.#ready?.();
+        this.#ready = undefined;
+        return;
+      case FRAME.FAILED: {
+        let message = "unknown error";
+        try {
+          message = String(JSON.parse(meta)?.message ?? message);
+        } catch {
+          // Keep the default.
+        }
+        this.events.log([{
+          level: "error",
+          message: `the app failed to load: ${message}`,
+          at: Date.now(),
+        }]);
+        this.#ready?.(new Error("the app failed to load"));
+        this.#ready = undefined;
+        return;
+      }
+      default:
+        throw new Error(`an unexpected frame type ${type}`);
+    }
+  }
+
+  onClose(err?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ready?.(new Error("the app's Worker is gone"));
+    this.#ready = undefined;
+    this.events.closed(err);
+  }
+
+  /** Sends a request; resolves with the app's answer or an error response. */
+  request(req: Request, inline: Uint8Array | undefined): Promise<Response> {
+    const id = this.#nextId++;
+    if (this.#nextId > 0x7fffffff) this.#nextId = 1;
+    const streamed = inline === undefined && req.method !== "GET" && req.method !== "HEAD" &&
+      req.body !== null;
+    let meta = req.method + "\n" + req.url + (streamed ? "\n1" : "\n0");
+    req.headers.forEach((v, k) => {
+      meta += "\n" + k + "\n" + v;
+    });
+    this.lastActivity = Date.now();
+    return new Promise<Response>((resolve) => {
+      const p: Pending = { resolve, due: Date.now() + this.limits.timeoutMs, bytes: 0, unacked: 0 };
+      this.#pending.set(id, p);
+      this.#arm(p.due);
+      this.out.frame(id, FRAME.REQUEST, meta, inline);
+      if (streamed) this.#upload(id, p, req.body!);
+    });
+  }
+
+  /** How a request body too large for one frame reaches the app, counted as it goes. */
+  async #upload(id: number, p: Pending, body: ReadableStream<Uint8Array>): Promise<void> {
+    const up: Upload = { reader: body.getReader(), window: STREAM_WINDOW, done: false };
+    p.upload = up;
+    let total = 0;
+    try {
+      for (;;) {
+        const r = await up.reader.read();
+        if (up.done) return;
+        if (r.done) break;
+        total += r.value.byteLength;
+        if (total > this.limits.maxBodyBytes) {
+          this.out.frame(id, FRAME.END, "the request body is too large");
+          up.done = true;
+          up.reader.cancel().catch(() => {});
+          const max = this.limits.maxBodyBytes;
+          return this.#answer(
+            id,
+            problem(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${max} bytes`),
+          );
+        }
+        for (let at = 0; at < r.value.byteLength; at += CHUNK_BYTES) {
+          while (up.window <= 0 && !up.done) await new Promise<void>((w) => (up.wake = w));
+          if (up.done) return;
+          const piece = r.value.subarray(at, Math.min(r.value.byteLength, at + CHUNK_BYTES));
+          up.window -= piece.byteLength;
+          this.out.frame(id, FRAME.DATA, "", piece);
+        }
+      }
+      if (!up.done) this.out.frame(id, FRAME.END, "");
+    } catch {
+      if (!up.done) this.out.frame(id, FRAME.END, "the client's request body failed");
+    }
+    up.done = true;
+  }
+
+  #stopUpload(id: number): void {
+    const up = this.#pending.get(id)?.upload;
+    if (!up || up.done) return;
+    up.done = true;
+    up.wake?.();
+    up.reader.cancel().catch(() => {});
+  }
+
+  /** Answers the client in the app's place (413, a limit) and tells the app to stop. */
+  #answer(id: number, res: Response): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    if (p.resolve) {
+      p.resolve(res);
+      p.resolve = undefined;
+    }
+    this.#finish(id, p);
+    this.out.frame(id, FRAME.CANCEL, "");
+  }
+
+  #finish(id: number, p: Pending): void {
+    this.#pending.delete(id);
+    this.lastActivity = Date.now();
+    if (p.upload && !p.upload.done) {
+      p.upload.done = true;
+      p.upload.wake?.();
+      p.upload.reader.cancel().catch(() => {});
+    }
+  }
+
+  /** Status and headers from a RESPONSE or HEAD, or the 502 the app earned. */
+  #head(meta: string): { status: number; headers: Headers } | Response {
+    const nl = meta.indexOf("\n");
+    const status = Number(nl < 0 ? meta : meta.slice(0, nl));
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      return problem(502, "APP_BAD_RESPONSE", "The app returned an invalid response");
+    }
+    try {
+      return { status, headers: headersOf(nl < 0 ? "" : meta.slice(nl + 1)) };
+    } catch {
+      return problem(502, "APP_BAD_RESPONSE", "The app returned invalid headers");
+    }
+  }
+
+  #onResponse(id: number, meta: string, body: Bytes | undefined): void {
+    const p = this.#pending.get(id);
+    if (!p?.resolve) return;
+    this.#finish(id, p);
+    if ((body?.byteLength ?? 0) > this.limits.maxResponseBytes) {
+      return p.resolve(problem(502, "APP_RESPONSE_TOO_LARGE", "The app's response is too large"));
+    }
+    const head = this.#head(meta);
+    if (head instanceof Response) return p.resolve(head);
+    const nullBody = head.status === 204 || head.status === 205 || head.status === 304;
+    p.resolve(new Response(nullBody ? null : body ?? null, head));
+  }
+
+  #onHead(id: number, meta: string): void {
+    const p = this.#pending.get(id);
+    if (!p?.resolve) return;
+    const resolve = p.resolve;
+    p.resolve = undefined;
+    const now = Date.now();
+    p.streamEnd = now + this.limits.streamMaxMs;
+    p.due = Math.min(now + this.limits.timeoutMs, p.streamEnd);
+    const body = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        p.stream = c;
+      },
+      pull: () => {
+        // The client drained the queue: grant back what it took.
+        if (p.unacked > 0 && this.#pending.get(id) === p) {
+          this.out.frame(id, FRAME.CREDIT, String(p.unacked));
+          p.unacked = 0;
+        }
+      },
+      cancel: () => {
+        if (this.#pending.get(id) !== p) return;
+        this.#finish(id, p);
+        this.out.frame(id, FRAME.CANCEL, "");
+      },
+    }, { highWaterMark: STREAM_WINDOW, size: (c) => c.byteLength });
+    const head = this.#head(meta);
+    if (head instanceof Response) {
+      // A head the app got wrong: answer for it and stop its stream.
+      this.#finish(id, p);
+      this.out.frame(id, FRAME.CANCEL, "");
+      return resolve(head);
+    }
+    const nullBody = head.status === 204 || head.status === 205 || head.status === 304;
+    resolve(new Response(nullBody ? null : body, head));
+  }
+
+  #onData(id: number, body: Bytes | undefined): void {
+    const p = this.#pending.get(id);
+    const c = p?.stream;
+    if (!p || !c || !body) return;
+    p.bytes += body.byteLength;
+    if (p.bytes > this.limits.maxResponseBytes) {
+      // Counted as it arrives: past the limit the client's stream ends here.
+      this.#finish(id, p);
+      this.out.frame(id, FRAME.CANCEL, "");
+      c.error(new Error("the app's response is too large"));
+      this.events.log([{
+        level: "error",
+        message: `response cut at ${this.limits.maxResponseBytes} bytes (app_max_response_bytes)`,
+        at: Date.now(),
+      }]);
+      return;
+    }
+    p.due = Math.min(Date.now() + this.limits.timeoutMs, p.streamEnd!);
+    c.enqueue(body);
+    p.unacked += body.byteLength;
+    if ((c.desiredSize ?? 0) > 0) {
+      this.out.frame(id, FRAME.CREDIT, String(p.unacked));
+      p.unacked = 0;
+    }
+  }
+
+  #onEnd(id: number, meta: string): void {
+    const p = this.#pending.get(id);
+    const c = p?.stream;
+    if (!p || !c) return;
+    this.#finish(id, p);
+    if (meta) c.error(new Error(meta.slice(0, 200)));
+    else c.close();
+  }
+
+  #onCredit(id: number, meta: string): void {
+    const up = this.#pending.get(id)?.upload;
+    const n = Number(meta);
+    if (!up || !Number.isSafeInteger(n) || n <= 0) return;
+    up.window += n;
+    up.wake?.();
+    up.wake = undefined;
+  }
+
+  #onCall(id: number, meta: string, body: Bytes | undefined): void {
+    let m: { op?: unknown; args?: unknown } | null = null;
+    try {
+      m = JSON.parse(meta);
+    } catch {
+      // Answered below as a refused call.
+    }
+    this.events.call(m?.op, m?.args, body ?? new Uint8Array()).then((r) => {
+      if (this.#closed) return;
+      this.out.frame(id, FRAME.RESULT, JSON.stringify({ value: r.value, error: r.error }), r.body);
+    });
+  }
+
+  /** One timer for every deadline of this app: it is armed for the earliest. */
+  #arm(at: number): void {
+    if (this.#closed || at >= this.#timerAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#check(), Math.max(0, at - Date.now()) + 1);
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    let stuck = false;
+    for (const [id, p] of this.#pending) {
+      if (p.due > now) {
+        next = Math.min(next, p.due);
+        continue;
+      }
+      if (p.resolve) {
+        // No answer in time: code stuck in a loop can only be killed.
+        this.#finish(id, p);
+        p.resolve(problem(
+          504,
+          "APP_TIMEOUT",
+          `The app did not answer within ${this.limits.timeoutMs} ms`,
+        ));
+        stuck = true;
+      } else if (p.stream) {
+        // A stream that stalled or ran past its total time ends here.
+        this.#finish(id, p);
+        this.out.frame(id, FRAME.CANCEL, "");
+        const tooLong = p.streamEnd !== undefined && now >= p.streamEnd;
+        p.stream.error(new Error(tooLong ? "the stream ran too long" : "the stream stalled"));
+        this.events.log([{
+          level: "warn",
+          message: tooLong
+            ? `stream ended after ${this.limits.streamMaxMs} ms (app_stream_max_ms)`
+            : `stream ended: no data for ${this.limits.timeoutMs} ms`,
+          at: now,
+        }]);
+      }
+    }
+    if (stuck) {
+      this.events.log([{
+        level: "error",
+        message: `request timed out after ${this.limits.timeoutMs} ms; host restarted`,
+        at: now,
+      }]);
+      return this.events.timedOut();
+    }
+    if (next < Infinity) this.#arm(next);
+  }
+
+  /** Ends every request in flight with an error answer (the app's host is going). */
+  fail(status: number, code: string, message: string): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    for (const [id, p] of this.#pending) {
+      this.#finish(id, p);
+      p.resolve?.(problem(status, code, message, { "retry-after": "1" }));
+      p.stream?.error(new Error(message));
+    }
+  }
+
+  /** Stops talking to the app: its Worker is being ended. */
+  close(): void {
+    this.out.close();
+    this.onClose();
+  }
+}
