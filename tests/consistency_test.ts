@@ -73,9 +73,11 @@ Deno.test("a restart keeps everything: the database is the only state", async ()
     assert.equal(node.server.context.settings.max_versions, 4, "settings survive");
     await node.close();
     const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) =>
-      !n.startsWith("data.db")
+      !n.startsWith("data.db") && n !== "tmp"
     );
     assert.deepEqual(files, [], "nothing but the database file is written");
+    // Uploads are spooled in tmp/ beside the database and gone once deployed.
+    assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], [], "no upload is left behind");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
