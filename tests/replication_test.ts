@@ -216,12 +216,15 @@ Deno.test({
       }, "replication running");
       const litestreamPid = started.litestream.pid!;
 
+      let killed = false;
       const load = await underLoad(n, {
         sites: 4,
         workers: 6,
         until: (l) => {
+          if (killed) return true;
           if (l.deploys.size === 4 && l.writes.size >= 150) {
             n.server.proc.kill("SIGKILL"); // the node dies mid-load
+            killed = true;
             return true;
           }
           return false;
@@ -318,7 +321,6 @@ Deno.test({
             await new Promise((r) => setTimeout(r, 100));
           }
         })();
-        const pid = (await replication(n)).litestream.pid!;
         let afterDeploys = 0;
         const load = await underLoad(n, {
           sites: 3,
@@ -345,7 +347,12 @@ Deno.test({
           assert.ok(!text.includes(password), `${path} carries no credential`);
         }
 
-        // The machine is lost: Litestream and the node die at once.
+        // The machine is lost: Litestream and the node die at once. (Under
+        // load the supervisor may be between two Litestream runs: wait for one.)
+        const pid = await waitFor(
+          async () => (await replication(n)).litestream.pid ?? undefined,
+          "Litestream running",
+        );
         Deno.kill(pid, "SIGKILL");
         n.server.proc.kill("SIGKILL");
         const killedAt = Date.now();
