@@ -30,6 +30,7 @@ import {
   deployZip,
   faztCli,
   type FaztServer,
+  liftPerAddressCap,
   profileFazt,
   startFazt,
 } from "./lib/fazt.ts";
@@ -162,6 +163,7 @@ async function node(
   for (const [k, v] of Object.entries(settings)) {
     await faztCli(ctx, ["server", "config", k, v, "--db", db]);
   }
+  await liftPerAddressCap(ctx, db);
   const fazt = await startFazt(ctx, db, { name });
   await deployZip(fazt, token, APP, await zipFiles(SMALL_SITE));
   return { name, fazt, token, db };

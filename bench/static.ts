@@ -15,7 +15,7 @@ import {
   summariseGuard,
 } from "./lib/alternate.ts";
 import { treeCpuSeconds } from "./lib/cpu.ts";
-import { createToken, deployZip, profileFazt, startFazt } from "./lib/fazt.ts";
+import { createToken, deployZip, liftPerAddressCap, profileFazt, startFazt } from "./lib/fazt.ts";
 import { rawRequest, sha256 } from "./lib/http.ts";
 import { type Peer, startCaddy, startCeiling, startNginx } from "./lib/peers.ts";
 import { profileTables } from "./lib/profile.ts";
@@ -88,6 +88,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   // 1. fazt, with the site deployed through its HTTP API.
   const db = `${ctx.tmp}/fazt.db`;
   const token = await createToken(ctx, db);
+  await liftPerAddressCap(ctx, db);
   const fazt = await startFazt(ctx, db);
   ctx.log(`fazt on ${fazt.url}, first answer after ${Math.round(fazt.healthMs)} ms`);
   const deployed = await deployZip(fazt, token, APP, await zipFiles(SMALL_SITE));
