@@ -2,7 +2,8 @@
  * `runtime`: apps' server code on fazt side by side with the same handlers
  * on workerd (npm) and a bare Deno.serve, in alternating rounds: a hello
  * world, a JSON handler that reads one KV key (workerd: one key of an
- * in-memory map), a handler that does one `docs.insert`; then reads of one
+ * in-memory map), a handler that does one `docs.insert`, server-sent events
+ * streamed as fast as a client reads them (events/s); then reads of one
  * app while another writes flat out, cold starts, idle memory per app
  * (RSS and PSS), and a density run: many apps deployed, each hit once a
  * second, with the memory of the whole process tree and each app's p99.
@@ -60,7 +61,10 @@ async function workerdBinary(ctx: BenchContext): Promise<string> {
   }
 }
 
-/** workerd serving the hello world on `/` and a JSON read of an in-memory map on `/json`. */
+/**
+ * workerd serving the hello world on `/`, a JSON read of an in-memory map on
+ * `/json` and the endless event stream on `/sse`.
+ */
 async function startWorkerd(ctx: BenchContext): Promise<{ port: number; pids: () => number[] }> {
   const bin = await workerdBinary(ctx);
   const port = freePort();
@@ -69,9 +73,12 @@ async function startWorkerd(ctx: BenchContext): Promise<{ port: number; pids: ()
   await Deno.writeTextFile(
     `${dir}/hello.js`,
     `const kv = new Map([["greeting", { text: "hello", n: 42 }]]);
+${SSE_CODE}
 export default {
   fetch(req) {
-    if (new URL(req.url).pathname === "/json") return Response.json({ value: kv.get("greeting") });
+    const path = new URL(req.url).pathname;
+    if (path === "/json") return Response.json({ value: kv.get("greeting") });
+    if (path === "/sse") return sse();
     return new Response(${JSON.stringify(HELLO)});
   },
 };\n`,
@@ -191,6 +198,74 @@ function wrkOn(ctx: BenchContext, t: Target, connections: number): Promise<WrkRe
   });
 }
 
+/** One server-sent event of 108 bytes. */
+const SSE_EVENT = `data: ${"x".repeat(100)}\n\n`;
+/**
+ * `sse()`: an event stream produced as fast as the client takes it (one
+ * event per pull, so backpressure paces it), for fazt and workerd alike.
+ */
+const SSE_CODE = `const sseEvent = new TextEncoder().encode(${JSON.stringify(SSE_EVENT)});
+function sse() {
+  const body = new ReadableStream({ pull(c) { c.enqueue(sseEvent.slice()); } });
+  return new Response(body, { headers: { "content-type": "text/event-stream" } });
+}`;
+
+interface StreamSample {
+  events_per_s: number;
+  mib_per_s: number;
+  /** Server-side CPU per event, microseconds. */
+  cpu_us_per_event: number;
+}
+
+const streamClient = Deno.createHttpClient({ allowHost: true });
+
+/**
+ * `streams` event streams read at once for `seconds`: events a second in all
+ * (bytes / event size: chunks coalesce on the way) and the server's CPU per
+ * event. The client is this process, the same for every subject.
+ */
+async function measureStream(
+  t: Target,
+  streams: number,
+  seconds: number,
+): Promise<StreamSample> {
+  const responses = await Promise.all(
+    Array.from({ length: streams }, () =>
+      fetch(`http://127.0.0.1:${t.port}${t.path}`, {
+        headers: t.host ? { host: t.host } : {},
+        client: streamClient,
+      })),
+  );
+  for (const r of responses) {
+    if (r.status !== 200) throw new Error(`${t.name}: ${r.status}`);
+  }
+  const readers = responses.map((r) => r.body!.getReader());
+  // The first chunk of each stream is the start line: counted from there.
+  await Promise.all(readers.map((r) => r.read()));
+  const cpu0 = t.pids().reduce((a, p) => a + treeCpuSeconds(p), 0);
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  const bytes = await Promise.all(readers.map(async (reader) => {
+    let n = 0;
+    while (performance.now() < until) {
+      const r = await reader.read();
+      if (r.done) throw new Error(`${t.name}: the stream ended`);
+      n += r.value.byteLength;
+    }
+    return n;
+  }));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = t.pids().reduce((a, p) => a + treeCpuSeconds(p), 0) - cpu0;
+  await Promise.all(readers.map((r) => r.cancel()));
+  const total = bytes.reduce((a, b) => a + b, 0);
+  const events = total / SSE_EVENT.length;
+  return {
+    events_per_s: round(events / elapsed, 0),
+    mib_per_s: round(total / elapsed / 1048576, 1),
+    cpu_us_per_event: events ? round((cpu * 1e6) / events, 2) : NaN,
+  };
+}
+
 const APPS = {
   hello: `export default () => new Response(${JSON.stringify(HELLO)});`,
   reader: `export default async (req: Request, ctx: any) => {
@@ -218,7 +293,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   const notes: string[] = [];
   const db = `${ctx.tmp}/fazt.db`;
   const token = await createToken(ctx, db);
-  // Reads beside a writer run two wrk at once from one address.
+  // wrk's connections, the event streams and the density run's clients all come from one address.
   await liftPerAddressCap(ctx, db);
   const fazt = await startFazt(ctx, db);
   const app = (code: string) => zipFiles(new Map([["api/main.ts", enc.encode(code)]]));
@@ -234,6 +309,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
     pids: faztPids,
   });
   for (const name of Object.keys(APPS)) await get(fazt.port, "/api/", `${name}.localhost`);
+  await deployZip(fazt, token, "sse", await app(`${SSE_CODE}\nexport default () => sse();`));
 
   const subjects: Target[] = [on("fazt hello", "hello")];
   let workerd: { port: number; pids: () => number[] } | undefined;
@@ -267,6 +343,29 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   const perRound = (a: string, b: string) =>
     (samples.get(a) ?? []).map((s, i) => ratio(s.rps, samples.get(b)?.[i]?.rps ?? NaN));
   const helloRatios = perRound("fazt hello", "workerd hello");
+
+  // 1b. Server-sent events flat out: a few streams read at once.
+  const streams = sized(ctx.opts, 4, 1);
+  const sseSubjects: Target[] = [on("fazt sse", "sse")];
+  if (workerd) {
+    sseSubjects.push({ name: "workerd sse", port: workerd.port, path: "/sse", pids: workerd.pids });
+  }
+  const sse = await alternate(
+    sseSubjects.map((t) => ({
+      name: t.name,
+      pids: t.pids,
+      run: () => measureStream(t, streams, ctx.opts.duration),
+    })),
+    rounds,
+    (name, r, x) =>
+      ctx.log(
+        `${name} round ${r + 1}: ${fmt(x.events_per_s)} events/s, ${x.mib_per_s} MiB/s, ` +
+          `${x.cpu_us_per_event} µs CPU/event`,
+      ),
+  );
+  const sseMed = (name: string, k: keyof StreamSample) =>
+    median((sse.get(name) ?? []).map((x) => x[k]));
+  const sseRatio = ratio(sseMed("fazt sse", "events_per_s"), sseMed("workerd sse", "events_per_s"));
 
   // 2. Reads of one app while another writes flat out.
   const reads = on("reads", "reader");
@@ -342,8 +441,8 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   const allP99 = round(p99(latencies.flat()), 1);
   const worstAppP99 = round(Math.max(...appP99), 1);
   if (failures.length) notes.push(`density: ${failures.length} requests failed: ${failures[0]}`);
-  // Apps counted in the density run's hosts: the three benchmark apps, the cold one and these.
-  const appsInTree = nApps + Object.keys(APPS).length + 1;
+  // Apps counted in the density run's hosts: the benchmark apps, sse, the cold one and these.
+  const appsInTree = nApps + Object.keys(APPS).length + 2;
   const hostsRss = treeMem.slice(1).reduce((a, m) => a + m.rss, 0) / 1024;
   const hostsPss = treeMem.slice(1).reduce((a, m) => a + m.pss, 0) / 1024;
   const perAppRss = round(hostsRss / appsInTree, 1);
@@ -386,6 +485,21 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
       ratio_hello_deno: ratio(faztRps, med("deno hello", "rps")),
       ratio_json_workerd: ratio(med("fazt json+kv", "rps"), med("workerd json", "rps")),
       samples: Object.fromEntries(samples),
+      sse: {
+        streams,
+        event_bytes: SSE_EVENT.length,
+        events_per_s: Object.fromEntries(
+          sseSubjects.map((t) => [t.name, sseMed(t.name, "events_per_s")]),
+        ),
+        mib_per_s: Object.fromEntries(
+          sseSubjects.map((t) => [t.name, sseMed(t.name, "mib_per_s")]),
+        ),
+        cpu_us_per_event: Object.fromEntries(
+          sseSubjects.map((t) => [t.name, sseMed(t.name, "cpu_us_per_event")]),
+        ),
+        ratio_workerd: sseRatio,
+        samples: Object.fromEntries(sse),
+      },
       reads_alone_rps: readsAlone,
       reads_beside_writer_rps: readsBeside,
       fairness: Object.fromEntries(fairness),
@@ -425,6 +539,17 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
           ))
           : "",
         s.name === "fazt hello" ? fmtRatio(ratio(faztRps, med("deno hello", "rps"))) : "",
+      ]),
+    }, {
+      title:
+        `runtime: server-sent events flat out (${streams} streams, ${SSE_EVENT.length}-byte events)`,
+      columns: ["server", "events/s (median)", "MiB/s", "CPU µs/event", "vs workerd"],
+      rows: sseSubjects.map((t) => [
+        t.name,
+        fmt(sseMed(t.name, "events_per_s")),
+        String(sseMed(t.name, "mib_per_s")),
+        String(sseMed(t.name, "cpu_us_per_event")),
+        t.name === "fazt sse" ? fmtRatio(sseRatio) : "",
       ]),
     }, {
       title: "runtime: more figures",

@@ -3,6 +3,7 @@ import type { Settings, Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
 import { AppChannel, type ChannelLimits } from "./app_channel.ts";
 import { AppHost, type HostEvents, type Slot } from "./app_host.ts";
+import { AppQuotas } from "./app_quotas.ts";
 import { handleCall } from "./bridge.ts";
 import { EgressProxy } from "./egress_proxy.ts";
 import { HostSocket } from "./host_socket.ts";
@@ -85,6 +86,8 @@ const INCIDENT_TEXT: Record<Incident, string> = {
  */
 export class AppRuntime {
   readonly writes: WriteQueue;
+  /** Each app's limits: stored bytes, request rate, requests at once, WebSockets. */
+  readonly quotas: AppQuotas;
   #instances = new Map<string, Instance>();
   #hosts = new Set<AppHost>();
   #backoff = new Map<number, Backoff>();
@@ -107,6 +110,7 @@ export class AppRuntime {
     private log: (m: string) => void,
   ) {
     this.writes = new WriteQueue(storage.db);
+    this.quotas = new AppQuotas(storage, settings);
     this.#sweeper = setInterval(
       () => this.#sweep(),
       Math.min(30_000, Math.max(1000, settings.app_idle_ms / 4)),
@@ -142,6 +146,15 @@ export class AppRuntime {
     opts: { preview?: boolean } = {},
   ): Promise<Response> {
     const s = this.settings;
+    const quota = this.quotas.limits(target.appId);
+    if (quota.max_rps > 0) {
+      const wait = this.quotas.takeRequest(target.appId);
+      if (wait > 0) {
+        return problem(429, "RATE_LIMITED", "The app gets more requests than its limit allows", {
+          "retry-after": String(wait),
+        });
+      }
+    }
     const max = s.app_max_body_bytes;
     let inline: Uint8Array | undefined;
     // The method first: asking a GET for its body costs a stream.
@@ -167,7 +180,16 @@ export class AppRuntime {
     }
     const inst = this.#instance(target, manifest, opts.preview ?? false);
     if (inst instanceof Response) return inst;
-    if ((inst.channel?.inflight ?? 0) + inst.waiting >= s.app_queue_limit) {
+    const inflight = (inst.channel?.inflight ?? 0) + inst.waiting;
+    if (quota.max_concurrent > 0 && inflight >= quota.max_concurrent) {
+      return problem(
+        429,
+        "CONCURRENCY_LIMITED",
+        "The app is answering as many requests at once as its limit allows",
+        { "retry-after": "1" },
+      );
+    }
+    if (inflight >= s.app_queue_limit) {
       return problem(503, "APP_BUSY", "The app is busy; try again shortly", { "retry-after": "1" });
     }
     inst.lastUsed = Date.now();
@@ -263,7 +285,16 @@ export class AppRuntime {
     }
     const channel = new AppChannel(slot.out!, inst.limits, {
       call: (op, args, body) =>
-        handleCall(this.storage, this.writes, target.appId, op, args, body, this.log),
+        handleCall(
+          this.storage,
+          this.writes,
+          target.appId,
+          op,
+          args,
+          body,
+          this.log,
+          this.quotas.limits(target.appId).max_storage_bytes,
+        ),
       log: (entries) => this.#appendLogs(target, entries),
       timedOut: () => this.#incident(host, inst, "timeout"),
       memory: (bytes) => {
@@ -378,6 +409,7 @@ export class AppRuntime {
         args,
         new Uint8Array(),
         this.log,
+        this.quotas.limits(inst.target.appId).max_storage_bytes,
       );
     },
     ticket: async (slot) => {

@@ -132,7 +132,9 @@ function isOpName(op: unknown): op is OpName {
 
 /**
  * Runs one storage call for the app `appId`; errors come back as values,
- * never thrown. `op` and `args` are as the app sent them.
+ * never thrown. `op` and `args` are as the app sent them. A write that
+ * grows the app's data past `maxStoredBytes` (0: no limit) is refused with
+ * `QUOTA_EXCEEDED` inside its own transaction, so nothing of it is kept.
  */
 export async function handleCall(
   storage: Storage,
@@ -142,6 +144,7 @@ export async function handleCall(
   args: unknown,
   body: Uint8Array,
   log: (msg: string) => void,
+  maxStoredBytes = 0,
 ): Promise<CallResult> {
   const spec = isOpName(op) ? OPS[op] : undefined;
   if (!spec) {
@@ -152,7 +155,13 @@ export async function handleCall(
   }
   try {
     const run = () => spec.run(storage, appId, args, body);
-    return spec.write ? await writes.run(appId, run) : run();
+    if (!spec.write) return run();
+    // Deletes only shrink: they need no quota check, even past the quota.
+    const guarded = maxStoredBytes > 0 && !(op as OpName).endsWith(".delete");
+    return await writes.run(
+      appId,
+      guarded ? () => storage.usage.guard(appId, maxStoredBytes, run) : run,
+    );
   } catch (err) {
     if (err instanceof StorageError) return { error: { code: err.code, message: err.message } };
     log(`storage call ${op} failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -167,3 +167,38 @@ Deno.test("an unexpected failure is logged and answered without its details", as
   assert.equal(logs.length, 1);
   assert.match(logs[0], /^storage call kv\.get failed: /);
 });
+
+Deno.test("a write past the storage quota is refused whole, in a batch with others that stay", async () => {
+  const { storage, writes, a } = setup();
+  try {
+    const call = (op: string, args: unknown[], body = NO_BODY, quota = 400) =>
+      handleCall(storage, writes, a, op, args, body, () => {}, quota);
+    ok(await call("kv.set", ["small", "x".repeat(50)]));
+    const before = storage.usage.stored(a);
+    // Issued together, these share one transaction: the refused one undoes only itself.
+    const results = await Promise.all([
+      call("kv.set", ["one", 1]),
+      call("docs.insert", ["c", { big: "y".repeat(500) }]),
+      call("blobs.put", ["b", {}], new Uint8Array(600)),
+      call("kv.set", ["two", 2]),
+    ]);
+    assert.deepEqual(results.map(code), [undefined, "QUOTA_EXCEEDED", "QUOTA_EXCEEDED", undefined]);
+    assert.equal(storage.docs.count(a, "c", {}), 0);
+    assert.equal(storage.blobs.head(a, "b"), undefined);
+    assert.equal(ok(await call("kv.get", ["two"])), 2);
+    assert.equal(storage.usage.stored(a), before + "one1".length + "two2".length);
+    // An update that would grow a document past the quota changes no document.
+    ok(await call("docs.insert", ["c", { id: "d", v: "" }]));
+    assert.equal(
+      code(await call("docs.update", ["c", {}, { $set: { v: "z".repeat(400) } }])),
+      "QUOTA_EXCEEDED",
+    );
+    assert.deepEqual(ok(await call("docs.get", ["c", "d"])), { id: "d", v: "" });
+    // Over the quota (a lowered limit), deletes still go through; 0 is no limit.
+    assert.equal(code(await call("kv.set", ["x", 1], NO_BODY, 10)), "QUOTA_EXCEEDED");
+    assert.equal(ok(await call("kv.delete", ["small"], NO_BODY, 10)), true);
+    ok(await call("blobs.put", ["free", {}], new Uint8Array(5000), 0));
+  } finally {
+    storage.close();
+  }
+});

@@ -363,6 +363,42 @@ export interface AppDetail {
   url: string;
   versions: AppVersion[];
   server: { code: boolean; manifest: AppManifest | null };
+  /** What the app stores, and the limits it runs under now. */
+  usage: AppUsage;
+  limits: Record<AppLimitName, number>;
+}
+
+/** Bytes an app stores: what `max_storage_bytes` bounds is `stored_bytes`. */
+export interface AppUsage {
+  kv_bytes: number;
+  docs_bytes: number;
+  blobs_bytes: number;
+  stored_bytes: number;
+}
+
+/** The limits an app runs under; 0 means no limit. */
+export type AppLimitName =
+  | "max_storage_bytes"
+  | "max_rps"
+  | "max_burst"
+  | "max_concurrent"
+  | "max_websockets";
+
+/** One limit in `AppLimits.limits`: the node's default is the setting `app_<name>`. */
+export interface AppLimit {
+  value: number;
+  default: number;
+  /** Set for this app (`PUT /api/apps/:name/limits`), not the default. */
+  overridden: boolean;
+  min: number;
+  max: number;
+}
+
+/** `GET` and `PUT /api/apps/:name/limits` */
+export interface AppLimits {
+  app: string;
+  limits: Record<AppLimitName, AppLimit>;
+  usage: AppUsage;
 }
 
 /** `DELETE /api/apps/:name` */
@@ -653,6 +689,8 @@ export interface ApiData {
   "POST /api/apps/:name/promote": Promoted;
   "GET /api/apps/:name/files": FileList;
   "GET /api/apps/:name/files/*path": FileContent;
+  "GET /api/apps/:name/limits": AppLimits;
+  "PUT /api/apps/:name/limits": AppLimits;
   "GET /api/apps/:name/env": EnvVar[];
   "PUT /api/apps/:name/env": EnvVar[];
   "GET /api/apps/:name/logs": LogEntry[];

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import type {
+  AppUsage,
   BlobPage,
   CountRow,
   EnvEntry,
   KvPage,
+  LimitKey,
   LogEntry,
   Peer,
   SessionInfo,
@@ -30,6 +32,8 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _rows: true[] = [
   true satisfies Same<TokenInfo, Api.Token>,
   true satisfies Same<EnvEntry, Api.EnvVar>,
+  true satisfies Same<AppUsage, Api.AppUsage>,
+  true satisfies Same<LimitKey, Api.AppLimitName>,
   true satisfies Same<LogEntry, Api.LogEntry>,
   true satisfies Same<SessionInfo & { current: boolean }, Api.Session>,
   true satisfies Same<Omit<Peer, "token">, Api.PeerInfo>,
@@ -70,6 +74,8 @@ const ANSWERS: { [K in keyof Api.ApiData]: "data" } & { [K in keyof Api.PlainAns
   "GET /api/apps/:name/files/*path": "data",
   "GET /api/apps/:name/env": "data",
   "PUT /api/apps/:name/env": "data",
+  "GET /api/apps/:name/limits": "data",
+  "PUT /api/apps/:name/limits": "data",
   "GET /api/apps/:name/logs": "data",
   "GET /api/apps/:name/logs/stream": "plain",
   "GET /api/apps/:name/kv": "data",

@@ -69,6 +69,9 @@ export type ErrorCode =
   | "PROMOTE_IN_PROGRESS"
   // The node is shedding load: try again after `Retry-After`.
   | "OVERLOADED"
+  // An app's quotas (its stored bytes; requests to its code in flight at once).
+  | "QUOTA_EXCEEDED"
+  | "CONCURRENCY_LIMITED"
   // Server code at deploy.
   | "UNRESOLVED_IMPORT"
   | "COMPILER_UNAVAILABLE"

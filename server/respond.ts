@@ -63,6 +63,8 @@ export function httpErrorOf(err: unknown): HttpError | undefined {
         return HttpError.validation(err.field ?? "query", "storage_rule", err.message);
       case "STANDBY":
         return new HttpError(503, "STANDBY", err.message, { headers: { "retry-after": "60" } });
+      case "QUOTA_EXCEEDED":
+        return new HttpError(507, "QUOTA_EXCEEDED", err.message);
     }
   }
   if (err instanceof SettingError) {

@@ -5,6 +5,7 @@ import { deleteApp, getApp, listApps, promoteApp, rollbackApp } from "./handlers
 import { getFile, listFiles } from "./handlers/app_files.ts";
 import { llmsTxt, mcpEndpoint, wellKnownMcp } from "./handlers/mcp.ts";
 import { listEnv, putEnv } from "./handlers/app_env.ts";
+import { getLimits, putLimits } from "./handlers/app_limits.ts";
 import { appLogs } from "./handlers/app_logs.ts";
 import { deploy } from "./handlers/deploy.ts";
 import { events, realtime, stats } from "./handlers/stats.ts";
@@ -219,6 +220,20 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary: "Set or remove an app's env vars",
     handler: putEnv,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/limits",
+    auth: "read",
+    summary: "An app's limits (defaults and overrides) and the bytes it stores",
+    handler: getLimits,
+  },
+  {
+    method: "PUT",
+    path: "/api/apps/:name/limits",
+    auth: "admin",
+    summary: "Override an app's limits (`null`: back to the node's default)",
+    handler: putLimits,
   },
   {
     method: "GET",

@@ -303,6 +303,80 @@ export const MIGRATIONS: readonly string[] = [
   // 10: a build's source map (JSON), kept apart from its code: read only to
   // map stack traces in app logs to the developer's files.
   `ALTER TABLE builds ADD COLUMN source_map TEXT;`,
+  // 11: quotas. Bytes each app stores (KV keys and values, documents with
+  // their collection and id, blobs with their key and type), kept by
+  // triggers so a quota check inside a write transaction is one row read;
+  // and the owner's per-app overrides of the node-wide limit settings
+  // (`app_max_*`), one row per limit changed.
+  `CREATE TABLE app_usage (
+     app_id INTEGER PRIMARY KEY REFERENCES apps (id) ON DELETE CASCADE,
+     kv_bytes INTEGER NOT NULL DEFAULT 0,
+     docs_bytes INTEGER NOT NULL DEFAULT 0,
+     blobs_bytes INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE app_limits (
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     key TEXT NOT NULL,
+     value INTEGER NOT NULL,
+     PRIMARY KEY (app_id, key)
+   ) WITHOUT ROWID;
+   INSERT INTO app_usage (app_id, kv_bytes, docs_bytes, blobs_bytes)
+     SELECT id,
+       (SELECT coalesce(sum(octet_length(key) + octet_length(value)), 0)
+          FROM app_kv WHERE app_id = apps.id),
+       (SELECT coalesce(sum(octet_length(collection) + octet_length(id) + octet_length(doc)), 0)
+          FROM app_docs WHERE app_id = apps.id),
+       (SELECT coalesce(sum(octet_length(key) + size + octet_length(content_type)), 0)
+          FROM app_blobs WHERE app_id = apps.id)
+     FROM apps;
+   CREATE TRIGGER app_kv_usage_insert AFTER INSERT ON app_kv BEGIN
+     INSERT INTO app_usage (app_id, kv_bytes)
+       VALUES (new.app_id, octet_length(new.key) + octet_length(new.value))
+       ON CONFLICT (app_id) DO UPDATE SET kv_bytes = kv_bytes + excluded.kv_bytes;
+   END;
+   CREATE TRIGGER app_kv_usage_update AFTER UPDATE OF key, value ON app_kv BEGIN
+     UPDATE app_usage SET kv_bytes = kv_bytes
+       - octet_length(old.key) - octet_length(old.value)
+       + octet_length(new.key) + octet_length(new.value)
+       WHERE app_id = new.app_id;
+   END;
+   CREATE TRIGGER app_kv_usage_delete AFTER DELETE ON app_kv BEGIN
+     UPDATE app_usage SET kv_bytes = kv_bytes - octet_length(old.key) - octet_length(old.value)
+       WHERE app_id = old.app_id;
+   END;
+   CREATE TRIGGER app_docs_usage_insert AFTER INSERT ON app_docs BEGIN
+     INSERT INTO app_usage (app_id, docs_bytes)
+       VALUES (new.app_id, octet_length(new.collection) + octet_length(new.id) + octet_length(new.doc))
+       ON CONFLICT (app_id) DO UPDATE SET docs_bytes = docs_bytes + excluded.docs_bytes;
+   END;
+   CREATE TRIGGER app_docs_usage_update AFTER UPDATE OF collection, id, doc ON app_docs BEGIN
+     UPDATE app_usage SET docs_bytes = docs_bytes
+       - octet_length(old.collection) - octet_length(old.id) - octet_length(old.doc)
+       + octet_length(new.collection) + octet_length(new.id) + octet_length(new.doc)
+       WHERE app_id = new.app_id;
+   END;
+   CREATE TRIGGER app_docs_usage_delete AFTER DELETE ON app_docs BEGIN
+     UPDATE app_usage SET docs_bytes = docs_bytes
+       - octet_length(old.collection) - octet_length(old.id) - octet_length(old.doc)
+       WHERE app_id = old.app_id;
+   END;
+   CREATE TRIGGER app_blobs_usage_insert AFTER INSERT ON app_blobs BEGIN
+     INSERT INTO app_usage (app_id, blobs_bytes)
+       VALUES (new.app_id, octet_length(new.key) + new.size + octet_length(new.content_type))
+       ON CONFLICT (app_id) DO UPDATE SET blobs_bytes = blobs_bytes + excluded.blobs_bytes;
+   END;
+   CREATE TRIGGER app_blobs_usage_update AFTER UPDATE OF key, size, content_type ON app_blobs
+   BEGIN
+     UPDATE app_usage SET blobs_bytes = blobs_bytes
+       - octet_length(old.key) - old.size - octet_length(old.content_type)
+       + octet_length(new.key) + new.size + octet_length(new.content_type)
+       WHERE app_id = new.app_id;
+   END;
+   CREATE TRIGGER app_blobs_usage_delete AFTER DELETE ON app_blobs BEGIN
+     UPDATE app_usage SET blobs_bytes = blobs_bytes
+       - octet_length(old.key) - old.size - octet_length(old.content_type)
+       WHERE app_id = old.app_id;
+   END;`,
 ];
 
 /** The schema version a fully migrated database has. */

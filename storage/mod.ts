@@ -9,6 +9,8 @@ import { BlobStore } from "./app_blobs.ts";
 import { DocStore } from "./app_docs.ts";
 import { EnvStore } from "./app_env.ts";
 import { KvStore } from "./app_kv.ts";
+import { AppLimitStore } from "./app_limits.ts";
+import { UsageStore } from "./app_usage.ts";
 import { LogStore } from "./app_logs.ts";
 import { AnalyticsStore } from "./analytics.ts";
 import { AppStore } from "./apps.ts";
@@ -31,6 +33,8 @@ export * from "./app_blobs.ts";
 export * from "./app_docs.ts";
 export * from "./app_env.ts";
 export * from "./app_kv.ts";
+export * from "./app_limits.ts";
+export * from "./app_usage.ts";
 export * from "./app_logs.ts";
 export * from "./certificates.ts";
 export * from "./custom_domains.ts";
@@ -56,6 +60,10 @@ export class Storage {
   readonly blobs: BlobStore;
   readonly env: EnvStore;
   readonly logs: LogStore;
+  /** Bytes each app stores, and the storage quota check. */
+  readonly usage: UsageStore;
+  /** Per-app overrides of the limit settings. */
+  readonly limits: AppLimitStore;
   readonly owner: OwnerStore;
   readonly peers: PeerStore;
   /** The owner's dashboard sessions and the login rate limit. */
@@ -74,6 +82,8 @@ export class Storage {
     this.blobs = new BlobStore(db);
     this.env = new EnvStore(db);
     this.logs = new LogStore(db);
+    this.usage = new UsageStore(db);
+    this.limits = new AppLimitStore(db);
     this.owner = new OwnerStore(db);
     this.peers = new PeerStore(db);
     this.sessions = new SessionStore(db);

@@ -41,6 +41,17 @@ export const SETTING_DEFS = {
   app_host_slots: { kind: "int", default: 8, min: 1, max: 64 },
   app_stream_max_ms: { kind: "int", default: 3_600_000, min: 1000, max: 86_400_000 },
   app_preview_max: { kind: "int", default: 2, min: 0, max: 16 },
+  // Quotas: node-wide defaults of each app's limits (`fazt app limits APP
+  // --set` overrides one app's, at once; these apply after a restart).
+  // Bytes an app stores in KV, documents and blobs together; requests a
+  // second to its server code (a token bucket holding `app_max_burst`, 0:
+  // one second's worth); requests in flight to it at once; open WebSockets.
+  // 0 means no limit.
+  app_max_storage_bytes: { kind: "int", default: 1024 * MiB, min: 0, max: 1024 * 1024 * MiB },
+  app_max_rps: { kind: "int", default: 0, min: 0, max: 1_000_000 },
+  app_max_burst: { kind: "int", default: 0, min: 0, max: 10_000_000 },
+  app_max_concurrent: { kind: "int", default: 0, min: 0, max: 100_000 },
+  app_max_websockets: { kind: "int", default: 1000, min: 0, max: 1_000_000 },
   // Dashboard sessions: idle hours before a session ends (each use pushes it
   // back), and a hard cap in days however active it is.
   session_idle_hours: { kind: "int", default: 168, min: 1, max: 8760 },

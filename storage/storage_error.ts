@@ -10,6 +10,8 @@ export type StorageErrorCode =
   | "NOT_FOUND"
   | "CONFLICT"
   | "LIMIT_EXCEEDED"
+  /** The write would take the app past its storage quota; nothing was written. */
+  | "QUOTA_EXCEEDED"
   /** A warm standby's copy refuses writes. */
   | "STANDBY";
 

@@ -551,6 +551,51 @@ browserTest(
 );
 
 browserTest(
+  "an app's page shows the bytes it stores and its limits; a limit is set and reset",
+  async (node, browser) => {
+    await setOwner(node);
+    await node.deploy(
+      "quota",
+      await makeZip({
+        "api/main.ts": `export default async (_req: Request, ctx: any) => {
+          await ctx.blobs.put("b", new Uint8Array(3000));
+          return new Response("stored");
+        };`,
+      }),
+    );
+    const stored = await hostFetch(node.base + "/api/x", { host: "quota.localhost" });
+    assert.equal(await stored.text(), "stored");
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await ctx.newPage();
+      const problems = watch(page);
+      const admin = `http://localhost:${node.server.port}`;
+      await page.goto(admin + "/apps/quota?tab=server");
+      await signIn(page);
+      await heading(page, "quota");
+      const stat = page.locator(".stat", { hasText: "Stored data" });
+      await stat.getByText(/3\.0 KB/).waitFor();
+      await stat.getByText(/of 1\.0 GB/).waitFor();
+      const card = page.locator(".card", { has: page.getByRole("heading", { name: "Limits" }) });
+      await card.getByText(/blobs 3\.0 KB/).waitFor();
+      await card.getByLabel("Limit").selectOption("max_rps");
+      await card.getByLabel("New value").fill("25");
+      await card.getByRole("button", { name: "Set" }).click();
+      await card.getByText("(node default no limit)").waitFor();
+      const id = node.storage.apps.get("quota")!.id;
+      assert.deepEqual(node.storage.limits.overrides(id), { max_rps: 25 });
+      await shot(page, "desktop-24-app-limits");
+      await card.getByRole("button", { name: "Use default" }).click();
+      await card.getByText("(node default no limit)").waitFor({ state: "detached" });
+      assert.deepEqual(node.storage.limits.overrides(id), {});
+      assert.deepEqual(problems, []);
+    } finally {
+      await ctx.close();
+    }
+  },
+);
+
+browserTest(
   "an app's Domains tab; Settings lists certificates and warns 14 days before expiry",
   async (node, browser) => {
     await setOwner(node);

@@ -36,6 +36,8 @@ const EXPECTED: Record<string, Policy> = {
   "GET /api/apps/:name/files/*path": "read",
   "GET /api/apps/:name/env": "read",
   "PUT /api/apps/:name/env": "admin",
+  "GET /api/apps/:name/limits": "read",
+  "PUT /api/apps/:name/limits": "admin",
   "GET /api/apps/:name/logs": "read",
   "GET /api/apps/:name/logs/stream": "read",
   "GET /api/apps/:name/kv": "admin",

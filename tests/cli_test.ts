@@ -10,6 +10,7 @@ import { VERSION } from "../version.ts";
 import { waitFor } from "./deadline.ts";
 import { makeZip } from "./helpers.ts";
 import { assertOk, assertRefused, CliSandbox, parseJson } from "./cli_runner.ts";
+import type { Api } from "../server/mod.ts";
 
 const te = new TextEncoder();
 
@@ -663,5 +664,42 @@ Deno.test("server code under the task's permissions: deploy, env set/list/unset,
       "api/main.ts": "export default () => new Response(",
     });
     assertRefused(await sb.cli(["deploy", broken]), /does not compile: api\/main\.ts:1:\d+/);
+  });
+});
+
+Deno.test("app limits NAME shows limits and usage; --set overrides and goes back with =default", async () => {
+  await withSandbox(async (sb) => {
+    const server = await sb.start({ firstRun: true });
+    const app = await sb.folder("quota", {
+      "api/main.ts": `export default async (_req: Request, ctx: any) => {
+          await ctx.kv.set("k", "v".repeat(100));
+          return new Response("stored");
+        };`,
+    });
+    assertOk(await sb.cli(["deploy", app]));
+    assert.equal((await sb.get(server, "/api/x", "quota.localhost")).text, "stored");
+    const shown = assertOk(await sb.cli(["app", "limits", "quota"]));
+    assert.match(shown.stdout, /^quota: stores 1\d\d B \(kv 1\d\d B, docs 0 B, blobs 0 B\)/);
+    assert.match(shown.stdout, /max_storage_bytes +1\.0 GB +1\.0 GB/);
+    assert.match(shown.stdout, /max_rps +none +none/);
+    const set = assertOk(
+      await sb.cli(["app", "limits", "quota", "--set", "max_rps=20", "--set", "max_concurrent=4"]),
+    );
+    assert.match(set.stdout, /max_rps +20 +none +set for this app/);
+    assert.match(set.stdout, /max_concurrent +4 +none +set for this app/);
+    const json = parseJson<Api.AppLimits>(
+      assertOk(await sb.cli(["app", "limits", "quota", "--set", "max_rps=default", "--json"])),
+    );
+    assert.deepEqual(
+      [json.limits.max_rps.value, json.limits.max_rps.overridden, json.limits.max_concurrent.value],
+      [0, false, 4],
+    );
+    assert.ok(json.usage.kv_bytes > 100);
+    assertRefused(
+      await sb.cli(["app", "limits", "quota", "--set", "max_rps=-1"]),
+      /max_rps must be a whole number.*VALIDATION_FAILED/,
+    );
+    assertRefused(await sb.cli(["app", "limits", "quota", "--set", "rps"]), /KEY=VALUE/);
+    assertRefused(await sb.cli(["app", "limits", "ghost"]), /APP_NOT_FOUND/);
   });
 });

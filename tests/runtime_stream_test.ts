@@ -58,6 +58,51 @@ Deno.test("an event stream reaches the client while the handler is still produci
   });
 });
 
+Deno.test("server-sent events 300 ms apart: the client reads each while the handler still runs", async () => {
+  await withTestNode(async (node) => {
+    await deployFiles(node, "ticker", {
+      "api/main.ts": `const seen = { sent: 0, closed: false };
+      let stop = () => {};
+      export default (req: Request) => {
+        const path = new URL(req.url).pathname;
+        if (path === "/api/state") return Response.json(seen);
+        if (path === "/api/stop") { stop(); return new Response("stopping"); }
+        const e = new TextEncoder();
+        let timer: ReturnType<typeof setInterval>;
+        const body = new ReadableStream({
+          start(c) {
+            // An event every 300 ms until told to stop: the handler cannot have ended before.
+            timer = setInterval(() => c.enqueue(e.encode("data: " + seen.sent++ + "\\n\\n")), 300);
+            stop = () => { clearInterval(timer); seen.closed = true; c.close(); };
+          },
+          cancel() { clearInterval(timer); },
+        });
+        return new Response(body, { headers: { "content-type": "text/event-stream" } });
+      };`,
+    });
+    const res = await appFetch(node, "ticker", "/api/events");
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+    const events = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("data: 1\n\n")) {
+      const r = await deadline(events.read(), "the first two events");
+      assert.equal(r.done, false, "the stream goes on");
+      text += r.value;
+    }
+    assert.ok(text.startsWith("data: 0\n\ndata: 1\n\n"), text);
+    assert.equal((await state(node, "ticker")).closed, false, "the handler is still producing");
+    assert.equal(await (await appFetch(node, "ticker", "/api/stop")).text(), "stopping");
+    for (;;) {
+      const r = await deadline(events.read(), "the end of the stream");
+      if (r.done) break;
+      text += r.value;
+    }
+    const numbers = [...text.matchAll(/data: (\d+)\n\n/g)].map((m) => Number(m[1]));
+    assert.deepEqual(numbers, numbers.map((_, i) => i), "every event, in order");
+    assert.equal(text, numbers.map((n) => `data: ${n}\n\n`).join(""));
+  });
+});
+
 /** An app whose `/api/stream` never ends, and `/api/state` tells what it saw. */
 const ENDLESS = `const seen = { produced: 0, cancelled: false, aborted: false };
 export default (req: Request) => {

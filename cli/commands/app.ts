@@ -105,6 +105,7 @@ export function appCommand(program: Command): void {
     );
   });
   appEnvCommands(app);
+  appLimitsCommand(app);
   appLogsCommand(app);
   appDomainCommands(app);
 }
@@ -201,6 +202,61 @@ function appEnvCommands(app: Command): void {
       if (flags.json) return printJson(vars);
       printTable(["NAME", "UPDATED"], vars.map((v) => [v.name, formatTime(v.updated_at)]));
     });
+}
+
+/** Repeated `--set key=value` flags, in order. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function appLimitsCommand(app: Command): void {
+  connectionOptions(
+    app.command("limits")
+      .description(
+        "show an app's limits and what it stores; --set KEY=VALUE overrides one " +
+          "(KEY=default goes back to the node's setting app_KEY; 0 is no limit)",
+      )
+      .argument("<name>")
+      .option("--set <key=value>", "override a limit (repeatable)", collect, []),
+  ).action(async (name: string, flags: Flags & { set: string[] }) => {
+    const client = connect(flags);
+    let info: Api.AppLimits;
+    if (flags.set.length) {
+      const body: Record<string, number | string | null> = {};
+      for (const pair of flags.set) {
+        const eq = pair.indexOf("=");
+        if (eq < 1) throw new CliError(`'${pair}' is not KEY=VALUE`, "VALIDATION_FAILED");
+        const value = pair.slice(eq + 1);
+        body[pair.slice(0, eq)] = value === "default" ? null : value;
+      }
+      info = await client.request<Api.AppLimits>("PUT", `${path(name)}/limits`, {
+        body: JSON.stringify(body),
+        type: "application/json",
+      });
+    } else {
+      info = await client.get<Api.AppLimits>(`${path(name)}/limits`);
+    }
+    if (flags.json) return printJson(info);
+    const u = info.usage;
+    console.log(
+      `${info.app}: stores ${formatBytes(u.stored_bytes)} (kv ${formatBytes(u.kv_bytes)}, ` +
+        `docs ${formatBytes(u.docs_bytes)}, blobs ${formatBytes(u.blobs_bytes)})`,
+    );
+    printTable(
+      ["LIMIT", "VALUE", "DEFAULT", ""],
+      Object.entries(info.limits).map(([key, l]) => [
+        key,
+        limitText(key, l.value),
+        limitText(key, l.default),
+        l.overridden ? "set for this app" : "",
+      ]),
+    );
+  });
+}
+
+function limitText(key: string, value: number): string {
+  if (value === 0) return "none";
+  return key.endsWith("_bytes") ? formatBytes(value) : String(value);
 }
 
 function appLogsCommand(app: Command): void {

@@ -73,6 +73,8 @@ export function getApp(c: RouteContext): Answer<Api.AppDetail> {
     url: urlOf(c, app.name),
     versions,
     server: serverOf(c, app.id, app.live_version),
+    usage: c.server.storage.usage.of(app.id),
+    limits: c.server.runtime.quotas.limits(app.id),
   });
 }
 
@@ -80,6 +82,8 @@ export function getApp(c: RouteContext): Answer<Api.AppDetail> {
 export function deleteApp(c: RouteContext): Answer<Api.AppDeleted> {
   const app = findApp(c);
   c.server.storage.apps.delete(app.name);
+  // A later app may get the same id: it must not inherit these limits.
+  c.server.runtime.quotas.changed(app.id);
   c.server.sites.changed(app.name);
   // Its custom domains went with it.
   c.server.domains.changed();

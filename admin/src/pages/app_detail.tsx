@@ -75,6 +75,15 @@ export function AppDetail(props: { name: string; tab: string | null }) {
                 <div class="stat-value">{app.server?.code ? "yes" : "no"}</div>
               </div>
               <div class="stat">
+                <div class="stat-label">Stored data</div>
+                <div class="stat-value small-value">
+                  {bytes(app.usage.stored_bytes)}
+                  {app.limits.max_storage_bytes > 0 && (
+                    <span class="muted">{` of ${bytes(app.limits.max_storage_bytes)}`}</span>
+                  )}
+                </div>
+              </div>
+              <div class="stat">
                 <div class="stat-label">Created</div>
                 <div class="stat-value small-value">{ago(app.created_at)}</div>
               </div>
@@ -346,7 +355,103 @@ function ServerInfo(props: { app: Detail }) {
           )}
       </Card>
       <EnvVars name={app.name} />
+      <Limits name={app.name} />
     </>
+  );
+}
+
+const LIMIT_TEXT: Record<Api.AppLimitName, string> = {
+  max_storage_bytes: "Bytes stored (KV, documents, blobs)",
+  max_rps: "Requests a second to its code",
+  max_burst: "Burst of requests above that rate",
+  max_concurrent: "Requests to its code at once",
+  max_websockets: "Open WebSockets",
+};
+
+function limitValue(key: string, n: number): string {
+  if (n === 0) return key === "max_burst" ? "one second's worth" : "no limit";
+  return key.endsWith("_bytes") ? bytes(n) : number(n);
+}
+
+function Limits(props: { name: string }) {
+  const state = useLoad(
+    (signal) => api<Api.AppLimits>(`/api/apps/${enc(props.name)}/limits`, { signal }),
+    [props.name],
+  );
+  const [key, setKey] = useState<Api.AppLimitName>("max_storage_bytes");
+  const [value, setValue] = useState("");
+  const [error, setError] = useState<Error>();
+  const put = async (body: Record<string, string | null>) => {
+    setError(undefined);
+    try {
+      await api(`/api/apps/${enc(props.name)}/limits`, { method: "PUT", body });
+      state.reload();
+      return true;
+    } catch (err) {
+      setError(err as Error);
+      return false;
+    }
+  };
+  return (
+    <Card title="Limits">
+      <Show state={state}>
+        {(data) => (
+          <>
+            <p class="muted small">
+              Stores {bytes(data.usage.stored_bytes)}: key-value{" "}
+              {bytes(data.usage.kv_bytes)}, documents {bytes(data.usage.docs_bytes)}, blobs{" "}
+              {bytes(data.usage.blobs_bytes)}.
+            </p>
+            <ul class="list">
+              {(Object.entries(data.limits) as [Api.AppLimitName, Api.AppLimit][]).map((
+                [k, l],
+              ) => (
+                <li key={k}>
+                  <span>{LIMIT_TEXT[k]}</span> <strong>{limitValue(k, l.value)}</strong>
+                  {l.overridden
+                    ? (
+                      <>
+                        {" "}
+                        <span class="muted">(node default {limitValue(k, l.default)})</span>
+                        <button type="button" class="btn small" onClick={() => put({ [k]: null })}>
+                          Use default
+                        </button>
+                      </>
+                    )
+                    : <span class="muted">(node default)</span>}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+      </Show>
+      <form
+        class="row wrap"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (value !== "" && await put({ [key]: value })) setValue("");
+        }}
+      >
+        <select
+          aria-label="Limit"
+          value={key}
+          onChange={(e) => setKey((e.target as HTMLSelectElement).value as Api.AppLimitName)}
+        >
+          {(Object.keys(LIMIT_TEXT) as Api.AppLimitName[]).map((k) => (
+            <option key={k} value={k}>{LIMIT_TEXT[k]}</option>
+          ))}
+        </select>
+        <input
+          aria-label="New value"
+          placeholder="0 = no limit"
+          inputMode="numeric"
+          value={value}
+          onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+        />
+        <button type="submit" class="btn" disabled={value === ""}>Set</button>
+      </form>
+      {error && <ErrorBox error={error} />}
+    </Card>
   );
 }
 
