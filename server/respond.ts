@@ -63,6 +63,12 @@ export function httpErrorOf(err: unknown): HttpError | undefined {
         return HttpError.validation(err.field ?? "query", "storage_rule", err.message);
       case "STANDBY":
         return new HttpError(503, "STANDBY", err.message, { headers: { "retry-after": "60" } });
+      case "FULL":
+        return new HttpError(507, "STORAGE_FULL", err.message);
+      case "BUSY":
+        return new HttpError(503, "DATABASE_BUSY", err.message, {
+          headers: { "retry-after": "5" },
+        });
     }
   }
   if (err instanceof SettingError) {
