@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "6b5d0c29cd9c4147f4661071a35f844d9db957401fe4588890e27d3bcb80a0f5";
+export const WORKER_HASH = "abc69f26503fbb265de81d222524a841e2e4d98395e42b43725a5499c08fc8c2";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
@@ -845,9 +845,12 @@ export const WORKER_SOURCE: string = [
   "}",
   "var NODE_REFUSALS = {",
   "  FULL: [\"507\", JSON.stringify({ error: { code: \"STORAGE_FULL\", message: \"No space is left\" } })],",
-  "  BUSY: [\"503\\nretry-after\\n5\", JSON.stringify({",
-  "    error: { code: \"DATABASE_BUSY\", message: \"The database is busy: try again\" }",
-  "  })]",
+  "  BUSY: [",
+  "    \"503\\nretry-after\\n5\",",
+  "    JSON.stringify({",
+  "      error: { code: \"DATABASE_BUSY\", message: \"The database is busy: try again\" }",
+  "    })",
+  "  ]",
   "};",
   "function fail(id, state, err) {",
   "  onError(err);",
