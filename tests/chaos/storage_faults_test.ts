@@ -98,6 +98,8 @@ Deno.test({
       assert.ok(refused, "a deploy was refused before 40 of 400 KB each");
       assertEnvelope(refused, 507, "STORAGE_FULL", "the deploy past the cap");
       assert.ok(fillers.length > 0, "some deploys fitted");
+      const gone = await api(node, `/api/apps/filler${fillers.length}`);
+      assert.equal(gone.status, 404, `the refused deploy left its app behind: ${gone.text}`);
 
       // App writes past the cap: 507 from the app's host too.
       let appRefused: Answer | undefined;
@@ -170,6 +172,8 @@ Deno.test({
       assert.equal(node.server.status, undefined, "the node is still running");
 
       other.exec("ROLLBACK");
+      const gone = await api(node, "/api/apps/locked");
+      assert.equal(gone.status, 404, `the refused deploy left its app behind: ${gone.text}`);
       const after = await node.tryDeploy("unlocked", { "index.html": "yes" });
       assert.equal(after.status, 201, after.text);
       assert.equal((await appWrite(node, "unlocked", 10)).status, 200);
