@@ -72,10 +72,11 @@ class Client {
         o = { path: "/index.html", host: HOST, method: "GET" };
         break;
       case "write":
-        o = { path: `/api/n?k=k${n % 50_000}`, host: NOTES_HOST, method: "POST", body: `v${n}` };
+        // A new key each time: the document's id must be new (insert).
+        o = { path: `/api/n?k=k${n}`, host: NOTES_HOST, method: "POST", body: `v${n}` };
         break;
       case "read":
-        o = { path: `/api/n?k=k${n % 50_000}`, host: NOTES_HOST, method: "GET" };
+        o = { path: `/api/n?k=k${Math.max(0, n - 100)}`, host: NOTES_HOST, method: "GET" };
         break;
       case "track":
         o = {
