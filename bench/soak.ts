@@ -8,7 +8,8 @@
  * request writing one KV entry and one document through the app's server
  * code, 15 % an app read, 15 % a tracking event; besides, a deploy of the
  * site every 10 s and a stats query every second. Capacity is what 32
- * clients that each wait for their answer get through for a while; the
+ * clients that each wait for their answer get through in 20 s of the same
+ * mix, deploys and stats queries included; the
  * soak then sends 70 % of that rate open-loop (new requests on schedule,
  * whatever the answers), over keep-alive connections from this process.
  * The load generator runs on the same cores as the node, in both phases.
@@ -140,7 +141,7 @@ const ok = (s: Sample) => s.status >= 200 && s.status < 300;
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
   const soakS = sized(ctx.opts, Number(Deno.env.get("FAZT_SOAK_S") ?? 300), 3);
-  const calibrateS = sized(ctx.opts, 10, 1);
+  const calibrateS = sized(ctx.opts, 20, 1);
   const minute = Math.min(60, Math.max(1, Math.floor(soakS / 5)));
   const db = `${ctx.tmp}/fazt.db`;
   const token = await createToken(ctx, db);
@@ -162,19 +163,53 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   // Warm the app host and the caches.
   for (const kind of ["write", "read", "page", "track"] as Kind[]) await client.request(kind);
 
-  // 1. Capacity of the mix, closed loop.
+  /** A deploy every 10 s and a stats query every second, on their own clocks. */
+  let version = 0;
+  const sideLoad = (into: Sample[], track: (p: Promise<Sample>) => void) => {
+    const start = performance.now();
+    let nextDeploy = start;
+    let nextStats = start + 1000;
+    let deploying: Promise<void> | undefined;
+    return {
+      tick(now: number) {
+        if (now >= nextStats) {
+          nextStats += 1000;
+          track(client.request("stats"));
+        }
+        if (now >= nextDeploy && !deploying) {
+          nextDeploy += 10_000;
+          const files = new Map(SMALL_SITE);
+          files.set("version.txt", new TextEncoder().encode(String(++version)));
+          const at = performance.now();
+          const sample = (status: number) =>
+            void into.push({ at, ms: performance.now() - at, status, kind: "deploy" });
+          deploying = zipFiles(files)
+            .then((zip) => deployZip(fazt, token, APP, zip))
+            .then(() => sample(201), () => sample(0))
+            .finally(() => (deploying = undefined));
+        }
+      },
+      done: () => deploying,
+    };
+  };
+
+  // 1. Capacity of the same mix, deploys and stats included, closed loop.
   let answered = 0;
   const until = performance.now() + calibrateS * 1000;
+  const calibrationSide = sideLoad([], (p) => void p.catch(() => {}));
+  const ticking = setInterval(() => calibrationSide.tick(performance.now()), 20);
   await Promise.all(Array.from({ length: 32 }, async () => {
     while (performance.now() < until) {
       if (ok(await client.request(pick(random())))) answered++;
     }
   }));
+  clearInterval(ticking);
+  await calibrationSide.done();
   const capacity = answered / calibrateS;
   const rate = capacity * LOAD_SHARE;
   ctx.log(`soak: capacity ${fmt(capacity)} req/s; ${fmt(rate)} req/s for ${soakS} s`);
 
-  // 2. The soak, open loop, with deploys and stats queries on their own clocks.
+  // 2. The soak, open loop.
   const samples: Sample[] = [];
   const pending = new Set<Promise<void>>();
   let shed = 0;
@@ -189,11 +224,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const t0 = performance.now();
   const end = t0 + soakS * 1000;
   let sent = 0;
-  let nextDeploy = t0 + 10_000;
-  let nextStats = t0 + 1000;
   let nextRss = t0;
-  let deploying: Promise<void> | undefined;
-  let version = 0;
+  const side = sideLoad(samples, track);
   while (performance.now() < end) {
     const now = performance.now();
     const due = Math.floor(((now - t0) / 1000) * rate);
@@ -203,30 +235,14 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         samples.push({ at: now, ms: 0, status: 0, kind: "page" });
       } else track(client.request(pick(random())));
     }
-    if (now >= nextStats) {
-      nextStats += 1000;
-      track(client.request("stats"));
-    }
-    if (now >= nextDeploy && !deploying) {
-      nextDeploy += 10_000;
-      const files = new Map(SMALL_SITE);
-      files.set("version.txt", new TextEncoder().encode(String(++version)));
-      const at = performance.now();
-      deploying = zipFiles(files)
-        .then((zip) => deployZip(fazt, token, APP, zip))
-        .then(
-          () => void samples.push({ at, ms: performance.now() - at, status: 201, kind: "deploy" }),
-          () => void samples.push({ at, ms: performance.now() - at, status: 0, kind: "deploy" }),
-        )
-        .finally(() => (deploying = undefined));
-    }
+    side.tick(now);
     if (now >= nextRss) {
       nextRss += 1000;
       rss.push({ at: now - t0, kb: readMemory(fazt.proc.pid).rss_kb });
     }
     await new Promise((r) => setTimeout(r, 5));
   }
-  await Promise.all([...pending, deploying]);
+  await Promise.all([...pending, side.done()]);
   client.agent.destroy();
 
   // 3. Figures: per kind, per minute, memory.
@@ -235,6 +251,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     s.kind !== "deploy" && s.at - t0 >= from * 1000 && s.at - t0 < to * 1000;
   const first = samples.filter((s) => ok(s) && inWindow(s, 0, minute)).map((s) => s.ms);
   const last = samples.filter((s) => ok(s) && inWindow(s, soakS - minute, soakS)).map((s) => s.ms);
+  const answeredIn = (from: number, to: number) =>
+    samples.filter((s) => ok(s) && s.at + s.ms - t0 >= from * 1000 && s.at + s.ms - t0 < to * 1000)
+      .length / (to - from);
   const warm = rss.filter((r) => r.at >= minute * 1000);
   const warmKb = warm[0]?.kb ?? NaN;
   const endKb = warm.at(-1)?.kb ?? NaN;
@@ -263,6 +282,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     ),
     generator_shed: shed,
     window_s: minute,
+    answered_rps_first: Math.round(answeredIn(0, minute)),
+    answered_rps_last: Math.round(answeredIn(soakS - minute, soakS)),
     p99_first_ms: Math.round(p99(first) * 10) / 10,
     p99_last_ms: Math.round(p99(last) * 10) / 10,
     rss_after_warmup_mb: Math.round(warmKb / 102.4) / 10,
@@ -288,6 +309,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     }],
     targets,
     notes: [
+      `answered first ${minute} s ${figures.answered_rps_first} req/s, last ${figures.answered_rps_last}; ` +
       `p99 first ${minute} s ${figures.p99_first_ms} ms, last ${minute} s ${figures.p99_last_ms} ms; ` +
       `RSS ${figures.rss_after_warmup_mb} MB after warm-up, ${figures.rss_end_mb} MB at the end ` +
       `(peak ${figures.rss_peak_mb} MB)`,
