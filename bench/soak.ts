@@ -46,6 +46,7 @@ const SETTINGS: Record<string, string> = {
   analytics_app_daily_events: "0",
 };
 const LOAD_SHARE = 0.7;
+const BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
 /** Requests left unanswered at once before new ones count as failed: the generator's own bound. */
 const MAX_OUTSTANDING = 5000;
 
@@ -84,7 +85,7 @@ class Client {
           path: "/_fazt/track",
           host: HOST,
           method: "POST",
-          body: JSON.stringify({ event: "soak", props: { n: String(n % 100) } }),
+          body: JSON.stringify({ name: "soak", props: { n: String(n % 100) } }),
         };
         break;
       case "stats":
@@ -95,7 +96,8 @@ class Client {
     }
     return new Promise((resolve) => {
       const done = (status: number) => resolve({ at, ms: performance.now() - at, status, kind });
-      const headers: Record<string, string> = { host: o.host };
+      // A browser's: without one, page views and events are a bot's, not counted.
+      const headers: Record<string, string> = { host: o.host, "user-agent": BROWSER };
       if (o.auth) headers.authorization = `Bearer ${this.token}`;
       if (o.body) {
         headers["content-type"] = "application/json";
