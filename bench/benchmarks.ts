@@ -8,6 +8,7 @@ import { doorBench } from "./door.ts";
 import { httpsBench } from "./https.ts";
 import type { Benchmark } from "./lib/types.ts";
 import { runtimeBench } from "./runtime.ts";
+import { soakBench } from "./soak.ts";
 import { startupBench } from "./startup.ts";
 import { staticBench } from "./static.ts";
 
@@ -19,4 +20,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   runtimeBench,
   doorBench,
   httpsBench,
+  soakBench,
 ];

@@ -77,6 +77,9 @@ export class WriteQueue {
         try {
           outcomes.push({ ok: true, value: this.db.savepoint(job.fn) });
         } catch (error) {
+          // SQLite rolled the whole batch back (a full disk): every write in
+          // it failed, and none may run on outside the transaction.
+          if (!this.db.inTransaction) throw error;
           outcomes.push({ ok: false, error });
         }
       }

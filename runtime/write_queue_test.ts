@@ -67,3 +67,34 @@ Deno.test("a busy app goes to the back of the line after each batch", async () =
   assert.deepEqual(order, ["a0", "a1", "b0", "b1", "a2", "a3", "b2", "a4"]);
   db.close();
 });
+
+Deno.test("a full database: the write that does not fit fails FULL; answers match what is stored", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fazt-wq-" });
+  const db = openDatabase(`${dir}/data.db`);
+  try {
+    db.exec("CREATE TABLE fill (v BLOB)");
+    db.limitSize(
+      Number(db.get<{ page_count: number }>("PRAGMA page_count")!.page_count) * 4096 + 64 * 1024,
+    );
+    const q = new WriteQueue(db);
+    const small = (k: string) => () =>
+      db.run("INSERT INTO settings (key, value) VALUES (?, 'v')", k);
+    const [before, big, after] = await Promise.allSettled([
+      q.run(1, small("before")),
+      q.run(2, () => db.run("INSERT INTO fill VALUES (?)", new Uint8Array(1024 * 1024))),
+      q.run(3, small("after")),
+    ]);
+    assert.equal(big.status, "rejected");
+    assert.equal((big as PromiseRejectedResult).reason.code, "FULL");
+    for (const [key, r] of [["before", before], ["after", after]] as const) {
+      const stored = db.get("SELECT 1 FROM settings WHERE key = ?", key) !== undefined;
+      assert.equal(stored, r.status === "fulfilled", `${key}: ${r.status}, stored ${stored}`);
+      if (r.status === "rejected") assert.equal(r.reason.code, "FULL");
+    }
+    assert.equal(db.inTransaction, false);
+    assert.equal(await q.run(1, small("later")).then((r) => r.changes), 1);
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -75,6 +75,9 @@ export type ErrorCode =
   // Server code at deploy.
   | "UNRESOLVED_IMPORT"
   | "COMPILER_UNAVAILABLE"
+  // The database: no room left (disk or db_max_mb), or locked by another process.
+  | "STORAGE_FULL"
+  | "DATABASE_BUSY"
   // Anything else: logged, never described.
   | "INTERNAL_ERROR";
 

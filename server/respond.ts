@@ -65,6 +65,12 @@ export function httpErrorOf(err: unknown): HttpError | undefined {
         return new HttpError(503, "STANDBY", err.message, { headers: { "retry-after": "60" } });
       case "QUOTA_EXCEEDED":
         return new HttpError(507, "QUOTA_EXCEEDED", err.message);
+      case "FULL":
+        return new HttpError(507, "STORAGE_FULL", err.message);
+      case "BUSY":
+        return new HttpError(503, "DATABASE_BUSY", err.message, {
+          headers: { "retry-after": "5" },
+        });
     }
   }
   if (err instanceof SettingError) {

@@ -63,7 +63,7 @@ export class Database {
       if (this.onWrite && this.#depth === 0 && WRITE_SQL.test(sql)) this.onWrite(Date.now());
       return rows;
     } catch (err) {
-      throw this.#standby(err);
+      throw this.#translate(err);
     }
   }
 
@@ -74,7 +74,7 @@ export class Database {
       if (this.onWrite && this.#depth === 0 && WRITE_SQL.test(sql)) this.onWrite(Date.now());
       return row;
     } catch (err) {
-      throw this.#standby(err);
+      throw this.#translate(err);
     }
   }
 
@@ -85,7 +85,7 @@ export class Database {
       if (this.#depth === 0) this.onWrite?.(Date.now());
       return { changes: Number(r.changes), lastId: Number(r.lastInsertRowid) };
     } catch (err) {
-      throw this.#standby(err);
+      throw this.#translate(err);
     }
   }
 
@@ -94,7 +94,7 @@ export class Database {
     try {
       this.#db.exec(sql);
     } catch (err) {
-      throw this.#standby(err);
+      throw this.#translate(err);
     }
   }
 
@@ -154,14 +154,41 @@ export class Database {
     }
   }
 
-  /** SQLITE_READONLY under `query_only`: the standby refusing a write. */
-  #standby(err: unknown): unknown {
-    if (!this.#readOnly) return err;
-    const code = (err as { errcode?: number }).errcode;
-    const readonly = code === 8 || /attempt to write a readonly database/i.test(String(err));
-    return readonly
-      ? new StorageError("STANDBY", "this node is a standby: it serves a read-only copy")
-      : err;
+  /**
+   * SQLite's refusals that say something about the node rather than the
+   * query, as `StorageError`s that callers can answer without SQL text:
+   * SQLITE_READONLY under `query_only` (the standby refusing a write),
+   * SQLITE_FULL (the disk, or the `db_max_mb` cap) and SQLITE_BUSY/LOCKED
+   * (another process held the lock past the busy timeout).
+   */
+  #translate(err: unknown): unknown {
+    if (err instanceof StorageError) return err;
+    const code = ((err as { errcode?: number }).errcode ?? -1) & 0xff;
+    const text = String(err);
+    if (
+      this.#readOnly && (code === 8 || /attempt to write a readonly database/i.test(text))
+    ) {
+      return new StorageError("STANDBY", "this node is a standby: it serves a read-only copy");
+    }
+    if (code === 13 || /database or disk is full/i.test(text)) {
+      return new StorageError("FULL", "the database is full: no space is left for this write");
+    }
+    if (code === 5 || code === 6 || /database (table )?is locked/i.test(text)) {
+      return new StorageError("BUSY", "the database is locked by another process: try again");
+    }
+    return err;
+  }
+
+  /**
+   * Caps the file at `bytes` (rounded up to whole pages; 0 lifts the cap):
+   * writes past it fail as `StorageError("FULL")`, exactly as a full disk
+   * does. SQLite never sets the cap below the pages already in use, and
+   * it holds for this connection only.
+   */
+  limitSize(bytes: number): void {
+    const page = Number(this.#db.prepare("PRAGMA page_size").get()?.page_size ?? 4096);
+    const pages = bytes > 0 ? Math.ceil(bytes / page) : 0xfffffffe;
+    this.#db.prepare(`PRAGMA max_page_count = ${pages}`).get();
   }
 
   /**
@@ -179,7 +206,11 @@ export class Database {
    */
   transaction<T>(fn: () => T): T {
     if (this.#depth > 0) return fn();
-    this.#control("BEGIN IMMEDIATE");
+    try {
+      this.#control("BEGIN IMMEDIATE");
+    } catch (err) {
+      throw this.#translate(err);
+    }
     this.#depth++;
     try {
       const result = fn();
@@ -188,7 +219,7 @@ export class Database {
       return result;
     } catch (err) {
       if (this.#db.isTransaction) this.#control("ROLLBACK");
-      throw this.#standby(err);
+      throw this.#translate(err);
     } finally {
       this.#depth--;
     }
@@ -205,10 +236,23 @@ export class Database {
       this.#control("RELEASE fazt_sp");
       return result;
     } catch (err) {
+      // SQLITE_FULL, BUSY, IOERR and NOMEM may roll the whole transaction
+      // back: then there is no savepoint to return to, and the caller must
+      // not go on as if its transaction were still open (see `inTransaction`).
+      if (!this.#db.isTransaction) throw this.#translate(err);
       this.#control("ROLLBACK TO fazt_sp");
       this.#control("RELEASE fazt_sp");
       throw err;
     }
+  }
+
+  /**
+   * Whether a transaction is open. Inside `transaction(fn)` it turns false
+   * when SQLite rolled the transaction back on its own (a full disk): what
+   * `fn` writes after that would commit on its own, outside it.
+   */
+  get inTransaction(): boolean {
+    return this.#db.isTransaction;
   }
 
   /**

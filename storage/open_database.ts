@@ -5,7 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { Database } from "./database.ts";
-import { migrate } from "./migrations.ts";
+import { migrate, schemaVersion } from "./migrations.ts";
 
 export interface OpenOptions {
   /** Apply migrations up to this number only (tests of the upgrade path). */
@@ -21,7 +21,19 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
   const db = new Database(path, connect(path));
   migrate(db, options.migrateTo);
   if (path !== ":memory:") restrictSidecars(path);
+  if (schemaVersion(db) >= 1) applySizeCap(db);
   return db;
+}
+
+/**
+ * `db_max_mb`, read here rather than by the server: the cap holds per
+ * connection, and every connection the node opens (the analytics writer's
+ * too) comes through this function.
+ */
+function applySizeCap(db: Database): void {
+  const row = db.get<{ value: string }>("SELECT value FROM settings WHERE key = 'db_max_mb'");
+  const mb = Number(row?.value ?? 0);
+  if (Number.isInteger(mb) && mb > 0) db.limitSize(mb * 1024 * 1024);
 }
 
 function connect(path: string): DatabaseSync {

@@ -239,6 +239,11 @@ export const SETTING_DEFS = {
     hint: "a duration such as 30s, 1m or 1h",
     check: (v: string): string | undefined => intervalProblem(v),
   },
+  // The database file's largest size in MiB (0: as large as the disk
+  // allows). Past it, deploys and app writes are refused with 507
+  // STORAGE_FULL, as on a full disk, while serving goes on. Applied when
+  // the node opens the file.
+  db_max_mb: { kind: "int", default: 0, min: 0, max: 16_777_216 },
 } as const;
 
 /** A Litestream duration between `min` and `max` ms. */

@@ -13,7 +13,11 @@ export type StorageErrorCode =
   /** The write would take the app past its storage quota; nothing was written. */
   | "QUOTA_EXCEEDED"
   /** A warm standby's copy refuses writes. */
-  | "STANDBY";
+  | "STANDBY"
+  /** The disk, or the `db_max_mb` cap, has no room for the write. */
+  | "FULL"
+  /** Another process held the database's lock past the busy timeout. */
+  | "BUSY";
 
 export class StorageError extends Error {
   override readonly name = "StorageError";

@@ -190,11 +190,30 @@ export function onRequest(id: number, meta: string, body: Bytes | undefined): vo
   );
 }
 
+/**
+ * A storage refusal the app let through that is about the node, not the
+ * app (no room left, or the database locked by another process), keeps
+ * its meaning: the client sees 507 or 503 as from the API, not an app bug.
+ */
+const NODE_REFUSALS: Record<string, [string, string]> = {
+  FULL: ["507", JSON.stringify({ error: { code: "STORAGE_FULL", message: "No space is left" } })],
+  BUSY: [
+    "503\nretry-after\n5",
+    JSON.stringify({
+      error: { code: "DATABASE_BUSY", message: "The database is busy: try again" },
+    }),
+  ],
+};
+
 function fail(id: number, state: Live, err: unknown): void {
   onError(err);
   if (!live.has(id) || state.cancelled) return finished(id, state);
   finished(id, state);
-  link.out.frame(id, FRAME.RESPONSE, "500\ncontent-type\napplication/json", ERROR_BODY);
+  const code = (err as { code?: unknown } | null)?.code;
+  const [status, body] = typeof code === "string" && Object.hasOwn(NODE_REFUSALS, code)
+    ? NODE_REFUSALS[code]
+    : ["500", ERROR_BODY];
+  link.out.frame(id, FRAME.RESPONSE, `${status}\ncontent-type\napplication/json`, body);
 }
 
 function respond(id: number, res: unknown, state: Live): void {

@@ -30,14 +30,41 @@ export interface ChaosNode {
   token: string;
   dir: string;
   deploy(name: string, files: Record<string, string>): Promise<void>;
+  /** A deploy whose answer is the caller's to judge. */
+  tryDeploy(name: string, files: Record<string, string | Uint8Array>): Promise<Answer>;
   stop(): Promise<void>;
+}
+
+/** An answer read whole: status, text, and the error envelope's code if any. */
+export interface Answer {
+  status: number;
+  text: string;
+  code?: string;
+}
+
+/** Reads a response whole into an `Answer`. */
+export async function answerOf(res: Response): Promise<Answer> {
+  const text = await res.text();
+  let code: string | undefined;
+  try {
+    code = res.status >= 400 ? JSON.parse(text).error?.code : undefined;
+  } catch {
+    // Not an envelope.
+  }
+  return { status: res.status, text, code };
 }
 
 /** Starts `fazt server start` (the start task's flags) with these stored settings. */
 export async function startChaosNode(
-  opts: { settings?: Record<string, string | number>; fdLimit?: number; args?: string[] } = {},
+  opts: {
+    settings?: Record<string, string | number>;
+    fdLimit?: number;
+    args?: string[];
+    /** The folder of a node started before (a restart on its database). */
+    dir?: string;
+  } = {},
 ): Promise<ChaosNode> {
-  const dir = await Deno.makeTempDir({ prefix: "fazt-chaos-" });
+  const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "fazt-chaos-" });
   const db = `${dir}/data.db`;
   const setup = Storage.open(db);
   for (const [k, v] of Object.entries(opts.settings ?? {})) setup.settings.set(k, v);
@@ -81,12 +108,21 @@ export async function startChaosNode(
   const https = opts.args?.includes("--tls-cert")
     ? Number((await waitFor(() => /^https: +port (\d+)$/m.exec(server.out), "the HTTPS port"))[1])
     : undefined;
+  const tryDeploy = async (name: string, files: Record<string, string | Uint8Array>) =>
+    answerOf(
+      await fetch(`http://127.0.0.1:${port}/api/deploy?name=${name}`, {
+        method: "POST",
+        body: await makeZip(files, 0),
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/zip" },
+      }),
+    );
   return {
     server,
     port,
     httpsPort: https,
     token,
     dir,
+    tryDeploy,
     async deploy(name, files) {
       const body = await makeZip(files);
       const res = await fetch(`http://127.0.0.1:${port}/api/deploy?name=${name}`, {

@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "2f75db5143f1b772471081f9903bc23cbf9a15034f68e14b5caface92a4dce4a";
+export const WORKER_HASH = "abc69f26503fbb265de81d222524a841e2e4d98395e42b43725a5499c08fc8c2";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
@@ -843,11 +843,24 @@ export const WORKER_SOURCE: string = [
   "    (err) => fail(id, state, err)",
   "  );",
   "}",
+  "var NODE_REFUSALS = {",
+  "  FULL: [\"507\", JSON.stringify({ error: { code: \"STORAGE_FULL\", message: \"No space is left\" } })],",
+  "  BUSY: [",
+  "    \"503\\nretry-after\\n5\",",
+  "    JSON.stringify({",
+  "      error: { code: \"DATABASE_BUSY\", message: \"The database is busy: try again\" }",
+  "    })",
+  "  ]",
+  "};",
   "function fail(id, state, err) {",
   "  onError(err);",
   "  if (!live.has(id) || state.cancelled) return finished(id, state);",
   "  finished(id, state);",
-  "  link.out.frame(id, FRAME.RESPONSE, \"500\\ncontent-type\\napplication/json\", ERROR_BODY);",
+  "  const code = err?.code;",
+  "  const [status, body] = typeof code === \"string\" && Object.hasOwn(NODE_REFUSALS, code) ? NODE_REFUSALS[code] : [\"500\", ERROR_BODY];",
+  "  link.out.frame(id, FRAME.RESPONSE, `${status}",
+  "content-type",
+  "application/json`, body);",
   "}",
   "function respond2(id, res, state) {",
   "  if (!(res instanceof Response)) {",
