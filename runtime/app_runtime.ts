@@ -4,6 +4,7 @@ import { VERSION } from "../version.ts";
 import { AppChannel, type ChannelLimits } from "./app_channel.ts";
 import { AppHost, type HostEvents, type Slot } from "./app_host.ts";
 import { handleCall } from "./bridge.ts";
+import { KvSignals } from "./kv_signals.ts";
 import { EgressProxy } from "./egress_proxy.ts";
 import { HostSocket } from "./host_socket.ts";
 import type { Manifest } from "./manifest.ts";
@@ -85,6 +86,8 @@ const INCIDENT_TEXT: Record<Incident, string> = {
  */
 export class AppRuntime {
   readonly writes: WriteQueue;
+  /** Wakes apps' waiting `Deno.openKv()` calls (`watch`, `listenQueue`). */
+  readonly kvSignals = new KvSignals();
   #instances = new Map<string, Instance>();
   #hosts = new Set<AppHost>();
   #backoff = new Map<number, Backoff>();
@@ -263,7 +266,16 @@ export class AppRuntime {
     }
     const channel = new AppChannel(slot.out!, inst.limits, {
       call: (op, args, body) =>
-        handleCall(this.storage, this.writes, target.appId, op, args, body, this.log),
+        handleCall(
+          this.storage,
+          this.writes,
+          target.appId,
+          op,
+          args,
+          body,
+          this.log,
+          this.kvSignals,
+        ),
       log: (entries) => this.#appendLogs(target, entries),
       timedOut: () => this.#incident(host, inst, "timeout"),
       memory: (bytes) => {
@@ -633,6 +645,7 @@ export class AppRuntime {
   #sweep(): void {
     // Expired keys already read as absent; this frees their space.
     this.writes.run(0, () => this.storage.kv.purgeExpired()).catch(() => {});
+    this.writes.run(0, () => this.storage.denoKv.purgeExpired()).catch(() => {});
     const idle = this.settings.app_idle_ms;
     for (const inst of [...this.#instances.values()]) {
       const busy = (inst.channel?.inflight ?? 0) + inst.waiting;
@@ -661,6 +674,7 @@ export class AppRuntime {
     for (const host of this.#hosts) host.kill();
     this.#hosts.clear();
     this.#watch.close();
+    this.kvSignals.close();
     this.#socket?.then((s) => s.close()).catch(() => {});
   }
 }

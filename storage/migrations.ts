@@ -303,6 +303,34 @@ export const MIGRATIONS: readonly string[] = [
   // 10: a build's source map (JSON), kept apart from its code: read only to
   // map stack traces in app logs to the developer's files.
   `ALTER TABLE builds ADD COLUMN source_map TEXT;`,
+  // 11: Deno KV for apps (`Deno.openKv()`): keys in Deno KV's tuple
+  // encoding, so BLOB order is key order; every commit takes the app's next
+  // version, the versionstamp of what it wrote; queue messages apart.
+  `CREATE TABLE app_denokv (
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     key BLOB NOT NULL,
+     value BLOB NOT NULL,
+     encoding INTEGER NOT NULL,
+     version INTEGER NOT NULL,
+     expires_at INTEGER,
+     PRIMARY KEY (app_id, key)
+   ) WITHOUT ROWID;
+   CREATE INDEX app_denokv_expiry ON app_denokv (expires_at) WHERE expires_at IS NOT NULL;
+   CREATE TABLE app_denokv_version (
+     app_id INTEGER PRIMARY KEY REFERENCES apps (id) ON DELETE CASCADE,
+     version INTEGER NOT NULL
+   );
+   CREATE TABLE app_denokv_queue (
+     id INTEGER PRIMARY KEY,
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     payload BLOB NOT NULL,
+     ready_at INTEGER NOT NULL,
+     leased_until INTEGER,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     backoff TEXT NOT NULL,
+     undelivered TEXT NOT NULL
+   );
+   CREATE INDEX app_denokv_queue_due ON app_denokv_queue (app_id, ready_at);`,
 ];
 
 /** The schema version a fully migrated database has. */
