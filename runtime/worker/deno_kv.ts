@@ -455,3 +455,10 @@ export function openKvFor(call: KvTransport, warn: (line: string) => void) {
     return Promise.resolve(new Kv(call));
   };
 }
+
+/** Gives app code `Deno.openKv` and `Deno.KvU64` (Deno's own need `--unstable-kv`). */
+export function installKv(call: KvTransport, warn: (line: string) => void): void {
+  for (const [name, value] of [["openKv", openKvFor(call, warn)], ["KvU64", KvU64]] as const) {
+    Object.defineProperty(Deno, name, { value, writable: false, configurable: false });
+  }
+}
