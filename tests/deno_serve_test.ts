@@ -79,6 +79,17 @@ Deno.test("a second Deno.serve is an error the app sees, with a clear message", 
       seen,
       /^Error: Deno\.serve was called a second time: an app on fazt has one handler/,
     );
+    // Once the module has loaded the app is serving: a late call is refused too.
+    await deployFiles(node, "late", {
+      "api/main.ts": `export default () => {
+        try { Deno.serve(() => new Response("late")); return new Response("registered"); }
+        catch (e) { return new Response(e.name + ": " + e.message); }
+      };`,
+    });
+    assert.match(
+      await text(node, "late", "/api/x"),
+      /^Error: Deno\.serve must be called while the app's module loads \(at its top level\)/,
+    );
   });
 });
 
@@ -140,5 +151,48 @@ Deno.test("Deno.openKv in app code: the app's own KV, apart from other apps'", a
       u64: false,
       keys: [],
     });
+  });
+});
+
+Deno.test("Deno.env reads the app's secrets by name, as under --allow-env=<their names>", async () => {
+  await withTestNode(async (node) => {
+    await deployFiles(node, "envy", {
+      "api/main.ts": `
+        Deno.serve(() => {
+          const tries = {
+            home: () => Deno.env.get("HOME"),
+            hasHome: () => Deno.env.has("HOME"),
+            all: () => Deno.env.toObject(),
+            set: () => Deno.env.set("X", "1"),
+            remove: () => Deno.env.delete("API_KEY"),
+          };
+          const refusals = {};
+          for (const [name, attempt] of Object.entries(tries)) {
+            try { refusals[name] = "allowed " + JSON.stringify(attempt()); }
+            catch (e) { refusals[name] = e.name + ": " + e.message; }
+          }
+          return Response.json({ key: Deno.env.get("API_KEY"), has: Deno.env.has("API_KEY"), refusals });
+        });`,
+      "manifest.json": ALL_ROUTES,
+    });
+    const res = await node.fetch("/api/apps/envy/env", {
+      method: "PUT",
+      body: JSON.stringify({ API_KEY: "k-123" }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    const seen = JSON.parse(await text(node, "envy", "/"));
+    assert.equal(seen.key, "k-123");
+    assert.equal(seen.has, true);
+    const r = seen.refusals;
+    // Deno's own refusal, as under --allow-env=API_KEY.
+    assert.match(r.home, /^NotCapable: Requires env access to "HOME"/);
+    assert.match(r.hasHome, /^NotCapable: Requires env access to "HOME"/);
+    assert.match(r.all, /^NotCapable: Requires env access/);
+    assert.match(
+      r.set,
+      /^NotCapable: Deno\.env\.set: apps on fazt cannot change their environment/,
+    );
+    assert.match(r.remove, /^NotCapable: Deno\.env\.delete: apps on fazt cannot change/);
   });
 });

@@ -4,7 +4,8 @@
  * (a Deno Deploy-style app: `Deno.serve(handler)` at the top level). Every
  * call form works (a handler; options and a handler; `{ handler, … }`), and
  * `onListen` hears a plausible address. An app has one handler: a second
- * call throws.
+ * call throws, and so does a call once the module has loaded (the app is
+ * serving by then, with its default export).
  * @module
  */
 
@@ -25,6 +26,10 @@ interface ServeOptions {
   signal?: AbortSignal;
 }
 
+export const LATE_SERVE =
+  "Deno.serve must be called while the app's module loads (at its top level): the app is " +
+  "already serving, and apps on fazt never listen";
+
 export const SECOND_SERVE =
   "Deno.serve was called a second time: an app on fazt has one handler, the first call's " +
   "(route inside that handler instead)";
@@ -33,6 +38,7 @@ export const SECOND_SERVE =
 export class ServeRegistry {
   handler: ServeHandler | undefined;
   onError: ServeOptions["onError"];
+  #loaded = false;
 
   /** The app's `Deno.serve`. */
   readonly serve = (a?: unknown, b?: unknown): unknown => {
@@ -49,6 +55,7 @@ export class ServeRegistry {
       throw new TypeError("Deno.serve needs a handler: Deno.serve((req) => new Response(...))");
     }
     if (this.handler) throw new Error(SECOND_SERVE);
+    if (this.#loaded) throw new Error(LATE_SERVE);
     this.handler = handler as ServeHandler;
     this.onError = opts.onError;
     const addr = {
@@ -77,8 +84,12 @@ export class ServeRegistry {
     };
   };
 
-  /** The handler as the bootstrap calls it (`null` when the app never called `Deno.serve`). */
+  /**
+   * The handler as the bootstrap calls it (`null` when the app never called
+   * `Deno.serve`). Asked once the module has loaded: later calls are refused.
+   */
   fetch(): ((req: Request) => unknown) | null {
+    this.#loaded = true;
     const handler = this.handler;
     if (!handler) return null;
     const onError = this.onError;

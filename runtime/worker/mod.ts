@@ -17,6 +17,7 @@ import type { InitMeta } from "../protocol.ts";
 import { type AppFetch, loadModule } from "./app_module.ts";
 import { AppLog, captureConsole } from "./console_capture.ts";
 import { createContext } from "./context.ts";
+import { installEnv } from "./deno_env.ts";
 import { installKv } from "./deno_kv.ts";
 import { ServeRegistry } from "./deno_serve.ts";
 import { egressFetch } from "./egress.ts";
@@ -87,6 +88,7 @@ async function start(init: InitMeta): Promise<void> {
     writable: true,
     configurable: true,
   });
+  installEnv(init.env);
   const ctx = createContext(init, parts);
   faztGlobal.fazt = ctx;
   try {
