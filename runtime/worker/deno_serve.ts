@@ -94,7 +94,8 @@ export class ServeRegistry {
     if (!handler) return null;
     const onError = this.onError;
     return async (req: Request) => {
-      const hostname = req.headers.get("x-forwarded-for")?.split(",")[0].trim() || "127.0.0.1";
+      // The node holds the client's connection; the app sees the node.
+      const hostname = "127.0.0.1";
       const info: ServeInfo = {
         remoteAddr: { transport: "tcp", hostname, port: 0 },
         completed: Promise.resolve(),

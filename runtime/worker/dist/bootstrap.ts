@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "498a5139a7876082a6061c3a03ff627202a9300c897bb0c71ae1fd98e9f19ea5";
+export const WORKER_HASH = "2287029c823064d4f429ec3421eb5fdd7fc402f28b9e3de91cf3b668ee77362c";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
@@ -908,7 +908,7 @@ export const WORKER_SOURCE: string = [
   "    if (!handler2) return null;",
   "    const onError2 = this.onError;",
   "    return async (req) => {",
-  "      const hostname = req.headers.get(\"x-forwarded-for\")?.split(\",\")[0].trim() || \"127.0.0.1\";",
+  "      const hostname = \"127.0.0.1\";",
   "      const info = {",
   "        remoteAddr: { transport: \"tcp\", hostname, port: 0 },",
   "        completed: Promise.resolve()",
