@@ -365,6 +365,36 @@ export class DenoKvStore {
     return true;
   }
 
+  /** The owner's view: live entries after `after` (or from the first), in key order. */
+  page(
+    appId: number,
+    after: Uint8Array | undefined,
+    limit: number,
+  ): (KvEntryRow & { expires_at: number | null })[] {
+    checkAppId(appId);
+    const rows = this.#db.all<{
+      key: Uint8Array;
+      value: Uint8Array;
+      encoding: KvEncoding;
+      version: number;
+      expires_at: number | null;
+    }>(
+      `SELECT key, value, encoding, version, expires_at FROM app_denokv
+       WHERE app_id = ? AND key > ? AND ${LIVE} ORDER BY key LIMIT ?`,
+      appId,
+      after ?? new Uint8Array(),
+      this.#now(),
+      Math.min(Math.max(1, limit), KV_LIMITS.listBatch),
+    );
+    return rows.map((r) => ({
+      key: r.key,
+      value: r.value,
+      encoding: r.encoding,
+      versionstamp: versionstampOf(r.version),
+      expires_at: r.expires_at,
+    }));
+  }
+
   /** Entries and waiting messages of one app, and their bytes (for the dashboard). */
   usage(appId: number): { entries: number; bytes: number; queued: number } {
     checkAppId(appId);

@@ -151,6 +151,26 @@ Deno.test("Deno.openKv in app code: the app's own KV, apart from other apps'", a
       u64: false,
       keys: [],
     });
+    // The owner sees the entries, as text, page by page.
+    const first = await node.fetch("/api/apps/kv-a/denokv?limit=1");
+    assert.equal(first.status, 200);
+    const page = (await first.json()).data;
+    assert.equal(page.items.length, 1);
+    assert.equal(page.items[0].key, '["hits"]');
+    assert.equal(page.items[0].value, "Deno.KvU64(2)");
+    assert.match(page.items[0].versionstamp, /^[0-9a-f]{20}$/);
+    const next = (await (await node.fetch(
+      `/api/apps/kv-a/denokv?cursor=${page.cursor}`,
+    )).json()).data;
+    assert.deepEqual(next.items.map((i: { key: string }) => i.key), ['["who", 1n]']);
+    assert.match(next.items[0].value, /by: "a"/);
+    assert.equal(next.cursor, null);
+    const bad = await node.fetch("/api/apps/kv-a/denokv?cursor=%21%21");
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.code, "VALIDATION_FAILED");
+    const read = await node.fetch("/api/apps/kv-a/denokv", { token: node.tokens.read });
+    assert.equal(read.status, 403);
+    await read.body?.cancel();
   });
 });
 
