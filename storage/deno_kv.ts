@@ -59,6 +59,8 @@ export const KV_LIMITS = {
   valueBytes: 65536,
   checks: 100,
   mutations: 1000,
+  /** Keys and values of one commit together. */
+  commitBytes: 800 * 1024,
   listBatch: 1000,
   getMany: 10,
   delayMs: 30 * 24 * 3600 * 1000,
@@ -202,6 +204,16 @@ export class DenoKvStore {
       }
     }
     for (const e of enqueues) checkValueBytes(e.payload);
+    const total = mutations.reduce(
+      (n, m) => n + m.key.length + (m.type === "delete" ? 0 : m.value.length),
+      enqueues.reduce((n, e) => n + e.payload.length, 0),
+    );
+    if (total > KV_LIMITS.commitBytes) {
+      throw new StorageError(
+        "LIMIT_EXCEEDED",
+        `Total mutation size too large (max ${KV_LIMITS.commitBytes} bytes)`,
+      );
+    }
     const now = this.#now();
     for (const c of checks) {
       const current = this.get(appId, [c.key])[0];

@@ -132,6 +132,13 @@ Deno.test("deno kv: limits are Deno KV's", () => {
     () => kv.commit(a, [], [], [{ payload: value("m"), backoffSchedule: [-1] }]),
     "VALIDATION_FAILED",
   );
+  const many = Array.from({ length: 13 }, (_, i) => ({
+    type: "set" as const,
+    key: key(`k${i}`),
+    value: new Uint8Array(KV_LIMITS.valueBytes),
+    encoding: 3 as const,
+  }));
+  refused(() => kv.commit(a, [], many, []), "LIMIT_EXCEEDED");
   assert.equal(kv.usage(a).entries, 0);
 });
 

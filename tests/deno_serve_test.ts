@@ -113,7 +113,7 @@ Deno.test("code with neither Deno.serve nor a default export fails to start, say
 Deno.test("Deno.openKv in app code: the app's own KV, apart from other apps'", async () => {
   await withTestNode(async (node) => {
     const code = (name: string) => `
-      const kv = await Deno.openKv();
+      const kv = await Deno.openKv(${name === "b" ? '"./local.sqlite3"' : ""});
       Deno.serve(async (req) => {
         const url = new URL(req.url);
         if (url.pathname === "/set") {
@@ -151,6 +151,16 @@ Deno.test("Deno.openKv in app code: the app's own KV, apart from other apps'", a
       u64: false,
       keys: [],
     });
+    // A path is ignored, and the log says so.
+    await waitFor(async () => {
+      const r = await node.fetch("/api/apps/kv-b/logs?limit=100");
+      const lines: { level: string; message: string }[] = (await r.json()).data;
+      return lines.some((l) =>
+        l.level === "warn" &&
+        l.message ===
+          'Deno.openKv("./local.sqlite3"): the path is ignored; apps on fazt have one KV'
+      );
+    }, "the warning about the ignored path");
     // The owner sees the entries, as text, page by page.
     const first = await node.fetch("/api/apps/kv-a/denokv?limit=1");
     assert.equal(first.status, 200);
