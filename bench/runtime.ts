@@ -3,7 +3,9 @@
  * on workerd (npm) and a bare Deno.serve, in alternating rounds: a hello
  * world, a JSON handler that reads one KV key (workerd: one key of an
  * in-memory map), a handler that does one `docs.insert`, server-sent events
- * streamed as fast as a client reads them (events/s); then reads of one
+ * streamed as fast as a client reads them (events/s), a Deno Deploy-style
+ * handler that commits one `atomic()` to `Deno.openKv()` (beside the same
+ * handler on Deno's own KV, a file, in a bare Deno.serve); then reads of one
  * app while another writes flat out, cold starts, idle memory per app
  * (RSS and PSS), and a density run: many apps deployed, each hit once a
  * second, with the memory of the whole process tree and each app's p99.
@@ -120,6 +122,43 @@ async function startBareDeno(ctx: BenchContext): Promise<{ port: number; pids: (
     "run",
     "--no-prompt",
     "--allow-net=127.0.0.1",
+    file,
+  ], { cwd: ctx.tmp });
+  await waitFor200(port, "/", {
+    since: proc.spawnedAt,
+    alive: () => !proc.exited,
+    timeoutMs: 20_000,
+  });
+  return { port, pids: () => [proc.pid] };
+}
+
+/** The Deno KV handler: one atomic commit per request. */
+const KV_ATOMIC = `const kv = await Deno.openKv(KV_PATH);
+Deno.serve(SERVE_OPTIONS, async () => {
+  const r = await kv.atomic().sum(["hits"], 1n).set(["last"], Date.now()).commit();
+  return new Response(r.ok ? r.versionstamp : "conflict");
+});
+`;
+
+/** The same handler in a bare Deno.serve on Deno's own KV (a file, like fazt's). */
+async function startBareDenoKv(
+  ctx: BenchContext,
+): Promise<{ port: number; pids: () => number[] }> {
+  const port = freePort();
+  const file = `${ctx.tmp}/kv_serve.ts`;
+  const store = `${ctx.tmp}/deno-kv.sqlite3`;
+  await Deno.writeTextFile(
+    file,
+    KV_ATOMIC.replace("KV_PATH", JSON.stringify(store))
+      .replace("SERVE_OPTIONS", `{ hostname: "127.0.0.1", port: ${port}, onListen() {} }`),
+  );
+  const proc = ctx.procs.spawn("deno-kv", Deno.execPath(), [
+    "run",
+    "--no-prompt",
+    "--unstable-kv",
+    "--allow-net=127.0.0.1",
+    `--allow-read=${ctx.tmp}`,
+    `--allow-write=${ctx.tmp}`,
     file,
   ], { cwd: ctx.tmp });
   await waitFor200(port, "/", {
@@ -277,6 +316,7 @@ const APPS = {
     const doc = await ctx.docs.insert("hits", { at: Date.now() });
     return new Response(doc.id);
   };`,
+  denokv: KV_ATOMIC.replace("KV_PATH", "").replace("SERVE_OPTIONS", "{}"),
 };
 
 /** A small, slightly realistic app for the density run: routes, JSON, state. */
@@ -326,6 +366,9 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
     subjects.push({ name: "workerd json", port: workerd.port, path: "/json", pids: workerd.pids });
   }
   subjects.push(on("fazt docs.insert", "writer"));
+  subjects.push(on("fazt kv atomic", "denokv"));
+  const bareKv = await startBareDenoKv(ctx);
+  subjects.push({ name: "deno kv atomic", port: bareKv.port, path: "/", pids: bareKv.pids });
 
   // 1. Throughput, alternating rounds.
   const rounds = Math.max(sized(ctx.opts, 3, 1), ctx.opts.pairs);
@@ -484,6 +527,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
       ratio_hello_workerd: median(helloRatios),
       ratio_hello_deno: ratio(faztRps, med("deno hello", "rps")),
       ratio_json_workerd: ratio(med("fazt json+kv", "rps"), med("workerd json", "rps")),
+      ratio_kv_atomic_deno: ratio(med("fazt kv atomic", "rps"), med("deno kv atomic", "rps")),
       samples: Object.fromEntries(samples),
       sse: {
         streams,
@@ -532,13 +576,18 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
         fmt(med(s.name, "rps")),
         String(med(s.name, "p99_ms")),
         fmt(med(s.name, "cpu_us"), 1),
-        s.name.startsWith("fazt") && s.name !== "fazt docs.insert"
+        s.name.startsWith("fazt") && s.name !== "fazt docs.insert" &&
+          s.name !== "fazt kv atomic"
           ? fmtRatio(ratio(
             med(s.name, "rps"),
             med(s.name === "fazt hello" ? "workerd hello" : "workerd json", "rps"),
           ))
           : "",
-        s.name === "fazt hello" ? fmtRatio(ratio(faztRps, med("deno hello", "rps"))) : "",
+        s.name === "fazt hello"
+          ? fmtRatio(ratio(faztRps, med("deno hello", "rps")))
+          : s.name === "fazt kv atomic"
+          ? fmtRatio(ratio(med(s.name, "rps"), med("deno kv atomic", "rps")))
+          : "",
       ]),
     }, {
       title:

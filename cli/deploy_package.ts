@@ -16,6 +16,7 @@ import {
   SERVER_ENTRIES,
 } from "../runtime/mod.ts";
 import { bundleServer } from "./app_bundle.ts";
+import { denoDeployEntry } from "./deno_deploy_entry.ts";
 import { CliError } from "./cli_error.ts";
 import { IgnoreRules } from "./faztignore.ts";
 import { visible } from "./output.ts";
@@ -88,6 +89,18 @@ function isScript(entry: string, source: string): boolean {
   return entry === "api/main.js" && !/^\s*(export|import)\s/m.test(source);
 }
 
+/**
+ * A bundle the node must run as a module even with no `import` or `export`
+ * (an app that only calls `Deno.serve`): an `api/main.js` without them reads
+ * as an original-style script. The mark goes last, before the inline source
+ * map, so no line moves.
+ */
+export function asModule(code: string): string {
+  if (/^\s*(export|import)\s/m.test(code)) return code;
+  const at = code.lastIndexOf("\n//# sourceMappingURL=");
+  return at < 0 ? `${code}\nexport {};\n` : `${code.slice(0, at)}\nexport {};${code.slice(at)}`;
+}
+
 /** The project's manifest: its file name, text and parsed form. */
 function readManifest(root: string): { name: string; text?: string; manifest: Manifest } {
   for (const name of MANIFEST_FILES) {
@@ -105,11 +118,23 @@ function readManifest(root: string): { name: string; text?: string; manifest: Ma
   return { name: "manifest.json", manifest: parseManifest(undefined) };
 }
 
-/** The manifest as uploaded: `--spa` sets `"spa": true` in it (or makes one saying only that). */
-function manifestText(text: string | undefined, spa: boolean): string | undefined {
-  if (!spa) return text;
+/**
+ * The manifest as uploaded: `--spa` sets `"spa": true` in it (or makes one
+ * saying only that); a Deno Deploy-style app's routes default to every path,
+ * its own handler before static files.
+ */
+function manifestText(
+  text: string | undefined,
+  spa: boolean,
+  allRoutes: boolean,
+): string | undefined {
+  if (!spa && !allRoutes) return text;
   const raw = text === undefined ? {} : JSON.parse(text);
-  raw.spa = true;
+  if (spa) raw.spa = true;
+  if (allRoutes) {
+    raw.routes ??= ["/*"];
+    raw.static_first ??= false;
+  }
   return JSON.stringify(raw, null, 2) + "\n";
 }
 
@@ -181,7 +206,16 @@ export async function packageFolder(dir: string, opts: PackageOptions): Promise<
       "STATIC_NOT_FOUND",
     );
   }
-  const entry = manifest.server ?? SERVER_ENTRIES.find((p) => exists(`${root}/${p}`));
+  const deployStyle = manifest.server || SERVER_ENTRIES.some((p) => exists(`${root}/${p}`))
+    ? undefined
+    : denoDeployEntry(root);
+  if (deployStyle) {
+    opts.note(
+      `a Deno Deploy-style app: every request goes to ${deployStyle.entry} (${deployStyle.from})`,
+    );
+  }
+  const entry = manifest.server ?? deployStyle?.entry ??
+    SERVER_ENTRIES.find((p) => exists(`${root}/${p}`));
   if (entry && !exists(`${root}/${entry}`)) {
     throw new CliError(`the server entry "${entry}" is not a file`, "SERVER_NOT_FOUND");
   }
@@ -211,7 +245,7 @@ export async function packageFolder(dir: string, opts: PackageOptions): Promise<
       const bundle = await bundleServer(root, entry);
       const enc = new TextEncoder();
       entries.push(
-        { path: "api/main.js", data: enc.encode(bundle.code) },
+        { path: "api/main.js", data: enc.encode(asModule(bundle.code)) },
         { path: "_fazt/lock.json", data: enc.encode(JSON.stringify(bundle.lock, null, 2) + "\n") },
       );
       const packages = Object.keys(bundle.lock.npm).length + Object.keys(bundle.lock.jsr).length;
@@ -222,7 +256,7 @@ export async function packageFolder(dir: string, opts: PackageOptions): Promise<
   }
 
   const spa = opts.spa === true || manifest.spa;
-  const uploaded = manifestText(text, opts.spa === true);
+  const uploaded = manifestText(text, opts.spa === true, deployStyle !== undefined);
   if (uploaded !== undefined) {
     if (entries.some((e) => MANIFEST_FILES.includes(e.path))) {
       throw new CliError(
@@ -234,7 +268,7 @@ export async function packageFolder(dir: string, opts: PackageOptions): Promise<
     entries.push({ path: manifestName, data: new TextEncoder().encode(uploaded) });
   }
 
-  if (!spa) {
+  if (!spa && !deployStyle) {
     const reason = await singlePageReason({
       files: entries.map((e) => e.path),
       read: (path) => Deno.readTextFile(`${staticRoot}/${path}`),

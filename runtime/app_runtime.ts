@@ -5,6 +5,7 @@ import { AppChannel, type ChannelLimits } from "./app_channel.ts";
 import { AppHost, type HostEvents, type Slot } from "./app_host.ts";
 import { AppQuotas } from "./app_quotas.ts";
 import { handleCall } from "./bridge.ts";
+import { KvSignals } from "./kv_signals.ts";
 import { EgressProxy } from "./egress_proxy.ts";
 import { HostSocket } from "./host_socket.ts";
 import type { Manifest } from "./manifest.ts";
@@ -88,6 +89,8 @@ export class AppRuntime {
   readonly writes: WriteQueue;
   /** Each app's limits: stored bytes, request rate, requests at once, WebSockets. */
   readonly quotas: AppQuotas;
+  /** Wakes apps' waiting `Deno.openKv()` calls (`watch`, `listenQueue`). */
+  readonly kvSignals = new KvSignals();
   #instances = new Map<string, Instance>();
   #hosts = new Set<AppHost>();
   #backoff = new Map<number, Backoff>();
@@ -294,6 +297,7 @@ export class AppRuntime {
           body,
           this.log,
           this.quotas.limits(target.appId).max_storage_bytes,
+          this.kvSignals,
         ),
       log: (entries) => this.#appendLogs(target, entries),
       timedOut: () => this.#incident(host, inst, "timeout"),
@@ -410,6 +414,7 @@ export class AppRuntime {
         new Uint8Array(),
         this.log,
         this.quotas.limits(inst.target.appId).max_storage_bytes,
+        this.kvSignals,
       );
     },
     ticket: async (slot) => {
@@ -665,6 +670,7 @@ export class AppRuntime {
   #sweep(): void {
     // Expired keys already read as absent; this frees their space.
     this.writes.run(0, () => this.storage.kv.purgeExpired()).catch(() => {});
+    this.writes.run(0, () => this.storage.denoKv.purgeExpired()).catch(() => {});
     const idle = this.settings.app_idle_ms;
     for (const inst of [...this.#instances.values()]) {
       const busy = (inst.channel?.inflight ?? 0) + inst.waiting;
@@ -693,6 +699,7 @@ export class AppRuntime {
     for (const host of this.#hosts) host.kill();
     this.#hosts.clear();
     this.#watch.close();
+    this.kvSignals.close();
     this.#socket?.then((s) => s.close()).catch(() => {});
   }
 }

@@ -1,5 +1,7 @@
 import { type Storage, StorageError } from "../storage/mod.ts";
 import type { CallError, OpName } from "./protocol.ts";
+import { kvOp } from "./kv_ops.ts";
+import type { KvSignals } from "./kv_signals.ts";
 import type { WriteQueue } from "./write_queue.ts";
 
 export interface CallResult {
@@ -40,7 +42,7 @@ const value = (v: unknown): CallResult => ({ value: v });
  * Every storage call an app can make. The app id is never taken from the
  * message: the server binds it from the channel the call came in on.
  */
-const OPS: Record<OpName, Op> = {
+const OPS: Record<Exclude<OpName, `denokv.${string}`>, Op> = {
   "kv.get": { write: false, run: (s, id, a) => value(s.kv.get(id, str(a[0], "key"))) },
   "kv.set": {
     write: true,
@@ -126,9 +128,21 @@ const OPS: Record<OpName, Op> = {
   },
 };
 
-function isOpName(op: unknown): op is OpName {
+function isOpName(op: unknown): op is keyof typeof OPS {
   return typeof op === "string" && Object.hasOwn(OPS, op);
 }
+
+const KV_OPS = new Set<string>(
+  [
+    "denokv.get",
+    "denokv.range",
+    "denokv.commit",
+    "denokv.watch",
+    "denokv.take",
+    "denokv.settle",
+    "denokv.release",
+  ] satisfies OpName[],
+);
 
 /**
  * Runs one storage call for the app `appId`; errors come back as values,
@@ -145,7 +159,17 @@ export async function handleCall(
   body: Uint8Array,
   log: (msg: string) => void,
   maxStoredBytes = 0,
+  signals?: KvSignals,
 ): Promise<CallResult> {
+  if (typeof op === "string" && KV_OPS.has(op) && Array.isArray(args)) {
+    try {
+      return { value: await kvOp({ storage, writes, appId, signals, maxStoredBytes }, op, args) };
+    } catch (err) {
+      if (err instanceof StorageError) return { error: { code: err.code, message: err.message } };
+      log(`storage call ${op} failed: ${err instanceof Error ? err.message : String(err)}`);
+      return { error: { code: "INTERNAL_ERROR", message: "the storage call failed" } };
+    }
+  }
   const spec = isOpName(op) ? OPS[op] : undefined;
   if (!spec) {
     return { error: { code: "UNKNOWN_OPERATION", message: `no storage operation ${String(op)}` } };

@@ -7,6 +7,7 @@
 export { AppRuntime, type AppTarget } from "./app_runtime.ts";
 export { CompileError, compileServerCode, SERVER_ENTRIES } from "./compiler.ts";
 export { CompilerUnavailableError } from "./esbuild_binary.ts";
+export { type DenoKvItem, denoKvPage } from "./kv_view.ts";
 export { mapStackTrace, SourceMap, SourceMapError } from "./source_map.ts";
 export {
   type Manifest,

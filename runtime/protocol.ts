@@ -104,7 +104,15 @@ export type OpName =
   | "blobs.list"
   // The original's `fazt.storage.s3`: text in, base64 out.
   | "blobs.putText"
-  | "blobs.getBase64";
+  | "blobs.getBase64"
+  // `Deno.openKv()` (see `runtime/kv_ops.ts`): keys and values as base64.
+  | "denokv.get"
+  | "denokv.range"
+  | "denokv.commit"
+  | "denokv.watch"
+  | "denokv.take"
+  | "denokv.settle"
+  | "denokv.release";
 
 /** One line of an app's log as it travels: the Worker, the server, the store. */
 export type LogLine = Omit<NewLogEntry, "appId">;

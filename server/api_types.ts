@@ -529,6 +529,16 @@ export interface KvEntry {
   expires_at: number | null;
 }
 
+/** `GET /api/apps/:name/denokv`: an entry of the app's `Deno.openKv()`, as text. */
+export interface DenoKvEntry {
+  /** As Deno prints it: `["links", "kv"]`. */
+  key: string;
+  /** A preview, at most 200 characters. */
+  value: string;
+  versionstamp: string;
+  expires_at: number | null;
+}
+
 /** `DELETE /api/apps/:name/kv/*key` and `…/blobs/*key` */
 export interface KeyDeleted {
   key: string;
@@ -696,6 +706,7 @@ export interface ApiData {
   "GET /api/apps/:name/logs": LogEntry[];
   "GET /api/apps/:name/kv": Page<KvEntry>;
   "DELETE /api/apps/:name/kv/*key": KeyDeleted;
+  "GET /api/apps/:name/denokv": Page<DenoKvEntry>;
   "GET /api/apps/:name/docs": Collection[];
   "GET /api/apps/:name/docs/:collection": Page<Doc>;
   "DELETE /api/apps/:name/docs/:collection/:id": DocDeleted;

@@ -28,6 +28,7 @@ import {
   getBlob,
   listBlobs,
   listCollections,
+  listDenoKv,
   listKv,
 } from "./handlers/app_data.ts";
 import { streamLogs } from "./handlers/log_stream.ts";
@@ -263,6 +264,13 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary: "Delete one of an app's keys",
     handler: deleteKv,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/denokv",
+    auth: "admin",
+    summary: "An app's Deno KV entries, as text (`?limit=&cursor=`)",
+    handler: listDenoKv,
   },
   {
     method: "GET",

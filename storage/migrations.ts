@@ -377,6 +377,50 @@ export const MIGRATIONS: readonly string[] = [
        - octet_length(old.key) - old.size - octet_length(old.content_type)
        WHERE app_id = old.app_id;
    END;`,
+  // 12: Deno KV for apps (`Deno.openKv()`), counted in the app's kv_bytes
+  // like its other data: keys in Deno KV's tuple
+  // encoding, so BLOB order is key order; every commit takes the app's next
+  // version, the versionstamp of what it wrote; queue messages apart.
+  `CREATE TABLE app_denokv (
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     key BLOB NOT NULL,
+     value BLOB NOT NULL,
+     encoding INTEGER NOT NULL,
+     version INTEGER NOT NULL,
+     expires_at INTEGER,
+     PRIMARY KEY (app_id, key)
+   ) WITHOUT ROWID;
+   CREATE INDEX app_denokv_expiry ON app_denokv (expires_at) WHERE expires_at IS NOT NULL;
+   CREATE TABLE app_denokv_version (
+     app_id INTEGER PRIMARY KEY REFERENCES apps (id) ON DELETE CASCADE,
+     version INTEGER NOT NULL
+   );
+   CREATE TABLE app_denokv_queue (
+     id INTEGER PRIMARY KEY,
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     payload BLOB NOT NULL,
+     ready_at INTEGER NOT NULL,
+     leased_until INTEGER,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     backoff TEXT NOT NULL,
+     undelivered TEXT NOT NULL
+   );
+   CREATE INDEX app_denokv_queue_due ON app_denokv_queue (app_id, ready_at);
+   CREATE TRIGGER app_denokv_usage_insert AFTER INSERT ON app_denokv BEGIN
+     INSERT INTO app_usage (app_id, kv_bytes)
+       VALUES (new.app_id, octet_length(new.key) + octet_length(new.value))
+       ON CONFLICT (app_id) DO UPDATE SET kv_bytes = kv_bytes + excluded.kv_bytes;
+   END;
+   CREATE TRIGGER app_denokv_usage_update AFTER UPDATE OF key, value ON app_denokv BEGIN
+     UPDATE app_usage SET kv_bytes = kv_bytes
+       - octet_length(old.key) - octet_length(old.value)
+       + octet_length(new.key) + octet_length(new.value)
+       WHERE app_id = new.app_id;
+   END;
+   CREATE TRIGGER app_denokv_usage_delete AFTER DELETE ON app_denokv BEGIN
+     UPDATE app_usage SET kv_bytes = kv_bytes - octet_length(old.key) - octet_length(old.value)
+       WHERE app_id = old.app_id;
+   END;`,
 ];
 
 /** The schema version a fully migrated database has. */

@@ -11,6 +11,7 @@ import { EnvStore } from "./app_env.ts";
 import { KvStore } from "./app_kv.ts";
 import { AppLimitStore } from "./app_limits.ts";
 import { UsageStore } from "./app_usage.ts";
+import { DenoKvStore } from "./deno_kv.ts";
 import { LogStore } from "./app_logs.ts";
 import { AnalyticsStore } from "./analytics.ts";
 import { AppStore } from "./apps.ts";
@@ -35,6 +36,7 @@ export * from "./app_env.ts";
 export * from "./app_kv.ts";
 export * from "./app_limits.ts";
 export * from "./app_usage.ts";
+export * from "./deno_kv.ts";
 export * from "./app_logs.ts";
 export * from "./certificates.ts";
 export * from "./custom_domains.ts";
@@ -56,6 +58,8 @@ export class Storage {
   readonly analytics: AnalyticsStore;
   /** App-scoped stores for serverless code; every method takes the app id first. */
   readonly kv: KvStore;
+  /** What app code's `Deno.openKv()` reads and writes. */
+  readonly denoKv: DenoKvStore;
   readonly docs: DocStore;
   readonly blobs: BlobStore;
   readonly env: EnvStore;
@@ -78,6 +82,7 @@ export class Storage {
     this.certificates = new CertificateStore(db);
     this.analytics = new AnalyticsStore(db);
     this.kv = new KvStore(db);
+    this.denoKv = new DenoKvStore(db);
     this.docs = new DocStore(db);
     this.blobs = new BlobStore(db);
     this.env = new EnvStore(db);

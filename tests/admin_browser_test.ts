@@ -13,6 +13,8 @@ import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
 import { hostFetch } from "./http_client.ts";
 import { OWNER, setOwner } from "./admin_helpers.ts";
 import { checkDatabaseFile, LATEST_MIGRATION } from "../storage/mod.ts";
+import { encodeKey } from "../runtime/worker/kv_key.ts";
+import { serialize } from "node:v8";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("./artifacts/", import.meta.url);
@@ -260,6 +262,16 @@ browserTest(
       await page.getByRole("button", { name: "Run query" }).click();
       await page.locator("pre.code").filter({ hasText: '"title": "First"' }).waitFor();
       await shot(page, "desktop-10-storage-docs");
+      // What the app keeps with Deno.openKv(), keys as written in code.
+      node.storage.denoKv.commit(appId, [], [{
+        type: "set",
+        key: encodeKey(["links", "kv"]),
+        value: serialize({ url: "https://deno.com/kv" }),
+        encoding: 1,
+      }], []);
+      await page.getByRole("tab", { name: "Deno KV" }).click();
+      await page.getByRole("cell", { name: '["links", "kv"]' }).waitFor();
+      await page.getByRole("cell", { name: /url: "https:\/\/deno\.com\/kv"/ }).waitFor();
 
       // Tokens: create (shown once, copy button), then revoke.
       await nav(page, "Tokens").click();

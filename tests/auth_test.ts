@@ -42,6 +42,7 @@ const EXPECTED: Record<string, Policy> = {
   "GET /api/apps/:name/logs/stream": "read",
   "GET /api/apps/:name/kv": "admin",
   "DELETE /api/apps/:name/kv/*key": "admin",
+  "GET /api/apps/:name/denokv": "admin",
   "GET /api/apps/:name/docs": "admin",
   "GET /api/apps/:name/docs/:collection": "admin",
   "DELETE /api/apps/:name/docs/:collection/:id": "admin",

@@ -17,16 +17,28 @@ type DefaultExport = ((req: Request, ctx: Fazt) => unknown) | { fetch?: unknown 
  */
 export const APP_MODULE_FRAGMENT = "#fazt-app";
 
-export async function loadModule(code: string): Promise<AppFetch> {
+/**
+ * Imports the app's module; its handler is the one it gave `Deno.serve`
+ * while it loaded (`registered`), else its default export.
+ */
+export async function loadModule(
+  code: string,
+  registered: () => ((req: Request) => unknown) | null = () => null,
+): Promise<AppFetch> {
   // The Worker may read no files and import nothing remote: a blob: URL.
   const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
   const mod: { default?: DefaultExport } = await import(url + APP_MODULE_FRAGMENT);
   URL.revokeObjectURL(url);
+  const served = registered();
+  if (served) return (req) => served(req);
   const d = mod.default;
   if (typeof d === "function") return d;
   if (d && typeof d.fetch === "function") {
     const app = d as { fetch: AppFetch };
     return (req, ctx) => app.fetch(req, ctx);
   }
-  throw new Error("api/main must export default a function or an object with fetch(req, ctx)");
+  throw new Error(
+    "the app's server code must call Deno.serve(handler) or export default a function " +
+      "or an object with fetch(req, ctx)",
+  );
 }

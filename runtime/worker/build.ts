@@ -73,6 +73,8 @@ export async function bundle(entry: URL = ENTRY, folder: URL = DIR): Promise<str
       write: false,
       format: "esm",
       platform: "neutral",
+      // Deno's own modules, imported at run time (`node:v8` for Deno KV values).
+      external: ["node:v8"],
       target: "esnext",
       charset: "utf8",
       legalComments: "none",

@@ -17,6 +17,9 @@ import type { InitMeta } from "../protocol.ts";
 import { type AppFetch, loadModule } from "./app_module.ts";
 import { AppLog, captureConsole } from "./console_capture.ts";
 import { createContext } from "./context.ts";
+import { installEnv } from "./deno_env.ts";
+import { installKv } from "./deno_kv.ts";
+import { ServeRegistry } from "./deno_serve.ts";
 import { egressFetch } from "./egress.ts";
 import { faztGlobal } from "./fazt_global.ts";
 import { FRAME } from "./frames.ts";
@@ -68,12 +71,15 @@ function appPost(message: unknown): void {
   );
 }
 
+const served = new ServeRegistry();
 lockDown({
   post: appPost,
+  serve: served.serve,
   uncaught: (err) => log.write("error", describe(err)),
   console: captureConsole(log, ConsoleClass),
 });
 capWorkers(scope, () => calls.ticket(), () => maxWorkers);
+installKv((op, args) => calls.call(op, args), (line) => log.write("warn", line));
 
 async function start(init: InitMeta): Promise<void> {
   maxWorkers = init.maxWorkers;
@@ -82,6 +88,7 @@ async function start(init: InitMeta): Promise<void> {
     writable: true,
     configurable: true,
   });
+  installEnv(init.env);
   const ctx = createContext(init, parts);
   faztGlobal.fazt = ctx;
   try {
@@ -93,7 +100,7 @@ async function start(init: InitMeta): Promise<void> {
         init.maxResponseBytes,
       );
     } else {
-      const fetch: AppFetch = await loadModule(init.code);
+      const fetch: AppFetch = await loadModule(init.code, () => served.fetch());
       serveWith(
         (req) => fetch(req, ctx),
         (err) => log.write("error", describe(err)),

@@ -3,8 +3,9 @@
  * of the work (the Worker has no TCP, file, env, process or FFI access);
  * this closes what permissions leave open in a shared host:
  *
- * - listening: `Deno.listen`/`listenTls`/`listenDatagram`/`serve` refuse
- *   (and the Worker has no TCP permission to listen with anyway);
+ * - listening: `Deno.listen`/`listenTls`/`listenDatagram`/`serveHttp`
+ *   refuse (and the Worker has no TCP permission to listen with anyway);
+ *   `Deno.serve` registers the app's handler instead (`deno_serve.ts`);
  * - stdout and stderr: they belong to the host, so `Deno.stdout`,
  *   `Deno.stderr` refuse writes (use `console`, which goes to the log) and
  *   `Deno.stdin` is empty;
@@ -72,6 +73,8 @@ export function takeConsoleClass(): PrintingConsole | undefined {
 export interface LockDown {
   /** What app code's `postMessage` does instead (see `mod.ts`). */
   post(message: unknown): void;
+  /** What `Deno.serve` does instead of listening. */
+  serve(...args: unknown[]): unknown;
   /** Where uncaught errors go. */
   uncaught(err: unknown): void;
   console: Console;
@@ -81,9 +84,10 @@ export function lockDown(opts: LockDown): void {
   const denoNs = Deno as unknown as Record<PropertyKey, unknown>;
   delete denoNs[(Deno as unknown as { internal: symbol }).internal];
   const listen = "apps cannot listen; the server calls the app's exported handler";
-  for (const name of ["listen", "listenTls", "listenDatagram", "serve", "serveHttp"]) {
+  for (const name of ["listen", "listenTls", "listenDatagram", "serveHttp"]) {
     define(Deno, name, refuse(`Deno.${name}`, listen));
   }
+  define(Deno, "serve", opts.serve);
   define(Deno, "stdout", noOutput());
   define(Deno, "stderr", noOutput());
   define(Deno, "stdin", noInput);

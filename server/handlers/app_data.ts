@@ -8,6 +8,7 @@ import { HttpError } from "../http_error.ts";
 import { findApp, intParam } from "../params.ts";
 import type * as Api from "../api_types.ts";
 import { type Answer, json } from "../respond.ts";
+import { denoKvPage } from "../../runtime/mod.ts";
 
 // Refusals of the stores (a bad cursor, filter or key) reach the client
 // through toErrorResponse, in the store's own words.
@@ -28,6 +29,13 @@ function paging(c: RouteContext): { prefix?: string; limit?: number; cursor?: st
 export function listKv(c: RouteContext): Answer<Api.Page<Api.KvEntry>> {
   const id = appId(c);
   return json(c.server.storage.kv.list(id, paging(c)));
+}
+
+/** `GET /api/apps/{name}/denokv?limit=&cursor=`: what the app keeps with `Deno.openKv()`. */
+export function listDenoKv(c: RouteContext): Answer<Api.Page<Api.DenoKvEntry>> {
+  const id = appId(c);
+  const { cursor, limit } = paging(c);
+  return json(denoKvPage(c.server.storage, id, { cursor, limit }));
 }
 
 /** `DELETE /api/apps/{name}/kv/{key}` (the key may contain slashes). */

@@ -22,7 +22,7 @@ import {
 const enc = encodeURIComponent;
 const keyPath = (key: string) => key.split("/").map(enc).join("/");
 
-type Kind = "kv" | "docs" | "blobs";
+type Kind = "kv" | "denokv" | "docs" | "blobs";
 
 function preview(value: unknown): string {
   const s = JSON.stringify(value);
@@ -188,6 +188,48 @@ function KvBrowser(props: { app: string }) {
           <pre class="code">{JSON.stringify(open.value, null, 2)}</pre>
         </dialog>
       )}
+    </Card>
+  );
+}
+
+/** What the app keeps with `Deno.openKv()`: read-only, keys in Deno KV's order. */
+function DenoKvBrowser(props: { app: string }) {
+  const base = `/api/apps/${enc(props.app)}/denokv`;
+  const list = usePaged<Api.DenoKvEntry>(
+    (cursor) => `${base}?${new URLSearchParams({ limit: "100", ...(cursor ? { cursor } : {}) })}`,
+    [props.app],
+  );
+  return (
+    <Card title="Deno KV">
+      <Show state={list.first}>
+        {() =>
+          list.items.length === 0
+            ? (
+              <Empty title="No Deno KV entries">
+                Entries appear here when the app's code writes through <code>Deno.openKv()</code>.
+              </Empty>
+            )
+            : (
+              <>
+                <table class="table responsive">
+                  <TableHead columns={["Key", "Value", "Versionstamp", "Expires"]} />
+                  <tbody>
+                    {list.items.map((i) => (
+                      <tr key={i.key}>
+                        <td data-label="Key" class="mono">{i.key}</td>
+                        <td data-label="Value" class="mono small ellipsis">{i.value}</td>
+                        <td data-label="Versionstamp" class="mono small">{i.versionstamp}</td>
+                        <td data-label="Expires">
+                          {i.expires_at ? dateTime(i.expires_at) : "never"}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+                <More cursor={list.cursor} loading={list.loadingMore} onMore={list.loadMore} />
+              </>
+            )}
+      </Show>
     </Card>
   );
 }
@@ -409,12 +451,18 @@ export function StoragePage(props: { app: string }) {
           <>
             <Tabs
               label="Kind of data"
-              tabs={[["kv", "Key-value"], ["docs", "Documents"], ["blobs", "Blobs"]]}
+              tabs={[
+                ["kv", "Key-value"],
+                ["denokv", "Deno KV"],
+                ["docs", "Documents"],
+                ["blobs", "Blobs"],
+              ]}
               value={kind}
               onChange={setKind}
             />
             <div role="tabpanel" aria-labelledby={`tab-${kind}`}>
               {kind === "kv" && <KvBrowser key={app} app={app} />}
+              {kind === "denokv" && <DenoKvBrowser key={app} app={app} />}
               {kind === "docs" && <DocsBrowser key={app} app={app} />}
               {kind === "blobs" && <BlobsBrowser key={app} app={app} />}
             </div>
