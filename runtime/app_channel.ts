@@ -124,6 +124,8 @@ export class AppChannel implements Peer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #ready: ((err?: Error) => void) | undefined;
+  /** What READY said: the jobs the app's code registered with `Deno.cron`. */
+  #codeCrons: unknown[] = [];
   #closed = false;
 
   constructor(
@@ -144,10 +146,13 @@ export class AppChannel implements Peer {
     return maxFrame(type);
   }
 
-  /** Gives the waiting Worker its app; resolves when it is loaded. */
-  init(meta: InitMeta): Promise<void> {
+  /**
+   * Gives the waiting Worker its app; resolves when it is loaded, with the
+   * jobs its code registered (as the app sent them: the caller checks them).
+   */
+  init(meta: InitMeta): Promise<unknown[]> {
     return new Promise((resolve, reject) => {
-      this.#ready = (err) => (err ? reject(err) : resolve());
+      this.#ready = (err) => (err ? reject(err) : resolve(this.#codeCrons));
       this.out.frame(0, FRAME.INIT, JSON.stringify(meta));
     });
   }
@@ -186,7 +191,17 @@ export class AppChannel implements Peer {
         }
         return;
       }
+      case FRAME.JOBDONE:
+        return this.#onJobDone(id, meta);
       case FRAME.READY:
+        if (meta) {
+          try {
+            const crons = JSON.parse(meta)?.crons;
+            if (Array.isArray(crons)) this.#codeCrons = crons.slice(0, 100);
+          } catch {
+            throw new Error("a malformed READY frame");
+          }
+        }
         this.#ready?.();
         this.#ready = undefined;
         return;
@@ -237,6 +252,35 @@ export class AppChannel implements Peer {
       this.out.frame(id, FRAME.REQUEST, meta, inline);
       if (streamed) this.#upload(id, p, req.body!);
     });
+  }
+
+  /**
+   * Runs a scheduled job (`meta`: JSON for the Worker) under the request
+   * deadline: 204 when it finished, 500 with the reason when it failed, and
+   * the answers a request would get when it timed out (504, the host is
+   * killed) or the app went away (502, 503).
+   */
+  job(meta: string): Promise<Response> {
+    const id = this.#nextId++;
+    if (this.#nextId > 0x7fffffff) this.#nextId = 1;
+    this.lastActivity = Date.now();
+    return new Promise<Response>((resolve) => {
+      const p: Pending = { resolve, due: Date.now() + this.limits.timeoutMs, bytes: 0, unacked: 0 };
+      this.#pending.set(id, p);
+      this.#arm(p.due);
+      this.out.frame(id, FRAME.JOB, meta);
+    });
+  }
+
+  #onJobDone(id: number, meta: string): void {
+    const p = this.#pending.get(id);
+    if (!p?.resolve) return;
+    this.#finish(id, p);
+    p.resolve(
+      meta
+        ? new Response(meta.slice(0, 2000), { status: 500 })
+        : new Response(null, { status: 204 }),
+    );
   }
 
   /** How a request body too large for one frame reaches the app, counted as it goes. */

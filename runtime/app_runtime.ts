@@ -6,6 +6,7 @@ import { AppHost, type HostEvents, type Slot } from "./app_host.ts";
 import { handleCall } from "./bridge.ts";
 import { EgressProxy } from "./egress_proxy.ts";
 import { HostSocket } from "./host_socket.ts";
+import { checkCronSpec, type CronSpec } from "./cron_schedule.ts";
 import type { Manifest } from "./manifest.ts";
 import { problem } from "./problem.ts";
 import { type ProcessSample, ProcWatch, TICKS_PER_SECOND } from "./proc_watch.ts";
@@ -37,6 +38,23 @@ interface Instance {
   /** Nested Workers granted so far. */
   nested: number;
   gone: boolean;
+  /** Log lines of running jobs are copied here, one array per run. */
+  jobLogs: Set<LogLine[]>;
+}
+
+/** A job to run now, as the scheduler asks for it. */
+export interface JobRequest {
+  name: string;
+  cron: string;
+  source: "manifest" | "code";
+  scheduledTime: number;
+}
+
+/** How a job's run ended. */
+export interface JobResult {
+  outcome: "ok" | "error" | "timeout";
+  error?: string;
+  logs: LogLine[];
 }
 
 interface Backoff {
@@ -100,6 +118,8 @@ export class AppRuntime {
   #lastSample = 0;
   #handled = new WeakSet<AppHost>();
   #closed = false;
+  /** Told when a version's code registered other jobs than stored (the scheduler listens). */
+  onCodeCrons: (appId: number, version: number) => void = () => {};
 
   constructor(
     private storage: Storage,
@@ -223,6 +243,7 @@ export class AppRuntime {
       lastUsed: Date.now(),
       nested: 0,
       gone: false,
+      jobLogs: new Set(),
     };
     this.#instances.set(key, inst);
     return inst;
@@ -264,7 +285,10 @@ export class AppRuntime {
     const channel = new AppChannel(slot.out!, inst.limits, {
       call: (op, args, body) =>
         handleCall(this.storage, this.writes, target.appId, op, args, body, this.log),
-      log: (entries) => this.#appendLogs(target, entries),
+      log: (entries) => {
+        const rows = this.#appendLogs(target, entries);
+        for (const lines of inst.jobLogs) lines.push(...rows);
+      },
       timedOut: () => this.#incident(host, inst, "timeout"),
       memory: (bytes) => {
         if (bytes > inst.memoryMb * MIB) this.#incident(host, inst, "memory");
@@ -287,7 +311,7 @@ export class AppRuntime {
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
+      const crons = await Promise.race([
         channel.init(init),
         new Promise<never>((_, reject) => {
           // Top-level code that never finishes loading is a loop like any other.
@@ -297,6 +321,7 @@ export class AppRuntime {
           }, Math.max(inst.limits.timeoutMs, 10_000));
         }),
       ]);
+      if (!inst.preview) this.#codeCronsLoaded(target, crons);
     } catch (err) {
       if (inst.slot === slot) this.#unplace(inst);
       if (!host.dead && !this.#handled.has(host)) {
@@ -410,7 +435,7 @@ export class AppRuntime {
     return inst?.slot === slot ? inst : undefined;
   }
 
-  #appendLogs(target: AppTarget, entries: LogLine[]): void {
+  #appendLogs(target: AppTarget, entries: LogLine[]): LogLine[] {
     const { appId, version } = target;
     const rows = entries.map((e) => ({
       appId,
@@ -420,6 +445,96 @@ export class AppRuntime {
     this.writes.run(appId, () => this.storage.logs.appendMany(rows)).catch((err) =>
       this.log(`could not store app logs: ${err instanceof Error ? err.message : err}`)
     );
+    return rows.map(({ level, message, at }) => ({ level, message, at }));
+  }
+
+  /** Keeps the jobs a version's code registered with `Deno.cron` (checked) and says if they changed. */
+  #codeCronsLoaded(target: AppTarget, reported: unknown[]): void {
+    const crons: CronSpec[] = [];
+    for (const raw of reported) {
+      try {
+        const spec = checkCronSpec((raw ?? {}) as Record<string, unknown>);
+        if (!crons.some((c) => c.name === spec.name)) {
+          crons.push({ name: spec.name, schedule: spec.schedule });
+        }
+      } catch (err) {
+        this.#appendLogs(target, [{
+          level: "error",
+          message: `Deno.cron ignored: ${err instanceof Error ? err.message : err}`,
+          at: Date.now(),
+        }]);
+      }
+    }
+    const { appId, version } = target;
+    const stored = this.storage.crons.codeCrons(appId, version);
+    const same = stored.length === crons.length &&
+      stored.every((s) => crons.some((c) => c.name === s.name && c.schedule === s.schedule));
+    if (same) return;
+    this.writes.run(appId, () => this.storage.crons.setCodeCrons(appId, version, crons)).then(
+      () => this.onCodeCrons(appId, version),
+      (err) =>
+        this.log(`could not store an app's jobs: ${err instanceof Error ? err.message : err}`),
+    );
+  }
+
+  /**
+   * Loads a version so that its code can report its `Deno.cron` jobs (after
+   * a deploy). The instance then idles out like any other.
+   */
+  async discover(target: AppTarget, manifest: Manifest): Promise<void> {
+    const inst = this.#instance(target, manifest, false);
+    if (inst instanceof Response) return;
+    inst.lastUsed = Date.now();
+    await this.#loaded(inst);
+  }
+
+  /**
+   * Runs one job of the live version in its Worker, under the app's limits
+   * (the request timeout; a job that passes it has its host killed like a
+   * stuck request). Log lines the app writes during the run are returned
+   * with the outcome.
+   */
+  async runJob(target: AppTarget, manifest: Manifest, job: JobRequest): Promise<JobResult> {
+    const logs: LogLine[] = [];
+    const wait = this.#backoff.get(target.appId);
+    if (wait && wait.until > Date.now()) {
+      return { outcome: "error", error: "the app crashed and is restarting", logs };
+    }
+    const inst = this.#instance(target, manifest, false);
+    if (inst instanceof Response) return { outcome: "error", error: "the app cannot run", logs };
+    inst.lastUsed = Date.now();
+    inst.waiting++;
+    try {
+      if (!inst.channel || inst.channel.closed) await this.#loaded(inst);
+    } catch {
+      return { outcome: "error", error: "the app could not be started", logs };
+    } finally {
+      inst.waiting--;
+    }
+    const channel = inst.channel;
+    if (!channel || channel.closed || inst.gone) {
+      return { outcome: "error", error: "the app is restarting", logs };
+    }
+    inst.jobLogs.add(logs);
+    try {
+      const res = await channel.job(JSON.stringify(job));
+      inst.lastUsed = Date.now();
+      if (res.status === 204) return { outcome: "ok", logs };
+      const text = await res.text();
+      if (res.status === 504) {
+        return { outcome: "timeout", error: `no end within ${inst.limits.timeoutMs} ms`, logs };
+      }
+      if (res.status === 500) return { outcome: "error", error: text, logs };
+      let message = text;
+      try {
+        message = JSON.parse(text)?.error?.message ?? text;
+      } catch {
+        // Plain text.
+      }
+      return { outcome: "error", error: message, logs };
+    } finally {
+      inst.jobLogs.delete(logs);
+    }
   }
 
   /** Forgets where an instance ran (it stays known, to be placed again). */

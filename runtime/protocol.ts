@@ -31,7 +31,7 @@
  * | --- | --- | --- | --- | --- |
  * | HELLO | host or Worker → server | 0 | JSON `{token}` | |
  * | INIT | server → Worker | 0 | JSON `InitMeta` | |
- * | READY | Worker → server | 0 | | |
+ * | READY | Worker → server | 0 | empty, or JSON `{crons}`: the jobs the code registered with `Deno.cron` | |
  * | FAILED | Worker → server | 0 | JSON `{message}` | |
  * | REQUEST | server → Worker | request | `method\nurl\nmode\nname\nvalue…` | the whole body when `mode` is `0` |
  * | RESPONSE | Worker → server | request | `status\nname\nvalue…` | the whole body |
@@ -44,6 +44,8 @@
  * | RESULT | server → Worker | call | JSON `{value?, error?}` | `blobs.get` bytes |
  * | LOG | Worker → server | 0 | JSON `LogLine[]` | |
  * | MEM | Worker → server | 0 | `heapUsed external` (bytes) | |
+ * | JOB | server → Worker | job | JSON `{name, cron, source, scheduledTime}` | |
+ * | JOBDONE | Worker → server | job | empty, or why the run failed | |
  * | SLOT_ERROR | host → server | slot | an error that escaped the Worker | |
  * | SCALL | host → server | slot | JSON `{op, args}`: a blocking call | |
  * | SRESULT | server → host | slot | JSON `{value?, error?}` | |
@@ -65,9 +67,10 @@
  * connection: WebSockets as ACCEPT (the app answered with
  * `Deno.upgradeWebSocket`; the server holds the client's socket), OPEN,
  * WSMSG (a text flag and the bytes) and WSCLOSE (code, reason), keyed by
- * the request id that upgraded; scheduled jobs as JOB (server → Worker,
- * under the same deadline, kill and exile rules as a request) answered by
- * JOBDONE; quotas need no frame (the server refuses calls).
+ * the request id that upgraded; quotas need no frame (the server refuses
+ * calls). A scheduled job's run is a JOB (its id from the requests' id
+ * space), under the same deadline, kill and exile rules as a request,
+ * answered by JOBDONE after the run's log lines.
  *
  * This module is the documentation and the types; the codec is
  * `runtime/worker/frames.ts`, which the Worker's bundle includes.

@@ -72,6 +72,10 @@ export type ErrorCode =
   // Server code at deploy.
   | "UNRESOLVED_IMPORT"
   | "COMPILER_UNAVAILABLE"
+  // Scheduled jobs.
+  | "INVALID_CRON"
+  | "CRON_NOT_FOUND"
+  | "CRON_RUNNING"
   // Anything else: logged, never described.
   | "INTERNAL_ERROR";
 

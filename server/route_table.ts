@@ -5,6 +5,7 @@ import { deleteApp, getApp, listApps, promoteApp, rollbackApp } from "./handlers
 import { getFile, listFiles } from "./handlers/app_files.ts";
 import { llmsTxt, mcpEndpoint, wellKnownMcp } from "./handlers/mcp.ts";
 import { listEnv, putEnv } from "./handlers/app_env.ts";
+import { listCrons, runCron } from "./handlers/crons.ts";
 import { appLogs } from "./handlers/app_logs.ts";
 import { deploy } from "./handlers/deploy.ts";
 import { events, realtime, stats } from "./handlers/stats.ts";
@@ -219,6 +220,20 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary: "Set or remove an app's env vars",
     handler: putEnv,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/crons",
+    auth: "read",
+    summary: "An app's scheduled jobs, next and last runs, and recent runs",
+    handler: listCrons,
+  },
+  {
+    method: "POST",
+    path: "/api/apps/:name/crons/:job/run",
+    auth: "deploy",
+    summary: "Run an app's scheduled job now",
+    handler: runCron,
   },
   {
     method: "GET",

@@ -12,6 +12,7 @@ import { KvStore } from "./app_kv.ts";
 import { LogStore } from "./app_logs.ts";
 import { AnalyticsStore } from "./analytics.ts";
 import { AppStore } from "./apps.ts";
+import { CronStore } from "./app_crons.ts";
 import { CertificateStore } from "./certificates.ts";
 import { DomainStore } from "./custom_domains.ts";
 import { OwnerStore } from "./owner.ts";
@@ -28,6 +29,7 @@ export * from "./apps.ts";
 export * from "./backup.ts";
 export { assertNotInUse, detachReplica, restoreDatabase, type RestoreResult } from "./restore.ts";
 export * from "./app_blobs.ts";
+export * from "./app_crons.ts";
 export * from "./app_docs.ts";
 export * from "./app_env.ts";
 export * from "./app_kv.ts";
@@ -56,6 +58,8 @@ export class Storage {
   readonly blobs: BlobStore;
   readonly env: EnvStore;
   readonly logs: LogStore;
+  /** Scheduled jobs: each run's record, and the jobs app code registered. */
+  readonly crons: CronStore;
   readonly owner: OwnerStore;
   readonly peers: PeerStore;
   /** The owner's dashboard sessions and the login rate limit. */
@@ -74,6 +78,7 @@ export class Storage {
     this.blobs = new BlobStore(db);
     this.env = new EnvStore(db);
     this.logs = new LogStore(db);
+    this.crons = new CronStore(db);
     this.owner = new OwnerStore(db);
     this.peers = new PeerStore(db);
     this.sessions = new SessionStore(db);

@@ -33,6 +33,8 @@ export const SETTING_DEFS = {
   app_max_body_bytes: { kind: "int", default: 10 * MiB, min: 1024, max: 4096 * MiB },
   app_max_response_bytes: { kind: "int", default: 50 * MiB, min: 1024, max: 4096 * MiB },
   app_idle_ms: { kind: "int", default: 300_000, min: 1000, max: 86_400_000 },
+  // Runs of each scheduled job kept in its history.
+  cron_runs_kept: { kind: "int", default: 100, min: 1, max: 10_000 },
   // Requests queue for one app about this long at most: while even its
   // quickest answers take longer than this, new requests (past a floor of
   // 32 in flight) get a fast 503 APP_BUSY. 0: only app_queue_limit bounds

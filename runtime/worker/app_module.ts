@@ -8,7 +8,30 @@ import type { Fazt } from "./context.ts";
 /** The app's handler as the bootstrap calls it; what it returns is checked per request. */
 export type AppFetch = (req: Request, ctx: Fazt) => unknown;
 
-type DefaultExport = ((req: Request, ctx: Fazt) => unknown) | { fetch?: unknown } | null;
+/** The default export's `scheduled(event, ctx)`, the shape Cloudflare Workers use. */
+export type AppScheduled = (event: ScheduledEvent, ctx: Fazt) => unknown;
+
+/** What `scheduled` is given about the run. */
+export interface ScheduledEvent {
+  type: "scheduled";
+  /** The job's name in the manifest. */
+  name: string;
+  /** Its schedule. */
+  cron: string;
+  /** When the run was due (ms since the epoch). */
+  scheduledTime: number;
+}
+
+/** The app's entry points; either may be missing when the other is there. */
+export interface AppModule {
+  fetch?: AppFetch;
+  scheduled?: AppScheduled;
+}
+
+type DefaultExport =
+  | ((req: Request, ctx: Fazt) => unknown)
+  | { fetch?: unknown; scheduled?: unknown }
+  | null;
 
 /**
  * Marks the app's frames in stack traces (`blob:…#fazt-app:12:5`), which the
@@ -17,16 +40,31 @@ type DefaultExport = ((req: Request, ctx: Fazt) => unknown) | { fetch?: unknown 
  */
 export const APP_MODULE_FRAGMENT = "#fazt-app";
 
-export async function loadModule(code: string): Promise<AppFetch> {
+/**
+ * Imports the app's code. `jobsOnly` says whether the code registered jobs
+ * with `Deno.cron`: such an app (a Deno Deploy cron script) may have no
+ * handler at all.
+ */
+export async function loadModule(code: string, jobsOnly: () => boolean): Promise<AppModule> {
   // The Worker may read no files and import nothing remote: a blob: URL.
   const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
   const mod: { default?: DefaultExport } = await import(url + APP_MODULE_FRAGMENT);
   URL.revokeObjectURL(url);
   const d = mod.default;
-  if (typeof d === "function") return d;
-  if (d && typeof d.fetch === "function") {
-    const app = d as { fetch: AppFetch };
-    return (req, ctx) => app.fetch(req, ctx);
+  if (typeof d === "function") return { fetch: d };
+  const app = d as { fetch?: unknown; scheduled?: unknown } | null | undefined;
+  const out: AppModule = {};
+  if (typeof app?.fetch === "function") {
+    const fetch = app.fetch as AppFetch;
+    out.fetch = (req, ctx) => fetch.call(app, req, ctx);
   }
-  throw new Error("api/main must export default a function or an object with fetch(req, ctx)");
+  if (typeof app?.scheduled === "function") {
+    const scheduled = app.scheduled as AppScheduled;
+    out.scheduled = (event, ctx) => scheduled.call(app, event, ctx);
+  }
+  if (out.fetch || out.scheduled || jobsOnly()) return out;
+  throw new Error(
+    "api/main must export default a function or an object with fetch(req, ctx) " +
+      "(or scheduled(event, ctx))",
+  );
 }

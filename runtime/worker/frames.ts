@@ -27,6 +27,8 @@ export const FRAME = {
   RESULT: 13,
   LOG: 14,
   MEM: 15,
+  JOB: 16,
+  JOBDONE: 17,
   SLOT_ERROR: 20,
   SCALL: 21,
   SRESULT: 22,

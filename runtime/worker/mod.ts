@@ -14,9 +14,10 @@
  * @module
  */
 import type { InitMeta } from "../protocol.ts";
-import { type AppFetch, loadModule } from "./app_module.ts";
+import { type AppModule, loadModule } from "./app_module.ts";
 import { AppLog, captureConsole } from "./console_capture.ts";
-import { createContext } from "./context.ts";
+import { createContext, type Fazt } from "./context.ts";
+import { codeCrons, hasCodeCrons, installDenoCron, onJob, registering } from "./cron_jobs.ts";
 import { egressFetch } from "./egress.ts";
 import { faztGlobal } from "./fazt_global.ts";
 import { FRAME } from "./frames.ts";
@@ -47,6 +48,8 @@ const parts = {
 };
 let maxWorkers = 0;
 let egress = "";
+let app: AppModule = {};
+let appCtx: Fazt | undefined;
 
 const describe = (err: unknown) =>
   err instanceof Error ? err.stack ?? `${err.name}: ${err.message}` : String(err);
@@ -74,6 +77,7 @@ lockDown({
   console: captureConsole(log, ConsoleClass),
 });
 capWorkers(scope, () => calls.ticket(), () => maxWorkers);
+installDenoCron();
 
 async function start(init: InitMeta): Promise<void> {
   maxWorkers = init.maxWorkers;
@@ -84,6 +88,7 @@ async function start(init: InitMeta): Promise<void> {
   });
   const ctx = createContext(init, parts);
   faztGlobal.fazt = ctx;
+  appCtx = ctx;
   try {
     if (init.style === "script") {
       const scripts = init.scripts ?? {};
@@ -93,18 +98,27 @@ async function start(init: InitMeta): Promise<void> {
         init.maxResponseBytes,
       );
     } else {
-      const fetch: AppFetch = await loadModule(init.code);
+      app = await registering(() => loadModule(init.code, hasCodeCrons));
+      const fetch = app.fetch;
       serveWith(
-        (req) => fetch(req, ctx),
+        fetch ? (req) => fetch(req, ctx) : notFound,
         (err) => log.write("error", describe(err)),
         init.maxResponseBytes,
       );
     }
     reportMemory();
-    link.out.frame(0, FRAME.READY, "");
+    link.out.frame(0, FRAME.READY, hasCodeCrons() ? JSON.stringify({ crons: codeCrons() }) : "");
   } catch (err) {
     link.out.frame(0, FRAME.FAILED, JSON.stringify({ message: describe(err) }));
   }
+}
+
+/** An app with jobs and no handler answers every request 404. */
+function notFound(): Response {
+  return Response.json(
+    { error: { code: "NOT_FOUND", message: "This app has no request handler" } },
+    { status: 404 },
+  );
 }
 
 function dispatch(id: number, type: number, meta: string, body: Bytes | undefined): void {
@@ -121,6 +135,11 @@ function dispatch(id: number, type: number, meta: string, body: Bytes | undefine
       return onCredit(id, meta);
     case FRAME.CANCEL:
       return onCancel(id);
+    case FRAME.JOB:
+      return onJob(id, meta, app.scheduled, appCtx!, {
+        error: (err) => log.write("error", describe(err)),
+        flush: () => log.flush(),
+      });
     case FRAME.INIT:
       start(JSON.parse(meta));
   }
