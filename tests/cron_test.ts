@@ -5,6 +5,7 @@
  * once, each run recorded; run now over the API; the refusals.
  */
 import assert from "node:assert/strict";
+import { assertOk, assertRefused, CliSandbox, parseJson } from "./cli_runner.ts";
 import { waitFor } from "./deadline.ts";
 import { deployFiles, makeZip, type TestNode, withTestNode } from "./helpers.ts";
 
@@ -200,4 +201,42 @@ Deno.test("a bad schedule is refused at deploy with INVALID_CRON, and nothing ch
       "tick",
     ]);
   });
+});
+
+Deno.test("fazt app cron list and run, under the task's permissions", async () => {
+  const sb = await CliSandbox.create();
+  try {
+    await sb.start({ firstRun: true });
+    const app = await sb.folder("jobs", {
+      "manifest.json": JSON.stringify({
+        crons: [{ name: "cleanup", schedule: "0 3 * * *", tz: "Europe/Oslo" }, {
+          name: "fail",
+          schedule: "0 0 1 1 *",
+        }],
+      }),
+      "api/main.ts": `export default {
+        fetch: () => new Response("ok"),
+        scheduled(event: { name: string }) {
+          console.log("cleaning up");
+          if (event.name === "fail") throw new Error("no luck");
+        },
+      };`,
+    });
+    assertOk(await sb.cli(["deploy", app]));
+    const list = assertOk(await sb.cli(["app", "cron", "list", "jobs"]));
+    assert.match(list.stdout, /cleanup +0 3 \* \* \* \(Europe\/Oslo\) +manifest/);
+    const run = assertOk(await sb.cli(["app", "cron", "run", "jobs", "cleanup"]));
+    assert.match(run.stdout, /INFO {2}cleaning up/);
+    assert.match(run.stdout, /jobs cleanup: ok in \d+ ms/);
+    const json = parseJson<{ jobs: { name: string; last_run: { outcome: string } | null }[] }>(
+      assertOk(await sb.cli(["app", "cron", "list", "jobs", "--json"])),
+    );
+    assert.equal(json.jobs.find((j) => j.name === "cleanup")!.last_run!.outcome, "ok");
+    assertRefused(await sb.cli(["app", "cron", "run", "jobs", "fail"]), /CRON_FAILED|no luck/);
+    assertRefused(await sb.cli(["app", "cron", "run", "jobs", "nope"]), /CRON_NOT_FOUND/);
+    assertRefused(await sb.cli(["app", "cron", "list", "ghost"]), /APP_NOT_FOUND/);
+  } finally {
+    for (const s of sb.servers) await s.kill();
+    await Deno.remove(sb.dir, { recursive: true });
+  }
 });
