@@ -118,6 +118,15 @@ export class AppRuntime {
   #lastSample = 0;
   #handled = new WeakSet<AppHost>();
   #closed = false;
+  /**
+   * Whether the server in front can hold an upgraded WebSocket. `Deno.serve`
+   * can; fazt's front door cannot on Deno 2.9.6 (its per-connection server
+   * closes upgraded sockets when the connection's HTTP part ends), so
+   * `startServer` turns this off and upgrades are refused with 501.
+   */
+  websockets = true;
+  /** WebSockets open per app (all its versions). */
+  #sockets = new Map<number, number>();
   /** Told when a version's code registered other jobs than stored (the scheduler listens). */
   onCodeCrons: (appId: number, version: number) => void = () => {};
 
@@ -221,7 +230,9 @@ export class AppRuntime {
         return problem(403, "PREVIEW_CODE_OFF", "Previews of this node serve static files only");
       }
       // A bounded number of old versions run at once; the least used one makes room.
-      while (previews.length >= s.app_preview_max) this.#unload(previews.shift()!);
+      while (previews.length >= s.app_preview_max) {
+        this.#unload(previews.shift()!, "another preview took its place");
+      }
     }
     const timeoutMs = Math.min(manifest.timeoutMs ?? s.app_timeout_ms, s.app_timeout_max_ms);
     const inst: Instance = {
@@ -235,6 +246,7 @@ export class AppRuntime {
         streamMaxMs: Math.max(s.app_stream_max_ms, timeoutMs),
         maxBodyBytes: s.app_max_body_bytes,
         maxResponseBytes: s.app_max_response_bytes,
+        wsMaxMessageBytes: s.app_ws_max_message_bytes,
       },
       slot: undefined,
       channel: undefined,
@@ -294,6 +306,25 @@ export class AppRuntime {
         if (bytes > inst.memoryMb * MIB) this.#incident(host, inst, "memory");
       },
       closed: (err) => this.#channelClosed(inst, channel, err),
+      socketOpening: () => {
+        if (!this.websockets) return "unavailable";
+        const open = this.#sockets.get(target.appId) ?? 0;
+        if (open >= this.settings.app_max_websockets) {
+          this.#appendLogs(target, [{
+            level: "warn",
+            message: `a WebSocket was refused: ${open} are open (app_max_websockets)`,
+            at: Date.now(),
+          }]);
+          return "limit";
+        }
+        this.#sockets.set(target.appId, open + 1);
+        return "ok";
+      },
+      socketClosed: () => {
+        const open = (this.#sockets.get(target.appId) ?? 1) - 1;
+        if (open > 0) this.#sockets.set(target.appId, open);
+        else this.#sockets.delete(target.appId);
+      },
     });
     slot.channel = channel;
     inst.channel = channel;
@@ -308,6 +339,7 @@ export class AppRuntime {
       version: VERSION,
       maxWorkers: this.settings.app_max_workers,
       maxResponseBytes: this.settings.app_max_response_bytes,
+      wsMaxMessageBytes: this.settings.app_ws_max_message_bytes,
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -545,12 +577,13 @@ export class AppRuntime {
   }
 
   /** Stops an instance for good (idle, stopped, replaced): its Worker ends. */
-  #unload(inst: Instance): void {
+  #unload(inst: Instance, why = "the app was restarted"): void {
     inst.gone = true;
     this.#instances.delete(inst.key);
     const slot = inst.slot;
     const channel = inst.channel;
     this.#unplace(inst);
+    channel?.closeSockets(1012, why);
     channel?.fail(503, "APP_RESTARTING", "The app was restarted; try again");
     if (slot && !slot.host.dead) {
       slot.host.release(slot);
@@ -573,6 +606,7 @@ export class AppRuntime {
       if (host.dead || this.#handled.has(host) || inst.channel !== channel) return;
       const slot = inst.slot;
       this.#unplace(inst);
+      channel.closeSockets(1011, "the app crashed");
       channel.fail(502, "APP_CRASHED", "The app stopped while handling this request");
       if (slot) {
         slot.state = "dead";
@@ -619,11 +653,13 @@ export class AppRuntime {
       this.#unplace(inst);
       if (slot) slot.state = "dead";
       if (inst !== culprit) {
+        channel?.closeSockets(1012, "the app's host was restarted (another app failed)");
         channel?.fail(503, "APP_RESTARTING", "The app was restarted; try again");
         // Neighbours come back at once, in fresh slots.
         this.#loaded(inst).catch(() => {});
         continue;
       }
+      channel?.closeSockets(1011, `the app was stopped because ${INCIDENT_TEXT[kind]}`);
       if (kind === "memory" || kind === "crash") {
         channel?.fail(502, "APP_CRASHED", "The app stopped while handling this request");
         this.#crashed(inst.target.appId, inst.target.appName);
@@ -736,9 +772,9 @@ export class AppRuntime {
   }
 
   /** Stops an app's instances so the next request starts its current version. */
-  stopApp(appId: number): void {
+  stopApp(appId: number, why = "the app was redeployed"): void {
     for (const inst of [...this.#instances.values()]) {
-      if (inst.target.appId === appId) this.#unload(inst);
+      if (inst.target.appId === appId) this.#unload(inst, why);
     }
     this.#backoff.delete(appId);
     this.#exiled.delete(appId);
@@ -750,8 +786,9 @@ export class AppRuntime {
     this.writes.run(0, () => this.storage.kv.purgeExpired()).catch(() => {});
     const idle = this.settings.app_idle_ms;
     for (const inst of [...this.#instances.values()]) {
-      const busy = (inst.channel?.inflight ?? 0) + inst.waiting;
-      if (busy === 0 && Date.now() - inst.lastUsed > idle) this.#unload(inst);
+      // An app holding WebSockets is in use, whatever its requests.
+      const busy = (inst.channel?.inflight ?? 0) + inst.waiting + (inst.channel?.sockets ?? 0);
+      if (busy === 0 && Date.now() - inst.lastUsed > idle) this.#unload(inst, "idle");
     }
   }
 
@@ -770,6 +807,7 @@ export class AppRuntime {
     this.#stopSampling();
     for (const inst of this.#instances.values()) {
       inst.gone = true;
+      inst.channel?.closeSockets(1001, "the node is shutting down");
       inst.channel?.fail(503, "APP_RESTARTING", "The node is shutting down");
     }
     this.#instances.clear();

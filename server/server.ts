@@ -431,6 +431,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
   const handler = createHandler(ctx);
+  // Deno 2.9.6 closes a WebSocket upgraded through the door's per-connection
+  // server as soon as the upgrade ends that connection's HTTP part: refused
+  // with 501 rather than opened and dropped (tests/websocket_test.ts).
+  ctx.runtime.websockets = false;
   // With the https setting the node gets its own certificates (ACME): plain
   // HTTP moves to http_port (HTTP-01 and redirects), HTTPS on https_port.
   const acme = !options.https && ctx.certs.enabled;

@@ -33,6 +33,10 @@ export const SETTING_DEFS = {
   app_max_body_bytes: { kind: "int", default: 10 * MiB, min: 1024, max: 4096 * MiB },
   app_max_response_bytes: { kind: "int", default: 50 * MiB, min: 1024, max: 4096 * MiB },
   app_idle_ms: { kind: "int", default: 300_000, min: 1000, max: 86_400_000 },
+  // WebSockets: open at once per app (then 503 APP_WEBSOCKET_LIMIT), and the
+  // largest message either way (a client's larger one closes it with 1009).
+  app_max_websockets: { kind: "int", default: 1000, min: 0, max: 1_000_000 },
+  app_ws_max_message_bytes: { kind: "int", default: MiB, min: 125, max: 64 * MiB },
   // Runs of each scheduled job kept in its history.
   cron_runs_kept: { kind: "int", default: 100, min: 1, max: 10_000 },
   // Requests queue for one app about this long at most: while even its

@@ -34,6 +34,7 @@ import { scope } from "./scope.ts";
 import { onCancel, onCredit, onData, onEnd, onRequest, serveWith } from "./serve.ts";
 import { blobsApi, docsApi, kvApi } from "./storage_api.ts";
 import { warmUp } from "./warm_up.ts";
+import { onClose, onMessage, onOpen, setMaxMessage, upgradeWebSocket } from "./websocket.ts";
 
 const ConsoleClass = takeConsoleClass();
 const realFetch = fetch;
@@ -78,9 +79,15 @@ lockDown({
 });
 capWorkers(scope, () => calls.ticket(), () => maxWorkers);
 installDenoCron();
+Object.defineProperty(Deno, "upgradeWebSocket", {
+  value: upgradeWebSocket,
+  writable: false,
+  configurable: false,
+});
 
 async function start(init: InitMeta): Promise<void> {
   maxWorkers = init.maxWorkers;
+  setMaxMessage(init.wsMaxMessageBytes);
   Object.defineProperty(globalThis, "fetch", {
     value: egressFetch(realFetch, init.net, egress),
     writable: true,
@@ -135,6 +142,12 @@ function dispatch(id: number, type: number, meta: string, body: Bytes | undefine
       return onCredit(id, meta);
     case FRAME.CANCEL:
       return onCancel(id);
+    case FRAME.WSMSG:
+      return onMessage(id, meta, body);
+    case FRAME.OPEN:
+      return onOpen(id);
+    case FRAME.WSCLOSE:
+      return onClose(id, meta);
     case FRAME.JOB:
       return onJob(id, meta, app.scheduled, appCtx!, {
         error: (err) => log.write("error", describe(err)),
