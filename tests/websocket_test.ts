@@ -280,3 +280,40 @@ Deno.test("behind the front door an upgrade is refused with 501 and logged, not 
     await node.close();
   }
 });
+
+Deno.test("the guide's chat room broadcasts, and refuses another origin", async () => {
+  const guide = await Deno.readTextFile(new URL("../docs/apps.md", import.meta.url));
+  const chat = [...guide.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+    .find((b) => b.includes("Deno.upgradeWebSocket"));
+  assert.ok(chat, "the guide has a chat room");
+  const node = startWsNode();
+  try {
+    await node.harness.deploy("room", { "api/main.ts": chat });
+    const [a, b] = [0, 1].map(() => connect(node, "room", "/api/ws", "https://chat.example.com"));
+    await Promise.all([opened(a), opened(b)]);
+    // Both are in the room once a's own message comes back to it.
+    const heard = nextMessage(b);
+    await waitFor(async () => {
+      const back = nextMessage(a);
+      a.send("anyone?");
+      return (await back).data === "anyone?";
+    }, "a in the room");
+    assert.equal((await heard).data, "anyone?");
+    const stranger = connect(node, "room", "/api/ws", "https://elsewhere.example");
+    const status = await deadline(
+      new Promise<number>((resolve) =>
+        stranger.once(
+          "unexpected-response",
+          (_req: unknown, res: { statusCode: number }) => resolve(res.statusCode),
+        )
+      ),
+      "the refusal",
+    );
+    assert.equal(status, 403);
+    stranger.terminate();
+    a.close();
+    b.close();
+  } finally {
+    await node.close();
+  }
+});
