@@ -347,8 +347,8 @@ export class AppChannel implements Peer {
     }
     let protocol: string | undefined;
     try {
-      const p = JSON.parse(meta)?.protocol;
-      if (typeof p === "string" && p !== "") protocol = p.slice(0, 200);
+      const asked = JSON.parse(meta)?.protocol;
+      if (typeof asked === "string" && asked !== "") protocol = asked.slice(0, 200);
     } catch {
       // No protocol.
     }
@@ -396,12 +396,15 @@ export class AppChannel implements Peer {
     socket.onmessage = (e) => {
       this.lastActivity = Date.now();
       const text = typeof e.data === "string";
-      const bytes = text ? e.data.length : (e.data as ArrayBuffer).byteLength;
+      const max = this.limits.wsMaxMessageBytes;
+      // UTF-8 takes at most three bytes per UTF-16 unit: most texts need no count.
+      const bytes = !text
+        ? (e.data as ArrayBuffer).byteLength
+        : e.data.length * 3 <= max
+        ? 0
+        : utf8(e.data);
       // Deno has read the whole message: the limit is checked on what arrived.
-      if (
-        bytes > this.limits.wsMaxMessageBytes &&
-        (!text || utf8(e.data) > this.limits.wsMaxMessageBytes)
-      ) {
+      if (bytes > max) {
         this.events.log([{
           level: "warn",
           message: `a WebSocket message of ${bytes} bytes was refused (app_ws_max_message_bytes ` +

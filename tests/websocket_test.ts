@@ -199,9 +199,18 @@ Deno.test("a message over app_ws_max_message_bytes closes the socket with 1009; 
     ws.send("big");
     const refusal = await nextMessage(ws);
     assert.match(String(refusal.data), /RangeError: a WebSocket message may be at most 1024 bytes/);
+    // 513 characters, 1026 bytes of UTF-8: counted in bytes.
     const end = closed(ws);
-    ws.send("x".repeat(1025));
+    ws.send("é".repeat(513));
     assert.equal((await end).code, 1009);
+    const appId = node.harness.storage.apps.get("echo")!.id;
+    await waitFor(
+      () =>
+        node.harness.storage.logs.recent(appId, { limit: 50 }).some((l) =>
+          /message of 1026 bytes was refused/.test(l.message)
+        ),
+      "the log line",
+    );
   } finally {
     await node.close();
   }

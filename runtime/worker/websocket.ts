@@ -65,7 +65,7 @@ export class AppSocket extends EventTarget {
     }
     if (this.readyState !== OPEN) return;
     if (typeof data === "string") {
-      if (data.length > maxMessage && encoder.encode(data).byteLength > maxMessage) {
+      if (data.length * 3 > maxMessage && encoder.encode(data).byteLength > maxMessage) {
         throw tooLarge();
       }
       link.out.frame(this.id, FRAME.WSMSG, "t", data);

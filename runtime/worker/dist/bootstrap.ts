@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "d659ec3033a1ef7fd79bf2d04e5bae06ef8e2040ec82768b94102ead210f1d23";
+export const WORKER_HASH = "bbc2133fbc07563d78487ed6e474396fab52a12cc863aaf839b8debda79a5bc1";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
@@ -861,7 +861,7 @@ export const WORKER_SOURCE: string = [
   "    }",
   "    if (this.readyState !== OPEN) return;",
   "    if (typeof data === \"string\") {",
-  "      if (data.length > maxMessage && encoder2.encode(data).byteLength > maxMessage) {",
+  "      if (data.length * 3 > maxMessage && encoder2.encode(data).byteLength > maxMessage) {",
   "        throw tooLarge();",
   "      }",
   "      link.out.frame(this.id, FRAME.WSMSG, \"t\", data);",
