@@ -32,6 +32,7 @@ export type {
   Kv,
   Log,
   Page,
+  ScheduledEvent,
   StoredBlob,
 } from "./runtime/app_types.ts";
 

@@ -25,6 +25,8 @@ export interface ChannelLimits {
   streamMaxMs: number;
   maxBodyBytes: number;
   maxResponseBytes: number;
+  /** The largest WebSocket message either way; a client's larger one closes its socket (1009). */
+  wsMaxMessageBytes: number;
 }
 
 export interface ChannelEvents {
@@ -37,6 +39,10 @@ export interface ChannelEvents {
   memory(bytes: number): void;
   /** The connection ended: the Worker (or its host) is gone, or broke the protocol. */
   closed(err?: unknown): void;
+  /** The app accepted a WebSocket: "limit" refuses it (the app's cap), "unavailable" too (the server in front cannot hold one). */
+  socketOpening(): "ok" | "limit" | "unavailable";
+  /** One of the app's WebSockets closed. */
+  socketClosed(): void;
 }
 
 interface Pending {
@@ -53,6 +59,8 @@ interface Pending {
   unacked: number;
   /** A request body being sent. */
   upload?: Upload;
+  /** The client's request, kept while it may still be upgraded to a WebSocket. */
+  req?: Request;
 }
 
 interface Upload {
@@ -98,6 +106,24 @@ export function logLines(entries: unknown[]): LogLine[] {
 }
 
 const headerCache = new Map<string, Headers>();
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** Frames queued to the app past which a client's message closes its socket (1013). */
+const SOCKET_BACKLOG = 16 * 1024 * 1024;
+
+function utf8(text: string): number {
+  return encoder.encode(text).byteLength;
+}
+
+/** Closes a socket that may already be closing (Deno throws then). */
+function closeQuietly(socket: WebSocket, code: number, reason: string): void {
+  try {
+    socket.close(code, reason);
+  } catch {
+    // Already closing or closed.
+  }
+}
 
 /** Headers from `name\nvalue…` text, one object per distinct text (copied by each Response). */
 function headersOf(text: string): Headers {
@@ -121,9 +147,13 @@ export class AppChannel implements Peer {
   lastActivity = Date.now();
   #pending = new Map<number, Pending>();
   #nextId = 1;
+  /** Clients' WebSockets the app holds, by the id of the request that upgraded. */
+  #sockets = new Map<number, WebSocket>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #ready: ((err?: Error) => void) | undefined;
+  /** What READY said: the jobs the app's code registered with `Deno.cron`. */
+  #codeCrons: unknown[] = [];
   #closed = false;
 
   constructor(
@@ -136,18 +166,26 @@ export class AppChannel implements Peer {
     return this.#pending.size;
   }
 
+  /** WebSockets open now. */
+  get sockets(): number {
+    return this.#sockets.size;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
 
   maxFrame(type: number): number {
-    return maxFrame(type);
+    return type === FRAME.WSMSG ? this.limits.wsMaxMessageBytes + 1024 : maxFrame(type);
   }
 
-  /** Gives the waiting Worker its app; resolves when it is loaded. */
-  init(meta: InitMeta): Promise<void> {
+  /**
+   * Gives the waiting Worker its app; resolves when it is loaded, with the
+   * jobs its code registered (as the app sent them: the caller checks them).
+   */
+  init(meta: InitMeta): Promise<unknown[]> {
     return new Promise((resolve, reject) => {
-      this.#ready = (err) => (err ? reject(err) : resolve());
+      this.#ready = (err) => (err ? reject(err) : resolve(this.#codeCrons));
       this.out.frame(0, FRAME.INIT, JSON.stringify(meta));
     });
   }
@@ -186,7 +224,23 @@ export class AppChannel implements Peer {
         }
         return;
       }
+      case FRAME.JOBDONE:
+        return this.#onJobDone(id, meta);
+      case FRAME.ACCEPT:
+        return this.#onAccept(id, meta);
+      case FRAME.WSMSG:
+        return this.#onSocketMessage(id, meta, body);
+      case FRAME.WSCLOSE:
+        return this.#onSocketClose(id, meta);
       case FRAME.READY:
+        if (meta) {
+          try {
+            const crons = JSON.parse(meta)?.crons;
+            if (Array.isArray(crons)) this.#codeCrons = crons.slice(0, 100);
+          } catch {
+            throw new Error("a malformed READY frame");
+          }
+        }
         this.#ready?.();
         this.#ready = undefined;
         return;
@@ -232,11 +286,183 @@ export class AppChannel implements Peer {
     this.lastActivity = Date.now();
     return new Promise<Response>((resolve) => {
       const p: Pending = { resolve, due: Date.now() + this.limits.timeoutMs, bytes: 0, unacked: 0 };
+      if (req.method === "GET" && req.headers.has("upgrade")) p.req = req;
       this.#pending.set(id, p);
       this.#arm(p.due);
       this.out.frame(id, FRAME.REQUEST, meta, inline);
       if (streamed) this.#upload(id, p, req.body!);
     });
+  }
+
+  /**
+   * Runs a scheduled job (`meta`: JSON for the Worker) under the request
+   * deadline: 204 when it finished, 500 with the reason when it failed, and
+   * the answers a request would get when it timed out (504, the host is
+   * killed) or the app went away (502, 503).
+   */
+  job(meta: string): Promise<Response> {
+    const id = this.#nextId++;
+    if (this.#nextId > 0x7fffffff) this.#nextId = 1;
+    this.lastActivity = Date.now();
+    return new Promise<Response>((resolve) => {
+      const p: Pending = { resolve, due: Date.now() + this.limits.timeoutMs, bytes: 0, unacked: 0 };
+      this.#pending.set(id, p);
+      this.#arm(p.due);
+      this.out.frame(id, FRAME.JOB, meta);
+    });
+  }
+
+  #onJobDone(id: number, meta: string): void {
+    const p = this.#pending.get(id);
+    if (!p?.resolve) return;
+    this.#finish(id, p);
+    p.resolve(
+      meta
+        ? new Response(meta.slice(0, 2000), { status: 500 })
+        : new Response(null, { status: 204 }),
+    );
+  }
+
+  /**
+   * ACCEPT: the app answered with `Deno.upgradeWebSocket`'s response. The
+   * client's request is upgraded here and its messages relayed; a refusal
+   * (the app's cap, a request that cannot be upgraded) answers the client
+   * and closes the app's socket.
+   */
+  #onAccept(id: number, meta: string): void {
+    const p = this.#pending.get(id);
+    if (!p?.resolve) return;
+    const resolve = p.resolve;
+    this.#finish(id, p);
+    const refuse = (res: Response, code: number, reason: string) => {
+      this.out.frame(id, FRAME.WSCLOSE, `${code}\n${reason}`);
+      resolve(res);
+    };
+    if (!p.req) {
+      return refuse(
+        problem(400, "BAD_REQUEST", "This request cannot be upgraded to a WebSocket"),
+        1002,
+        "not a WebSocket request",
+      );
+    }
+    let protocol: string | undefined;
+    try {
+      const asked = JSON.parse(meta)?.protocol;
+      if (typeof asked === "string" && asked !== "") protocol = asked.slice(0, 200);
+    } catch {
+      // No protocol.
+    }
+    const room = this.events.socketOpening();
+    if (room === "unavailable") {
+      this.events.log([{
+        level: "warn",
+        message: "a WebSocket was refused: this node's front door cannot hold WebSockets yet",
+        at: Date.now(),
+      }]);
+      return refuse(
+        problem(
+          501,
+          "WEBSOCKETS_UNAVAILABLE",
+          "This node cannot hold WebSockets yet (its front door closes upgraded connections)",
+        ),
+        1011,
+        "WebSockets are unavailable on this node",
+      );
+    }
+    if (room === "limit") {
+      return refuse(
+        problem(503, "APP_WEBSOCKET_LIMIT", "The app has as many WebSockets open as it may", {
+          "retry-after": "5",
+        }),
+        1013,
+        "too many sockets (app_max_websockets)",
+      );
+    }
+    let upgraded: { socket: WebSocket; response: Response };
+    try {
+      upgraded = Deno.upgradeWebSocket(p.req, protocol ? { protocol } : {});
+    } catch {
+      this.events.socketClosed();
+      return refuse(
+        problem(400, "BAD_REQUEST", "This request cannot be upgraded to a WebSocket"),
+        1002,
+        "not a WebSocket request",
+      );
+    }
+    const socket = upgraded.socket;
+    socket.binaryType = "arraybuffer";
+    this.#sockets.set(id, socket);
+    socket.onopen = () => this.out.frame(id, FRAME.OPEN, "");
+    socket.onmessage = (e) => {
+      this.lastActivity = Date.now();
+      const text = typeof e.data === "string";
+      const max = this.limits.wsMaxMessageBytes;
+      // UTF-8 takes at most three bytes per UTF-16 unit: most texts need no count.
+      const bytes = !text
+        ? (e.data as ArrayBuffer).byteLength
+        : e.data.length * 3 <= max
+        ? 0
+        : utf8(e.data);
+      // Deno has read the whole message: the limit is checked on what arrived.
+      if (bytes > max) {
+        this.events.log([{
+          level: "warn",
+          message: `a WebSocket message of ${bytes} bytes was refused (app_ws_max_message_bytes ` +
+            `${this.limits.wsMaxMessageBytes}): socket closed with 1009`,
+          at: Date.now(),
+        }]);
+        return closeQuietly(socket, 1009, "message too large");
+      }
+      if (this.out.buffered > SOCKET_BACKLOG) {
+        // The app is not keeping up: this client waits no longer.
+        return closeQuietly(socket, 1013, "the app is not keeping up");
+      }
+      this.out.frame(id, FRAME.WSMSG, text ? "t" : "b", text ? e.data : new Uint8Array(e.data));
+    };
+    socket.onclose = (e) => {
+      if (this.#sockets.get(id) !== socket) return;
+      this.#sockets.delete(id);
+      this.events.socketClosed();
+      this.out.frame(id, FRAME.WSCLOSE, `${e.code}\n${e.reason}`);
+    };
+    socket.onerror = () => {};
+    resolve(upgraded.response);
+  }
+
+  #onSocketMessage(id: number, meta: string, body: Bytes | undefined): void {
+    const socket = this.#sockets.get(id);
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    this.lastActivity = Date.now();
+    const bytes = body ?? new Uint8Array();
+    socket.send(meta === "t" ? decoder.decode(bytes) : bytes);
+  }
+
+  #onSocketClose(id: number, meta: string): void {
+    const socket = this.#sockets.get(id);
+    if (!socket) return;
+    const nl = meta.indexOf("\n");
+    let code = Number(nl < 0 ? meta : meta.slice(0, nl));
+    if (code !== 1000 && !(code >= 3000 && code <= 4999)) code = 1000;
+    closeQuietly(socket, code, nl < 0 ? "" : meta.slice(nl + 1, nl + 124));
+  }
+
+  /**
+   * Closes every WebSocket with `code` (1012: the app restarts; 1011: it
+   * failed; 1001: the node stops) and says why in the app's log.
+   */
+  closeSockets(code: number, why: string): void {
+    if (this.#sockets.size === 0) return;
+    const n = this.#sockets.size;
+    for (const [id, socket] of this.#sockets) {
+      this.#sockets.delete(id);
+      this.events.socketClosed();
+      closeQuietly(socket, code, why.slice(0, 123));
+    }
+    this.events.log([{
+      level: code === 1011 ? "error" : "info",
+      message: `${n} WebSocket(s) closed with ${code}: ${why}`,
+      at: Date.now(),
+    }]);
   }
 
   /** How a request body too large for one frame reaches the app, counted as it goes. */

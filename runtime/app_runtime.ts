@@ -8,6 +8,7 @@ import { handleCall } from "./bridge.ts";
 import { KvSignals } from "./kv_signals.ts";
 import { EgressProxy } from "./egress_proxy.ts";
 import { HostSocket } from "./host_socket.ts";
+import { checkCronSpec, type CronSpec } from "./cron_schedule.ts";
 import type { Manifest } from "./manifest.ts";
 import { problem } from "./problem.ts";
 import { type ProcessSample, ProcWatch, TICKS_PER_SECOND } from "./proc_watch.ts";
@@ -39,6 +40,23 @@ interface Instance {
   /** Nested Workers granted so far. */
   nested: number;
   gone: boolean;
+  /** Log lines of running jobs are copied here, one array per run. */
+  jobLogs: Set<LogLine[]>;
+}
+
+/** A job to run now, as the scheduler asks for it. */
+export interface JobRequest {
+  name: string;
+  cron: string;
+  source: "manifest" | "code";
+  scheduledTime: number;
+}
+
+/** How a job's run ended. */
+export interface JobResult {
+  outcome: "ok" | "error" | "timeout";
+  error?: string;
+  logs: LogLine[];
 }
 
 interface Backoff {
@@ -106,6 +124,17 @@ export class AppRuntime {
   #lastSample = 0;
   #handled = new WeakSet<AppHost>();
   #closed = false;
+  /**
+   * Whether the server in front can hold an upgraded WebSocket. `Deno.serve`
+   * can; fazt's front door cannot on Deno 2.9.6 (its per-connection server
+   * closes upgraded sockets when the connection's HTTP part ends), so
+   * `startServer` turns this off and upgrades are refused with 501.
+   */
+  websockets = true;
+  /** WebSockets open per app (all its versions). */
+  #sockets = new Map<number, number>();
+  /** Told when a version's code registered other jobs than stored (the scheduler listens). */
+  onCodeCrons: (appId: number, version: number) => void = () => {};
 
   constructor(
     private storage: Storage,
@@ -226,7 +255,9 @@ export class AppRuntime {
         return problem(403, "PREVIEW_CODE_OFF", "Previews of this node serve static files only");
       }
       // A bounded number of old versions run at once; the least used one makes room.
-      while (previews.length >= s.app_preview_max) this.#unload(previews.shift()!);
+      while (previews.length >= s.app_preview_max) {
+        this.#unload(previews.shift()!, "another preview took its place");
+      }
     }
     const timeoutMs = Math.min(manifest.timeoutMs ?? s.app_timeout_ms, s.app_timeout_max_ms);
     const inst: Instance = {
@@ -240,6 +271,7 @@ export class AppRuntime {
         streamMaxMs: Math.max(s.app_stream_max_ms, timeoutMs),
         maxBodyBytes: s.app_max_body_bytes,
         maxResponseBytes: s.app_max_response_bytes,
+        wsMaxMessageBytes: s.app_ws_max_message_bytes,
       },
       slot: undefined,
       channel: undefined,
@@ -248,6 +280,7 @@ export class AppRuntime {
       lastUsed: Date.now(),
       nested: 0,
       gone: false,
+      jobLogs: new Set(),
     };
     this.#instances.set(key, inst);
     return inst;
@@ -299,12 +332,35 @@ export class AppRuntime {
           this.quotas.limits(target.appId).max_storage_bytes,
           this.kvSignals,
         ),
-      log: (entries) => this.#appendLogs(target, entries),
+      log: (entries) => {
+        const rows = this.#appendLogs(target, entries);
+        for (const lines of inst.jobLogs) lines.push(...rows);
+      },
       timedOut: () => this.#incident(host, inst, "timeout"),
       memory: (bytes) => {
         if (bytes > inst.memoryMb * MIB) this.#incident(host, inst, "memory");
       },
       closed: (err) => this.#channelClosed(inst, channel, err),
+      socketOpening: () => {
+        if (!this.websockets) return "unavailable";
+        const open = this.#sockets.get(target.appId) ?? 0;
+        const max = this.quotas.maxWebSockets(target.appId);
+        if (max > 0 && open >= max) {
+          this.#appendLogs(target, [{
+            level: "warn",
+            message: `a WebSocket was refused: ${open} are open (app_max_websockets)`,
+            at: Date.now(),
+          }]);
+          return "limit";
+        }
+        this.#sockets.set(target.appId, open + 1);
+        return "ok";
+      },
+      socketClosed: () => {
+        const open = (this.#sockets.get(target.appId) ?? 1) - 1;
+        if (open > 0) this.#sockets.set(target.appId, open);
+        else this.#sockets.delete(target.appId);
+      },
     });
     slot.channel = channel;
     inst.channel = channel;
@@ -319,10 +375,11 @@ export class AppRuntime {
       version: VERSION,
       maxWorkers: this.settings.app_max_workers,
       maxResponseBytes: this.settings.app_max_response_bytes,
+      wsMaxMessageBytes: this.settings.app_ws_max_message_bytes,
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
+      const crons = await Promise.race([
         channel.init(init),
         new Promise<never>((_, reject) => {
           // Top-level code that never finishes loading is a loop like any other.
@@ -332,6 +389,7 @@ export class AppRuntime {
           }, Math.max(inst.limits.timeoutMs, 10_000));
         }),
       ]);
+      if (!inst.preview) this.#codeCronsLoaded(target, crons);
     } catch (err) {
       if (inst.slot === slot) this.#unplace(inst);
       if (!host.dead && !this.#handled.has(host)) {
@@ -447,7 +505,7 @@ export class AppRuntime {
     return inst?.slot === slot ? inst : undefined;
   }
 
-  #appendLogs(target: AppTarget, entries: LogLine[]): void {
+  #appendLogs(target: AppTarget, entries: LogLine[]): LogLine[] {
     const { appId, version } = target;
     const rows = entries.map((e) => ({
       appId,
@@ -457,6 +515,96 @@ export class AppRuntime {
     this.writes.run(appId, () => this.storage.logs.appendMany(rows)).catch((err) =>
       this.log(`could not store app logs: ${err instanceof Error ? err.message : err}`)
     );
+    return rows.map(({ level, message, at }) => ({ level, message, at }));
+  }
+
+  /** Keeps the jobs a version's code registered with `Deno.cron` (checked) and says if they changed. */
+  #codeCronsLoaded(target: AppTarget, reported: unknown[]): void {
+    const crons: CronSpec[] = [];
+    for (const raw of reported) {
+      try {
+        const spec = checkCronSpec((raw ?? {}) as Record<string, unknown>);
+        if (!crons.some((c) => c.name === spec.name)) {
+          crons.push({ name: spec.name, schedule: spec.schedule });
+        }
+      } catch (err) {
+        this.#appendLogs(target, [{
+          level: "error",
+          message: `Deno.cron ignored: ${err instanceof Error ? err.message : err}`,
+          at: Date.now(),
+        }]);
+      }
+    }
+    const { appId, version } = target;
+    const stored = this.storage.crons.codeCrons(appId, version);
+    const same = stored.length === crons.length &&
+      stored.every((s) => crons.some((c) => c.name === s.name && c.schedule === s.schedule));
+    if (same) return;
+    this.writes.run(appId, () => this.storage.crons.setCodeCrons(appId, version, crons)).then(
+      () => this.onCodeCrons(appId, version),
+      (err) =>
+        this.log(`could not store an app's jobs: ${err instanceof Error ? err.message : err}`),
+    );
+  }
+
+  /**
+   * Loads a version so that its code can report its `Deno.cron` jobs (after
+   * a deploy). The instance then idles out like any other.
+   */
+  async discover(target: AppTarget, manifest: Manifest): Promise<void> {
+    const inst = this.#instance(target, manifest, false);
+    if (inst instanceof Response) return;
+    inst.lastUsed = Date.now();
+    await this.#loaded(inst);
+  }
+
+  /**
+   * Runs one job of the live version in its Worker, under the app's limits
+   * (the request timeout; a job that passes it has its host killed like a
+   * stuck request). Log lines the app writes during the run are returned
+   * with the outcome.
+   */
+  async runJob(target: AppTarget, manifest: Manifest, job: JobRequest): Promise<JobResult> {
+    const logs: LogLine[] = [];
+    const wait = this.#backoff.get(target.appId);
+    if (wait && wait.until > Date.now()) {
+      return { outcome: "error", error: "the app crashed and is restarting", logs };
+    }
+    const inst = this.#instance(target, manifest, false);
+    if (inst instanceof Response) return { outcome: "error", error: "the app cannot run", logs };
+    inst.lastUsed = Date.now();
+    inst.waiting++;
+    try {
+      if (!inst.channel || inst.channel.closed) await this.#loaded(inst);
+    } catch {
+      return { outcome: "error", error: "the app could not be started", logs };
+    } finally {
+      inst.waiting--;
+    }
+    const channel = inst.channel;
+    if (!channel || channel.closed || inst.gone) {
+      return { outcome: "error", error: "the app is restarting", logs };
+    }
+    inst.jobLogs.add(logs);
+    try {
+      const res = await channel.job(JSON.stringify(job));
+      inst.lastUsed = Date.now();
+      if (res.status === 204) return { outcome: "ok", logs };
+      const text = await res.text();
+      if (res.status === 504) {
+        return { outcome: "timeout", error: `no end within ${inst.limits.timeoutMs} ms`, logs };
+      }
+      if (res.status === 500) return { outcome: "error", error: text, logs };
+      let message = text;
+      try {
+        message = JSON.parse(text)?.error?.message ?? text;
+      } catch {
+        // Plain text.
+      }
+      return { outcome: "error", error: message, logs };
+    } finally {
+      inst.jobLogs.delete(logs);
+    }
   }
 
   /** Forgets where an instance ran (it stays known, to be placed again). */
@@ -467,12 +615,13 @@ export class AppRuntime {
   }
 
   /** Stops an instance for good (idle, stopped, replaced): its Worker ends. */
-  #unload(inst: Instance): void {
+  #unload(inst: Instance, why = "the app was restarted"): void {
     inst.gone = true;
     this.#instances.delete(inst.key);
     const slot = inst.slot;
     const channel = inst.channel;
     this.#unplace(inst);
+    channel?.closeSockets(1012, why);
     channel?.fail(503, "APP_RESTARTING", "The app was restarted; try again");
     if (slot && !slot.host.dead) {
       slot.host.release(slot);
@@ -495,6 +644,7 @@ export class AppRuntime {
       if (host.dead || this.#handled.has(host) || inst.channel !== channel) return;
       const slot = inst.slot;
       this.#unplace(inst);
+      channel.closeSockets(1011, "the app crashed");
       channel.fail(502, "APP_CRASHED", "The app stopped while handling this request");
       if (slot) {
         slot.state = "dead";
@@ -541,11 +691,13 @@ export class AppRuntime {
       this.#unplace(inst);
       if (slot) slot.state = "dead";
       if (inst !== culprit) {
+        channel?.closeSockets(1012, "the app's host was restarted (another app failed)");
         channel?.fail(503, "APP_RESTARTING", "The app was restarted; try again");
         // Neighbours come back at once, in fresh slots.
         this.#loaded(inst).catch(() => {});
         continue;
       }
+      channel?.closeSockets(1011, `the app was stopped because ${INCIDENT_TEXT[kind]}`);
       if (kind === "memory" || kind === "crash") {
         channel?.fail(502, "APP_CRASHED", "The app stopped while handling this request");
         this.#crashed(inst.target.appId, inst.target.appName);
@@ -658,9 +810,9 @@ export class AppRuntime {
   }
 
   /** Stops an app's instances so the next request starts its current version. */
-  stopApp(appId: number): void {
+  stopApp(appId: number, why = "the app was redeployed"): void {
     for (const inst of [...this.#instances.values()]) {
-      if (inst.target.appId === appId) this.#unload(inst);
+      if (inst.target.appId === appId) this.#unload(inst, why);
     }
     this.#backoff.delete(appId);
     this.#exiled.delete(appId);
@@ -673,8 +825,9 @@ export class AppRuntime {
     this.writes.run(0, () => this.storage.denoKv.purgeExpired()).catch(() => {});
     const idle = this.settings.app_idle_ms;
     for (const inst of [...this.#instances.values()]) {
-      const busy = (inst.channel?.inflight ?? 0) + inst.waiting;
-      if (busy === 0 && Date.now() - inst.lastUsed > idle) this.#unload(inst);
+      // An app holding WebSockets is in use, whatever its requests.
+      const busy = (inst.channel?.inflight ?? 0) + inst.waiting + (inst.channel?.sockets ?? 0);
+      if (busy === 0 && Date.now() - inst.lastUsed > idle) this.#unload(inst, "idle");
     }
   }
 
@@ -693,6 +846,7 @@ export class AppRuntime {
     this.#stopSampling();
     for (const inst of this.#instances.values()) {
       inst.gone = true;
+      inst.channel?.closeSockets(1001, "the node is shutting down");
       inst.channel?.fail(503, "APP_RESTARTING", "The node is shutting down");
     }
     this.#instances.clear();

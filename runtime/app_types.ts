@@ -136,7 +136,23 @@ export interface AppContext {
   version: string;
 }
 
+/** What a scheduled job's `scheduled(event, ctx)` is given (the manifest's `crons`). */
+export interface ScheduledEvent {
+  /** Always `"scheduled"`. */
+  type: "scheduled";
+  /** The job's name in the manifest. */
+  name: string;
+  /** Its schedule: five fields, or six with seconds first. */
+  cron: string;
+  /** When the run was due, in ms since the epoch. */
+  scheduledTime: number;
+}
+
 /** What `api/main.ts` exports by default. */
 export type AppHandler =
   | ((req: Request, ctx: AppContext) => Response | Promise<Response>)
-  | { fetch(req: Request, ctx: AppContext): Response | Promise<Response> };
+  | {
+    fetch(req: Request, ctx: AppContext): Response | Promise<Response>;
+    /** Runs the manifest's `crons`; a rejection is recorded as the run's error. */
+    scheduled?(event: ScheduledEvent, ctx: AppContext): void | Promise<void>;
+  };

@@ -13,7 +13,8 @@
  *   "spa": true,
  *   "static": "dist",
  *   "server": "api/main.ts",
- *   "build": "npm run build"
+ *   "build": "npm run build",
+ *   "crons": [{ "name": "cleanup", "schedule": "0 3 * * *" }]
  * }
  * ```
  *
@@ -21,6 +22,8 @@
  * developer's machine (what to publish, what to bundle, what to run first);
  * the node checks them and otherwise ignores them.
  */
+import { checkCronSpec, type CronSpec, CronSpecError } from "./cron_schedule.ts";
+
 export interface Manifest {
   net: string[];
   /**
@@ -41,7 +44,12 @@ export interface Manifest {
   server?: string;
   /** A command `fazt deploy` runs in the project before it uploads (`npm run build`). */
   build?: string;
+  /** Jobs the node runs on a schedule (`scheduled(event, ctx)` in the app's default export). */
+  crons: CronSpec[];
 }
+
+/** How many scheduled jobs one app may have. */
+export const MAX_CRONS = 20;
 
 export const MANIFEST_FILES = ["manifest.json", "fazt.json"];
 
@@ -95,7 +103,15 @@ function projectPath(value: unknown, what: string): string | undefined {
 /** Parses and checks a manifest; an absent one is the empty manifest. */
 export function parseManifest(text: string | undefined): Manifest {
   if (text === undefined) {
-    return { net: [], netPrivate: [], routes: [], staticFirst: true, indexes: {}, spa: false };
+    return {
+      net: [],
+      netPrivate: [],
+      routes: [],
+      staticFirst: true,
+      indexes: {},
+      spa: false,
+      crons: [],
+    };
   }
   let raw: Record<string, unknown>;
   try {
@@ -173,7 +189,31 @@ export function parseManifest(text: string | undefined): Manifest {
     static: projectPath(raw.static, "static"),
     server,
     build: raw.build as string | undefined,
+    crons: cronList(raw.crons),
   };
+}
+
+/** The manifest's `crons`: each checked, names unique. Constraint `crons` marks these refusals. */
+function cronList(value: unknown): CronSpec[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail("crons", "crons must be a list of {name, schedule, tz?}");
+  if (value.length > MAX_CRONS) fail("crons", `an app may have at most ${MAX_CRONS} crons`);
+  const seen = new Set<string>();
+  return value.map((entry) => {
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      fail("crons", "each cron must be an object {name, schedule, tz?}");
+    }
+    let spec: CronSpec;
+    try {
+      spec = checkCronSpec(entry);
+    } catch (err) {
+      if (err instanceof CronSpecError) fail("crons", err.message);
+      throw err;
+    }
+    if (seen.has(spec.name)) fail("crons", `cron "${spec.name}" is listed twice`);
+    seen.add(spec.name);
+    return spec;
+  });
 }
 
 /** Whether a request path is one the manifest hands to the server code. */

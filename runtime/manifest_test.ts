@@ -8,6 +8,7 @@ const EMPTY: Manifest = {
   staticFirst: true,
   indexes: {},
   spa: false,
+  crons: [],
 };
 
 function refused(text: string, constraint: string, message?: RegExp): void {
@@ -57,6 +58,7 @@ Deno.test("every field is read, hosts lower-cased and trimmed", () => {
     static: "dist",
     server: "server/main.ts",
     build: "npm run build",
+    crons: [],
   });
   assert.equal(parseManifest('{"static_first": true}').staticFirst, true);
 });
@@ -156,4 +158,22 @@ Deno.test("netPrivate names only hosts that permissions.net lists", () => {
   assert.deepEqual(ok.netPrivate, ["nas.lan", "db.lan:5432"]);
   refused('{"permissions": {"net": ["a.example"]}, "netPrivate": ["b.example"]}', "netPrivate");
   refused('{"netPrivate": "nas.lan"}', "type", /netPrivate/);
+});
+
+Deno.test("crons: checked, unique, at most MAX_CRONS; refusals carry the crons constraint", () => {
+  const m = parseManifest(
+    JSON.stringify({ crons: [{ name: "cleanup", schedule: "*/5  * * * *", tz: "Europe/Oslo" }] }),
+  );
+  assert.deepEqual(m.crons, [{ name: "cleanup", schedule: "*/5 * * * *", tz: "Europe/Oslo" }]);
+  refused(`{"crons": {}}`, "crons");
+  refused(`{"crons": [1]}`, "crons");
+  refused(`{"crons": [{"name": "x", "schedule": "* * *"}]}`, "crons", /five fields/);
+  refused(`{"crons": [{"name": "x", "schedule": "* * * * *", "tz": "Nowhere/X"}]}`, "crons");
+  refused(
+    `{"crons": [{"name": "x", "schedule": "* * * * *"}, {"name": "x", "schedule": "0 * * * *"}]}`,
+    "crons",
+    /twice/,
+  );
+  const many = Array.from({ length: 21 }, (_, i) => ({ name: `j${i}`, schedule: "* * * * *" }));
+  refused(JSON.stringify({ crons: many }), "crons", /at most 20/);
 });

@@ -5,6 +5,7 @@
  * @module
  */
 export { AppRuntime, type AppTarget } from "./app_runtime.ts";
+export { CronError, type CronJobStatus, CronScheduler } from "./cron_scheduler.ts";
 export { CompileError, compileServerCode, SERVER_ENTRIES } from "./compiler.ts";
 export { CompilerUnavailableError } from "./esbuild_binary.ts";
 export { type DenoKvItem, denoKvPage } from "./kv_view.ts";

@@ -31,7 +31,7 @@
  * | --- | --- | --- | --- | --- |
  * | HELLO | host or Worker → server | 0 | JSON `{token}` | |
  * | INIT | server → Worker | 0 | JSON `InitMeta` | |
- * | READY | Worker → server | 0 | | |
+ * | READY | Worker → server | 0 | empty, or JSON `{crons}`: the jobs the code registered with `Deno.cron` | |
  * | FAILED | Worker → server | 0 | JSON `{message}` | |
  * | REQUEST | server → Worker | request | `method\nurl\nmode\nname\nvalue…` | the whole body when `mode` is `0` |
  * | RESPONSE | Worker → server | request | `status\nname\nvalue…` | the whole body |
@@ -44,6 +44,12 @@
  * | RESULT | server → Worker | call | JSON `{value?, error?}` | `blobs.get` bytes |
  * | LOG | Worker → server | 0 | JSON `LogLine[]` | |
  * | MEM | Worker → server | 0 | `heapUsed external` (bytes) | |
+ * | JOB | server → Worker | job | JSON `{name, cron, source, scheduledTime}` | |
+ * | JOBDONE | Worker → server | job | empty, or why the run failed | |
+ * | ACCEPT | Worker → server | request | JSON `{protocol}`: the app answered with `Deno.upgradeWebSocket` | |
+ * | OPEN | server → Worker | request | the client's socket is upgraded | |
+ * | WSMSG | either way | request | `t` text or `b` bytes | the message |
+ * | WSCLOSE | either way | request | `code\nreason` | |
  * | SLOT_ERROR | host → server | slot | an error that escaped the Worker | |
  * | SCALL | host → server | slot | JSON `{op, args}`: a blocking call | |
  * | SRESULT | server → host | slot | JSON `{value?, error?}` | |
@@ -61,13 +67,17 @@
  * goes away or the limit is passed (which also aborts `req.signal` in the
  * app).
  *
- * What comes later is one more frame type each, on the same slot
- * connection: WebSockets as ACCEPT (the app answered with
- * `Deno.upgradeWebSocket`; the server holds the client's socket), OPEN,
- * WSMSG (a text flag and the bytes) and WSCLOSE (code, reason), keyed by
- * the request id that upgraded; scheduled jobs as JOB (server → Worker,
- * under the same deadline, kill and exile rules as a request) answered by
- * JOBDONE; quotas need no frame (the server refuses calls).
+ * A WebSocket is keyed by the id of the request that upgraded: the app's
+ * ACCEPT makes the server upgrade the client's request (or refuse it: the
+ * app's cap, a request that is no upgrade, a server in front that cannot
+ * hold one), OPEN tells the app, WSMSG carries messages both ways (bounded
+ * by `app_ws_max_message_bytes`) and WSCLOSE the close both ways: the app's
+ * close, and the client's (or the server's: 1012 on a redeploy or idle
+ * stop, 1011 when the app failed, 1001 when the node stops). Ping and pong
+ * are Deno's, on the server. A scheduled job's run is a JOB (its id from
+ * the requests' id space), under the same deadline, kill and exile rules as
+ * a request, answered by JOBDONE after the run's log lines. Quotas need no
+ * frame (the server refuses calls).
  *
  * This module is the documentation and the types; the codec is
  * `runtime/worker/frames.ts`, which the Worker's bundle includes.
@@ -130,6 +140,8 @@ export interface InitMeta {
   version: string;
   maxWorkers: number;
   maxResponseBytes: number;
+  /** The largest WebSocket message either side may send. */
+  wsMaxMessageBytes: number;
 }
 
 /** A storage call's refusal, as the app sees it (`err.code`, `err.message`). */

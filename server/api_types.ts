@@ -449,6 +449,39 @@ export interface EnvVar {
   updated_at: number;
 }
 
+/** One run of a scheduled job, as `GET …/crons` and `POST …/crons/:job/run` show it. */
+export interface CronRun {
+  id: number;
+  job: string;
+  trigger: "schedule" | "manual";
+  started_at: number;
+  duration_ms: number | null;
+  outcome: "running" | "ok" | "error" | "timeout";
+  error: string | null;
+  /** Lines the app logged while the run was in progress. */
+  logs: { level: string; message: string; at: number }[];
+}
+
+/** One scheduled job of an app. */
+export interface CronJob {
+  name: string;
+  schedule: string;
+  /** null: UTC. */
+  tz: string | null;
+  /** `manifest` (`crons`, run by `scheduled`) or `code` (`Deno.cron`). */
+  source: "manifest" | "code";
+  next_run: number | null;
+  running: boolean;
+  last_run: CronRun | null;
+}
+
+/** `GET /api/apps/:name/crons`. */
+export interface CronList {
+  jobs: CronJob[];
+  /** Newest first, across jobs. */
+  runs: CronRun[];
+}
+
 /** `GET /api/apps/:name/logs` (oldest first), and each `data:` of `…/logs/stream`. */
 export interface LogEntry {
   id: number;
@@ -703,6 +736,8 @@ export interface ApiData {
   "PUT /api/apps/:name/limits": AppLimits;
   "GET /api/apps/:name/env": EnvVar[];
   "PUT /api/apps/:name/env": EnvVar[];
+  "GET /api/apps/:name/crons": CronList;
+  "POST /api/apps/:name/crons/:job/run": CronRun;
   "GET /api/apps/:name/logs": LogEntry[];
   "GET /api/apps/:name/kv": Page<KvEntry>;
   "DELETE /api/apps/:name/kv/*key": KeyDeleted;

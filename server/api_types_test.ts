@@ -76,6 +76,8 @@ const ANSWERS: { [K in keyof Api.ApiData]: "data" } & { [K in keyof Api.PlainAns
   "PUT /api/apps/:name/env": "data",
   "GET /api/apps/:name/limits": "data",
   "PUT /api/apps/:name/limits": "data",
+  "GET /api/apps/:name/crons": "data",
+  "POST /api/apps/:name/crons/:job/run": "data",
   "GET /api/apps/:name/logs": "data",
   "GET /api/apps/:name/logs/stream": "plain",
   "GET /api/apps/:name/kv": "data",

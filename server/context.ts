@@ -1,7 +1,7 @@
 import type { Settings, Storage } from "../storage/mod.ts";
 import type { Policy, Principal } from "./auth.ts";
 import type { Sites } from "./sites.ts";
-import type { AppRuntime } from "../runtime/mod.ts";
+import type { AppRuntime, CronScheduler } from "../runtime/mod.ts";
 import type { Analytics } from "./analytics.ts";
 import type { Compressor } from "./compress.ts";
 import type { Upgrader } from "./upgrader.ts";
@@ -47,6 +47,8 @@ export interface ServerContext {
    * `certs.challenges`. Set by `withRoutes` unless given.
    */
   certs: CertManager;
+  /** Apps' scheduled jobs: timers, runs, history. Set by `withRoutes`; runs once started. */
+  crons: CronScheduler;
   /** The admin host's API routes (what `/llms.txt` lists). Set by `createHandler`. */
   routes: readonly Route[];
   /**

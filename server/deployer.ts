@@ -214,6 +214,11 @@ function readManifest(files: ArchiveFile[]): { manifest: Manifest; manifestText?
   try {
     return { manifest: parseManifest(manifestText), manifestText };
   } catch (err) {
+    if (err instanceof ManifestError && err.constraint === "crons") {
+      throw new HttpError(400, "INVALID_CRON", `${file!.path}: ${err.message}`, {
+        details: { field: "manifest", constraint: "crons" },
+      });
+    }
     if (err instanceof ManifestError) {
       throw HttpError.validation("manifest", err.constraint, `${file!.path}: ${err.message}`);
     }

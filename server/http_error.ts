@@ -78,6 +78,10 @@ export type ErrorCode =
   // The database: no room left (disk or db_max_mb), or locked by another process.
   | "STORAGE_FULL"
   | "DATABASE_BUSY"
+  // Scheduled jobs.
+  | "INVALID_CRON"
+  | "CRON_NOT_FOUND"
+  | "CRON_RUNNING"
   // Anything else: logged, never described.
   | "INTERNAL_ERROR";
 

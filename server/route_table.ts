@@ -6,6 +6,7 @@ import { getFile, listFiles } from "./handlers/app_files.ts";
 import { llmsTxt, mcpEndpoint, wellKnownMcp } from "./handlers/mcp.ts";
 import { listEnv, putEnv } from "./handlers/app_env.ts";
 import { getLimits, putLimits } from "./handlers/app_limits.ts";
+import { listCrons, runCron } from "./handlers/crons.ts";
 import { appLogs } from "./handlers/app_logs.ts";
 import { deploy } from "./handlers/deploy.ts";
 import { events, realtime, stats } from "./handlers/stats.ts";
@@ -235,6 +236,20 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary: "Override an app's limits (`null`: back to the node's default)",
     handler: putLimits,
+  },
+  {
+    method: "GET",
+    path: "/api/apps/:name/crons",
+    auth: "read",
+    summary: "An app's scheduled jobs, next and last runs, and recent runs",
+    handler: listCrons,
+  },
+  {
+    method: "POST",
+    path: "/api/apps/:name/crons/:job/run",
+    auth: "deploy",
+    summary: "Run an app's scheduled job now",
+    handler: runCron,
   },
   {
     method: "GET",

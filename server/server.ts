@@ -9,7 +9,13 @@ import { ANY_HOST_ROUTES, ROUTES, TRACKING_ROUTES } from "./route_table.ts";
 import { matchRoute } from "./router.ts";
 import { Sites } from "./sites.ts";
 import type { SiteIndex } from "./site_index.ts";
-import { AppRuntime, type AppTarget, type Manifest, routeMatches } from "../runtime/mod.ts";
+import {
+  AppRuntime,
+  type AppTarget,
+  CronScheduler,
+  type Manifest,
+  routeMatches,
+} from "../runtime/mod.ts";
 import { serveStatic } from "./static_site.ts";
 import { Analytics, type AnalyticsOptions } from "./analytics.ts";
 import { Compressor } from "./compress.ts";
@@ -116,7 +122,7 @@ const APP_ROUTES = TRACKING_ROUTES.filter((r) => r.host === "app");
 export type ServerState =
   & Omit<
     ServerContext,
-    "routes" | "dispatch" | "tokenFailures" | "forwarding" | "domains" | "certs"
+    "routes" | "dispatch" | "tokenFailures" | "forwarding" | "domains" | "certs" | "crons"
   >
   & { certs?: CertManager };
 
@@ -131,9 +137,13 @@ export function withRoutes(state: ServerState): ServerContext {
   // A new app or domain needs a certificate; a removed one no longer gets one.
   state.sites.onChange(() => certs.wake());
   domains.onChange(() => certs.wake());
+  const crons = new CronScheduler(storage, state.runtime, settings, log);
+  // A deploy, rollback or delete changes the app's jobs.
+  state.sites.onChange((name) => crons.refresh(name));
   const ctx: ServerContext = {
     ...state,
     certs,
+    crons,
     domains,
     tokenFailures: new FailureWindows(
       settings.token_failures_max,
@@ -403,6 +413,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     certs: new CertManager(storage, settings, log, options.acme),
   });
   const stopParts = () => {
+    ctx.crons.close();
     ctx.analytics.abort();
     ctx.runtime.close();
     ctx.compressor.close();
@@ -420,6 +431,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
   const handler = createHandler(ctx);
+  // Deno 2.9.6 closes a WebSocket upgraded through the door's per-connection
+  // server as soon as the upgrade ends that connection's HTTP part: refused
+  // with 501 rather than opened and dropped (tests/websocket_test.ts).
+  ctx.runtime.websockets = false;
   // With the https setting the node gets its own certificates (ACME): plain
   // HTTP moves to http_port (HTTP-01 and redirects), HTTPS on https_port.
   const acme = !options.https && ctx.certs.enabled;
@@ -487,6 +502,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // A replica that cannot be reached does not stop the node: Litestream retries it.
   ctx.replication?.start();
   ctx.standby?.start(() => ctx.sites.reset());
+  // A standby's copy is read-only: its primary runs the jobs.
+  if (!ctx.standby) ctx.crons.start();
   // The spare app host starts once the node listens, so start-up does not wait for it.
   if (storage.apps.anyLiveServerCode()) setTimeout(() => ctx.runtime.prepare(), 0);
   const addr = listeners[0].addr;
@@ -508,6 +525,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await ctx.standby?.close();
     // Events still in memory are written before the database closes.
     await ctx.analytics.close();
+    ctx.crons.close();
     ctx.runtime.close();
     ctx.compressor.close();
     // Litestream checkpoints while it replicates; otherwise the WAL is

@@ -421,6 +421,29 @@ export const MIGRATIONS: readonly string[] = [
      UPDATE app_usage SET kv_bytes = kv_bytes - octet_length(old.key) - octet_length(old.value)
        WHERE app_id = old.app_id;
    END;`,
+  // 13: scheduled jobs. Each run of an app's job (start, duration, outcome,
+  // the lines the app logged meanwhile), and the jobs a version registered
+  // with `Deno.cron` in its code (known only once the code has loaded, so
+  // kept for the scheduler after a restart).
+  `CREATE TABLE cron_runs (
+     id INTEGER PRIMARY KEY,
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     job TEXT NOT NULL,
+     trigger TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     duration_ms INTEGER,
+     outcome TEXT NOT NULL,
+     error TEXT,
+     logs TEXT NOT NULL DEFAULT '[]'
+   );
+   CREATE INDEX cron_runs_by_job ON cron_runs (app_id, job, id);
+   CREATE TABLE app_code_crons (
+     app_id INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+     version INTEGER NOT NULL,
+     name TEXT NOT NULL,
+     schedule TEXT NOT NULL,
+     PRIMARY KEY (app_id, version, name)
+   ) WITHOUT ROWID;`,
 ];
 
 /** The schema version a fully migrated database has. */

@@ -15,6 +15,7 @@ import { DenoKvStore } from "./deno_kv.ts";
 import { LogStore } from "./app_logs.ts";
 import { AnalyticsStore } from "./analytics.ts";
 import { AppStore } from "./apps.ts";
+import { CronStore } from "./app_crons.ts";
 import { CertificateStore } from "./certificates.ts";
 import { DomainStore } from "./custom_domains.ts";
 import { OwnerStore } from "./owner.ts";
@@ -31,6 +32,7 @@ export * from "./apps.ts";
 export * from "./backup.ts";
 export { assertNotInUse, detachReplica, restoreDatabase, type RestoreResult } from "./restore.ts";
 export * from "./app_blobs.ts";
+export * from "./app_crons.ts";
 export * from "./app_docs.ts";
 export * from "./app_env.ts";
 export * from "./app_kv.ts";
@@ -68,6 +70,8 @@ export class Storage {
   readonly usage: UsageStore;
   /** Per-app overrides of the limit settings. */
   readonly limits: AppLimitStore;
+  /** Scheduled jobs: each run's record, and the jobs app code registered. */
+  readonly crons: CronStore;
   readonly owner: OwnerStore;
   readonly peers: PeerStore;
   /** The owner's dashboard sessions and the login rate limit. */
@@ -89,6 +93,7 @@ export class Storage {
     this.logs = new LogStore(db);
     this.usage = new UsageStore(db);
     this.limits = new AppLimitStore(db);
+    this.crons = new CronStore(db);
     this.owner = new OwnerStore(db);
     this.peers = new PeerStore(db);
     this.sessions = new SessionStore(db);

@@ -33,6 +33,11 @@ export const SETTING_DEFS = {
   app_max_body_bytes: { kind: "int", default: 10 * MiB, min: 1024, max: 4096 * MiB },
   app_max_response_bytes: { kind: "int", default: 50 * MiB, min: 1024, max: 4096 * MiB },
   app_idle_ms: { kind: "int", default: 300_000, min: 1000, max: 86_400_000 },
+  // WebSockets: the largest message either way (a client's larger one closes
+  // it with 1009). How many an app holds open is `app_max_websockets` (below).
+  app_ws_max_message_bytes: { kind: "int", default: MiB, min: 125, max: 64 * MiB },
+  // Runs of each scheduled job kept in its history.
+  cron_runs_kept: { kind: "int", default: 100, min: 1, max: 10_000 },
   // Requests queue for one app about this long at most: while even its
   // quickest answers take longer than this, new requests (past a floor of
   // 32 in flight) get a fast 503 APP_BUSY. 0: only app_queue_limit bounds
@@ -45,8 +50,8 @@ export const SETTING_DEFS = {
   // --set` overrides one app's, at once; these apply after a restart).
   // Bytes an app stores in KV, documents and blobs together; requests a
   // second to its server code (a token bucket holding `app_max_burst`, 0:
-  // one second's worth); requests in flight to it at once; open WebSockets.
-  // 0 means no limit.
+  // one second's worth); requests in flight to it at once; open WebSockets
+  // (past it, 503 APP_WEBSOCKET_LIMIT). 0 means no limit.
   app_max_storage_bytes: { kind: "int", default: 1024 * MiB, min: 0, max: 1024 * 1024 * MiB },
   app_max_rps: { kind: "int", default: 0, min: 0, max: 1_000_000 },
   app_max_burst: { kind: "int", default: 0, min: 0, max: 10_000_000 },

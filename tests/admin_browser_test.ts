@@ -686,6 +686,46 @@ browserTest(
   },
 );
 
+browserTest(
+  "an app's Jobs tab: its scheduled jobs, run now, the run's log lines",
+  async (node, browser) => {
+    await setOwner(node);
+    const r = await node.deploy(
+      "jobs",
+      await makeZip({
+        "manifest.json": JSON.stringify({
+          crons: [{ name: "cleanup", schedule: "0 3 * * *", tz: "Europe/Oslo" }],
+        }),
+        "api/main.ts": `export default {
+        fetch: () => new Response("ok"),
+        scheduled() { console.log("swept 3 rows"); },
+      };`,
+      }),
+    );
+    assert.equal(r.status, 201);
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await ctx.newPage();
+      const problems = watch(page);
+      const admin = `http://localhost:${node.server.port}`;
+      await page.goto(admin + "/apps/jobs?tab=jobs");
+      await signIn(page);
+      await heading(page, "jobs");
+      await page.locator("code", { hasText: "0 3 * * *" }).waitFor();
+      await page.getByText("Europe/Oslo").waitFor();
+      await page.getByText("No runs yet").waitFor();
+      await page.getByRole("button", { name: "Run cleanup now" }).click();
+      await page.getByRole("button", { name: "1 log line" }).click();
+      await page.locator("pre", { hasText: "swept 3 rows" }).waitFor();
+      assert.equal(node.storage.crons.runs(node.storage.apps.get("jobs")!.id)[0].outcome, "ok");
+      await shot(page, "desktop-24-app-jobs");
+      assert.deepEqual(problems, []);
+    } finally {
+      await ctx.close();
+    }
+  },
+);
+
 Deno.test({
   name:
     "dashboard in a browser: a backup downloaded from Settings; a failing schedule warned about",

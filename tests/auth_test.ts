@@ -38,6 +38,8 @@ const EXPECTED: Record<string, Policy> = {
   "PUT /api/apps/:name/env": "admin",
   "GET /api/apps/:name/limits": "read",
   "PUT /api/apps/:name/limits": "admin",
+  "GET /api/apps/:name/crons": "read",
+  "POST /api/apps/:name/crons/:job/run": "deploy",
   "GET /api/apps/:name/logs": "read",
   "GET /api/apps/:name/logs/stream": "read",
   "GET /api/apps/:name/kv": "admin",
@@ -87,7 +89,8 @@ function expected(route: Route): Policy {
 
 const concrete = (path: string, id = "1", name = "site") =>
   path.replace(":name", name).replace(":id", id).replace(":collection", "notes")
-    .replace("*key", "a/b").replace(":domain", "shop.example.com");
+    .replace("*key", "a/b").replace(":domain", "shop.example.com")
+    .replace(":job", "cleanup");
 
 Deno.test("every route has its expected policy written down, and no other route does", () => {
   const routes = ROUTES.map(keyOf);

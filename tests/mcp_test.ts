@@ -24,6 +24,8 @@ import { adminOrigin, login, setOwner } from "./admin_helpers.ts";
 type Json = any;
 
 const ALL_TOOLS = [
+  "fazt_app_cron_run",
+  "fazt_app_crons",
   "fazt_app_delete",
   "fazt_app_domain",
   "fazt_app_domains",
@@ -38,6 +40,7 @@ const ALL_TOOLS = [
   "fazt_system_status",
 ];
 const READ_TOOLS = [
+  "fazt_app_crons",
   "fazt_app_domains",
   "fazt_app_info",
   "fazt_app_logs",
@@ -585,6 +588,8 @@ const APP_NAME_TOOLS = [
   "fazt_app_delete",
   "fazt_app_domains",
   "fazt_app_domain",
+  "fazt_app_crons",
+  "fazt_app_cron_run",
 ];
 
 /** Arguments that would be valid for each tool if its app name were. */
@@ -596,6 +601,8 @@ function argsFor(tool: string, appName: string): Record<string, unknown> {
       return { app_name: appName, version: 1 };
     case "fazt_app_domain":
       return { app_name: appName, action: "add", domain: "shop.example.com" };
+    case "fazt_app_cron_run":
+      return { app_name: appName, job: "cleanup" };
     default:
       return { app_name: appName };
   }
@@ -720,6 +727,39 @@ Deno.test("MCP: an app's custom domains, added, listed and removed; bad names re
     });
     assert.equal(gone.code, "DOMAIN_NOT_FOUND");
     assert.equal((await ok(client, "fazt_app_domains", { app_name: "shop" })).count, 0);
+  } finally {
+    await client.close();
+    await node.close();
+  }
+});
+
+Deno.test("MCP: an app's scheduled jobs listed, one run now; unknown jobs refused", async () => {
+  const node = await startTestNode();
+  const client = await httpClient(node, node.tokens.deploy);
+  try {
+    const r = await node.deploy(
+      "jobs",
+      await makeZip({
+        "manifest.json": JSON.stringify({ crons: [{ name: "cleanup", schedule: "0 3 * * *" }] }),
+        "api/main.ts": `export default {
+          fetch: () => new Response("ok"),
+          scheduled() { console.log("swept"); },
+        };`,
+      }),
+    );
+    assert.equal(r.status, 201);
+    const listed = await ok(client, "fazt_app_crons", { app_name: "jobs" });
+    assert.deepEqual(listed.jobs.map((j: Json) => [j.name, j.schedule, j.source]), [
+      ["cleanup", "0 3 * * *", "manifest"],
+    ]);
+    assert.deepEqual(listed.runs, []);
+    const ran = await ok(client, "fazt_app_cron_run", argsFor("fazt_app_cron_run", "jobs"));
+    assert.equal(ran.run.outcome, "ok");
+    assert.equal(ran.run.trigger, "manual");
+    assert.ok(ran.run.logs.some((l: Json) => l.message === "swept"));
+    assert.equal((await ok(client, "fazt_app_crons", { app_name: "jobs" })).runs.length, 1);
+    const unknown = await failure(client, "fazt_app_cron_run", { app_name: "jobs", job: "nope" });
+    assert.equal(unknown.code, "CRON_NOT_FOUND");
   } finally {
     await client.close();
     await node.close();

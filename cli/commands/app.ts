@@ -107,6 +107,7 @@ export function appCommand(program: Command): void {
   appEnvCommands(app);
   appLimitsCommand(app);
   appLogsCommand(app);
+  appCronCommands(app);
   appDomainCommands(app);
 }
 
@@ -290,4 +291,54 @@ function appLogsCommand(app: Command): void {
       after = lines.at(-1)?.id ?? after;
     }
   });
+}
+
+function appCronCommands(app: Command): void {
+  const cron = app.command("cron").description(
+    "an app's scheduled jobs (manifest crons, Deno.cron)",
+  );
+  connectionOptions(
+    cron.command("list").description("an app's jobs, their next and last runs")
+      .argument("<name>", "the app"),
+  ).action(async (name: string, flags: Flags) => {
+    const list = await connect(flags).get<Api.CronList>(`${path(name)}/crons`);
+    if (flags.json) return printJson(list);
+    if (list.jobs.length === 0) {
+      return console.log(`${name} has no scheduled jobs (manifest "crons" or Deno.cron)`);
+    }
+    printTable(
+      ["JOB", "SCHEDULE", "FROM", "NEXT RUN", "LAST RUN", "OUTCOME"],
+      list.jobs.map((j) => [
+        j.name,
+        j.schedule + (j.tz ? ` (${j.tz})` : " (UTC)"),
+        j.source,
+        j.next_run === null ? "-" : formatTime(j.next_run),
+        j.last_run ? formatTime(j.last_run.started_at) : "-",
+        j.running ? "running" : j.last_run ? runOutcome(j.last_run) : "-",
+      ]),
+    );
+  });
+  connectionOptions(
+    cron.command("run").description("run a job now and wait for it to end")
+      .argument("<name>", "the app").argument("<job>", "the job's name"),
+  ).action(async (name: string, job: string, flags: Flags) => {
+    const run = await connect(flags).postJson<Api.CronRun>(
+      `${path(name)}/crons/${encodeURIComponent(job)}/run`,
+      {},
+    );
+    // A failed run is a refusal: its reason on stderr (its lines: `fazt app logs`).
+    if (run.outcome !== "ok") {
+      throw new CliError(`${name} ${job}: ${runOutcome(run)}`, "CRON_FAILED");
+    }
+    if (flags.json) return printJson(run);
+    for (const l of run.logs) {
+      console.log(`${formatTime(l.at)} ${l.level.toUpperCase().padEnd(5)} ${l.message}`);
+    }
+    console.log(`${name} ${job}: ${runOutcome(run)}`);
+  });
+}
+
+function runOutcome(run: Api.CronRun): string {
+  const took = run.duration_ms === null ? "" : ` in ${run.duration_ms} ms`;
+  return run.outcome === "ok" ? `ok${took}` : `${run.outcome}${took}: ${run.error ?? ""}`;
 }

@@ -48,6 +48,11 @@ export class AppLog {
     } else this.#dropped++;
   }
 
+  /** Sends what is queued now (before a frame that must follow the lines: JOBDONE). */
+  flush(): void {
+    this.#flush();
+  }
+
   #flush(): void {
     if (this.#dropped) {
       this.#queue.push({

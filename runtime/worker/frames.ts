@@ -27,12 +27,18 @@ export const FRAME = {
   RESULT: 13,
   LOG: 14,
   MEM: 15,
+  JOB: 16,
+  JOBDONE: 17,
+  ACCEPT: 18,
+  OPEN: 19,
   SLOT_ERROR: 20,
   SCALL: 21,
   SRESULT: 22,
   TICKET: 23,
   GRANT: 24,
   TERMINATE: 25,
+  WSMSG: 26,
+  WSCLOSE: 27,
 } as const;
 
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];

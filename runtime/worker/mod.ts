@@ -14,9 +14,10 @@
  * @module
  */
 import type { InitMeta } from "../protocol.ts";
-import { type AppFetch, loadModule } from "./app_module.ts";
+import { type AppModule, loadModule } from "./app_module.ts";
 import { AppLog, captureConsole } from "./console_capture.ts";
-import { createContext } from "./context.ts";
+import { createContext, type Fazt } from "./context.ts";
+import { codeCrons, hasCodeCrons, installDenoCron, onJob, registering } from "./cron_jobs.ts";
 import { installEnv } from "./deno_env.ts";
 import { installKv } from "./deno_kv.ts";
 import { ServeRegistry } from "./deno_serve.ts";
@@ -36,6 +37,7 @@ import { scope } from "./scope.ts";
 import { onCancel, onCredit, onData, onEnd, onRequest, serveWith } from "./serve.ts";
 import { blobsApi, docsApi, kvApi } from "./storage_api.ts";
 import { warmUp } from "./warm_up.ts";
+import { onClose, onMessage, onOpen, setMaxMessage, upgradeWebSocket } from "./websocket.ts";
 
 const ConsoleClass = takeConsoleClass();
 const realFetch = fetch;
@@ -50,6 +52,8 @@ const parts = {
 };
 let maxWorkers = 0;
 let egress = "";
+let app: AppModule = {};
+let appCtx: Fazt | undefined;
 
 const describe = (err: unknown) =>
   err instanceof Error ? err.stack ?? `${err.name}: ${err.message}` : String(err);
@@ -80,9 +84,16 @@ lockDown({
 });
 capWorkers(scope, () => calls.ticket(), () => maxWorkers);
 installKv((op, args) => calls.call(op, args), (line) => log.write("warn", line));
+installDenoCron();
+Object.defineProperty(Deno, "upgradeWebSocket", {
+  value: upgradeWebSocket,
+  writable: false,
+  configurable: false,
+});
 
 async function start(init: InitMeta): Promise<void> {
   maxWorkers = init.maxWorkers;
+  setMaxMessage(init.wsMaxMessageBytes);
   Object.defineProperty(globalThis, "fetch", {
     value: egressFetch(realFetch, init.net, egress),
     writable: true,
@@ -91,6 +102,7 @@ async function start(init: InitMeta): Promise<void> {
   installEnv(init.env);
   const ctx = createContext(init, parts);
   faztGlobal.fazt = ctx;
+  appCtx = ctx;
   try {
     if (init.style === "script") {
       const scripts = init.scripts ?? {};
@@ -100,18 +112,29 @@ async function start(init: InitMeta): Promise<void> {
         init.maxResponseBytes,
       );
     } else {
-      const fetch: AppFetch = await loadModule(init.code, () => served.fetch());
+      app = await registering(() =>
+        loadModule(init.code, { served: () => served.fetch(), jobsOnly: hasCodeCrons })
+      );
+      const fetch = app.fetch;
       serveWith(
-        (req) => fetch(req, ctx),
+        fetch ? (req) => fetch(req, ctx) : notFound,
         (err) => log.write("error", describe(err)),
         init.maxResponseBytes,
       );
     }
     reportMemory();
-    link.out.frame(0, FRAME.READY, "");
+    link.out.frame(0, FRAME.READY, hasCodeCrons() ? JSON.stringify({ crons: codeCrons() }) : "");
   } catch (err) {
     link.out.frame(0, FRAME.FAILED, JSON.stringify({ message: describe(err) }));
   }
+}
+
+/** An app with jobs and no handler answers every request 404. */
+function notFound(): Response {
+  return Response.json(
+    { error: { code: "NOT_FOUND", message: "This app has no request handler" } },
+    { status: 404 },
+  );
 }
 
 function dispatch(id: number, type: number, meta: string, body: Bytes | undefined): void {
@@ -128,6 +151,17 @@ function dispatch(id: number, type: number, meta: string, body: Bytes | undefine
       return onCredit(id, meta);
     case FRAME.CANCEL:
       return onCancel(id);
+    case FRAME.WSMSG:
+      return onMessage(id, meta, body);
+    case FRAME.OPEN:
+      return onOpen(id);
+    case FRAME.WSCLOSE:
+      return onClose(id, meta);
+    case FRAME.JOB:
+      return onJob(id, meta, app.scheduled, appCtx!, {
+        error: (err) => log.write("error", describe(err)),
+        flush: () => log.flush(),
+      });
     case FRAME.INIT:
       start(JSON.parse(meta));
   }

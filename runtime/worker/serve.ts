@@ -14,6 +14,7 @@
 import { CHUNK_BYTES, FRAME, headerPairs, INLINE_BODY_BYTES, STREAM_WINDOW } from "./frames.ts";
 import type { Bytes } from "./frames.ts";
 import { link } from "./link.ts";
+import { accept, markUpgradable } from "./websocket.ts";
 
 /** What the bootstrap gives this module: the app's handler and how to log. */
 export interface Handler {
@@ -160,6 +161,8 @@ function requestOf(id: number, meta: string, body: Bytes | undefined, state: Liv
       body: method === "GET" || method === "HEAD" ? undefined : body,
     });
   }
+  // Only a request that asks for a WebSocket may be upgraded (header names are lower-case).
+  if (meta.includes("\nupgrade\n")) markUpgradable(req, id);
   // `req.signal` aborts when the client goes away; made only if the app looks.
   Object.defineProperty(req, "signal", {
     get: () => {
@@ -221,6 +224,8 @@ function respond(id: number, res: unknown, state: Live): void {
     return fail(id, state, new TypeError("the handler must return a Response"));
   }
   if (state.cancelled) return finished(id, state);
+  // The answer of `Deno.upgradeWebSocket`: the server upgrades the client.
+  if (accept(id, res)) return finished(id, state);
   let meta = String(res.status);
   res.headers.forEach((v, k) => {
     meta += "\n" + k + "\n" + v;

@@ -35,6 +35,6 @@ export async function putEnv(c: RouteContext): Promise<Answer<Api.EnvVar[]>> {
       else env.set(app.id, name, value as string);
     }
   });
-  c.server.runtime.stopApp(app.id);
+  c.server.runtime.stopApp(app.id, "its env changed");
   return json(env.list(app.id));
 }

@@ -98,6 +98,16 @@ const version = z.looseObject({
   live: z.boolean(),
 });
 
+const cronRun = z.looseObject({
+  id: z.number(),
+  job: z.string(),
+  trigger: z.string(),
+  started_at: z.number(),
+  duration_ms: z.number().nullable(),
+  outcome: z.string(),
+  error: z.string().nullable(),
+});
+
 const liveChange = z.looseObject({
   server: z.string(),
   app: z.string(),
@@ -411,6 +421,75 @@ export const TOOLS: readonly ToolDef[] = [
         `/api/apps/${enc(args.app_name as string)}`,
       );
       return { ...r, server: node.server };
+    },
+  },
+  {
+    name: "fazt_app_crons",
+    title: "An app's scheduled jobs",
+    description: "An app's scheduled jobs (manifest crons and Deno.cron in its code): schedule, " +
+      "time zone, next run, whether one is running, the last run; and its newest runs with " +
+      "outcome, duration, error and the lines the app logged.",
+    scope: "read",
+    annotations: READ,
+    input: (host) =>
+      withServer(host, {
+        app_name: appName,
+        limit: z.number().int().min(1).max(500).optional().describe(
+          "How many recent runs (default 20)",
+        ),
+      }),
+    output: z.looseObject({
+      server: z.string(),
+      app: z.string(),
+      jobs: z.array(z.looseObject({
+        name: z.string(),
+        schedule: z.string(),
+        source: z.string(),
+        next_run: z.number().nullable(),
+        running: z.boolean(),
+      })),
+      runs: z.array(cronRun),
+    }),
+    async run(args, host) {
+      const node = nodeOf(args, host);
+      const name = args.app_name as string;
+      const limit = (args.limit as number | undefined) ?? 20;
+      const list = await node.request<Api.CronList>(
+        "GET",
+        `/api/apps/${enc(name)}/crons?limit=${limit}`,
+      );
+      return { server: node.server, app: name, ...list };
+    },
+  },
+  {
+    name: "fazt_app_cron_run",
+    title: "Run a scheduled job now",
+    description: "Runs one of an app's scheduled jobs now and waits for it to end (its " +
+      "schedule is unchanged). Refused with CRON_RUNNING while that job runs.",
+    scope: "deploy",
+    annotations: {
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: false,
+      openWorldHint: false,
+    },
+    input: (host) =>
+      withServer(host, {
+        app_name: appName,
+        job: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/).describe(
+          "The job's name, as fazt_app_crons lists it",
+        ),
+      }),
+    output: z.looseObject({ server: z.string(), app: z.string(), run: cronRun }),
+    async run(args, host) {
+      const node = nodeOf(args, host);
+      const name = args.app_name as string;
+      const run = await node.request<Api.CronRun>(
+        "POST",
+        `/api/apps/${enc(name)}/crons/${enc(args.job as string)}/run`,
+        { json: {} },
+      );
+      return { server: node.server, app: name, run };
     },
   },
   {

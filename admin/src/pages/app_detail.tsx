@@ -21,15 +21,25 @@ import {
 } from "../ui.tsx";
 import { DeployBox } from "./apps.tsx";
 import { AnalyticsView } from "./analytics.tsx";
+import { Jobs } from "./app_jobs.tsx";
 import { visibleName } from "../visible_name.ts";
 import { CertBadge, CertProblem } from "../cert_state.tsx";
 
-type Tab = "versions" | "files" | "server" | "logs" | "analytics" | "domains" | "danger";
+type Tab =
+  | "versions"
+  | "files"
+  | "server"
+  | "logs"
+  | "jobs"
+  | "analytics"
+  | "domains"
+  | "danger";
 const TABS: [Tab, string][] = [
   ["versions", "Versions"],
   ["files", "Files"],
   ["server", "Server & env"],
   ["logs", "Logs"],
+  ["jobs", "Jobs"],
   ["analytics", "Analytics"],
   ["domains", "Domains"],
   ["danger", "Delete"],
@@ -94,6 +104,7 @@ export function AppDetail(props: { name: string; tab: string | null }) {
               {tab === "files" && <Files app={app} />}
               {tab === "server" && <ServerInfo app={app} />}
               {tab === "logs" && <Logs name={app.name} />}
+              {tab === "jobs" && <Jobs name={app.name} />}
               {tab === "analytics" && <AnalyticsView app={app.name} compact />}
               {tab === "domains" && <Domains app={app} />}
               {tab === "danger" && <Danger name={app.name} />}

@@ -1,0 +1,215 @@
+/**
+ * Runs apps' scheduled jobs: the manifest's `crons` and the `Deno.cron`
+ * jobs their code registered. One timer per job, armed for its next run
+ * (computed again after each run, from the clock: a run missed while the
+ * node was down, or while the previous run of the same job was still going,
+ * is not made up). A job never runs twice at once, whatever started it.
+ * Each run is recorded (start, duration, outcome, the app's log lines).
+ * @module
+ */
+import type { CronRun, Settings, Storage } from "../storage/mod.ts";
+import type { AppRuntime, AppTarget } from "./app_runtime.ts";
+import { type CronSpec, nextRunOf } from "./cron_schedule.ts";
+import { type Manifest, parseManifest } from "./manifest.ts";
+
+/** A job as the API shows it. */
+export interface CronJobStatus {
+  name: string;
+  schedule: string;
+  /** Its time zone; null: UTC. */
+  tz: string | null;
+  /** `manifest` (`crons`, run by `scheduled`) or `code` (`Deno.cron`). */
+  source: "manifest" | "code";
+  /** When it runs next (ms since the epoch). */
+  next_run: number | null;
+  running: boolean;
+  last_run: CronRun | null;
+}
+
+/** A refusal of `runNow`: no such job, or it is running. */
+export class CronError extends Error {
+  constructor(readonly code: "CRON_NOT_FOUND" | "CRON_RUNNING", message: string) {
+    super(message);
+  }
+}
+
+interface Job {
+  spec: CronSpec;
+  source: "manifest" | "code";
+  next: number | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+interface AppJobs {
+  target: AppTarget;
+  manifest: Manifest;
+  jobs: Map<string, Job>;
+}
+
+/** setTimeout's longest wait; a later run re-arms when this passes. */
+const MAX_WAIT = 3_600_000;
+
+export class CronScheduler {
+  #apps = new Map<number, AppJobs>();
+  /** `appId:job` of runs in progress (kept across redeploys of the app). */
+  #running = new Set<string>();
+  #started = false;
+  #closed = false;
+
+  constructor(
+    private storage: Storage,
+    private runtime: AppRuntime,
+    private settings: Settings,
+    private log: (m: string) => void,
+  ) {
+    runtime.onCodeCrons = (appId) => {
+      const name = this.#apps.get(appId)?.target.appName ??
+        this.storage.apps.list().find((a) => a.id === appId)?.name;
+      if (name) this.refresh(name);
+    };
+  }
+
+  /** Loads every live app's jobs; runs left unfinished by the last process end as errors. */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    const abandoned = this.storage.crons.abandonRunning(Date.now());
+    if (abandoned) this.log(`${abandoned} scheduled run(s) were cut short by the last stop`);
+    for (const name of this.storage.apps.liveNames()) this.refresh(name);
+  }
+
+  /**
+   * After a deploy, rollback, promotion or delete: the app's jobs again. A
+   * live version whose code may call `Deno.cron` and has not reported yet is
+   * loaded so that it does.
+   */
+  refresh(name: string): void {
+    if (!this.#started || this.#closed) return;
+    const app = this.storage.apps.get(name);
+    const old = app
+      ? this.#apps.get(app.id)
+      : [...this.#apps.values()].find((a) => a.target.appName === name);
+    if (old) {
+      for (const job of old.jobs.values()) clearTimeout(job.timer);
+      this.#apps.delete(old.target.appId);
+    }
+    if (!app || app.live_version == null) return;
+    const version = app.live_version;
+    const info = this.storage.apps.serverInfo(app.id, version);
+    if (!info.hasBuild) return;
+    const manifest = parseManifest(info.manifest);
+    const target: AppTarget = { appId: app.id, appName: name, version };
+    const jobs = new Map<string, Job>();
+    const code = this.storage.crons.codeCrons(app.id, version);
+    for (const spec of manifest.crons) {
+      jobs.set(spec.name, { spec, source: "manifest", next: undefined, timer: undefined });
+    }
+    for (const c of code) {
+      // A manifest entry of the same name wins: it says the time zone too.
+      if (!jobs.has(c.name)) {
+        jobs.set(c.name, { spec: c, source: "code", next: undefined, timer: undefined });
+      }
+    }
+    const entry: AppJobs = { target, manifest, jobs };
+    this.#apps.set(app.id, entry);
+    for (const job of jobs.values()) this.#arm(entry, job);
+    if (code.length === 0 && this.#mayRegister(app.id, version)) {
+      this.runtime.discover(target, manifest).catch(() => {});
+    }
+  }
+
+  /** Whether a version's code mentions `Deno.cron` (so loading it may register jobs). */
+  #mayRegister(appId: number, version: number): boolean {
+    return this.storage.apps.build(appId, version)?.code.includes("cron") ?? false;
+  }
+
+  #arm(app: AppJobs, job: Job, after = Date.now()): void {
+    if (this.#closed) return;
+    job.next = nextRunOf(job.spec, after);
+    if (job.next === undefined) return;
+    const wait = Math.min(Math.max(0, job.next - Date.now()), MAX_WAIT);
+    job.timer = setTimeout(() => this.#due(app, job), wait);
+    Deno.unrefTimer(job.timer);
+  }
+
+  #due(app: AppJobs, job: Job): void {
+    job.timer = undefined;
+    if (this.#apps.get(app.target.appId) !== app || app.jobs.get(job.spec.name) !== job) return;
+    const due = job.next ?? Date.now();
+    if (Date.now() < due) return this.#arm(app, job, Date.now() - 1);
+    // The next run is planned from the due time: never the same instant twice.
+    this.#arm(app, job, Math.max(Date.now(), due));
+    if (this.#running.has(`${app.target.appId}:${job.spec.name}`)) return;
+    this.#run(app, job, "schedule", due).catch((err) =>
+      this.log(`scheduled job failed to run: ${err instanceof Error ? err.message : err}`)
+    );
+  }
+
+  async #run(app: AppJobs, job: Job, trigger: CronRun["trigger"], due: number): Promise<CronRun> {
+    const { appId } = app.target;
+    const key = `${appId}:${job.spec.name}`;
+    this.#running.add(key);
+    const started = Date.now();
+    try {
+      const id = await this.runtime.writes.run(
+        appId,
+        () => this.storage.crons.start(appId, job.spec.name, trigger, started),
+      );
+      const result = await this.runtime.runJob(app.target, app.manifest, {
+        name: job.spec.name,
+        cron: job.spec.schedule,
+        source: job.source,
+        scheduledTime: due,
+      });
+      const durationMs = Date.now() - started;
+      await this.runtime.writes.run(appId, () =>
+        this.storage.crons.finish(appId, id, {
+          outcome: result.outcome,
+          durationMs,
+          error: result.error,
+          logs: result.logs,
+        }, this.settings.cron_runs_kept));
+      return this.storage.crons.runs(appId, { job: job.spec.name, limit: 1 })[0];
+    } finally {
+      this.#running.delete(key);
+    }
+  }
+
+  /** An app's jobs with their next run and last run. */
+  list(appId: number): CronJobStatus[] {
+    const app = this.#apps.get(appId);
+    if (!app) return [];
+    return [...app.jobs.values()].map((job) => ({
+      name: job.spec.name,
+      schedule: job.spec.schedule,
+      tz: job.spec.tz ?? null,
+      source: job.source,
+      next_run: job.next ?? null,
+      running: this.#running.has(`${appId}:${job.spec.name}`),
+      last_run: this.storage.crons.runs(appId, { job: job.spec.name, limit: 1 })[0] ?? null,
+    }));
+  }
+
+  /** Runs a job now (its schedule is unchanged); resolves with the finished run. */
+  runNow(appId: number, name: string): Promise<CronRun> {
+    const app = this.#apps.get(appId);
+    const job = app?.jobs.get(name);
+    if (!app || !job) {
+      return Promise.reject(new CronError("CRON_NOT_FOUND", `The app has no job '${name}'`));
+    }
+    if (this.#running.has(`${appId}:${name}`)) {
+      return Promise.reject(
+        new CronError("CRON_RUNNING", `Job '${name}' is running; it never runs twice at once`),
+      );
+    }
+    return this.#run(app, job, "manual", Date.now());
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const app of this.#apps.values()) {
+      for (const job of app.jobs.values()) clearTimeout(job.timer);
+    }
+    this.#apps.clear();
+  }
+}
