@@ -367,10 +367,15 @@ Deno.test("the ACME server down at start: the node serves HTTP, retries, and suc
   const node = await httpsNode(pebble, port);
   try {
     await deployFiles(node, "site", { "index.html": "up without a CA" });
-    const failing = await waitFor(async () => {
-      const list: Json[] = (await certificates(node)).certificates;
-      return list.every((c) => c.failures >= 2) ? list : undefined;
-    }, "attempts failing while the CA is down");
+    const failing = await waitFor(
+      async () => {
+        const list: Json[] = (await certificates(node)).certificates;
+        return list.every((c) => c.failures >= 2) ? list : undefined;
+        // Each attempt starts an ACME process: seconds apiece on a loaded machine.
+      },
+      "attempts failing while the CA is down",
+      ISSUE_MS,
+    );
     for (const c of failing) {
       assert.equal(c.status, "pending");
       assert.match(c.last_error, /cannot reach the ACME directory .*ECONNREFUSED/);
