@@ -89,6 +89,8 @@ export class TlsFront {
   #current: Generation;
   #swapping: Promise<void> = Promise.resolve();
   #pending = false;
+  /** Names whose changed certificates the next swap is for (logged). */
+  readonly #why = new Set<string>();
   #closed = false;
   #swaps = 0;
   #noDelay = 0;
@@ -169,9 +171,8 @@ export class TlsFront {
   #changed(names: string[]): void {
     // A name this listener never answered is looked up live on its first
     // handshake: only cached answers need a new listener.
-    if (names.some((n) => this.#cached(n.toLowerCase().replace(/\.$/, "")))) {
-      this.#scheduleSwap();
-    }
+    const cached = names.filter((n) => this.#cached(n.toLowerCase().replace(/\.$/, "")));
+    if (cached.length > 0) this.#scheduleSwap(cached);
   }
 
   /** Whether the current listener has answered `name` (`*.d`: any name under d; `*`: any). */
@@ -187,14 +188,24 @@ export class TlsFront {
   }
 
   /** One swap at a time; changes during a swap lead to one more. */
-  #scheduleSwap(): void {
+  #scheduleSwap(why: string[] = []): void {
+    for (const name of why) this.#why.add(name);
     if (this.#pending || this.#closed) return;
     this.#pending = true;
     this.#swapping = this.#swapping.then(async () => {
       this.#pending = false;
       if (this.#closed) return;
+      const names = [...this.#why];
+      this.#why.clear();
       try {
         await this.swap();
+        const shown = names.slice(0, 5).join(", ") +
+          (names.length > 5 ? ` and ${names.length - 5} more` : "");
+        this.o.log(
+          `HTTPS: new listener for ${
+            names.length ? `the changed certificates of ${shown}` : "a fresh name cache"
+          }`,
+        );
       } catch (err) {
         this.o.log(`HTTPS: could not swap the listener: ${err}`);
       }
