@@ -121,6 +121,8 @@ Deno.test("a third app deployed under HTTPS load gets its certificate; no reques
     const httpsPort = Number(
       (await waitFor(() => /^https: +port (\d+)$/m.exec(server.out), "the HTTPS port"))[1],
     );
+    assert.match(server.out, new RegExp(`^admin: +https://admin\\.fazt\\.test:${httpsPort}$`, "m"));
+    assert.match(server.out, new RegExp(`^apps: +https://<app>\\.fazt\\.test:${httpsPort}$`, "m"));
     const deploy = async (app: string) => {
       const dir = await sb.folder(app, { "index.html": page(app) });
       assertOk(await sb.cli(["deploy", dir]));
