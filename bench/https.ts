@@ -181,6 +181,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         ctx.log(`round ${r + 1} ${name}: ${fmt(x.rps)} req/s, ${x.cpu_ms_per_1k} ms CPU/1k`),
       guard,
     );
+    // Peak resident memory of each server's process over its whole run so far.
+    const peakMiB = (s: Server) => round(s.proc.memory().hwm_kb / 1024, 1);
     const rows: (string | number)[][] = [];
     const fz = samples.get("fazt")!;
     const cd = samples.get("caddy");
@@ -198,9 +200,10 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         String(median(xs.map((x) => x.cpu_ms_per_1k))),
         s.name === "fazt" && cd ? `${fmtRatio(rpsRatio)} (CPU ${fmtRatio(cpuRatio)})` : "",
         xs.reduce((a, x) => a + x.errors, 0),
+        String(peakMiB(s)),
         xs.map((x) => fmt(x.rps / 1000, 1) + "k").join(" "),
       ]);
-      figures[s.name] = { runs: xs };
+      figures[s.name] = { runs: xs, peak_rss_mib: peakMiB(s) };
       if (s.name === "fazt") {
         figures.fazt_over_caddy = { rps: rpsRatio, cpu_per_request: cpuRatio };
         const t = atLeast("10KB HTTPS keep-alive: fazt/caddy req/s", rpsRatio, 1.5);
@@ -234,7 +237,10 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         await new Promise((r) => setTimeout(r, 10));
         got = await curlGet(fazt.port, ca.caFile);
       }
-      if (!got.ok) freshFailures++;
+      if (!got.ok) {
+        freshFailures++;
+        notes.push(`swap ${i}: a new connection failed: ${got.err.trim().split("\n").at(-1)}`);
+      }
       seen.push(/gen\d/.exec(got.subject)?.[0] ?? "?");
     }
     const w = await wrk;
@@ -256,6 +262,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       "",
       `certs after swaps: ${seen.join(" ")}`,
       swapErrors + freshFailures,
+      String(peakMiB(fazt)),
       "",
     ]);
     targets.push({
@@ -278,6 +285,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
           "cpu ms/1k req",
           "fazt/caddy",
           "errors",
+          "peak RSS MiB",
           "req/s per round",
         ],
         rows,
