@@ -181,8 +181,16 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         ctx.log(`round ${r + 1} ${name}: ${fmt(x.rps)} req/s, ${x.cpu_ms_per_1k} ms CPU/1k`),
       guard,
     );
-    // Peak resident memory of each server's process over its whole run so far.
-    const peakMiB = (s: Server) => round(s.proc.memory().hwm_kb / 1024, 1);
+    // Resident memory of each server's process now, and its peak over its
+    // whole life (fazt's includes the deploy before the load).
+    const memory = (s: Server) => {
+      const m = s.proc.memory();
+      return { rss_mib: round(m.rss_kb / 1024, 1), peak_rss_mib: round(m.hwm_kb / 1024, 1) };
+    };
+    const memoryCell = (s: Server) => {
+      const m = memory(s);
+      return `${m.rss_mib} (${m.peak_rss_mib})`;
+    };
     const rows: (string | number)[][] = [];
     const fz = samples.get("fazt")!;
     const cd = samples.get("caddy");
@@ -200,10 +208,10 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         String(median(xs.map((x) => x.cpu_ms_per_1k))),
         s.name === "fazt" && cd ? `${fmtRatio(rpsRatio)} (CPU ${fmtRatio(cpuRatio)})` : "",
         xs.reduce((a, x) => a + x.errors, 0),
-        String(peakMiB(s)),
+        memoryCell(s),
         xs.map((x) => fmt(x.rps / 1000, 1) + "k").join(" "),
       ]);
-      figures[s.name] = { runs: xs, peak_rss_mib: peakMiB(s) };
+      figures[s.name] = { runs: xs, ...memory(s) };
       if (s.name === "fazt") {
         figures.fazt_over_caddy = { rps: rpsRatio, cpu_per_request: cpuRatio };
         const t = atLeast("10KB HTTPS keep-alive: fazt/caddy req/s", rpsRatio, 1.5);
@@ -262,7 +270,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       "",
       `certs after swaps: ${seen.join(" ")}`,
       swapErrors + freshFailures,
-      String(peakMiB(fazt)),
+      memoryCell(fazt),
       "",
     ]);
     targets.push({
@@ -285,7 +293,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
           "cpu ms/1k req",
           "fazt/caddy",
           "errors",
-          "peak RSS MiB",
+          "RSS MiB (peak)",
           "req/s per round",
         ],
         rows,
