@@ -181,6 +181,16 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         ctx.log(`round ${r + 1} ${name}: ${fmt(x.rps)} req/s, ${x.cpu_ms_per_1k} ms CPU/1k`),
       guard,
     );
+    // Resident memory of each server's process now, and its peak over its
+    // whole life (fazt's includes the deploy before the load).
+    const memory = (s: Server) => {
+      const m = s.proc.memory();
+      return { rss_mib: round(m.rss_kb / 1024, 1), peak_rss_mib: round(m.hwm_kb / 1024, 1) };
+    };
+    const memoryCell = (s: Server) => {
+      const m = memory(s);
+      return `${m.rss_mib} (${m.peak_rss_mib})`;
+    };
     const rows: (string | number)[][] = [];
     const fz = samples.get("fazt")!;
     const cd = samples.get("caddy");
@@ -198,9 +208,10 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         String(median(xs.map((x) => x.cpu_ms_per_1k))),
         s.name === "fazt" && cd ? `${fmtRatio(rpsRatio)} (CPU ${fmtRatio(cpuRatio)})` : "",
         xs.reduce((a, x) => a + x.errors, 0),
+        memoryCell(s),
         xs.map((x) => fmt(x.rps / 1000, 1) + "k").join(" "),
       ]);
-      figures[s.name] = { runs: xs };
+      figures[s.name] = { runs: xs, ...memory(s) };
       if (s.name === "fazt") {
         figures.fazt_over_caddy = { rps: rpsRatio, cpu_per_request: cpuRatio };
         const t = atLeast("10KB HTTPS keep-alive: fazt/caddy req/s", rpsRatio, 1.5);
@@ -234,7 +245,10 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         await new Promise((r) => setTimeout(r, 10));
         got = await curlGet(fazt.port, ca.caFile);
       }
-      if (!got.ok) freshFailures++;
+      if (!got.ok) {
+        freshFailures++;
+        notes.push(`swap ${i}: a new connection failed: ${got.err.trim().split("\n").at(-1)}`);
+      }
       seen.push(/gen\d/.exec(got.subject)?.[0] ?? "?");
     }
     const w = await wrk;
@@ -256,6 +270,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       "",
       `certs after swaps: ${seen.join(" ")}`,
       swapErrors + freshFailures,
+      memoryCell(fazt),
       "",
     ]);
     targets.push({
@@ -278,6 +293,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
           "cpu ms/1k req",
           "fazt/caddy",
           "errors",
+          "RSS MiB (peak)",
           "req/s per round",
         ],
         rows,

@@ -1,5 +1,5 @@
 /**
- * Two socket operations Deno 2.9 does not offer for TLS, done through FFI
+ * Socket operations Deno 2.9 does not offer for TLS, done through FFI
  * on libc (needs `--allow-ffi`; Linux only; feature-detected, so without it
  * HTTPS still works, only slower and without the reaper):
  *
@@ -8,12 +8,14 @@
  *   bytes waits for the client's delayed ACK (+44 ms each, measured). Linux
  *   copies the option from a listening socket to the sockets it accepts, so
  *   one `setsockopt` on the listener fixes all its connections.
+ * - A reuseport steering program (`steerToNewest`), so that a listener
+ *   swap (tls_front.ts) resets no connection queued on the old listener.
  * - `shutdown(2)` of a TLS connection that never sent a ClientHello. Deno's
  *   handshake task owns such a socket and has no timeout: neither the abort
  *   signal nor `close()` frees it, so a silent flood would use up every
  *   descriptor. `shutdown` wakes the task with end-of-file and Deno frees it.
  *
- * Neither call has the descriptor of a Deno resource, so both find it by
+ * No call has the descriptor of a Deno resource, so each finds it by
  * scanning descriptors for the socket's addresses (`getsockname`,
  * `getpeername`): one scan per batch, up to the descriptor limit.
  * Upstream issues would let this file go: TLS connections without
@@ -29,6 +31,8 @@ const SO_ACCEPTCONN = 30;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SHUT_RDWR = 2;
+const SO_ATTACH_REUSEPORT_CBPF = 51;
+const BPF_RET_K = 0x06;
 
 const SYMBOLS = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
@@ -61,9 +65,47 @@ export class Sockopt {
    */
   setListenerNoDelay(port: number): number {
     let set = 0;
+    const one = new Int32Array([1]);
+    for (const fd of this.#listening(port)) {
+      if (this.libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, new Uint8Array(one.buffer), 4) === 0) {
+        set++;
+      }
+    }
+    return set;
+  }
+
+  /**
+   * Makes the kernel hand every new connection to `port` to the newest of
+   * the `reusePort` listeners sharing it (a classic BPF program on the
+   * group that answers "socket 1": the second socket while a swap has two,
+   * and, out of range once one is left, the kernel's usual choice). The
+   * old listener then only finishes what it already has, so closing it
+   * resets nothing (without this, connections waiting in its accept queue
+   * are reset, unless `net.ipv4.tcp_migrate_req` is 1). How many listening
+   * sockets took the program (0: not supported here).
+   */
+  steerToNewest(port: number): number {
+    // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }: BPF_RET | BPF_K, k = 1.
+    const filter = new Uint8Array(8);
+    const f = new DataView(filter.buffer);
+    f.setUint16(0, BPF_RET_K, true);
+    f.setUint32(4, 1, true);
+    // struct sock_fprog { u16 len; struct sock_filter *filter; } (64-bit layout).
+    const prog = new Uint8Array(16);
+    const p = new DataView(prog.buffer);
+    p.setUint16(0, 1, true);
+    p.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(filter))), true);
+    let set = 0;
+    for (const fd of this.#listening(port)) {
+      if (this.libc.setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, prog, 16) === 0) set++;
+    }
+    return set;
+  }
+
+  /** Descriptors of this process's listening TCP sockets bound to `port`. */
+  *#listening(port: number): Generator<number> {
     const val = new Int32Array(1);
     const vlen = new Uint32Array(1);
-    const one = new Int32Array([1]);
     for (let fd = 0; fd < this.scanLimit; fd++) {
       if (this.#local(fd)?.port !== port) continue;
       vlen[0] = 4;
@@ -74,12 +116,8 @@ export class Sockopt {
         new Uint8Array(val.buffer),
         new Uint8Array(vlen.buffer),
       );
-      if (val[0] !== 1) continue;
-      if (this.libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, new Uint8Array(one.buffer), 4) === 0) {
-        set++;
-      }
+      if (val[0] === 1) yield fd;
     }
-    return set;
   }
 
   /**

@@ -12,7 +12,8 @@
  *   provider's, or a self-signed fallback), and a changed certificate for
  *   a name this listener has answered needs a new listener: opened on the
  *   same port with `reusePort` (`--unstable-net`), handed to the door,
- *   then the old one is closed. Connections it accepted stay open.
+ *   new connections steered to it (sockopt.ts), and the old one closed
+ *   after `DRAIN_MS`. Connections it accepted stay open.
  * - The cache also grows with every distinct name (~1.5 KiB each): past
  *   `MAX_NAMES_PER_LISTENER` names the listener is swapped as well.
  * - ALPN must be given for HTTP/2 (`Deno.serve` adds it itself).
@@ -61,6 +62,13 @@ export interface HttpsOptions {
   hostname?: string;
 }
 
+/**
+ * How long a replaced listener goes on accepting (with steering, nothing
+ * new reaches it): handshakes it started finish, and connections whose
+ * SYN it got just before the swap complete their handshake on it.
+ */
+export const DRAIN_MS = 2000;
+
 /** Distinct names a listener answers before it is replaced, bounding its cache. */
 export const MAX_NAMES_PER_LISTENER = 10_000;
 
@@ -89,6 +97,9 @@ export class TlsFront {
   #current: Generation;
   #swapping: Promise<void> = Promise.resolve();
   #pending = false;
+  readonly #stopDrain = new Set<() => void>();
+  /** Names whose changed certificates the next swap is for (logged). */
+  readonly #why = new Set<string>();
   #closed = false;
   #swaps = 0;
   #noDelay = 0;
@@ -169,9 +180,8 @@ export class TlsFront {
   #changed(names: string[]): void {
     // A name this listener never answered is looked up live on its first
     // handshake: only cached answers need a new listener.
-    if (names.some((n) => this.#cached(n.toLowerCase().replace(/\.$/, "")))) {
-      this.#scheduleSwap();
-    }
+    const cached = names.filter((n) => this.#cached(n.toLowerCase().replace(/\.$/, "")));
+    if (cached.length > 0) this.#scheduleSwap(cached);
   }
 
   /** Whether the current listener has answered `name` (`*.d`: any name under d; `*`: any). */
@@ -187,14 +197,24 @@ export class TlsFront {
   }
 
   /** One swap at a time; changes during a swap lead to one more. */
-  #scheduleSwap(): void {
+  #scheduleSwap(why: string[] = []): void {
+    for (const name of why) this.#why.add(name);
     if (this.#pending || this.#closed) return;
     this.#pending = true;
     this.#swapping = this.#swapping.then(async () => {
       this.#pending = false;
       if (this.#closed) return;
+      const names = [...this.#why];
+      this.#why.clear();
       try {
         await this.swap();
+        const shown = names.slice(0, 5).join(", ") +
+          (names.length > 5 ? ` and ${names.length - 5} more` : "");
+        this.o.log(
+          `HTTPS: new listener for ${
+            names.length ? `the changed certificates of ${shown}` : "a fresh name cache"
+          }`,
+        );
       } catch (err) {
         this.o.log(`HTTPS: could not swap the listener: ${err}`);
       }
@@ -211,12 +231,31 @@ export class TlsFront {
     if (!this.#reusePort) {
       for (const l of old.listeners) await this.o.door.unlisten(l);
       this.#current = this.#open(port);
-    } else {
-      this.#current = this.#open(port);
+      for (const l of this.#current.listeners) this.o.door.listen(l);
+      this.#swaps++;
+      return;
     }
+    this.#current = this.#open(port);
     for (const l of this.#current.listeners) this.o.door.listen(l);
-    if (this.#reusePort) { for (const l of old.listeners) await this.o.door.unlisten(l); }
+    // New connections go to the new listener from now on; the old one
+    // accepts and completes the handshakes it already has, then closes.
+    if ((this.o.sockopt?.steerToNewest(port) ?? 0) > 0) await this.#drain();
+    for (const l of old.listeners) await this.o.door.unlisten(l);
     this.#swaps++;
+  }
+
+  /** `DRAIN_MS`, cut short by `close()`. */
+  #drain(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, DRAIN_MS);
+      const stop = this.#stopDrain;
+      function done() {
+        clearTimeout(timer);
+        stop.delete(done);
+        resolve();
+      }
+      stop.add(done);
+    });
   }
 
   /** Waits for a swap in progress, if any (tests). */
@@ -228,5 +267,6 @@ export class TlsFront {
   close(): void {
     this.#closed = true;
     this.#unsubscribe();
+    for (const done of [...this.#stopDrain]) done();
   }
 }

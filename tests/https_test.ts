@@ -265,3 +265,69 @@ Deno.test("server start --tls-cert/--tls-key serves HTTPS; SIGHUP reads the file
     await Deno.remove(ca.dir, { recursive: true });
   }
 });
+
+Deno.test("SIGHUP swaps under a stream of new TLS connections reset none of them", async () => {
+  // The real program (--unstable-net, --allow-ffi): the new listener opens
+  // beside the old one, new connections are steered to it, and the old one
+  // finishes what it has before it closes.
+  const ca = await makeTestCa();
+  const sandbox = await CliSandbox.create();
+  const gens = [await ca.leaf("gen1", ["127.0.0.1"], 1), await ca.leaf("gen2", ["127.0.0.1"], 2)];
+  const certFile = `${sandbox.dir}/cert.pem`, keyFile = `${sandbox.dir}/key.pem`;
+  await Deno.writeTextFile(certFile, gens[0].cert);
+  await Deno.writeTextFile(keyFile, gens[0].key);
+  const server = await sandbox.start({
+    firstRun: true,
+    args: ["--tls-cert", certFile, "--tls-key", keyFile, "--https-port", "0"],
+  });
+  let running = true;
+  let ok = 0;
+  const failures: string[] = [];
+  const clients: Promise<void>[] = [];
+  try {
+    const port = Number(
+      (await waitFor(() => /^https: +port (\d+)$/m.exec(server.out), "the HTTPS port"))[1],
+    );
+    const swapsLogged = () => server.err.match(/HTTPS: new listener /g)?.length ?? 0;
+    // Each request on a connection of its own: a new client each time.
+    for (let i = 0; i < 6; i++) {
+      clients.push((async () => {
+        while (running) {
+          const client = Deno.createHttpClient({ caCerts: [ca.ca] });
+          try {
+            const r = await fetch(`https://127.0.0.1:${port}/health`, { client });
+            await r.arrayBuffer();
+            if (r.status === 200) ok++;
+            else failures.push(`status ${r.status}`);
+          } catch (err) {
+            failures.push(String(err));
+          } finally {
+            client.close();
+          }
+        }
+      })());
+    }
+    const swaps = 4;
+    for (let i = 1; i <= swaps; i++) {
+      const at = ok;
+      await waitFor(() => ok >= at + 30, "new connections to flow before the swap");
+      const next = gens[i % 2];
+      await Deno.writeTextFile(certFile, next.cert);
+      await Deno.writeTextFile(keyFile, next.key);
+      server.proc.kill("SIGHUP");
+      await waitFor(() => swapsLogged() >= i, `swap ${i}`);
+    }
+    const at = ok;
+    await waitFor(() => ok >= at + 30, "new connections after the swaps");
+    running = false;
+    await deadline(Promise.all(clients), "the clients to stop");
+    assert.deepEqual(failures, []);
+    assert.equal((await server.stop()).code, 0);
+  } finally {
+    running = false;
+    await Promise.allSettled(clients);
+    await server.kill();
+    await sandbox.remove();
+    await Deno.remove(ca.dir, { recursive: true });
+  }
+});

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { SERVER_RUN_FLAGS } from "../lib/program.ts";
 import { isSettingKey, Storage } from "../storage/mod.ts";
-import { assertOk, assertRefused, CliSandbox, ROOT_PATH } from "./cli_runner.ts";
+import { assertOk, assertRefused, CliSandbox, ROOT_PATH, ServerProcess } from "./cli_runner.ts";
+import { waitFor } from "./deadline.ts";
 
 async function withSandbox(fn: (sb: CliSandbox, root: string) => Promise<void>): Promise<void> {
   const sb = await CliSandbox.create();
@@ -139,6 +140,67 @@ Deno.test("service install --https --email: HTTPS on and the contact stored for 
     }
     // Again without --domain: the stored one is certifiable.
     assertOk(await sb.cli(["service", "install", "--root", root, "--https"]));
+
+    // The unit's own ExecStart serves HTTPS: the settings are in the
+    // database, not on the command line. Run here with the database under
+    // --root, loopback ports instead of 80/443 and a CA that is not there
+    // (nothing may reach Let's Encrypt from a test).
+    const unit = Deno.readTextFileSync(`${root}/etc/systemd/system/fazt.service`);
+    const exec = /^ExecStart=(.+)$/m.exec(unit)![1].split(" ");
+    assert.ok(
+      !exec.some((w) => /^--(https|http-port|port|acme|tls)/.test(w)),
+      `no HTTPS flags: ${exec.join(" ")}`,
+    );
+    assert.deepEqual(exec.slice(-4), ["server", "start", "--db", "/var/lib/fazt/data.db"]);
+    const [program, ...args] = exec;
+    const node = new ServerProcess(
+      new Deno.Command(program, {
+        args: [
+          ...args.slice(0, -1),
+          `${root}/var/lib/fazt/data.db`,
+          ...["--host", "127.0.0.1", "--http-port", "0", "--https-port", "0"],
+          ...["--acme-directory", "https://127.0.0.1:9/dir"],
+        ],
+        env: sb.env(),
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn(),
+    );
+    try {
+      await node.ready();
+      // The banner's HTTPS lines come after the one ready() waits for.
+      await waitFor(() => /^https: +certificates from/m.test(node.out), "the HTTPS lines");
+      const httpsPort = Number(/^https: +port (\d+)$/m.exec(node.out)?.[1]);
+      assert.ok(httpsPort > 0, `an HTTPS port:\n${node.out}`);
+      assert.match(
+        node.out,
+        new RegExp(`^admin: +https://admin\\.example\\.com:${httpsPort}$`, "m"),
+      );
+      assert.match(node.out, /^https: +certificates from https:\/\/127\.0\.0\.1:9\/dir/m);
+      // The HTTPS port answers TLS (the fallback certificate until one is issued).
+      const tls = await new Deno.Command("curl", {
+        args: [
+          "-sk",
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code}",
+          `https://127.0.0.1:${httpsPort}/health`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(new TextDecoder().decode(tls.stdout), "200");
+      // The plain port serves the CLI on the machine.
+      const plain = await fetch(`http://127.0.0.1:${node.port}/health`);
+      assert.equal(plain.status, 200);
+      await plain.body?.cancel();
+      assert.equal((await node.stop()).code, 0);
+    } finally {
+      await node.kill();
+    }
   });
 });
 

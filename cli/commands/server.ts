@@ -47,9 +47,17 @@ function localUrl(host: string, port: number): string {
   return `http://${loopback ? "localhost" : host}:${port}`;
 }
 
-function adminUrl(domain: string, port: number): string {
-  const p = port === 80 ? "" : `:${port}`;
-  return domain === "localhost" ? `http://localhost${p}` : `http://admin.${domain}${p}`;
+/** `<scheme>://<name>[:port]`, leaving out the scheme's own port. */
+function origin(https: boolean, name: string, port: number): string {
+  return `${https ? "https" : "http"}://${name}${port === (https ? 443 : 80) ? "" : `:${port}`}`;
+}
+
+/** The dashboard's address: over HTTPS when the node serves it (`httpsPort`). */
+function adminUrl(domain: string, port: number, httpsPort?: number): string {
+  if (domain === "localhost") return origin(false, "localhost", port);
+  return httpsPort === undefined
+    ? origin(false, `admin.${domain}`, port)
+    : origin(true, `admin.${domain}`, httpsPort);
 }
 
 /** `/health` as this machine reaches a node listening on `host:port`. */
@@ -195,8 +203,11 @@ async function start(opts: StartOptions) {
   ensureLocalPeer(storage, local);
   console.log(`fazt ${VERSION} listening on ${server.url} (domain ${settings.domain})`);
   console.log(`database: ${dbPath}`);
-  console.log(`admin:    ${adminUrl(settings.domain, server.port)}`);
-  console.log(`apps:     http://<app>.${settings.domain}:${server.port}`);
+  console.log(`admin:    ${adminUrl(settings.domain, server.port, server.https?.port)}`);
+  const apps = server.https
+    ? origin(true, `<app>.${settings.domain}`, server.https.port)
+    : `http://<app>.${settings.domain}:${server.port}`;
+  console.log(`apps:     ${apps}`);
   if (server.https) console.log(`https:    port ${server.https.port}`);
   if (!tls && settings.https === 1) {
     console.log(`https:    certificates from ${settings.acme_directory} ('fazt cert list')`);

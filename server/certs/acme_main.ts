@@ -59,6 +59,26 @@ function probeDirectory(url: string, agent: https.Agent | undefined): Promise<vo
   });
 }
 
+/**
+ * Registers the account key, or finds its account. acme-client answers an
+ * existing account by updating it with what it was given, and an update
+ * with no contact is refused ("use POST-as-GET … instead of doing an empty
+ * update"): without an email the existing account is only looked up.
+ */
+async function register(client: acme.Client, email: string | undefined): Promise<void> {
+  if (email) {
+    await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${email}`] });
+    return;
+  }
+  try {
+    await client.createAccount({ onlyReturnExisting: true });
+    return;
+  } catch {
+    // No account for this key yet (or the lookup failed): make one.
+  }
+  await client.createAccount({ termsOfServiceAgreed: true });
+}
+
 export async function runAcme(): Promise<void> {
   // Waits are the server's: it retries a failed name later, with backoff.
   const defaults = acme.axios.defaults as unknown as {
@@ -101,10 +121,7 @@ export async function runAcme(): Promise<void> {
       request(url, method, { ...opts, httpsAgent: agent });
   }
   try {
-    await client.createAccount({
-      termsOfServiceAgreed: true,
-      contact: job.email ? [`mailto:${job.email}`] : undefined,
-    });
+    await register(client, job.email);
   } catch (err) {
     const error = `the ACME account could not be registered: ${messageOf(err)}`;
     for (const name of job.names) await send({ type: "failed", name, error });
