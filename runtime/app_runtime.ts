@@ -42,6 +42,8 @@ interface Instance {
   gone: boolean;
   /** Log lines of running jobs are copied here, one array per run. */
   jobLogs: Set<LogLine[]>;
+  /** Its module is being loaded (INIT sent, READY not yet back). */
+  loading: boolean;
 }
 
 /** A job to run now, as the scheduler asks for it. */
@@ -281,6 +283,7 @@ export class AppRuntime {
       nested: 0,
       gone: false,
       jobLogs: new Set(),
+      loading: false,
     };
     this.#instances.set(key, inst);
     return inst;
@@ -378,6 +381,7 @@ export class AppRuntime {
       wsMaxMessageBytes: this.settings.app_ws_max_message_bytes,
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
+    inst.loading = true;
     try {
       const crons = await Promise.race([
         channel.init(init),
@@ -389,6 +393,7 @@ export class AppRuntime {
           }, Math.max(inst.limits.timeoutMs, 10_000));
         }),
       ]);
+      channel.lastActivity = Date.now();
       if (!inst.preview) this.#codeCronsLoaded(target, crons);
     } catch (err) {
       if (inst.slot === slot) this.#unplace(inst);
@@ -400,6 +405,7 @@ export class AppRuntime {
       }
       throw err;
     } finally {
+      inst.loading = false;
       clearTimeout(timer);
     }
   }
@@ -774,8 +780,9 @@ export class AppRuntime {
         continue;
       }
       const k = host.slots.length;
+      // Loading the app's module is work it was asked for, request or not.
       const idle = (inst: Instance) =>
-        inst.channel !== undefined && inst.channel.inflight === 0 &&
+        inst.channel !== undefined && !inst.loading && inst.channel.inflight === 0 &&
         inst.channel.lastActivity <= started;
       let nested = 0;
       for (const t of sample.threads) {

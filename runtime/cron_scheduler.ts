@@ -118,9 +118,9 @@ export class CronScheduler {
     }
   }
 
-  /** Whether a version's code mentions `Deno.cron` (so loading it may register jobs). */
+  /** Whether a version's code mentions `Deno.cron` (bundlers keep global member access as written). */
   #mayRegister(appId: number, version: number): boolean {
-    return this.storage.apps.build(appId, version)?.code.includes("cron") ?? false;
+    return this.storage.apps.build(appId, version)?.code.includes("Deno.cron") ?? false;
   }
 
   #arm(app: AppJobs, job: Job, after = Date.now()): void {
