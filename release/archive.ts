@@ -33,6 +33,9 @@ export interface ArchiveInput {
 }
 
 // Deno's licence: the archive redistributes its executable.
+/** fazt's own licence, from the repository's root. */
+const FAZT_LICENSE = new URL("../LICENSE", import.meta.url);
+
 const DENO_LICENSE = `MIT License
 
 Copyright 2018-2025 the Deno authors
@@ -87,7 +90,8 @@ function readme(version: string, target: ReleaseTarget): string {
   ${fazt} --help           every command
 
 This folder is the whole program: ${target.runtime} (the Deno ${DENO_RUNTIME_VERSION}
-runtime, from npm; its licence is in LICENSE-deno.txt), fazt.js (fazt itself)
+runtime, from npm; its licence is in LICENSE-deno.txt), fazt.js (fazt itself,
+under the MIT licence in LICENSE)
 and the launcher ${fazt.replace("./", "")}, which runs fazt.js on that runtime
 with the server's permissions. ${
     target.os === "windows" ? "esbuild.exe" : "esbuild"
@@ -114,6 +118,7 @@ export async function buildArchive(
     launcher,
     { path: `${top}/fazt.js`, data: input.bundle, mode: 0o644 },
     { path: `${top}/README.txt`, data: enc.encode(readme(version, target)), mode: 0o644 },
+    { path: `${top}/LICENSE`, data: await Deno.readFile(FAZT_LICENSE), mode: 0o644 },
     { path: `${top}/LICENSE-deno.txt`, data: enc.encode(DENO_LICENSE), mode: 0o644 },
     { path: `${top}/${target.runtime}`, data: input.runtime, mode: 0o755 },
   ];

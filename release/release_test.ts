@@ -107,12 +107,17 @@ Deno.test("an unsigned release: archives, SHA256SUMS, release.json and install.s
         ["-rw-r--r--", "fazt-9.9.9-linux-x64/fazt.js"],
         ["-rwxr-xr-x", "fazt-9.9.9-linux-x64/deno"],
         ["-rw-r--r--", "fazt-9.9.9-linux-x64/README.txt"],
+        ["-rw-r--r--", "fazt-9.9.9-linux-x64/LICENSE"],
         ["-rw-r--r--", "fazt-9.9.9-linux-x64/LICENSE-deno.txt"],
         ["-rwxr-xr-x", "fazt-9.9.9-linux-x64/esbuild"],
         ["-rw-r--r--", "fazt-9.9.9-linux-x64/LICENSE-esbuild.txt"],
       ]
     ) assert.match(listing, new RegExp(`^${mode} .* ${path.replaceAll(".", "\\.")}$`, "m"));
-    assert.equal(listing.trimEnd().split("\n").length, 8);
+    assert.equal(listing.trimEnd().split("\n").length, 9);
+    assert.match(
+      await tar(["-xzOf", `dist/${linux.url}`, "fazt-9.9.9-linux-x64/LICENSE"], dir),
+      /^MIT License/,
+    );
     await tar(["-xzf", `dist/${linux.url}`], dir);
     const top = `${dir}/fazt-9.9.9-linux-x64`;
     assert.equal(
@@ -129,6 +134,7 @@ Deno.test("an unsigned release: archives, SHA256SUMS, release.json and install.s
     );
     const entries = await zip.getEntries();
     assert.deepEqual(entries.map((e) => e.filename).sort(), [
+      "fazt-9.9.9-windows-x64/LICENSE",
       "fazt-9.9.9-windows-x64/LICENSE-deno.txt",
       "fazt-9.9.9-windows-x64/LICENSE-esbuild.txt",
       "fazt-9.9.9-windows-x64/README.txt",

@@ -152,6 +152,7 @@ Deno.test("an unpacked archive runs a node with no deno on PATH; fazt upgrade ch
   try {
     const files = (await Array.fromAsync(Deno.readDir(node.dir))).map((e) => e.name).sort();
     assert.deepEqual(files, [
+      "LICENSE",
       "LICENSE-deno.txt",
       "LICENSE-esbuild.txt",
       "README.txt",
@@ -318,6 +319,7 @@ Deno.test("install.sh installs a signed release into a prefix and refuses a bad 
     const installed = (await Array.fromAsync(Deno.readDir(`${work}/p/lib/fazt`))).map((e) => e.name)
       .sort();
     assert.deepEqual(installed, [
+      "LICENSE",
       "LICENSE-deno.txt",
       "LICENSE-esbuild.txt",
       "README.txt",
