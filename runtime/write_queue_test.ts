@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openDatabase } from "../storage/mod.ts";
+import { openDatabase, Storage } from "../storage/mod.ts";
 import { WriteQueue } from "./write_queue.ts";
 
 Deno.test("WriteQueue groups writes into one transaction and keeps failures apart", async () => {
@@ -70,31 +70,35 @@ Deno.test("a busy app goes to the back of the line after each batch", async () =
 
 Deno.test("a full database: the write that does not fit fails FULL; answers match what is stored", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fazt-wq-" });
-  const db = openDatabase(`${dir}/data.db`);
+  const storage = Storage.open(`${dir}/data.db`);
+  const db = storage.db;
   try {
-    db.exec("CREATE TABLE fill (v BLOB)");
+    const appId = storage.apps.createVersion("full", [], { keep: 1 }).app.id;
     db.limitSize(
       Number(db.get<{ page_count: number }>("PRAGMA page_count")!.page_count) * 4096 + 64 * 1024,
     );
     const q = new WriteQueue(db);
-    const small = (k: string) => () =>
-      db.run("INSERT INTO settings (key, value) VALUES (?, 'v')", k);
+    const set = (k: string, bytes: number) => () => storage.kv.set(appId, k, "v".repeat(bytes));
+    // The big value does not fit: SQLite then rolls back the whole batch's
+    // transaction, so the small writes beside it must fail too, not run on
+    // outside it.
     const [before, big, after] = await Promise.allSettled([
-      q.run(1, small("before")),
-      q.run(2, () => db.run("INSERT INTO fill VALUES (?)", new Uint8Array(1024 * 1024))),
-      q.run(3, small("after")),
+      q.run(appId, set("before", 10)),
+      q.run(appId, set("big", 400_000)),
+      q.run(appId, set("after", 10)),
     ]);
     assert.equal(big.status, "rejected");
     assert.equal((big as PromiseRejectedResult).reason.code, "FULL");
     for (const [key, r] of [["before", before], ["after", after]] as const) {
-      const stored = db.get("SELECT 1 FROM settings WHERE key = ?", key) !== undefined;
+      const stored = storage.kv.get(appId, key) !== undefined;
       assert.equal(stored, r.status === "fulfilled", `${key}: ${r.status}, stored ${stored}`);
       if (r.status === "rejected") assert.equal(r.reason.code, "FULL");
     }
     assert.equal(db.inTransaction, false);
-    assert.equal(await q.run(1, small("later")).then((r) => r.changes), 1);
+    await q.run(appId, set("later", 10));
+    assert.equal(storage.kv.get(appId, "later"), "v".repeat(10));
   } finally {
-    db.close();
+    storage.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

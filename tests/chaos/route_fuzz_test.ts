@@ -313,6 +313,7 @@ Deno.test({
     });
     const problems: string[] = [];
     let sent = 0;
+    let shed = 0;
     const check = (
       route: string,
       path: string,
@@ -353,8 +354,16 @@ Deno.test({
       const cases = bodyCases();
       for (const route of routes) {
         const key = `${route.method} ${route.path}`;
-        const go = (path: string, c: Omit<Case, "name" | "malformed">) =>
-          send(node.port, route.method, path, { ...c, token: node.token });
+        // The front door sheds with 503 OVERLOADED while its event loop
+        // lags (a saturated machine): that is the door's answer, not the
+        // route's, so the request goes again until the route answers.
+        const go = async (path: string, c: Omit<Case, "name" | "malformed">) => {
+          for (let i = 0;; i++) {
+            const a = await send(node.port, route.method, path, { ...c, token: node.token });
+            if (a.status !== 503 || !a.text.includes('"OVERLOADED"') || i === 50) return a;
+            shed++;
+          }
+        };
         if (route.method !== "GET" && route.method !== "OPTIONS") {
           for (const c of cases) {
             const a = await go(concrete(route.path), c);
@@ -390,7 +399,8 @@ Deno.test({
         }
       }
       console.log(
-        `${sent} hostile requests to ${routes.length} routes; ${problems.length} problems`,
+        `${sent} hostile requests to ${routes.length} routes; ${problems.length} problems ` +
+          `(${shed} shed by the front door and sent again)`,
       );
       assert.equal(node.server.status, undefined, `the node exited:\n${node.server.err}`);
       assert.deepEqual(problems, []);

@@ -142,7 +142,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const node = await startChaosNode();
+    // The app's deadline well past the busy timeout (5 s) on a loaded machine.
+    const node = await startChaosNode({ settings: { app_timeout_ms: 30_000 } });
     const other = new DatabaseSync(`${node.dir}/data.db`, { timeout: 5000 });
     try {
       await node.deploy("site", { "index.html": "<h1>still here</h1>" });
@@ -151,10 +152,10 @@ Deno.test({
 
       other.exec("BEGIN EXCLUSIVE");
       other.exec("INSERT INTO settings (key, value) VALUES ('chaos_lock', '1')");
-      const [deploy, write] = await Promise.all([
-        node.tryDeploy("locked", { "index.html": "no" }),
-        appWrite(node, "locked", 10),
-      ]);
+      // One after the other: each write holds the event loop for the busy
+      // timeout, so two at once would take 10 s, the app's own deadline.
+      const deploy = await node.tryDeploy("locked", { "index.html": "no" });
+      const write = await appWrite(node, "locked", 10);
       assertEnvelope(deploy, 503, "DATABASE_BUSY", "a deploy under the lock");
       assertEnvelope(write, 503, "DATABASE_BUSY", "an app write under the lock");
       // Reads of what is stored need no lock. Each write held the event
