@@ -340,7 +340,19 @@ export interface AppVersion {
   deployed_by: string | null;
   created_at: number;
   live: boolean;
+  /**
+   * What the version is: `live` now, `previous` (was live, from `live_from`
+   * until `live_until`) or `draft` (never live).
+   */
+  state: VersionState;
+  /** When it last became live; null for a draft. */
+  live_from: number | null;
+  /** When it last stopped being live; null while live and for a draft. */
+  live_until: number | null;
 }
+
+/** `AppVersion.state`. */
+export type VersionState = "live" | "previous" | "draft";
 
 /** The live version's `manifest.json`, in the API's snake_case. */
 export interface AppManifest {

@@ -210,8 +210,9 @@ browserTest(
       await Deno.remove(folder, { recursive: true });
       await shot(page, "desktop-05-app-versions");
 
-      // One-click rollback.
+      // Rollback, confirmed.
       await page.getByRole("button", { name: "Roll back to v1" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Roll back to v1" }).click();
       await page.getByText("v1 of site is live").waitFor();
       await page.getByRole("button", { name: "Make v2 live" }).waitFor();
       assert.equal(node.storage.apps.get("site")!.live_version, 1);
@@ -418,6 +419,7 @@ browserTest(
     // Roll back by touch at phone size.
     await page.goto(admin + "/apps/blog");
     await page.getByRole("button", { name: "Roll back to v1" }).tap();
+    await page.getByRole("dialog").getByRole("button", { name: "Roll back to v1" }).tap();
     await page.getByRole("button", { name: "Make v2 live" }).waitFor();
     assert.equal(node.storage.apps.get("blog")!.live_version, 1);
 

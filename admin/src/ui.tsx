@@ -211,10 +211,15 @@ export function Dialog(
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current!;
+    // Where focus was, to give it back when the dialog goes (the page's heading if that is gone).
+    const opener = document.activeElement as HTMLElement | null;
     if (!d.open) d.showModal();
     const close = () => props.onClose();
     d.addEventListener("close", close);
-    return () => d.removeEventListener("close", close);
+    return () => {
+      d.removeEventListener("close", close);
+      requestAnimationFrame(() => restoreFocus(opener));
+    };
   }, []);
   return (
     <dialog ref={ref} class={props.wide ? "wide" : ""} aria-labelledby="dialog-title">
@@ -234,12 +239,22 @@ export function Dialog(
   );
 }
 
+/** Gives focus back after a dialog, unless something else has taken it already. */
+function restoreFocus(opener: HTMLElement | null): void {
+  const active = document.activeElement;
+  if (active && active !== document.body) return;
+  if (opener?.isConnected && opener !== document.body) opener.focus();
+  else document.getElementById("page-title")?.focus();
+}
+
 /** Asks before something that cannot be undone; for the worst ones, the name must be typed. */
 export function Confirm(
   props: {
     title: string;
     message: ComponentChildren;
     action: string;
+    /** `danger` (the default) for what cannot be undone, `primary` for what can. */
+    tone?: "danger" | "primary";
     typeToConfirm?: string;
     onConfirm: () => Promise<unknown>;
     onClose: () => void;
@@ -284,7 +299,12 @@ export function Confirm(
           <button type="button" class="btn" onClick={props.onClose}>
             Cancel
           </button>
-          <button type="submit" class="btn danger" disabled={!ok || busy}>
+          <button
+            type="submit"
+            class={`btn ${props.tone ?? "danger"}`}
+            disabled={!ok || busy}
+            autoFocus={!props.typeToConfirm}
+          >
             {busy ? "Working…" : props.action}
           </button>
         </div>

@@ -54,6 +54,11 @@ function serverOf(c: RouteContext, appId: number, version: number | null) {
   return { code: info.hasBuild, manifest };
 }
 
+function versionState(live: boolean, liveFrom: number | null): Api.VersionState {
+  if (live) return "live";
+  return liveFrom === null ? "draft" : "previous";
+}
+
 /** `GET /api/apps/{name}` */
 export function getApp(c: RouteContext): Answer<Api.AppDetail> {
   const app = findApp(c);
@@ -64,6 +69,9 @@ export function getApp(c: RouteContext): Answer<Api.AppDetail> {
     deployed_by: v.deployed_by,
     created_at: v.created_at,
     live: v.number === app.live_version,
+    state: versionState(v.number === app.live_version, v.live_from),
+    live_from: v.live_from,
+    live_until: v.number === app.live_version ? null : v.live_until,
   }));
   return json({
     name: app.name,
