@@ -378,8 +378,16 @@ export function Tabs<T extends string>(
     props.onChange(props.tabs[j][0]);
     ((e.currentTarget as HTMLElement).children[j] as HTMLElement).focus();
   };
+  const list = useRef<HTMLDivElement>(null);
+  // The selected tab is always in view, however narrow the screen.
+  useEffect(() => {
+    list.current?.querySelector<HTMLElement>('[aria-selected="true"]')?.scrollIntoView({
+      block: "nearest",
+      inline: "nearest",
+    });
+  }, [props.value]);
   return (
-    <div class="tabs" role="tablist" aria-label={props.label} onKeyDown={onKey}>
+    <div class="tabs" role="tablist" aria-label={props.label} onKeyDown={onKey} ref={list}>
       {props.tabs.map(([key, label]) => (
         <button
           type="button"
