@@ -104,12 +104,27 @@ export function Link(
   );
 }
 
+let titleWanted = false;
+
+/**
+ * Moves focus to the page's heading so keyboard and screen-reader users follow
+ * a navigation; a page still loading its code takes it when it appears.
+ */
+export function focusPageTitle(): void {
+  const h = document.getElementById("page-title");
+  titleWanted = !h;
+  h?.focus({ preventScroll: true });
+}
+
 export function Page(
   props: { title: string; actions?: ComponentChildren; children: ComponentChildren },
 ) {
   useEffect(() => {
     document.title = `${props.title} · fazt`;
   }, [props.title]);
+  useEffect(() => {
+    if (titleWanted) focusPageTitle();
+  }, []);
   return (
     <section class="page">
       <header class="page-head">
