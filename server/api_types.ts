@@ -600,6 +600,10 @@ export interface Setting {
   default: string | number;
   /** Whether the stored value differs from the default. */
   stored: boolean;
+  /** This run's value comes from a command-line flag, not the stored one. */
+  from_flag: boolean;
+  /** The stored value differs from this run's and applies at the next start. */
+  pending: boolean;
   kind: "string" | "int";
   /** For `int` settings. */
   min?: number;

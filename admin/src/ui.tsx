@@ -337,12 +337,17 @@ export function toast(text: string, tone: "ok" | "bad" = "ok"): void {
   for (const fn of toastListeners) fn(t);
 }
 
+/**
+ * Passing notes: a success fades after 4 s; an error stays until dismissed, so
+ * it cannot vanish before it is read.
+ */
 export function Toasts() {
   const [items, setItems] = useState<Toast[]>([]);
+  const dismiss = (id: number) => setItems((xs) => xs.filter((x) => x.id !== id));
   useEffect(() => {
     const fn = (t: Toast) => {
       setItems((xs) => [...xs, t]);
-      setTimeout(() => setItems((xs) => xs.filter((x) => x.id !== t.id)), 4000);
+      if (t.tone === "ok") setTimeout(() => dismiss(t.id), 4000);
     };
     toastListeners.add(fn);
     return () => {
@@ -350,8 +355,27 @@ export function Toasts() {
     };
   }, []);
   return (
-    <div class="toasts" role="status" aria-live="polite">
-      {items.map((t) => <div key={t.id} class={`toast ${t.tone}`}>{t.text}</div>)}
+    <div class="toasts">
+      <div role="status" aria-live="polite">
+        {items.filter((t) => t.tone === "ok").map((t) => (
+          <div key={t.id} class="toast ok">{t.text}</div>
+        ))}
+      </div>
+      <div role="alert">
+        {items.filter((t) => t.tone === "bad").map((t) => (
+          <div key={t.id} class="toast bad">
+            <span>{t.text}</span>
+            <button
+              type="button"
+              class="toast-close"
+              aria-label="Dismiss"
+              onClick={() => dismiss(t.id)}
+            >
+              ×
+            </button>
+          </div>
+        ))}
+      </div>
     </div>
   );
 }

@@ -1,0 +1,115 @@
+/**
+ * The dashboard as an operations console: settings with labels, units and a
+ * pending-restart marker; errors that stay until dismissed; the analytics
+ * range in the URL.
+ */
+import assert from "node:assert/strict";
+import { makeZip } from "./helpers.ts";
+import { browserTest, heading, shot, signedIn } from "./browser_helpers.ts";
+
+browserTest(
+  "settings: labels, units, switches, and what waits for a restart",
+  async (node, browser) => {
+    const { ctx, page, admin } = await signedIn(node, browser);
+    try {
+      await page.goto(admin + "/settings");
+      await heading(page, "Settings");
+      const row = (label: string) =>
+        page.locator("li.setting").filter({ has: page.getByText(label, { exact: true }) });
+      // Sizes in binary units, durations in seconds, switches on/off; the key beside each.
+      await row("Upload size").getByText("100 MiB", { exact: true }).waitFor();
+      await row("Upload size").locator("code", { hasText: "max_upload_bytes" }).waitFor();
+      await row("Request time limit").getByText("10 s", { exact: true }).waitFor();
+      await row("Count visits").getByText("on", { exact: true }).waitFor();
+      assert.equal(await page.getByText("pending restart").count(), 0);
+      // The test node's port comes from its command line, not the database.
+      await row("HTTP port").getByText("set by a flag").waitFor();
+      await row("HTTP port").getByText(/this run uses [\d,]+ \(a command-line flag\)/).waitFor();
+
+      // A change is saved, marked as pending, and focus returns to its Change button.
+      await page.getByRole("button", { name: "Change Versions kept per app" }).click();
+      await page.getByRole("spinbutton", { name: "Versions kept per app" }).fill("25");
+      await page.getByRole("button", { name: "Save" }).click();
+      await row("Versions kept per app").getByText("pending restart").waitFor();
+      await row("Versions kept per app").getByText("this run uses 10 until the node restarts")
+        .waitFor();
+      assert.equal(node.storage.settings.load().max_versions, 25);
+      await page.waitForFunction(
+        "document.activeElement?.getAttribute('aria-label') === 'Change Versions kept per app'",
+      );
+
+      // A switch is a choice, not a number.
+      await page.getByRole("button", { name: "Change Count visits" }).click();
+      await page.getByRole("combobox", { name: "Count visits" }).selectOption("0");
+      await page.getByRole("button", { name: "Save" }).click();
+      await row("Count visits").getByText("pending restart").waitFor();
+      assert.equal(node.storage.settings.load().analytics_enabled, 0);
+      await shot(page, "settings-pending");
+
+      // A refused value is explained, and nothing is stored.
+    const before = node.storage.settings.load().backup_interval;
+    await page.getByRole("button", { name: "Change Backup every" }).click();
+    await page.getByRole("textbox", { name: "Backup every" }).fill("whenever");
+    await page.getByRole("button", { name: "Save" }).click();
+    await row("Backup every").getByRole("alert").waitFor();
+    assert.equal(node.storage.settings.load().backup_interval, before);
+  } finally {
+      await ctx.close();
+    }
+  },
+);
+
+browserTest("an error stays on screen until dismissed; a success fades", async (node, browser) => {
+  await node.deploy("site", await makeZip({ "index.html": "v1" }));
+  const { ctx, page, admin } = await signedIn(node, browser);
+  try {
+    const added = await node.fetch("/api/apps/site/domains", {
+      method: "POST",
+      body: JSON.stringify({ name: "x.example" }),
+    });
+    assert.equal(added.status, 201, await added.text());
+    // Timers under the test's control, from before the page runs any.
+    await page.clock.install();
+    // Removing the domain fails on the node's side.
+    await page.route("**/api/apps/site/domains/*", (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: "application/json",
+        body: JSON.stringify({ error: { code: "INTERNAL_ERROR", message: "the disk is full" } }),
+      }));
+    await page.goto(admin + "/apps/site?tab=domains");
+    await page.getByRole("button", { name: "Remove x.example" }).click();
+    const alert = page.getByRole("alert").filter({ hasText: "the disk is full" });
+    await alert.waitFor();
+    // Still there long after a success note would have faded.
+    await page.clock.runFor(10_000);
+    assert.equal(await alert.isVisible(), true);
+    await alert.getByRole("button", { name: "Dismiss" }).click();
+    await alert.waitFor({ state: "detached" });
+  } finally {
+    await ctx.close();
+  }
+});
+
+browserTest("the analytics range is kept in the URL", async (node, browser) => {
+  await node.deploy("site", await makeZip({ "index.html": "v1" }));
+  const { ctx, page, admin } = await signedIn(node, browser);
+  try {
+    await page.goto(admin + "/analytics");
+    await heading(page, "Analytics");
+    await page.getByRole("radio", { name: /24h/ }).click();
+    await page.waitForURL(/\/analytics\?range=24h$/);
+    await page.getByRole("combobox", { name: "App" }).selectOption("site");
+    await page.waitForURL(/\/analytics\?range=24h&app=site$/);
+    // A reload (or a shared link) opens the same view.
+    await page.reload();
+    await page.getByRole("radio", { name: /24h/, checked: true }).waitFor();
+    assert.equal(await page.getByRole("combobox", { name: "App" }).inputValue(), "site");
+    await page.goto(admin + "/apps/site?tab=analytics&range=30d");
+    await page.getByRole("radio", { name: /30d/, checked: true }).waitFor();
+    await page.getByRole("radio", { name: /90d/ }).click();
+    await page.waitForURL(/\/apps\/site\?tab=analytics&range=90d$/);
+  } finally {
+    await ctx.close();
+  }
+});
