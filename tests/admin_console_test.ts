@@ -47,13 +47,13 @@ browserTest(
       await shot(page, "settings-pending");
 
       // A refused value is explained, and nothing is stored.
-    const before = node.storage.settings.load().backup_interval;
-    await page.getByRole("button", { name: "Change Backup every" }).click();
-    await page.getByRole("textbox", { name: "Backup every" }).fill("whenever");
-    await page.getByRole("button", { name: "Save" }).click();
-    await row("Backup every").getByRole("alert").waitFor();
-    assert.equal(node.storage.settings.load().backup_interval, before);
-  } finally {
+      const before = node.storage.settings.load().backup_interval;
+      await page.getByRole("button", { name: "Change Backup every" }).click();
+      await page.getByRole("textbox", { name: "Backup every" }).fill("whenever");
+      await page.getByRole("button", { name: "Save" }).click();
+      await row("Backup every").getByRole("alert").waitFor();
+      assert.equal(node.storage.settings.load().backup_interval, before);
+    } finally {
       await ctx.close();
     }
   },
