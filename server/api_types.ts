@@ -329,6 +329,8 @@ export interface AppSummary {
   url: string;
   /** Whether the live version runs server code (`api/`). */
   server_code: boolean;
+  /** Lines the app logged at level `error` in the last hour. */
+  errors_last_hour: number;
 }
 
 /** One version in `AppDetail.versions`, newest first. */

@@ -113,3 +113,31 @@ browserTest("the analytics range is kept in the URL", async (node, browser) => {
     await ctx.close();
   }
 });
+
+browserTest(
+  "the overview's cards load on their own; errors are counted by the node",
+  async (node, browser) => {
+    await node.deploy("site", await makeZip({ "index.html": "v1" }));
+    node.storage.logs.append(node.storage.apps.get("site")!.id, "error", "boom");
+    const { ctx, page, admin } = await signedIn(node, browser);
+    try {
+      // The request-rate call never answers: the rest of the page does not wait for it.
+      await page.route("**/api/system/requests", () => {});
+      const logReads: string[] = [];
+      page.on("request", (r) => {
+        if (/\/logs(\?|$)/.test(new URL(r.url()).pathname + new URL(r.url()).search)) {
+          logReads.push(r.url());
+        }
+      });
+      await page.goto(admin + "/");
+      await heading(page, "Overview");
+      await page.getByText("App 'site' logged 1 error in the last hour.").waitFor();
+      await page.getByRole("link", { name: "site" }).first().waitFor();
+      await page.getByText("Uptime").waitFor();
+      assert.equal(await page.getByText("Requests / min").count(), 0, "still loading");
+      assert.deepEqual(logReads, [], "no log lines are fetched to count errors");
+    } finally {
+      await ctx.close();
+    }
+  },
+);

@@ -268,3 +268,18 @@ Deno.test("the app's versions say what each is: live, previous (with its period)
     assert.ok(v1.live_from !== null && v1.live_from >= v2.live_until!);
   });
 });
+
+Deno.test("the app list counts each app's error lines of the last hour", async () => {
+  await withNode(async (node) => {
+    await node.deploy("site", await makeZip({ "index.html": "v1" }));
+    await node.deploy("calm", await makeZip({ "index.html": "v1" }));
+    const id = node.storage.apps.get("site")!.id;
+    node.storage.logs.append(id, "error", "two hours ago", Date.now() - 2 * 3_600_000);
+    node.storage.logs.append(id, "error", "just now");
+    node.storage.logs.append(id, "error", "again");
+    node.storage.logs.append(id, "info", "not an error");
+    const res = await node.fetch("/api/apps", { token: node.tokens.read });
+    const list = (await res.json()).data as { name: string; errors_last_hour: number }[];
+    assert.deepEqual(list.map((a) => [a.name, a.errors_last_hour]), [["calm", 0], ["site", 2]]);
+  });
+});
