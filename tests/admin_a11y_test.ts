@@ -219,6 +219,7 @@ for (const { size, width, height } of SIZES) {
           // Storage's other tabs, a dialog and a created token.
           await go(page, "/storage?app=shop");
           await page.getByRole("tab", { name: "Documents" }).click();
+          await page.getByRole("button", { name: "View p1" }).click();
           await page.locator("pre.code").filter({ hasText: '"title": "First"' }).waitFor();
           await check(page, "storage-docs");
           await page.getByRole("tab", { name: "Blobs" }).click();

@@ -259,6 +259,8 @@ browserTest(
       await page.getByRole("tab", { name: "Documents" }).click();
       await page.getByLabel("Query (a JSON filter)").fill('{"status": "open"}');
       await page.getByRole("button", { name: "Run query" }).click();
+      await page.getByRole("cell", { name: "First" }).waitFor();
+      await page.getByRole("button", { name: "View p1" }).click();
       await page.locator("pre.code").filter({ hasText: '"title": "First"' }).waitFor();
       await shot(page, "desktop-10-storage-docs");
 
