@@ -12,6 +12,7 @@ import { hostFetch } from "./http_client.ts";
 import {
   browserTest,
   heading,
+  holds,
   noHorizontalScroll,
   shot,
   signedIn,
@@ -168,11 +169,14 @@ async function tabsScroll(page: Page): Promise<void> {
   await page.keyboard.press("ArrowLeft"); // wraps to the last tab
   const last = page.getByRole("tab", { name: "Delete", selected: true });
   await last.waitFor();
-  await page.waitForFunction(`(() => {
+  await holds(
+    page,
+    `(() => {
     const list = document.querySelector('[role=tablist]').getBoundingClientRect();
     const tab = document.querySelector('[role=tab][aria-selected=true]').getBoundingClientRect();
     return tab.left >= list.left - 1 && tab.right <= list.right + 1;
-  })()`);
+  })()`,
+  );
   await noHorizontalScroll(page, "app tabs");
 }
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { makeZip } from "./helpers.ts";
-import { browserTest, heading, shot, signedIn } from "./browser_helpers.ts";
+import { browserTest, heading, holds, shot, signedIn } from "./browser_helpers.ts";
 
 browserTest(
   "settings: labels, units, switches, and what waits for a restart",
@@ -34,7 +34,8 @@ browserTest(
       await row("Versions kept per app").getByText("this run uses 10 until the node restarts")
         .waitFor();
       assert.equal(node.storage.settings.load().max_versions, 25);
-      await page.waitForFunction(
+      await holds(
+        page,
         "document.activeElement?.getAttribute('aria-label') === 'Change Versions kept per app'",
       );
 
@@ -186,9 +187,7 @@ browserTest(
       assert.deepEqual(totals, [...totals].sort((a, b) => b - a));
       // Search the loaded documents, nested fields included.
       await page.getByLabel("Search the loaded documents").fill('Customer 11"');
-      await page.waitForFunction(
-        "document.querySelectorAll('table.docs-table tbody tr').length === 1",
-      );
+      await holds(page, "document.querySelectorAll('table.docs-table tbody tr').length === 1");
       // Opened by keyboard beside the list, closed with Escape back to its row.
       await page.getByRole("button", { name: "View order11" }).focus();
       await page.keyboard.press("Enter");
@@ -199,13 +198,66 @@ browserTest(
       await shot(page, "storage-docs-panel");
       await page.keyboard.press("Escape");
       await panel.waitFor({ state: "detached" });
-      await page.waitForFunction(
-        "document.activeElement?.getAttribute('aria-label') === 'View order11'",
-      );
+      await holds(page, "document.activeElement?.getAttribute('aria-label') === 'View order11'");
       // More pages load on demand; the page keeps answering.
       await page.getByLabel("Search the loaded documents").fill("");
       await page.getByRole("button", { name: /Load more/ }).click();
       await table.locator("tbody tr").nth(99).waitFor();
+    } finally {
+      await ctx.close();
+    }
+  },
+);
+
+browserTest(
+  "a KV value opens beside its row, in view, even below 60 rows",
+  async (node, browser) => {
+    await node.deploy("shop", await makeZip({ "index.html": "shop" }));
+    const id = node.storage.apps.get("shop")!.id;
+    for (let i = 1; i <= 60; i++) {
+      node.storage.kv.set(id, `key${String(i).padStart(2, "0")}`, {
+        i,
+      });
+    }
+    const { ctx, page, admin } = await signedIn(node, browser, { width: 390, height: 844 });
+    try {
+      await page.goto(admin + "/storage?app=shop");
+      await heading(page, "Storage");
+      const last = page.getByRole("button", { name: "key50", exact: true });
+      await last.scrollIntoViewIfNeeded();
+      await last.click();
+      const panel = page.getByRole("complementary", { name: "Value of key50" });
+      await panel.locator("pre.code").filter({ hasText: '"i": 50' }).waitFor();
+      // In the viewport where the owner is looking, not at the end of the list.
+      const box = (await panel.boundingBox())!;
+      assert.ok(box.y >= 0 && box.y + box.height <= 844 + 1, JSON.stringify(box));
+      await page.keyboard.press("Escape");
+      await panel.waitFor({ state: "detached" });
+      await holds(page, "document.activeElement?.textContent === 'key50'");
+    } finally {
+      await ctx.close();
+    }
+  },
+);
+
+browserTest(
+  "focus comes back after the token dialog and a confirmed revoke",
+  async (node, browser) => {
+    const { ctx, page, admin } = await signedIn(node, browser);
+    try {
+      await page.goto(admin + "/tokens");
+      await heading(page, "API tokens");
+      await page.getByLabel("Name").fill("ci");
+      await page.getByRole("button", { name: "Create token" }).click();
+      await page.getByTestId("new-token").waitFor();
+      await page.getByRole("button", { name: "Done" }).click();
+      await page.getByTestId("new-token").waitFor({ state: "detached" });
+      await holds(page, "document.activeElement && document.activeElement !== document.body");
+      // A revoked token's row is gone: focus goes to the page's heading, not to <body>.
+      await page.getByRole("button", { name: "Revoke ci" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Revoke token" }).click();
+      await page.getByRole("dialog").waitFor({ state: "detached" });
+      await holds(page, "document.activeElement?.id === 'page-title'");
     } finally {
       await ctx.close();
     }

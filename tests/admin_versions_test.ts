@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { makeZip } from "./helpers.ts";
-import { browserTest, shot, signedIn, watch } from "./browser_helpers.ts";
+import { browserTest, holds, shot, signedIn, watch } from "./browser_helpers.ts";
 
 browserTest(
   "version labels after a rollback, by keyboard, with confirmation",
@@ -33,14 +33,15 @@ browserTest(
       await dialog.getByText("will serve v1 to every visitor").waitFor();
       await page.keyboard.press("Escape");
       await dialog.waitFor({ state: "detached" });
-      await page.waitForFunction("document.activeElement?.id === 'version-1'");
+      await holds(page, "document.activeElement?.id === 'version-1'");
       assert.equal(node.storage.apps.get("site")!.live_version, 3, "cancelled: nothing changed");
 
       await page.getByRole("button", { name: "Roll back to v1" }).focus();
       await page.keyboard.press("Enter");
       // The confirming button has focus: Enter confirms.
       await dialog.getByRole("button", { name: "Roll back to v1" }).waitFor();
-      await page.waitForFunction(
+      await holds(
+        page,
         "document.activeElement?.textContent === 'Roll back to v1' && " +
           "document.activeElement.closest('dialog') !== null",
       );
@@ -49,7 +50,7 @@ browserTest(
       await page.getByRole("button", { name: "Make v3 live" }).waitFor();
       assert.equal(node.storage.apps.get("site")!.live_version, 1);
       // Focus is on v1's row, not lost to the page's body.
-      await page.waitForFunction("document.activeElement?.id === 'version-1'");
+      await holds(page, "document.activeElement?.id === 'version-1'");
 
       // What each version is now: v3 and v2 were live (not drafts), v4 is still a draft.
       assert.equal(await label(4).textContent(), "draft");
@@ -66,7 +67,7 @@ browserTest(
       assert.equal(await label(4).textContent(), "live");
       assert.equal(await label(1).textContent(), "was live");
       assert.equal(node.storage.apps.get("site")!.live_version, 4);
-      await page.waitForFunction("document.activeElement?.id === 'version-4'");
+      await holds(page, "document.activeElement?.id === 'version-4'");
       assert.deepEqual(problems, []);
     } finally {
       await ctx.close();

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { startTestNode, type TestNode } from "./helpers.ts";
 import { OWNER, setOwner } from "./admin_helpers.ts";
+import { waitFor } from "./deadline.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const ARTIFACTS = new URL("./artifacts/", import.meta.url);
@@ -120,4 +121,13 @@ export function browserTest(name: string, fn: (node: TestNode, browser: Browser)
       }
     },
   });
+}
+
+/**
+ * Waits until an expression holds in the page. Each look is evaluated over
+ * CDP: Playwright's own `waitForFunction` polls with `new Function` inside the
+ * page, which the dashboard's CSP (rightly) refuses.
+ */
+export async function holds(page: Page, expression: string): Promise<void> {
+  await waitFor(() => page.evaluate<boolean>(expression), `the page to have ${expression}`);
 }

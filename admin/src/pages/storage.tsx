@@ -129,6 +129,15 @@ function PrefixFilter(props: { label: string; value: string; onChange: (v: strin
 function KvBrowser(props: { app: string }) {
   const { prefix, setPrefix, base, list } = usePrefixed<Api.KvEntry>(props.app, "kv");
   const [open, setOpen] = useState<Api.KvEntry>();
+  const opener = useRef<HTMLElement | null>(null);
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (open) panel.current?.focus();
+  }, [open]);
+  const close = () => {
+    setOpen(undefined);
+    requestAnimationFrame(() => opener.current?.focus());
+  };
   return (
     <Card title="Key-value">
       <PrefixFilter label="Key prefix" value={prefix} onChange={setPrefix} />
@@ -143,51 +152,66 @@ function KvBrowser(props: { app: string }) {
             )
             : (
               <>
-                <table class="table responsive">
-                  <TableHead columns={["Key", "Value", "Expires"]} actions />
-                  <tbody>
-                    {list.items.map((i) => (
-                      <tr key={i.key}>
-                        <td data-label="Key">
-                          <button type="button" class="linkish mono" onClick={() => setOpen(i)}>
-                            {i.key}
-                          </button>
-                        </td>
-                        <td data-label="Value" class="mono small ellipsis">{preview(i.value)}</td>
-                        <td data-label="Expires">
-                          {i.expires_at ? dateTime(i.expires_at) : "never"}
-                        </td>
-                        <td class="actions">
-                          <DeleteButton
-                            what={i.key}
-                            url={`${base}/${keyPath(i.key)}`}
-                            onDone={list.first.reload}
-                          />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <div class={"docs-view" + (open ? " with-panel" : "")}>
+                  <div class="table-wrap">
+                    <table class="table responsive">
+                      <TableHead columns={["Key", "Value", "Expires"]} actions />
+                      <tbody>
+                        {list.items.map((i) => (
+                          <tr key={i.key}>
+                            <td data-label="Key">
+                              <button
+                                type="button"
+                                class="linkish mono"
+                                aria-expanded={open?.key === i.key}
+                                onClick={(e) => {
+                                  opener.current = e.currentTarget as HTMLElement;
+                                  setOpen(i);
+                                }}
+                              >
+                                {i.key}
+                              </button>
+                            </td>
+                            <td data-label="Value" class="mono small ellipsis">
+                              {preview(i.value)}
+                            </td>
+                            <td data-label="Expires">
+                              {i.expires_at ? dateTime(i.expires_at) : "never"}
+                            </td>
+                            <td class="actions">
+                              <DeleteButton
+                                what={i.key}
+                                url={`${base}/${keyPath(i.key)}`}
+                                onDone={list.first.reload}
+                              />
+                            </td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                  {open && (
+                    <aside
+                      class="doc-panel"
+                      aria-label={`Value of ${open.key}`}
+                      tabIndex={-1}
+                      ref={panel}
+                      onKeyDown={(e) => e.key === "Escape" && close()}
+                    >
+                      <div class="dialog-head">
+                        <h3 class="mono">{open.key}</h3>
+                        <button type="button" class="icon-btn" aria-label="Close" onClick={close}>
+                          ×
+                        </button>
+                      </div>
+                      <pre class="code small">{JSON.stringify(open.value, null, 2)}</pre>
+                    </aside>
+                  )}
+                </div>
                 <More cursor={list.cursor} loading={list.loadingMore} onMore={list.loadMore} />
               </>
             )}
       </Show>
-      {open && (
-        <dialog open class="inline-view" aria-label={`Value of ${open.key}`}>
-          <div class="dialog-head">
-            <h2 class="mono">{open.key}</h2>
-            <button
-              type="button"
-              class="icon-btn"
-              aria-label="Close"
-              onClick={() => setOpen(undefined)}
-            >
-              ×
-            </button>
-          </div>
-          <pre class="code">{JSON.stringify(open.value, null, 2)}</pre>
-        </dialog>
-      )}
     </Card>
   );
 }
