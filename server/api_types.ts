@@ -329,6 +329,8 @@ export interface AppSummary {
   url: string;
   /** Whether the live version runs server code (`api/`). */
   server_code: boolean;
+  /** Lines the app logged at level `error` in the last hour. */
+  errors_last_hour: number;
 }
 
 /** One version in `AppDetail.versions`, newest first. */
@@ -340,7 +342,19 @@ export interface AppVersion {
   deployed_by: string | null;
   created_at: number;
   live: boolean;
+  /**
+   * What the version is: `live` now, `previous` (was live, from `live_from`
+   * until `live_until`) or `draft` (never live).
+   */
+  state: VersionState;
+  /** When it last became live; null for a draft. */
+  live_from: number | null;
+  /** When it last stopped being live; null while live and for a draft. */
+  live_until: number | null;
 }
+
+/** `AppVersion.state`. */
+export type VersionState = "live" | "previous" | "draft";
 
 /** The live version's `manifest.json`, in the API's snake_case. */
 export interface AppManifest {
@@ -667,6 +681,10 @@ export interface Setting {
   default: string | number;
   /** Whether the stored value differs from the default. */
   stored: boolean;
+  /** This run's value comes from a command-line flag, not the stored one. */
+  from_flag: boolean;
+  /** The stored value differs from this run's and applies at the next start. */
+  pending: boolean;
   kind: "string" | "int";
   /** For `int` settings. */
   min?: number;

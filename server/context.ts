@@ -17,6 +17,8 @@ import type { Standby } from "./standby.ts";
 export interface ServerContext {
   storage: Storage;
   settings: Settings;
+  /** Settings this run takes from its command line rather than the database. */
+  fromFlags?: ReadonlySet<string>;
   sites: Sites;
   runtime: AppRuntime;
   /** Page views and events: counting, buffering, batched writes. */

@@ -395,6 +395,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const ctx = withRoutes({
     storage,
     settings,
+    fromFlags: new Set(
+      Object.entries(options.overrides ?? {}).filter(([, v]) => v !== undefined).map(([k]) => k),
+    ),
     sites: new Sites(storage, settings.cache_bytes),
     runtime: new AppRuntime(storage, settings, log),
     analytics: new Analytics(storage, settings, log, options.analytics),

@@ -107,6 +107,19 @@ export class LogStore {
     return rows.map((r) => ({ ...r }));
   }
 
+  /**
+   * Error lines per app id since `since` (ms), for apps that have any. Reads
+   * at most every app's bounded log once.
+   */
+  errorCounts(since: number): Map<number, number> {
+    const rows = this.#db.all<{ app_id: number; n: number }>(
+      `SELECT app_id, COUNT(*) AS n FROM app_logs
+       WHERE level = 'error' AND created_at >= ? GROUP BY app_id`,
+      since,
+    );
+    return new Map(rows.map((r) => [r.app_id, r.n]));
+  }
+
   /** Deletes all but the newest `maxPerApp` entries of one app. */
   prune(appId: number): number {
     checkAppId(appId);

@@ -134,3 +134,14 @@ Deno.test("logs: apps are isolated and deleting an app deletes its logs", () => 
   assert.equal(count(db, b), 1);
   db.close();
 });
+
+Deno.test("logs: error lines per app since a moment, other levels and older lines not counted", () => {
+  const { logs, a, b } = setup();
+  logs.append(a, "error", "old", 100);
+  logs.append(a, "error", "one", 1000);
+  logs.append(a, "error", "two", 2000);
+  logs.append(a, "warn", "not an error", 2000);
+  logs.append(b, "info", "fine", 2000);
+  assert.deepEqual([...logs.errorCounts(1000)], [[a, 2]]);
+  assert.deepEqual([...logs.errorCounts(3000)], []);
+});

@@ -16,12 +16,18 @@ export interface AppSummary extends AppRecord {
   last_deploy_at: number | null;
 }
 
+const VERSION_COLUMNS = "number, file_count, bytes, deployed_by, created_at, live_from, live_until";
+
 export interface VersionRecord {
   number: number;
   file_count: number;
   bytes: number;
   deployed_by: string | null;
   created_at: number;
+  /** When it last became live; null if it never was. */
+  live_from: number | null;
+  /** When it last stopped being live; null while it is (or if it never was). */
+  live_until: number | null;
 }
 
 /** One file of a version, without its bytes. */
@@ -125,16 +131,14 @@ export class AppStore {
 
   versions(appId: number): VersionRecord[] {
     return this.db.all<VersionRecord>(
-      `SELECT number, file_count, bytes, deployed_by, created_at FROM versions
-       WHERE app_id = ? ORDER BY number DESC`,
+      `SELECT ${VERSION_COLUMNS} FROM versions WHERE app_id = ? ORDER BY number DESC`,
       appId,
     );
   }
 
   version(appId: number, number: number): VersionRecord | undefined {
     return this.db.get<VersionRecord>(
-      `SELECT number, file_count, bytes, deployed_by, created_at FROM versions
-       WHERE app_id = ? AND number = ?`,
+      `SELECT ${VERSION_COLUMNS} FROM versions WHERE app_id = ? AND number = ?`,
       appId,
       number,
     );
@@ -341,14 +345,7 @@ export class AppStore {
           sourceMap ?? null,
         );
       }
-      if (!opts.draft) {
-        this.db.run(
-          "UPDATE apps SET live_version = ?, updated_at = ? WHERE id = ?",
-          number,
-          now,
-          app.id,
-        );
-      }
+      if (!opts.draft) this.#makeLive(app.id, number, now);
       this.#prune(app.id, opts.keep);
       return { app: this.get(name)!, version: this.version(app.id, number)! };
     });
@@ -394,10 +391,34 @@ export class AppStore {
 
   /** Points the app at another of its versions. */
   setLive(appId: number, number: number): void {
+    this.db.transaction(() => this.#makeLive(appId, number, Date.now()));
+  }
+
+  /** Points the app at a version and records when the old one stopped and the new one began. */
+  #makeLive(appId: number, number: number, now: number): void {
+    const live = this.db.get<{ v: number | null }>(
+      "SELECT live_version AS v FROM apps WHERE id = ?",
+      appId,
+    )?.v;
+    if (live === number) return;
+    if (live != null) {
+      this.db.run(
+        "UPDATE versions SET live_until = ? WHERE app_id = ? AND number = ?",
+        now,
+        appId,
+        live,
+      );
+    }
+    this.db.run(
+      "UPDATE versions SET live_from = ?, live_until = NULL WHERE app_id = ? AND number = ?",
+      now,
+      appId,
+      number,
+    );
     this.db.run(
       "UPDATE apps SET live_version = ?, updated_at = ? WHERE id = ?",
       number,
-      Date.now(),
+      now,
       appId,
     );
   }

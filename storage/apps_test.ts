@@ -260,3 +260,36 @@ Deno.test("a build's source map is stored apart and never loaded with its code",
     s.close();
   }
 });
+
+Deno.test("each version records when it was last live: deploys, drafts and rollbacks", () => {
+  const s = Storage.open(":memory:");
+  try {
+    const id = () => s.apps.get("site")!.id;
+    const periods = () =>
+      Object.fromEntries(
+        s.apps.versions(id()).map((v) => [v.number, [v.live_from !== null, v.live_until !== null]]),
+      );
+    s.apps.createVersion("site", [file("i", "v1")], { keep: 10 });
+    s.apps.createVersion("site", [file("i", "v2")], { keep: 10 });
+    s.apps.createVersion("site", [file("i", "v3")], { keep: 10, draft: true });
+    // v1 was live and stopped, v2 is live (no end), v3 a draft (never live).
+    assert.deepEqual(periods(), { 1: [true, true], 2: [true, false], 3: [false, false] });
+    const v2 = s.apps.version(id(), 2)!;
+    assert.equal(s.apps.version(id(), 1)!.live_until, v2.live_from, "one ends as the next begins");
+
+    s.apps.setLive(id(), 1);
+    // After a rollback, v2 was live (not a draft), v1 is live again, v3 still a draft.
+    assert.deepEqual(periods(), { 1: [true, false], 2: [true, true], 3: [false, false] });
+    assert.ok(s.apps.version(id(), 1)!.live_from! >= v2.live_from!, "the new period is recorded");
+
+    // Setting the live version again changes nothing.
+    const before = s.apps.versions(id());
+    s.apps.setLive(id(), 1);
+    assert.deepEqual(s.apps.versions(id()), before);
+
+    s.apps.setLive(id(), 3);
+    assert.deepEqual(periods(), { 1: [true, true], 2: [true, true], 3: [true, false] });
+  } finally {
+    s.close();
+  }
+});

@@ -444,6 +444,22 @@ export const MIGRATIONS: readonly string[] = [
      schedule TEXT NOT NULL,
      PRIMARY KEY (app_id, version, name)
    ) WITHOUT ROWID;`,
+  // 14: when each version was last live (from, until; until NULL while it is),
+  // so the dashboard says what a version is instead of guessing from its
+  // number. History before this migration is rebuilt from deploy order: the
+  // live version from its app's last change, and each older version from its
+  // deploy until the next deploy (a draft deployed before then counts as
+  // having been live, as the dashboard assumed until now).
+  `ALTER TABLE versions ADD COLUMN live_from INTEGER;
+   ALTER TABLE versions ADD COLUMN live_until INTEGER;
+   UPDATE versions SET live_from = (SELECT MAX(a.updated_at, versions.created_at) FROM apps a
+     WHERE a.id = versions.app_id AND a.live_version = versions.number)
+   WHERE EXISTS (SELECT 1 FROM apps a
+     WHERE a.id = versions.app_id AND a.live_version = versions.number);
+   UPDATE versions SET live_from = created_at,
+     live_until = (SELECT MIN(n.created_at) FROM versions n
+       WHERE n.app_id = versions.app_id AND n.number > versions.number)
+   WHERE number < (SELECT a.live_version FROM apps a WHERE a.id = versions.app_id);`,
 ];
 
 /** The schema version a fully migrated database has. */

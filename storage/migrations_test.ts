@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { LATEST_MIGRATION, openDatabase, schemaVersion, Storage } from "./mod.ts";
+import { MIGRATIONS } from "./migrations.ts";
 
 async function tempDb(): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "fazt-mig-" });
@@ -195,6 +196,45 @@ Deno.test("migration 7 records the indexes deployed manifests declare and keeps 
       assert.deepEqual(rows, [{ version: 1, path: "email" }, { version: 1, path: "tag" }]);
       assert.deepEqual(storage.apps.contentInfo("h"), { size: 1, chunks: 0 });
       assert.deepEqual(storage.apps.content("h"), new Uint8Array([1]));
+    } finally {
+      storage.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("the live-period migration rebuilds history from deploy order", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    // Its number, wherever it lands when other migrations are added.
+    const number = MIGRATIONS.findIndex((sql) => sql.includes("ADD COLUMN live_from")) + 1;
+    assert.ok(number > 0);
+    const old = openDatabase(path, { migrateTo: number - 1 });
+    old.run(
+      "INSERT INTO apps (id, name, live_version, created_at, updated_at) VALUES (1, 'a', 2, 0, 500)",
+    );
+    old.run(
+      "INSERT INTO apps (id, name, live_version, created_at, updated_at) VALUES (2, 'b', NULL, 0, 0)",
+    );
+    for (const [app, n, at] of [[1, 1, 100], [1, 2, 200], [1, 3, 300], [2, 1, 50]]) {
+      old.run(
+        "INSERT INTO versions (app_id, number, file_count, bytes, created_at) VALUES (?, ?, 0, 0, ?)",
+        app,
+        n,
+        at,
+      );
+    }
+    old.close();
+    const storage = Storage.open(path);
+    try {
+      const rows = (app: number) =>
+        storage.apps.versions(app).map((v) => [v.number, v.live_from, v.live_until]);
+      // a: v3 was deployed after the live v2 (a draft), v2 live since the app last changed,
+      // v1 live from its deploy until v2's.
+      assert.deepEqual(rows(1), [[3, null, null], [2, 500, null], [1, 100, 200]]);
+      // b has no live version: nothing is guessed.
+      assert.deepEqual(rows(2), [[1, null, null]]);
     } finally {
       storage.close();
     }

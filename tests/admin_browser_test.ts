@@ -212,8 +212,9 @@ browserTest(
       await Deno.remove(folder, { recursive: true });
       await shot(page, "desktop-05-app-versions");
 
-      // One-click rollback.
+      // Rollback, confirmed.
       await page.getByRole("button", { name: "Roll back to v1" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Roll back to v1" }).click();
       await page.getByText("v1 of site is live").waitFor();
       await page.getByRole("button", { name: "Make v2 live" }).waitFor();
       assert.equal(node.storage.apps.get("site")!.live_version, 1);
@@ -260,6 +261,8 @@ browserTest(
       await page.getByRole("tab", { name: "Documents" }).click();
       await page.getByLabel("Query (a JSON filter)").fill('{"status": "open"}');
       await page.getByRole("button", { name: "Run query" }).click();
+      await page.getByRole("cell", { name: "First" }).waitFor();
+      await page.getByRole("button", { name: "View p1" }).click();
       await page.locator("pre.code").filter({ hasText: '"title": "First"' }).waitFor();
       await shot(page, "desktop-10-storage-docs");
       // What the app keeps with Deno.openKv(), keys as written in code.
@@ -430,6 +433,7 @@ browserTest(
     // Roll back by touch at phone size.
     await page.goto(admin + "/apps/blog");
     await page.getByRole("button", { name: "Roll back to v1" }).tap();
+    await page.getByRole("dialog").getByRole("button", { name: "Roll back to v1" }).tap();
     await page.getByRole("button", { name: "Make v2 live" }).waitFor();
     assert.equal(node.storage.apps.get("blog")!.live_version, 1);
 

@@ -236,3 +236,50 @@ Deno.test("unknown API routes and wrong methods answer with the envelope", async
     await res.body?.cancel();
   });
 });
+
+Deno.test("the app's versions say what each is: live, previous (with its period) or draft", async () => {
+  await withNode(async (node) => {
+    await node.deploy("site", await makeZip({ "index.html": "v1" }));
+    await node.deploy("site", await makeZip({ "index.html": "v2" }));
+    await node.deploy("site", await makeZip({ "index.html": "v3" }), "&draft=1");
+    const states = async () => {
+      const res = await node.fetch("/api/apps/site");
+      assert.equal(res.status, 200);
+      return (await res.json()).data.versions as {
+        number: number;
+        state: string;
+        live: boolean;
+        live_from: number | null;
+        live_until: number | null;
+      }[];
+    };
+    const res = await node.fetch("/api/apps/site/rollback", { method: "POST" });
+    await res.body?.cancel();
+    const after = await states();
+    assert.deepEqual(after.map((v) => [v.number, v.state, v.live]), [
+      [3, "draft", false],
+      [2, "previous", false],
+      [1, "live", true],
+    ]);
+    const [v3, v2, v1] = after;
+    assert.deepEqual([v3.live_from, v3.live_until], [null, null]);
+    assert.ok(v2.live_from !== null && v2.live_until !== null && v2.live_from <= v2.live_until);
+    assert.equal(v1.live_until, null);
+    assert.ok(v1.live_from !== null && v1.live_from >= v2.live_until!);
+  });
+});
+
+Deno.test("the app list counts each app's error lines of the last hour", async () => {
+  await withNode(async (node) => {
+    await node.deploy("site", await makeZip({ "index.html": "v1" }));
+    await node.deploy("calm", await makeZip({ "index.html": "v1" }));
+    const id = node.storage.apps.get("site")!.id;
+    node.storage.logs.append(id, "error", "two hours ago", Date.now() - 2 * 3_600_000);
+    node.storage.logs.append(id, "error", "just now");
+    node.storage.logs.append(id, "error", "again");
+    node.storage.logs.append(id, "info", "not an error");
+    const res = await node.fetch("/api/apps", { token: node.tokens.read });
+    const list = (await res.json()).data as { name: string; errors_last_hour: number }[];
+    assert.deepEqual(list.map((a) => [a.name, a.errors_last_hour]), [["calm", 0], ["site", 2]]);
+  });
+});

@@ -916,8 +916,8 @@ export const AREAS: Area[] = [
       m(
         "draft-goes-live",
         APPS,
-        `if (!opts.draft) {`,
-        `if (opts.draft !== undefined || !opts.draft) {`,
+        `if (!opts.draft) this.#makeLive(`,
+        `if (opts.draft !== undefined || !opts.draft) this.#makeLive(`,
       ),
       m(
         "number-by-count",
@@ -994,8 +994,8 @@ export const AREAS: Area[] = [
       m(
         "set-live-ignores-number",
         APPS,
-        `"UPDATE apps SET live_version = ?, updated_at = ? WHERE id = ?",\n      number,\n      Date.now(),`,
-        `"UPDATE apps SET live_version = ?, updated_at = ? WHERE id = ?",\n      number - 1 || number,\n      Date.now(),`,
+        `"UPDATE apps SET live_version = ?, updated_at = ? WHERE id = ?",\n      number,\n      now,`,
+        `"UPDATE apps SET live_version = ?, updated_at = ? WHERE id = ?",\n      number - 1 || number,\n      now,`,
       ),
     ],
   },

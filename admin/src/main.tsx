@@ -1,18 +1,52 @@
-import { render } from "preact";
+import { type ComponentType, render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, type ApiError, type Me, onSignedOut } from "./api.ts";
 import { navigate, useLocation } from "./router.ts";
 import { setTheme, useTheme } from "./theme.ts";
-import { ErrorBox, Link, Logo, Spinner, toast, Toasts } from "./ui.tsx";
+import { ErrorBox, focusPageTitle, Link, Logo, Spinner, toast, Toasts } from "./ui.tsx";
 import { Login } from "./pages/login.tsx";
-import { Overview } from "./pages/overview.tsx";
-import { Apps } from "./pages/apps.tsx";
-import { AppDetail } from "./pages/app_detail.tsx";
-import { Analytics } from "./pages/analytics.tsx";
-import { StoragePage } from "./pages/storage.tsx";
-import { Peers } from "./pages/peers.tsx";
-import { Tokens } from "./pages/tokens.tsx";
-import { SettingsPage } from "./pages/settings.tsx";
+
+// Each page is its own chunk, loaded when first shown: a page loads only the
+// code it needs (the charts, the ZIP maker), not the whole dashboard.
+// deno-lint-ignore no-explicit-any -- each page takes its own props
+type Loader = () => Promise<ComponentType<any>>;
+const Overview: Loader = () => import("./pages/overview.tsx").then((m) => m.Overview);
+const Apps: Loader = () => import("./pages/apps.tsx").then((m) => m.Apps);
+const AppDetail: Loader = () => import("./pages/app_detail.tsx").then((m) => m.AppDetail);
+const Analytics: Loader = () => import("./pages/analytics.tsx").then((m) => m.Analytics);
+const StoragePage: Loader = () => import("./pages/storage.tsx").then((m) => m.StoragePage);
+const Peers: Loader = () => import("./pages/peers.tsx").then((m) => m.Peers);
+const Tokens: Loader = () => import("./pages/tokens.tsx").then((m) => m.Tokens);
+const SettingsPage: Loader = () => import("./pages/settings.tsx").then((m) => m.SettingsPage);
+
+// deno-lint-ignore no-explicit-any -- see Loader
+const loaded = new Map<Loader, ComponentType<any>>();
+
+/** A page from its chunk: a spinner while it loads, an error with a retry if it cannot. */
+// deno-lint-ignore no-explicit-any -- see Loader
+function Lazy(props: { page: Loader; props?: Record<string, any> }) {
+  const [, setTick] = useState(0);
+  const [error, setError] = useState<Error>();
+  const Page = loaded.get(props.page);
+  useEffect(() => {
+    if (Page) return;
+    let live = true;
+    setError(undefined);
+    props.page().then(
+      (c) => {
+        loaded.set(props.page, c);
+        if (live) setTick((n) => n + 1);
+      },
+      (err) => live && setError(err instanceof Error ? err : new Error(String(err))),
+    );
+    return () => {
+      live = false;
+    };
+  }, [props.page, Page]);
+  if (error) return <ErrorBox error={error} retry={() => location.reload()} />;
+  if (!Page) return <Spinner />;
+  return <Page {...props.props} />;
+}
 
 const NAV: [string, string][] = [
   ["/", "Overview"],
@@ -31,22 +65,26 @@ function active(path: string, href: string): boolean {
 function Routes(props: { path: string; query: URLSearchParams; me: Me }) {
   const { path, query } = props;
   const app = /^\/apps\/([^/]+)$/.exec(path);
-  if (app) return <AppDetail name={decodeURIComponent(app[1])} tab={query.get("tab")} />;
+  if (app) {
+    return (
+      <Lazy page={AppDetail} props={{ name: decodeURIComponent(app[1]), tab: query.get("tab") }} />
+    );
+  }
   switch (path) {
     case "/":
-      return <Overview />;
+      return <Lazy page={Overview} />;
     case "/apps":
-      return <Apps />;
+      return <Lazy page={Apps} />;
     case "/analytics":
-      return <Analytics app={query.get("app") ?? ""} />;
+      return <Lazy page={Analytics} props={{ app: query.get("app") ?? "" }} />;
     case "/storage":
-      return <StoragePage app={query.get("app") ?? ""} />;
+      return <Lazy page={StoragePage} props={{ app: query.get("app") ?? "" }} />;
     case "/peers":
-      return <Peers />;
+      return <Lazy page={Peers} />;
     case "/tokens":
-      return <Tokens />;
+      return <Lazy page={Tokens} />;
     case "/settings":
-      return <SettingsPage me={props.me} />;
+      return <Lazy page={SettingsPage} props={{ me: props.me }} />;
     default:
       return (
         <section class="page">
@@ -64,9 +102,7 @@ function Shell(props: { me: Me; onLogout: () => void }) {
   const theme = useTheme();
   const [busy, setBusy] = useState(false);
   // Move focus to the new page's heading so keyboard and screen-reader users follow along.
-  useEffect(() => {
-    document.getElementById("page-title")?.focus({ preventScroll: true });
-  }, [path]);
+  useEffect(() => focusPageTitle(), [path]);
   const logout = async () => {
     setBusy(true);
     try {

@@ -104,12 +104,27 @@ export function Link(
   );
 }
 
+let titleWanted = false;
+
+/**
+ * Moves focus to the page's heading so keyboard and screen-reader users follow
+ * a navigation; a page still loading its code takes it when it appears.
+ */
+export function focusPageTitle(): void {
+  const h = document.getElementById("page-title");
+  titleWanted = !h;
+  h?.focus({ preventScroll: true });
+}
+
 export function Page(
   props: { title: string; actions?: ComponentChildren; children: ComponentChildren },
 ) {
   useEffect(() => {
     document.title = `${props.title} · fazt`;
   }, [props.title]);
+  useEffect(() => {
+    if (titleWanted) focusPageTitle();
+  }, []);
   return (
     <section class="page">
       <header class="page-head">
@@ -211,10 +226,15 @@ export function Dialog(
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current!;
+    // Where focus was, to give it back when the dialog goes (the page's heading if that is gone).
+    const opener = document.activeElement as HTMLElement | null;
     if (!d.open) d.showModal();
     const close = () => props.onClose();
     d.addEventListener("close", close);
-    return () => d.removeEventListener("close", close);
+    return () => {
+      d.removeEventListener("close", close);
+      requestAnimationFrame(() => restoreFocus(opener));
+    };
   }, []);
   return (
     <dialog ref={ref} class={props.wide ? "wide" : ""} aria-labelledby="dialog-title">
@@ -234,12 +254,22 @@ export function Dialog(
   );
 }
 
+/** Gives focus back after a dialog, unless something else has taken it already. */
+function restoreFocus(opener: HTMLElement | null): void {
+  const active = document.activeElement;
+  if (active && active !== document.body) return;
+  if (opener?.isConnected && opener !== document.body) opener.focus();
+  else document.getElementById("page-title")?.focus();
+}
+
 /** Asks before something that cannot be undone; for the worst ones, the name must be typed. */
 export function Confirm(
   props: {
     title: string;
     message: ComponentChildren;
     action: string;
+    /** `danger` (the default) for what cannot be undone, `primary` for what can. */
+    tone?: "danger" | "primary";
     typeToConfirm?: string;
     onConfirm: () => Promise<unknown>;
     onClose: () => void;
@@ -284,7 +314,12 @@ export function Confirm(
           <button type="button" class="btn" onClick={props.onClose}>
             Cancel
           </button>
-          <button type="submit" class="btn danger" disabled={!ok || busy}>
+          <button
+            type="submit"
+            class={`btn ${props.tone ?? "danger"}`}
+            disabled={!ok || busy}
+            autoFocus={!props.typeToConfirm}
+          >
             {busy ? "Working…" : props.action}
           </button>
         </div>
@@ -302,12 +337,17 @@ export function toast(text: string, tone: "ok" | "bad" = "ok"): void {
   for (const fn of toastListeners) fn(t);
 }
 
+/**
+ * Passing notes: a success fades after 4 s; an error stays until dismissed, so
+ * it cannot vanish before it is read.
+ */
 export function Toasts() {
   const [items, setItems] = useState<Toast[]>([]);
+  const dismiss = (id: number) => setItems((xs) => xs.filter((x) => x.id !== id));
   useEffect(() => {
     const fn = (t: Toast) => {
       setItems((xs) => [...xs, t]);
-      setTimeout(() => setItems((xs) => xs.filter((x) => x.id !== t.id)), 4000);
+      if (t.tone === "ok") setTimeout(() => dismiss(t.id), 4000);
     };
     toastListeners.add(fn);
     return () => {
@@ -315,8 +355,27 @@ export function Toasts() {
     };
   }, []);
   return (
-    <div class="toasts" role="status" aria-live="polite">
-      {items.map((t) => <div key={t.id} class={`toast ${t.tone}`}>{t.text}</div>)}
+    <div class="toasts">
+      <div role="status" aria-live="polite">
+        {items.filter((t) => t.tone === "ok").map((t) => (
+          <div key={t.id} class="toast ok">{t.text}</div>
+        ))}
+      </div>
+      <div role="alert">
+        {items.filter((t) => t.tone === "bad").map((t) => (
+          <div key={t.id} class="toast bad">
+            <span>{t.text}</span>
+            <button
+              type="button"
+              class="toast-close"
+              aria-label="Dismiss"
+              onClick={() => dismiss(t.id)}
+            >
+              ×
+            </button>
+          </div>
+        ))}
+      </div>
     </div>
   );
 }
@@ -358,8 +417,16 @@ export function Tabs<T extends string>(
     props.onChange(props.tabs[j][0]);
     ((e.currentTarget as HTMLElement).children[j] as HTMLElement).focus();
   };
+  const list = useRef<HTMLDivElement>(null);
+  // The selected tab is always in view, however narrow the screen.
+  useEffect(() => {
+    list.current?.querySelector<HTMLElement>('[aria-selected="true"]')?.scrollIntoView({
+      block: "nearest",
+      inline: "nearest",
+    });
+  }, [props.value]);
   return (
-    <div class="tabs" role="tablist" aria-label={props.label} onKeyDown={onKey}>
+    <div class="tabs" role="tablist" aria-label={props.label} onKeyDown={onKey} ref={list}>
       {props.tabs.map(([key, label]) => (
         <button
           type="button"

@@ -1,14 +1,14 @@
 /** Turning what the owner drops (a ZIP, a folder, loose files) into one ZIP to deploy. */
-import {
-  BlobReader,
-  BlobWriter,
-  configure,
-  ZipWriter,
-} from "@zip.js/zip.js/lib/zip-core-native.js";
-
-// No Web Workers: the page's CSP allows scripts from itself only, and the
-// browser's own CompressionStream does the deflating.
-configure({ useWebWorkers: false });
+/**
+ * zip.js, loaded only when a folder is zipped (most pages never need it). No
+ * Web Workers: the page's CSP allows scripts from itself only, and the
+ * browser's own CompressionStream does the deflating.
+ */
+async function zipJs() {
+  const zip = await import("@zip.js/zip.js/lib/zip-core-native.js");
+  zip.configure({ useWebWorkers: false });
+  return zip;
+}
 
 export interface PickedFile {
   /** Path inside the site, with `/` separators. */
@@ -110,6 +110,7 @@ export async function zipFiles(
   files: PickedFile[],
   onProgress: (fraction: number) => void,
 ): Promise<Blob> {
+  const { BlobReader, BlobWriter, ZipWriter } = await zipJs();
   const writer = new ZipWriter(new BlobWriter("application/zip"), { useUnicodeFileNames: true });
   const total = files.reduce((n, f) => n + f.file.size, 0) || 1;
   let done = 0;

@@ -14,6 +14,7 @@ function urlOf(c: RouteContext, name: string): string {
 
 /** `GET /api/apps` */
 export function listApps(c: RouteContext): Answer<Api.AppSummary[]> {
+  const errors = c.server.storage.logs.errorCounts(Date.now() - 3_600_000);
   const apps = c.server.storage.apps.list().map((a) => ({
     name: a.name,
     live_version: a.live_version,
@@ -26,6 +27,7 @@ export function listApps(c: RouteContext): Answer<Api.AppSummary[]> {
     url: urlOf(c, a.name),
     server_code: a.live_version !== null &&
       c.server.storage.apps.serverInfo(a.id, a.live_version).hasBuild,
+    errors_last_hour: errors.get(a.id) ?? 0,
   }));
   return json(apps);
 }
@@ -54,6 +56,11 @@ function serverOf(c: RouteContext, appId: number, version: number | null) {
   return { code: info.hasBuild, manifest };
 }
 
+function versionState(live: boolean, liveFrom: number | null): Api.VersionState {
+  if (live) return "live";
+  return liveFrom === null ? "draft" : "previous";
+}
+
 /** `GET /api/apps/{name}` */
 export function getApp(c: RouteContext): Answer<Api.AppDetail> {
   const app = findApp(c);
@@ -64,6 +71,9 @@ export function getApp(c: RouteContext): Answer<Api.AppDetail> {
     deployed_by: v.deployed_by,
     created_at: v.created_at,
     live: v.number === app.live_version,
+    state: versionState(v.number === app.live_version, v.live_from),
+    live_from: v.live_from,
+    live_until: v.number === app.live_version ? null : v.live_until,
   }));
   return json({
     name: app.name,

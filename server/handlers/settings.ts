@@ -29,12 +29,16 @@ function describe(c: RouteContext) {
       min?: number;
       max?: number;
     };
+    const storedValue = (stored as Record<string, string | number>)[key];
+    const fromFlag = c.server.fromFlags?.has(key) ?? false;
     return {
       key,
       value: running[key],
-      stored_value: (stored as Record<string, string | number>)[key],
+      stored_value: storedValue,
       default: d.default,
-      stored: (stored as Record<string, string | number>)[key] !== d.default,
+      stored: storedValue !== d.default,
+      from_flag: fromFlag,
+      pending: !fromFlag && storedValue !== running[key],
       kind: d.kind,
       ...(d.kind === "int" ? { min: d.min, max: d.max } : {}),
     };

@@ -1,7 +1,18 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { type Api, api, type AppSummary } from "../api.ts";
 import { TimeChart } from "../chart.tsx";
-import { navigate } from "../router.ts";
+import { navigate, useLocation } from "../router.ts";
+
+/** The current path with some query parameters set (or, for null, removed). */
+function withQuery(changes: Record<string, string | null>): string {
+  const q = new URLSearchParams(location.search);
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) q.delete(k);
+    else q.set(k, v);
+  }
+  const text = q.toString();
+  return location.pathname + (text ? `?${text}` : "");
+}
 import { Card, Empty, number, Page, Show, Stat, useLoad } from "../ui.tsx";
 
 const RANGES: [string, string, number, "hour" | "day"][] = [
@@ -65,7 +76,10 @@ function Realtime(props: { app: string }) {
 
 /** The charts and tables, for all apps or one; used by the Analytics page and an app's tab. */
 export function AnalyticsView(props: { app: string; compact?: boolean }) {
-  const [range, setRange] = useState("7d");
+  // The range is in the URL (?range=24h), so a view can be linked, reloaded and shared.
+  const { query } = useLocation();
+  const range = RANGES.some((r) => r[0] === query.get("range")) ? query.get("range")! : "7d";
+  const setRange = (r: string) => navigate(withQuery({ range: r === "7d" ? null : r }), true);
   const [, label, span, interval] = RANGES.find((r) => r[0] === range)!;
   const state = useLoad((signal) => {
     const to = Date.now();
@@ -164,7 +178,7 @@ export function Analytics(props: { app: string }) {
           value={props.app}
           onChange={(e) => {
             const v = (e.target as HTMLSelectElement).value;
-            navigate(v ? `/analytics?app=${encodeURIComponent(v)}` : "/analytics", true);
+            navigate(withQuery({ app: v || null }), true);
           }}
         >
           <option value="">All apps</option>

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type Api, api, type AppDetail as Detail, type LogEntry } from "../api.ts";
+import { type Api, api, type AppDetail as Detail, type LogEntry, type Version } from "../api.ts";
 import { navigate } from "../router.ts";
 import {
   ago,
@@ -124,21 +124,49 @@ function previewUrl(app: Detail, n: number): string {
   return u.origin;
 }
 
+/** A count with its noun, singular when it is one. */
+function plural(n: number, noun: string): string {
+  return `${number(n)} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** What a version is, as the node records it (never guessed from its number). */
+function VersionState(props: { v: Version }) {
+  const { v } = props;
+  if (v.state === "live") {
+    return (
+      <>
+        <Badge tone="ok">live</Badge>
+        {v.live_from && <span class="muted small">since {dateTime(v.live_from)}</span>}
+      </>
+    );
+  }
+  if (v.state === "previous") {
+    return (
+      <>
+        <Badge>was live</Badge>
+        <span class="muted small">
+          {dateTime(v.live_from)} – {dateTime(v.live_until)}
+        </span>
+      </>
+    );
+  }
+  return <Badge tone="info">draft</Badge>;
+}
+
 function Versions(props: { app: Detail; reload: () => void }) {
   const { app } = props;
-  const [busy, setBusy] = useState<number>();
-  const makeLive = async (n: number) => {
-    setBusy(n);
-    try {
-      await api(`/api/apps/${enc(app.name)}/rollback`, { method: "POST", body: { version: n } });
-      toast(`v${n} of ${app.name} is live`);
-      props.reload();
-    } catch (err) {
-      toast((err as Error).message, "bad");
-    } finally {
-      setBusy(undefined);
-    }
-  };
+  const [asking, setAsking] = useState<Version>();
+  // The row to put focus back on once the list shows the change.
+  const focusRow = useRef<number | undefined>(undefined);
+  useEffect(() => {
+    const n = focusRow.current;
+    if (n === undefined) return;
+    focusRow.current = undefined;
+    document.getElementById(`version-${n}`)?.focus();
+  }, [app]);
+  const older = (n: number) => app.live_version !== null && n < app.live_version;
+  const verb = (v: Version) =>
+    older(v.number) ? `Roll back to v${v.number}` : `Make v${v.number} live`;
   return (
     <>
       <Card title="Versions">
@@ -147,14 +175,19 @@ function Versions(props: { app: Detail; reload: () => void }) {
           : (
             <ul class="versions">
               {app.versions.map((v) => (
-                <li key={v.number} class={v.live ? "live" : ""}>
+                <li
+                  key={v.number}
+                  id={`version-${v.number}`}
+                  tabIndex={-1}
+                  class={v.live ? "live" : ""}
+                  aria-label={`v${v.number}, ${v.state === "previous" ? "was live" : v.state}`}
+                >
                   <div class="v-main">
-                    <strong>v{v.number}</strong> {v.live ? <Badge tone="ok">live</Badge> : (
-                      v.number > (app.live_version ?? 0) && <Badge tone="info">draft</Badge>
-                    )}
+                    <strong>v{v.number}</strong> <VersionState v={v} />
                     <div class="muted small">
-                      {number(v.files)} files · {bytes(v.bytes)} · {dateTime(v.created_at)}
-                      {v.deployed_by && ` · by ${v.deployed_by}`}
+                      {plural(v.files, "file")} · {bytes(v.bytes)} · deployed{" "}
+                      {dateTime(v.created_at)}
+                      {v.deployed_by && ` by ${v.deployed_by}`}
                     </div>
                   </div>
                   <div class="v-actions">
@@ -168,17 +201,8 @@ function Versions(props: { app: Detail; reload: () => void }) {
                         >
                           Preview
                         </a>
-                        <button
-                          type="button"
-                          class="btn small primary"
-                          disabled={busy !== undefined}
-                          onClick={() => makeLive(v.number)}
-                        >
-                          {busy === v.number
-                            ? "Working…"
-                            : v.number < (app.live_version ?? 0)
-                            ? `Roll back to v${v.number}`
-                            : `Make v${v.number} live`}
+                        <button type="button" class="btn small" onClick={() => setAsking(v)}>
+                          {verb(v)}
                         </button>
                       </>
                     )}
@@ -188,6 +212,35 @@ function Versions(props: { app: Detail; reload: () => void }) {
             </ul>
           )}
       </Card>
+      {asking && (
+        <Confirm
+          title={`${verb(asking)}?`}
+          tone="primary"
+          message={
+            <p>
+              <strong>{app.name}</strong> will serve v{asking.number} to every visitor right away
+              {app.live_version !== null && <>, instead of v{app.live_version}</>}. You can switch
+              back at any time.
+            </p>
+          }
+          action={verb(asking)}
+          onClose={() => {
+            const n = asking.number;
+            setAsking(undefined);
+            // Focus goes back to the row, whether it changed or not.
+            requestAnimationFrame(() => document.getElementById(`version-${n}`)?.focus());
+          }}
+          onConfirm={async () => {
+            await api(`/api/apps/${enc(app.name)}/rollback`, {
+              method: "POST",
+              body: { version: asking.number },
+            });
+            toast(`v${asking.number} of ${app.name} is live`);
+            focusRow.current = asking.number;
+            props.reload();
+          }}
+        />
+      )}
       <Card title="Deploy a new version">
         <DeployBox fixedName={app.name} onDeployed={props.reload} />
       </Card>

@@ -251,14 +251,16 @@ export function Apps() {
                           <span>
                             {a.live_version === null
                               ? <Badge tone="warn">draft only</Badge>
-                              : `v${a.live_version}`}
+                              : `v${a.live_version}`}{" "}
                             <span class="muted small">of {a.versions}</span>
                           </span>
                         </td>
                         <td data-label="Size">
                           <span>
                             {bytes(a.bytes)}{" "}
-                            <span class="muted small">· {number(a.files)} files</span>
+                            <span class="muted small">
+                              · {number(a.files)} {a.files === 1 ? "file" : "files"}
+                            </span>
                           </span>
                         </td>
                         <td data-label="Last deploy">{ago(a.last_deploy_at)}</td>

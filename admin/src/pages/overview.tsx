@@ -1,4 +1,4 @@
-import { type Api, api, type AppSummary, type LogEntry, type SystemInfo } from "../api.ts";
+import { type Api, api, type AppSummary, type SystemInfo } from "../api.ts";
 import { TimeChart } from "../chart.tsx";
 import {
   ago,
@@ -11,6 +11,7 @@ import {
   number,
   Page,
   Show,
+  Spinner,
   Stat,
   useLoad,
 } from "../ui.tsx";
@@ -37,144 +38,147 @@ export function proxyWarning(proxy: SystemInfo["proxy"]): string | undefined {
     "Make the proxy set X-Forwarded-For.";
 }
 
-export function Overview() {
-  const state = useLoad(async (signal) => {
-    const [system, apps, rate] = await Promise.all([
-      api<SystemInfo>("/api/system", { signal }),
-      api<AppSummary[]>("/api/apps", { signal }),
-      api<Api.RequestRate>("/api/system/requests", { signal }),
-    ]);
-    // Apps with server code that logged errors in the last hour count as failing.
-    const hourAgo = Date.now() - 3_600_000;
-    const failing = await Promise.all(
-      apps.filter((a) => a.server_code).slice(0, 50).map(async (a) => {
-        const lines = await api<LogEntry[]>(
-          `/api/apps/${encodeURIComponent(a.name)}/logs?limit=200`,
-          { signal },
-        )
-          .catch(() => []);
-        return {
-          name: a.name,
-          errors: lines.filter((l) => l.level === "error" && l.created_at > hourAgo).length,
-        };
-      }),
+/** What needs the owner's eye, from whatever has loaded so far. */
+function warningsOf(system?: SystemInfo, apps?: AppSummary[]): string[] {
+  const warnings: string[] = [];
+  if (system && system.dropped_events > 0) {
+    warnings.push(
+      `${number(system.dropped_events)} analytics events were dropped because the buffer was full.`,
     );
-    return { system, apps, rate, failing: failing.filter((f) => f.errors > 0) };
-  }, []);
+  }
+  for (const a of apps ?? []) {
+    if (a.errors_last_hour > 0) {
+      const n = a.errors_last_hour;
+      warnings.push(
+        `App '${a.name}' logged ${number(n)} error${n === 1 ? "" : "s"} in the last hour.`,
+      );
+    }
+  }
+  for (const a of (apps ?? []).filter((a) => a.live_version === null)) {
+    warnings.push(`App '${a.name}' has no live version (drafts only).`);
+  }
+  if (system) {
+    const proxy = proxyWarning(system.proxy);
+    if (proxy) warnings.push(proxy);
+    if (system.backup?.warning) warnings.push(system.backup.warning);
+    if (system.replication?.warning) warnings.push(system.replication.warning);
+    if (system.cache.max_bytes > 0 && system.cache.bytes > system.cache.max_bytes * 0.95) {
+      warnings.push("The file cache is full: raise cache_bytes if pages feel slow.");
+    }
+  }
+  return warnings;
+}
+
+// Each card loads on its own: a slow or failing call holds up only its card.
+export function Overview() {
+  const system = useLoad((signal) => api<SystemInfo>("/api/system", { signal }), []);
+  const apps = useLoad((signal) => api<AppSummary[]>("/api/apps", { signal }), []);
+  const rate = useLoad(
+    (signal) => api<Api.RequestRate>("/api/system/requests", { signal }),
+    [],
+  );
+  const reload = () => {
+    system.reload();
+    apps.reload();
+    rate.reload();
+  };
+  const warnings = warningsOf(system.data, apps.data);
+  const recent = (apps.data ?? []).filter((a) => a.last_deploy_at)
+    .sort((a, b) => (b.last_deploy_at ?? 0) - (a.last_deploy_at ?? 0)).slice(0, 5);
   return (
     <Page
       title="Overview"
-      actions={<button type="button" class="btn" onClick={state.reload}>Refresh</button>}
+      actions={<button type="button" class="btn" onClick={reload}>Refresh</button>}
     >
-      <Show state={state}>
-        {({ system, apps, rate, failing }) => {
-          const dropped = system.dropped_events;
-          const warnings: string[] = [];
-          if (dropped > 0) {
-            warnings.push(
-              `${number(dropped)} analytics events were dropped because the buffer was full.`,
-            );
-          }
-          for (const f of failing) {
-            warnings.push(
-              `App '${f.name}' logged ${f.errors} error${
-                f.errors === 1 ? "" : "s"
-              } in the last hour.`,
-            );
-          }
-          const notLive = apps.filter((a) => a.live_version === null);
-          for (const a of notLive) {
-            warnings.push(
-              `App '${a.name}' has no live version (drafts only).`,
-            );
-          }
-          const proxy = proxyWarning(system.proxy);
-          if (proxy) warnings.push(proxy);
-          if (system.backup?.warning) warnings.push(system.backup.warning);
-          if (system.replication?.warning) warnings.push(system.replication.warning);
-          if (system.cache.max_bytes > 0 && system.cache.bytes > system.cache.max_bytes * 0.95) {
-            warnings.push("The file cache is full: raise cache_bytes if pages feel slow.");
-          }
-          const recent = apps.filter((a) => a.last_deploy_at)
-            .sort((a, b) => (b.last_deploy_at ?? 0) - (a.last_deploy_at ?? 0)).slice(0, 5);
-          return (
+      <div class="stats">
+        <Show state={system}>
+          {(s) => (
             <>
-              <div class="stats">
-                <Stat
-                  label="Version"
-                  value={system.version}
-                  hint={`${system.os}/${system.arch} · Deno ${system.deno}`}
-                />
-                <Stat label="Uptime" value={duration(system.uptime_s)} />
-                <Stat
-                  label="Memory"
-                  value={bytes(system.memory.rss_bytes)}
-                  hint={`heap ${bytes(system.memory.heap_used_bytes)}`}
-                />
-                <Stat label="Database" value={bytes(system.database.size_bytes)} />
-                <Stat
-                  label="Requests / min"
-                  value={number(rate.last_minute)}
-                  hint={`last full minute · ${number(rate.this_minute ?? 0)} so far this one`}
-                />
-                <Stat
-                  label="Apps"
-                  value={number(apps.length)}
-                  hint={`cache ${bytes(system.cache.bytes)}`}
-                />
-              </div>
-              <Card title="Warnings">
-                {warnings.length === 0
-                  ? <p class="ok-line">✓ Nothing needs your attention.</p>
-                  : (
-                    <ul class="warnings">
-                      {warnings.map((w) => <li key={w}>{w}</li>)}
-                    </ul>
-                  )}
-              </Card>
-              {rate.per_minute.some((p) => p.n > 0) && (
-                <Card title="Requests per minute (last hour)">
-                  <TimeChart
-                    label="Requests per minute over the last hour"
-                    times={rate.per_minute.map((p) => p.t)}
-                    series={[{
-                      label: "requests",
-                      values: rate.per_minute.map((p) => p.n),
-                      color: "--chart-1",
-                    }]}
-                    height={160}
-                  />
-                </Card>
-              )}
-              <Card
-                title="Recent deploys"
-                actions={<Link href="/apps" class="btn small">All apps</Link>}
-              >
-                {recent.length === 0
-                  ? (
-                    <Empty title="Nothing deployed yet">
-                      Go to <Link href="/apps">Apps</Link>{" "}
-                      and drop a folder or a ZIP to publish your first site.
-                    </Empty>
-                  )
-                  : (
-                    <ul class="list">
-                      {recent.map((a) => (
-                        <li key={a.name}>
-                          <Link href={`/apps/${encodeURIComponent(a.name)}`}>{a.name}</Link>
-                          <span class="muted">
-                            v{a.live_version ?? "—"} · {ago(a.last_deploy_at)}
-                          </span>
-                          {a.server_code && <Badge tone="info">server code</Badge>}
-                        </li>
-                      ))}
-                    </ul>
-                  )}
-              </Card>
+              <Stat label="Version" value={s.version} hint={`${s.os}/${s.arch} · Deno ${s.deno}`} />
+              <Stat label="Uptime" value={duration(s.uptime_s)} />
+              <Stat
+                label="Memory"
+                value={bytes(s.memory.rss_bytes)}
+                hint={`heap ${bytes(s.memory.heap_used_bytes)}`}
+              />
+              <Stat label="Database" value={bytes(s.database.size_bytes)} />
             </>
-          );
-        }}
-      </Show>
+          )}
+        </Show>
+        <Show state={rate}>
+          {(r) => (
+            <Stat
+              label="Requests / min"
+              value={number(r.last_minute)}
+              hint={`last full minute · ${number(r.this_minute ?? 0)} so far this one`}
+            />
+          )}
+        </Show>
+        <Show state={apps}>
+          {(list) => (
+            <Stat
+              label="Apps"
+              value={number(list.length)}
+              hint={system.data && `cache ${bytes(system.data.cache.bytes)}`}
+            />
+          )}
+        </Show>
+      </div>
+      <Card title="Warnings">
+        {warnings.length > 0
+          ? (
+            <ul class="warnings">
+              {warnings.map((w) => <li key={w}>{w}</li>)}
+            </ul>
+          )
+          : system.data && apps.data
+          ? <p class="ok-line">✓ Nothing needs your attention.</p>
+          : system.error || apps.error
+          ? <p class="muted">Some checks could not be made: see the errors on this page.</p>
+          : <Spinner label="Checking…" />}
+      </Card>
+      {rate.data?.per_minute.some((p) => p.n > 0) && (
+        <Card title="Requests per minute (last hour)">
+          <TimeChart
+            label="Requests per minute over the last hour"
+            times={rate.data.per_minute.map((p) => p.t)}
+            series={[{
+              label: "requests",
+              values: rate.data.per_minute.map((p) => p.n),
+              color: "--chart-1",
+            }]}
+            height={160}
+          />
+        </Card>
+      )}
+      <Card
+        title="Recent deploys"
+        actions={<Link href="/apps" class="btn small">All apps</Link>}
+      >
+        <Show state={apps}>
+          {() =>
+            recent.length === 0
+              ? (
+                <Empty title="Nothing deployed yet">
+                  Go to <Link href="/apps">Apps</Link>{" "}
+                  and drop a folder or a ZIP to publish your first site.
+                </Empty>
+              )
+              : (
+                <ul class="list">
+                  {recent.map((a) => (
+                    <li key={a.name}>
+                      <Link href={`/apps/${encodeURIComponent(a.name)}`}>{a.name}</Link>
+                      <span class="muted">
+                        v{a.live_version ?? "—"} · {ago(a.last_deploy_at)}
+                      </span>
+                      {a.server_code && <Badge tone="info">server code</Badge>}
+                    </li>
+                  ))}
+                </ul>
+              )}
+        </Show>
+      </Card>
     </Page>
   );
 }

@@ -1,4 +1,5 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
+import { settingLabel, showValue, unitWord } from "../setting_labels.ts";
 import { type Api, api, type Me, type Setting, type SystemInfo, type UpgradeInfo } from "../api.ts";
 import { ago, Badge, bytes, Card, dateTime, ErrorBox, Page, Show, toast, useLoad } from "../ui.tsx";
 import { CertBadge, certNeedsAttention, CertProblem } from "../cert_state.tsx";
@@ -20,16 +21,19 @@ const GROUPS: [string, (k: string) => boolean][] = [
   ],
 ];
 
-function pretty(s: Setting): string {
-  if (typeof s.value === "number" && /_bytes$/.test(s.key)) return `${s.value} (${bytes(s.value)})`;
-  return String(s.value);
-}
-
 function SettingRow(props: { s: Setting; onSaved: () => void }) {
   const { s } = props;
+  const { label, help, unit } = settingLabel(s.key, s.max);
   const [editing, setEditing] = useState(false);
-  const [value, setValue] = useState(String(s.value));
+  const [value, setValue] = useState(String(s.stored_value));
   const [error, setError] = useState<Error>();
+  const changeButton = useRef<HTMLButtonElement>(null);
+  const id = `setting-${s.key}`;
+  const stop = () => {
+    setEditing(false);
+    setError(undefined);
+    requestAnimationFrame(() => changeButton.current?.focus());
+  };
   const save = async (e: Event) => {
     e.preventDefault();
     setError(undefined);
@@ -38,59 +42,86 @@ function SettingRow(props: { s: Setting; onSaved: () => void }) {
         method: "PUT",
         body: { [s.key]: s.kind === "int" ? Number(value) : value },
       });
-      toast(`Saved ${s.key}: restart the node to apply it`);
-      setEditing(false);
+      toast(`Saved “${label}”: it applies when the node restarts`);
+      stop();
       props.onSaved();
     } catch (err) {
       setError(err as Error);
     }
   };
+  const words = unitWord(unit);
   return (
     <li class="setting">
       <div class="setting-main">
-        <code>{s.key}</code>
-        {s.stored && <Badge tone="info">changed</Badge>}
+        <strong id={id}>{label}</strong> {s.pending && <Badge tone="warn">pending restart</Badge>}
+        {s.from_flag && <Badge tone="info">set by a flag</Badge>}
+        {help && <div class="small">{help}</div>}
         <div class="muted small">
-          default {String(s.default)}
-          {s.kind === "int" && s.min !== undefined && ` · ${s.min}–${s.max}`}
+          <code>{s.key}</code> · default {showValue(s.default, unit)}
+          {s.kind === "int" && s.min !== undefined && unit !== "switch" &&
+            ` · ${showValue(s.min, unit)} to ${showValue(s.max!, unit)}`}
         </div>
       </div>
       {editing
         ? (
           <form class="row wrap" onSubmit={save}>
-            {s.kind === "int"
+            {unit === "switch"
+              ? (
+                <select
+                  aria-labelledby={id}
+                  value={value}
+                  onChange={(e) => setValue((e.target as HTMLSelectElement).value)}
+                >
+                  <option value="1">on</option>
+                  <option value="0">off</option>
+                </select>
+              )
+              : s.kind === "int"
               ? (
                 <input
-                  aria-label={s.key}
+                  aria-label={`${label}${words ? ` (${words})` : ""}`}
                   type="number"
                   min={s.min}
                   max={s.max}
                   value={value}
+                  autoFocus
                   onInput={(e) => setValue((e.target as HTMLInputElement).value)}
                 />
               )
               : (
                 <input
-                  aria-label={s.key}
+                  aria-labelledby={id}
                   value={value}
+                  autoFocus
                   onInput={(e) => setValue((e.target as HTMLInputElement).value)}
                 />
               )}
+            {words && unit !== "bytes" && <span class="muted small">{words}</span>}
+            {unit === "bytes" && value && Number.isFinite(Number(value)) && (
+              <span class="muted small">bytes = {bytes(Number(value))}</span>
+            )}
             <button type="submit" class="btn small primary">Save</button>
-            <button type="button" class="btn small" onClick={() => setEditing(false)}>
-              Cancel
-            </button>
+            <button type="button" class="btn small" onClick={stop}>Cancel</button>
             {error && <ErrorBox error={error} />}
           </form>
         )
         : (
-          <div class="row">
-            <span class="mono">{pretty(s)}</span>
+          <div class="setting-value">
+            <div>
+              <span class="mono">{showValue(s.stored_value, unit)}</span>
+              {String(s.value) !== String(s.stored_value) && (
+                <div class="muted small">
+                  this run uses {showValue(s.value, unit)}
+                  {s.from_flag ? " (a command-line flag)" : " until the node restarts"}
+                </div>
+              )}
+            </div>
             <button
+              ref={changeButton}
               type="button"
               class="btn small"
               onClick={() => setEditing(true)}
-              aria-label={`Change ${s.key}`}
+              aria-label={`Change ${label}`}
             >
               Change
             </button>
@@ -381,8 +412,9 @@ export function SettingsPage(props: { me: Me }) {
     <Page title="Settings">
       <p class="muted">
         Settings are read when the node starts: a change here is stored at once and applies after a
-        restart (<code>fazt server start</code>). The same values are shown by{" "}
-        <code>fazt server config</code>.
+        restart (<code>fazt server start</code>, or <code>systemctl restart fazt</code>{" "}
+        as a service). Each shows its saved value, as <code>fazt server config</code>{" "}
+        does, and what this run uses when that differs.
       </p>
       <Certificates />
       <Show state={state}>

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { type Api, api, type AppSummary } from "../api.ts";
 import { navigate } from "../router.ts";
 import {
@@ -129,6 +129,15 @@ function PrefixFilter(props: { label: string; value: string; onChange: (v: strin
 function KvBrowser(props: { app: string }) {
   const { prefix, setPrefix, base, list } = usePrefixed<Api.KvEntry>(props.app, "kv");
   const [open, setOpen] = useState<Api.KvEntry>();
+  const opener = useRef<HTMLElement | null>(null);
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (open) panel.current?.focus();
+  }, [open]);
+  const close = () => {
+    setOpen(undefined);
+    requestAnimationFrame(() => opener.current?.focus());
+  };
   return (
     <Card title="Key-value">
       <PrefixFilter label="Key prefix" value={prefix} onChange={setPrefix} />
@@ -143,51 +152,66 @@ function KvBrowser(props: { app: string }) {
             )
             : (
               <>
-                <table class="table responsive">
-                  <TableHead columns={["Key", "Value", "Expires"]} actions />
-                  <tbody>
-                    {list.items.map((i) => (
-                      <tr key={i.key}>
-                        <td data-label="Key">
-                          <button type="button" class="linkish mono" onClick={() => setOpen(i)}>
-                            {i.key}
-                          </button>
-                        </td>
-                        <td data-label="Value" class="mono small ellipsis">{preview(i.value)}</td>
-                        <td data-label="Expires">
-                          {i.expires_at ? dateTime(i.expires_at) : "never"}
-                        </td>
-                        <td class="actions">
-                          <DeleteButton
-                            what={i.key}
-                            url={`${base}/${keyPath(i.key)}`}
-                            onDone={list.first.reload}
-                          />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <div class={"docs-view" + (open ? " with-panel" : "")}>
+                  <div class="table-wrap">
+                    <table class="table responsive">
+                      <TableHead columns={["Key", "Value", "Expires"]} actions />
+                      <tbody>
+                        {list.items.map((i) => (
+                          <tr key={i.key}>
+                            <td data-label="Key">
+                              <button
+                                type="button"
+                                class="linkish mono"
+                                aria-expanded={open?.key === i.key}
+                                onClick={(e) => {
+                                  opener.current = e.currentTarget as HTMLElement;
+                                  setOpen(i);
+                                }}
+                              >
+                                {i.key}
+                              </button>
+                            </td>
+                            <td data-label="Value" class="mono small ellipsis">
+                              {preview(i.value)}
+                            </td>
+                            <td data-label="Expires">
+                              {i.expires_at ? dateTime(i.expires_at) : "never"}
+                            </td>
+                            <td class="actions">
+                              <DeleteButton
+                                what={i.key}
+                                url={`${base}/${keyPath(i.key)}`}
+                                onDone={list.first.reload}
+                              />
+                            </td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                  {open && (
+                    <aside
+                      class="doc-panel"
+                      aria-label={`Value of ${open.key}`}
+                      tabIndex={-1}
+                      ref={panel}
+                      onKeyDown={(e) => e.key === "Escape" && close()}
+                    >
+                      <div class="dialog-head">
+                        <h3 class="mono">{open.key}</h3>
+                        <button type="button" class="icon-btn" aria-label="Close" onClick={close}>
+                          ×
+                        </button>
+                      </div>
+                      <pre class="code small">{JSON.stringify(open.value, null, 2)}</pre>
+                    </aside>
+                  )}
+                </div>
                 <More cursor={list.cursor} loading={list.loadingMore} onMore={list.loadMore} />
               </>
             )}
       </Show>
-      {open && (
-        <dialog open class="inline-view" aria-label={`Value of ${open.key}`}>
-          <div class="dialog-head">
-            <h2 class="mono">{open.key}</h2>
-            <button
-              type="button"
-              class="icon-btn"
-              aria-label="Close"
-              onClick={() => setOpen(undefined)}
-            >
-              ×
-            </button>
-          </div>
-          <pre class="code">{JSON.stringify(open.value, null, 2)}</pre>
-        </dialog>
-      )}
     </Card>
   );
 }
@@ -234,6 +258,35 @@ function DenoKvBrowser(props: { app: string }) {
   );
 }
 
+/** The fields most documents have, after `id`: the table's columns. */
+function docColumns(docs: Api.Doc[], max = 6): string[] {
+  const seen = new Map<string, number>();
+  for (const d of docs) {
+    for (const k of Object.keys(d)) if (k !== "id") seen.set(k, (seen.get(k) ?? 0) + 1);
+  }
+  return [...seen].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, max)
+    .map(([k]) => k);
+}
+
+function cell(value: unknown): string {
+  if (value === undefined) return "";
+  if (typeof value === "string") return value.length > 80 ? value.slice(0, 79) + "…" : value;
+  return preview(value);
+}
+
+/** Orders numbers as numbers and text naturally ("doc2" before "doc10"). */
+const natural = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+function compare(a: unknown, b: unknown): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  if (a === undefined) return b === undefined ? 0 : 1;
+  if (b === undefined) return -1;
+  return natural.compare(
+    typeof a === "string" ? a : JSON.stringify(a),
+    typeof b === "string" ? b : JSON.stringify(b),
+  );
+}
+
+/** Documents as a table (a column per common field, sortable, searchable) with a side panel. */
 function DocList(
   props: { base: string; collection: string; filter: string; onChanged: () => void },
 ) {
@@ -247,32 +300,135 @@ function DocList(
       })}`,
     [base, collection, filter],
   );
+  const [sort, setSort] = useState<{ field: string; desc: boolean }>({ field: "id", desc: false });
+  const [search, setSearch] = useState("");
+  const [open, setOpen] = useState<string>();
+  const opener = useRef<HTMLElement | null>(null);
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (open !== undefined) panel.current?.focus();
+  }, [open]);
+  const close = () => {
+    setOpen(undefined);
+    requestAnimationFrame(() => opener.current?.focus());
+  };
   return (
     <Show state={docs.first}>
-      {() =>
-        docs.items.length === 0 ? <Empty title="No documents match" /> : (
+      {() => {
+        if (docs.items.length === 0) return <Empty title="No documents match" />;
+        const columns = ["id", ...docColumns(docs.items)];
+        const needle = search.trim().toLowerCase();
+        const shown = docs.items
+          .filter((d) => !needle || JSON.stringify(d).toLowerCase().includes(needle))
+          .sort((a, b) => (sort.desc ? -1 : 1) * compare(a[sort.field], b[sort.field]));
+        const current = docs.items.find((d) => String(d.id) === open);
+        return (
           <>
-            <ul class="docs">
-              {docs.items.map((d) => (
-                <li key={String(d.id)}>
-                  <div class="row between">
-                    <code class="strong">{String(d.id)}</code>
-                    <DeleteButton
-                      what={`${collection}/${String(d.id)}`}
-                      url={`${base}/${enc(collection)}/${enc(String(d.id))}`}
-                      onDone={() => {
-                        docs.first.reload();
-                        props.onChanged();
-                      }}
-                    />
+            <input
+              type="search"
+              class="block"
+              aria-label="Search the loaded documents"
+              placeholder="Search the loaded documents"
+              value={search}
+              onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
+            />
+            <div class={"docs-view" + (current ? " with-panel" : "")}>
+              <div class="table-wrap">
+                <table class="table responsive docs-table">
+                  <thead>
+                    <tr>
+                      {columns.map((c) => (
+                        <th
+                          key={c}
+                          scope="col"
+                          aria-sort={sort.field === c
+                            ? (sort.desc ? "descending" : "ascending")
+                            : undefined}
+                        >
+                          <button
+                            type="button"
+                            class="linkish sort"
+                            onClick={() =>
+                              setSort({ field: c, desc: sort.field === c && !sort.desc })}
+                          >
+                            {c}
+                            {sort.field === c ? (sort.desc ? " ↓" : " ↑") : ""}
+                          </button>
+                        </th>
+                      ))}
+                      <th scope="col">
+                        <span class="sr-only">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {shown.map((d) => (
+                      <tr key={String(d.id)} class={String(d.id) === open ? "selected" : ""}>
+                        {columns.map((c) => (
+                          <td key={c} data-label={c} class={c === "id" ? "mono" : ""}>
+                            {c === "id"
+                              ? (
+                                <button
+                                  type="button"
+                                  class="linkish mono"
+                                  aria-label={`View ${String(d.id)}`}
+                                  onClick={(e) => {
+                                    opener.current = e.currentTarget as HTMLElement;
+                                    setOpen(String(d.id));
+                                  }}
+                                >
+                                  {String(d.id)}
+                                </button>
+                              )
+                              : cell(d[c])}
+                          </td>
+                        ))}
+                        <td class="actions">
+                          <DeleteButton
+                            what={`${collection}/${String(d.id)}`}
+                            url={`${base}/${enc(collection)}/${enc(String(d.id))}`}
+                            onDone={() => {
+                              if (String(d.id) === open) {
+                                setOpen(undefined);
+                              }
+                              docs.first.reload();
+                              props.onChanged();
+                            }}
+                          />
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+                {shown.length === 0 && <Empty title="No loaded document matches the search" />}
+              </div>
+              {current && (
+                <aside
+                  class="doc-panel"
+                  aria-label={`Document ${String(current.id)}`}
+                  tabIndex={-1}
+                  ref={panel}
+                  onKeyDown={(e) => e.key === "Escape" && close()}
+                >
+                  <div class="dialog-head">
+                    <h3 class="mono">{String(current.id)}</h3>
+                    <button type="button" class="icon-btn" aria-label="Close" onClick={close}>
+                      ×
+                    </button>
                   </div>
-                  <pre class="code small">{JSON.stringify(d, null, 2)}</pre>
-                </li>
-              ))}
-            </ul>
+                  <pre class="code small">{JSON.stringify(current, null, 2)}</pre>
+                </aside>
+              )}
+            </div>
+            <p class="muted small">
+              {number(docs.items.length)}{" "}
+              loaded{docs.cursor ? ", more below" : ""}; sorting and search apply to the loaded
+              documents, the query above to the whole collection.
+            </p>
             <More cursor={docs.cursor} loading={docs.loadingMore} onMore={docs.loadMore} />
           </>
-        )}
+        );
+      }}
     </Show>
   );
 }
