@@ -4,7 +4,8 @@
  * example apps of docs/examples/deno-deploy, a link shortener on Deno KV
  * (atomic checks, sums, a queue) whose entry is its `start` task's file, and
  * a chat whose browsers follow `kv.watch` as server-sent events, whose entry
- * is its `deploy.entrypoint`; and a bare `main.ts`.
+ * is its `deploy.entrypoint`; notes that expire, cleaned up by a job
+ * registered with `Deno.cron`; and a bare `main.ts`.
  */
 import assert from "node:assert/strict";
 import { assertOk, CliSandbox, type ServerProcess } from "./cli_runner.ts";
@@ -164,5 +165,41 @@ Deno.test("a bare main.ts with no config is a Deno Deploy-style app; an api/ fol
     assert.doesNotMatch(again.stderr, /Deno Deploy-style/);
     assert.equal(await (await call(server, "classic.localhost", "/api/x")).text(), "api");
     assert.equal(await (await call(server, "classic.localhost", "/")).text(), "home");
+  });
+});
+
+Deno.test("a Deno Deploy app with a Deno.cron cleanup: the job is listed, runs, and does its work", async () => {
+  await withNode(async (sb, server) => {
+    const dir = await sb.folder("notes", {
+      "deno.json": JSON.stringify({ deploy: { entrypoint: "main.ts" }, unstable: ["kv", "cron"] }),
+      "main.ts": example("cleanup/main.ts"),
+    });
+    assertOk(await sb.cli(["deploy", dir, "--name", "notes"]));
+    const host = "notes.localhost";
+    for (const [text, ttlSeconds] of [["gone", 0], ["kept", 3600]] as const) {
+      const made = await call(server, host, "/notes", { text, ttlSeconds });
+      assert.equal(made.status, 201);
+      await made.body?.cancel();
+    }
+    assert.deepEqual(await (await call(server, host, "/notes")).json(), ["gone", "kept"]);
+
+    // The job Deno.cron registered is known to the node, with its schedule.
+    const jobs = await waitFor(async () => {
+      const out = JSON.parse(
+        assertOk(await sb.cli(["app", "cron", "list", "notes", "--json"])).stdout,
+      );
+      const list = Array.isArray(out) ? out : out.jobs;
+      return list?.find((j: { name: string }) => j.name === "cleanup") ? list : undefined;
+    }, "the cleanup job listed");
+    const job = jobs.find((j: { name: string }) => j.name === "cleanup");
+    assert.equal(job.schedule, "* * * * *");
+    assert.equal(job.source, "code", "registered by Deno.cron, not the manifest");
+
+    // Run it now, as the scheduler would: the expired note goes, the other stays.
+    const run = assertOk(await sb.cli(["app", "cron", "run", "notes", "cleanup"]));
+    assert.match(run.stdout, /cleanup: 1 expired note\(s\) removed/, "its log lines");
+    assert.deepEqual(await (await call(server, host, "/notes")).json(), ["kept"]);
+    const last = await (await call(server, host, "/cleanup")).json();
+    assert.equal(last.removed, 1);
   });
 });
