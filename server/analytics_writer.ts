@@ -62,7 +62,15 @@ export class InlineWriter implements AnalyticsWriter {
   }
 
   maintain(u: Upkeep): void {
-    const r = upkeep(this.storage, u);
+    // Upkeep that fails (the database locked by another process, full) is
+    // tried again at the next interval, as in the worker: it must never
+    // escape from the timer and end the node.
+    let r = { deleted: 0, more: false };
+    try {
+      r = upkeep(this.storage, u);
+    } catch {
+      // Nothing pruned this time.
+    }
     this.on.maintained(r.deleted, r.more);
   }
 
