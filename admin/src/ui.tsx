@@ -258,8 +258,31 @@ export function Dialog(
 function restoreFocus(opener: HTMLElement | null): void {
   const active = document.activeElement;
   if (active && active !== document.body) return;
-  if (opener?.isConnected && opener !== document.body) opener.focus();
-  else document.getElementById("page-title")?.focus();
+  if (opener?.isConnected && opener !== document.body) {
+    opener.focus();
+    followOpener(opener);
+  } else document.getElementById("page-title")?.focus();
+}
+
+/**
+ * The opener may leave a moment after the dialog (its row gone when the
+ * list reloads after a revoke or delete): focus then goes to the page's
+ * heading instead of falling to <body>.
+ */
+function followOpener(opener: HTMLElement): void {
+  const stop = () => {
+    watch.disconnect();
+    clearTimeout(timer);
+  };
+  const watch = new MutationObserver(() => {
+    const active = document.activeElement;
+    if (active && active !== opener && active !== document.body) return stop();
+    if (opener.isConnected) return;
+    document.getElementById("page-title")?.focus();
+    stop();
+  });
+  const timer = setTimeout(stop, 5000);
+  watch.observe(document.body, { childList: true, subtree: true });
 }
 
 /** Asks before something that cannot be undone; for the worst ones, the name must be typed. */
