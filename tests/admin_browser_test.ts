@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { ARTIFACTS, launch, skipBrowser } from "./browser_helpers.ts";
 import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
 import { hostFetch } from "./http_client.ts";
 import { OWNER, setOwner } from "./admin_helpers.ts";
@@ -16,48 +17,7 @@ import { checkDatabaseFile, LATEST_MIGRATION } from "../storage/mod.ts";
 import { encodeKey } from "../runtime/worker/kv_key.ts";
 import { serialize } from "node:v8";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = new URL("./artifacts/", import.meta.url);
 const FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-
-const haveChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-const skipBrowser = !haveChromium && !Deno.env.get("CI");
-if (skipBrowser) {
-  console.error(
-    "\n" + "!".repeat(72) +
-      `\n!! SKIPPING the dashboard's browser tests: ${CHROMIUM} is missing.` +
-      "\n!! Install it with: apt-get update && apt-get install -y chromium" +
-      "\n" + "!".repeat(72) + "\n",
-  );
-}
-
-async function launch(extraArgs: string[] = []): Promise<Browser> {
-  if (!haveChromium) {
-    throw new Error(`${CHROMIUM} is missing: apt-get update && apt-get install -y chromium`);
-  }
-  // playwright gives each launch a fresh, temporary --user-data-dir.
-  return await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      ...extraArgs,
-    ],
-  });
-}
 
 /** Collects what the page reports as broken: script errors, CSP violations, failed loads. */
 function watch(page: Page): string[] {

@@ -23,10 +23,16 @@ const haveChromium = (() => {
 })();
 export const skipBrowser = !haveChromium && !Deno.env.get("CI");
 if (skipBrowser) {
-  console.error(`\n!! SKIPPING the dashboard's browser tests: ${CHROMIUM} is missing.\n`);
+  console.error(
+    "\n" + "!".repeat(72) +
+      `\n!! SKIPPING the dashboard's browser tests: ${CHROMIUM} is missing.` +
+      "\n!! Install it with: apt-get update && apt-get install -y chromium" +
+      "\n" + "!".repeat(72) + "\n",
+  );
 }
 
-export async function launch(): Promise<Browser> {
+/** Debian's Chromium, headless; playwright gives each launch a fresh profile. */
+export async function launch(extraArgs: string[] = []): Promise<Browser> {
   if (!haveChromium) {
     throw new Error(`${CHROMIUM} is missing: apt-get update && apt-get install -y chromium`);
   }
@@ -42,6 +48,7 @@ export async function launch(): Promise<Browser> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
 }
