@@ -170,11 +170,19 @@ Deno.test("an infinite loop gets 504 in time, its process dies, other apps keep 
     assert.ok(took >= 800 && took < 5000, `took ${took} ms`);
     await waitFor(() => !processAlive(host.pid), "the spinning process to be gone");
     assert.equal(processAlive(host.pid), false, "the spinning process is gone");
-    // Idle is measured over a second: a window of measurement, not a wait.
-    const before = cpuTicks(Deno.pid);
-    await new Promise((r) => setTimeout(r, 1000));
-    const used = cpuTicks(Deno.pid) - before;
-    assert.ok(used < 50, `the server is idle again (${used} ticks in 1 s)`);
+    // Idle is measured over one-second windows: a server still spinning
+    // uses most of every window; one busy with start-up work (a new spare
+    // host, a loaded CI machine) settles within a few.
+    const windows: number[] = [];
+    for (let i = 0; i < 5 && !(windows.at(-1)! < 50); i++) {
+      const before = cpuTicks(Deno.pid);
+      await new Promise((r) => setTimeout(r, 1000));
+      windows.push(cpuTicks(Deno.pid) - before);
+    }
+    assert.ok(
+      windows.at(-1)! < 50,
+      `the server is idle again (ticks per second: ${windows.join(", ")})`,
+    );
     // The next request gets a fresh host (and times out again, not hangs).
     const again = await call(node, "spin", "/api/");
     assert.equal(again.status, 504);
