@@ -39,8 +39,13 @@ export interface ChannelEvents {
   memory(bytes: number): void;
   /** The connection ended: the Worker (or its host) is gone, or broke the protocol. */
   closed(err?: unknown): void;
-  /** The app accepted a WebSocket: "limit" refuses it (the app's cap), "unavailable" too (the server in front cannot hold one). */
-  socketOpening(): "ok" | "limit" | "unavailable";
+  /**
+   * The app accepted a WebSocket on `req`: "limit" refuses it (the app's
+   * cap), "unavailable" too (the connection it came on cannot hold one).
+   */
+  socketOpening(req: Request): "ok" | "limit" | "unavailable";
+  /** The socket upgraded from `req` is open: call the answer once it closes. */
+  socketHeld(req: Request): () => void;
   /** One of the app's WebSockets closed. */
   socketClosed(): void;
 }
@@ -149,6 +154,8 @@ export class AppChannel implements Peer {
   #nextId = 1;
   /** Clients' WebSockets the app holds, by the id of the request that upgraded. */
   #sockets = new Map<number, WebSocket>();
+  /** What to call when each socket closes (the front door stops counting its connection). */
+  #releases = new Map<number, () => void>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #ready: ((err?: Error) => void) | undefined;
@@ -164,6 +171,11 @@ export class AppChannel implements Peer {
 
   get inflight(): number {
     return this.#pending.size;
+  }
+
+  #release(id: number): void {
+    this.#releases.get(id)?.();
+    this.#releases.delete(id);
   }
 
   /** WebSockets open now. */
@@ -352,21 +364,23 @@ export class AppChannel implements Peer {
     } catch {
       // No protocol.
     }
-    const room = this.events.socketOpening();
+    const room = this.events.socketOpening(p.req);
     if (room === "unavailable") {
       this.events.log([{
         level: "warn",
-        message: "a WebSocket was refused: this node's front door cannot hold WebSockets yet",
+        message: "a WebSocket was refused: it came on a connection that could not hold one " +
+          "(the node routes this app's next ones so that they can)",
         at: Date.now(),
       }]);
       return refuse(
         problem(
-          501,
+          503,
           "WEBSOCKETS_UNAVAILABLE",
-          "This node cannot hold WebSockets yet (its front door closes upgraded connections)",
+          "This connection cannot hold a WebSocket; connect again",
+          { "retry-after": "1" },
         ),
-        1011,
-        "WebSockets are unavailable on this node",
+        1013,
+        "connect again",
       );
     }
     if (room === "limit") {
@@ -392,6 +406,7 @@ export class AppChannel implements Peer {
     const socket = upgraded.socket;
     socket.binaryType = "arraybuffer";
     this.#sockets.set(id, socket);
+    this.#releases.set(id, this.events.socketHeld(p.req));
     socket.onopen = () => this.out.frame(id, FRAME.OPEN, "");
     socket.onmessage = (e) => {
       this.lastActivity = Date.now();
@@ -422,6 +437,7 @@ export class AppChannel implements Peer {
     socket.onclose = (e) => {
       if (this.#sockets.get(id) !== socket) return;
       this.#sockets.delete(id);
+      this.#release(id);
       this.events.socketClosed();
       this.out.frame(id, FRAME.WSCLOSE, `${e.code}\n${e.reason}`);
     };
@@ -455,6 +471,7 @@ export class AppChannel implements Peer {
     const n = this.#sockets.size;
     for (const [id, socket] of this.#sockets) {
       this.#sockets.delete(id);
+      this.#release(id);
       this.events.socketClosed();
       closeQuietly(socket, code, why.slice(0, 123));
     }

@@ -22,6 +22,16 @@ export interface AppTarget {
   version: number;
 }
 
+/** What the runtime asks of the server in front when an app upgrades a request to a WebSocket. */
+export interface UpgradeDoor {
+  /** Whether the connection `req` came on can hold an upgraded socket. */
+  canUpgrade(req: Request): boolean;
+  /** `req`'s connection now carries a WebSocket until the returned function is called. */
+  hold(req: Request): () => void;
+  /** App `appName` upgraded a request whose connection could not hold it. */
+  missed(appName: string): void;
+}
+
 /** One version of one app, running (or about to) in a slot of a host. */
 interface Instance {
   key: string;
@@ -127,12 +137,15 @@ export class AppRuntime {
   #handled = new WeakSet<AppHost>();
   #closed = false;
   /**
-   * Whether the server in front can hold an upgraded WebSocket. `Deno.serve`
-   * can; fazt's front door cannot on Deno 2.9.6 (its per-connection server
-   * closes upgraded sockets when the connection's HTTP part ends), so
-   * `startServer` turns this off and upgrades are refused with 501.
+   * How the server in front holds upgraded connections. The default suits
+   * `Deno.serve`, where every request can be upgraded; `startServer` sets
+   * its front door's.
    */
-  websockets = true;
+  upgrades: UpgradeDoor = {
+    canUpgrade: () => true,
+    hold: () => () => {},
+    missed: () => {},
+  };
   /** WebSockets open per app (all its versions). */
   #sockets = new Map<number, number>();
   /** Told when a version's code registered other jobs than stored (the scheduler listens). */
@@ -344,8 +357,11 @@ export class AppRuntime {
         if (bytes > inst.memoryMb * MIB) this.#incident(host, inst, "memory");
       },
       closed: (err) => this.#channelClosed(inst, channel, err),
-      socketOpening: () => {
-        if (!this.websockets) return "unavailable";
+      socketOpening: (req) => {
+        if (!this.upgrades.canUpgrade(req)) {
+          this.upgrades.missed(target.appName);
+          return "unavailable";
+        }
         const open = this.#sockets.get(target.appId) ?? 0;
         const max = this.quotas.maxWebSockets(target.appId);
         if (max > 0 && open >= max) {
@@ -359,6 +375,7 @@ export class AppRuntime {
         this.#sockets.set(target.appId, open + 1);
         return "ok";
       },
+      socketHeld: (req) => this.upgrades.hold(req),
       socketClosed: () => {
         const open = (this.#sockets.get(target.appId) ?? 1) - 1;
         if (open > 0) this.#sockets.set(target.appId, open);

@@ -76,6 +76,31 @@ export interface FrontDoorOptions {
   sockopt?: Sockopt;
   /** Wait between a response that ends a connection and the close (default 1000). */
   lingerMs?: number;
+  /** Which connections are served so that a WebSocket upgrade on them holds (absent: none). */
+  upgrades?: UpgradeRouting;
+}
+
+/**
+ * How the door tells connections that may carry a WebSocket. Deno 2.9.6
+ * closes a socket upgraded through `serveHttpOnConnection` as soon as the
+ * upgrade ends that connection's HTTP part, so such connections are served
+ * by Deno's older per-connection server (`Deno.serveHttp`), which keeps
+ * upgraded sockets but answers plain requests at ~0.6-0.75x the rate
+ * (measured). Only connections that may upgrade take it:
+ * - none while no app's code upgrades (`anyApp()` false);
+ * - HTTPS: those that negotiated HTTP/1.1 (browsers open WebSockets on
+ *   such a connection; pages come over HTTP/2);
+ * - plain HTTP: those whose first request asks for `Upgrade: websocket`,
+ *   read without consuming it (`peek`); without `peek`, all of them.
+ */
+export interface UpgradeRouting {
+  /** Whether any app may upgrade a request now (cheap: called per connection). */
+  anyApp(): boolean;
+  /**
+   * Copies the bytes waiting on socket `fd` into `buf` without consuming
+   * them: how many (0: the peer closed; -1: none yet, or an error).
+   */
+  peek?(fd: number, buf: Uint8Array): number;
 }
 
 /** Counters, for `/api/system`, tests and benchmarks. */
@@ -116,7 +141,11 @@ class Connection {
   closeAfterResponse = false;
   readonly bodies = new Set<BodyWatch>();
   readonly ctrl = new AbortController();
-  server?: Deno.HttpServer<Deno.NetAddr>;
+  server?: { shutdown(): Promise<void> };
+  /** Served by `Deno.serveHttp`, so that an upgrade holds. */
+  upgradable = false;
+  /** WebSockets this connection carries: it stays counted until they close. */
+  held = 0;
   constructor(
     readonly key: string,
     readonly peer: Deno.NetAddr,
@@ -208,6 +237,8 @@ export class FrontDoor {
   readonly #log: (m: string) => void;
   readonly #sockopt?: Sockopt;
   readonly #lingerMs: number;
+  readonly #upgrades?: UpgradeRouting;
+  readonly #upgradable = new WeakMap<Request, Connection>();
   #closing = false;
   #sweeper: ReturnType<typeof setInterval>;
   #lagTimer: ReturnType<typeof setTimeout> | undefined;
@@ -222,6 +253,7 @@ export class FrontDoor {
     this.#log = options.log ?? (() => {});
     this.#sockopt = options.sockopt;
     this.#lingerMs = options.lingerMs ?? 1000;
+    this.#upgrades = options.upgrades;
     const l = this.#limits;
     // One sweep over all connections instead of a timer each; often enough
     // for the shortest timeout to be kept within a quarter of itself.
@@ -326,8 +358,17 @@ export class FrontDoor {
     this.#conns.add(c);
     this.#perKey.set(key, n + 1);
     this.stats.open = this.#conns.size;
+    const u = this.#upgrades;
+    if (!u || !u.anyApp()) this.#serveFast(c, conn);
+    else if (isTls(conn)) this.#routeTls(c, conn);
+    else if (!u.peek) this.#serveUpgradable(c, conn);
+    else this.#routePlain(c, conn, u.peek);
+  }
+
+  #serveFast(c: Connection, conn: AnyConn): void {
+    let server: Deno.HttpServer<Deno.NetAddr>;
     try {
-      c.server = internal.serveHttpOnConnection(
+      server = internal.serveHttpOnConnection(
         conn,
         c.ctrl.signal,
         (req, info) => this.#serve(c, req, info),
@@ -340,18 +381,153 @@ export class FrontDoor {
       this.#forget(c);
       return;
     }
+    c.server = server;
     // Every connection's `finished` is handled: an unhandled rejection (a
     // client's reset) would end the process.
-    c.server.finished.then(() => this.#ended(c), (err) => {
+    server.finished.then(() => this.#ended(c), (err) => {
       if (!ordinaryEnd(err)) this.#log(`connection ended: ${err}`);
       this.#ended(c);
     });
   }
 
+  /** HTTPS: HTTP/2 cannot carry a WebSocket here; HTTP/1.1 may. */
+  async #routeTls(c: Connection, conn: Deno.TlsConn): Promise<void> {
+    let alpn: string | null;
+    try {
+      // The sweeper's header timeout cuts a handshake that never ends.
+      alpn = (await conn.handshake()).alpnProtocol;
+    } catch {
+      return this.#drop(c, conn);
+    }
+    if (c.ctrl.signal.aborted) return this.#drop(c, conn);
+    if (alpn === "h2") this.#serveFast(c, conn);
+    else this.#serveUpgradable(c, conn);
+  }
+
+  /**
+   * Plain HTTP: waits for the first request's head without consuming it,
+   * and serves the connection so that it can upgrade when it asks to.
+   */
+  async #routePlain(
+    c: Connection,
+    conn: Deno.TcpConn,
+    peek: (fd: number, buf: Uint8Array) => number,
+  ): Promise<void> {
+    const fd = descriptorOf(conn);
+    if (fd === undefined) return this.#serveUpgradable(c, conn);
+    const buf = new Uint8Array(PEEK_BYTES);
+    for (let wait = 0;; wait = Math.min(Math.max(wait * 2, 1), 50)) {
+      if (wait > 0) await sleep(wait);
+      // Cut by the sweeper (header timeout) or the shutdown meanwhile.
+      if (c.ctrl.signal.aborted || this.#closing) return this.#drop(c, conn);
+      const n = peek(fd, buf);
+      if (n === 0) return this.#drop(c, conn);
+      if (n < 0) continue;
+      const head = asciiLower(buf.subarray(0, n));
+      const end = head.indexOf("\r\n\r\n");
+      if (!WANTS_WEBSOCKET.test(end < 0 ? head : head.slice(0, end))) {
+        // Not (yet) an upgrade: wait for the whole head, unless it is long.
+        if (end < 0 && n < buf.length) continue;
+        return this.#serveFast(c, conn);
+      }
+      return this.#serveUpgradable(c, conn);
+    }
+  }
+
+  /** A connection that ended before it was served. */
+  #drop(c: Connection, conn: AnyConn): void {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.#ended(c);
+  }
+
+  /** Served by `Deno.serveHttp`: slower, but an upgraded socket stays open. */
+  #serveUpgradable(c: Connection, conn: AnyConn): void {
+    let http: LegacyHttpConn;
+    try {
+      http = (Deno as unknown as { serveHttp(c: Deno.Conn): LegacyHttpConn }).serveHttp(conn);
+    } catch (err) {
+      this.#log(`could not serve a connection: ${err}`);
+      return this.#drop(c, conn);
+    }
+    c.upgradable = true;
+    const close = () => {
+      try {
+        http.close();
+      } catch {
+        // Already closed.
+      }
+    };
+    c.ctrl.signal.addEventListener("abort", close, { once: true });
+    c.server = {
+      shutdown: () => {
+        c.closeAfterResponse = true;
+        if (c.inFlight === 0) close();
+        return Promise.resolve();
+      },
+    };
+    (async () => {
+      try {
+        for (;;) {
+          const ev = await http.nextRequest();
+          if (!ev) break;
+          this.#serveEvent(c, ev);
+        }
+      } catch (err) {
+        if (!ordinaryEnd(err) && !c.ctrl.signal.aborted) this.#log(`connection ended: ${err}`);
+      }
+      this.#ended(c);
+    })();
+  }
+
+  #serveEvent(c: Connection, ev: LegacyRequestEvent): void {
+    let settle!: (ok: boolean) => void;
+    const completed = new Promise<void>((resolve, reject) => {
+      settle = (ok) => ok ? resolve() : reject(new Error("the response was not sent"));
+    });
+    completed.catch(() => {});
+    const info = { remoteAddr: c.peer, completed } as Deno.ServeHandlerInfo<Deno.NetAddr>;
+    this.#upgradable.set(ev.request, c);
+    const answer = (async () => {
+      try {
+        return await this.#serve(c, ev.request, info);
+      } catch (err) {
+        return await this.#onError(err);
+      }
+    })();
+    ev.respondWith(answer).then(() => settle(true), () => settle(false));
+  }
+
+  /** Whether `req` came on a connection where `Deno.upgradeWebSocket` holds. */
+  canUpgrade(req: Request): boolean {
+    return this.#upgradable.has(req);
+  }
+
+  /**
+   * `req`'s connection now carries a WebSocket: it stays counted against
+   * the caps, and is neither timed out nor evicted, until the returned
+   * function is called (the socket closed).
+   */
+  hold(req: Request): () => void {
+    const c = this.#upgradable.get(req);
+    if (!c) return () => {};
+    c.held++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      c.held--;
+      if (c.held === 0 && c.ended) this.#forget(c);
+    };
+  }
+
   #ended(c: Connection): void {
     c.ended = true;
     for (const b of c.bodies) b.fail(new Error("connection closed"));
-    this.#forget(c);
+    if (c.held === 0) this.#forget(c);
   }
 
   #serve(
@@ -538,7 +714,9 @@ export class FrontDoor {
       // The common case (one new connection at the cap): one pass, no sort.
       let best: Connection | undefined;
       for (const c of this.#conns) {
-        if (c.inFlight > 0 || c.ctrl.signal.aborted || now - c.idleSince < minIdleMs) continue;
+        if (c.inFlight > 0 || c.held > 0 || c.ctrl.signal.aborted || now - c.idleSince < minIdleMs) {
+          continue;
+        }
         if (!best || evictsBefore(c, best)) best = c;
       }
       if (!best) return 0;
@@ -549,7 +727,10 @@ export class FrontDoor {
     }
     const idle: Connection[] = [];
     for (const c of this.#conns) {
-      if (c.inFlight === 0 && !c.ctrl.signal.aborted && now - c.idleSince >= minIdleMs) {
+      if (
+        c.inFlight === 0 && c.held === 0 && !c.ctrl.signal.aborted &&
+        now - c.idleSince >= minIdleMs
+      ) {
         idle.push(c);
       }
     }
@@ -582,7 +763,7 @@ export class FrontDoor {
           );
         }
       }
-      if (c.inFlight > 0) continue;
+      if (c.inFlight > 0 || c.held > 0) continue;
       const first = c.requests === 0;
       if (now - c.idleSince > (first ? l.headerTimeoutMs : l.idleTimeoutMs)) {
         if (first) this.stats.headerTimeouts++;
@@ -640,6 +821,7 @@ export class FrontDoor {
     clearInterval(this.#sweeper);
     if (this.#lagTimer !== undefined) clearTimeout(this.#lagTimer);
     for (const c of this.#conns) {
+      if (c.held > 0) continue;
       if (c.inFlight === 0) this.#cut(c);
       else {
         c.shutdownCalled = true;
@@ -671,4 +853,42 @@ function overloaded(): Response {
     message: "This node is overloaded; try again shortly",
     headers: { "retry-after": "1" },
   });
+}
+
+/** Deno's legacy per-connection server (`Deno.serveHttp`), which has no public type in 2.9. */
+interface LegacyHttpConn {
+  nextRequest(): Promise<LegacyRequestEvent | null>;
+  close(): void;
+}
+
+interface LegacyRequestEvent {
+  readonly request: Request;
+  respondWith(r: Response | Promise<Response>): Promise<void>;
+}
+
+/** How much of a plain connection's first request is looked at. */
+const PEEK_BYTES = 8192;
+
+/** An `Upgrade` header naming websocket, in a lower-cased request head. */
+const WANTS_WEBSOCKET = /\r\nupgrade:[ \t]*[^\r]*\bwebsocket\b/;
+
+function asciiLower(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 4096) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
+  return s.toLowerCase();
+}
+
+let fdSymbol: symbol | undefined | null;
+
+/** The socket descriptor Deno keeps on a connection (internal, 2.9.6), if any. */
+function descriptorOf(conn: Deno.Conn): number | undefined {
+  if (fdSymbol === undefined) {
+    fdSymbol = Object.getOwnPropertySymbols(conn).find((s) => s.description === "Deno.internal.fd") ??
+      null;
+  }
+  if (fdSymbol === null) return undefined;
+  const fd = (conn as unknown as Record<symbol, unknown>)[fdSymbol];
+  return typeof fd === "number" ? fd : undefined;
 }

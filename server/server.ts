@@ -41,6 +41,7 @@ import { connectionCap, descriptorLimit } from "./descriptor_limit.ts";
 import { AppGate } from "./app_gate.ts";
 import { errorResponse } from "../lib/error_response.ts";
 import { type DoorLimits, FrontDoor } from "./front_door.ts";
+import { WebSocketApps } from "./websocket_apps.ts";
 import { withHttpsRules } from "./https_rules.ts";
 import { openListeners } from "./listen.ts";
 import { requestHost } from "./request_host.ts";
@@ -434,10 +435,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
   const handler = createHandler(ctx);
-  // Deno 2.9.6 closes a WebSocket upgraded through the door's per-connection
-  // server as soon as the upgrade ends that connection's HTTP part: refused
-  // with 501 rather than opened and dropped (tests/websocket_test.ts).
-  ctx.runtime.websockets = false;
   // With the https setting the node gets its own certificates (ACME): plain
   // HTTP moves to http_port (HTTP-01 and redirects), HTTPS on https_port.
   const acme = !options.https && ctx.certs.enabled;
@@ -465,13 +462,28 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
     secured: (name: string) => https?.certificates.lookup(name) !== undefined,
   };
+  // Connections that may carry a WebSocket are served so that the upgrade
+  // holds (front_door.ts); plain ones are told by peeking at their first
+  // request, which needs the FFI shim.
+  const webSocketApps = new WebSocketApps(storage.apps);
+  ctx.sites.onChange(() => webSocketApps.forget());
+  const peeker = typeof sockopt === "object" ? sockopt : openSockopt(1024);
   const door = new FrontDoor({
     limits,
     handler: https ? withHttpsRules(handler, rules) : (req, info) => handler(req, info),
     onError: (err) => toErrorResponse(err, ctx.log),
     log,
-    sockopt: typeof sockopt === "string" ? undefined : sockopt,
+    sockopt: typeof sockopt === "object" ? sockopt : undefined,
+    upgrades: {
+      anyApp: () => webSocketApps.any(),
+      peek: typeof peeker === "object" ? (fd, buf) => peeker.peek(fd, buf) : undefined,
+    },
   });
+  ctx.runtime.upgrades = {
+    canUpgrade: (req) => door.canUpgrade(req),
+    hold: (req) => door.hold(req),
+    missed: () => webSocketApps.learn(),
+  };
   let listeners: Deno.Listener<Deno.TcpConn, Deno.NetAddr>[];
   let tls: TlsFront | undefined;
   try {

@@ -10,6 +10,9 @@
  *   one `setsockopt` on the listener fixes all its connections.
  * - A reuseport steering program (`steerToNewest`), so that a listener
  *   swap (tls_front.ts) resets no connection queued on the old listener.
+ * - `recv(2)` with `MSG_PEEK` of a plain connection's first bytes, which
+ *   tells the front door whether it asks for a WebSocket (front_door.ts)
+ *   before Deno's server reads them.
  * - `shutdown(2)` of a TLS connection that never sent a ClientHello. Deno's
  *   handshake task owns such a socket and has no timeout: neither the abort
  *   signal nor `close()` frees it, so a silent flood would use up every
@@ -31,6 +34,8 @@ const SO_ACCEPTCONN = 30;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SHUT_RDWR = 2;
+const MSG_PEEK = 0x02;
+const MSG_DONTWAIT = 0x40;
 const SO_ATTACH_REUSEPORT_CBPF = 51;
 const BPF_RET_K = 0x06;
 
@@ -40,6 +45,7 @@ const SYMBOLS = {
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -118,6 +124,15 @@ export class Sockopt {
       );
       if (val[0] === 1) yield fd;
     }
+  }
+
+  /**
+   * Copies what waits on socket `fd` into `buf` without consuming it and
+   * without blocking: how many bytes (0: the peer closed; -1: nothing yet,
+   * or an error).
+   */
+  peek(fd: number, buf: Uint8Array): number {
+    return Number(this.libc.recv(fd, buf, BigInt(buf.byteLength), MSG_PEEK | MSG_DONTWAIT));
   }
 
   /**

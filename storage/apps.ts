@@ -379,6 +379,18 @@ export class AppStore {
     ) !== undefined;
   }
 
+  /**
+   * Whether any app's live version has server code whose text contains
+   * `needle` (the front door asks about `upgradeWebSocket`).
+   */
+  liveCodeMentions(needle: string): boolean {
+    return this.db.get(
+      `SELECT 1 FROM builds b JOIN apps a ON a.id = b.app_id AND a.live_version = b.version
+       WHERE instr(b.build, ?) > 0 LIMIT 1`,
+      needle,
+    ) !== undefined;
+  }
+
   /** Whether a version has server code, and its manifest text, without loading the code. */
   serverInfo(appId: number, version: number): { hasBuild: boolean; manifest?: string } {
     const row = this.db.get<{ has_build: number; manifest: string | null }>(

@@ -5,38 +5,40 @@
  * them with 1012; messages over `app_ws_max_message_bytes` close the
  * socket with 1009; past `app_max_websockets` an upgrade is refused (503).
  *
- * The node here is served by `Deno.serve` over the node's own handler: in
- * Deno 2.9.6 a WebSocket upgraded through the front door's per-connection
- * server (`serveHttpOnConnection`) is closed as soon as that connection's
- * HTTP part ends (the upgrade ends it), so the door cannot hold one yet.
+ * Every node here is a real one behind fazt's front door: plain HTTP
+ * connections are peeked at to tell an upgrade, HTTPS ones that speak
+ * HTTP/1.1 may upgrade, and an app whose code hides the call is learned
+ * from its first attempt.
  */
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { createHandler } from "../server/mod.ts";
+import { StaticCertificates } from "../server/mod.ts";
+import type { Storage } from "../storage/mod.ts";
 import { deadline, waitFor } from "./deadline.ts";
-import { type Harness, startHarness } from "./harness.ts";
-import { deployFiles, startTestNode } from "./helpers.ts";
+import { deployFiles, startTestNode, type TestNode } from "./helpers.ts";
+import { rawConnect } from "./raw_socket.ts";
+import { makeTestCa } from "./tls_certs.ts";
 
 interface WsNode {
-  harness: Harness;
+  node: TestNode;
   port: number;
+  storage: Storage;
+  deploy(name: string, files: Record<string, string>): Promise<void>;
+  request(path: string, init: { host: string; token: null }): Promise<Response>;
   close(): Promise<void>;
 }
 
-function startWsNode(settings: Record<string, string | number> = {}): WsNode {
-  const harness = startHarness({ settings });
-  const handler = createHandler(harness.ctx);
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    (req, info) => handler(req, info),
-  );
+async function startWsNode(settings: Record<string, string | number> = {}): Promise<WsNode> {
+  const node = await startTestNode({ settings });
   return {
-    harness,
-    port: server.addr.port,
-    async close() {
-      await harness.close();
-      await server.shutdown();
+    node,
+    port: node.server.port,
+    storage: node.storage,
+    async deploy(name, files) {
+      await deployFiles(node, name, files);
     },
+    request: (path, init) => node.fetch(path, init),
+    close: () => node.close(),
   };
 }
 
@@ -98,9 +100,9 @@ const ECHO = `export default (req: Request) => {
 };`;
 
 Deno.test("a WebSocket echoes text and bytes, sees the Origin, and closes with the app's code", async () => {
-  const node = startWsNode();
+  const node = await startWsNode();
   try {
-    await node.harness.deploy("echo", { "api/main.ts": ECHO });
+    await node.deploy("echo", { "api/main.ts": ECHO });
     const ws = connect(node, "echo", "/api/ws", "https://chat.example");
     const hello = nextMessage(ws);
     await opened(ws);
@@ -113,7 +115,7 @@ Deno.test("a WebSocket echoes text and bytes, sees the Origin, and closes with t
     ws.send("bye");
     assert.deepEqual(await end, { code: 4000, reason: "asked to" });
     // A plain request still reaches the handler.
-    const plain = await node.harness.request("/api/ws", { host: "echo.localhost", token: null });
+    const plain = await node.request("/api/ws", { host: "echo.localhost", token: null });
     assert.equal(plain.status, 426);
     await plain.body?.cancel();
   } finally {
@@ -132,13 +134,13 @@ export default (req: Request) => {
 };`;
 
 Deno.test("an app broadcasts to three clients from the sockets it keeps in memory", async () => {
-  const node = startWsNode();
+  const node = await startWsNode();
   try {
-    await node.harness.deploy("chat", { "api/main.ts": CHAT });
+    await node.deploy("chat", { "api/main.ts": CHAT });
     const clients = [0, 1, 2].map(() => connect(node, "chat"));
     await Promise.all(clients.map(opened));
     await waitFor(async () => {
-      const r = await node.harness.request("/api/count", { host: "chat.localhost", token: null });
+      const r = await node.request("/api/count", { host: "chat.localhost", token: null });
       return (await r.json()).open === 3;
     }, "three sockets held by the app");
     const heard = clients.map(nextMessage);
@@ -153,20 +155,20 @@ Deno.test("an app broadcasts to three clients from the sockets it keeps in memor
 });
 
 Deno.test("a redeploy closes the app's sockets with 1012 and its log says why", async () => {
-  const node = startWsNode();
+  const node = await startWsNode();
   try {
-    await node.harness.deploy("chat", { "api/main.ts": CHAT });
+    await node.deploy("chat", { "api/main.ts": CHAT });
     const ws = connect(node, "chat");
     await opened(ws);
     const end = closed(ws);
-    await node.harness.deploy("chat", { "api/main.ts": CHAT + "\n// v2" });
+    await node.deploy("chat", { "api/main.ts": CHAT + "\n// v2" });
     const { code, reason } = await end;
     assert.equal(code, 1012);
     assert.match(reason, /redeployed/);
-    const appId = node.harness.storage.apps.get("chat")!.id;
+    const appId = node.storage.apps.get("chat")!.id;
     await waitFor(
       () =>
-        node.harness.storage.logs.recent(appId, { limit: 50 }).some((l) =>
+        node.storage.logs.recent(appId, { limit: 50 }).some((l) =>
           /1 WebSocket\(s\) closed with 1012: the app was redeployed/.test(l.message)
         ),
       "the log line",
@@ -177,9 +179,9 @@ Deno.test("a redeploy closes the app's sockets with 1012 and its log says why", 
 });
 
 Deno.test("a message over app_ws_max_message_bytes closes the socket with 1009; the app may not send one", async () => {
-  const node = startWsNode({ app_ws_max_message_bytes: 1024 });
+  const node = await startWsNode({ app_ws_max_message_bytes: 1024 });
   try {
-    await node.harness.deploy("echo", {
+    await node.deploy("echo", {
       "api/main.ts": `export default (req: Request) => {
         const { socket, response } = Deno.upgradeWebSocket(req);
         socket.onmessage = (e) => {
@@ -203,10 +205,10 @@ Deno.test("a message over app_ws_max_message_bytes closes the socket with 1009; 
     const end = closed(ws);
     ws.send("é".repeat(513));
     assert.equal((await end).code, 1009);
-    const appId = node.harness.storage.apps.get("echo")!.id;
+    const appId = node.storage.apps.get("echo")!.id;
     await waitFor(
       () =>
-        node.harness.storage.logs.recent(appId, { limit: 50 }).some((l) =>
+        node.storage.logs.recent(appId, { limit: 50 }).some((l) =>
           /message of 1026 bytes was refused/.test(l.message)
         ),
       "the log line",
@@ -217,9 +219,9 @@ Deno.test("a message over app_ws_max_message_bytes closes the socket with 1009; 
 });
 
 Deno.test("past app_max_websockets an upgrade is refused with 503 and nothing is held", async () => {
-  const node = startWsNode({ app_max_websockets: 1 });
+  const node = await startWsNode({ app_max_websockets: 1 });
   try {
-    await node.harness.deploy("chat", { "api/main.ts": CHAT });
+    await node.deploy("chat", { "api/main.ts": CHAT });
     const first = connect(node, "chat");
     await opened(first);
     const second = connect(node, "chat");
@@ -234,7 +236,7 @@ Deno.test("past app_max_websockets an upgrade is refused with 503 and nothing is
     );
     assert.equal(status, 503);
     second.terminate();
-    const r = await node.harness.request("/api/count", { host: "chat.localhost", token: null });
+    const r = await node.request("/api/count", { host: "chat.localhost", token: null });
     assert.equal((await r.json()).open, 1, "the app does not keep the refused socket");
     // Once the first closes, a new one is let in.
     const end = closed(first);
@@ -256,35 +258,142 @@ Deno.test("past app_max_websockets an upgrade is refused with 503 and nothing is
   }
 });
 
-Deno.test("behind the front door an upgrade is refused with 501 and logged, not opened and dropped", async () => {
-  const node = await startTestNode();
+Deno.test("a plain request on a node with a WebSocket app is served, on the same port", async () => {
+  const node = await startWsNode();
   try {
-    await deployFiles(node, "chat", { "api/main.ts": CHAT });
-    const ws = new WebSocket(`ws://127.0.0.1:${node.server.port}/api/ws`, {
-      headers: { host: "chat.localhost" },
+    await node.deploy("echo", { "api/main.ts": ECHO, "index.html": "<p>home</p>" });
+    const ws = connect(node, "echo");
+    await opened(ws);
+    // Peeked at and served the fast way: a page, and an API call with a body.
+    const page = await node.request("/", { host: "echo.localhost", token: null });
+    assert.equal(await page.text(), "<p>home</p>");
+    const post = await node.node.fetch("/api/ws", {
+      method: "POST",
+      body: "x",
+      host: "echo.localhost",
+      token: null,
     });
-    ws.on("error", () => {});
-    const status = await deadline(
-      new Promise<number>((resolve) =>
-        ws.once(
+    assert.equal(post.status, 426);
+    await post.body?.cancel();
+    ws.send("still here");
+    assert.deepEqual(await nextMessage(ws), { data: "echo still here", binary: false });
+    ws.close();
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("with a WebSocket app, a half-sent request head still times out; an open socket outlives the idle timeout", async () => {
+  const node = await startWsNode({ header_timeout_ms: 300, idle_timeout_ms: 300 });
+  try {
+    await node.deploy("echo", { "api/main.ts": ECHO });
+    const ws = connect(node, "echo");
+    await opened(ws);
+    // The door waits to see the head without reading it: a client that
+    // stops halfway is closed by the header timeout all the same.
+    const slow = await rawConnect(node.port);
+    slow.write("GET /api/ws HTTP/1.1\r\nHost: echo.localhost\r\nUpgr");
+    // A keep-alive connection that goes quiet is closed by the idle timeout.
+    const idle = await rawConnect(node.port);
+    idle.write("GET /api/ws HTTP/1.1\r\nHost: echo.localhost\r\n\r\n");
+    await idle.waitFor("426");
+    await deadline(Promise.all([slow.closed, idle.closed]), "the timeouts to close both");
+    assert.equal(slow.received(), "");
+    // The WebSocket, idle as long, is neither timed out nor evicted.
+    ws.send("after");
+    assert.deepEqual(await nextMessage(ws), { data: "echo after", binary: false });
+    ws.close();
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("an app that hides the call: the first upgrade gets 503 to connect again, the next one holds", async () => {
+  const node = await startWsNode();
+  try {
+    // No literal upgradeWebSocket in the code: the node cannot know before.
+    const hidden = ECHO.replace(
+      "Deno.upgradeWebSocket(req)",
+      'Reflect.get(Deno, ["upgrade", "WebSocket"].join(""))(req)',
+    );
+    assert.ok(!hidden.includes("upgradeWebSocket"));
+    await node.deploy("shy", { "api/main.ts": hidden });
+    const first = connect(node, "shy");
+    const refusal = await deadline(
+      new Promise<{ status: number; retry: string | undefined }>((resolve) =>
+        first.once(
           "unexpected-response",
-          (_req: unknown, res: { statusCode: number }) => resolve(res.statusCode),
+          (_req: unknown, res: { statusCode: number; headers: Record<string, string> }) =>
+            resolve({ status: res.statusCode, retry: res.headers["retry-after"] }),
         )
       ),
       "the refusal",
     );
-    assert.equal(status, 501);
-    ws.terminate();
-    const count = await node.fetch("/api/count", { host: "chat.localhost", token: null });
-    assert.equal((await count.json()).open, 0);
-    const appId = node.storage.apps.get("chat")!.id;
+    assert.deepEqual(refusal, { status: 503, retry: "1" });
+    first.terminate();
+    const appId = node.storage.apps.get("shy")!.id;
     await waitFor(
       () =>
         node.storage.logs.recent(appId, { limit: 50 }).some((l) =>
-          /front door cannot hold WebSockets/.test(l.message)
+          /could not hold one/.test(l.message)
         ),
       "the log line",
     );
+    const again = connect(node, "shy");
+    const hello = nextMessage(again);
+    await opened(again);
+    assert.equal((await hello).data, "hello nobody");
+    again.close();
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("over HTTPS a WebSocket holds on an HTTP/1.1 connection; pages still come over HTTP/2", async () => {
+  const ca = await makeTestCa();
+  const leaf = await ca.leaf("chat", ["chat.fazt.test"], 1);
+  const node = await startTestNode({
+    settings: { domain: "fazt.test" },
+    https: { port: 0, certificates: new StaticCertificates({ "chat.fazt.test": leaf }) },
+  });
+  try {
+    await deployFiles(node, "chat", { "api/main.ts": CHAT, "index.html": "<p>chat</p>" });
+    const port = node.server.https!.port;
+    const caPem = await Deno.readTextFile(ca.caFile);
+    const url = `wss://127.0.0.1:${port}/api/ws`;
+    const open = [0, 1].map(() => {
+      const ws = new WebSocket(url, {
+        ca: caPem,
+        servername: "chat.fazt.test",
+        headers: { host: `chat.fazt.test:${port}` },
+      });
+      ws.on("error", () => {});
+      return ws;
+    });
+    await Promise.all(open.map(opened));
+    const heard = nextMessage(open[1]);
+    await waitFor(async () => {
+      const back = nextMessage(open[0]);
+      open[0].send("over tls");
+      return (await back).data === "over tls";
+    }, "the first socket in the room");
+    assert.equal((await heard).data, "over tls");
+    const page = await new Deno.Command("curl", {
+      args: [
+        "-sS",
+        "--http2",
+        "--cacert",
+        ca.caFile,
+        "-w",
+        "\n%{http_version}",
+        "--resolve",
+        `chat.fazt.test:${port}:127.0.0.1`,
+        `https://chat.fazt.test:${port}/`,
+      ],
+      stdout: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(page.stdout), "<p>chat</p>\n2");
+    for (const ws of open) ws.close();
   } finally {
     await node.close();
   }
@@ -295,9 +404,9 @@ Deno.test("the guide's chat room broadcasts, and refuses another origin", async 
   const chat = [...guide.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
     .find((b) => b.includes("Deno.upgradeWebSocket"));
   assert.ok(chat, "the guide has a chat room");
-  const node = startWsNode();
+  const node = await startWsNode();
   try {
-    await node.harness.deploy("room", { "api/main.ts": chat });
+    await node.deploy("room", { "api/main.ts": chat });
     const [a, b] = [0, 1].map(() => connect(node, "room", "/api/ws", "https://chat.example.com"));
     await Promise.all([opened(a), opened(b)]);
     // Both are in the room once a's own message comes back to it.
