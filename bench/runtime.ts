@@ -3,7 +3,8 @@
  * on workerd (npm) and a bare Deno.serve, in alternating rounds: a hello
  * world, a JSON handler that reads one KV key (workerd: one key of an
  * in-memory map), a handler that does one `docs.insert`, server-sent events
- * streamed as fast as a client reads them (events/s), a Deno Deploy-style
+ * streamed as fast as a client reads them (events/s), WebSocket messages
+ * echoed flat out (echoes/s, bench/ws_echo.ts), a Deno Deploy-style
  * handler that commits one `atomic()` to `Deno.openKv()` (beside the same
  * handler on Deno's own KV, a file, in a bare Deno.serve); then reads of one
  * app while another writes flat out, cold starts, idle memory per app
@@ -25,6 +26,13 @@ import { zipFiles } from "./lib/site.ts";
 import type { BenchContext, Benchmark, BenchResult, TargetCheck } from "./lib/types.ts";
 import { sized } from "./lib/sized.ts";
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
+import {
+  type EchoSample,
+  FAZT_WS_ECHO,
+  measureEcho,
+  WORKERD_WS_ECHO,
+  WS_MESSAGE,
+} from "./ws_echo.ts";
 
 const WORKERD_VERSION = "1.20261117.1";
 const HELLO = "hello world";
@@ -76,11 +84,13 @@ async function startWorkerd(ctx: BenchContext): Promise<{ port: number; pids: ()
     `${dir}/hello.js`,
     `const kv = new Map([["greeting", { text: "hello", n: 42 }]]);
 ${SSE_CODE}
+${WORKERD_WS_ECHO}
 export default {
   fetch(req) {
     const path = new URL(req.url).pathname;
     if (path === "/json") return Response.json({ value: kv.get("greeting") });
     if (path === "/sse") return sse();
+    if (path === "/ws") return wsEcho();
     return new Response(${JSON.stringify(HELLO)});
   },
 };\n`,
@@ -350,6 +360,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   });
   for (const name of Object.keys(APPS)) await get(fazt.port, "/api/", `${name}.localhost`);
   await deployZip(fazt, token, "sse", await app(`${SSE_CODE}\nexport default () => sse();`));
+  await deployZip(fazt, token, "ws", await app(FAZT_WS_ECHO));
 
   const subjects: Target[] = [on("fazt hello", "hello")];
   let workerd: { port: number; pids: () => number[] } | undefined;
@@ -409,6 +420,38 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   const sseMed = (name: string, k: keyof StreamSample) =>
     median((sse.get(name) ?? []).map((x) => x[k]));
   const sseRatio = ratio(sseMed("fazt sse", "events_per_s"), sseMed("workerd sse", "events_per_s"));
+
+  // 1c. WebSocket echoes flat out: a few sockets, a window of messages each.
+  const wsSubjects = [{
+    name: "fazt ws",
+    url: `ws://127.0.0.1:${fazt.port}/api/ws`,
+    host: "ws.localhost",
+    pids: faztPids,
+  }];
+  if (workerd) {
+    wsSubjects.push({
+      name: "workerd ws",
+      url: `ws://127.0.0.1:${workerd.port}/ws`,
+      host: "",
+      pids: workerd.pids,
+    });
+  }
+  const ws = await alternate(
+    wsSubjects.map((t) => ({
+      name: t.name,
+      pids: t.pids,
+      run: () => measureEcho({ ...t, host: t.host || undefined }, streams, ctx.opts.duration),
+    })),
+    rounds,
+    (name, r, x) =>
+      ctx.log(
+        `${name} round ${r + 1}: ${fmt(x.messages_per_s)} echoes/s, ` +
+          `${x.cpu_us_per_message} µs CPU/echo`,
+      ),
+  );
+  const wsMed = (name: string, k: keyof EchoSample) =>
+    median((ws.get(name) ?? []).map((x) => x[k]));
+  const wsRatio = ratio(wsMed("fazt ws", "messages_per_s"), wsMed("workerd ws", "messages_per_s"));
 
   // 2. Reads of one app while another writes flat out.
   const reads = on("reads", "reader");
@@ -544,6 +587,18 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
         ratio_workerd: sseRatio,
         samples: Object.fromEntries(sse),
       },
+      websocket: {
+        sockets: streams,
+        message_bytes: WS_MESSAGE.length,
+        messages_per_s: Object.fromEntries(
+          wsSubjects.map((t) => [t.name, wsMed(t.name, "messages_per_s")]),
+        ),
+        cpu_us_per_message: Object.fromEntries(
+          wsSubjects.map((t) => [t.name, wsMed(t.name, "cpu_us_per_message")]),
+        ),
+        ratio_workerd: wsRatio,
+        samples: Object.fromEntries(ws),
+      },
       reads_alone_rps: readsAlone,
       reads_beside_writer_rps: readsBeside,
       fairness: Object.fromEntries(fairness),
@@ -599,6 +654,16 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
         String(sseMed(t.name, "mib_per_s")),
         String(sseMed(t.name, "cpu_us_per_event")),
         t.name === "fazt sse" ? fmtRatio(sseRatio) : "",
+      ]),
+    }, {
+      title: `runtime: WebSocket echoes flat out (${streams} sockets, ${WS_MESSAGE.length}-byte ` +
+        "messages, 16 in flight each)",
+      columns: ["server", "echoes/s (median)", "CPU µs/echo", "vs workerd"],
+      rows: wsSubjects.map((t) => [
+        t.name,
+        fmt(wsMed(t.name, "messages_per_s")),
+        String(wsMed(t.name, "cpu_us_per_message")),
+        t.name === "fazt ws" ? fmtRatio(wsRatio) : "",
       ]),
     }, {
       title: "runtime: more figures",
