@@ -416,7 +416,7 @@ export class FrontDoor {
     const fd = descriptorOf(conn);
     if (fd === undefined) return this.#serveUpgradable(c, conn);
     const buf = new Uint8Array(PEEK_BYTES);
-    for (let wait = 0;; wait = Math.min(Math.max(wait * 2, 1), 50)) {
+    for (let wait = 0;; wait = Math.min(Math.max(wait * 2, 1), PEEK_MAX_WAIT_MS)) {
       if (wait > 0) await sleep(wait);
       // Cut by the sweeper (header timeout) or the shutdown meanwhile.
       if (c.ctrl.signal.aborted || this.#closing) return this.#drop(c, conn);
@@ -868,6 +868,13 @@ interface LegacyRequestEvent {
 
 /** How much of a plain connection's first request is looked at. */
 const PEEK_BYTES = 8192;
+/**
+ * The longest wait between two looks: a request's head nearly always
+ * arrives with the handshake's last packet (the first look, at once, or the
+ * next, 1 ms later, sees it); silent and slow clients are looked at a few
+ * times a second until the header timeout closes them.
+ */
+const PEEK_MAX_WAIT_MS = 128;
 
 /** An `Upgrade` header naming websocket, in a lower-cased request head. */
 const WANTS_WEBSOCKET = /\r\nupgrade:[ \t]*[^\r]*\bwebsocket\b/;

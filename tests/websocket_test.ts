@@ -308,6 +308,41 @@ Deno.test("with a WebSocket app, a half-sent request head still times out; an op
   }
 });
 
+Deno.test("an app holding a socket is not stopped for idleness; its crash closes the socket with 1011", async () => {
+  const node = await startWsNode({ app_idle_ms: 1000 });
+  try {
+    const code = ECHO.replace(
+      'if (e.data === "bye")',
+      'if (e.data === "crash") { const hog: number[][] = []; for (;;) hog.push(new Array(1e6).fill(1)); }\n    if (e.data === "bye")',
+    );
+    await node.deploy("echo", { "api/main.ts": code });
+    await node.deploy("other", { "api/main.ts": "export default () => new Response('other');" });
+    const ws = connect(node, "echo");
+    await opened(ws);
+    const other = await node.request("/api/", { host: "other.localhost", token: null });
+    assert.equal(await other.text(), "other");
+    const running = () => node.node.server.context.runtime.hosts().map((h) => h.appName);
+    // The witness, unused as long as the socket, is stopped for idleness.
+    await waitFor(() => !running().includes("other"), "the idle app to be stopped");
+    assert.ok(running().includes("echo"), "the app holding a socket still runs");
+    ws.send("awake?");
+    assert.deepEqual(await nextMessage(ws), { data: "echo awake?", binary: false });
+    const end = closed(ws);
+    ws.send("crash");
+    assert.equal((await end).code, 1011);
+    const appId = node.storage.apps.get("echo")!.id;
+    await waitFor(
+      () =>
+        node.storage.logs.recent(appId, { limit: 50 }).some((l) =>
+          /WebSocket\(s\) closed with 1011/.test(l.message)
+        ),
+      "the log line",
+    );
+  } finally {
+    await node.close();
+  }
+});
+
 Deno.test("an app that hides the call: the first upgrade gets 503 to connect again, the next one holds", async () => {
   const node = await startWsNode();
   try {

@@ -2,7 +2,8 @@
  * Slow and many clients (issue 12), while a client checks that normal
  * requests are answered within 1 s: a descriptor flood (1,000 slowloris and
  * more idle connections, held, from many addresses) against a node limited
- * to 1,024 file descriptors; and 1,000 slowloris connections that reconnect
+ * to 1,024 file descriptors, with a WebSocket app deployed (so connections
+ * are peeked at first); and 1,000 slowloris connections that reconnect
  * whenever the node closes one. A CI-sized run allows a 3 s deadline per
  * request (shared, noisy machine) and counts misses; `FAZT_CHAOS=full` runs
  * longer, with more idle connections, and wants 95 % within the issue's 1 s.
@@ -15,6 +16,8 @@
  */
 import assert from "node:assert/strict";
 import net from "node:net";
+import WebSocket from "ws";
+import { deadline } from "../deadline.ts";
 import { makeTestCa } from "../tls_certs.ts";
 import { FULL, quantile, sized, startChaosNode, type Timed, timedGet } from "./chaos_node.ts";
 
@@ -120,6 +123,30 @@ async function afterFlood(port: number, ca?: string): Promise<void> {
   }
 }
 
+const ECHO = `export default (req: Request) => {
+  const { socket, response } = Deno.upgradeWebSocket(req);
+  socket.onmessage = (e) => socket.send("echo " + e.data);
+  return response;
+};`;
+
+/** One WebSocket round trip to the echo app. */
+function echoOnce(port: number): Promise<string> {
+  return deadline(
+    new Promise<string>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/api/ws`, {
+        headers: { host: "echo.localhost" },
+      });
+      ws.once("open", () => ws.send("after the flood"));
+      ws.once("message", (data: Uint8Array) => {
+        resolve(String(data));
+        ws.close();
+      });
+      ws.once("error", reject);
+    }),
+    "a WebSocket echo",
+  );
+}
+
 Deno.test({
   name: "a descriptor flood past the limit: normal requests keep being answered",
   sanitizeResources: false,
@@ -129,6 +156,9 @@ Deno.test({
     // (1,000 of them slowloris), so the node runs at its cap, shedding.
     const node = await startChaosNode({ fdLimit: 1024 });
     await node.deploy("site", { "index.html": "<h1>still here</h1>" });
+    // With an app that upgrades, every new connection is peeked at before
+    // it is served (front_door.ts): the flood goes through that path.
+    await node.deploy("echo", { "api/main.ts": ECHO });
     const slow = flood(node.port, SLOWLORIS, "slow", 10, false);
     const idle = flood(node.port, IDLE, "idle", 20, false);
     try {
@@ -142,6 +172,7 @@ Deno.test({
       await slow.stop();
       await idle.stop();
       await afterFlood(node.port);
+      assert.equal(await echoOnce(node.port), "echo after the flood");
       assert.doesNotMatch(node.server.err, /Uncaught|panicked/);
     } finally {
       await slow.stop();
