@@ -168,6 +168,11 @@ export class AppRuntime {
     return out;
   }
 
+  /** The processes of every host alive, holding apps or not (the spare, hosts starting). */
+  hostPids(): number[] {
+    return [...this.#hosts].filter((h) => !h.dead).map((h) => h.pid);
+  }
+
   /** Starts the spare host now (the node calls this once it listens, if any app has code). */
   prepare(): void {
     if (!this.#closed) this.#ensureSpare();
@@ -410,13 +415,21 @@ export class AppRuntime {
     }
   }
 
-  /** A fresh slot of the right size: in a used host with room, the spare, or a new host. */
+  /**
+   * A fresh slot of the right size: in a used host with room, the spare, or
+   * a new host. A host still starting counts its slots as room: each cold
+   * app waiting on it reserves one, and a new host starts only when every
+   * slot is taken or reserved (else a burst of cold apps starts a host each
+   * and spreads a few apps over many hosts).
+   */
   async #take(memoryMb: number, exileOf?: number): Promise<Slot> {
     for (let attempt = 0;; attempt++) {
       if (this.#closed) throw new Error("the runtime is closed");
       if (attempt >= 3) throw new Error("no app host could be started");
+      const socket = await this.#openSocket();
+      if (this.#closed) throw new Error("the runtime is closed");
       if (exileOf !== undefined) {
-        const host = await this.#start({ slots: 1, memoryMb, exileOf });
+        const host = this.#spawn(socket, { slots: 1, memoryMb, exileOf });
         await host.ready.catch(() => {});
         const slot = host.started ? host.slots.find((s) => s.state === "fresh") : undefined;
         if (slot) {
@@ -429,24 +442,37 @@ export class AppRuntime {
         h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb
       );
       // Fill hosts that hold apps before opening the spare.
-      const ready = candidates.filter((h) => h.started && h.fresh > 0)
+      const ready = candidates.filter((h) => h.started && h.fresh > h.reserved)
         .sort((a, b) => b.holding - a.holding);
-      for (const host of ready) {
-        const slot = host.slots.find((s) => s.state === "fresh");
-        if (slot) {
-          slot.state = "taken";
-          return slot;
-        }
+      const slot = ready[0]?.slots.find((s) => s.state === "fresh");
+      if (slot) {
+        slot.state = "taken";
+        return slot;
       }
-      const starting = candidates.find((h) => !h.started);
-      const host = starting ?? await this.#start({ slots: this.settings.app_host_slots, memoryMb });
-      await host.ready.catch(() => {});
+      const host = candidates.find((h) => !h.started && h.slots.length > h.reserved) ??
+        this.#spawn(socket, { slots: this.settings.app_host_slots, memoryMb });
+      host.reserved++;
+      try {
+        await host.ready.catch(() => {});
+      } finally {
+        host.reserved--;
+      }
+      const mine = host.usable && host.started
+        ? host.slots.find((s) => s.state === "fresh")
+        : undefined;
+      if (mine) {
+        mine.state = "taken";
+        return mine;
+      }
     }
   }
 
-  async #start(opts: { slots: number; memoryMb: number; exileOf?: number }): Promise<AppHost> {
-    this.#socket ??= HostSocket.open();
-    const socket = await this.#socket;
+  #openSocket(): Promise<HostSocket> {
+    return this.#socket ??= HostSocket.open();
+  }
+
+  /** Starts a host process; it counts among the hosts at once, before it is ready. */
+  #spawn(socket: HostSocket, opts: { slots: number; memoryMb: number; exileOf?: number }): AppHost {
     const host = new AppHost(socket, opts, this.#watch, this.#hostEvents);
     this.#hosts.add(host);
     host.ready.catch((err) => this.log(`app host ${host.pid}: ${err.message}`));
@@ -458,11 +484,18 @@ export class AppRuntime {
   #ensureSpare(): void {
     if (this.#closed) return;
     const memoryMb = this.settings.app_memory_mb;
-    const waiting = [...this.#hosts].some((h) =>
-      h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb &&
-      (!h.started || h.fresh > 0)
-    );
-    if (!waiting) this.#start({ slots: this.settings.app_host_slots, memoryMb }).catch(() => {});
+    const waiting = () =>
+      [...this.#hosts].some((h) =>
+        h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb &&
+        (h.started ? h.fresh : h.slots.length) > h.reserved
+      );
+    if (waiting()) return;
+    this.#openSocket().then((socket) => {
+      // Checked again: another placement may have started one meanwhile.
+      if (!this.#closed && !waiting()) {
+        this.#spawn(socket, { slots: this.settings.app_host_slots, memoryMb });
+      }
+    }).catch(() => {});
   }
 
   #hostEvents: HostEvents = {
