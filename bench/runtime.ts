@@ -431,6 +431,8 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   const writes = on("writes", "writer");
   // A modest reader (a few clients), beside a writer with every connection wrk has.
   const readConns = 4;
+  /** The writer's own req/s in each "beside" round: what the fairness costs it. */
+  const writerBeside: number[] = [];
   const fairness = await alternate(
     want("fairness")
       ? [
@@ -441,7 +443,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
           run: async () => {
             const writing = wrkOn(ctx, writes, ctx.opts.connections);
             const r = await measure(ctx, reads, readConns);
-            await writing;
+            writerBeside.push((await writing).rps);
             return r;
           },
         },
@@ -568,6 +570,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
       },
       reads_alone_rps: readsAlone,
       reads_beside_writer_rps: readsBeside,
+      writer_beside_reads_rps: round(median(writerBeside), 0),
       fairness: Object.fromEntries(fairness),
       cold_start_ms: { median: coldMs, all: colds.map((x) => round(x, 1)) },
       idle: {
@@ -631,7 +634,10 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
       columns: ["what", "value"],
       rows: [
         ["hello vs workerd, per round", helloRatios.map(fmtRatio).join(" ")],
-        ["reads alone / beside a writer", `${fmt(readsAlone)} / ${fmt(readsBeside)} req/s`],
+        [
+          "reads alone / beside a writer (the writer's req/s)",
+          `${fmt(readsAlone)} / ${fmt(readsBeside)} req/s (${fmt(median(writerBeside))})`,
+        ],
         [`cold start, median of ${colds.length}`, `${coldMs} ms`],
         [
           "idle hosts (RSS / PSS MiB each)",

@@ -7,6 +7,7 @@ import { AppQuotas } from "./app_quotas.ts";
 import { handleCall } from "./bridge.ts";
 import { KvSignals } from "./kv_signals.ts";
 import { EgressProxy } from "./egress_proxy.ts";
+import { FairShare } from "./fair_share.ts";
 import { HostSocket } from "./host_socket.ts";
 import { checkCronSpec, type CronSpec } from "./cron_schedule.ts";
 import type { Manifest } from "./manifest.ts";
@@ -84,6 +85,12 @@ const IDLE_BUSY_SHARE = 0.5;
 const EXILE_MS = 24 * 3600_000;
 /** A Worker that ended while its host lives: waited for this long before calling it one app's crash. */
 const CRASH_SETTLE_MS = 500;
+/**
+ * While several apps are served: requests each app may always have at its
+ * code, and all apps together past which the busiest wait (runtime/fair_share.ts).
+ */
+const FAIR_FLOOR = 2;
+const FAIR_BUDGET = 4;
 
 const INCIDENT_TEXT: Record<Incident, string> = {
   timeout: "a request passed its deadline",
@@ -111,6 +118,8 @@ export class AppRuntime {
   readonly quotas: AppQuotas;
   /** Wakes apps' waiting `Deno.openKv()` calls (`watch`, `listenQueue`). */
   readonly kvSignals = new KvSignals();
+  /** Each app's turns on the server's thread while several apps are busy. */
+  readonly fair = new FairShare({ floor: FAIR_FLOOR, budget: FAIR_BUDGET });
   #instances = new Map<string, Instance>();
   #hosts = new Set<AppHost>();
   #backoff = new Map<number, Backoff>();
@@ -242,11 +251,25 @@ export class AppRuntime {
         inst.waiting--;
       }
     }
+    const turn = this.fair.enter(target.appId);
+    if (turn) {
+      inst.waiting++;
+      try {
+        await turn;
+      } finally {
+        inst.waiting--;
+      }
+    }
     const channel = inst.channel;
     if (!channel || channel.closed || inst.gone) {
+      this.fair.leave(target.appId);
       return problem(503, "APP_RESTARTING", "The app is restarting", { "retry-after": "1" });
     }
-    return channel.request(req, inline);
+    try {
+      return await channel.request(req, inline);
+    } finally {
+      this.fair.leave(target.appId);
+    }
   }
 
   #instance(target: AppTarget, manifest: Manifest, preview: boolean): Instance | Response {
