@@ -89,8 +89,8 @@ const CRASH_SETTLE_MS = 500;
  * While several apps are served: requests each app may always have at its
  * code, and all apps together past which the busiest wait (runtime/fair_share.ts).
  */
-const FAIR_FLOOR = 2;
-const FAIR_BUDGET = 4;
+const FAIR_FLOOR = 4;
+const FAIR_BUDGET = 8;
 
 const INCIDENT_TEXT: Record<Incident, string> = {
   timeout: "a request passed its deadline",
