@@ -339,8 +339,21 @@ export default (req: Request) => {
   return Response.json({ app: ${i}, path, n: counts.get(path), up: Date.now() - started });
 };`;
 
+/**
+ * `FAZT_BENCH_RUNTIME_CASES=density,fairness` runs only those parts (while
+ * working on one figure): throughput, insert (only the docs.insert handler's
+ * wrk runs), sse, fairness, cold, idle, density. Unset: all of them.
+ */
+function casesWanted(): (name: string) => boolean {
+  const raw = Deno.env.get("FAZT_BENCH_RUNTIME_CASES");
+  if (!raw) return () => true;
+  const set = new Set(raw.split(",").map((c) => c.trim()).filter(Boolean));
+  return (name) => set.has(name);
+}
+
 async function run_(ctx: BenchContext): Promise<BenchResult> {
   const notes: string[] = [];
+  const want = casesWanted();
   const db = `${ctx.tmp}/fazt.db`;
   const token = await createToken(ctx, db);
   // wrk's connections, the event streams and the density run's clients all come from one address.
@@ -384,8 +397,11 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   // 1. Throughput, alternating rounds.
   const rounds = Math.max(sized(ctx.opts, 3, 1), ctx.opts.pairs);
   const guard = newGuard(ctx.log, 0.2, repeats(ctx.opts));
+  const measured = want("throughput")
+    ? subjects
+    : subjects.filter((s) => want("insert") && s.name === "fazt docs.insert");
   const samples = await alternate(
-    subjects.map((s) => ({ name: s.name, pids: s.pids, run: () => measure(ctx, s) })),
+    measured.map((s) => ({ name: s.name, pids: s.pids, run: () => measure(ctx, s) })),
     rounds,
     (name, r, s) =>
       ctx.log(
@@ -405,7 +421,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
     sseSubjects.push({ name: "workerd sse", port: workerd.port, path: "/sse", pids: workerd.pids });
   }
   const sse = await alternate(
-    sseSubjects.map((t) => ({
+    sseSubjects.filter(() => want("sse")).map((t) => ({
       name: t.name,
       pids: t.pids,
       run: () => measureStream(t, streams, ctx.opts.duration),
@@ -458,30 +474,34 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   const writes = on("writes", "writer");
   // A modest reader (a few clients), beside a writer with every connection wrk has.
   const readConns = 4;
+  /** The writer's own req/s in each "beside" round: what the fairness costs it. */
+  const writerBeside: number[] = [];
   const fairness = await alternate(
-    [
-      { name: "reads alone", pids: faztPids, run: () => measure(ctx, reads, readConns) },
-      {
-        name: "reads beside a writer",
-        pids: faztPids,
-        run: async () => {
-          const writing = wrkOn(ctx, writes, ctx.opts.connections);
-          const r = await measure(ctx, reads, readConns);
-          await writing;
-          return r;
+    want("fairness")
+      ? [
+        { name: "reads alone", pids: faztPids, run: () => measure(ctx, reads, readConns) },
+        {
+          name: "reads beside a writer",
+          pids: faztPids,
+          run: async () => {
+            const writing = wrkOn(ctx, writes, ctx.opts.connections);
+            const r = await measure(ctx, reads, readConns);
+            writerBeside.push((await writing).rps);
+            return r;
+          },
         },
-      },
-    ],
+      ]
+      : [],
     rounds,
     (name, r, s) => ctx.log(`${name} round ${r + 1}: ${fmt(s.rps)} req/s`),
   );
-  const readsAlone = median(fairness.get("reads alone")!.map((s) => s.rps));
-  const readsBeside = median(fairness.get("reads beside a writer")!.map((s) => s.rps));
+  const readsAlone = median((fairness.get("reads alone") ?? []).map((s) => s.rps));
+  const readsBeside = median((fairness.get("reads beside a writer") ?? []).map((s) => s.rps));
 
   // 3. Cold start: a redeploy stops the app; the next request loads it into a
   //    warm spare Worker and runs its first docs.insert.
   const colds: number[] = [];
-  for (let i = 0; i < sized(ctx.opts, 7, 2); i++) {
+  for (let i = 0; i < (want("cold") ? sized(ctx.opts, 7, 2) : 0); i++) {
     await deployZip(fazt, token, "cold", await app(`${APPS.writer}\n// version ${i}`));
     // A spare host may be starting after the last placement: let it.
     await sleep(sized(ctx.opts, 1500, 500));
@@ -495,7 +515,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
   const serverMem = memoryOf(fazt.proc.pid);
 
   // 5. Density: many apps, each hit once a second; then the whole tree's memory.
-  const nApps = sized(ctx.opts, 50, 3);
+  const nApps = want("density") ? sized(ctx.opts, 50, 3) : 0;
   const seconds = sized(ctx.opts, 60, 3);
   for (let i = 0; i < nApps; i++) {
     await deployZip(fazt, token, `d${i}`, await app(densityApp(i)));
@@ -524,6 +544,10 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
     return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] : NaN;
   };
   const appP99 = latencies.map(p99);
+  // Each app's first request is its cold start, and with one request a second
+  // it is also its p99: the warm requests' p99 is told apart.
+  const firsts = latencies.filter((l) => l.length).map((l) => l[0]);
+  const warmP99 = round(p99(latencies.flatMap((l) => l.slice(1))), 1);
   const allP99 = round(p99(latencies.flat()), 1);
   const worstAppP99 = round(Math.max(...appP99), 1);
   if (failures.length) notes.push(`density: ${failures.length} requests failed: ${failures[0]}`);
@@ -601,6 +625,7 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
       },
       reads_alone_rps: readsAlone,
       reads_beside_writer_rps: readsBeside,
+      writer_beside_reads_rps: round(median(writerBeside), 0),
       fairness: Object.fromEntries(fairness),
       cold_start_ms: { median: coldMs, all: colds.map((x) => round(x, 1)) },
       idle: {
@@ -620,6 +645,10 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
         p99_ms_all: allP99,
         p99_ms_worst_app: worstAppP99,
         p99_ms_median_app: round(median(appP99), 1),
+        p99_ms_warm: warmP99,
+        first_request_ms_median: round(median(firsts), 1),
+        first_request_ms_max: round(Math.max(...firsts), 1),
+        hosts: tree.length - 1,
       },
       guard: summariseGuard(guard),
     },
@@ -670,7 +699,10 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
       columns: ["what", "value"],
       rows: [
         ["hello vs workerd, per round", helloRatios.map(fmtRatio).join(" ")],
-        ["reads alone / beside a writer", `${fmt(readsAlone)} / ${fmt(readsBeside)} req/s`],
+        [
+          "reads alone / beside a writer (the writer's req/s)",
+          `${fmt(readsAlone)} / ${fmt(readsBeside)} req/s (${fmt(median(writerBeside))})`,
+        ],
         [`cold start, median of ${colds.length}`, `${coldMs} ms`],
         [
           "idle hosts (RSS / PSS MiB each)",
@@ -687,6 +719,10 @@ async function run_(ctx: BenchContext): Promise<BenchResult> {
         [
           "density p99 (all / median app / worst app)",
           `${allP99} / ${round(median(appP99), 1)} / ${worstAppP99} ms`,
+        ],
+        [
+          "density: warm p99; first requests (cold) median / max",
+          `${warmP99} ms; ${round(median(firsts), 1)} / ${round(Math.max(...firsts), 1)} ms`,
         ],
       ],
     }],

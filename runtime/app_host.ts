@@ -97,6 +97,8 @@ export class AppHost {
   killed = false;
   /** Slots ever given an app: memory is a high-water mark, so they keep counting. */
   taken = 0;
+  /** Cold apps waiting for this host to start, each with a slot promised (the server's count). */
+  reserved = 0;
   /** Nested Workers granted, in order; `owners[i]` is `worker-(slots + 1 + i)`'s app. */
   readonly owners: string[] = [];
   baseRssKb = 0;

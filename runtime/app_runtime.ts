@@ -7,6 +7,7 @@ import { AppQuotas } from "./app_quotas.ts";
 import { handleCall } from "./bridge.ts";
 import { KvSignals } from "./kv_signals.ts";
 import { EgressProxy } from "./egress_proxy.ts";
+import { FairShare } from "./fair_share.ts";
 import { HostSocket } from "./host_socket.ts";
 import { checkCronSpec, type CronSpec } from "./cron_schedule.ts";
 import type { Manifest } from "./manifest.ts";
@@ -94,6 +95,12 @@ const IDLE_BUSY_SHARE = 0.5;
 const EXILE_MS = 24 * 3600_000;
 /** A Worker that ended while its host lives: waited for this long before calling it one app's crash. */
 const CRASH_SETTLE_MS = 500;
+/**
+ * While several apps are served: requests each app may always have at its
+ * code, and all apps together past which the busiest wait (runtime/fair_share.ts).
+ */
+const FAIR_FLOOR = 4;
+const FAIR_BUDGET = 8;
 
 const INCIDENT_TEXT: Record<Incident, string> = {
   timeout: "a request passed its deadline",
@@ -121,6 +128,8 @@ export class AppRuntime {
   readonly quotas: AppQuotas;
   /** Wakes apps' waiting `Deno.openKv()` calls (`watch`, `listenQueue`). */
   readonly kvSignals = new KvSignals();
+  /** Each app's turns on the server's thread while several apps are busy. */
+  readonly fair = new FairShare({ floor: FAIR_FLOOR, budget: FAIR_BUDGET });
   #instances = new Map<string, Instance>();
   #hosts = new Set<AppHost>();
   #backoff = new Map<number, Backoff>();
@@ -179,6 +188,11 @@ export class AppRuntime {
       });
     }
     return out;
+  }
+
+  /** The processes of every host alive, holding apps or not (the spare, hosts starting). */
+  hostPids(): number[] {
+    return [...this.#hosts].filter((h) => !h.dead).map((h) => h.pid);
   }
 
   /** Starts the spare host now (the node calls this once it listens, if any app has code). */
@@ -250,11 +264,25 @@ export class AppRuntime {
         inst.waiting--;
       }
     }
+    const turn = this.fair.enter(target.appId);
+    if (turn) {
+      inst.waiting++;
+      try {
+        await turn;
+      } finally {
+        inst.waiting--;
+      }
+    }
     const channel = inst.channel;
     if (!channel || channel.closed || inst.gone) {
+      this.fair.leave(target.appId);
       return problem(503, "APP_RESTARTING", "The app is restarting", { "retry-after": "1" });
     }
-    return channel.request(req, inline);
+    try {
+      return await channel.request(req, inline);
+    } finally {
+      this.fair.leave(target.appId);
+    }
   }
 
   #instance(target: AppTarget, manifest: Manifest, preview: boolean): Instance | Response {
@@ -427,13 +455,21 @@ export class AppRuntime {
     }
   }
 
-  /** A fresh slot of the right size: in a used host with room, the spare, or a new host. */
+  /**
+   * A fresh slot of the right size: in a used host with room, the spare, or
+   * a new host. A host still starting counts its slots as room: each cold
+   * app waiting on it reserves one, and a new host starts only when every
+   * slot is taken or reserved (else a burst of cold apps starts a host each
+   * and spreads a few apps over many hosts).
+   */
   async #take(memoryMb: number, exileOf?: number): Promise<Slot> {
     for (let attempt = 0;; attempt++) {
       if (this.#closed) throw new Error("the runtime is closed");
       if (attempt >= 3) throw new Error("no app host could be started");
+      const socket = await this.#openSocket();
+      if (this.#closed) throw new Error("the runtime is closed");
       if (exileOf !== undefined) {
-        const host = await this.#start({ slots: 1, memoryMb, exileOf });
+        const host = this.#spawn(socket, { slots: 1, memoryMb, exileOf });
         await host.ready.catch(() => {});
         const slot = host.started ? host.slots.find((s) => s.state === "fresh") : undefined;
         if (slot) {
@@ -446,24 +482,37 @@ export class AppRuntime {
         h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb
       );
       // Fill hosts that hold apps before opening the spare.
-      const ready = candidates.filter((h) => h.started && h.fresh > 0)
+      const ready = candidates.filter((h) => h.started && h.fresh > h.reserved)
         .sort((a, b) => b.holding - a.holding);
-      for (const host of ready) {
-        const slot = host.slots.find((s) => s.state === "fresh");
-        if (slot) {
-          slot.state = "taken";
-          return slot;
-        }
+      const slot = ready[0]?.slots.find((s) => s.state === "fresh");
+      if (slot) {
+        slot.state = "taken";
+        return slot;
       }
-      const starting = candidates.find((h) => !h.started);
-      const host = starting ?? await this.#start({ slots: this.settings.app_host_slots, memoryMb });
-      await host.ready.catch(() => {});
+      const host = candidates.find((h) => !h.started && h.slots.length > h.reserved) ??
+        this.#spawn(socket, { slots: this.settings.app_host_slots, memoryMb });
+      host.reserved++;
+      try {
+        await host.ready.catch(() => {});
+      } finally {
+        host.reserved--;
+      }
+      const mine = host.usable && host.started
+        ? host.slots.find((s) => s.state === "fresh")
+        : undefined;
+      if (mine) {
+        mine.state = "taken";
+        return mine;
+      }
     }
   }
 
-  async #start(opts: { slots: number; memoryMb: number; exileOf?: number }): Promise<AppHost> {
-    this.#socket ??= HostSocket.open();
-    const socket = await this.#socket;
+  #openSocket(): Promise<HostSocket> {
+    return this.#socket ??= HostSocket.open();
+  }
+
+  /** Starts a host process; it counts among the hosts at once, before it is ready. */
+  #spawn(socket: HostSocket, opts: { slots: number; memoryMb: number; exileOf?: number }): AppHost {
     const host = new AppHost(socket, opts, this.#watch, this.#hostEvents);
     this.#hosts.add(host);
     host.ready.catch((err) => this.log(`app host ${host.pid}: ${err.message}`));
@@ -475,11 +524,18 @@ export class AppRuntime {
   #ensureSpare(): void {
     if (this.#closed) return;
     const memoryMb = this.settings.app_memory_mb;
-    const waiting = [...this.#hosts].some((h) =>
-      h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb &&
-      (!h.started || h.fresh > 0)
-    );
-    if (!waiting) this.#start({ slots: this.settings.app_host_slots, memoryMb }).catch(() => {});
+    const waiting = () =>
+      [...this.#hosts].some((h) =>
+        h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb &&
+        (h.started ? h.fresh : h.slots.length) > h.reserved
+      );
+    if (waiting()) return;
+    this.#openSocket().then((socket) => {
+      // Checked again: another placement may have started one meanwhile.
+      if (!this.#closed && !waiting()) {
+        this.#spawn(socket, { slots: this.settings.app_host_slots, memoryMb });
+      }
+    }).catch(() => {});
   }
 
   #hostEvents: HostEvents = {
