@@ -218,6 +218,11 @@ export interface UpgradeStarted {
   to: string;
 }
 
+/** `POST /api/system/restart`: 202, the node stops and starts again after this answer. */
+export interface RestartStarted {
+  action: "restarting";
+}
+
 // Analytics.
 
 /** One entry of a top list. */
@@ -776,6 +781,7 @@ export interface ApiData {
   "GET /api/settings": Setting[];
   "PUT /api/settings": SettingsSaved;
   "GET /api/system/requests": RequestRate;
+  "POST /api/system/restart": RestartStarted;
   "GET /api/peers": PeerInfo[];
   "GET /api/peers/status": PeerStatus[];
   "GET /api/replication": ReplicationStatus;

@@ -100,6 +100,7 @@ const ANSWERS: { [K in keyof Api.ApiData]: "data" } & { [K in keyof Api.PlainAns
   "GET /api/settings": "data",
   "PUT /api/settings": "data",
   "GET /api/system/requests": "data",
+  "POST /api/system/restart": "data",
   "GET /api/peers": "data",
   "GET /api/peers/status": "data",
   "GET /api/replication": "data",

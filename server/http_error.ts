@@ -46,6 +46,8 @@ export type ErrorCode =
   | "SIGNATURE_REQUIRED"
   | "SIGNATURE_INVALID"
   | "DOWNGRADE"
+  // Restarts.
+  | "RESTART_UNAVAILABLE"
   // Upgrades from the release feed.
   | "NO_RELEASE_FEED"
   | "FEED_INVALID"

@@ -35,6 +35,7 @@ import {
 import { streamLogs } from "./handlers/log_stream.ts";
 import { listPeers, peersStatus } from "./handlers/peers_status.ts";
 import { systemRequests } from "./handlers/requests.ts";
+import { restartNode } from "./handlers/restart.ts";
 import { listSessions, login, logout, me, revokeSession } from "./handlers/login.ts";
 import { getSettings, putSettings } from "./handlers/settings.ts";
 import { acmeChallenge, listCertificates } from "./handlers/certificates.ts";
@@ -406,6 +407,13 @@ export const ROUTES: readonly Route[] = [
     auth: "read",
     summary: "Requests per minute over the last hour",
     handler: systemRequests,
+  },
+  {
+    method: "POST",
+    path: "/api/system/restart",
+    auth: "admin",
+    summary: "Stop and start the node again on the same program: saved settings apply",
+    handler: restartNode,
   },
   {
     method: "GET",

@@ -62,6 +62,7 @@ const EXPECTED: Record<string, Policy> = {
   "GET /api/settings": "admin",
   "PUT /api/settings": "admin",
   "GET /api/system/requests": "read",
+  "POST /api/system/restart": "admin",
   "GET /api/certificates": "read",
   "GET /api/peers": "admin",
   "GET /api/peers/status": "admin",
