@@ -336,6 +336,10 @@ export interface AppSummary {
   server_code: boolean;
   /** Lines the app logged at level `error` in the last hour. */
   errors_last_hour: number;
+  /** Drafts waiting: versions never live, newer than the live one. */
+  drafts: number;
+  /** Page views counted today and the six days before (analytics). */
+  views_7d: number;
 }
 
 /** One version in `AppDetail.versions`, newest first. */
@@ -712,6 +716,11 @@ export interface PeerInfo {
   created_at: number;
 }
 
+/** `DELETE /api/peers/:name` */
+export interface PeerRemoved {
+  removed: string;
+}
+
 /** `GET /api/peers/status`: each peer's `/health`, checked live. */
 export interface PeerStatus extends PeerInfo {
   reachable: boolean;
@@ -783,6 +792,8 @@ export interface ApiData {
   "GET /api/system/requests": RequestRate;
   "POST /api/system/restart": RestartStarted;
   "GET /api/peers": PeerInfo[];
+  "POST /api/peers": PeerInfo;
+  "DELETE /api/peers/:name": PeerRemoved;
   "GET /api/peers/status": PeerStatus[];
   "GET /api/replication": ReplicationStatus;
   "PUT /api/replication": ReplicationStatus;

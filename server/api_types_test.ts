@@ -101,6 +101,8 @@ const ANSWERS: { [K in keyof Api.ApiData]: "data" } & { [K in keyof Api.PlainAns
   "PUT /api/settings": "data",
   "GET /api/system/requests": "data",
   "POST /api/system/restart": "data",
+  "POST /api/peers": "data",
+  "DELETE /api/peers/:name": "data",
   "GET /api/peers": "data",
   "GET /api/peers/status": "data",
   "GET /api/replication": "data",

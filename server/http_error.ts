@@ -48,6 +48,9 @@ export type ErrorCode =
   | "DOWNGRADE"
   // Restarts.
   | "RESTART_UNAVAILABLE"
+  // Peers.
+  | "PEER_EXISTS"
+  | "PEER_NOT_FOUND"
   // Upgrades from the release feed.
   | "NO_RELEASE_FEED"
   | "FEED_INVALID"

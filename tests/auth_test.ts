@@ -63,6 +63,8 @@ const EXPECTED: Record<string, Policy> = {
   "PUT /api/settings": "admin",
   "GET /api/system/requests": "read",
   "POST /api/system/restart": "admin",
+  "POST /api/peers": "admin",
+  "DELETE /api/peers/:name": "admin",
   "GET /api/certificates": "read",
   "GET /api/peers": "admin",
   "GET /api/peers/status": "admin",
