@@ -421,7 +421,7 @@ function FileTree(props: {
                   onClick={() => go(dir + name)}
                 >
                   <span class="ellipsis" title={visibleName(dir + name)}>
-                    <span aria-hidden="true">📁{" "}</span>
+                    <span class="sr-only">folder</span>
                     {visibleName(name)}
                   </span>
                   <span class="muted small">
