@@ -6,6 +6,7 @@
  * state is checked with axe-core (no serious or critical violation).
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import axe from "axe-core";
 import type { Page } from "playwright-core";
 import { makeZip, type TestNode } from "./helpers.ts";
@@ -283,6 +284,30 @@ browserTest(
       await crumbs.getByRole("button", { name: "All files" }).click();
       await page.getByLabel("Filter paths").fill("guide");
       await files.getByRole("button", { name: /^docs\/guide\.txt/ }).waitFor();
+    } finally {
+      await ctx.close();
+    }
+  },
+);
+
+browserTest(
+  "deploy: after a new version goes up, focus is on its row, not <body>",
+  async (node, browser) => {
+    await node.deploy("shop", await makeZip({ "index.html": "v1" }));
+    const { ctx, page, admin } = await signedIn(node, browser);
+    try {
+      await page.goto(admin + "/apps/shop");
+      await page.locator("#version-1").waitFor();
+      await page.getByTestId("zip-input").setInputFiles({
+        name: "shop.zip",
+        mimeType: "application/zip",
+        buffer: Buffer.from(await makeZip({ "index.html": "v2" })),
+      });
+      await page.getByRole("button", { name: "Deploy", exact: true }).focus();
+      await page.keyboard.press("Enter");
+      await page.getByText("Deployed shop v2").waitFor();
+      await holds(page, "document.activeElement?.id === 'version-2'");
+      assert.equal(node.storage.apps.get("shop")!.live_version, 2);
     } finally {
       await ctx.close();
     }

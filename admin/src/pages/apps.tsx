@@ -32,6 +32,7 @@ export function DeployBox(props: { fixedName?: string; onDeployed: (r: Api.Deplo
   const [error, setError] = useState<Error>();
   const zipInput = useRef<HTMLInputElement>(null);
   const dirInput = useRef<HTMLInputElement>(null);
+  const zipButton = useRef<HTMLButtonElement>(null);
 
   const take = (p: Picked | undefined) => {
     setError(undefined);
@@ -73,10 +74,25 @@ export function DeployBox(props: { fixedName?: string; onDeployed: (r: Api.Deplo
       setPicked(undefined);
       toast(`Deployed ${result.app} v${result.version}`);
       props.onDeployed(result);
+      focusAfterDeploy(result.version);
     } catch (err) {
       setPhase(undefined);
       setError(err as Error);
     }
+  };
+  // The Deploy button is disabled now: focus goes to the new version's row
+  // once the list shows it (or back to the picker), never to <body>.
+  const focusAfterDeploy = (version: number) => {
+    let frames = 0;
+    const look = () => {
+      const row = document.getElementById(`version-${version}`);
+      if (row) return row.focus();
+      if (++frames < 180) return requestAnimationFrame(look);
+      if (!document.activeElement || document.activeElement === document.body) {
+        zipButton.current?.focus();
+      }
+    };
+    requestAnimationFrame(look);
   };
   const count = picked?.kind === "files" ? picked.files.length : 0;
   const size = picked?.kind === "zip"
@@ -124,7 +140,12 @@ export function DeployBox(props: { fixedName?: string; onDeployed: (r: Api.Deplo
           <button type="button" class="btn" onClick={() => dirInput.current?.click()}>
             Choose folder
           </button>
-          <button type="button" class="btn" onClick={() => zipInput.current?.click()}>
+          <button
+            ref={zipButton}
+            type="button"
+            class="btn"
+            onClick={() => zipInput.current?.click()}
+          >
             Choose ZIP
           </button>
         </div>
