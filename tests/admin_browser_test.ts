@@ -510,7 +510,7 @@ browserTest(
 
       // A right-to-left override cannot make invoice<U+202E>gpj.exe read as invoiceexe.jpg.
       await page.goto(admin + "/apps/bidi?tab=files");
-      const file = page.getByRole("button", { name: /invoice/ });
+      const file = page.getByRole("button", { name: /^invoice/ });
       await file.waitFor();
       assert.equal(
         await file.locator(".ellipsis").textContent(),
