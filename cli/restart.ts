@@ -13,7 +13,7 @@
  * upgrades never nest processes.
  * @module
  */
-import { commandFor, probeVersion, type Program } from "../lib/program.ts";
+import { commandFor, probeVersion, type Program, SERVER_RUN_FLAGS } from "../lib/program.ts";
 
 export interface RestartPlan {
   program: Program;
@@ -32,6 +32,8 @@ export interface RestartPlan {
 
 /** A supervised node's exit status after it swapped in a new program. */
 export const EXIT_UPGRADED = 75;
+/** A supervised node's exit status when it was asked to restart on the same program. */
+export const EXIT_RESTART = 76;
 const SUPERVISED = "FAZT_SUPERVISED";
 const HEALTH_TIMEOUT_MS = 60_000;
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -66,11 +68,38 @@ export async function restartOnNewProgram(plan: RestartPlan): Promise<number> {
   return await supervise(plan, plan.version);
 }
 
+/** What running the same program again needs: no swap, no database copy. */
+export type SamePlan = Pick<RestartPlan, "program" | "args" | "healthUrl" | "log"> & {
+  version: string;
+};
+
+/**
+ * The second half of `POST /api/system/restart`, once the node has stopped:
+ * a supervised node exits with `EXIT_RESTART` and its supervisor starts it
+ * again; otherwise this process becomes that supervisor (as after an
+ * upgrade) and runs the same program, with the same arguments, as its child.
+ */
+export async function restartSameProgram(plan: SamePlan): Promise<number> {
+  if (isSupervised()) return EXIT_RESTART;
+  plan.log(`restart: starting fazt ${plan.version} again`);
+  return await supervise(
+    { ...plan, staged: "", previousVersion: plan.version, dbPath: "" },
+    plan.version,
+    undefined,
+  );
+}
+
 /** Runs the program as a child until it exits; checks and rolls back each start. */
-async function supervise(plan: RestartPlan, version: string): Promise<number> {
-  const { current, previous, failed } = paths(plan.program);
+async function supervise(
+  plan: RestartPlan,
+  version: string,
+  firstFallback: string | undefined = plan.previousVersion,
+): Promise<number> {
+  const { current, previous, failed } = plan.program.path
+    ? paths(plan.program)
+    : { current: "", previous: "", failed: "" };
   let expected = version;
-  let fallback: string | undefined = plan.previousVersion;
+  let fallback: string | undefined = firstFallback;
   let child: Deno.ChildProcess | undefined;
   // Asked to stop: whatever the child does next is not a failed start.
   let stopping = false;
@@ -107,8 +136,14 @@ async function supervise(plan: RestartPlan, version: string): Promise<number> {
       [expected, fallback] = [fallback, undefined];
       continue;
     }
-    plan.log(`upgrade: fazt ${expected} is up (pid ${child.pid})`);
+    plan.log(`fazt ${expected} is up (pid ${child.pid})`);
     const status = await exited;
+    if (!stopping && status.code === EXIT_RESTART) {
+      // The same program again: a start that fails now is not the upgrade's fault.
+      plan.log(`restart: starting fazt ${expected} again`);
+      fallback = undefined;
+      continue;
+    }
     if (stopping || status.code !== EXIT_UPGRADED) return exitCode(status);
     // The node took another upgrade and swapped the program: check it and start it.
     const next = await probeVersion(plan.program.form, current).catch(() => undefined);
@@ -132,7 +167,16 @@ function exitCode(status: Deno.CommandStatus): number {
 
 /** Starts the program as this process's child, with this process's output. */
 function launch(plan: RestartPlan, path: string): Deno.ChildProcess {
-  const [command, ...args] = commandFor(plan.program.form, path, plan.args);
+  // A source checkout runs main.ts again, finding its deno.json as it did before.
+  const [command, ...args] = plan.program.form === "source"
+    ? [
+      Deno.execPath(),
+      "run",
+      ...SERVER_RUN_FLAGS,
+      decodeURIComponent(new URL(Deno.mainModule).pathname),
+      ...plan.args,
+    ]
+    : commandFor(plan.program.form, path, plan.args);
   return new Deno.Command(command, {
     args,
     env: { [SUPERVISED]: "1" },

@@ -218,6 +218,11 @@ export interface UpgradeStarted {
   to: string;
 }
 
+/** `POST /api/system/restart`: 202, the node stops and starts again after this answer. */
+export interface RestartStarted {
+  action: "restarting";
+}
+
 // Analytics.
 
 /** One entry of a top list. */
@@ -331,6 +336,10 @@ export interface AppSummary {
   server_code: boolean;
   /** Lines the app logged at level `error` in the last hour. */
   errors_last_hour: number;
+  /** Drafts waiting: versions never live, newer than the live one. */
+  drafts: number;
+  /** Page views counted today and the six days before (analytics). */
+  views_7d: number;
 }
 
 /** One version in `AppDetail.versions`, newest first. */
@@ -707,6 +716,11 @@ export interface PeerInfo {
   created_at: number;
 }
 
+/** `DELETE /api/peers/:name` */
+export interface PeerRemoved {
+  removed: string;
+}
+
 /** `GET /api/peers/status`: each peer's `/health`, checked live. */
 export interface PeerStatus extends PeerInfo {
   reachable: boolean;
@@ -776,7 +790,10 @@ export interface ApiData {
   "GET /api/settings": Setting[];
   "PUT /api/settings": SettingsSaved;
   "GET /api/system/requests": RequestRate;
+  "POST /api/system/restart": RestartStarted;
   "GET /api/peers": PeerInfo[];
+  "POST /api/peers": PeerInfo;
+  "DELETE /api/peers/:name": PeerRemoved;
   "GET /api/peers/status": PeerStatus[];
   "GET /api/replication": ReplicationStatus;
   "PUT /api/replication": ReplicationStatus;

@@ -46,6 +46,11 @@ export type ErrorCode =
   | "SIGNATURE_REQUIRED"
   | "SIGNATURE_INVALID"
   | "DOWNGRADE"
+  // Restarts.
+  | "RESTART_UNAVAILABLE"
+  // Peers.
+  | "PEER_EXISTS"
+  | "PEER_NOT_FOUND"
   // Upgrades from the release feed.
   | "NO_RELEASE_FEED"
   | "FEED_INVALID"

@@ -35,6 +35,8 @@ import {
 import { streamLogs } from "./handlers/log_stream.ts";
 import { listPeers, peersStatus } from "./handlers/peers_status.ts";
 import { systemRequests } from "./handlers/requests.ts";
+import { restartNode } from "./handlers/restart.ts";
+import { addPeer, removePeer } from "./handlers/peers.ts";
 import { listSessions, login, logout, me, revokeSession } from "./handlers/login.ts";
 import { getSettings, putSettings } from "./handlers/settings.ts";
 import { acmeChallenge, listCertificates } from "./handlers/certificates.ts";
@@ -408,6 +410,13 @@ export const ROUTES: readonly Route[] = [
     handler: systemRequests,
   },
   {
+    method: "POST",
+    path: "/api/system/restart",
+    auth: "admin",
+    summary: "Stop and start the node again on the same program: saved settings apply",
+    handler: restartNode,
+  },
+  {
     method: "GET",
     path: "/api/certificates",
     auth: "read",
@@ -421,6 +430,21 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary: "Known peers (never their tokens)",
     handler: listPeers,
+  },
+  {
+    method: "POST",
+    path: "/api/peers",
+    auth: "admin",
+    summary:
+      'Add a peer `{"name", "url", "token"}` (as `fazt remote add`; the token is never answered)',
+    handler: addPeer,
+  },
+  {
+    method: "DELETE",
+    path: "/api/peers/:name",
+    auth: "admin",
+    summary: "Remove a peer",
+    handler: removePeer,
   },
   {
     method: "GET",

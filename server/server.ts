@@ -23,9 +23,9 @@ import type { Upgrader } from "./upgrader.ts";
 import { clientIp, isHttps, ownOrigin } from "./request_origin.ts";
 import { FailureWindows } from "./failure_windows.ts";
 import { ForwardingWatch } from "./forwarding_watch.ts";
-import { sessionLifetime } from "./session_cookie.ts";
+import { readSessionCookies, sessionLifetime } from "./session_cookie.ts";
 import { serveAdminUi } from "./admin_ui.ts";
-import { rateOf } from "./request_rate.ts";
+import { rateOf, type RequestRate } from "./request_rate.ts";
 import { reservedPath } from "./tracking.ts";
 import { CustomDomains } from "./custom_domains.ts";
 import {
@@ -176,13 +176,13 @@ export function createHandler(
   const rate = rateOf(ctx);
   const gate = new AppGate(ctx.settings.app_queue_ms);
   return (req, info) => {
-    rate.hit();
     // HTTP/2 has no Host header: its `:authority` is the host.
     const host = requestHost(req);
     if (req.url.includes(Challenges.PREFIX)) {
       // The CA asks on the name it validates, whatever that name serves.
       const path = pathnameOf(req.url);
       if (path.startsWith(Challenges.PREFIX)) {
+        rate.hit();
         return answerRoute(
           ANY_HOST_ROUTES,
           path,
@@ -193,6 +193,8 @@ export function createHandler(
     }
     const custom = ctx.domains.size > 0 ? ctx.domains.appFor(hostname(host)) : undefined;
     const target: HostTarget = custom ? { kind: "app", name: custom } : classify(host);
+    // The admin host counts in handleAdmin, which can tell the dashboard's own calls.
+    if (target.kind !== "admin") rate.hit();
     if (target.kind === "app") {
       const site = target.version === undefined
         ? ctx.sites.live(target.name)
@@ -240,7 +242,7 @@ export function createHandler(
         : undefined;
       return serveStatic({ req, path, site, sites: ctx.sites, app: target.name, onPage });
     }
-    if (target.kind === "admin") return handleAdmin(req, ctx, info?.remoteAddr);
+    if (target.kind === "admin") return handleAdmin(req, ctx, info?.remoteAddr, rate);
     return notFoundPage(req, `This node does not serve '${target.host}'.`);
   };
 }
@@ -308,9 +310,18 @@ function handleAdmin(
   req: Request,
   ctx: ServerContext,
   remote?: Deno.NetAddr,
+  rate?: RequestRate,
 ): Promise<Response> {
   const url = new URL(req.url);
   ctx.forwarding.note(req, remote, ctx.settings);
+  // The overview's requests per minute (`rate`; none for calls dispatched
+  // inside the node, such as MCP's) are the node's traffic, not the
+  // dashboard watching it: its page and files, and its calls (made with
+  // the owner's session cookie), are not counted. A token's calls are.
+  const api = url.pathname === "/api" || url.pathname.startsWith("/api/");
+  const dashboard = readSessionCookies(req).length > 0 ||
+    (!api && matchRoute(ADMIN_ROUTES, req.method, url.pathname).kind === "none");
+  if (!dashboard) rate?.hit();
   return answerRoute(ADMIN_ROUTES, url.pathname, { req, url, server: ctx, remote }, () => {
     if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
       throw new HttpError(404, "NOT_FOUND", `No API route ${req.method} ${url.pathname}`);

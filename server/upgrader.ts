@@ -8,4 +8,9 @@ export interface Upgrader {
   program: Program;
   /** Swaps in the checked program at `staged` and restarts, after this response. */
   apply(staged: string, version: string): void;
+  /**
+   * Stops the node and runs the same program again, after this response, so
+   * settings saved since the start apply (absent: the node cannot restart itself).
+   */
+  restart?(): void;
 }

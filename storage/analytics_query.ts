@@ -264,6 +264,17 @@ export class AnalyticsQuery {
     )!.n ?? 0;
   }
 
+  /** Page views per app (or tracked domain) from the day of `from` on, by app. */
+  viewsSince(from: number): Map<string, number> {
+    const rows = this.#db.all<{ app: string; views: number }>(
+      `SELECT app, SUM(views) AS views FROM analytics_counts
+       WHERE grain = 'day' AND app <> ? AND bucket >= ? GROUP BY app`,
+      ALL_APPS,
+      floorTo(from, DAY_MS),
+    );
+    return new Map(rows.map((r) => [r.app, r.views]));
+  }
+
   /** Every app (or tracked domain) with rollups, with its all-time count of views and events. */
   apps(): { app: string; views: number; events: number }[] {
     return this.#db.all<{ app: string; views: number; events: number }>(

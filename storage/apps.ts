@@ -14,6 +14,8 @@ export interface AppSummary extends AppRecord {
   bytes: number;
   version_count: number;
   last_deploy_at: number | null;
+  /** Drafts waiting: versions never live, newer than the live one. */
+  draft_count: number;
 }
 
 const VERSION_COLUMNS = "number, file_count, bytes, deployed_by, created_at, live_from, live_until";
@@ -123,7 +125,9 @@ export class AppStore {
          COALESCE(v.file_count, 0) AS file_count,
          COALESCE(v.bytes, 0) AS bytes,
          (SELECT COUNT(*) FROM versions WHERE app_id = a.id) AS version_count,
-         (SELECT MAX(created_at) FROM versions WHERE app_id = a.id) AS last_deploy_at
+         (SELECT MAX(created_at) FROM versions WHERE app_id = a.id) AS last_deploy_at,
+         (SELECT COUNT(*) FROM versions WHERE app_id = a.id AND live_from IS NULL
+            AND number > COALESCE(a.live_version, 0)) AS draft_count
        FROM apps a LEFT JOIN versions v ON v.app_id = a.id AND v.number = a.live_version
        ORDER BY a.name`,
     );

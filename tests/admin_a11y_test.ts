@@ -115,7 +115,7 @@ const PAGES: [
     "app-files",
     "/apps/shop?tab=files",
     "shop",
-    (p) => p.getByRole("button", { name: /index\.html/ }).waitFor(),
+    (p) => p.getByRole("button", { name: /^index\.html/ }).waitFor(),
   ],
   ["app-server", "/apps/shop?tab=server", "shop", (p) => p.getByText("API_KEY").waitFor()],
   [

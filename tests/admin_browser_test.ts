@@ -181,7 +181,7 @@ browserTest(
 
       // The file browser previews a file.
       await page.getByRole("tab", { name: "Files" }).click();
-      await page.getByRole("button", { name: /about\.html/ }).click();
+      await page.getByRole("button", { name: /^about\.html/ }).click();
       await page.locator("pre.code").filter({ hasText: "<h1>About</h1>" }).waitFor();
       await shot(page, "desktop-06-app-files");
 
@@ -384,7 +384,7 @@ browserTest(
         await page.getByRole("button", { name: "Roll back to v1" }).waitFor();
       }
       if (path.endsWith("files")) {
-        await page.getByRole("button", { name: /index\.html/ }).waitFor();
+        await page.getByRole("button", { name: /^index\.html/ }).waitFor();
       }
       await noHorizontalScroll(page, path);
       await shot(page, name);
@@ -510,7 +510,7 @@ browserTest(
 
       // A right-to-left override cannot make invoice<U+202E>gpj.exe read as invoiceexe.jpg.
       await page.goto(admin + "/apps/bidi?tab=files");
-      const file = page.getByRole("button", { name: /invoice/ });
+      const file = page.getByRole("button", { name: /^invoice/ });
       await file.waitFor();
       assert.equal(
         await file.locator(".ellipsis").textContent(),

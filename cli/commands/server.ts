@@ -21,7 +21,7 @@ import { VERSION } from "../../version.ts";
 import { CliError } from "../cli_error.ts";
 import { printJson, printTable } from "../output.ts";
 import { resolveDbPath } from "../paths.ts";
-import { restartOnNewProgram } from "../restart.ts";
+import { restartOnNewProgram, restartSameProgram } from "../restart.ts";
 
 function openStorage(db?: string): Storage {
   const path = resolveDbPath(db);
@@ -174,12 +174,22 @@ async function start(opts: StartOptions) {
   const storage = openStorage(opts.db);
   // An accepted upgrade stops the node, then swaps the program and restarts.
   let restart: { staged: string; version: string; stopped: Promise<void> } | undefined;
+  // A restart asked over the API: the same program, where the stored settings say.
+  let again: { stopped: Promise<void>; host: string; port: number; pin: boolean } | undefined;
+  // After the 202 has gone out.
+  const stopSoon = () => new Promise<void>((r) => setTimeout(r, 100)).then(() => server!.close());
   const upgrader: Upgrader = {
     program: currentProgram(),
     apply(staged, version) {
-      // After the 202 has gone out.
-      const stopped = new Promise<void>((r) => setTimeout(r, 100)).then(() => server!.close());
-      restart = { staged, version, stopped };
+      restart = { staged, version, stopped: stopSoon() };
+    },
+    restart() {
+      const stored = storage.settings.load();
+      // A port given on the command line stays (the one picked for port 0
+      // too); otherwise the stored one applies, and /health is looked for there.
+      const pin = opts.port !== undefined || stored.port === 0;
+      const port = pin ? server!.port : stored.port;
+      again = { stopped: stopSoon(), host: opts.host ?? stored.host, port, pin };
     },
   };
   try {
@@ -222,6 +232,20 @@ async function start(opts: StartOptions) {
     );
   }
   await server.finished;
+  if (again) {
+    for (const s of signals) Deno.removeSignalListener(s, stop);
+    await again.stopped;
+    const args = again.pin ? [...Deno.args, "--port", String(again.port)] : Deno.args;
+    Deno.exit(
+      await restartSameProgram({
+        program: upgrader.program,
+        version: VERSION,
+        args,
+        healthUrl: healthUrl(again.host, again.port),
+        log: (m) => console.error(`${new Date().toISOString()} ${m}`),
+      }),
+    );
+  }
   if (!restart) return;
   // From here on a signal is for the node that is about to run (forwarded).
   for (const s of signals) Deno.removeSignalListener(s, stop);

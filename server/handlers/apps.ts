@@ -15,6 +15,7 @@ function urlOf(c: RouteContext, name: string): string {
 /** `GET /api/apps` */
 export function listApps(c: RouteContext): Answer<Api.AppSummary[]> {
   const errors = c.server.storage.logs.errorCounts(Date.now() - 3_600_000);
+  const views = c.server.storage.analytics.viewsSince(Date.now() - 6 * 86_400_000);
   const apps = c.server.storage.apps.list().map((a) => ({
     name: a.name,
     live_version: a.live_version,
@@ -28,6 +29,8 @@ export function listApps(c: RouteContext): Answer<Api.AppSummary[]> {
     server_code: a.live_version !== null &&
       c.server.storage.apps.serverInfo(a.id, a.live_version).hasBuild,
     errors_last_hour: errors.get(a.id) ?? 0,
+    drafts: a.draft_count,
+    views_7d: views.get(a.name) ?? 0,
   }));
   return json(apps);
 }

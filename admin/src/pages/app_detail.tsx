@@ -257,6 +257,8 @@ function Files(props: { app: Detail }) {
   );
   const [filter, setFilter] = useState("");
   const [open, setOpen] = useState<string>();
+  // The folder shown ("" is the root; otherwise ends with "/").
+  const [dir, setDir] = useState("");
   const list = useLoad(
     (signal) =>
       api<Api.FileList>(`/api/apps/${enc(app.name)}/files${version ? `?version=${version}` : ""}`, {
@@ -282,6 +284,7 @@ function Files(props: { app: Detail }) {
             onChange={(e) => {
               setVersion(Number((e.target as HTMLSelectElement).value));
               setOpen(undefined);
+              setDir("");
             }}
           >
             {app.versions.map((v) => (
@@ -299,29 +302,18 @@ function Files(props: { app: Detail }) {
           onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
         />
         <Show state={list}>
-          {(l) => {
-            const shown = l.files.filter((f) => f.path.includes(filter));
-            if (shown.length === 0) return <Empty title="No files match" />;
-            return (
-              <ul class="files">
-                {shown.map((f) => (
-                  <li key={f.path}>
-                    <button
-                      type="button"
-                      class={"file" + (open === f.path ? " selected" : "")}
-                      aria-pressed={open === f.path}
-                      onClick={() => setOpen(f.path)}
-                    >
-                      <span class="ellipsis" title={visibleName(f.path)}>
-                        {visibleName(f.path)}
-                      </span>
-                      <span class="muted small">{bytes(f.size)}</span>
-                    </button>
-                  </li>
-                ))}
-              </ul>
-            );
-          }}
+          {(l) => (
+            <FileTree
+              app={app.name}
+              version={version}
+              files={l.files}
+              filter={filter}
+              dir={dir}
+              setDir={setDir}
+              open={open}
+              setOpen={setOpen}
+            />
+          )}
         </Show>
       </Card>
       <Card title={open === undefined ? "Preview" : visibleName(open)}>
@@ -336,6 +328,142 @@ function Files(props: { app: Detail }) {
     </div>
   );
 }
+
+/** Saves one file of a version: read through the API (with the session), kept by the browser. */
+async function downloadFile(app: string, version: number, path: string): Promise<void> {
+  const f = await api<Api.FileContent>(
+    `/api/apps/${enc(app)}/files/${path.split("/").map(enc).join("/")}?version=${version}`,
+  );
+  const body = f.encoding === "utf-8"
+    ? f.content
+    : Uint8Array.from(atob(f.content), (c) => c.charCodeAt(0));
+  const url = URL.createObjectURL(new Blob([body], { type: f.content_type }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = path.slice(path.lastIndexOf("/") + 1);
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/**
+ * A version's files folder by folder, with a path of links back up; a
+ * filter searches every folder and lists whole paths. Each file has its
+ * download button.
+ */
+function FileTree(props: {
+  app: string;
+  version: number;
+  files: Api.FileEntry[];
+  filter: string;
+  dir: string;
+  setDir: (d: string) => void;
+  open?: string;
+  setOpen: (p: string) => void;
+}) {
+  const { dir, filter } = props;
+  const matching = filter
+    ? props.files.filter((f) => f.path.includes(filter))
+    : props.files.filter((f) => f.path.startsWith(dir));
+  const folders = new Map<string, { files: number; bytes: number }>();
+  const here: Api.FileEntry[] = [];
+  for (const f of matching) {
+    const rest = f.path.slice(filter ? 0 : dir.length);
+    const slash = rest.indexOf("/");
+    if (filter || slash === -1) here.push(f);
+    else {
+      const name = rest.slice(0, slash + 1);
+      const c = folders.get(name) ?? { files: 0, bytes: 0 };
+      c.files++;
+      c.bytes += f.size;
+      folders.set(name, c);
+    }
+  }
+  const crumbs = dir.split("/").filter(Boolean);
+  const go = (d: string) => {
+    props.setDir(d);
+    requestAnimationFrame(() =>
+      (document.querySelector(".files li button") as HTMLElement | null)?.focus()
+    );
+  };
+  return (
+    <div class="stack">
+      {!filter && (
+        <nav aria-label="Folder" class="file-crumbs">
+          {crumbs.length === 0
+            ? <span aria-current="location">All files</span>
+            : <button type="button" class="linkish" onClick={() => go("")}>All files</button>}
+          {crumbs.map((c, i) => {
+            const to = crumbs.slice(0, i + 1).join("/") + "/";
+            return (
+              <span key={to}>
+                {" / "}
+                {i === crumbs.length - 1
+                  ? <span aria-current="location">{visibleName(c)}</span>
+                  : (
+                    <button type="button" class="linkish" onClick={() => go(to)}>
+                      {visibleName(c)}
+                    </button>
+                  )}
+              </span>
+            );
+          })}
+        </nav>
+      )}
+      {folders.size === 0 && here.length === 0
+        ? <Empty title="No files match" />
+        : (
+          <ul class="files">
+            {[...folders].sort(([a], [b]) => NATURAL_ORDER.compare(a, b)).map(([name, c]) => (
+              <li key={name}>
+                <button
+                  type="button"
+                  class="file folder"
+                  onClick={() => go(dir + name)}
+                >
+                  <span class="ellipsis" title={visibleName(dir + name)}>
+                    <span class="sr-only">folder</span>
+                    {visibleName(name)}
+                  </span>
+                  <span class="muted small">
+                    {plural(c.files, "file")} · {bytes(c.bytes)}
+                  </span>
+                </button>
+              </li>
+            ))}
+            {here.map((f) => {
+              const name = filter ? f.path : f.path.slice(dir.length);
+              return (
+                <li key={f.path} class="file-row">
+                  <button
+                    type="button"
+                    class={"file" + (props.open === f.path ? " selected" : "")}
+                    aria-pressed={props.open === f.path}
+                    onClick={() => props.setOpen(f.path)}
+                  >
+                    <span class="ellipsis" title={visibleName(f.path)}>{visibleName(name)}</span>
+                    <span class="muted small">{bytes(f.size)}</span>
+                  </button>
+                  <button
+                    type="button"
+                    class="btn small"
+                    aria-label={`Download ${visibleName(f.path)}`}
+                    onClick={() =>
+                      downloadFile(props.app, props.version, f.path).catch((err) =>
+                        toast((err as Error).message, "bad")
+                      )}
+                  >
+                    Download
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+    </div>
+  );
+}
+
+const NATURAL_ORDER = new Intl.Collator(undefined, { numeric: true });
 
 function Preview(props: { app: string; version: number; path: string }) {
   const state = useLoad(
@@ -528,6 +656,9 @@ function EnvVars(props: { name: string }) {
   const [value, setValue] = useState("");
   const [error, setError] = useState<Error>();
   const names = (data: Api.EnvVar[]): string[] => data.map((v) => v.name);
+  // The variable whose removal is being confirmed; the name field takes focus after.
+  const [removing, setRemoving] = useState<string>();
+  const nameInput = useRef<HTMLInputElement>(null);
   const put = async (body: Record<string, string | null>) => {
     setError(undefined);
     try {
@@ -555,7 +686,12 @@ function EnvVars(props: { name: string }) {
                 {names(data).map((n) => (
                   <li key={n}>
                     <code>{n}</code> <span class="muted">= ••••••</span>
-                    <button type="button" class="btn small" onClick={() => put({ [n]: null })}>
+                    <button
+                      type="button"
+                      class="btn small"
+                      aria-label={`Remove ${n}`}
+                      onClick={() => setRemoving(n)}
+                    >
                       Remove
                     </button>
                   </li>
@@ -574,6 +710,7 @@ function EnvVars(props: { name: string }) {
         }}
       >
         <input
+          ref={nameInput}
           aria-label="Variable name"
           placeholder="NAME"
           value={key}
@@ -590,14 +727,53 @@ function EnvVars(props: { name: string }) {
         <button type="submit" class="btn" disabled={!key}>Set</button>
       </form>
       {error && <ErrorBox error={error} />}
+      {removing !== undefined && (
+        <Confirm
+          title={`Remove ${removing}?`}
+          message={
+            <p>
+              The app's server code stops seeing{" "}
+              <code>{removing}</code>: it restarts at once without it. The value cannot be shown
+              again, so keep a copy if you may need it.
+            </p>
+          }
+          action="Remove variable"
+          onConfirm={async () => {
+            await api(`/api/apps/${enc(props.name)}/env`, {
+              method: "PUT",
+              body: { [removing]: null },
+            });
+            toast(`Removed ${removing}`);
+            state.reload();
+          }}
+          onClose={() => {
+            setRemoving(undefined);
+            requestAnimationFrame(() => nameInput.current?.focus());
+          }}
+        />
+      )}
     </Card>
   );
 }
 
+const LEVELS = ["debug", "info", "warn", "error"] as const;
+const KEEP_LINES = 1000;
+
+/** A log line as a line of text (in the download and for the search). */
+function logText(l: LogEntry): string {
+  return `${new Date(l.created_at).toISOString()} ${l.level.toUpperCase()} ${l.message}`;
+}
+
+/**
+ * The app's log: the newest lines, then each new one as it is written;
+ * filtered by level and text, and downloaded as a text file.
+ */
 function Logs(props: { name: string }) {
   const [lines, setLines] = useState<LogEntry[]>([]);
   const [status, setStatus] = useState<"connecting" | "live" | "retrying">("connecting");
   const [paused, setPaused] = useState(false);
+  const [level, setLevel] = useState<LogEntry["level"]>("debug");
+  const [query, setQuery] = useState("");
   const pausedRef = useRef(false);
   pausedRef.current = paused;
   const box = useRef<HTMLDivElement>(null);
@@ -609,19 +785,35 @@ function Logs(props: { name: string }) {
     es.addEventListener("log", (e) => {
       if (pausedRef.current) return;
       const entry = JSON.parse((e as MessageEvent).data) as LogEntry;
-      setLines((xs) => (xs.length >= 500 ? xs.slice(-499) : xs).concat(entry));
+      setLines((xs) => (xs.length >= KEEP_LINES ? xs.slice(1 - KEEP_LINES) : xs).concat(entry));
     });
     return () => es.close();
   }, [props.name]);
+  const least = LEVELS.indexOf(level);
+  const q = query.trim().toLowerCase();
+  const shown = lines.filter((l) =>
+    LEVELS.indexOf(l.level) >= least && (!q || l.message.toLowerCase().includes(q))
+  );
   useEffect(() => {
     const el = box.current;
     if (el && !paused) el.scrollTop = el.scrollHeight;
-  }, [lines, paused]);
+  }, [shown.length, paused]);
+  // The lines shown, as a text file, saved by the browser.
+  const save = () => {
+    const text = shown.map(logText).join("\n") + "\n";
+    const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = `${props.name}-log.txt`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  };
+  const filtered = level !== "debug" || q !== "";
   return (
     <Card
       title={
         <>
-          Live log <Badge tone={status === "live" ? "ok" : "warn"}>{status}</Badge>
+          Log <Badge tone={status === "live" ? "ok" : "warn"}>{status}</Badge>
         </>
       }
       actions={
@@ -638,10 +830,41 @@ function Logs(props: { name: string }) {
         </>
       }
     >
-      {lines.length === 0
+      <div class="row wrap toolbar">
+        <label class="field inline">
+          <span>Level</span>
+          <select
+            value={level}
+            onChange={(e) => setLevel((e.target as HTMLSelectElement).value as LogEntry["level"])}
+          >
+            <option value="debug">all</option>
+            <option value="info">info and above</option>
+            <option value="warn">warnings and errors</option>
+            <option value="error">errors only</option>
+          </select>
+        </label>
+        <input
+          type="search"
+          placeholder="Search the log"
+          aria-label="Search the log"
+          value={query}
+          onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+        />
+        <button type="button" class="btn small" onClick={save} disabled={!shown.length}>
+          Download
+        </button>
+        <span class="muted small" role="status">
+          {filtered
+            ? `${number(shown.length)} of ${number(lines.length)} lines`
+            : `${number(lines.length)} lines (the newest ${number(KEEP_LINES)} are kept here)`}
+        </span>
+      </div>
+      {shown.length === 0
         ? (
           status === "connecting"
             ? <Spinner label="Connecting…" />
+            : lines.length > 0
+            ? <Empty title="No line matches" />
             : (
               <Empty title="No log lines yet">
                 Lines the app writes with <code>console.log</code> or <code>ctx.log</code>{" "}
@@ -651,9 +874,11 @@ function Logs(props: { name: string }) {
         )
         : (
           <div class="log" ref={box} tabIndex={0} aria-label="Log lines" aria-live="off">
-            {lines.map((l) => (
+            {shown.map((l) => (
               <div key={l.id} class={`log-line ${l.level}`}>
-                <time>{new Date(l.created_at).toLocaleTimeString()}</time>
+                <time dateTime={new Date(l.created_at).toISOString()}>
+                  {dateTime(l.created_at)}
+                </time>
                 <span class="lvl">{l.level}</span>
                 <span class="msg">{l.message}</span>
               </div>

@@ -32,6 +32,7 @@ export function DeployBox(props: { fixedName?: string; onDeployed: (r: Api.Deplo
   const [error, setError] = useState<Error>();
   const zipInput = useRef<HTMLInputElement>(null);
   const dirInput = useRef<HTMLInputElement>(null);
+  const zipButton = useRef<HTMLButtonElement>(null);
 
   const take = (p: Picked | undefined) => {
     setError(undefined);
@@ -73,10 +74,25 @@ export function DeployBox(props: { fixedName?: string; onDeployed: (r: Api.Deplo
       setPicked(undefined);
       toast(`Deployed ${result.app} v${result.version}`);
       props.onDeployed(result);
+      focusAfterDeploy(result.version);
     } catch (err) {
       setPhase(undefined);
       setError(err as Error);
     }
+  };
+  // The Deploy button is disabled now: focus goes to the new version's row
+  // once the list shows it (or back to the picker), never to <body>.
+  const focusAfterDeploy = (version: number) => {
+    let frames = 0;
+    const look = () => {
+      const row = document.getElementById(`version-${version}`);
+      if (row) return row.focus();
+      if (++frames < 180) return requestAnimationFrame(look);
+      if (!document.activeElement || document.activeElement === document.body) {
+        zipButton.current?.focus();
+      }
+    };
+    requestAnimationFrame(look);
   };
   const count = picked?.kind === "files" ? picked.files.length : 0;
   const size = picked?.kind === "zip"
@@ -124,7 +140,12 @@ export function DeployBox(props: { fixedName?: string; onDeployed: (r: Api.Deplo
           <button type="button" class="btn" onClick={() => dirInput.current?.click()}>
             Choose folder
           </button>
-          <button type="button" class="btn" onClick={() => zipInput.current?.click()}>
+          <button
+            ref={zipButton}
+            type="button"
+            class="btn"
+            onClick={() => zipInput.current?.click()}
+          >
             Choose ZIP
           </button>
         </div>
@@ -232,52 +253,126 @@ export function Apps() {
                 )}
               </Card>
             )
-            : (
-              <div class="card flush">
-                <table class="table responsive">
-                  <TableHead columns={["App", "Live", "Size", "Last deploy", "Server code"]} />
-                  <tbody>
-                    {apps.map((a) => (
-                      <tr key={a.name}>
-                        <td data-label="App">
-                          <Link href={`/apps/${encodeURIComponent(a.name)}`} class="strong">
-                            {a.name}
-                          </Link>
-                          <div class="muted small ellipsis">
-                            {a.url.replace(/^https?:\/\//, "")}
-                          </div>
-                        </td>
-                        <td data-label="Live">
-                          <span>
-                            {a.live_version === null
-                              ? <Badge tone="warn">draft only</Badge>
-                              : `v${a.live_version}`}{" "}
-                            <span class="muted small">of {a.versions}</span>
-                          </span>
-                        </td>
-                        <td data-label="Size">
-                          <span>
-                            {bytes(a.bytes)}{" "}
-                            <span class="muted small">
-                              · {number(a.files)} {a.files === 1 ? "file" : "files"}
-                            </span>
-                          </span>
-                        </td>
-                        <td data-label="Last deploy">{ago(a.last_deploy_at)}</td>
-                        <td data-label="Server code">
-                          {a.server_code === undefined
-                            ? "—"
-                            : a.server_code
-                            ? <Badge tone="info">yes</Badge>
-                            : "no"}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
+            : <AppTable apps={apps} />}
       </Show>
     </Page>
+  );
+}
+
+type SortKey = "name" | "deployed" | "traffic" | "size";
+
+const SORTS: Record<SortKey, [string, (a: AppSummary, b: AppSummary) => number]> = {
+  name: ["Name", (a, b) => NATURAL.compare(a.name, b.name)],
+  deployed: ["Last deploy", (a, b) => (b.last_deploy_at ?? 0) - (a.last_deploy_at ?? 0)],
+  traffic: ["Traffic", (a, b) => b.views_7d - a.views_7d],
+  size: ["Size", (a, b) => b.bytes - a.bytes],
+};
+
+const NATURAL = new Intl.Collator(undefined, { numeric: true });
+
+/** The apps, searched by name or address and sorted; drafts waiting and traffic shown. */
+function AppTable(props: { apps: AppSummary[] }) {
+  const [query, setQuery] = useState("");
+  const [sort, setSort] = useState<SortKey>("name");
+  const q = query.trim().toLowerCase();
+  const shown = props.apps
+    .filter((a) => !q || a.name.toLowerCase().includes(q) || a.url.toLowerCase().includes(q))
+    .sort((a, b) => SORTS[sort][1](a, b) || NATURAL.compare(a.name, b.name));
+  return (
+    <>
+      <div class="row wrap toolbar">
+        <input
+          type="search"
+          placeholder="Search apps"
+          aria-label="Search apps"
+          value={query}
+          onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+        />
+        <label class="field inline">
+          <span>Sort by</span>
+          <select
+            value={sort}
+            onChange={(e) => setSort((e.target as HTMLSelectElement).value as SortKey)}
+          >
+            {(Object.keys(SORTS) as SortKey[]).map((k) => (
+              <option key={k} value={k}>{SORTS[k][0]}</option>
+            ))}
+          </select>
+        </label>
+        <span class="muted small" role="status">
+          {shown.length === props.apps.length
+            ? `${number(shown.length)} ${shown.length === 1 ? "app" : "apps"}`
+            : `${number(shown.length)} of ${number(props.apps.length)} apps`}
+        </span>
+      </div>
+      {shown.length === 0
+        ? (
+          <Card>
+            <Empty title="No app matches">Nothing is called or served at “{query}”.</Empty>
+          </Card>
+        )
+        : (
+          <div class="card flush">
+            <table class="table responsive apps-table">
+              <TableHead
+                columns={["App", "Live", "Traffic (7 days)", "Size", "Last deploy", "Server code"]}
+              />
+              <tbody>
+                {shown.map((a) => (
+                  <tr key={a.name}>
+                    <td data-label="App">
+                      <Link href={`/apps/${encodeURIComponent(a.name)}`} class="strong">
+                        {a.name}
+                      </Link>
+                      <div class="muted small ellipsis">
+                        {a.url.replace(/^https?:\/\//, "")}
+                      </div>
+                    </td>
+                    <td data-label="Live">
+                      <span>
+                        {a.live_version === null
+                          ? <Badge tone="warn">draft only</Badge>
+                          : `v${a.live_version}`}{" "}
+                        <span class="muted small">
+                          of {number(a.versions)}
+                        </span>
+                        {a.drafts > 0 && (
+                          <>
+                            {" "}
+                            <Link href={`/apps/${encodeURIComponent(a.name)}`}>
+                              <Badge tone="info">
+                                {a.drafts} {a.drafts === 1 ? "draft" : "drafts"} waiting
+                              </Badge>
+                            </Link>
+                          </>
+                        )}
+                      </span>
+                    </td>
+                    <td data-label="Traffic (7 days)">
+                      {number(a.views_7d)} {a.views_7d === 1 ? "view" : "views"}
+                    </td>
+                    <td data-label="Size">
+                      <span>
+                        {bytes(a.bytes)}{" "}
+                        <span class="muted small">
+                          · {number(a.files)} {a.files === 1 ? "file" : "files"}
+                        </span>
+                      </span>
+                    </td>
+                    <td data-label="Last deploy">{ago(a.last_deploy_at)}</td>
+                    <td data-label="Server code">
+                      {a.server_code === undefined
+                        ? "—"
+                        : a.server_code
+                        ? <Badge tone="info">yes</Badge>
+                        : "no"}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+    </>
   );
 }

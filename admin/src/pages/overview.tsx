@@ -1,5 +1,7 @@
+import type { ComponentType } from "preact";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { type Api, api, type AppSummary, type SystemInfo } from "../api.ts";
-import { TimeChart } from "../chart.tsx";
+import type { TimeChart as Chart } from "../chart.tsx";
 import {
   ago,
   Badge,
@@ -7,7 +9,9 @@ import {
   Card,
   duration,
   Empty,
+  ErrorBox,
   Link,
+  type Loaded,
   number,
   Page,
   Show,
@@ -69,6 +73,41 @@ function warningsOf(system?: SystemInfo, apps?: AppSummary[]): string[] {
   return warnings;
 }
 
+/**
+ * Stat tiles while their call is under way: the same size as the loaded ones,
+ * so nothing below moves when they fill in.
+ */
+function Tiles<T>(props: { state: Loaded<T>; count: number; children: (data: T) => unknown }) {
+  const { state } = props;
+  if (state.error) return <ErrorBox error={state.error} retry={state.reload} />;
+  if (state.data !== undefined) return <>{props.children(state.data)}</>;
+  return (
+    <>
+      {Array.from(
+        { length: props.count },
+        (_, i) => (
+          <div key={i} class="stat placeholder" aria-hidden="true">
+            <div class="stat-label">&nbsp;</div>
+            <div class="stat-value">…</div>
+            <div class="stat-hint">&nbsp;</div>
+          </div>
+        ),
+      )}
+    </>
+  );
+}
+
+/** uPlot is loaded only when there is something to draw, after the rest of the overview. */
+function useChart(wanted: boolean): typeof Chart | undefined {
+  const [chart, setChart] = useState<{ c: typeof Chart }>();
+  useEffect(() => {
+    if (wanted && !chart) import("../chart.tsx").then((m) => setChart({ c: m.TimeChart }));
+  }, [wanted]);
+  return chart?.c;
+}
+
+const CHART_HEIGHT = 160;
+
 // Each card loads on its own: a slow or failing call holds up only its card.
 export function Overview() {
   const system = useLoad((signal) => api<SystemInfo>("/api/system", { signal }), []);
@@ -82,7 +121,17 @@ export function Overview() {
     apps.reload();
     rate.reload();
   };
+  const points = rate.data?.per_minute ?? [];
+  const TimeChart = useChart(points.some((p) => p.n > 0)) as
+    | ComponentType<Parameters<typeof Chart>[0]>
+    | undefined;
   const warnings = warningsOf(system.data, apps.data);
+  // The same arrays until the rate reloads: a new array would rebuild the chart at every render.
+  const times = useMemo(() => points.map((p) => p.t), [rate.data]);
+  const series = useMemo(
+    () => [{ label: "requests", values: points.map((p) => p.n), color: "--chart-1" }],
+    [rate.data],
+  );
   const recent = (apps.data ?? []).filter((a) => a.last_deploy_at)
     .sort((a, b) => (b.last_deploy_at ?? 0) - (a.last_deploy_at ?? 0)).slice(0, 5);
   return (
@@ -91,7 +140,7 @@ export function Overview() {
       actions={<button type="button" class="btn" onClick={reload}>Refresh</button>}
     >
       <div class="stats">
-        <Show state={system}>
+        <Tiles state={system} count={4}>
           {(s) => (
             <>
               <Stat label="Version" value={s.version} hint={`${s.os}/${s.arch} · Deno ${s.deno}`} />
@@ -104,8 +153,8 @@ export function Overview() {
               <Stat label="Database" value={bytes(s.database.size_bytes)} />
             </>
           )}
-        </Show>
-        <Show state={rate}>
+        </Tiles>
+        <Tiles state={rate} count={1}>
           {(r) => (
             <Stat
               label="Requests / min"
@@ -113,8 +162,8 @@ export function Overview() {
               hint={`last full minute · ${number(r.this_minute ?? 0)} so far this one`}
             />
           )}
-        </Show>
-        <Show state={apps}>
+        </Tiles>
+        <Tiles state={apps} count={1}>
           {(list) => (
             <Stat
               label="Apps"
@@ -122,7 +171,7 @@ export function Overview() {
               hint={system.data && `cache ${bytes(system.data.cache.bytes)}`}
             />
           )}
-        </Show>
+        </Tiles>
       </div>
       <Card title="Warnings">
         {warnings.length > 0
@@ -137,20 +186,25 @@ export function Overview() {
           ? <p class="muted">Some checks could not be made: see the errors on this page.</p>
           : <Spinner label="Checking…" />}
       </Card>
-      {rate.data?.per_minute.some((p) => p.n > 0) && (
-        <Card title="Requests per minute (last hour)">
-          <TimeChart
-            label="Requests per minute over the last hour"
-            times={rate.data.per_minute.map((p) => p.t)}
-            series={[{
-              label: "requests",
-              values: rate.data.per_minute.map((p) => p.n),
-              color: "--chart-1",
-            }]}
-            height={160}
-          />
-        </Card>
-      )}
+      <Card title="Requests per minute (last hour)">
+        {/* The chart's height is kept while it loads, so the cards below stay put. */}
+        <div class="chart-slot" style={{ minHeight: `${CHART_HEIGHT + 40}px` }}>
+          {rate.error
+            ? <p class="muted">Not available: see the error above.</p>
+            : rate.data && !points.some((p) => p.n > 0)
+            ? <p class="muted">No requests in the last hour.</p>
+            : rate.data && TimeChart
+            ? (
+              <TimeChart
+                label="Requests per minute over the last hour"
+                times={times}
+                series={series}
+                height={CHART_HEIGHT}
+              />
+            )
+            : <Spinner label="Loading the chart…" />}
+        </div>
+      </Card>
       <Card
         title="Recent deploys"
         actions={<Link href="/apps" class="btn small">All apps</Link>}

@@ -1,7 +1,19 @@
 import { useRef, useState } from "preact/hooks";
 import { settingLabel, showValue, unitWord } from "../setting_labels.ts";
 import { type Api, api, type Me, type Setting, type SystemInfo, type UpgradeInfo } from "../api.ts";
-import { ago, Badge, bytes, Card, dateTime, ErrorBox, Page, Show, toast, useLoad } from "../ui.tsx";
+import {
+  ago,
+  Badge,
+  bytes,
+  Card,
+  Confirm,
+  dateTime,
+  ErrorBox,
+  Page,
+  Show,
+  toast,
+  useLoad,
+} from "../ui.tsx";
 import { CertBadge, certNeedsAttention, CertProblem } from "../cert_state.tsx";
 
 const GROUPS: [string, (k: string) => boolean][] = [
@@ -21,11 +33,17 @@ const GROUPS: [string, (k: string) => boolean][] = [
   ],
 ];
 
+const MIB = 1024 * 1024;
+
+/** A size is typed in MiB (up to three decimals), and stored in bytes. */
+const toMib = (n: number) => String(Math.round((n / MIB) * 1000) / 1000);
+
 function SettingRow(props: { s: Setting; onSaved: () => void }) {
   const { s } = props;
   const { label, help, unit } = settingLabel(s.key, s.max);
   const [editing, setEditing] = useState(false);
-  const [value, setValue] = useState(String(s.stored_value));
+  const start = () => unit === "bytes" ? toMib(Number(s.stored_value)) : String(s.stored_value);
+  const [value, setValue] = useState(start);
   const [error, setError] = useState<Error>();
   const changeButton = useRef<HTMLButtonElement>(null);
   const id = `setting-${s.key}`;
@@ -34,22 +52,35 @@ function SettingRow(props: { s: Setting; onSaved: () => void }) {
     setError(undefined);
     requestAnimationFrame(() => changeButton.current?.focus());
   };
+  const store = async (raw: string | number) => {
+    await api("/api/settings", { method: "PUT", body: { [s.key]: raw } });
+    toast(`Saved “${label}”: it applies when the node restarts`);
+    props.onSaved();
+  };
   const save = async (e: Event) => {
     e.preventDefault();
     setError(undefined);
     try {
-      await api("/api/settings", {
-        method: "PUT",
-        body: { [s.key]: s.kind === "int" ? Number(value) : value },
-      });
-      toast(`Saved “${label}”: it applies when the node restarts`);
+      const n = Number(value);
+      await store(
+        s.kind !== "int" ? value : unit === "bytes" && value !== "" ? Math.round(n * MIB) : n,
+      );
       stop();
-      props.onSaved();
     } catch (err) {
       setError(err as Error);
     }
   };
-  const words = unitWord(unit);
+  // A switch saves as it is flipped: there is nothing else to type.
+  const flip = async () => {
+    setError(undefined);
+    try {
+      await store(Number(s.stored_value) ? 0 : 1);
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+  const words = unit === "bytes" ? "MiB" : unitWord(unit);
+  const differs = String(s.value) !== String(s.stored_value);
   return (
     <li class="setting">
       <div class="setting-main">
@@ -62,27 +93,44 @@ function SettingRow(props: { s: Setting; onSaved: () => void }) {
             ` · ${showValue(s.min, unit)} to ${showValue(s.max!, unit)}`}
         </div>
       </div>
-      {editing
+      {unit === "switch"
+        ? (
+          <div class="setting-value">
+            <div>
+              {differs && (
+                <div class="muted small">
+                  this run: {showValue(s.value, unit)}
+                  {s.from_flag ? " (a command-line flag)" : " until the node restarts"}
+                </div>
+              )}
+            </div>
+            <button
+              type="button"
+              role="switch"
+              class="switch"
+              aria-checked={Number(s.stored_value) ? "true" : "false"}
+              aria-labelledby={id}
+              onClick={flip}
+            >
+              <span class="switch-track" aria-hidden="true">
+                <span class="switch-thumb" />
+              </span>
+              <span class="switch-word">{showValue(s.stored_value, unit)}</span>
+            </button>
+            {error && <ErrorBox error={error} />}
+          </div>
+        )
+        : editing
         ? (
           <form class="row wrap" onSubmit={save}>
-            {unit === "switch"
-              ? (
-                <select
-                  aria-labelledby={id}
-                  value={value}
-                  onChange={(e) => setValue((e.target as HTMLSelectElement).value)}
-                >
-                  <option value="1">on</option>
-                  <option value="0">off</option>
-                </select>
-              )
-              : s.kind === "int"
+            {s.kind === "int"
               ? (
                 <input
                   aria-label={`${label}${words ? ` (${words})` : ""}`}
                   type="number"
-                  min={s.min}
-                  max={s.max}
+                  min={unit === "bytes" ? undefined : s.min}
+                  max={unit === "bytes" ? undefined : s.max}
+                  step={unit === "bytes" ? "any" : undefined}
                   value={value}
                   autoFocus
                   onInput={(e) => setValue((e.target as HTMLInputElement).value)}
@@ -96,10 +144,7 @@ function SettingRow(props: { s: Setting; onSaved: () => void }) {
                   onInput={(e) => setValue((e.target as HTMLInputElement).value)}
                 />
               )}
-            {words && unit !== "bytes" && <span class="muted small">{words}</span>}
-            {unit === "bytes" && value && Number.isFinite(Number(value)) && (
-              <span class="muted small">bytes = {bytes(Number(value))}</span>
-            )}
+            {words && <span class="muted small">{words}</span>}
             <button type="submit" class="btn small primary">Save</button>
             <button type="button" class="btn small" onClick={stop}>Cancel</button>
             {error && <ErrorBox error={error} />}
@@ -109,7 +154,7 @@ function SettingRow(props: { s: Setting; onSaved: () => void }) {
           <div class="setting-value">
             <div>
               <span class="mono">{showValue(s.stored_value, unit)}</span>
-              {String(s.value) !== String(s.stored_value) && (
+              {differs && (
                 <div class="muted small">
                   this run uses {showValue(s.value, unit)}
                   {s.from_flag ? " (a command-line flag)" : " until the node restarts"}
@@ -120,7 +165,10 @@ function SettingRow(props: { s: Setting; onSaved: () => void }) {
               ref={changeButton}
               type="button"
               class="btn small"
-              onClick={() => setEditing(true)}
+              onClick={() => {
+                setValue(start());
+                setEditing(true);
+              }}
               aria-label={`Change ${label}`}
             >
               Change
@@ -128,6 +176,93 @@ function SettingRow(props: { s: Setting; onSaved: () => void }) {
           </div>
         )}
     </li>
+  );
+}
+
+/** Waits for the node to come back as a new process (another pid) after a restart. */
+async function cameBack(pid: number, signal: AbortSignal): Promise<void> {
+  const until = Date.now() + 120_000;
+  while (Date.now() < until && !signal.aborted) {
+    await new Promise((r) => setTimeout(r, 500));
+    try {
+      const system = await api<SystemInfo>("/api/system", { signal });
+      if (system.pid !== pid) return;
+    } catch {
+      // Not answering yet: the old process has stopped, the new one is starting.
+    }
+  }
+  throw new Error("The node did not come back within two minutes: look at its log.");
+}
+
+/**
+ * What waits for a restart, and the restart itself: the node stops and runs
+ * again with the same command line, so saved settings apply.
+ */
+function Restart(props: { pending: Setting[]; onBack: () => void }) {
+  const [asking, setAsking] = useState(false);
+  const [state, setState] = useState<"idle" | "restarting">("idle");
+  const [error, setError] = useState<Error>();
+  const button = useRef<HTMLButtonElement>(null);
+  // Asked in the dialog; the wait for the new process happens after it closes.
+  const begin = async () => {
+    const { pid } = await api<SystemInfo>("/api/system");
+    await api("/api/system/restart", { method: "POST" });
+    setError(undefined);
+    setState("restarting");
+    cameBack(pid, new AbortController().signal).then(() => {
+      toast("The node restarted: saved settings are in use");
+      props.onBack();
+    }, (err) => setError(err as Error)).finally(() => setState("idle"));
+  };
+  const n = props.pending.length;
+  return (
+    <Card title="Restart">
+      <div class="stack">
+        <p role="status">
+          {state === "restarting"
+            ? "Restarting: the node stops, starts again and is back in a few seconds…"
+            : n === 0
+            ? "Every saved setting is in use."
+            : (
+              <>
+                <strong>{n} {n === 1 ? "setting waits" : "settings wait"}</strong> for a restart:
+                {" "}
+                {props.pending.map((s) => settingLabel(s.key, s.max).label).join(", ")}.
+              </>
+            )}
+        </p>
+        <div>
+          <button
+            ref={button}
+            type="button"
+            class={`btn ${n > 0 ? "primary" : ""}`}
+            aria-disabled={state === "restarting"}
+            onClick={() => state === "idle" && setAsking(true)}
+          >
+            {state === "restarting" ? "Restarting…" : "Restart the node…"}
+          </button>
+        </div>
+        {error && <ErrorBox error={error} />}
+      </div>
+      {asking && (
+        <Confirm
+          title="Restart the node?"
+          message={
+            <p>
+              The node stops and starts again with the same command line: requests are refused for a
+              few seconds, running apps start afresh, and saved settings apply.
+            </p>
+          }
+          action="Restart"
+          tone="primary"
+          onConfirm={begin}
+          onClose={() => {
+            setAsking(false);
+            requestAnimationFrame(() => button.current?.focus());
+          }}
+        />
+      )}
+    </Card>
   );
 }
 
@@ -412,10 +547,13 @@ export function SettingsPage(props: { me: Me }) {
     <Page title="Settings">
       <p class="muted">
         Settings are read when the node starts: a change here is stored at once and applies after a
-        restart (<code>fazt server start</code>, or <code>systemctl restart fazt</code>{" "}
-        as a service). Each shows its saved value, as <code>fazt server config</code>{" "}
-        does, and what this run uses when that differs.
+        restart (below). Each shows its saved value, as <code>fazt server config</code>{" "}
+        does, and what this run uses when that differs (a command-line flag, or a change that waits
+        for the restart).
       </p>
+      {state.data && props.me.scope === "admin" && (
+        <Restart pending={state.data.filter((s) => s.pending)} onBack={state.reload} />
+      )}
       <Certificates />
       <Show state={state}>
         {(settings) => {
