@@ -601,6 +601,13 @@ export interface Collection {
 /** A document of `GET /api/apps/:name/docs/:collection` (a `Page` of these). */
 export type Doc = { id: string } & Record<string, unknown>;
 
+/** `PUT /api/apps/:name/docs/:collection/:id`: the document as now stored. */
+export interface DocReplaced {
+  collection: string;
+  id: string;
+  doc: Doc;
+}
+
 /** `DELETE /api/apps/:name/docs/:collection/:id` */
 export interface DocDeleted {
   collection: string;
@@ -762,6 +769,7 @@ export interface ApiData {
   "GET /api/apps/:name/denokv": Page<DenoKvEntry>;
   "GET /api/apps/:name/docs": Collection[];
   "GET /api/apps/:name/docs/:collection": Page<Doc>;
+  "PUT /api/apps/:name/docs/:collection/:id": DocReplaced;
   "DELETE /api/apps/:name/docs/:collection/:id": DocDeleted;
   "GET /api/apps/:name/blobs": Page<BlobInfo>;
   "DELETE /api/apps/:name/blobs/*key": KeyDeleted;
