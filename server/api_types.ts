@@ -226,6 +226,13 @@ export interface TopEntry {
   count: number;
 }
 
+/** A top-list entry of one app. */
+export interface AppTopEntry {
+  app: string;
+  value: string;
+  count: number;
+}
+
 export interface Counts {
   views: number;
   visitors: number;
@@ -245,6 +252,13 @@ export interface Stats {
     "paths" | "referrers" | "browsers" | "oses" | "devices" | "events" | "sources",
     TopEntry[]
   >;
+  /**
+   * Top lists with the app of each entry, from each app's own counts: over
+   * every app, `top.paths` adds up `/` of all of them, `by_app.paths` keeps
+   * them apart. `not_found`: paths of the apps' files that answered 404 to
+   * people (not bots), not counted as views.
+   */
+  by_app: Record<"paths" | "not_found", AppTopEntry[]>;
   /**
    * Events over the daily cap (`analytics_app_daily_events`) on the UTC days
    * the range touches: counted here, never stored, so in no other figure.
