@@ -4,6 +4,7 @@ import { parseUserAgent, type UserAgentInfo } from "../lib/user_agent.ts";
 import {
   BatchBuilder,
   DAY_MS,
+  NOT_FOUND,
   PAGEVIEW,
   type QuotaCount,
   type Settings,
@@ -64,6 +65,8 @@ export interface PageView {
   path: string;
   /** Answered 304: counted unless the same visitor was just counted on this page. */
   revalidated: boolean;
+  /** No such file (answered 404): counted as a `NOT_FOUND` of its path, not as a view. */
+  notFound?: boolean;
 }
 
 /** A visitor of one app today, as the caches know them. */
@@ -174,6 +177,7 @@ export class Analytics {
   /** Indexes of constant strings in the current batch (`#constBatch` is its generation). */
   #constBatch = -1;
   #pageviewId = 0;
+  #notFoundId = 0;
   #serverId = 0;
   #noReferrerId = 0;
   /** Referrer URL or Host header → host. */
@@ -307,7 +311,7 @@ export class Analytics {
    */
   page(view: PageView): void {
     if (this.#closed || !this.enabled) return;
-    const { req, remote, host, app, path, revalidated } = view;
+    const { req, remote, host, app, path, revalidated, notFound } = view;
     const now = this.#now();
     if (now >= this.#dayEnd || now < this.#day) this.#rotate(now);
     const h = allHeaders(req);
@@ -318,9 +322,11 @@ export class Analytics {
     if (purpose !== null && PREFETCH.test(purpose)) return;
     if (this.#settings.analytics_honor_dnt === 1 && optedOut(h)) return;
     const visitor = this.#visitor(agent, req, remote(), app, ua);
-    if (revalidated && visitor.path === path && now - visitor.at < REVALIDATION_WINDOW_MS) return;
-    visitor.path = path;
-    visitor.at = now;
+    if (!notFound) {
+      if (revalidated && visitor.path === path && now - visitor.at < REVALIDATION_WINDOW_MS) return;
+      visitor.path = path;
+      visitor.at = now;
+    }
     const referer = h.get("referer");
     let referrer = referer === null ? "" : this.#host(referer);
     if (referrer && referrer === this.#host(host)) referrer = "";
@@ -330,7 +336,7 @@ export class Analytics {
     b.addIds(
       now,
       visitor.app,
-      this.#pageviewId,
+      notFound ? this.#notFoundId : this.#pageviewId,
       this.#serverId,
       b.id(path.length > 500 ? path.slice(0, 500) : path),
       referrer ? b.id(referrer) : this.#noReferrerId,
@@ -352,6 +358,7 @@ export class Analytics {
     if (this.#constBatch !== gen) {
       this.#constBatch = gen;
       this.#pageviewId = b.id(PAGEVIEW);
+      this.#notFoundId = b.id(NOT_FOUND);
       this.#serverId = b.id("server");
       this.#noReferrerId = b.id("");
     }

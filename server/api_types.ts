@@ -231,6 +231,13 @@ export interface TopEntry {
   count: number;
 }
 
+/** A top-list entry of one app. */
+export interface AppTopEntry {
+  app: string;
+  value: string;
+  count: number;
+}
+
 export interface Counts {
   views: number;
   visitors: number;
@@ -250,6 +257,13 @@ export interface Stats {
     "paths" | "referrers" | "browsers" | "oses" | "devices" | "events" | "sources",
     TopEntry[]
   >;
+  /**
+   * Top lists with the app of each entry, from each app's own counts: over
+   * every app, `top.paths` adds up `/` of all of them, `by_app.paths` keeps
+   * them apart. `not_found`: paths of the apps' files that answered 404 to
+   * people (not bots), not counted as views.
+   */
+  by_app: Record<"paths" | "not_found", AppTopEntry[]>;
   /**
    * Events over the daily cap (`analytics_app_daily_events`) on the UTC days
    * the range touches: counted here, never stored, so in no other figure.
@@ -610,6 +624,13 @@ export interface Collection {
 /** A document of `GET /api/apps/:name/docs/:collection` (a `Page` of these). */
 export type Doc = { id: string } & Record<string, unknown>;
 
+/** `PUT /api/apps/:name/docs/:collection/:id`: the document as now stored. */
+export interface DocReplaced {
+  collection: string;
+  id: string;
+  doc: Doc;
+}
+
 /** `DELETE /api/apps/:name/docs/:collection/:id` */
 export interface DocDeleted {
   collection: string;
@@ -776,6 +797,7 @@ export interface ApiData {
   "GET /api/apps/:name/denokv": Page<DenoKvEntry>;
   "GET /api/apps/:name/docs": Collection[];
   "GET /api/apps/:name/docs/:collection": Page<Doc>;
+  "PUT /api/apps/:name/docs/:collection/:id": DocReplaced;
   "DELETE /api/apps/:name/docs/:collection/:id": DocDeleted;
   "GET /api/apps/:name/blobs": Page<BlobInfo>;
   "DELETE /api/apps/:name/blobs/*key": KeyDeleted;

@@ -85,6 +85,7 @@ const ANSWERS: { [K in keyof Api.ApiData]: "data" } & { [K in keyof Api.PlainAns
   "GET /api/apps/:name/denokv": "data",
   "GET /api/apps/:name/docs": "data",
   "GET /api/apps/:name/docs/:collection": "data",
+  "PUT /api/apps/:name/docs/:collection/:id": "data",
   "DELETE /api/apps/:name/docs/:collection/:id": "data",
   "GET /api/apps/:name/blobs": "data",
   "GET /api/apps/:name/blobs/*key": "plain",

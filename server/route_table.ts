@@ -31,6 +31,7 @@ import {
   listCollections,
   listDenoKv,
   listKv,
+  replaceDoc,
 } from "./handlers/app_data.ts";
 import { streamLogs } from "./handlers/log_stream.ts";
 import { listPeers, peersStatus } from "./handlers/peers_status.ts";
@@ -260,7 +261,7 @@ export const ROUTES: readonly Route[] = [
     summary: "An app's recent log lines, oldest first (`?limit=&after=`)",
     handler: appLogs,
   },
-  // The owner's dashboard: live log tail, an app's data (read and delete only).
+  // The owner's dashboard: live log tail, an app's data (read, delete, replace a document).
   {
     method: "GET",
     path: "/api/apps/:name/logs/stream",
@@ -302,6 +303,13 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary: "Query a collection (`?filter={json}&sort={json}&limit=&cursor=`)",
     handler: findDocs,
+  },
+  {
+    method: "PUT",
+    path: "/api/apps/:name/docs/:collection/:id",
+    auth: "admin",
+    summary: "Replace one document (a JSON object; its id stays)",
+    handler: replaceDoc,
   },
   {
     method: "DELETE",

@@ -229,18 +229,26 @@ export function createHandler(
         answer.then(leave, leave);
         return answer;
       }
-      const onPage = ctx.analytics.enabled && target.version === undefined
-        ? (revalidated: boolean) =>
-          ctx.analytics.page({
-            req,
-            remote: () => info?.remoteAddr,
-            host,
-            app: target.name,
-            path,
-            revalidated,
-          })
-        : undefined;
-      return serveStatic({ req, path, site, sites: ctx.sites, app: target.name, onPage });
+      const counted = ctx.analytics.enabled && target.version === undefined;
+      const view = (revalidated: boolean, notFound = false) =>
+        ctx.analytics.page({
+          req,
+          remote: () => info?.remoteAddr,
+          host,
+          app: target.name,
+          path,
+          revalidated,
+          notFound,
+        });
+      return serveStatic({
+        req,
+        path,
+        site,
+        sites: ctx.sites,
+        app: target.name,
+        onPage: counted ? view : undefined,
+        onNotFound: counted ? () => view(false, true) : undefined,
+      });
     }
     if (target.kind === "admin") return handleAdmin(req, ctx, info?.remoteAddr, rate);
     return notFoundPage(req, `This node does not serve '${target.host}'.`);

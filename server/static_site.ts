@@ -22,6 +22,8 @@ export interface StaticRequest {
   /** The app's name, for fazt's own 404 page. */
   app: string;
   onPage?: PageServed;
+  /** Called when a GET finds no file (and no SPA page): analytics' 404s report. */
+  onNotFound?: () => void;
 }
 
 /** Answers a request from the files of one version of an app. */
@@ -72,6 +74,7 @@ function fallback(r: StaticRequest, path: string): Response {
   if (spa && (extensionOf(path) === "" || extensionOf(path) === "html")) {
     return respond(r, spa, 200);
   }
+  if (r.req.method === "GET") r.onNotFound?.();
   const custom = r.site.files.get("404.html");
   if (custom) return respond(r, custom, 404);
   return notFoundPage(r.req, `Nothing at /${path} on ${r.app}.`);

@@ -4,7 +4,7 @@
  * an app's), and the original's `/track` and `/pixel.gif` on the admin host.
  * Their routes are `TRACKING_ROUTES` in route_table.ts.
  */
-import { OTHER_DOMAINS } from "../storage/mod.ts";
+import { NOT_FOUND, OTHER_DOMAINS } from "../storage/mod.ts";
 import type { TrackInput } from "./analytics.ts";
 import type { RouteContext, ServerContext } from "./context.ts";
 import { classifyHost, hostname } from "./hosts.ts";
@@ -97,9 +97,12 @@ function optionalString(
   return v.trim();
 }
 
-/** An event name: 1-100 characters, no control characters; default `pageview`. */
+/** An event name: 1-100 characters, no control characters, not `$404`; default `pageview`. */
 function eventName(v: string | undefined, field: string): string {
   if (v === undefined || v === "") return "pageview";
+  if (v === NOT_FOUND) {
+    throw HttpError.validation(field, "reserved", `${field} ${NOT_FOUND} is fazt's own`);
+  }
   if (v.length > 100) {
     throw HttpError.validation(field, "max_length", `${field} must be at most 100 characters`);
   }

@@ -9,6 +9,7 @@ import {
   type Grain,
   HOUR_MS,
   MAX_TOP_VALUES,
+  NOT_FOUND,
   OTHER,
   PACKED_FIELDS,
   type PackedBatch,
@@ -51,6 +52,8 @@ interface HourCounts {
   referrer: Int32Array;
   event: Int32Array;
   source: Int32Array;
+  /** 404s per path. */
+  notfound: Int32Array;
   /** Page views per agent (turned into browser, OS and device counts). */
   agent: Int32Array;
   tag: Map<string, number>;
@@ -66,6 +69,7 @@ function newHourCounts(app: number, hour: number, strings: number): HourCounts {
     referrer: new Int32Array(strings),
     event: new Int32Array(strings),
     source: new Int32Array(strings),
+    notfound: new Int32Array(strings),
     agent: new Int32Array(strings),
     tag: new Map(),
   };
@@ -228,6 +232,7 @@ export class AnalyticsIngest {
     let days: DayMasks | undefined;
     let hourBit = 0;
     const pageview = strings.indexOf(PAGEVIEW);
+    const notFound = strings.indexOf(NOT_FOUND);
     let firstId = 0;
     let id = 0;
     for (let k = 0; k < n; k++) {
@@ -267,6 +272,11 @@ export class AnalyticsIngest {
         days = visitors.get(dayKey);
         if (!days) visitors.set(dayKey, days = { app, day, masks: new Int32Array(size) });
         hourBit = 1 << ((hour % DAY_MS) / HOUR_MS);
+      }
+      if (name === notFound) {
+        // Its path only: not a view, an event, a source or a visitor.
+        cur.notfound[path]++;
+        continue;
       }
       if (name === pageview) {
         cur.views++;
@@ -346,7 +356,7 @@ export class AnalyticsIngest {
     const a = newAgg(strings[h.app], h.hour);
     a.views = h.views;
     a.events = h.events;
-    for (const dim of ["path", "referrer", "event", "source"] as const) {
+    for (const dim of ["path", "referrer", "event", "source", "notfound"] as const) {
       const into = a.dims[dim];
       const counts = h[dim];
       for (let i = 0; i < counts.length; i++) if (counts[i]) into.set(strings[i], counts[i]);

@@ -201,7 +201,9 @@ export type Dimension =
   | "device"
   | "event"
   | "source"
-  | "tag";
+  | "tag"
+  /** Paths of an app's files that answered 404, counted by `NOT_FOUND` events. */
+  | "notfound";
 
 export interface CountRow {
   bucket: number;
@@ -223,6 +225,12 @@ export interface Span {
 }
 
 export const PAGEVIEW = "pageview";
+/**
+ * A request for a file the app does not have (answered 404): counted in the
+ * `notfound` dimension only, never as a view, an event or a visitor. The
+ * tracking endpoints refuse the name, so no page can send one.
+ */
+export const NOT_FOUND = "$404";
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 /** Weeks are counted from the epoch (they begin on Thursdays, 00:00 UTC). */
@@ -257,4 +265,5 @@ export const DIMENSIONS: readonly Dimension[] = [
   "event",
   "source",
   "tag",
+  "notfound",
 ];

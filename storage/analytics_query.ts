@@ -6,6 +6,7 @@ import {
   DAY_MS,
   type Dimension,
   type Grain,
+  NOT_FOUND,
   PAGEVIEW,
   type Span,
   type StoredEvent,
@@ -102,6 +103,33 @@ export class AnalyticsQuery {
     ).map((r) => ({ ...r }));
   }
 
+  /**
+   * The most frequent values of a dimension with the app of each, from each
+   * app's own rows: over every app, `/` of one app and `/` of another stay
+   * two entries (the all-apps rows add them up).
+   */
+  topByApp(
+    app: AppFilter,
+    dim: Dimension,
+    spans: readonly Span[],
+    limit: number,
+  ): (TopRow & { app: string })[] {
+    if (spans.length === 0) return [];
+    const read = this.#withWeeks(spans);
+    const which = app === null ? "app <> ?" : "app = ?";
+    const parts = read.map((s) =>
+      `SELECT app, value, count FROM ${topTable(s.grain)}
+       WHERE ${which} AND dim = ? AND grain = ? AND bucket >= ? AND bucket < ?`
+    );
+    const params = read.flatMap((s) => [app ?? ALL_APPS, dim, s.grain, s.from, s.to]);
+    return this.#db.all<TopRow & { app: string }>(
+      `SELECT app, value, SUM(count) AS count FROM (${parts.join(" UNION ALL ")})
+       GROUP BY app, value ORDER BY count DESC, app, value LIMIT ?`,
+      ...params,
+      limit,
+    ).map((r) => ({ ...r }));
+  }
+
   /** Per-bucket counts of one value of a dimension (e.g. one event name). */
   valueSeries(
     app: AppFilter,
@@ -193,7 +221,8 @@ export class AnalyticsQuery {
   ): StoredEvent[] {
     const found: StoredEvent[] = [];
     this.#scan(0, Number.MAX_SAFE_INTEGER / 1000, maxEvents, (e) => {
-      const ok = e.name !== PAGEVIEW && (app === null || e.app === app) &&
+      const ok = e.name !== PAGEVIEW && e.name !== NOT_FOUND &&
+        (app === null || e.app === app) &&
         (name === null || e.name === name);
       if (ok) found.push(e);
       return false;

@@ -154,6 +154,32 @@ export class DocStore {
     });
   }
 
+  /**
+   * Replaces the whole document `id` (its `id` kept); false when there is
+   * none. A `doc.id` other than `id` is refused: ids never change.
+   */
+  replace(appId: number, collection: string, id: string, doc: Doc): boolean {
+    checkAppId(appId);
+    checkCollection(collection);
+    checkKey(id, "id", MAX_ID);
+    if (!isPlainObject(doc)) throw invalid("doc", "doc must be an object");
+    if (doc.id !== undefined && doc.id !== id) {
+      throw invalid("id", "a document's id cannot change");
+    }
+    const text = toJson({ ...doc, id }, "doc", MAX_DOC_BYTES);
+    const { changes } = forApp(() =>
+      this.#db.run(
+        "UPDATE app_docs SET doc = ?, updated_at = ? WHERE app_id = ? AND collection = ? AND id = ?",
+        text,
+        this.#now(),
+        appId,
+        collection,
+        id,
+      )
+    );
+    return changes > 0;
+  }
+
   delete(appId: number, collection: string, filter: DocFilter): number {
     const where = this.#where(appId, collection, filter);
     return this.#db.run(`DELETE FROM app_docs WHERE ${where.sql}`, ...where.params).changes;

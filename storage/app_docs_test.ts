@@ -33,6 +33,26 @@ function ids(docs: DocStore, appId: number, filter: Doc, sort?: Record<string, 1
   return docs.find(appId, "people", filter, { sort }).items.map((d) => d.id as string);
 }
 
+Deno.test("docs: replace swaps a whole document, keeps its id, refuses a new id", () => {
+  const { db, docs, a } = setup();
+  docs.insert(a, "c", { id: "d1", x: 1, gone: true });
+  assert.equal(docs.replace(a, "c", "d1", { x: 2, added: "yes" }), true);
+  assert.deepEqual(docs.get(a, "c", "d1"), { id: "d1", x: 2, added: "yes" });
+  assert.equal(docs.replace(a, "c", "d1", { id: "d1", x: 3 }), true);
+  assert.equal(docs.replace(a, "c", "missing", { x: 1 }), false);
+  assert.equal(docs.get(a, "c", "missing"), undefined);
+  const before = snapshot(db);
+  refused(() => docs.replace(a, "c", "d1", { id: "d2" }), "VALIDATION_FAILED", "id");
+  refused(() => docs.replace(a, "c", "d1", [] as unknown as Doc), "VALIDATION_FAILED", "doc");
+  refused(
+    () => docs.replace(a, "c", "d1", { big: "x".repeat(1024 * 1024) }),
+    "LIMIT_EXCEEDED",
+    "doc",
+  );
+  assert.equal(snapshot(db), before);
+  db.close();
+});
+
 Deno.test("docs: insert keeps or generates ids, get returns the stored doc", () => {
   const { db, docs, a } = setup();
   const given = docs.insert(a, "c", { id: "mine", x: 1, skip: undefined });

@@ -216,6 +216,71 @@ Deno.test("an app's KV, documents and blobs can be browsed and deleted", async (
   }
 });
 
+Deno.test("the owner replaces a document; bad JSON, a missing document and the quota are refused", async () => {
+  const node = await startTestNode();
+  try {
+    const id = await appWithData(node);
+    const put = async (path: string, body: string, token = node.tokens.admin) => {
+      const res = await node.fetch(path, {
+        method: "PUT",
+        body,
+        token,
+        headers: { "content-type": "application/json" },
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    const ok = await put("/api/apps/notes/docs/posts/p1", '{"title":"Hi","tags":["a"]}');
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.deepEqual(ok.body.data, {
+      collection: "posts",
+      id: "p1",
+      doc: { id: "p1", title: "Hi", tags: ["a"] },
+    });
+    assert.deepEqual(node.storage.docs.get(id, "posts", "p1"), ok.body.data.doc);
+
+    const stored = () => node.storage.docs.get(id, "posts", "p1");
+    const before = stored();
+    const refusals: [string, string, number, string][] = [
+      ["/api/apps/notes/docs/posts/p1", "{not json", 400, "INVALID_JSON"],
+      ["/api/apps/notes/docs/posts/p1", "[1, 2]", 400, "INVALID_JSON"],
+      ["/api/apps/notes/docs/posts/p1", "", 400, "INVALID_JSON"],
+      ["/api/apps/notes/docs/posts/p1", '{"id":"p2"}', 400, "VALIDATION_FAILED"],
+      ["/api/apps/notes/docs/posts/nope", '{"a":1}', 404, "DOC_NOT_FOUND"],
+      ["/api/apps/notes/docs/bad%20name/p1", '{"a":1}', 400, "VALIDATION_FAILED"],
+      ["/api/apps/nope/docs/posts/p1", '{"a":1}', 404, "APP_NOT_FOUND"],
+    ];
+    for (const [path, body, status, code] of refusals) {
+      const res = await put(path, body);
+      assert.equal(res.status, status, `${path} ${body}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.code, code, body);
+    }
+    assert.equal(node.storage.docs.get(id, "posts", "nope"), undefined);
+    const deployer = await put("/api/apps/notes/docs/posts/p1", "{}", node.tokens.deploy);
+    assert.equal(deployer.status, 403);
+    assert.deepEqual(stored(), before);
+
+    // A quota just above what the app stores: a bigger document is refused whole.
+    const used = node.storage.usage.stored(id);
+    const limits = await node.fetch("/api/apps/notes/limits", {
+      method: "PUT",
+      body: JSON.stringify({ max_storage_bytes: used + 50 }),
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(limits.status, 200, await limits.text());
+    const big = await put("/api/apps/notes/docs/posts/p1", JSON.stringify({ t: "x".repeat(500) }));
+    assert.equal(big.status, 507);
+    assert.equal(big.body.error.code, "QUOTA_EXCEEDED");
+    assert.deepEqual(stored(), before);
+    assert.equal(node.storage.usage.stored(id), used);
+    // Shrinking still goes through.
+    const small = await put("/api/apps/notes/docs/posts/p1", '{"t":"x"}');
+    assert.equal(small.status, 200);
+    assert.deepEqual(stored(), { id: "p1", t: "x" });
+  } finally {
+    await node.close();
+  }
+});
+
 Deno.test("apps report whether they run server code, and their manifest", async () => {
   const node = await startTestNode();
   try {

@@ -74,13 +74,18 @@ export function recount(db: Database): Rollups {
       const key = `${r.app}|${grain}|${bucket}`;
       let c = counts.get(key);
       if (!c) counts.set(key, c = { views: 0, events: 0, visitors: new Set() });
-      if (r.name === "pageview") c.views++;
-      else c.events++;
-      c.visitors.add(String(r.visitor));
       const bump = (dim: string, value: unknown) => {
         const k = `${r.app}|${dim}|${grain}|${bucket}|${value}`;
         top.set(k, (top.get(k) ?? 0) + 1);
       };
+      // A 404 counts its path only: no view, event, source or visitor.
+      if (r.name === "$404") {
+        bump("notfound", r.path);
+        continue;
+      }
+      if (r.name === "pageview") c.views++;
+      else c.events++;
+      c.visitors.add(String(r.visitor));
       if (r.name === "pageview") {
         bump("path", r.path);
         if (r.referrer) bump("referrer", r.referrer);

@@ -85,7 +85,7 @@ async function stored(n: TestNode): Promise<Json[]> {
   return n.storage.analytics.events(null, 0, 1e13);
 }
 
-Deno.test("counting: HTML GETs count; HEAD, assets, 404s, bots, prefetches and 304 repeats do not", async () => {
+Deno.test("counting: HTML GETs count; HEAD, assets, bots, prefetches and 304 repeats do not; a 404 counts only as a 404", async () => {
   const clock = { now: T0 };
   const n = await node({ clock, writer: "inline" });
   try {
@@ -128,6 +128,7 @@ Deno.test("counting: HTML GETs count; HEAD, assets, 404s, bots, prefetches and 3
         ["/about", "news.example.com", "Firefox", "Linux", "desktop", "server", "pageview"],
         ["/about", "", "Firefox", "Linux", "desktop", "server", "pageview"],
         ["/", "", "Safari", "iOS", "mobile", "server", "pageview"],
+        ["/missing", "", "Firefox", "Linux", "desktop", "server", "$404"],
         ["/", "", "Firefox", "Linux", "desktop", "server", "pageview"],
         ["/", "", "Firefox", "Linux", "desktop", "server", "pageview"],
       ],
@@ -488,6 +489,8 @@ Deno.test("rollups equal a recount of the raw events after mixed traffic", async
         );
       } else if (i % 7 === 0) {
         await track(n, JSON.stringify({ name: `e${i % 2}`, props: { i } }), headers);
+      } else if (i % 11 === 0) {
+        assert.equal((await get(n, `/gone/${i % 2}`, headers)).status, 404);
       } else {
         await get(n, i % 3 ? "/" : "/about", headers);
       }
@@ -524,6 +527,64 @@ Deno.test("retention: raw events older than analytics_retention_days are pruned,
     const events = await api(n, "/api/stats/events?app=blog&name=signup&from=" + (T0 - DAY_MS));
     assert.equal(events.total, 1);
     assert.deepEqual(events.recent, [], "its raw row is gone");
+  } finally {
+    await n.close();
+  }
+});
+
+Deno.test("404s report: paths that answered 404, per app, never views; bots and $404 from pages are not counted", async () => {
+  const clock = { now: T0 };
+  const n = await node({ clock, settings: { trust_proxy: 1 }, writer: "inline" });
+  try {
+    await n.deploy("shop", await makeZip({ "index.html": "<h1>shop</h1>" }));
+    const shop = (path: string, ip: string) =>
+      n.fetch(path, {
+        host: "shop.localhost",
+        token: null,
+        headers: { "user-agent": FIREFOX, "x-forwarded-for": ip },
+      }).then(async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      });
+    // blog has its own 404.html; shop gets fazt's 404 page: both are counted.
+    assert.equal((await get(n, "/old-post", { "x-forwarded-for": "203.0.113.1" })).status, 404);
+    assert.equal((await get(n, "/old-post", { "x-forwarded-for": "203.0.113.2" })).status, 404);
+    assert.equal((await get(n, "/", { "x-forwarded-for": "203.0.113.1" })).status, 200);
+    assert.equal(await shop("/old-post", "203.0.113.3"), 404);
+    assert.equal(await shop("/", "203.0.113.3"), 200);
+    // Not counted: a bot's probe, a HEAD, an asset that exists.
+    assert.equal((await get(n, "/wp-login.php", { "user-agent": GOOGLEBOT })).status, 404);
+    assert.equal((await get(n, "/nope", {}, "HEAD")).status, 404);
+    // A page cannot send fazt's own name.
+    const forged = await track(n, JSON.stringify({ name: "$404", path: "/forged" }));
+    assert.equal(forged.status, 400);
+    assert.equal((await forged.json()).error.details.field, "name");
+
+    const blog = await api(n, "/api/stats?app=blog");
+    assert.deepEqual(blog.by_app.not_found, [{ app: "blog", value: "/old-post", count: 2 }]);
+    assert.deepEqual(blog.totals, { views: 1, visitors: 1, events: 0 }, "404s are no views");
+    assert.deepEqual(blog.top.events, []);
+    assert.deepEqual(blog.by_app.paths, [{ app: "blog", value: "/", count: 1 }]);
+    const events = await api(n, "/api/stats/events?app=blog");
+    assert.deepEqual(events.recent, [], "404s are not events");
+    // Every app: the same path of two apps stays two entries.
+    const all = await api(n, "/api/stats");
+    assert.deepEqual(all.by_app.not_found, [
+      { app: "blog", value: "/old-post", count: 2 },
+      { app: "shop", value: "/old-post", count: 1 },
+    ]);
+    assert.deepEqual(all.by_app.paths, [
+      { app: "blog", value: "/", count: 1 },
+      { app: "shop", value: "/", count: 1 },
+    ]);
+    assert.deepEqual(all.top.paths, [{ value: "/", count: 2 }], "the merged list, as before");
+    // By hour too (hourly rollups are kept per app only).
+    const hourly = await api(n, `/api/stats?from=${T0 - HOUR_MS}&to=${T0 + HOUR_MS}&interval=hour`);
+    assert.deepEqual(hourly.by_app.not_found.map((x: Json) => [x.app, x.count]), [
+      ["blog", 2],
+      ["shop", 1],
+    ]);
+    assert.deepEqual(readRollups(n.storage.db), recount(n.storage.db));
   } finally {
     await n.close();
   }

@@ -47,6 +47,7 @@ const EXPECTED: Record<string, Policy> = {
   "GET /api/apps/:name/denokv": "admin",
   "GET /api/apps/:name/docs": "admin",
   "GET /api/apps/:name/docs/:collection": "admin",
+  "PUT /api/apps/:name/docs/:collection/:id": "admin",
   "DELETE /api/apps/:name/docs/:collection/:id": "admin",
   "GET /api/apps/:name/blobs": "admin",
   "GET /api/apps/:name/blobs/*key": "admin",

@@ -6,6 +6,7 @@
  * Like that file, they skip loudly without Chromium, and fail under CI.
  */
 import assert from "node:assert/strict";
+import axe from "axe-core";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { startTestNode, type TestNode } from "./helpers.ts";
 import { OWNER, setOwner } from "./admin_helpers.ts";
@@ -137,4 +138,24 @@ export function browserTest(name: string, fn: (node: TestNode, browser: Browser)
  */
 export async function holds(page: Page, expression: string): Promise<void> {
   await waitFor(() => page.evaluate<boolean>(expression), `the page to have ${expression}`);
+}
+
+/** axe-core's own source: evaluated in the page over CDP, so the dashboard's CSP allows it. */
+const AXE_SOURCE = (axe as unknown as { source: string }).source;
+
+/**
+ * The serious and critical violations axe-core finds on the page as it is
+ * now, one line each (empty when there are none).
+ */
+export async function seriousAxeViolations(page: Page): Promise<string[]> {
+  if (!await page.evaluate<boolean>("typeof window.axe === 'object'")) {
+    await page.evaluate(AXE_SOURCE);
+  }
+  const found = await page.evaluate<{ id: string; impact: string | null; targets: string[] }[]>(
+    `axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({
+      id: v.id, impact: v.impact, targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+    })))`,
+  );
+  return found.filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.targets.join(", ")}`);
 }

@@ -1,13 +1,15 @@
 /**
  * The owner's view of an app's own data (what its server code keeps through
- * `ctx.kv`, `ctx.docs` and `ctx.blobs`): list, read and delete entries.
- * Writing stays with the app.
+ * `ctx.kv`, `ctx.docs` and `ctx.blobs`): list, read and delete entries,
+ * and replace a document (the owner fixing a record by hand). Other writes
+ * stay with the app.
  */
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { findApp, intParam } from "../params.ts";
 import type * as Api from "../api_types.ts";
 import { type Answer, json } from "../respond.ts";
+import { readJsonObject } from "../json_body.ts";
 import { denoKvPage } from "../../runtime/mod.ts";
 
 // Refusals of the stores (a bad cursor, filter or key) reach the client
@@ -78,6 +80,24 @@ export function findDocs(c: RouteContext): Answer<Api.Page<Api.Doc>> {
   return json(
     c.server.storage.docs.find(id, c.params.collection, filter, { sort, limit, cursor }),
   );
+}
+
+/**
+ * `PUT /api/apps/{name}/docs/{collection}/{id}`: the body (a JSON object)
+ * replaces the document whole. It goes through the apps' write queue and
+ * the app's storage quota like the app's own writes, so a refusal keeps
+ * the stored document as it was.
+ */
+export async function replaceDoc(c: RouteContext): Promise<Answer<Api.DocReplaced>> {
+  const app = findApp(c);
+  const { collection, id: docId } = c.params;
+  const doc = await readJsonObject(c.req, { emptyIsObject: false });
+  const { storage, runtime } = c.server;
+  const max = runtime.quotas.limits(app.id).max_storage_bytes;
+  const write = () => storage.docs.replace(app.id, collection, docId, doc);
+  const found = await runtime.writes.run(app.id, () => storage.usage.guard(app.id, max, write));
+  if (!found) throw new HttpError(404, "DOC_NOT_FOUND", `No document '${docId}' in ${collection}`);
+  return json({ collection, id: docId, doc: storage.docs.get(app.id, collection, docId)! });
 }
 
 /** `DELETE /api/apps/{name}/docs/{collection}/{id}` */

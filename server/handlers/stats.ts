@@ -182,6 +182,10 @@ export async function stats(c: RouteContext): Promise<Answer<Api.Stats>> {
     totals: store.totals(app, spans),
     series: fill(store.counts(app, r.interval, r.from, r.to), r),
     top,
+    by_app: {
+      paths: store.topByApp(app, "path", spans, limit),
+      not_found: store.topByApp(app, "notfound", spans, limit),
+    },
     not_stored: store.notStored(app, r.from, r.to),
     ...legacyStats(c, app, now),
   });

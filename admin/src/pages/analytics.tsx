@@ -92,8 +92,19 @@ export function AnalyticsView(props: { app: string; compact?: boolean }) {
     return {
       times: s.map((p) => p.t),
       series: [
-        { label: "views", values: s.map((p) => p.views), color: "--chart-1" },
-        { label: "visitors", values: s.map((p) => p.visitors), color: "--chart-2" },
+        {
+          label: "views",
+          values: s.map((p) => p.views),
+          color: "--chart-1",
+          total: state.data?.totals.views,
+        },
+        // A visitor on several days is one visitor of the range: the node's total, not a sum.
+        {
+          label: "visitors",
+          values: s.map((p) => p.visitors),
+          color: "--chart-2",
+          total: state.data?.totals.visitors,
+        },
       ],
     };
   }, [state.data]);

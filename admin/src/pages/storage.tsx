@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type Api, api, type AppSummary } from "../api.ts";
 import { navigate } from "../router.ts";
+import { BulkBar, SelectAll, SelectOne, useSelection } from "../bulk_actions.tsx";
 import {
   bytes,
   Card,
@@ -126,9 +127,15 @@ function PrefixFilter(props: { label: string; value: string; onChange: (v: strin
   );
 }
 
+/** Orders numbers as numbers and text naturally ("doc2" before "doc10"). */
+const natural = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+
 function KvBrowser(props: { app: string }) {
   const { prefix, setPrefix, base, list } = usePrefixed<Api.KvEntry>(props.app, "kv");
   const [open, setOpen] = useState<Api.KvEntry>();
+  const selection = useSelection();
+  // The node lists keys in byte order ("key10" before "key2"); people read them naturally.
+  const items = [...list.items].sort((a, b) => natural.compare(a.key, b.key));
   const opener = useRef<HTMLElement | null>(null);
   const panel = useRef<HTMLElement>(null);
   useEffect(() => {
@@ -143,7 +150,7 @@ function KvBrowser(props: { app: string }) {
       <PrefixFilter label="Key prefix" value={prefix} onChange={setPrefix} />
       <Show state={list.first}>
         {() =>
-          list.items.length === 0
+          items.length === 0
             ? (
               <Empty title={prefix ? "No keys with this prefix" : "No keys"}>
                 Keys appear here when the app's server code calls{" "}
@@ -152,13 +159,44 @@ function KvBrowser(props: { app: string }) {
             )
             : (
               <>
+                <BulkBar
+                  noun="key"
+                  selection={selection}
+                  rows={items.map((i) => ({ key: i.key, row: { ...i } }))}
+                  file={`${props.app}-kv`}
+                  deleteUrl={(key) => `${base}/${keyPath(key)}`}
+                  onDeleted={list.first.reload}
+                />
                 <div class={"docs-view" + (open ? " with-panel" : "")}>
                   <div class="table-wrap">
                     <table class="table responsive">
-                      <TableHead columns={["Key", "Value", "Expires"]} actions />
+                      <thead>
+                        <tr>
+                          <th scope="col" class="pick">
+                            <SelectAll
+                              selection={selection}
+                              shown={items.map((i) => i.key)}
+                              label="Select every key shown"
+                            />
+                          </th>
+                          <th scope="col">Key</th>
+                          <th scope="col">Value</th>
+                          <th scope="col">Expires</th>
+                          <th scope="col">
+                            <span class="sr-only">Actions</span>
+                          </th>
+                        </tr>
+                      </thead>
                       <tbody>
-                        {list.items.map((i) => (
-                          <tr key={i.key}>
+                        {items.map((i) => (
+                          <tr key={i.key} class={open?.key === i.key ? "selected" : ""}>
+                            <td class="pick">
+                              <SelectOne
+                                selection={selection}
+                                k={i.key}
+                                label={`Select ${i.key}`}
+                              />
+                            </td>
                             <td data-label="Key">
                               <button
                                 type="button"
@@ -274,8 +312,6 @@ function cell(value: unknown): string {
   return preview(value);
 }
 
-/** Orders numbers as numbers and text naturally ("doc2" before "doc10"). */
-const natural = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 function compare(a: unknown, b: unknown): number {
   if (typeof a === "number" && typeof b === "number") return a - b;
   if (a === undefined) return b === undefined ? 0 : 1;
@@ -283,6 +319,121 @@ function compare(a: unknown, b: unknown): number {
   return natural.compare(
     typeof a === "string" ? a : JSON.stringify(a),
     typeof b === "string" ? b : JSON.stringify(b),
+  );
+}
+
+/**
+ * One document beside the table: read, or edited as JSON and saved whole
+ * (`PUT`); the node's refusal (bad JSON, over the quota) is shown here and
+ * the stored document stays as it was.
+ */
+function DocPanel(props: {
+  doc: Api.Doc;
+  url: string;
+  panel: { current: HTMLElement | null };
+  onClose: () => void;
+  onSaved: (doc: Api.Doc) => void;
+}) {
+  const { doc } = props;
+  const id = String(doc.id);
+  const [draft, setDraft] = useState<string>();
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const editor = useRef<HTMLTextAreaElement>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (draft !== undefined) editor.current?.focus();
+  }, [draft !== undefined]);
+  const stopEditing = () => {
+    setDraft(undefined);
+    setError(undefined);
+    requestAnimationFrame(() => editButton.current?.focus());
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    let value: unknown;
+    try {
+      value = JSON.parse(draft ?? "");
+    } catch {
+      setError("This is not valid JSON.");
+      return;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      setError("A document is a JSON object: { … }.");
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      const saved = await api<Api.DocReplaced>(props.url, { method: "PUT", body: value });
+      props.onSaved(saved.doc);
+      toast(`Saved ${id}`);
+      stopEditing();
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <aside
+      class="doc-panel"
+      aria-label={`Document ${id}`}
+      tabIndex={-1}
+      ref={props.panel}
+      onKeyDown={(e) => {
+        if (e.key !== "Escape") return;
+        if (draft !== undefined) {
+          e.stopPropagation();
+          stopEditing();
+        } else props.onClose();
+      }}
+    >
+      <div class="dialog-head">
+        <h3 class="mono">{id}</h3>
+        <button type="button" class="icon-btn" aria-label="Close" onClick={props.onClose}>
+          ×
+        </button>
+      </div>
+      {draft === undefined
+        ? (
+          <>
+            <pre class="code small">{JSON.stringify(doc, null, 2)}</pre>
+            <div class="row end">
+              <button
+                type="button"
+                class="btn small"
+                ref={editButton}
+                onClick={() => setDraft(JSON.stringify(doc, null, 2))}
+              >
+                Edit
+              </button>
+            </div>
+          </>
+        )
+        : (
+          <form class="stack" onSubmit={save}>
+            <label class="field">
+              <span>Document (JSON; the id stays)</span>
+              <textarea
+                ref={editor}
+                class="mono small doc-editor"
+                rows={Math.min(24, Math.max(6, draft.split("\n").length + 1))}
+                spellcheck={false}
+                value={draft}
+                onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)}
+              />
+            </label>
+            {error && <div class="notice error" role="alert">{error}</div>}
+            <div class="row end">
+              <button type="button" class="btn small" onClick={stopEditing}>Cancel</button>
+              <button type="submit" class="btn small primary" disabled={busy}>
+                {busy ? "Saving…" : "Save"}
+              </button>
+            </div>
+          </form>
+        )}
+    </aside>
   );
 }
 
@@ -303,6 +454,9 @@ function DocList(
   const [sort, setSort] = useState<{ field: string; desc: boolean }>({ field: "id", desc: false });
   const [search, setSearch] = useState("");
   const [open, setOpen] = useState<string>();
+  // Documents saved from the panel, shown without reloading the pages loaded.
+  const [edited, setEdited] = useState<Record<string, Api.Doc>>({});
+  const selection = useSelection();
   const opener = useRef<HTMLElement | null>(null);
   const panel = useRef<HTMLElement>(null);
   useEffect(() => {
@@ -312,16 +466,18 @@ function DocList(
     setOpen(undefined);
     requestAnimationFrame(() => opener.current?.focus());
   };
+  const docUrl = (id: string) => `${base}/${enc(collection)}/${enc(id)}`;
   return (
     <Show state={docs.first}>
       {() => {
-        if (docs.items.length === 0) return <Empty title="No documents match" />;
-        const columns = ["id", ...docColumns(docs.items)];
+        const items = docs.items.map((d) => edited[String(d.id)] ?? d);
+        if (items.length === 0) return <Empty title="No documents match" />;
+        const columns = ["id", ...docColumns(items)];
         const needle = search.trim().toLowerCase();
-        const shown = docs.items
+        const shown = items
           .filter((d) => !needle || JSON.stringify(d).toLowerCase().includes(needle))
           .sort((a, b) => (sort.desc ? -1 : 1) * compare(a[sort.field], b[sort.field]));
-        const current = docs.items.find((d) => String(d.id) === open);
+        const current = items.find((d) => String(d.id) === open);
         return (
           <>
             <input
@@ -332,11 +488,30 @@ function DocList(
               value={search}
               onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
             />
+            <BulkBar
+              noun="document"
+              selection={selection}
+              rows={shown.map((d) => ({ key: String(d.id), row: d }))}
+              file={`${collection}`}
+              deleteUrl={docUrl}
+              onDeleted={() => {
+                if (open !== undefined && selection.has(open)) setOpen(undefined);
+                docs.first.reload();
+                props.onChanged();
+              }}
+            />
             <div class={"docs-view" + (current ? " with-panel" : "")}>
               <div class="table-wrap">
                 <table class="table responsive docs-table">
                   <thead>
                     <tr>
+                      <th scope="col" class="pick">
+                        <SelectAll
+                          selection={selection}
+                          shown={shown.map((d) => String(d.id))}
+                          label="Select every document shown"
+                        />
+                      </th>
                       {columns.map((c) => (
                         <th
                           key={c}
@@ -364,6 +539,13 @@ function DocList(
                   <tbody>
                     {shown.map((d) => (
                       <tr key={String(d.id)} class={String(d.id) === open ? "selected" : ""}>
+                        <td class="pick">
+                          <SelectOne
+                            selection={selection}
+                            k={String(d.id)}
+                            label={`Select ${String(d.id)}`}
+                          />
+                        </td>
                         {columns.map((c) => (
                           <td key={c} data-label={c} class={c === "id" ? "mono" : ""}>
                             {c === "id"
@@ -386,7 +568,7 @@ function DocList(
                         <td class="actions">
                           <DeleteButton
                             what={`${collection}/${String(d.id)}`}
-                            url={`${base}/${enc(collection)}/${enc(String(d.id))}`}
+                            url={docUrl(String(d.id))}
                             onDone={() => {
                               if (String(d.id) === open) {
                                 setOpen(undefined);
@@ -403,21 +585,14 @@ function DocList(
                 {shown.length === 0 && <Empty title="No loaded document matches the search" />}
               </div>
               {current && (
-                <aside
-                  class="doc-panel"
-                  aria-label={`Document ${String(current.id)}`}
-                  tabIndex={-1}
-                  ref={panel}
-                  onKeyDown={(e) => e.key === "Escape" && close()}
-                >
-                  <div class="dialog-head">
-                    <h3 class="mono">{String(current.id)}</h3>
-                    <button type="button" class="icon-btn" aria-label="Close" onClick={close}>
-                      ×
-                    </button>
-                  </div>
-                  <pre class="code small">{JSON.stringify(current, null, 2)}</pre>
-                </aside>
+                <DocPanel
+                  key={String(current.id)}
+                  doc={current}
+                  url={docUrl(String(current.id))}
+                  panel={panel}
+                  onClose={close}
+                  onSaved={(doc) => setEdited((e) => ({ ...e, [String(doc.id)]: doc }))}
+                />
               )}
             </div>
             <p class="muted small">
