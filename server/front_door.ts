@@ -714,7 +714,9 @@ export class FrontDoor {
       // The common case (one new connection at the cap): one pass, no sort.
       let best: Connection | undefined;
       for (const c of this.#conns) {
-        if (c.inFlight > 0 || c.held > 0 || c.ctrl.signal.aborted || now - c.idleSince < minIdleMs) {
+        if (
+          c.inFlight > 0 || c.held > 0 || c.ctrl.signal.aborted || now - c.idleSince < minIdleMs
+        ) {
           continue;
         }
         if (!best || evictsBefore(c, best)) best = c;
@@ -892,7 +894,9 @@ let fdSymbol: symbol | undefined | null;
 /** The socket descriptor Deno keeps on a connection (internal, 2.9.6), if any. */
 function descriptorOf(conn: Deno.Conn): number | undefined {
   if (fdSymbol === undefined) {
-    fdSymbol = Object.getOwnPropertySymbols(conn).find((s) => s.description === "Deno.internal.fd") ??
+    fdSymbol = Object.getOwnPropertySymbols(conn).find((s) =>
+      s.description === "Deno.internal.fd"
+    ) ??
       null;
   }
   if (fdSymbol === null) return undefined;
