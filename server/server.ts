@@ -411,9 +411,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ),
     );
   }
-  // The server's own connection carries the apps' group commits: SQLite's
-  // automatic checkpoints move off its thread (storage/wal_checkpointer.ts).
-  if (!options.storage && !options.standby) storage.db.checkpointInBackground();
   const closing = new AbortController();
   const ctx = withRoutes({
     storage,

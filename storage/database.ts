@@ -1,6 +1,5 @@
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { StorageError } from "./storage_error.ts";
-import { WalCheckpointer } from "./wal_checkpointer.ts";
 
 export type Row = Record<string, unknown>;
 export type Params = SQLInputValue[];
@@ -10,13 +9,6 @@ export type CheckpointMode = "PASSIVE" | "FULL" | "RESTART" | "TRUNCATE";
 
 /** SQLite's default: a PASSIVE checkpoint after a commit that leaves this many WAL pages. */
 const AUTOCHECKPOINT_PAGES = 1000;
-/**
- * With checkpoints in the background: the writer's own, a backstop. Under
- * sustained writes a PASSIVE checkpoint beside them never catches up with
- * the WAL's end, so the WAL never starts over; past this many pages the
- * writer finishes the job (little is left to copy by then) and it does.
- */
-const BACKSTOP_PAGES = 4 * AUTOCHECKPOINT_PAGES;
 /** Without replication, a WAL that grew past this is cut back to it when it starts over. */
 const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
@@ -44,10 +36,6 @@ export class Database {
   };
   /** Called after each commit this connection makes (replication measures its lag by it). */
   onWrite?: (at: number) => void;
-  /** Runs SQLite's automatic checkpoints off this thread (`checkpointInBackground`). */
-  #checkpointer: WalCheckpointer | undefined;
-  /** SQLite's automatic checkpoints are wanted (no Litestream running). */
-  #autoCheckpoint = true;
 
   constructor(path: string, db: DatabaseSync) {
     this.path = path;
@@ -94,7 +82,7 @@ export class Database {
     this.#guard(sql);
     try {
       const r = this.#prepare(sql).run(...params);
-      if (this.#depth === 0) this.#committed();
+      if (this.#depth === 0) this.onWrite?.(Date.now());
       return { changes: Number(r.changes), lastId: Number(r.lastInsertRowid) };
     } catch (err) {
       throw this.#translate(err);
@@ -133,41 +121,10 @@ export class Database {
    */
   setReplication(state: { enabled: boolean; running: boolean }): void {
     this.#replicated = state.enabled;
-    this.#autoCheckpoint = !(state.enabled && state.running);
     if (!this.#db.isOpen) return;
-    this.#applyAutoCheckpoint();
+    const auto = state.enabled && state.running ? 0 : AUTOCHECKPOINT_PAGES;
+    this.#db.exec(`PRAGMA wal_autocheckpoint = ${auto}`);
     this.#db.exec(`PRAGMA journal_size_limit = ${state.enabled ? -1 : WAL_SIZE_LIMIT}`);
-  }
-
-  /**
-   * Moves the automatic checkpoints to a Worker of their own (the server's
-   * connection, where the group-commit writer runs): inside a COMMIT they
-   * cost it more than the writes. PASSIVE, never while Litestream runs; the
-   * writer keeps a checkpoint of its own at `BACKSTOP_PAGES`.
-   */
-  checkpointInBackground(): void {
-    if (this.#checkpointer || this.path === ":memory:" || !this.#db.isOpen) return;
-    this.#checkpointer = new WalCheckpointer(this.path);
-    this.#applyAutoCheckpoint();
-  }
-
-  /** Background checkpoints run so far (0 without `checkpointInBackground`). */
-  get backgroundCheckpoints(): number {
-    return this.#checkpointer?.runs ?? 0;
-  }
-
-  #applyAutoCheckpoint(): void {
-    const pages = !this.#autoCheckpoint
-      ? 0
-      : this.#checkpointer
-      ? BACKSTOP_PAGES
-      : AUTOCHECKPOINT_PAGES;
-    this.#db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
-  }
-
-  #committed(): void {
-    this.onWrite?.(Date.now());
-    if (this.#autoCheckpoint) this.#checkpointer?.written();
   }
 
   /** Whether replication is on (blocking checkpoints are refused). */
@@ -258,7 +215,7 @@ export class Database {
     try {
       const result = fn();
       this.#control("COMMIT");
-      this.#committed();
+      this.onWrite?.(Date.now());
       return result;
     } catch (err) {
       if (this.#db.isTransaction) this.#control("ROLLBACK");
@@ -309,24 +266,15 @@ export class Database {
     if (this.#db.isOpen) this.#db.close();
     this.#readOnly = false;
     this.#replicated = false;
-    this.#autoCheckpoint = true;
-    // The checkpointer's connection was to the old file.
-    const background = this.#checkpointer !== undefined;
-    this.#checkpointer?.close();
-    this.#checkpointer = undefined;
     try {
       this.#db = open();
     } catch (err) {
       this.#db = fallback();
       throw err;
-    } finally {
-      if (background) this.checkpointInBackground();
     }
   }
 
   close(): void {
-    this.#checkpointer?.close();
-    this.#checkpointer = undefined;
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
