@@ -38,3 +38,42 @@ Deno.test("cold apps hit at once fill each host's slots: ceil(apps / slots) host
     );
   }, { app_host_slots: slots });
 });
+
+Deno.test("an app waiting on slow I/O keeps 16 requests at its code while another app is busy", async () => {
+  await withTestNode(async (node) => {
+    // Holds each request until told: I/O the server's thread does not spend.
+    await deployFiles(node, "slow", {
+      "api/main.ts": `let release = () => {};
+let gate = new Promise<void>((r) => release = r);
+export default async (req: Request) => {
+  if (new URL(req.url).pathname === "/api/release") { release(); return new Response("released"); }
+  await gate;
+  return new Response("slow");
+};`,
+    });
+    await deployFiles(node, "busy", {
+      "api/main.ts": "export default () => new Response('busy');",
+    });
+    const slowId = node.storage.apps.get("slow")!.id;
+    const fair = node.server.context.runtime.fair;
+    let stop = false;
+    // The other app keeps the server shared throughout.
+    const busy = (async () => {
+      while (!stop) await (await node.fetch("/api/", { host: "busy.localhost" })).text();
+    })();
+    const held = Array.from({ length: 20 }, () => node.fetch("/api/", { host: "slow.localhost" }));
+    try {
+      await deadline(
+        (async () => {
+          while (fair.dispatched(slowId) < 16) await new Promise((r) => setTimeout(r, 10));
+        })(),
+        "16 of the slow app's requests at its code",
+      );
+    } finally {
+      await (await node.fetch("/api/release", { host: "slow.localhost" })).text();
+      stop = true;
+      await busy;
+    }
+    for (const r of await Promise.all(held)) assert.equal(await r.text(), "slow");
+  });
+});
