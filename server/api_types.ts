@@ -624,6 +624,12 @@ export interface Collection {
 /** A document of `GET /api/apps/:name/docs/:collection` (a `Page` of these). */
 export type Doc = { id: string } & Record<string, unknown>;
 
+/** `PUT /api/apps/:name/kv/*key`: the value as now stored. */
+export interface KvReplaced {
+  key: string;
+  value: unknown;
+}
+
 /** `PUT /api/apps/:name/docs/:collection/:id`: the document as now stored. */
 export interface DocReplaced {
   collection: string;
@@ -793,6 +799,7 @@ export interface ApiData {
   "POST /api/apps/:name/crons/:job/run": CronRun;
   "GET /api/apps/:name/logs": LogEntry[];
   "GET /api/apps/:name/kv": Page<KvEntry>;
+  "PUT /api/apps/:name/kv/*key": KvReplaced;
   "DELETE /api/apps/:name/kv/*key": KeyDeleted;
   "GET /api/apps/:name/denokv": Page<DenoKvEntry>;
   "GET /api/apps/:name/docs": Collection[];

@@ -81,6 +81,7 @@ const ANSWERS: { [K in keyof Api.ApiData]: "data" } & { [K in keyof Api.PlainAns
   "GET /api/apps/:name/logs": "data",
   "GET /api/apps/:name/logs/stream": "plain",
   "GET /api/apps/:name/kv": "data",
+  "PUT /api/apps/:name/kv/*key": "data",
   "DELETE /api/apps/:name/kv/*key": "data",
   "GET /api/apps/:name/denokv": "data",
   "GET /api/apps/:name/docs": "data",

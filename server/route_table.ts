@@ -32,6 +32,7 @@ import {
   listDenoKv,
   listKv,
   replaceDoc,
+  replaceKv,
 } from "./handlers/app_data.ts";
 import { streamLogs } from "./handlers/log_stream.ts";
 import { listPeers, peersStatus } from "./handlers/peers_status.ts";
@@ -261,7 +262,7 @@ export const ROUTES: readonly Route[] = [
     summary: "An app's recent log lines, oldest first (`?limit=&after=`)",
     handler: appLogs,
   },
-  // The owner's dashboard: live log tail, an app's data (read, delete, replace a document).
+  // The owner's dashboard: live log tail, an app's data (read, delete, replace a value or a document).
   {
     method: "GET",
     path: "/api/apps/:name/logs/stream",
@@ -275,6 +276,13 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary: "An app's key-value entries (`?prefix=&limit=&cursor=`)",
     handler: listKv,
+  },
+  {
+    method: "PUT",
+    path: "/api/apps/:name/kv/*key",
+    auth: "admin",
+    summary: 'Replace the value of one of an app\'s live keys (`{"value": …}`; its expiry stays)',
+    handler: replaceKv,
   },
   {
     method: "DELETE",

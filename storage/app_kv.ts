@@ -80,6 +80,25 @@ export class KvStore {
     );
   }
 
+  /**
+   * Replaces the value of a live key, keeping its expiry; false when there
+   * is no such key (an expired one included): the owner edits, never adds.
+   */
+  replace(appId: number, key: string, value: unknown): boolean {
+    checkAppId(appId);
+    checkKey(key, "key", MAX_KEY);
+    const text = toJson(value, "value", MAX_VALUE_BYTES);
+    const now = this.#now();
+    return this.#db.run(
+      `UPDATE app_kv SET value = ?, updated_at = ? WHERE app_id = ? AND key = ? AND ${LIVE}`,
+      text,
+      now,
+      appId,
+      key,
+      now,
+    ).changes > 0;
+  }
+
   /** True when a live key was deleted; an expired one is removed but reported absent. */
   delete(appId: number, key: string): boolean {
     checkAppId(appId);

@@ -83,6 +83,23 @@ Deno.test("kv: refusals throw StorageError and change nothing", () => {
   db.close();
 });
 
+Deno.test("kv: replace changes a live key's value and keeps its expiry; it never adds", () => {
+  const { db, kv, a, b, clock } = setup();
+  kv.set(a, "k", 1, { ttl: 5000 });
+  assert.equal(kv.replace(a, "k", { edited: true }), true);
+  assert.deepEqual(kv.get(a, "k"), { edited: true });
+  assert.equal(kv.list(a).items[0].expires_at, clock.now + 5000, "the expiry stays");
+  assert.equal(kv.replace(a, "missing", 1), false);
+  assert.equal(kv.replace(b, "k", 1), false, "another app's key");
+  assert.equal(kv.get(a, "missing"), undefined);
+  refused(() => kv.replace(a, "k", { n: Infinity }), "VALIDATION_FAILED", "value");
+  refused(() => kv.replace(a, "k", "x".repeat(1024 * 1024)), "LIMIT_EXCEEDED", "value");
+  assert.deepEqual(kv.get(a, "k"), { edited: true });
+  clock.advance(5000);
+  assert.equal(kv.replace(a, "k", 2), false, "an expired key is absent");
+  db.close();
+});
+
 Deno.test("kv: ttl expires keys by the injected clock; purgeExpired removes them", () => {
   const { db, kv, a, clock } = setup();
   kv.set(a, "short", "s", { ttl: 1000 });

@@ -281,6 +281,62 @@ Deno.test("the owner replaces a document; bad JSON, a missing document and the q
   }
 });
 
+Deno.test("the owner replaces a key's value; bad JSON, no value, a missing key and the quota are refused", async () => {
+  const node = await startTestNode();
+  try {
+    const id = await appWithData(node);
+    const put = async (path: string, body: string, token = node.tokens.admin) => {
+      const res = await node.fetch(path, {
+        method: "PUT",
+        body,
+        token,
+        headers: { "content-type": "application/json" },
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    const ok = await put("/api/apps/notes/kv/user/1", '{"value":{"name":"Ada L."}}');
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.deepEqual(ok.body.data, { key: "user/1", value: { name: "Ada L." } });
+    assert.deepEqual(node.storage.kv.get(id, "user/1"), { name: "Ada L." });
+    assert.equal((await put("/api/apps/notes/kv/count", '{"value":null}')).status, 200);
+    assert.equal(node.storage.kv.get(id, "count"), null);
+
+    const before = node.storage.kv.list(id).items;
+    const refusals: [string, string, number, string][] = [
+      ["/api/apps/notes/kv/user/1", "{oops", 400, "INVALID_JSON"],
+      ["/api/apps/notes/kv/user/1", '"just a string"', 400, "INVALID_JSON"],
+      ["/api/apps/notes/kv/user/1", '{"name":"no value field"}', 400, "VALIDATION_FAILED"],
+      ["/api/apps/notes/kv/nope", '{"value":1}', 404, "KEY_NOT_FOUND"],
+      ["/api/apps/nope/kv/user/1", '{"value":1}', 404, "APP_NOT_FOUND"],
+    ];
+    for (const [path, body, status, code] of refusals) {
+      const res = await put(path, body);
+      assert.equal(res.status, status, `${path} ${body}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.code, code, body);
+    }
+    assert.equal(
+      (await put("/api/apps/notes/kv/user/1", '{"value":1}', node.tokens.deploy)).status,
+      403,
+    );
+    assert.equal(node.storage.kv.get(id, "nope"), undefined, "an edit never adds a key");
+    assert.deepEqual(node.storage.kv.list(id).items, before);
+
+    const used = node.storage.usage.stored(id);
+    const limits = await node.fetch("/api/apps/notes/limits", {
+      method: "PUT",
+      body: JSON.stringify({ max_storage_bytes: used + 20 }),
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(limits.status, 200, await limits.text());
+    const big = await put("/api/apps/notes/kv/user/1", JSON.stringify({ value: "x".repeat(200) }));
+    assert.equal(big.status, 507);
+    assert.equal(big.body.error.code, "QUOTA_EXCEEDED");
+    assert.deepEqual(node.storage.kv.list(id).items, before);
+  } finally {
+    await node.close();
+  }
+});
+
 Deno.test("apps report whether they run server code, and their manifest", async () => {
   const node = await startTestNode();
   try {

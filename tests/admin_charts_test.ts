@@ -34,6 +34,7 @@ function stats(to: number) {
     totals: { views, visitors: 2_345, events: 0 },
     series,
     top: { paths: [], referrers: [], browsers: [], oses: [], devices: [], events: [], sources: [] },
+    by_app: { paths: [], not_found: [] },
     not_stored: 0,
   };
 }

@@ -280,3 +280,58 @@ browserTest(
     assert.deepEqual(failures, [], failures.join("\n"));
   },
 );
+
+browserTest(
+  "storage: a KV value edited by keyboard alone beside its row; a refusal keeps it",
+  async (node, browser) => {
+    const id = await shop(node);
+    node.storage.kv.set(id, "greeting", { text: "hello" }, { ttl: 3_600_000 });
+    node.storage.kv.set(id, "visits", 42);
+    const expires = node.storage.kv.list(id).items[0].expires_at;
+    const { ctx, page, admin } = await signedIn(node, browser);
+    try {
+      await page.goto(admin + "/storage?app=shop");
+      await heading(page, "Storage");
+      await page.getByRole("button", { name: "greeting", exact: true }).focus();
+      await page.keyboard.press("Enter");
+      const panel = page.getByRole("complementary", { name: "Value of greeting" });
+      await panel.waitFor();
+      await holds(
+        page,
+        "document.activeElement?.getAttribute('aria-label') === 'Value of greeting'",
+      );
+      // Tab to Edit (past Close), Enter: the editor has focus.
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Tab");
+      await holds(page, "document.activeElement?.textContent === 'Edit'");
+      await page.keyboard.press("Enter");
+      await holds(page, "document.activeElement?.tagName === 'TEXTAREA'");
+      await page.keyboard.press("ControlOrMeta+a");
+      await page.keyboard.type('{"text": "hi"');
+      // Tab past Cancel to Save.
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Enter");
+      await panel.getByRole("alert").filter({ hasText: "not valid JSON" }).waitFor();
+      assert.deepEqual(node.storage.kv.get(id, "greeting"), { text: "hello" });
+
+      await panel.getByRole("textbox").focus();
+      await page.keyboard.press("ControlOrMeta+a");
+      await page.keyboard.type('{"text": "hi", "by": "hand"}');
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Enter");
+      await panel.locator("pre.code").filter({ hasText: '"by": "hand"' }).waitFor();
+      assert.deepEqual(node.storage.kv.get(id, "greeting"), { text: "hi", by: "hand" });
+      assert.equal(node.storage.kv.list(id).items[0].expires_at, expires, "the expiry stays");
+      // The row shows the new value; Escape closes the panel back to its key.
+      await page.locator('td[data-label="Value"]', { hasText: '"by":"hand"' }).waitFor();
+      await holds(page, "document.activeElement?.textContent === 'Edit'");
+      await page.keyboard.press("Escape");
+      await panel.waitFor({ state: "detached" });
+      await holds(page, "document.activeElement?.textContent === 'greeting'");
+    } finally {
+      await ctx.close();
+    }
+  },
+);

@@ -43,6 +43,7 @@ const EXPECTED: Record<string, Policy> = {
   "GET /api/apps/:name/logs": "read",
   "GET /api/apps/:name/logs/stream": "read",
   "GET /api/apps/:name/kv": "admin",
+  "PUT /api/apps/:name/kv/*key": "admin",
   "DELETE /api/apps/:name/kv/*key": "admin",
   "GET /api/apps/:name/denokv": "admin",
   "GET /api/apps/:name/docs": "admin",

@@ -1,8 +1,8 @@
 /**
  * The owner's view of an app's own data (what its server code keeps through
  * `ctx.kv`, `ctx.docs` and `ctx.blobs`): list, read and delete entries,
- * and replace a document (the owner fixing a record by hand). Other writes
- * stay with the app.
+ * and replace a key's value or a document (the owner fixing a record by
+ * hand). Other writes stay with the app.
  */
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
@@ -48,6 +48,26 @@ export function deleteKv(c: RouteContext): Answer<Api.KeyDeleted> {
     throw new HttpError(404, "KEY_NOT_FOUND", `No key '${key}'`);
   }
   return json({ key, deleted: true });
+}
+
+/**
+ * `PUT /api/apps/{name}/kv/{key}` with `{"value": …}`: a new value for a live
+ * key (its expiry kept), through the write queue and the storage quota like
+ * the app's own writes; a refusal leaves the stored value as it was.
+ */
+export async function replaceKv(c: RouteContext): Promise<Answer<Api.KvReplaced>> {
+  const app = findApp(c);
+  const key = c.params.key;
+  const body = await readJsonObject(c.req, { emptyIsObject: false });
+  if (!("value" in body)) {
+    throw HttpError.validation("value", "required", 'the body must be {"value": …}');
+  }
+  const { storage, runtime } = c.server;
+  const max = runtime.quotas.limits(app.id).max_storage_bytes;
+  const write = () => storage.kv.replace(app.id, key, body.value);
+  const found = await runtime.writes.run(app.id, () => storage.usage.guard(app.id, max, write));
+  if (!found) throw new HttpError(404, "KEY_NOT_FOUND", `No key '${key}'`);
+  return json({ key, value: storage.kv.get(app.id, key) });
 }
 
 /** `GET /api/apps/{name}/docs`: the app's collections and their sizes. */

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { type Api, api, type AppSummary } from "../api.ts";
 import { navigate } from "../router.ts";
 import { BulkBar, SelectAll, SelectOne, useSelection } from "../bulk_actions.tsx";
+import { JsonPanel } from "../json_panel.tsx";
 import {
   bytes,
   Card,
@@ -134,13 +135,16 @@ function KvBrowser(props: { app: string }) {
   const { prefix, setPrefix, base, list } = usePrefixed<Api.KvEntry>(props.app, "kv");
   const [open, setOpen] = useState<Api.KvEntry>();
   const selection = useSelection();
+  // Values saved from the panel, shown without reloading the pages loaded.
+  const [edited, setEdited] = useState<Record<string, Api.KvEntry>>({});
   // The node lists keys in byte order ("key10" before "key2"); people read them naturally.
-  const items = [...list.items].sort((a, b) => natural.compare(a.key, b.key));
+  const items = list.items.map((i) => edited[i.key] ?? i)
+    .sort((a, b) => natural.compare(a.key, b.key));
   const opener = useRef<HTMLElement | null>(null);
   const panel = useRef<HTMLElement>(null);
   useEffect(() => {
     if (open) panel.current?.focus();
-  }, [open]);
+  }, [open?.key]); // a saved value keeps focus where it is
   const close = () => {
     setOpen(undefined);
     requestAnimationFrame(() => opener.current?.focus());
@@ -229,21 +233,24 @@ function KvBrowser(props: { app: string }) {
                     </table>
                   </div>
                   {open && (
-                    <aside
-                      class="doc-panel"
-                      aria-label={`Value of ${open.key}`}
-                      tabIndex={-1}
-                      ref={panel}
-                      onKeyDown={(e) => e.key === "Escape" && close()}
-                    >
-                      <div class="dialog-head">
-                        <h3 class="mono">{open.key}</h3>
-                        <button type="button" class="icon-btn" aria-label="Close" onClick={close}>
-                          ×
-                        </button>
-                      </div>
-                      <pre class="code small">{JSON.stringify(open.value, null, 2)}</pre>
-                    </aside>
+                    <JsonPanel
+                      key={open.key}
+                      label={`Value of ${open.key}`}
+                      title={open.key}
+                      value={open.value}
+                      editLabel="Value (JSON; its expiry stays)"
+                      save={async (v) => {
+                        const saved = await api<Api.KvReplaced>(`${base}/${keyPath(open.key)}`, {
+                          method: "PUT",
+                          body: { value: v },
+                        });
+                        const entry = { ...open, value: saved.value };
+                        setEdited((e) => ({ ...e, [open.key]: entry }));
+                        setOpen(entry);
+                      }}
+                      panel={panel}
+                      onClose={close}
+                    />
                   )}
                 </div>
                 <More cursor={list.cursor} loading={list.loadingMore} onMore={list.loadMore} />
@@ -319,121 +326,6 @@ function compare(a: unknown, b: unknown): number {
   return natural.compare(
     typeof a === "string" ? a : JSON.stringify(a),
     typeof b === "string" ? b : JSON.stringify(b),
-  );
-}
-
-/**
- * One document beside the table: read, or edited as JSON and saved whole
- * (`PUT`); the node's refusal (bad JSON, over the quota) is shown here and
- * the stored document stays as it was.
- */
-function DocPanel(props: {
-  doc: Api.Doc;
-  url: string;
-  panel: { current: HTMLElement | null };
-  onClose: () => void;
-  onSaved: (doc: Api.Doc) => void;
-}) {
-  const { doc } = props;
-  const id = String(doc.id);
-  const [draft, setDraft] = useState<string>();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const editor = useRef<HTMLTextAreaElement>(null);
-  const editButton = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    if (draft !== undefined) editor.current?.focus();
-  }, [draft !== undefined]);
-  const stopEditing = () => {
-    setDraft(undefined);
-    setError(undefined);
-    requestAnimationFrame(() => editButton.current?.focus());
-  };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    let value: unknown;
-    try {
-      value = JSON.parse(draft ?? "");
-    } catch {
-      setError("This is not valid JSON.");
-      return;
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      setError("A document is a JSON object: { … }.");
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
-    try {
-      const saved = await api<Api.DocReplaced>(props.url, { method: "PUT", body: value });
-      props.onSaved(saved.doc);
-      toast(`Saved ${id}`);
-      stopEditing();
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <aside
-      class="doc-panel"
-      aria-label={`Document ${id}`}
-      tabIndex={-1}
-      ref={props.panel}
-      onKeyDown={(e) => {
-        if (e.key !== "Escape") return;
-        if (draft !== undefined) {
-          e.stopPropagation();
-          stopEditing();
-        } else props.onClose();
-      }}
-    >
-      <div class="dialog-head">
-        <h3 class="mono">{id}</h3>
-        <button type="button" class="icon-btn" aria-label="Close" onClick={props.onClose}>
-          ×
-        </button>
-      </div>
-      {draft === undefined
-        ? (
-          <>
-            <pre class="code small">{JSON.stringify(doc, null, 2)}</pre>
-            <div class="row end">
-              <button
-                type="button"
-                class="btn small"
-                ref={editButton}
-                onClick={() => setDraft(JSON.stringify(doc, null, 2))}
-              >
-                Edit
-              </button>
-            </div>
-          </>
-        )
-        : (
-          <form class="stack" onSubmit={save}>
-            <label class="field">
-              <span>Document (JSON; the id stays)</span>
-              <textarea
-                ref={editor}
-                class="mono small doc-editor"
-                rows={Math.min(24, Math.max(6, draft.split("\n").length + 1))}
-                spellcheck={false}
-                value={draft}
-                onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)}
-              />
-            </label>
-            {error && <div class="notice error" role="alert">{error}</div>}
-            <div class="row end">
-              <button type="button" class="btn small" onClick={stopEditing}>Cancel</button>
-              <button type="submit" class="btn small primary" disabled={busy}>
-                {busy ? "Saving…" : "Save"}
-              </button>
-            </div>
-          </form>
-        )}
-    </aside>
   );
 }
 
@@ -585,13 +477,25 @@ function DocList(
                 {shown.length === 0 && <Empty title="No loaded document matches the search" />}
               </div>
               {current && (
-                <DocPanel
+                <JsonPanel
                   key={String(current.id)}
-                  doc={current}
-                  url={docUrl(String(current.id))}
+                  label={`Document ${String(current.id)}`}
+                  title={String(current.id)}
+                  value={current}
+                  editLabel="Document (JSON; the id stays)"
+                  check={(v) =>
+                    typeof v !== "object" || v === null || Array.isArray(v)
+                      ? "A document is a JSON object: { … }."
+                      : undefined}
+                  save={async (v) => {
+                    const saved = await api<Api.DocReplaced>(docUrl(String(current.id)), {
+                      method: "PUT",
+                      body: v,
+                    });
+                    setEdited((e) => ({ ...e, [saved.id]: saved.doc }));
+                  }}
                   panel={panel}
                   onClose={close}
-                  onSaved={(doc) => setEdited((e) => ({ ...e, [String(doc.id)]: doc }))}
                 />
               )}
             </div>
