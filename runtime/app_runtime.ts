@@ -98,13 +98,16 @@ const CRASH_SETTLE_MS = 500;
 /**
  * While several apps are served: requests each app may always have at its
  * code, and all apps together past which the busiest wait (runtime/fair_share.ts).
- * A place is held until the answer's head, so an app waiting on slow I/O
- * holds places without using the server: the floor keeps such an app at 16
- * at once (a floor of 4 gave reads beside a flooding writer 0.42x, but held
- * an I/O-bound app to 4 requests at a time: tests/runtime_placement_test.ts).
  */
-const FAIR_FLOOR = 16;
-const FAIR_BUDGET = 32;
+const FAIR_FLOOR = 4;
+const FAIR_BUDGET = 8;
+/**
+ * A request still unanswered after this long gives its place back: it is
+ * waiting on I/O (a fetch, a timer), not using the server, and an app doing
+ * slow I/O would otherwise be held to `FAIR_FLOOR` requests at a time
+ * beside a busy app (tests/runtime_placement_test.ts).
+ */
+const FAIR_HOLD_MS = 50;
 
 const INCIDENT_TEXT: Record<Incident, string> = {
   timeout: "a request passed its deadline",
@@ -282,10 +285,18 @@ export class AppRuntime {
       this.fair.leave(target.appId);
       return problem(503, "APP_RESTARTING", "The app is restarting", { "retry-after": "1" });
     }
+    let placed = true;
+    const giveBack = () => {
+      if (!placed) return;
+      placed = false;
+      this.fair.leave(target.appId);
+    };
+    const slow = setTimeout(giveBack, FAIR_HOLD_MS);
     try {
       return await channel.request(req, inline);
     } finally {
-      this.fair.leave(target.appId);
+      clearTimeout(slow);
+      giveBack();
     }
   }
 

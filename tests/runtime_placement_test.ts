@@ -44,18 +44,21 @@ Deno.test("an app waiting on slow I/O keeps 16 requests at its code while anothe
     // Holds each request until told: I/O the server's thread does not spend.
     await deployFiles(node, "slow", {
       "api/main.ts": `let release = () => {};
-let gate = new Promise<void>((r) => release = r);
+const gate = new Promise<void>((r) => release = r);
+let waiting = 0;
 export default async (req: Request) => {
-  if (new URL(req.url).pathname === "/api/release") { release(); return new Response("released"); }
+  const path = new URL(req.url).pathname;
+  if (path === "/api/release") { release(); return new Response("released"); }
+  if (path === "/api/waiting") return new Response(String(waiting));
+  waiting++;
   await gate;
+  waiting--;
   return new Response("slow");
 };`,
     });
     await deployFiles(node, "busy", {
       "api/main.ts": "export default () => new Response('busy');",
     });
-    const slowId = node.storage.apps.get("slow")!.id;
-    const fair = node.server.context.runtime.fair;
     let stop = false;
     // The other app keeps the server shared throughout.
     const busy = (async () => {
@@ -65,9 +68,13 @@ export default async (req: Request) => {
     try {
       await deadline(
         (async () => {
-          while (fair.dispatched(slowId) < 16) await new Promise((r) => setTimeout(r, 10));
+          for (;;) {
+            const n = await (await node.fetch("/api/waiting", { host: "slow.localhost" })).text();
+            if (Number(n) >= 16) return;
+            await new Promise((r) => setTimeout(r, 20));
+          }
         })(),
-        "16 of the slow app's requests at its code",
+        "16 of the slow app's requests at its code at once",
       );
     } finally {
       await (await node.fetch("/api/release", { host: "slow.localhost" })).text();
