@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ARTIFACTS, launch, skipBrowser } from "./browser_helpers.ts";
+import { ARTIFACTS, launch, skipBrowser, watch } from "./browser_helpers.ts";
 import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
 import { hostFetch } from "./http_client.ts";
 import { OWNER, setOwner } from "./admin_helpers.ts";
@@ -18,23 +18,6 @@ import { encodeKey } from "../runtime/worker/kv_key.ts";
 import { serialize } from "node:v8";
 
 const FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-
-/** Collects what the page reports as broken: script errors, CSP violations, failed loads. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => {
-    // Failed requests are judged below, by their URL and status.
-    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
-      problems.push(`console: ${m.text()}`);
-    }
-  });
-  page.on("response", (r) => {
-    // 401 is how the app learns it is signed out (and a wrong password answers 401).
-    if (r.status() >= 400 && r.status() !== 401) problems.push(`${r.status()} ${r.url()}`);
-  });
-  return problems;
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   await Deno.mkdir(ARTIFACTS, { recursive: true });

@@ -59,11 +59,13 @@ export function watch(page: Page): string[] {
   const problems: string[] = [];
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
+    // Failed requests are judged below, by their URL and status.
     if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
       problems.push(`console: ${m.text()}`);
     }
   });
   page.on("response", (r) => {
+    // 401 is how the app learns it is signed out (and a wrong password answers 401).
     if (r.status() >= 400 && r.status() !== 401) problems.push(`${r.status()} ${r.url()}`);
   });
   return problems;
