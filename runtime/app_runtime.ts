@@ -225,10 +225,12 @@ export class AppRuntime {
     }
     const max = s.app_max_body_bytes;
     let inline: Uint8Array | undefined;
-    // The method first: asking a GET for its body costs a stream.
-    if (req.method !== "GET" && req.method !== "HEAD" && req.body) {
-      const length = req.headers.get("content-length");
-      const n = length === null ? NaN : Number(length);
+    // The method and the declared length first: asking for the body makes a stream.
+    const length = req.method === "GET" || req.method === "HEAD"
+      ? null
+      : req.headers.get("content-length");
+    if (length !== null) {
+      const n = Number(length);
       if (n > max) return tooLarge(max);
       if (n <= INLINE_UPLOAD) {
         try {

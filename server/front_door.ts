@@ -31,6 +31,7 @@
 import { clientKey } from "./client_address.ts";
 import { HttpError } from "./http_error.ts";
 import type { Sockopt } from "./sockopt.ts";
+import { BodyGuard, guardBody } from "../lib/body_guard.ts";
 import { errorResponse } from "../lib/error_response.ts";
 
 type Handler = (
@@ -123,6 +124,33 @@ export interface DoorStats {
 
 type AnyListener = Deno.Listener<Deno.TcpConn, Deno.NetAddr> | Deno.TlsListener;
 type AnyConn = Deno.TcpConn | Deno.TlsConn;
+
+/**
+ * Bodies up to this declared size are guarded, not wrapped: every reader of
+ * such bodies waits through the guard (`readBody`, `boundedBody`; an app's
+ * body this small is read whole before it is sent to the app).
+ */
+const GUARDED_BODY_MAX = 64 * 1024;
+
+/**
+ * How a request's body is watched for stalls: not at all (none, or not
+ * read: the request is shed), by a guard (small and declared), or by
+ * wrapping it. Decided from the head where it can be, because asking a
+ * request for its `body` makes a stream.
+ */
+function bodyLane(req: Request): "none" | "guard" | "wrap" {
+  const length = req.headers.get("content-length");
+  if (length !== null) {
+    const n = Number(length);
+    if (n === 0) return "none";
+    if (n <= GUARDED_BODY_MAX) return "guard";
+    return "wrap";
+  }
+  if ((req.method === "GET" || req.method === "HEAD") && !req.headers.has("transfer-encoding")) {
+    return "none";
+  }
+  return req.body === null ? "none" : "wrap";
+}
 
 /** A request body being read by a handler, watched for stalls. */
 interface BodyWatch {
@@ -540,8 +568,9 @@ export class FrontDoor {
     this.stats.inFlight++;
     if (this.#closing) c.closeAfterResponse = true;
     const shed = this.stats.inFlight > this.#limits.maxRequestsInFlight || this.#lagging();
-    const watched = req.body === null || shed ? undefined : this.#watchBody(c, req);
-    const watch = watched?.watch;
+    const lane = shed ? "none" : bodyLane(req);
+    const watched = lane === "wrap" ? this.#watchBody(c, req) : undefined;
+    const watch = lane === "guard" ? this.#guard(c, req) : watched?.watch;
     let done = false;
     const finish = () => {
       if (done) return;
@@ -570,6 +599,14 @@ export class FrontDoor {
       return overloaded();
     }
     return this.#handler(watched ? watched.req : req, info);
+  }
+
+  /** A small body's guard: its readers wait through it (`lib/body_guard.ts`). */
+  #guard(c: Connection, req: Request): BodyWatch {
+    const guard = new BodyGuard();
+    guardBody(req, guard);
+    c.bodies.add(guard);
+    return guard;
   }
 
   /**

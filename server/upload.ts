@@ -1,3 +1,4 @@
+import { bodyGuardOf } from "../lib/body_guard.ts";
 import { BodyTooLargeError } from "../lib/read_body.ts";
 import { fileSource, type ZipSource } from "../lib/zip_reader.ts";
 
@@ -81,12 +82,16 @@ export async function* boundedBody(
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (declared > max) throw new BodyTooLargeError(max);
   if (!req.body) return;
+  const guard = bodyGuardOf(req);
   const reader = req.body.getReader();
   let size = 0;
   try {
     while (true) {
-      const { done, value } = await reader.read();
-      if (done) return;
+      const { done, value } = await (guard ? guard.wait(reader.read()) : reader.read());
+      if (done) {
+        if (guard) guard.ended = true;
+        return;
+      }
       size += value.byteLength;
       if (size > max) throw new BodyTooLargeError(max);
       yield value;
