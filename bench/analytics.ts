@@ -546,32 +546,125 @@ async function profiles(
   return out;
 }
 
+/**
+ * `FAZT_BENCH_ANALYTICS_CASES=ingest,serving,query` runs only those parts
+ * (while working on one figure). Unset: all of them.
+ */
+function casesWanted(): (name: "ingest" | "serving" | "query") => boolean {
+  const raw = Deno.env.get("FAZT_BENCH_ANALYTICS_CASES");
+  if (!raw) return () => true;
+  const set = new Set(raw.split(",").map((c) => c.trim()).filter(Boolean));
+  return (name) => set.has(name);
+}
+
+type Ingest = Awaited<ReturnType<typeof ingest>>;
+type Serving = Awaited<ReturnType<typeof serving>>;
+type Query = Awaited<ReturnType<typeof query>>;
+
+const rr = (xs: number[]) => xs.map(fmtRatio).join(" ");
+const cpu = (us: number) => `${us} µs`;
+
+function ingestTargets(ing: Ingest): TargetCheck[] {
+  const t = atLeast("ingest / bare Deno.serve hello req/s", ing.ratio_ingest_hello, 0.5);
+  if (ing.lost) {
+    t.pass = false;
+    t.note = "events were lost";
+  } else t.note = "no loss: every answered event stored, none dropped";
+  return [t, atLeast("ingest with limits / without", ing.ratio_limited_unlimited, 0.95)];
+}
+
+function ingestRows(ing: Ingest): string[][] {
+  return [
+    ["bare Deno.serve hello req/s", fmt(ing.rps.hello), "", "", cpu(ing.cpu_us.hello), ""],
+    [
+      "ingest events/s (limits on)",
+      fmt(ing.rps.ingest),
+      `${fmtRatio(ing.ratio_ingest_hello)} of hello`,
+      rr(ing.round_ratios.ingest_hello),
+      cpu(ing.cpu_us.ingest),
+      `${fmtRatio(ing.cpu_ratio_ingest_hello)} of hello`,
+    ],
+    [
+      "ingest events/s (limits off)",
+      fmt(ing.rps.unlimited),
+      `on/off ${fmtRatio(ing.ratio_limited_unlimited)}`,
+      rr(ing.round_ratios.limited_unlimited),
+      cpu(ing.cpu_us.unlimited),
+      `on/off ${fmtRatio(ing.cpu_ratio_limited_unlimited)}`,
+    ],
+    ["ingest lost", ing.lost ? "yes" : "no", "", "", "", ""],
+  ];
+}
+
+function servingRows(srv: Serving): string[][] {
+  return [
+    [
+      "HTML counted req/s",
+      fmt(srv.counted_rps),
+      `${fmtRatio(srv.ratio)} of uncounted`,
+      rr(srv.round_ratios),
+      cpu(srv.cpu_us.counted),
+      `${fmtRatio(srv.cpu_ratio)} of uncounted`,
+    ],
+    [
+      "HTML uncounted req/s",
+      fmt(srv.uncounted_rps),
+      "",
+      `${srv.uncounted_stored} stored`,
+      cpu(srv.cpu_us.uncounted),
+      "",
+    ],
+  ];
+}
+
+function queryTargets(q: Query): TargetCheck[] {
+  return [
+    atMost("90-day stats, 10M raw events, one app (median)", q.day_90.median_ms, 50, " ms"),
+    atMost("90-day stats, 10M raw events, all apps (median)", q.all_apps_90d.median_ms, 50, " ms"),
+  ];
+}
+
+function queryRows(q: Query): string[][] {
+  const timed = (label: string, x: { median_ms: number; p95_ms: number }) => [
+    label,
+    `${x.median_ms} ms`,
+    "",
+    `p95 ${x.p95_ms} ms`,
+    "",
+    "",
+  ];
+  return [
+    [
+      "raw events generated",
+      fmt(q.events),
+      "",
+      `${q.generate_s} s, ${fmt(q.db_mib)} MiB database`,
+      "",
+      "",
+    ],
+    timed("90 days by day, one app", q.day_90),
+    timed("90 days, all apps", q.all_apps_90d),
+    timed("7 days by hour, one app", q.hour_7d),
+  ];
+}
+
 async function run(ctx: BenchContext): Promise<BenchResult> {
   const notes: string[] = [];
-  const ing = await ingest(ctx, notes);
-  const srv = await serving(ctx);
-  const prof = ctx.opts.profile ? await profiles(ctx, ing, srv) : undefined;
-  for (const n of [ing.nodes.limited, ing.nodes.unlimited, srv.nodes.on, srv.nodes.off]) {
-    await n.fazt.proc.stop("SIGTERM", 15_000);
-  }
-  const q = await query(ctx);
-  const targets: TargetCheck[] = [];
-  const ingestTarget = atLeast("ingest / bare Deno.serve hello req/s", ing.ratio_ingest_hello, 0.5);
-  if (ing.lost) {
-    ingestTarget.pass = false;
-    ingestTarget.note = "events were lost";
-  } else ingestTarget.note = "no loss: every answered event stored, none dropped";
-  targets.push(ingestTarget);
-  targets.push(atLeast("ingest with limits / without", ing.ratio_limited_unlimited, 0.95));
-  targets.push(atLeast("counted / uncounted HTML req/s", srv.ratio, 0.95));
-  targets.push(
-    atMost("90-day stats, 10M raw events, one app (median)", q.day_90.median_ms, 50, " ms"),
-  );
-  targets.push(
-    atMost("90-day stats, 10M raw events, all apps (median)", q.all_apps_90d.median_ms, 50, " ms"),
-  );
-  const rr = (xs: number[]) => xs.map(fmtRatio).join(" ");
-  const cpu = (us: number) => `${us} µs`;
+  const want = casesWanted();
+  const ing = want("ingest") ? await ingest(ctx, notes) : undefined;
+  const srv = want("serving") ? await serving(ctx) : undefined;
+  const prof = ctx.opts.profile && ing && srv ? await profiles(ctx, ing, srv) : undefined;
+  const nodes = [
+    ...(ing ? [ing.nodes.limited, ing.nodes.unlimited] : []),
+    ...(srv ? [srv.nodes.on, srv.nodes.off] : []),
+  ];
+  for (const n of nodes) await n.fazt.proc.stop("SIGTERM", 15_000);
+  const q = want("query") ? await query(ctx) : undefined;
+  const targets: TargetCheck[] = [
+    ...(ing ? ingestTargets(ing) : []),
+    ...(srv ? [atLeast("counted / uncounted HTML req/s", srv.ratio, 0.95)] : []),
+    ...(q ? queryTargets(q) : []),
+  ];
   const tables: Table[] = [{
     title:
       `analytics: wrk -t${ctx.opts.threads} -c${ctx.opts.connections} -d${ctx.opts.duration}s, ` +
@@ -579,72 +672,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       `server's per request (its ratio: the throughput ratio CPU alone allows)`,
     columns: ["measure", "value", "ratio (req/s)", "per round", "CPU/request", "ratio (CPU)"],
     rows: [
-      ["bare Deno.serve hello req/s", fmt(ing.rps.hello), "", "", cpu(ing.cpu_us.hello), ""],
-      [
-        "ingest events/s (limits on)",
-        fmt(ing.rps.ingest),
-        `${fmtRatio(ing.ratio_ingest_hello)} of hello`,
-        rr(ing.round_ratios.ingest_hello),
-        cpu(ing.cpu_us.ingest),
-        `${fmtRatio(ing.cpu_ratio_ingest_hello)} of hello`,
-      ],
-      [
-        "ingest events/s (limits off)",
-        fmt(ing.rps.unlimited),
-        `on/off ${fmtRatio(ing.ratio_limited_unlimited)}`,
-        rr(ing.round_ratios.limited_unlimited),
-        cpu(ing.cpu_us.unlimited),
-        `on/off ${fmtRatio(ing.cpu_ratio_limited_unlimited)}`,
-      ],
-      ["ingest lost", ing.lost ? "yes" : "no", "", "", "", ""],
-      [
-        "HTML counted req/s",
-        fmt(srv.counted_rps),
-        `${fmtRatio(srv.ratio)} of uncounted`,
-        rr(srv.round_ratios),
-        cpu(srv.cpu_us.counted),
-        `${fmtRatio(srv.cpu_ratio)} of uncounted`,
-      ],
-      [
-        "HTML uncounted req/s",
-        fmt(srv.uncounted_rps),
-        "",
-        `${srv.uncounted_stored} stored`,
-        cpu(srv.cpu_us.uncounted),
-        "",
-      ],
-      [
-        "raw events generated",
-        fmt(q.events),
-        "",
-        `${q.generate_s} s, ${fmt(q.db_mib)} MiB database`,
-        "",
-        "",
-      ],
-      [
-        "90 days by day, one app",
-        `${q.day_90.median_ms} ms`,
-        "",
-        `p95 ${q.day_90.p95_ms} ms`,
-        "",
-        "",
-      ],
-      [
-        "90 days, all apps",
-        `${q.all_apps_90d.median_ms} ms`,
-        "",
-        `p95 ${q.all_apps_90d.p95_ms} ms`,
-        "",
-        "",
-      ],
-      [
-        "7 days by hour, one app",
-        `${q.hour_7d.median_ms} ms`,
-        "",
-        `p95 ${q.hour_7d.p95_ms} ms`,
-        "",
-        "",
-      ],
+      ...(ing ? ingestRows(ing) : []),
+      ...(srv ? servingRows(srv) : []),
+      ...(q ? queryRows(q) : []),
     ],
   }];
   if (prof) {
@@ -652,19 +682,18 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       tables.push(...profileTables(`fazt CPU profile under the ${name} load`, s));
     }
   }
-  const { nodes: _n1, script: _s1, ...ingFigures } = ing;
-  const { nodes: _n2, script: _s2, ...srvFigures } = srv;
-  return {
-    figures: {
-      ingest: ingFigures,
-      serving: srvFigures,
-      query: q,
-      ...(prof ? { profile: prof } : {}),
-    },
-    tables,
-    targets,
-    notes,
-  };
+  const figures: Record<string, unknown> = {};
+  if (ing) {
+    const { nodes: _n, script: _s, ...rest } = ing;
+    figures.ingest = rest;
+  }
+  if (srv) {
+    const { nodes: _n, script: _s, ...rest } = srv;
+    figures.serving = rest;
+  }
+  if (q) figures.query = q;
+  if (prof) figures.profile = prof;
+  return { figures, tables, targets, notes };
 }
 
 export const analyticsBench: Benchmark = {
