@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Storage, StorageError } from "../storage/mod.ts";
-import { InlineWriter } from "./analytics_writer.ts";
+import { InlineWriter, upkeep } from "./analytics_writer.ts";
 
 Deno.test("upkeep that fails (a locked database) is reported as nothing done, never thrown", () => {
   const storage = Storage.open(":memory:");
@@ -16,6 +16,41 @@ Deno.test("upkeep that fails (a locked database) is reported as nothing done, ne
     });
     writer.maintain({ before: Date.now(), keepDay: 0 });
     assert.deepEqual(done, [[0, false]]);
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("upkeep deletes old days' visitor rows in steps until none is left, keeping today's", () => {
+  const storage = Storage.open(":memory:");
+  try {
+    const DAY = 86_400_000;
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    const event = (at: number, visitor: string) => ({
+      at,
+      app: "blog",
+      name: "pageview",
+      source: "server",
+      path: "/",
+      referrer: "",
+      browser: "Firefox",
+      os: "Linux",
+      device: "desktop",
+      visitor,
+      tags: null,
+      props: null,
+    });
+    storage.analytics.ingest([
+      ...Array.from({ length: 2_500 }, (_, i) => event(today - 3 * DAY, `old-${i}`)),
+      event(today + 1000, "today"),
+    ]);
+    const visitors = () =>
+      storage.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM analytics_visitors")!.n;
+    assert.equal(visitors(), 2_501);
+    let calls = 0;
+    while (upkeep(storage, { before: 0, keepDay: today }).more) calls++;
+    assert.ok(calls < 10);
+    assert.equal(visitors(), 1);
   } finally {
     storage.close();
   }

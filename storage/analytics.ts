@@ -37,8 +37,13 @@ export class AnalyticsStore extends AnalyticsQuery {
   }
 
   /** See `AnalyticsIngest.prune`. */
-  prune(before: number, keepDay: number, max?: number): number {
-    return this.#ingest.prune(before, keepDay, max);
+  prune(before: number, max?: number): number {
+    return this.#ingest.prune(before, max);
+  }
+
+  /** See `AnalyticsIngest.pruneVisitors`. */
+  pruneVisitors(keepDay: number, max?: number): number {
+    return this.#ingest.pruneVisitors(keepDay, max);
   }
 
   /** See `AnalyticsIngest.rollWeeks`. */

@@ -683,11 +683,10 @@ export class AnalyticsIngest {
 
   /**
    * Deletes raw events older than `before` (a batch goes when its newest
-   * event is older; at most `max` batches a call, so a backlog goes in steps)
-   * and the counted-visitor rows of days before `keepDay`. Rollups are kept.
-   * Returns how many raw events were deleted.
+   * event is older; at most `max` batches a call, so a backlog goes in steps).
+   * Rollups are kept. Returns how many raw events were deleted.
    */
-  prune(before: number, keepDay: number, max = 500): number {
+  prune(before: number, max = 500): number {
     return this.#db.transaction(() => {
       const old = this.#db.get<{ n: number | null; last: number | null }>(
         `SELECT SUM(count) AS n, MAX(id) AS last FROM (
@@ -702,14 +701,27 @@ export class AnalyticsIngest {
           before * 1000,
         );
       }
-      this.#db.run("DELETE FROM analytics_visitors WHERE day < ?", keepDay);
-      for (const [key, seen] of this.#seen) {
-        if (Number(key.split("\0")[1]) < keepDay) {
-          this.#seenCount -= seen.size;
-          this.#seen.delete(key);
-        }
-      }
       return old.n ?? 0;
     });
+  }
+
+  /**
+   * Deletes the counted-visitor rows of days before `keepDay`, at most `max`
+   * a call: a node that was off for weeks holds millions, and one statement
+   * deleting them all held its thread for seconds. Returns how many went.
+   */
+  pruneVisitors(keepDay: number, max = 10_000): number {
+    for (const [key, seen] of this.#seen) {
+      if (Number(key.split("\0")[1]) < keepDay) {
+        this.#seenCount -= seen.size;
+        this.#seen.delete(key);
+      }
+    }
+    return this.#db.run(
+      `DELETE FROM analytics_visitors WHERE (app, day, visitor) IN (
+         SELECT app, day, visitor FROM analytics_visitors WHERE day < ? LIMIT ?)`,
+      keepDay,
+      max,
+    ).changes;
   }
 }
