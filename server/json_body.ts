@@ -2,6 +2,7 @@ import { readBody } from "../lib/read_body.ts";
 import { HttpError } from "./http_error.ts";
 
 const JSON_LIMIT = 1024 * 1024;
+const decoder = new TextDecoder();
 
 /**
  * A JSON object body of at most `max` bytes. An empty body counts as `{}`
@@ -15,7 +16,7 @@ export async function readJsonObject(
   if (bytes.byteLength === 0 && emptyIsObject) return {};
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
+    value = JSON.parse(decoder.decode(bytes));
   } catch {
     throw new HttpError(400, "INVALID_JSON", "The request body is not valid JSON");
   }
