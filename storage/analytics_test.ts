@@ -355,3 +355,34 @@ Deno.test("analytics store: a rolled-up week keeps at most MAX_TOP_VALUES named 
   assert.deepEqual(top.find((t) => t.value === OTHER), { value: OTHER, count: 300 });
   db.close();
 });
+
+Deno.test("analytics store: top values by app over every app read each app's rows by key", () => {
+  const { db, store } = setup();
+  store.ingest([
+    event({ path: "/a" }),
+    event({ path: "/a", visitor: "v2", at: T0 + HOUR_MS }),
+    event({ app: "shop", path: "/cart" }),
+    event({ app: "shop", path: "/a", at: T0 + DAY_MS }),
+  ]);
+  const spans = [
+    { grain: "day" as const, from: T0, to: T0 + DAY_MS },
+    { grain: "hour" as const, from: T0 + DAY_MS, to: T0 + DAY_MS + HOUR_MS },
+  ];
+  assert.deepEqual(store.topByApp(null, "path", spans, 10), [
+    { app: "blog", value: "/a", count: 2 },
+    { app: "shop", value: "/a", count: 1 },
+    { app: "shop", value: "/cart", count: 1 },
+  ]);
+  assert.deepEqual(store.topByApp("shop", "path", spans, 10), [
+    { app: "shop", value: "/a", count: 1 },
+    { app: "shop", value: "/cart", count: 1 },
+  ]);
+  // A scan of the whole table (`app <> ''`) held the thread for seconds over 10M events.
+  const plan = store.topByAppPlan(null, "path", spans, 10);
+  assert.ok(
+    plan.some((d) => /^SEARCH analytics_top USING PRIMARY KEY \(app=/.test(d)),
+    plan.join("\n"),
+  );
+  assert.ok(!plan.some((d) => /^SCAN analytics_top\b/.test(d)), plan.join("\n"));
+  db.close();
+});
