@@ -688,9 +688,12 @@ export class AnalyticsIngest {
    */
   prune(before: number, max = 500): number {
     return this.#db.transaction(() => {
+      // `id < ?` too (a batch's first id is at most its last): a range of the
+      // key, where `last_id` alone scanned every batch of 10M events (26 ms).
       const old = this.#db.get<{ n: number | null; last: number | null }>(
         `SELECT SUM(count) AS n, MAX(id) AS last FROM (
-           SELECT id, count FROM analytics_raw WHERE last_id < ? ORDER BY id LIMIT ?)`,
+           SELECT id, count FROM analytics_raw WHERE id < ? AND last_id < ? ORDER BY id LIMIT ?)`,
+        before * 1000,
         before * 1000,
         max,
       )!;

@@ -183,7 +183,10 @@ export async function stats(c: RouteContext): Promise<Answer<Api.Stats>> {
     series: fill(store.counts(app, r.interval, r.from, r.to), r),
     top,
     by_app: {
-      paths: store.topByApp(app, "path", spans, limit),
+      // One app's list is its top list: read once, not twice.
+      paths: app === null
+        ? store.topByApp(null, "path", spans, limit)
+        : top.paths.map((x) => ({ app, ...x })),
       not_found: store.topByApp(app, "notfound", spans, limit),
     },
     not_stored: store.notStored(app, r.from, r.to),
