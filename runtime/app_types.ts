@@ -38,7 +38,10 @@ export type Filter = Record<string, Json | { [op: `$${string}`]: Json }>;
 
 /** `ctx.docs`: the app's collections of JSON documents. */
 export interface Docs {
-  /** Stores a document, keeping its string `id` or making one; an existing id is refused. */
+  /**
+   * Stores a document, keeping its string `id` or making one (ids made later
+   * sort later); an existing id is refused.
+   */
   insert(collection: string, doc: Record<string, Json>): Promise<Doc>;
   /** The document with this id, or `undefined`. */
   get(collection: string, id: string): Promise<Doc | undefined>;

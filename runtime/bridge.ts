@@ -2,7 +2,7 @@ import { type Storage, StorageError } from "../storage/mod.ts";
 import type { CallError, OpName } from "./protocol.ts";
 import { kvOp } from "./kv_ops.ts";
 import type { KvSignals } from "./kv_signals.ts";
-import type { WriteQueue } from "./write_queue.ts";
+import type { Write, WriteQueue } from "./write_queue.ts";
 
 export interface CallResult {
   value?: unknown;
@@ -184,7 +184,7 @@ export async function handleCall(
     const guarded = maxStoredBytes > 0 && !(op as OpName).endsWith(".delete");
     return await writes.run(
       appId,
-      guarded ? () => storage.usage.guard(appId, maxStoredBytes, run) : run,
+      guarded ? quotaGuarded(storage, appId, maxStoredBytes, run) : run,
     );
   } catch (err) {
     if (err instanceof StorageError) return { error: { code: err.code, message: err.message } };
@@ -192,3 +192,27 @@ export async function handleCall(
     return { error: { code: "INTERNAL_ERROR", message: "the storage call failed" } };
   }
 }
+
+/**
+ * A write checked against the app's quota. In the write queue's first,
+ * optimistic run a write that leaves the app within its quota needs no
+ * read of its usage before it (one read of `app_usage` per write instead
+ * of two); one that leaves it over may still be allowed (it shrank an app
+ * already over a lowered quota), so it throws and the queue runs it again
+ * carefully, through `guard`, which decides.
+ */
+function quotaGuarded<T>(
+  storage: Storage,
+  appId: number,
+  maxBytes: number,
+  run: () => T,
+): Write<T> {
+  return (careful) => {
+    if (careful) return storage.usage.guard(appId, maxBytes, run);
+    const result = run();
+    if (!storage.usage.within(appId, maxBytes)) throw OVER_QUOTA;
+    return result;
+  };
+}
+
+const OVER_QUOTA = new Error("over the quota after the write: run it again carefully");

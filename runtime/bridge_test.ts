@@ -202,3 +202,35 @@ Deno.test("a write past the storage quota is refused whole, in a batch with othe
     storage.close();
   }
 });
+
+Deno.test("over a lowered quota, a write that shrinks the app goes through and one that grows it does not", async () => {
+  const { storage, writes, a } = setup();
+  try {
+    const call = (op: string, args: unknown[], quota: number) =>
+      handleCall(storage, writes, a, op, args, NO_BODY, () => {}, quota);
+    ok(await call("kv.set", ["k", "x".repeat(300)], 0));
+    ok(await call("docs.insert", ["c", { id: "d", v: "y".repeat(300) }], 0));
+    // Below what is left even after both shrinking writes.
+    const quota = 10;
+    // Issued together: each is over the quota after it ran, and only `guard`
+    // (which reads the usage before too) can tell which ones shrank the app.
+    const results = await Promise.all([
+      call("kv.set", ["k", "short"], quota),
+      call("kv.set", ["new", 1], quota),
+      call("docs.update", ["c", { id: "d" }, { $set: { v: "z" } }], quota),
+      call("docs.insert", ["c", { v: 1 }], quota),
+    ]);
+    assert.deepEqual(results.map(code), [undefined, "QUOTA_EXCEEDED", undefined, "QUOTA_EXCEEDED"]);
+    assert.equal(ok(await call("kv.get", ["k"], quota)), "short");
+    assert.equal(ok(await call("kv.get", ["new"], quota)), undefined);
+    assert.deepEqual(ok(await call("docs.get", ["c", "d"], quota)), { id: "d", v: "z" });
+    assert.equal(storage.docs.count(a, "c", {}), 1);
+    assert.ok(storage.usage.stored(a) > quota);
+    // Within its quota, a write goes through in one optimistic run.
+    const retried = writes.retried;
+    ok(await call("kv.set", ["new", 1], 10_000));
+    assert.equal(writes.retried, retried);
+  } finally {
+    storage.close();
+  }
+});

@@ -65,7 +65,7 @@ export class HostSocket {
   async #serve(conn: Deno.Conn): Promise<void> {
     this.#conns.add(conn);
     let peer: Peer | undefined;
-    const out = new FrameWriter(conn, () => close());
+    const out = new FrameWriter(conn, () => close(), undefined, setImmediate);
     let closed = false;
     const close = (err?: unknown) => {
       if (closed) return;

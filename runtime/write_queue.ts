@@ -1,7 +1,14 @@
 import type { Database } from "../storage/mod.ts";
 
+/**
+ * A write. `careful` is true when it runs in a savepoint of its own,
+ * because a write of its batch failed: a write may take a cheaper path
+ * when it is false, and throw to be run again carefully.
+ */
+export type Write<T> = (careful: boolean) => T;
+
 interface Job {
-  fn: () => unknown;
+  fn: Write<unknown>;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -41,7 +48,7 @@ export class WriteQueue {
     return n;
   }
 
-  run<T>(appId: number, fn: () => T): Promise<T> {
+  run<T>(appId: number, fn: Write<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let q = this.#queues.get(appId);
       if (!q) this.#queues.set(appId, q = []);
@@ -75,7 +82,7 @@ export class WriteQueue {
     this.db.transaction(() => {
       for (const job of batch) {
         try {
-          outcomes.push({ ok: true, value: this.db.savepoint(job.fn) });
+          outcomes.push({ ok: true, value: this.db.savepoint(() => job.fn(true)) });
         } catch (error) {
           // SQLite rolled the whole batch back (a full disk): every write in
           // it failed, and none may run on outside the transaction.
@@ -122,7 +129,7 @@ export class WriteQueue {
     this.db.transaction(() => {
       for (let i = 0; i < batch.length; i++) {
         try {
-          values[i] = batch[i].fn();
+          values[i] = batch[i].fn(false);
         } catch {
           // Undo the whole transaction; the batch runs again with savepoints.
           throw RETRY;

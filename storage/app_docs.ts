@@ -41,7 +41,6 @@ export interface DocStoreOptions {
 
 const COLLECTION = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_ID = 128;
-const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /**
  * Collections of JSON documents per app. Filters compile to SQL in
@@ -65,23 +64,30 @@ export class DocStore {
     checkAppId(appId);
     checkCollection(collection);
     if (!isPlainObject(doc)) throw invalid("doc", "doc must be an object");
-    const id = doc.id === undefined ? randomId() : checkKey(doc.id, "id", MAX_ID);
-    const text = toJson({ ...doc, id }, "doc", MAX_DOC_BYTES);
+    const generated = doc.id === undefined;
     const now = this.#now();
-    const { changes } = forApp(() =>
-      this.#db.run(
-        `INSERT INTO app_docs (app_id, collection, id, doc, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        appId,
-        collection,
-        id,
-        text,
-        now,
-        now,
-      )
-    );
-    if (changes === 0) throw new StorageError("CONFLICT", "a document has this id", "id");
-    return JSON.parse(text);
+    // A generated id that is taken (its 48 random bits drawn twice in one
+    // millisecond) is drawn again; a given one is the caller's conflict.
+    for (let attempt = 0;; attempt++) {
+      const id = generated ? newDocId(now) : checkKey(doc.id, "id", MAX_ID);
+      const text = toJson({ ...doc, id }, "doc", MAX_DOC_BYTES);
+      const { changes } = forApp(() =>
+        this.#db.run(
+          `INSERT INTO app_docs (app_id, collection, id, doc, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          appId,
+          collection,
+          id,
+          text,
+          now,
+          now,
+        )
+      );
+      if (changes === 1) return JSON.parse(text);
+      if (!generated || attempt >= 3) {
+        throw new StorageError("CONFLICT", "a document has this id", "id");
+      }
+    }
   }
 
   get(appId: number, collection: string, id: string): StoredDoc | undefined {
@@ -374,15 +380,31 @@ function indexName(path: string): string {
 const POOL = new Uint8Array(65536);
 let poolAt = POOL.length;
 
-function randomId(): string {
-  if (poolAt + 16 > POOL.length) {
+/** The 64 characters of generated ids in byte order, so ids sort as SQLite compares them. */
+const SORTED_ALPHABET = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+
+/**
+ * A generated document id: 8 characters of the time in ms (most
+ * significant first), then 8 random ones (48 bits). Ids made later sort
+ * later, so inserts go to the end of the primary key's B-tree: random ids
+ * landed each on a page of its own, and a transaction of 20 inserts wrote
+ * ~25 pages to the WAL instead of ~6 (measured: 2x the write path's time).
+ */
+function newDocId(now: number): string {
+  if (poolAt + 8 > POOL.length) {
     crypto.getRandomValues(POOL);
     poolAt = 0;
   }
-  let id = "";
-  for (let i = poolAt; i < poolAt + 16; i++) id += ID_ALPHABET[POOL[i] & 63];
-  poolAt += 16;
-  return id;
+  let time = "";
+  let t = Math.max(0, Math.floor(now));
+  for (let i = 0; i < 8; i++) {
+    time = SORTED_ALPHABET[t % 64] + time;
+    t = Math.floor(t / 64);
+  }
+  let random = "";
+  for (let i = poolAt; i < poolAt + 8; i++) random += SORTED_ALPHABET[POOL[i] & 63];
+  poolAt += 8;
+  return time + random;
 }
 
 /** Unsorted pages resume after an id; sorted ones at an offset. */

@@ -53,6 +53,25 @@ Deno.test("docs: replace swaps a whole document, keeps its id, refuses a new id"
   db.close();
 });
 
+Deno.test("docs: generated ids sort in the order they were made, so find() gives creation order", () => {
+  const db = openDatabase(":memory:");
+  const a = new AppStore(db).createVersion("alpha", [], { keep: 10 }).app.id;
+  // Times across the digits' boundaries (64, 64^2, …) and today's clock.
+  const times = [0, 1, 63, 64, 65, 4095, 4096, 262_144, 1_764_000_000_000, 1_764_000_000_001];
+  let at = 0;
+  const docs = new DocStore(db, { now: () => times[at] });
+  const ids: string[] = [];
+  for (at = 0; at < times.length; at++) {
+    // Several in one millisecond: unique, and after every id of an earlier one.
+    for (let k = 0; k < 3; k++) ids.push(docs.insert(a, "c", { at, k }).id);
+  }
+  for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{16}$/);
+  assert.equal(new Set(ids).size, ids.length);
+  const found = docs.find(a, "c", {}, { limit: 100 }).items.map((d) => d.at);
+  assert.deepEqual(found, times.flatMap((_, i) => [i, i, i]));
+  db.close();
+});
+
 Deno.test("docs: insert keeps or generates ids, get returns the stored doc", () => {
   const { db, docs, a } = setup();
   const given = docs.insert(a, "c", { id: "mine", x: 1, skip: undefined });

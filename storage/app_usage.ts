@@ -42,6 +42,15 @@ export class UsageStore {
   }
 
   /**
+   * Whether the app stores at most `maxBytes` (0: no limit). After a write,
+   * inside its transaction, true means `guard` would have let it through
+   * without the read before it; false means only `guard` can tell.
+   */
+  within(appId: number, maxBytes: number): boolean {
+    return maxBytes <= 0 || this.stored(appId) <= maxBytes;
+  }
+
+  /**
    * Runs `write` in a transaction (or the caller's) and refuses it with
    * `QUOTA_EXCEEDED` when it grew the app's stored bytes past `maxBytes`:
    * the check sees the write's own effect, so concurrent writes cannot

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { concatBytes } from "../../lib/bytes.ts";
-import { deadline } from "../../tests/deadline.ts";
+import { deadline, waitFor } from "../../tests/deadline.ts";
 import { FRAME, FrameWriter, MalformedFrame, readFrames } from "./frames.ts";
 
 const te = new TextEncoder();
@@ -152,6 +152,33 @@ Deno.test("the writer sends the frames of one task in one write, then the next",
   w.frame(10, FRAME.READY, "");
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.equal(r.writes.length, 2, "nothing after close");
+});
+
+Deno.test("scheduled with setImmediate, the frames of every task of a turn share one write", async () => {
+  const turn = async (schedule?: (run: () => void) => void) => {
+    const r = recorder();
+    const w = new FrameWriter(
+      r.sink,
+      (e) => {
+        throw e;
+      },
+      undefined,
+      schedule,
+    );
+    // Three tasks that each frame after their own awaits, as requests and
+    // storage results do; then a timer's task in a later turn.
+    await Promise.all([1, 2, 3].map(async (id) => {
+      for (let k = 0; k < id; k++) await Promise.resolve();
+      w.frame(id, FRAME.READY, "");
+    }));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    w.frame(4, FRAME.READY, "");
+    await waitFor(async () => (await decode(r.writes)).length === 4, "four frames written");
+    return Promise.all(r.writes.map(async (bytes) => (await decode([bytes])).map((f) => f.id)));
+  };
+  assert.deepEqual(await turn(setImmediate), [[1, 2, 3], [4]]);
+  // The default, a microtask, writes after the first task's frame already.
+  assert.deepEqual((await turn())[0], [1]);
 });
 
 Deno.test("the writer reports a failed write once and then drops frames", async () => {
