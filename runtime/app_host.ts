@@ -53,34 +53,57 @@ export class Slot {
   /** The app instance that holds (or held) it. */
   owner: string | undefined;
   egress: EgressProxy | undefined;
+  /** Deno's id of the slot's Worker: its thread is `worker-<id>`. */
+  workerId: number;
+  /** Ever given an app: its memory allowance counts from then on. */
+  used = false;
+  /** Which of the slot's Workers is current; a connection of an earlier one is ignored. */
+  #generation = 0;
 
   constructor(
     readonly host: AppHost,
     readonly index: number,
-    readonly token: string,
+    public token: string,
     readonly egressPath: string,
-  ) {}
+  ) {
+    this.workerId = index;
+  }
 
   /** The thread name Deno gives this slot's Worker. */
   get thread(): string {
-    return `worker-${this.index}`;
+    return `worker-${this.workerId}`;
   }
 
   peer(out: FrameWriter, fresh: () => void): Peer {
+    const generation = this.#generation;
+    const current = () => generation === this.#generation;
     this.out = out;
     this.state = "fresh";
     fresh();
     return {
       onFrame: (id: number, type: FrameType, meta: string, body: Bytes | undefined) => {
+        if (!current()) throw new Error("a frame from a Worker that was replaced");
         if (!this.channel) throw new Error("a frame from a Worker with no app");
         this.channel.onFrame(id, type, meta, body);
       },
       onClose: (err?: unknown) => {
+        if (!current()) return;
         this.state = "dead";
         this.channel?.onClose(err);
       },
-      maxFrame: (type: number) => this.channel?.maxFrame(type) ?? 4096,
+      maxFrame: (type: number) => current() ? (this.channel?.maxFrame(type) ?? 4096) : 4096,
     };
+  }
+
+  /** Nothing of the app that left stays: the next Worker has its own token and id. */
+  renew(token: string, workerId: number): void {
+    this.#generation++;
+    this.token = token;
+    this.workerId = workerId;
+    this.state = "starting";
+    this.out = undefined;
+    this.channel = undefined;
+    this.owner = undefined;
   }
 }
 
@@ -97,6 +120,13 @@ export class AppHost {
   killed = false;
   /** Slots ever given an app: memory is a high-water mark, so they keep counting. */
   taken = 0;
+  /**
+   * Workers this process made for its slots: one each at start, then one per
+   * renewed slot. Deno numbers a process's Workers in the order they start,
+   * so nested Workers (started only after the first ticket, when no slot is
+   * renewed any more) are `worker-<made + 1>` on.
+   */
+  made: number;
   /** Cold apps waiting for this host to start, each with a slot promised (the server's count). */
   reserved = 0;
   /** Nested Workers granted, in order; `owners[i]` is `worker-(slots + 1 + i)`'s app. */
@@ -114,6 +144,7 @@ export class AppHost {
     private watch: ProcWatch,
     private events: HostEvents,
   ) {
+    this.made = opts.slots;
     const hostToken = crypto.randomUUID();
     const cfg: HostConfig = { socket: socket.path, token: hostToken, slots: [] };
     for (let i = 1; i <= opts.slots; i++) {
@@ -261,6 +292,23 @@ export class AppHost {
     this.#control?.frame(slot.index, FRAME.TERMINATE, "");
     slot.egress?.close();
     slot.egress = undefined;
+  }
+
+  /**
+   * Starts a new Worker in a slot whose Worker has ended (its thread is
+   * gone), so another app can take it. Not once a nested Worker has been
+   * granted: the app's own start would race this one for Deno's next Worker
+   * id, and the server tells threads apart by those ids.
+   */
+  renew(slot: Slot): boolean {
+    if (!this.usable || !this.started || slot.state !== "dead" || this.owners.length > 0) {
+      return false;
+    }
+    const token = crypto.randomUUID();
+    slot.renew(token, ++this.made);
+    this.socket.expect(token, (out) => slot.peer(out, () => {}));
+    this.#control?.frame(slot.index, FRAME.RENEW, JSON.stringify({ token }));
+    return true;
   }
 
   /** Stops the process at once (SIGKILL). */

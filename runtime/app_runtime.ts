@@ -202,6 +202,16 @@ export class AppRuntime {
     return [...this.#hosts].filter((h) => !h.dead).map((h) => h.pid);
   }
 
+  /** Each host alive and its slots by state: waiting for an app, holding one, or ended. */
+  hostSlots(): { pid: number; fresh: number; holding: number; dead: number }[] {
+    return [...this.#hosts].filter((h) => !h.dead).map((h) => ({
+      pid: h.pid,
+      fresh: h.fresh,
+      holding: h.holding,
+      dead: h.slots.filter((s) => s.state === "dead").length,
+    }));
+  }
+
   /** Starts the spare host now (the node calls this once it listens, if any app has code). */
   prepare(): void {
     if (!this.#closed) this.#ensureSpare();
@@ -367,7 +377,11 @@ export class AppRuntime {
     const host = slot.host;
     slot.state = "taken";
     slot.owner = inst.key;
-    host.taken++;
+    if (!slot.used) {
+      // A renewed slot's allowance is counted already: its last Worker has ended.
+      slot.used = true;
+      host.taken++;
+    }
     host.lastActive = Date.now();
     inst.slot = slot;
     await host.applyLimit();
@@ -867,7 +881,6 @@ export class AppRuntime {
         this.#incident(host, culprit, "memory");
         continue;
       }
-      const k = host.slots.length;
       // Loading the app's module is work it was asked for, request or not.
       const idle = (inst: Instance) =>
         inst.channel !== undefined && !inst.loading && inst.channel.inflight === 0 &&
@@ -880,13 +893,13 @@ export class AppRuntime {
         seen.set(t.tid, busy);
         if (!m) continue;
         const n = Number(m[1]);
-        if (n > k) nested++;
+        // Whose thread is it? Each slot knows its Worker's id; nested Workers
+        // follow the host's own, in the order they were granted.
+        const slot = host.slots.find((s) => s.workerId === n);
+        if (!slot) nested++;
         if (before === undefined || busy - before < windowNs * IDLE_BUSY_SHARE) continue;
-        // Whose thread is it? Slot N's Worker is worker-N; nested Workers
-        // follow, in the order they were granted.
-        const slot = n <= k ? host.slots[n - 1] : undefined;
         if (slot && (slot.state === "fresh" || slot.state === "starting")) continue;
-        const key = slot ? slot.owner : host.owners[n - k - 1];
+        const key = slot ? slot.owner : host.owners[n - host.made - 1];
         const inst = key ? byKey.get(key) : undefined;
         if (!inst || slot?.state === "dead" || idle(inst)) {
           this.#incident(host, inst, "cpu", key ? Number(key.split(":")[0]) : undefined);
@@ -900,8 +913,25 @@ export class AppRuntime {
         )[0];
         this.#incident(host, recent, "threads");
       }
+      if (!this.#handled.has(host) && host.opts.exileOf === undefined) {
+        this.#renewEnded(host, sample);
+      }
     }
     this.#busy = seen;
+  }
+
+  /**
+   * Slots whose Worker ended (its app was stopped, redeployed, idle) get a
+   * new Worker once the old thread is gone, so they take apps again instead
+   * of a new host starting for them. Only then: the old Worker's memory is
+   * freed and cannot count against the new one's room.
+   */
+  #renewEnded(host: AppHost, sample: ProcessSample): void {
+    if (host.holding === 0) return;
+    const threads = new Set(sample.threads.map((t) => t.name));
+    for (const slot of host.slots) {
+      if (slot.state === "dead" && !threads.has(slot.thread)) host.renew(slot);
+    }
   }
 
   /** Stops an app's instances so the next request starts its current version. */

@@ -56,6 +56,7 @@
  * | TICKET | host → server | slot | the Worker asks to start a nested Worker | |
  * | GRANT | server → host | slot | `1` granted, `0` refused | |
  * | TERMINATE | server → host | slot | end this Worker (its app left) | |
+ * | RENEW | server → host | slot | JSON `{token}`: a new Worker for the slot, whose last one has ended | |
  *
  * Request mode `0`: the body (if any) is in the frame; mode `1`: the body
  * streams as DATA frames and an END, the Worker granting CREDIT as the app

@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "3b1f9aae0bf0e90943b0abd3077c0214f5bae91793821d886da971df88f0884f";
+export const WORKER_HASH = "5bd2c59a146223f17be4c2bc2af16c86ccf87dba444c94bcc69d9d68b6cdfd4b";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
@@ -59,7 +59,8 @@ export const WORKER_SOURCE: string = [
   "  GRANT: 24,",
   "  TERMINATE: 25,",
   "  WSMSG: 26,",
-  "  WSCLOSE: 27",
+  "  WSCLOSE: 27,",
+  "  RENEW: 28",
   "};",
   "var HEADER_BYTES = 13;",
   "var STREAM_WINDOW = 256 * 1024;",
