@@ -30,6 +30,8 @@ export interface HostEvents {
 
 export interface HostOptions {
   slots: number;
+  /** Workers started with the process (`WARM_AHEAD` unless told); the others when needed. */
+  warm?: number;
   /** The V8 heap cap of each isolate in the process, and each app's memory allowance. */
   memoryMb: number;
   /** Set when the host is an app's own (it looped or crashed a shared one). */
@@ -39,6 +41,14 @@ export interface HostOptions {
 /** A Worker's V8 reserves this much data (its code range) besides what it uses. */
 export const WORKER_RESERVE = 576 * 1024 * 1024;
 const MIB = 1024 * 1024;
+/** What a Worker started after the host was measured holds before any app (~10 MiB measured). */
+const WORKER_RSS = 16 * MIB;
+/**
+ * Fresh Workers a host keeps ready beyond the apps waiting for one, while
+ * it has slots with none: a cold app finds a warm Worker, and the slots no
+ * app needs cost nothing (each Worker holds ~10 MiB before any app).
+ */
+const WARM_AHEAD = 2;
 /** What the process may grow by besides its apps' allowances. */
 const SLACK = 64 * MIB;
 const STARTUP_LIMIT_MS = 30_000;
@@ -47,7 +57,8 @@ const LINES_PER_SECOND = 50;
 
 /** One Worker of a host, and the app it holds once taken. */
 export class Slot {
-  state: "starting" | "fresh" | "taken" | "dead" = "starting";
+  /** `idle`: no Worker, none needed yet; `dead`: its Worker ended (its thread may linger). */
+  state: "idle" | "starting" | "fresh" | "taken" | "dead" = "idle";
   out: FrameWriter | undefined;
   channel: AppChannel | undefined;
   /** The app instance that holds (or held) it. */
@@ -57,6 +68,8 @@ export class Slot {
   workerId: number;
   /** Ever given an app: its memory allowance counts from then on. */
   used = false;
+  /** Ever had a Worker: the host's memory limits count one from then on. */
+  started = false;
   /** Which of the slot's Workers is current; a connection of an earlier one is ignored. */
   #generation = 0;
 
@@ -66,7 +79,7 @@ export class Slot {
     public token: string,
     readonly egressPath: string,
   ) {
-    this.workerId = index;
+    this.workerId = 0;
   }
 
   /** The thread name Deno gives this slot's Worker. */
@@ -95,12 +108,18 @@ export class Slot {
     };
   }
 
-  /** Nothing of the app that left stays: the next Worker has its own token and id. */
-  renew(token: string, workerId: number): void {
-    this.#generation++;
+  /** A Worker will start for the slot, with this token and Deno's id. */
+  starts(token: string, workerId: number): void {
     this.token = token;
     this.workerId = workerId;
     this.state = "starting";
+    this.started = true;
+  }
+
+  /** Its Worker has ended and its thread is gone: nothing of the app that left stays. */
+  clear(): void {
+    this.#generation++;
+    this.state = "idle";
     this.out = undefined;
     this.channel = undefined;
     this.owner = undefined;
@@ -121,16 +140,18 @@ export class AppHost {
   /** Slots ever given an app: memory is a high-water mark, so they keep counting. */
   taken = 0;
   /**
-   * Workers this process made for its slots: one each at start, then one per
-   * renewed slot. Deno numbers a process's Workers in the order they start,
-   * so nested Workers (started only after the first ticket, when no slot is
-   * renewed any more) are `worker-<made + 1>` on.
+   * Workers this process made for its slots: the warm ones at start, then
+   * one each time a slot starts one. Deno numbers a process's Workers in the
+   * order they start, so nested Workers (granted only while no slot starts a
+   * Worker any more) are `worker-<made + 1>` on.
    */
-  made: number;
-  /** Cold apps waiting for this host to start, each with a slot promised (the server's count). */
-  reserved = 0;
-  /** Nested Workers granted, in order; `owners[i]` is `worker-(slots + 1 + i)`'s app. */
+  made = 0;
+  /** Nested Workers granted, in order; `owners[i]` is `worker-(made + 1 + i)`'s app. */
   readonly owners: string[] = [];
+  /** Workers started when the process was measured (the base of its limits). */
+  #warm = 0;
+  /** Cold apps waiting for a slot of this host, first come first served. */
+  #waiters: ((slot: Slot | undefined) => void)[] = [];
   baseRssKb = 0;
   baseDataKb = 0;
   lastActive = Date.now();
@@ -144,14 +165,17 @@ export class AppHost {
     private watch: ProcWatch,
     private events: HostEvents,
   ) {
-    this.made = opts.slots;
     const hostToken = crypto.randomUUID();
     const cfg: HostConfig = { socket: socket.path, token: hostToken, slots: [] };
     for (let i = 1; i <= opts.slots; i++) {
       const slot = new Slot(this, i, crypto.randomUUID(), `${socket.dir}/h${this.id}s${i}.sock`);
       this.slots.push(slot);
-      cfg.slots.push({ token: slot.token, egress: slot.egressPath });
+      // The first ones start with the process, in order: worker-1, worker-2, …
+      const now = i <= Math.max(1, opts.warm ?? WARM_AHEAD);
+      if (now) slot.starts(slot.token, ++this.made);
+      cfg.slots.push({ token: now ? slot.token : null, egress: slot.egressPath });
     }
+    this.#warm = this.made;
     const paths = [socket.path, ...this.slots.map((s) => s.egressPath)];
     this.#child = spawnFazt("host", [
       "--deny-import",
@@ -187,15 +211,118 @@ export class AppHost {
     return this.slots.filter((s) => s.state === "taken").length;
   }
 
+  /** Cold apps waiting for one of this host's slots. */
+  get reserved(): number {
+    return this.#waiters.length;
+  }
+
+  /**
+   * How many more apps this host can take: its fresh slots and those whose
+   * Worker is starting, plus those with none while Workers may still start
+   * (before any nested Worker is granted), less the apps already waiting.
+   */
+  get room(): number {
+    const count = (state: Slot["state"]) => this.slots.filter((s) => s.state === state).length;
+    if (!this.usable) return 0;
+    if (!this.started) return this.slots.length - this.reserved;
+    const idle = this.owners.length === 0 ? count("idle") : 0;
+    return count("fresh") + count("starting") + idle - this.reserved;
+  }
+
+  /**
+   * A slot of this host for a cold app, as soon as one is fresh (a Worker
+   * starts for it if none is); `undefined` if the host goes first. Callers
+   * check `room` before asking.
+   */
+  claim(): Promise<Slot | undefined> {
+    if (!this.usable) return Promise.resolve(undefined);
+    const { promise, resolve } = Promise.withResolvers<Slot | undefined>();
+    this.#waiters.push(resolve);
+    this.#handOut();
+    return promise;
+  }
+
+  /** A slot taken but not used after all: the next waiting app gets it. */
+  putBack(slot: Slot): void {
+    slot.state = "fresh";
+    this.#handOut();
+  }
+
+  /** Gives fresh slots to waiting apps in order, then keeps Workers warm for the next ones. */
+  #handOut(): void {
+    if (!this.started || this.dead) return;
+    while (this.#waiters.length) {
+      const slot = this.slots.find((s) => s.state === "fresh");
+      if (!slot) break;
+      slot.state = "taken";
+      this.#waiters.shift()!(slot);
+    }
+    this.topUp();
+  }
+
+  /** Starts Workers in idle slots until the waiting apps and `WARM_AHEAD` more have one. */
+  topUp(): void {
+    if (!this.usable || !this.started || this.owners.length > 0) return;
+    const ready = this.slots.filter((s) => s.state === "fresh" || s.state === "starting").length;
+    let wanted = this.reserved + WARM_AHEAD - ready;
+    for (const slot of this.slots) {
+      if (wanted <= 0) break;
+      if (slot.state !== "idle") continue;
+      this.#startWorker(slot);
+      wanted--;
+    }
+  }
+
+  /**
+   * Starts a Worker in an idle slot: the memory limits make room for it
+   * first, then the host starts it at once (Deno's next Worker id, which
+   * `made` counts). Not once a nested Worker has been granted: the app's own
+   * start would race this one for that id, and the server tells threads
+   * apart by those ids.
+   */
+  async #startWorker(slot: Slot): Promise<void> {
+    slot.state = "starting";
+    if (!slot.started) {
+      // Counted before it exists: its reserve must fit under RLIMIT_DATA.
+      slot.started = true;
+      await this.applyLimit();
+    }
+    if (!this.usable || this.owners.length > 0 || slot.state !== "starting") {
+      if (slot.state === "starting") slot.state = "idle";
+      return;
+    }
+    const token = crypto.randomUUID();
+    slot.starts(token, ++this.made);
+    this.socket.expect(token, (out) => slot.peer(out, () => this.#handOut()));
+    this.#control?.frame(slot.index, FRAME.START, JSON.stringify({ token }));
+    const timer = setTimeout(() => {
+      // A Worker that never connects: the host is broken.
+      if (slot.token === token && slot.state === "starting") this.kill();
+    }, STARTUP_LIMIT_MS);
+    Deno.unrefTimer(timer);
+  }
+
+  /**
+   * A slot whose Worker ended (its app left, or it closed itself) becomes
+   * idle once its thread is gone (so its memory is freed and its thread
+   * cannot be taken for the next one's); another app may then take it.
+   */
+  reuse(slot: Slot): void {
+    if (slot.state !== "dead" || !this.usable) return;
+    slot.clear();
+    this.topUp();
+  }
+
   async #start(hostToken: string, cfg: HostConfig): Promise<void> {
     let all!: () => void;
     const connected = new Promise<void>((r) => (all = r));
-    let waiting = this.slots.length;
+    const first = this.slots.filter((s) => s.state === "starting");
+    let waiting = first.length;
     this.socket.expect(hostToken, (out) => {
       this.#control = out;
       return this.#controlPeer();
     });
-    for (const slot of this.slots) {
+    for (const slot of first) {
       this.socket.expect(slot.token, (out) => slot.peer(out, () => --waiting || all()));
     }
     const writer = this.#child.stdin.getWriter();
@@ -230,6 +357,7 @@ export class AppHost {
     }
     await this.applyLimit();
     this.started = true;
+    this.#handOut();
   }
 
   #controlPeer(): Peer {
@@ -271,13 +399,19 @@ export class AppHost {
    */
   dataLimit(): number {
     const allowances = (this.taken + this.owners.length) * this.opts.memoryMb * MIB;
-    return this.baseDataKb * 1024 + allowances + this.owners.length * WORKER_RESERVE + SLACK;
+    const workers = this.#late() + this.owners.length;
+    return this.baseDataKb * 1024 + allowances + workers * WORKER_RESERVE + SLACK;
   }
 
   /** The resident memory past which the server stops this host. */
   rssLimit(): number {
     const allowances = (this.taken + this.owners.length) * this.opts.memoryMb * MIB;
-    return this.baseRssKb * 1024 + allowances + SLACK;
+    return this.baseRssKb * 1024 + allowances + this.#late() * WORKER_RSS + SLACK;
+  }
+
+  /** Slots that started a Worker after the host was measured (a slot's next Worker replaces its last). */
+  #late(): number {
+    return this.slots.filter((s) => s.started).length - this.#warm;
   }
 
   /** Sets the process's data limit to `dataLimit()`. */
@@ -294,23 +428,6 @@ export class AppHost {
     slot.egress = undefined;
   }
 
-  /**
-   * Starts a new Worker in a slot whose Worker has ended (its thread is
-   * gone), so another app can take it. Not once a nested Worker has been
-   * granted: the app's own start would race this one for Deno's next Worker
-   * id, and the server tells threads apart by those ids.
-   */
-  renew(slot: Slot): boolean {
-    if (!this.usable || !this.started || slot.state !== "dead" || this.owners.length > 0) {
-      return false;
-    }
-    const token = crypto.randomUUID();
-    slot.renew(token, ++this.made);
-    this.socket.expect(token, (out) => slot.peer(out, () => {}));
-    this.#control?.frame(slot.index, FRAME.RENEW, JSON.stringify({ token }));
-    return true;
-  }
-
   /** Stops the process at once (SIGKILL). */
   kill(): void {
     if (this.dead) return;
@@ -325,6 +442,7 @@ export class AppHost {
   #exited(): void {
     this.dead = true;
     this.#control?.close();
+    for (const resolve of this.#waiters.splice(0)) resolve(undefined);
     for (const slot of this.slots) {
       if (slot.state === "starting") this.socket.forget(slot.token);
       slot.state = "dead";

@@ -202,13 +202,16 @@ export class AppRuntime {
     return [...this.#hosts].filter((h) => !h.dead).map((h) => h.pid);
   }
 
-  /** Each host alive and its slots by state: waiting for an app, holding one, or ended. */
-  hostSlots(): { pid: number; fresh: number; holding: number; dead: number }[] {
+  /** Each host alive and its slots by state: waiting for an app, holding one, ended, or with no Worker. */
+  hostSlots(): { pid: number; fresh: number; holding: number; dead: number; idle: number }[] {
+    const count = (h: AppHost, state: Slot["state"]) =>
+      h.slots.filter((s) => s.state === state).length;
     return [...this.#hosts].filter((h) => !h.dead).map((h) => ({
       pid: h.pid,
       fresh: h.fresh,
       holding: h.holding,
-      dead: h.slots.filter((s) => s.state === "dead").length,
+      dead: count(h, "dead"),
+      idle: count(h, "idle"),
     }));
   }
 
@@ -371,14 +374,14 @@ export class AppRuntime {
     const slot = await this.#take(inst.memoryMb, exile ? inst.target.appId : undefined);
     if (!slot.host.usable) throw new Error("the app host is gone");
     if (inst.gone || this.#closed) {
-      slot.state = "fresh";
+      slot.host.putBack(slot);
       throw new Error("the app was stopped while it started");
     }
     const host = slot.host;
     slot.state = "taken";
     slot.owner = inst.key;
     if (!slot.used) {
-      // A renewed slot's allowance is counted already: its last Worker has ended.
+      // A reused slot's allowance is counted already: its last Worker has ended.
       slot.used = true;
       host.taken++;
     }
@@ -486,10 +489,12 @@ export class AppRuntime {
 
   /**
    * A fresh slot of the right size: in a used host with room, the spare, or
-   * a new host. A host still starting counts its slots as room: each cold
-   * app waiting on it reserves one, and a new host starts only when every
-   * slot is taken or reserved (else a burst of cold apps starts a host each
-   * and spreads a few apps over many hosts).
+   * a new host. A host counts as room the slots it can still fill: fresh
+   * ones, those whose Worker is starting, idle ones (a Worker starts for
+   * them on demand) and, while it starts, all of them; each cold app waiting
+   * on a host holds one of them, and a new host starts only when no host
+   * has room left (else a burst of cold apps starts a host each and spreads
+   * a few apps over many hosts).
    */
   async #take(memoryMb: number, exileOf?: number): Promise<Slot> {
     for (let attempt = 0;; attempt++) {
@@ -498,7 +503,7 @@ export class AppRuntime {
       const socket = await this.#openSocket();
       if (this.#closed) throw new Error("the runtime is closed");
       if (exileOf !== undefined) {
-        const host = this.#spawn(socket, { slots: 1, memoryMb, exileOf });
+        const host = this.#spawn(socket, { slots: 1, warm: 1, memoryMb, exileOf });
         await host.ready.catch(() => {});
         const slot = host.started ? host.slots.find((s) => s.state === "fresh") : undefined;
         if (slot) {
@@ -516,23 +521,14 @@ export class AppRuntime {
       const slot = ready[0]?.slots.find((s) => s.state === "fresh");
       if (slot) {
         slot.state = "taken";
+        ready[0].topUp();
         return slot;
       }
-      const host = candidates.find((h) => !h.started && h.slots.length > h.reserved) ??
+      const host = candidates.filter((h) => h.room > 0)
+        .sort((a, b) => Number(b.started) - Number(a.started) || b.holding - a.holding)[0] ??
         this.#spawn(socket, { slots: this.settings.app_host_slots, memoryMb });
-      host.reserved++;
-      try {
-        await host.ready.catch(() => {});
-      } finally {
-        host.reserved--;
-      }
-      const mine = host.usable && host.started
-        ? host.slots.find((s) => s.state === "fresh")
-        : undefined;
-      if (mine) {
-        mine.state = "taken";
-        return mine;
-      }
+      const mine = await host.claim();
+      if (mine) return mine;
     }
   }
 
@@ -541,7 +537,10 @@ export class AppRuntime {
   }
 
   /** Starts a host process; it counts among the hosts at once, before it is ready. */
-  #spawn(socket: HostSocket, opts: { slots: number; memoryMb: number; exileOf?: number }): AppHost {
+  #spawn(
+    socket: HostSocket,
+    opts: { slots: number; warm?: number; memoryMb: number; exileOf?: number },
+  ): AppHost {
     const host = new AppHost(socket, opts, this.#watch, this.#hostEvents);
     this.#hosts.add(host);
     host.ready.catch((err) => this.log(`app host ${host.pid}: ${err.message}`));
@@ -555,8 +554,7 @@ export class AppRuntime {
     const memoryMb = this.settings.app_memory_mb;
     const waiting = () =>
       [...this.#hosts].some((h) =>
-        h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb &&
-        (h.started ? h.fresh : h.slots.length) > h.reserved
+        h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb && h.room > 0
       );
     if (waiting()) return;
     this.#openSocket().then((socket) => {
@@ -914,23 +912,23 @@ export class AppRuntime {
         this.#incident(host, recent, "threads");
       }
       if (!this.#handled.has(host) && host.opts.exileOf === undefined) {
-        this.#renewEnded(host, sample);
+        this.#reuseEnded(host, sample);
       }
     }
     this.#busy = seen;
   }
 
   /**
-   * Slots whose Worker ended (its app was stopped, redeployed, idle) get a
-   * new Worker once the old thread is gone, so they take apps again instead
-   * of a new host starting for them. Only then: the old Worker's memory is
-   * freed and cannot count against the new one's room.
+   * Slots whose Worker ended (its app was stopped, redeployed, idle) take
+   * apps again once the old thread is gone, instead of a new host starting
+   * for them; not before: the old Worker's memory must be freed, and its
+   * thread must not be taken for the next Worker's.
    */
-  #renewEnded(host: AppHost, sample: ProcessSample): void {
+  #reuseEnded(host: AppHost, sample: ProcessSample): void {
     if (host.holding === 0) return;
     const threads = new Set(sample.threads.map((t) => t.name));
     for (const slot of host.slots) {
-      if (slot.state === "dead" && !threads.has(slot.thread)) host.renew(slot);
+      if (slot.state === "dead" && !threads.has(slot.thread)) host.reuse(slot);
     }
   }
 

@@ -1,14 +1,14 @@
 /**
  * An app host process: its main thread reads its configuration from stdin,
- * opens a control connection to the server, and makes one Worker per slot
- * at once, in order, before any app code runs in the process (so slot N's
- * thread is `worker-N`, which the server relies on to tell the app Workers
- * from any other thread). Each Worker connects to the server itself and
+ * opens a control connection to the server, and makes the first slots'
+ * Workers at once, in order, before any app code runs in the process (so
+ * slot N's thread is `worker-N`; the server counts every Worker the host
+ * starts to tell the app Workers from any other thread). Each Worker connects to the server itself and
  * carries its app's traffic; this thread only relays what a Worker must
  * block for (the original fazt's synchronous storage calls, and tickets to
- * start nested Workers), ends Workers whose app has left, and starts a new
- * Worker in such a slot when the server renews it (the next Worker number,
- * which the server counts too).
+ * start nested Workers), ends Workers whose app has left, and starts a
+ * slot's Worker when the server asks (a slot with none yet, or whose app
+ * left; the next Worker number, which the server counts too).
  *
  * The process is started with imports denied (`--deny-import --no-npm
  * --no-remote`), no file, env or subprocess permission, network access only
@@ -98,13 +98,15 @@ export async function runAppHost(): Promise<void> {
     };
     worker.postMessage({ socket: cfg.socket, token, egress, ctrl, shared } satisfies SlotConfig);
   };
-  cfg.slots.forEach((s, i) => start(i + 1, s.token));
+  cfg.slots.forEach((s, i) => {
+    if (s.token !== null) start(i + 1, s.token);
+  });
   await readFrames((b) => conn.read(b), (id, type, meta) => {
     const slot = slots.get(id);
-    if (type === FRAME.RENEW) {
-      // The slot's last Worker has ended (its app left, or it closed itself).
-      // The new one starts at once, before any later frame: Deno numbers
-      // Workers in the order they start, and the server counts on that.
+    if (type === FRAME.START) {
+      // The slot has no Worker yet, or its last one ended (its app left, or
+      // it closed itself). This one starts at once, before any later frame:
+      // Deno numbers Workers in the order they start; the server counts on it.
       if (id < 1 || id > cfg.slots.length) return;
       slot?.worker.terminate();
       start(id, JSON.parse(meta).token);

@@ -103,7 +103,7 @@ Deno.test("a slot freed by a redeploy takes another app: no new host for it", as
     assert.ok(runtime.hosts().every((h) => h.pid === full), "the first four share one host");
     // Its slots are all taken, so a spare starts; wait for it to be ready.
     await waitFor(
-      () => runtime.hostSlots().some((h) => h.pid !== full && h.fresh === slots),
+      () => runtime.hostSlots().some((h) => h.pid !== full && h.fresh > 0),
       "the spare host",
     );
     const before = new Set(runtime.hostPids());
@@ -128,7 +128,7 @@ Deno.test("a slot freed by a redeploy takes another app: no new host for it", as
   }, { app_host_slots: slots });
 });
 
-Deno.test("an app in a renewed slot that spins after its response is still stopped", async () => {
+Deno.test("an app in a reused slot that spins after its response is still stopped", async () => {
   await withTestNode(async (node) => {
     const runtime = node.server.context.runtime;
     await deployFiles(node, "first", { "api/main.ts": APP(0) });
@@ -175,4 +175,45 @@ Deno.test("an app in a renewed slot that spins after its response is still stopp
       runtime.hosts().find((h) => h.appName === "stay")?.pid,
     );
   }, { app_host_slots: 2 });
+});
+
+/** The names of a process's Worker threads (`worker-N`). */
+function workerThreads(pid: number): string[] {
+  const names = [];
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/comm`).trim();
+      if (/^worker-\d+$/.test(name)) names.push(name);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return names;
+}
+
+Deno.test("a host starts Workers as apps arrive: one app in 8 slots runs 3 Workers, not 8", async () => {
+  await withTestNode(async (node) => {
+    const runtime = node.server.context.runtime;
+    await deployFiles(node, "only", { "api/main.ts": APP(0) });
+    const res = await node.fetch("/api/", { host: "only.localhost" });
+    assert.deepEqual(await res.json(), { app: 0 });
+    const pid = runtime.hosts()[0].pid;
+    // The app's Worker and two warm ones for the next cold apps; no other host.
+    const slots = await waitFor(() => {
+      const h = runtime.hostSlots().find((x) => x.pid === pid);
+      return h?.fresh === 2 && h;
+    }, "two warm Workers beside the app");
+    assert.deepEqual(slots, { pid, fresh: 2, holding: 1, dead: 0, idle: 5 });
+    assert.equal(workerThreads(pid).length, 3);
+    assert.deepEqual(runtime.hostPids(), [pid]);
+    // More apps: each takes a warm Worker and another starts behind it.
+    for (let i = 1; i < 8; i++) {
+      await deployFiles(node, `more${i}`, { "api/main.ts": APP(i) });
+      const r = await node.fetch("/api/", { host: `more${i}.localhost` });
+      assert.deepEqual(await r.json(), { app: i });
+      assert.equal(runtime.hosts().find((h) => h.appName === `more${i}`)?.pid, pid);
+    }
+    const full = runtime.hostSlots().find((x) => x.pid === pid);
+    assert.deepEqual({ holding: full?.holding, idle: full?.idle }, { holding: 8, idle: 0 });
+  }, { app_host_slots: 8 });
 });

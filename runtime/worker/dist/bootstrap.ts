@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "5bd2c59a146223f17be4c2bc2af16c86ccf87dba444c94bcc69d9d68b6cdfd4b";
+export const WORKER_HASH = "b014c36650912b3340f778df0f2439c89e682fd293679e34379df9f8389fb9d2";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
@@ -60,7 +60,7 @@ export const WORKER_SOURCE: string = [
   "  TERMINATE: 25,",
   "  WSMSG: 26,",
   "  WSCLOSE: 27,",
-  "  RENEW: 28",
+  "  START: 28",
   "};",
   "var HEADER_BYTES = 13;",
   "var STREAM_WINDOW = 256 * 1024;",
