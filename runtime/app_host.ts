@@ -258,6 +258,10 @@ export class AppHost {
       this.#waiters.shift()!(slot);
     }
     this.topUp();
+    // Apps waiting past the Workers still to come look elsewhere (once a
+    // nested Worker is granted, idle slots start none).
+    const coming = this.slots.filter((s) => s.state === "starting").length;
+    while (this.#waiters.length > coming) this.#waiters.pop()!(undefined);
   }
 
   /** Starts Workers in idle slots until the waiting apps and `WARM_AHEAD` more have one. */
@@ -289,6 +293,7 @@ export class AppHost {
     }
     if (!this.usable || this.owners.length > 0 || slot.state !== "starting") {
       if (slot.state === "starting") slot.state = "idle";
+      this.#handOut();
       return;
     }
     const token = crypto.randomUUID();
