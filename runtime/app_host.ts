@@ -150,7 +150,10 @@ export class AppHost {
   readonly owners: string[] = [];
   /** Workers started when the process was measured (the base of its limits). */
   #warm = 0;
+  /** The last data limit being set (`applyLimit`). */
+  #limits: Promise<void> = Promise.resolve();
   /** Cold apps waiting for a slot of this host, first come first served. */
+
   #waiters: ((slot: Slot | undefined) => void)[] = [];
   baseRssKb = 0;
   baseDataKb = 0;
@@ -419,9 +422,19 @@ export class AppHost {
     return this.slots.filter((s) => s.started).length - this.#warm;
   }
 
-  /** Sets the process's data limit to `dataLimit()`. */
-  async applyLimit(): Promise<void> {
-    if (!this.dead && this.baseDataKb > 0) await setDataLimit(this.pid, this.dataLimit());
+  /**
+   * Sets the process's data limit to `dataLimit()`, one `prlimit` at a time
+   * and with the value as it is when that one runs: two at once could end
+   * in the wrong order, and a Worker started under the older, lower limit
+   * cannot reserve its code range (V8 stops the whole process).
+   */
+  applyLimit(): Promise<void> {
+    const run = async () => {
+      if (!this.dead && this.baseDataKb > 0) await setDataLimit(this.pid, this.dataLimit());
+    };
+    const next = this.#limits.then(run, run);
+    this.#limits = next.catch(() => {});
+    return next;
   }
 
   /** Ends a slot's Worker: its app left. */
