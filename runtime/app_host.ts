@@ -153,7 +153,6 @@ export class AppHost {
   /** The last data limit being set (`applyLimit`). */
   #limits: Promise<void> = Promise.resolve();
   /** Cold apps waiting for a slot of this host, first come first served. */
-
   #waiters: ((slot: Slot | undefined) => void)[] = [];
   baseRssKb = 0;
   baseDataKb = 0;
