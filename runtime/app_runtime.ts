@@ -484,6 +484,8 @@ export class AppRuntime {
     } finally {
       inst.loading = false;
       clearTimeout(timer);
+      // The next warm Worker starts now, not beside this app's own start.
+      host.topUp();
     }
   }
 
@@ -521,7 +523,6 @@ export class AppRuntime {
       const slot = ready[0]?.slots.find((s) => s.state === "fresh");
       if (slot) {
         slot.state = "taken";
-        ready[0].topUp();
         return slot;
       }
       const host = candidates.filter((h) => h.room > 0)
