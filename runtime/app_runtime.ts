@@ -202,6 +202,19 @@ export class AppRuntime {
     return [...this.#hosts].filter((h) => !h.dead).map((h) => h.pid);
   }
 
+  /** Each host alive and its slots by state: waiting for an app, holding one, ended, or with no Worker. */
+  hostSlots(): { pid: number; fresh: number; holding: number; dead: number; idle: number }[] {
+    const count = (h: AppHost, state: Slot["state"]) =>
+      h.slots.filter((s) => s.state === state).length;
+    return [...this.#hosts].filter((h) => !h.dead).map((h) => ({
+      pid: h.pid,
+      fresh: h.fresh,
+      holding: h.holding,
+      dead: count(h, "dead"),
+      idle: count(h, "idle"),
+    }));
+  }
+
   /** Starts the spare host now (the node calls this once it listens, if any app has code). */
   prepare(): void {
     if (!this.#closed) this.#ensureSpare();
@@ -363,13 +376,17 @@ export class AppRuntime {
     const slot = await this.#take(inst.memoryMb, exile ? inst.target.appId : undefined);
     if (!slot.host.usable) throw new Error("the app host is gone");
     if (inst.gone || this.#closed) {
-      slot.state = "fresh";
+      slot.host.putBack(slot);
       throw new Error("the app was stopped while it started");
     }
     const host = slot.host;
     slot.state = "taken";
     slot.owner = inst.key;
-    host.taken++;
+    if (!slot.used) {
+      // A reused slot's allowance is counted already: its last Worker has ended.
+      slot.used = true;
+      host.taken++;
+    }
     host.lastActive = Date.now();
     inst.slot = slot;
     await host.applyLimit();
@@ -469,15 +486,19 @@ export class AppRuntime {
     } finally {
       inst.loading = false;
       clearTimeout(timer);
+      // The next warm Worker starts now, not beside this app's own start.
+      host.topUp();
     }
   }
 
   /**
    * A fresh slot of the right size: in a used host with room, the spare, or
-   * a new host. A host still starting counts its slots as room: each cold
-   * app waiting on it reserves one, and a new host starts only when every
-   * slot is taken or reserved (else a burst of cold apps starts a host each
-   * and spreads a few apps over many hosts).
+   * a new host. A host counts as room the slots it can still fill: fresh
+   * ones, those whose Worker is starting, idle ones (a Worker starts for
+   * them on demand) and, while it starts, all of them; each cold app waiting
+   * on a host holds one of them, and a new host starts only when no host
+   * has room left (else a burst of cold apps starts a host each and spreads
+   * a few apps over many hosts).
    */
   async #take(memoryMb: number, exileOf?: number): Promise<Slot> {
     for (let attempt = 0;; attempt++) {
@@ -486,7 +507,7 @@ export class AppRuntime {
       const socket = await this.#openSocket();
       if (this.#closed) throw new Error("the runtime is closed");
       if (exileOf !== undefined) {
-        const host = this.#spawn(socket, { slots: 1, memoryMb, exileOf });
+        const host = this.#spawn(socket, { slots: 1, warm: 1, memoryMb, exileOf });
         await host.ready.catch(() => {});
         const slot = host.started ? host.slots.find((s) => s.state === "fresh") : undefined;
         if (slot) {
@@ -506,21 +527,11 @@ export class AppRuntime {
         slot.state = "taken";
         return slot;
       }
-      const host = candidates.find((h) => !h.started && h.slots.length > h.reserved) ??
+      const host = candidates.filter((h) => h.room > 0)
+        .sort((a, b) => Number(b.started) - Number(a.started) || b.holding - a.holding)[0] ??
         this.#spawn(socket, { slots: this.settings.app_host_slots, memoryMb });
-      host.reserved++;
-      try {
-        await host.ready.catch(() => {});
-      } finally {
-        host.reserved--;
-      }
-      const mine = host.usable && host.started
-        ? host.slots.find((s) => s.state === "fresh")
-        : undefined;
-      if (mine) {
-        mine.state = "taken";
-        return mine;
-      }
+      const mine = await host.claim();
+      if (mine) return mine;
     }
   }
 
@@ -529,7 +540,10 @@ export class AppRuntime {
   }
 
   /** Starts a host process; it counts among the hosts at once, before it is ready. */
-  #spawn(socket: HostSocket, opts: { slots: number; memoryMb: number; exileOf?: number }): AppHost {
+  #spawn(
+    socket: HostSocket,
+    opts: { slots: number; warm?: number; memoryMb: number; exileOf?: number },
+  ): AppHost {
     const host = new AppHost(socket, opts, this.#watch, this.#hostEvents);
     this.#hosts.add(host);
     host.ready.catch((err) => this.log(`app host ${host.pid}: ${err.message}`));
@@ -543,8 +557,7 @@ export class AppRuntime {
     const memoryMb = this.settings.app_memory_mb;
     const waiting = () =>
       [...this.#hosts].some((h) =>
-        h.usable && h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb &&
-        (h.started ? h.fresh : h.slots.length) > h.reserved
+        h.opts.exileOf === undefined && h.opts.memoryMb === memoryMb && h.room > 0
       );
     if (waiting()) return;
     this.#openSocket().then((socket) => {
@@ -869,7 +882,6 @@ export class AppRuntime {
         this.#incident(host, culprit, "memory");
         continue;
       }
-      const k = host.slots.length;
       // Loading the app's module is work it was asked for, request or not.
       const idle = (inst: Instance) =>
         inst.channel !== undefined && !inst.loading && inst.channel.inflight === 0 &&
@@ -882,13 +894,13 @@ export class AppRuntime {
         seen.set(t.tid, busy);
         if (!m) continue;
         const n = Number(m[1]);
-        if (n > k) nested++;
+        // Whose thread is it? Each slot knows its Worker's id; nested Workers
+        // follow the host's own, in the order they were granted.
+        const slot = host.slots.find((s) => s.workerId === n);
+        if (!slot) nested++;
         if (before === undefined || busy - before < windowNs * IDLE_BUSY_SHARE) continue;
-        // Whose thread is it? Slot N's Worker is worker-N; nested Workers
-        // follow, in the order they were granted.
-        const slot = n <= k ? host.slots[n - 1] : undefined;
         if (slot && (slot.state === "fresh" || slot.state === "starting")) continue;
-        const key = slot ? slot.owner : host.owners[n - k - 1];
+        const key = slot ? slot.owner : host.owners[n - host.made - 1];
         const inst = key ? byKey.get(key) : undefined;
         if (!inst || slot?.state === "dead" || idle(inst)) {
           this.#incident(host, inst, "cpu", key ? Number(key.split(":")[0]) : undefined);
@@ -902,8 +914,25 @@ export class AppRuntime {
         )[0];
         this.#incident(host, recent, "threads");
       }
+      if (!this.#handled.has(host) && host.opts.exileOf === undefined) {
+        this.#reuseEnded(host, sample);
+      }
     }
     this.#busy = seen;
+  }
+
+  /**
+   * Slots whose Worker ended (its app was stopped, redeployed, idle) take
+   * apps again once the old thread is gone, instead of a new host starting
+   * for them; not before: the old Worker's memory must be freed, and its
+   * thread must not be taken for the next Worker's.
+   */
+  #reuseEnded(host: AppHost, sample: ProcessSample): void {
+    if (host.holding === 0) return;
+    const threads = new Set(sample.threads.map((t) => t.name));
+    for (const slot of host.slots) {
+      if (slot.state === "dead" && !threads.has(slot.thread)) host.reuse(slot);
+    }
   }
 
   /** Stops an app's instances so the next request starts its current version. */

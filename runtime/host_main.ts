@@ -1,12 +1,14 @@
 /**
  * An app host process: its main thread reads its configuration from stdin,
- * opens a control connection to the server, and makes one Worker per slot
- * at once, in order, before any app code runs in the process (so slot N's
- * thread is `worker-N`, which the server relies on to tell the app Workers
- * from any other thread). Each Worker connects to the server itself and
+ * opens a control connection to the server, and makes the first slots'
+ * Workers at once, in order, before any app code runs in the process (so
+ * slot N's thread is `worker-N`; the server counts every Worker the host
+ * starts to tell the app Workers from any other thread). Each Worker connects to the server itself and
  * carries its app's traffic; this thread only relays what a Worker must
  * block for (the original fazt's synchronous storage calls, and tickets to
- * start nested Workers) and ends Workers whose app has left.
+ * start nested Workers), ends Workers whose app has left, and starts a
+ * slot's Worker when the server asks (a slot with none yet, or whose app
+ * left; the next Worker number, which the server counts too).
  *
  * The process is started with imports denied (`--deny-import --no-npm
  * --no-remote`), no file, env or subprocess permission, network access only
@@ -61,9 +63,9 @@ export async function runAppHost(): Promise<void> {
   // The Worker may read no files, so its code goes in as source text.
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
   const slots = new Map<number, Slot>();
-  cfg.slots.forEach((s, i) => {
-    const index = i + 1;
-    const paths = [cfg.socket, s.egress];
+  const start = (index: number, token: string) => {
+    const egress = cfg.slots[index - 1].egress;
+    const paths = [cfg.socket, egress];
     const worker = new Worker(url, {
       type: "module",
       name: `slot-${index}`,
@@ -94,12 +96,22 @@ export async function runAppHost(): Promise<void> {
       e.preventDefault();
       out.frame(index, FRAME.SLOT_ERROR, String(e.message).slice(0, 2000));
     };
-    worker.postMessage(
-      { socket: cfg.socket, token: s.token, egress: s.egress, ctrl, shared } satisfies SlotConfig,
-    );
+    worker.postMessage({ socket: cfg.socket, token, egress, ctrl, shared } satisfies SlotConfig);
+  };
+  cfg.slots.forEach((s, i) => {
+    if (s.token !== null) start(i + 1, s.token);
   });
   await readFrames((b) => conn.read(b), (id, type, meta) => {
     const slot = slots.get(id);
+    if (type === FRAME.START) {
+      // The slot has no Worker yet, or its last one ended (its app left, or
+      // it closed itself). This one starts at once, before any later frame:
+      // Deno numbers Workers in the order they start; the server counts on it.
+      if (id < 1 || id > cfg.slots.length) return;
+      slot?.worker.terminate();
+      start(id, JSON.parse(meta).token);
+      return;
+    }
     if (!slot) return;
     if (type === FRAME.SRESULT) answer(slot, 0, meta);
     else if (type === FRAME.GRANT) answer(slot, meta === "1" ? 1 : 0);

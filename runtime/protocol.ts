@@ -56,6 +56,7 @@
  * | TICKET | host → server | slot | the Worker asks to start a nested Worker | |
  * | GRANT | server → host | slot | `1` granted, `0` refused | |
  * | TERMINATE | server → host | slot | end this Worker (its app left) | |
+ * | START | server → host | slot | JSON `{token}`: start the slot's Worker (it has none, or its last one ended) | |
  *
  * Request mode `0`: the body (if any) is in the frame; mode `1`: the body
  * streams as DATA frames and an END, the Worker granting CREDIT as the app
@@ -162,6 +163,9 @@ export interface HostConfig {
   socket: string;
   /** The control connection's one-time token. */
   token: string;
-  /** One entry per Worker to make now, in order (slot index = position + 1). */
-  slots: { token: string; egress: string }[];
+  /**
+   * One entry per slot (slot index = position + 1); those with a token get
+   * their Worker now, in order, the others when START asks.
+   */
+  slots: { token: string | null; egress: string }[];
 }

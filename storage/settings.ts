@@ -43,7 +43,12 @@ export const SETTING_DEFS = {
   // 32 in flight) get a fast 503 APP_BUSY. 0: only app_queue_limit bounds
   // the queue.
   app_queue_ms: { kind: "int", default: 500, min: 0, max: 60_000 },
-  app_host_slots: { kind: "int", default: 8, min: 1, max: 64 },
+  // Apps per host process. A process costs ~40 MiB before any Worker and a
+  // slot nothing until an app needs it (Workers start as apps arrive), so
+  // 16 run 50 small apps in 4 processes (808 MB with the node) where 8
+  // needed 8 (1,034 MB); the price is more neighbours restarted, once, when
+  // one app's loop or memory stops their process.
+  app_host_slots: { kind: "int", default: 16, min: 1, max: 64 },
   app_stream_max_ms: { kind: "int", default: 3_600_000, min: 1000, max: 86_400_000 },
   app_preview_max: { kind: "int", default: 2, min: 0, max: 16 },
   // Quotas: node-wide defaults of each app's limits (`fazt app limits APP

@@ -4,7 +4,7 @@
  * few hosts as their slots allow (issue 15, density).
  */
 import assert from "node:assert/strict";
-import { deadline } from "./deadline.ts";
+import { deadline, waitFor } from "./deadline.ts";
 import { deployFiles, withTestNode } from "./helpers.ts";
 
 const APP = (i: number) => `export default () => Response.json({ app: ${i} });`;
@@ -83,4 +83,137 @@ export default async (req: Request) => {
     }
     for (const r of await Promise.all(held)) assert.equal(await r.text(), "slow");
   });
+});
+
+Deno.test("a slot freed by a redeploy takes another app: no new host for it", async () => {
+  const slots = 4;
+  await withTestNode(async (node) => {
+    const runtime = node.server.context.runtime;
+    const first = ["r0", "r1", "r2", "r3"];
+    for (const [i, name] of first.entries()) {
+      await deployFiles(node, name, { "api/main.ts": APP(i) });
+    }
+    const hit = async (name: string, i: number) => {
+      const res = await deadline(node.fetch("/api/", { host: `${name}.localhost` }), name);
+      assert.equal(res.status, 200, name);
+      assert.deepEqual(await res.json(), { app: i });
+    };
+    for (const [i, name] of first.entries()) await hit(name, i);
+    const full = runtime.hosts()[0].pid;
+    assert.ok(runtime.hosts().every((h) => h.pid === full), "the first four share one host");
+    // Its slots are all taken, so a spare starts; wait for it to be ready.
+    await waitFor(
+      () => runtime.hostSlots().some((h) => h.pid !== full && h.fresh > 0),
+      "the spare host",
+    );
+    const before = new Set(runtime.hostPids());
+    // A redeploy stops an app's Worker: two slots of the full host are freed.
+    await deployFiles(node, "r0", { "api/main.ts": APP(10) });
+    await deployFiles(node, "r1", { "api/main.ts": APP(11) });
+    await waitFor(
+      () => runtime.hostSlots().find((h) => h.pid === full)?.fresh === 2,
+      "the freed slots to hold fresh Workers",
+    );
+    for (const [i, name] of ["n0", "n1"].entries()) {
+      await deployFiles(node, name, { "api/main.ts": APP(20 + i) });
+      await hit(name, 20 + i);
+      assert.equal(runtime.hosts().find((h) => h.appName === name)?.pid, full, name);
+    }
+    // The redeployed apps start again in the spare: still the same two hosts.
+    await hit("r0", 10);
+    await hit("r1", 11);
+    assert.deepEqual(new Set(runtime.hostPids()), before);
+    const byHost = runtime.hostSlots().find((h) => h.pid === full);
+    assert.deepEqual({ holding: byHost?.holding, dead: byHost?.dead }, { holding: 4, dead: 0 });
+  }, { app_host_slots: slots });
+});
+
+Deno.test("an app in a reused slot that spins after its response is still stopped", async () => {
+  await withTestNode(async (node) => {
+    const runtime = node.server.context.runtime;
+    await deployFiles(node, "first", { "api/main.ts": APP(0) });
+    await deployFiles(node, "stay", { "api/main.ts": APP(1) });
+    for (const name of ["first", "stay"]) {
+      const res = await node.fetch("/api/", { host: `${name}.localhost` });
+      assert.equal(res.status, 200, name);
+      await res.body?.cancel();
+    }
+    const shared = runtime.hosts().find((h) => h.appName === "stay")!.pid;
+    assert.equal(runtime.hosts().find((h) => h.appName === "first")?.pid, shared);
+    // Stopping "first" frees its slot; a new Worker (a new thread) takes it.
+    await deployFiles(node, "first", { "api/main.ts": APP(2) });
+    await waitFor(
+      () => runtime.hostSlots().find((h) => h.pid === shared)?.fresh === 1,
+      "the freed slot to hold a fresh Worker",
+    );
+    await deployFiles(node, "spinner", {
+      "api/main.ts": `export default () => {
+        setTimeout(() => { while (true) {} }, 10);
+        return new Response("answered");
+      };`,
+    });
+    const r = await node.fetch("/api/", { host: "spinner.localhost" });
+    assert.equal(await r.text(), "answered");
+    assert.equal(runtime.hosts().find((h) => h.appName === "spinner")?.pid, shared);
+    await waitFor(() => !runtime.hostPids().includes(shared), "the spinning host to be stopped");
+    const logs = await waitFor(async () => {
+      const res = await node.fetch("/api/apps/spinner/logs?limit=100");
+      const lines: { message: string }[] = (await res.json()).data;
+      return lines.some((l) => /kept using CPU with no request in flight/.test(l.message)) &&
+        lines;
+    }, "the spinner's log line");
+    assert.ok(logs.length > 0);
+    // The spinner, not its neighbour, was moved to a host of its own.
+    assert.equal(
+      await (await node.fetch("/api/", { host: "spinner.localhost" })).text(),
+      "answered",
+    );
+    const stay = await node.fetch("/api/", { host: "stay.localhost" });
+    assert.deepEqual(await stay.json(), { app: 1 });
+    assert.notEqual(
+      runtime.hosts().find((h) => h.appName === "spinner")?.pid,
+      runtime.hosts().find((h) => h.appName === "stay")?.pid,
+    );
+  }, { app_host_slots: 2 });
+});
+
+/** The names of a process's Worker threads (`worker-N`). */
+function workerThreads(pid: number): string[] {
+  const names = [];
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/comm`).trim();
+      if (/^worker-\d+$/.test(name)) names.push(name);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return names;
+}
+
+Deno.test("a host starts Workers as apps arrive: one app in 8 slots runs 3 Workers, not 8", async () => {
+  await withTestNode(async (node) => {
+    const runtime = node.server.context.runtime;
+    await deployFiles(node, "only", { "api/main.ts": APP(0) });
+    const res = await node.fetch("/api/", { host: "only.localhost" });
+    assert.deepEqual(await res.json(), { app: 0 });
+    const pid = runtime.hosts()[0].pid;
+    // The app's Worker and two warm ones for the next cold apps; no other host.
+    const slots = await waitFor(() => {
+      const h = runtime.hostSlots().find((x) => x.pid === pid);
+      return h?.fresh === 2 && h;
+    }, "two warm Workers beside the app");
+    assert.deepEqual(slots, { pid, fresh: 2, holding: 1, dead: 0, idle: 5 });
+    assert.equal(workerThreads(pid).length, 3);
+    assert.deepEqual(runtime.hostPids(), [pid]);
+    // More apps: each takes a warm Worker and another starts behind it.
+    for (let i = 1; i < 8; i++) {
+      await deployFiles(node, `more${i}`, { "api/main.ts": APP(i) });
+      const r = await node.fetch("/api/", { host: `more${i}.localhost` });
+      assert.deepEqual(await r.json(), { app: i });
+      assert.equal(runtime.hosts().find((h) => h.appName === `more${i}`)?.pid, pid);
+    }
+    const full = runtime.hostSlots().find((x) => x.pid === pid);
+    assert.deepEqual({ holding: full?.holding, idle: full?.idle }, { holding: 8, idle: 0 });
+  }, { app_host_slots: 8 });
 });

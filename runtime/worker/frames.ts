@@ -39,6 +39,7 @@ export const FRAME = {
   TERMINATE: 25,
   WSMSG: 26,
   WSCLOSE: 27,
+  START: 28,
 } as const;
 
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];

@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "74045236199e23c529309a55226dd9e73dbab57c1bf2859f619713849dc8af32";
+export const WORKER_HASH = "66de7fe6a03b71e3c87d7c35039950ca7359108a205f13615d7c78d13959e7b9";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
@@ -59,7 +59,8 @@ export const WORKER_SOURCE: string = [
   "  GRANT: 24,",
   "  TERMINATE: 25,",
   "  WSMSG: 26,",
-  "  WSCLOSE: 27",
+  "  WSCLOSE: 27,",
+  "  START: 28",
   "};",
   "var HEADER_BYTES = 13;",
   "var STREAM_WINDOW = 256 * 1024;",
