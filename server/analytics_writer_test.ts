@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Storage, StorageError } from "../storage/mod.ts";
+import { analyticsEvent } from "../tests/analytics_event.ts";
 import { InlineWriter, upkeep } from "./analytics_writer.ts";
 
 Deno.test("upkeep that fails (a locked database) is reported as nothing done, never thrown", () => {
@@ -26,20 +27,7 @@ Deno.test("upkeep deletes old days' visitor rows in steps until none is left, ke
   try {
     const DAY = 86_400_000;
     const today = Math.floor(Date.now() / DAY) * DAY;
-    const event = (at: number, visitor: string) => ({
-      at,
-      app: "blog",
-      name: "pageview",
-      source: "server",
-      path: "/",
-      referrer: "",
-      browser: "Firefox",
-      os: "Linux",
-      device: "desktop",
-      visitor,
-      tags: null,
-      props: null,
-    });
+    const event = (at: number, visitor: string) => analyticsEvent({ at, visitor });
     storage.analytics.ingest([
       ...Array.from({ length: 2_500 }, (_, i) => event(today - 3 * DAY, `old-${i}`)),
       event(today + 1000, "today"),

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { analyticsEvent, EVENT_T0 } from "../tests/analytics_event.ts";
 import { readRollups, recount } from "../tests/analytics_recount.ts";
 import {
   type AnalyticsEvent,
@@ -13,25 +14,8 @@ import {
   WEEK_MS,
 } from "./mod.ts";
 
-const T0 = Date.UTC(2026, 0, 10); // a midnight, UTC
-
-function event(over: Partial<AnalyticsEvent> = {}): AnalyticsEvent {
-  return {
-    at: T0,
-    app: "blog",
-    name: "pageview",
-    source: "server",
-    path: "/",
-    referrer: "",
-    browser: "Firefox",
-    os: "Linux",
-    device: "desktop",
-    visitor: "v1",
-    tags: null,
-    props: null,
-    ...over,
-  };
-}
+const T0 = EVENT_T0;
+const event = analyticsEvent;
 
 function setup() {
   const db = openDatabase(":memory:");

@@ -133,6 +133,17 @@ Deno.test("the build step bundles admin/src with its own permissions", async () 
   }
 });
 
+/** `PUT path` with a JSON body (an admin token unless `token`); the status and parsed body. */
+async function putJson(node: TestNode, path: string, body: string, token = node.tokens.admin) {
+  const res = await node.fetch(path, {
+    method: "PUT",
+    body,
+    token,
+    headers: { "content-type": "application/json" },
+  });
+  return { status: res.status, body: await res.json() };
+}
+
 async function appWithData(node: TestNode): Promise<number> {
   await node.deploy("notes", await makeZip({ "index.html": "notes" }));
   const id = node.storage.apps.get("notes")!.id;
@@ -220,15 +231,7 @@ Deno.test("the owner replaces a document; bad JSON, a missing document and the q
   const node = await startTestNode();
   try {
     const id = await appWithData(node);
-    const put = async (path: string, body: string, token = node.tokens.admin) => {
-      const res = await node.fetch(path, {
-        method: "PUT",
-        body,
-        token,
-        headers: { "content-type": "application/json" },
-      });
-      return { status: res.status, body: await res.json() };
-    };
+    const put = (path: string, body: string, token?: string) => putJson(node, path, body, token);
     const ok = await put("/api/apps/notes/docs/posts/p1", '{"title":"Hi","tags":["a"]}');
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.deepEqual(ok.body.data, {
@@ -285,15 +288,7 @@ Deno.test("the owner replaces a key's value; bad JSON, no value, a missing key a
   const node = await startTestNode();
   try {
     const id = await appWithData(node);
-    const put = async (path: string, body: string, token = node.tokens.admin) => {
-      const res = await node.fetch(path, {
-        method: "PUT",
-        body,
-        token,
-        headers: { "content-type": "application/json" },
-      });
-      return { status: res.status, body: await res.json() };
-    };
+    const put = (path: string, body: string, token?: string) => putJson(node, path, body, token);
     const ok = await put("/api/apps/notes/kv/user/1", '{"value":{"name":"Ada L."}}');
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.deepEqual(ok.body.data, { key: "user/1", value: { name: "Ada L." } });
