@@ -55,18 +55,29 @@ Deno.test("an idle keep-alive connection is closed after the idle timeout", asyn
   });
 });
 
+/**
+ * Sends `head` (a request whose body stops short) and waits for the door to
+ * close the connection: the answer must be 408, the one body stall counted.
+ */
+async function stalledAnswer(node: TestNode, head: string, what: string): Promise<string> {
+  const s = await rawConnect(node.server.port);
+  s.write(head);
+  const got = await deadline(s.closed, `the stalled ${what}'s connection to be closed`);
+  assert.match(got, /^HTTP\/1\.1 408/);
+  assert.equal(node.server.door.stats.bodyStalls, 1);
+  return got;
+}
+
 Deno.test("a request body that stalls gets 408 and its connection is closed", async () => {
   await withNode({ body_stall_timeout_ms: 300 }, async (node) => {
-    const s = await rawConnect(node.server.port);
-    s.write(
+    const got = await stalledAnswer(
+      node,
       "POST /api/deploy?name=slow HTTP/1.1\r\nHost: localhost\r\n" +
         `Authorization: Bearer ${node.tokens.admin}\r\nContent-Type: application/zip\r\n` +
         "Content-Length: 100000\r\n\r\nPK\x03\x04",
+      "upload",
     );
-    const got = await deadline(s.closed, "the stalled upload's connection to be closed");
-    assert.match(got, /^HTTP\/1\.1 408/);
     assert.match(got, /"code":"REQUEST_TIMEOUT"/);
-    assert.equal(node.server.door.stats.bodyStalls, 1);
     // Nothing was deployed.
     assert.equal((await node.fetch("/api/apps")).status, 200);
     assert.equal(node.count("apps"), 0);
@@ -78,14 +89,12 @@ Deno.test("a request body that stalls gets 408 and its connection is closed", as
 Deno.test("a small tracking body that stalls gets 408 and nothing is counted", async () => {
   await withNode({ body_stall_timeout_ms: 300 }, async (node) => {
     await deployFiles(node, "site", { "index.html": "<h1>hi</h1>" });
-    const s = await rawConnect(node.server.port);
-    s.write(
+    await stalledAnswer(
+      node,
       "POST /_fazt/track HTTP/1.1\r\nHost: site.localhost\r\nUser-Agent: Mozilla/5.0 Firefox/125.0\r\n" +
         'Content-Type: text/plain\r\nContent-Length: 60\r\n\r\n{"name":',
+      "event",
     );
-    const got = await deadline(s.closed, "the stalled event's connection to be closed");
-    assert.match(got, /^HTTP\/1\.1 408/);
-    assert.equal(node.server.door.stats.bodyStalls, 1);
     // Reading stats writes what is buffered first.
     const stats = await (await node.fetch("/api/stats?app=site&from=1d")).json();
     assert.deepEqual(stats.data.totals.events, 0);
@@ -94,21 +103,19 @@ Deno.test("a small tracking body that stalls gets 408 and nothing is counted", a
 
 Deno.test("a small upload that stalls gets 408 and deploys nothing", async () => {
   await withNode({ body_stall_timeout_ms: 300 }, async (node) => {
-    const s = await rawConnect(node.server.port);
-    s.write(
+    const got = await stalledAnswer(
+      node,
       "POST /api/deploy?name=small HTTP/1.1\r\nHost: localhost\r\n" +
         `Authorization: Bearer ${node.tokens.admin}\r\nContent-Type: application/zip\r\n` +
         "Content-Length: 1000\r\n\r\nPK\x03\x04",
+      "upload",
     );
-    const got = await deadline(s.closed, "the stalled upload's connection to be closed");
-    assert.match(got, /^HTTP\/1\.1 408/);
     assert.match(got, /"code":"REQUEST_TIMEOUT"/);
-    assert.equal(node.server.door.stats.bodyStalls, 1);
     assert.equal(node.count("apps"), 0);
   });
 });
 
-Deno.test("a small body to an app that stalls gets 408; the app is not called", async () => {
+Deno.test("a small body to an app that stalls gets 408", async () => {
   await withNode({ body_stall_timeout_ms: 300 }, async (node) => {
     await deployFiles(node, "echo", {
       "api/main.ts": "export default async (req: Request) => new Response(await req.text());",
@@ -118,13 +125,11 @@ Deno.test("a small body to an app that stalls gets 408; the app is not called", 
         .text(),
       "hi",
     );
-    const s = await rawConnect(node.server.port);
-    s.write(
+    await stalledAnswer(
+      node,
       "POST /api/x HTTP/1.1\r\nHost: echo.localhost\r\nContent-Length: 100\r\n\r\nhalf",
+      "request",
     );
-    const got = await deadline(s.closed, "the stalled request's connection to be closed");
-    assert.match(got, /^HTTP\/1\.1 408/);
-    assert.equal(node.server.door.stats.bodyStalls, 1);
   });
 });
 
