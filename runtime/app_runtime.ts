@@ -102,6 +102,12 @@ const CRASH_SETTLE_MS = 500;
 const FAIR_FLOOR = 4;
 const FAIR_BUDGET = 8;
 /**
+ * A flooding app beside a modest one rests this many times as long as each
+ * of its requests took (runtime/fair_share.ts; bench/README.md has what
+ * each factor gave).
+ */
+const FAIR_PACE = 3;
+/**
  * A request still unanswered after this long gives its place back: it is
  * waiting on I/O (a fetch, a timer), not using the server, and an app doing
  * slow I/O would otherwise be held to `FAIR_FLOOR` requests at a time
@@ -136,7 +142,11 @@ export class AppRuntime {
   /** Wakes apps' waiting `Deno.openKv()` calls (`watch`, `listenQueue`). */
   readonly kvSignals = new KvSignals();
   /** Each app's turns on the server's thread while several apps are busy. */
-  readonly fair = new FairShare({ floor: FAIR_FLOOR, budget: FAIR_BUDGET });
+  readonly fair = new FairShare({
+    floor: FAIR_FLOOR,
+    budget: FAIR_BUDGET,
+    pace: FAIR_PACE,
+  });
   #instances = new Map<string, Instance>();
   #hosts = new Set<AppHost>();
   #backoff = new Map<number, Backoff>();
@@ -301,17 +311,17 @@ export class AppRuntime {
       return problem(503, "APP_RESTARTING", "The app is restarting", { "retry-after": "1" });
     }
     let placed = true;
-    const giveBack = () => {
+    const giveBack = (rest: boolean) => {
       if (!placed) return;
       placed = false;
-      this.fair.leave(target.appId);
+      this.fair.leave(target.appId, rest);
     };
-    const slow = setTimeout(giveBack, FAIR_HOLD_MS);
+    const slow = setTimeout(giveBack, FAIR_HOLD_MS, false);
     try {
       return await channel.request(req, inline);
     } finally {
       clearTimeout(slow);
-      giveBack();
+      giveBack(true);
     }
   }
 

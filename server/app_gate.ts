@@ -33,9 +33,10 @@ export class AppGate {
 
   /**
    * Takes a place for a request to app `key`: the time it arrived, to give
-   * `leave` once it is answered; undefined (refused) when the app is behind.
+   * `leave` once it is answered; undefined (refused) when the app is behind,
+   * unless `exempt`.
    */
-  enter(key: string): number | undefined {
+  enter(key: string, exempt = false): number | undefined {
     const now = this.now();
     let lane = this.#lanes.get(key);
     if (!lane) {
@@ -44,7 +45,9 @@ export class AppGate {
       lane.intervalStart = now;
     }
     this.#roll(lane, now);
-    if (this.targetMs > 0 && lane.behind && lane.inFlight >= APP_GATE_FLOOR) return undefined;
+    if (this.targetMs > 0 && !exempt && lane.behind && lane.inFlight >= APP_GATE_FLOOR) {
+      return undefined;
+    }
     lane.inFlight++;
     return now;
   }

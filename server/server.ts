@@ -222,7 +222,10 @@ export function createHandler(
           return previewServerCode(req, ctx, app, site.server.manifest, info?.remoteAddr);
         }
         const lane = `${site.appId}:${site.version}`;
-        const arrived = gate.enter(lane);
+        // Requests the fair share holds back wait by the server's choice, not
+        // the app's slowness; refusing them would cost the server as much as
+        // answering (the client asks again at once).
+        const arrived = gate.enter(lane, ctx.runtime.fair.holding(site.appId));
         if (arrived === undefined) return appBusy();
         const answer = ctx.runtime.handle(req, app, site.server.manifest);
         const leave = () => gate.leave(lane, arrived);
