@@ -146,6 +146,7 @@ export class AppRuntime {
     floor: FAIR_FLOOR,
     budget: FAIR_BUDGET,
     pace: FAIR_PACE,
+    holdMs: FAIR_HOLD_MS,
   });
   #instances = new Map<string, Instance>();
   #hosts = new Set<AppHost>();
@@ -310,18 +311,11 @@ export class AppRuntime {
       this.fair.leave(target.appId);
       return problem(503, "APP_RESTARTING", "The app is restarting", { "retry-after": "1" });
     }
-    let placed = true;
-    const giveBack = (rest: boolean) => {
-      if (!placed) return;
-      placed = false;
-      this.fair.leave(target.appId, rest);
-    };
-    const slow = setTimeout(giveBack, FAIR_HOLD_MS, false);
+    const place = this.fair.placed(target.appId);
     try {
       return await channel.request(req, inline);
     } finally {
-      clearTimeout(slow);
-      giveBack(true);
+      this.fair.done(place);
     }
   }
 

@@ -36,6 +36,12 @@ class Lane {
   lastLeft = -Infinity;
 }
 
+/** The place of one request sent to an app's code (`FairShare.placed`). */
+export interface Place {
+  readonly app: number;
+  readonly at: number;
+}
+
 export interface FairShareOptions {
   /** Requests each app may always have dispatched. */
   floor: number;
@@ -50,6 +56,11 @@ export interface FairShareOptions {
   pace?: number;
   /** The longest such rest. */
   maxRestMs?: number;
+  /**
+   * A request still unanswered after this long gives its place back by
+   * itself (it waits on I/O, not on the server); 0: never.
+   */
+  holdMs?: number;
   /**
    * How long after its last answer an app still counts as busy for pacing
    * (its clients' next requests are on their way: without it, each gap
@@ -68,6 +79,10 @@ export class FairShare {
   readonly #pace: number;
   readonly #maxRestMs: number;
   readonly #busyGapMs: number;
+  readonly #holdMs: number;
+  /** Places of requests sent, oldest first. */
+  readonly #places = new Set<Place>();
+  #sweep: ReturnType<typeof setTimeout> | undefined;
   #total = 0;
   #wake: ReturnType<typeof setTimeout> | undefined;
   #wakeTime = Infinity;
@@ -80,6 +95,7 @@ export class FairShare {
     this.#pace = opts.pace ?? 0;
     this.#maxRestMs = opts.maxRestMs ?? 20;
     this.#busyGapMs = opts.busyGapMs ?? 20;
+    this.#holdMs = opts.holdMs ?? 0;
   }
 
   /**
@@ -116,6 +132,49 @@ export class FairShare {
       lane.restUntil = now + Math.min(this.#maxRestMs, this.#pace * (now - lane.sentAt));
     }
     this.#release();
+  }
+
+  /**
+   * The place of a request `enter` let go: given back with `done`, or by
+   * itself after `holdMs` unanswered. One timer sweeps them all (a timer
+   * per request cost ~3 % of the server's time under load).
+   */
+  placed(app: number): Place {
+    const place = { app, at: this.#now() };
+    this.#places.add(place);
+    if (this.#holdMs > 0 && this.#sweep === undefined) {
+      this.#sweep = setTimeout(() => this.#giveBackOld(), this.#holdMs);
+    }
+    return place;
+  }
+
+  /** The request of `place` was answered (or failed). */
+  done(place: Place): void {
+    if (!this.#places.delete(place)) return;
+    if (this.#places.size === 0 && this.#sweep !== undefined) {
+      // Nothing left to watch: no timer keeps an idle server (or a test) waiting.
+      clearTimeout(this.#sweep);
+      this.#sweep = undefined;
+    }
+    this.leave(place.app);
+  }
+
+  /** Places held longer than `holdMs` go back, without a rest; looks again while any are held. */
+  #giveBackOld(): void {
+    this.#sweep = undefined;
+    const now = this.#now();
+    let next = Infinity;
+    for (const place of this.#places) {
+      if (now - place.at < this.#holdMs) {
+        next = place.at + this.#holdMs;
+        break;
+      }
+      this.#places.delete(place);
+      this.leave(place.app, false);
+    }
+    if (next !== Infinity) {
+      this.#sweep = setTimeout(() => this.#giveBackOld(), Math.max(1, Math.ceil(next - now)));
+    }
   }
 
   /** Requests of `app` waiting for a place. */

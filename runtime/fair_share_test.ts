@@ -174,3 +174,24 @@ Deno.test("paced: a rest is never longer than maxRestMs", async () => {
   fair.leave(1);
   fair.leave(2);
 });
+
+Deno.test("a place unanswered for holdMs is given back by itself, without a rest; one answered goes back once", async () => {
+  const c = clock();
+  const fair = new FairShare({ floor: 1, budget: 1, pace: 3, holdMs: 50, now: c.now });
+  assert.equal(fair.enter(2), undefined);
+  const modest = fair.placed(2);
+  assert.equal(fair.enter(1), undefined, "its floor");
+  const slow = fair.placed(1);
+  const next = fair.enter(1)!;
+  c.advance(50);
+  // The sweep finds the flooder's request past holdMs (the modest app's
+  // too): both places go back and the next request goes with no rest.
+  await next;
+  assert.equal(fair.dispatched(1), 1);
+  assert.equal(fair.dispatched(2), 0);
+  // Answered later: nothing is given back twice.
+  fair.done(slow);
+  fair.done(modest);
+  assert.equal(fair.dispatched(1), 1);
+  fair.leave(1);
+});
