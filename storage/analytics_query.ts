@@ -6,6 +6,8 @@ import {
   DAY_MS,
   type Dimension,
   type Grain,
+  monthAfter,
+  monthStart,
   NOT_FOUND,
   PAGEVIEW,
   type Span,
@@ -20,8 +22,9 @@ export type AppFilter = string | null;
 
 /**
  * Which rollup rows a filter reads: one app's; for every app, the rows of
- * `ALL_APPS` (days and weeks), or each app's hours through `app IN (…)` so
- * the reads stay range scans of the primary keys (which begin with the app).
+ * `ALL_APPS` (days, weeks and months), or each app's hours through
+ * `app IN (…)` so the reads stay range scans of the primary keys (which
+ * begin with the app).
  */
 function appWhere(app: AppFilter, grain: Grain): string {
   return app === null && grain === "hour"
@@ -83,13 +86,13 @@ export class AnalyticsQuery {
   }
 
   /**
-   * The most frequent values of a dimension over spans. Whole weeks that
-   * have their rollups are read a row a week (a 90-day range: about 25k rows
-   * instead of 90k).
+   * The most frequent values of a dimension over spans. Whole months and
+   * weeks that have their rollups are read a row a month or week (see
+   * `#withRollups`).
    */
   top(app: AppFilter, dim: Dimension, spans: readonly Span[], limit: number): TopRow[] {
     if (spans.length === 0) return [];
-    const read = this.#withWeeks(spans);
+    const read = this.#withRollups(spans);
     const parts = read.map((s) =>
       `SELECT value, count FROM ${topTable(s.grain)}
        WHERE ${appWhere(app, s.grain)}dim = ? AND grain = ? AND bucket >= ? AND bucket < ?`
@@ -321,27 +324,51 @@ export class AnalyticsQuery {
   }
 
   /**
-   * Day spans with the whole weeks in them that have rollups as week spans
-   * (weeks get theirs once they are over: `AnalyticsIngest.rollWeeks`).
+   * Day spans with the whole months in them that have rollups as month
+   * spans, and the whole weeks in what is left as week spans (both get
+   * theirs once they are over: `AnalyticsIngest.rollWeeks`, `rollMonths`).
+   * A 90-day range reads two or three months, a few weeks and a few days:
+   * about 13 lists of a dimension's values instead of 90. The answer is the
+   * days' wherever no list reached `MAX_TOP_VALUES`; where one did, a value
+   * past the cap is counted under `OTHER` in that month or week as it is in
+   * that day (a month's or week's list keeps the most frequent of its days').
    */
-  #withWeeks(spans: readonly Span[]): Span[] {
-    const last = this.#db.get<{ w: number | null }>(
-      "SELECT MAX(bucket) AS w FROM analytics_week_counts WHERE app = ? AND grain = 'week'",
+  #withRollups(spans: readonly Span[]): Span[] {
+    const last = this.#db.get<{ w: number | null; m: number | null }>(
+      `SELECT (SELECT MAX(bucket) FROM analytics_week_counts WHERE app = ? AND grain = 'week') AS w,
+         (SELECT MAX(bucket) FROM analytics_month_counts WHERE app = ? AND grain = 'month') AS m`,
       ALL_APPS,
-    )!.w;
-    if (last === null) return [...spans];
-    const rolled = last + WEEK_MS;
+      ALL_APPS,
+    )!;
+    const weeksUntil = last.w === null ? 0 : last.w + WEEK_MS;
+    const monthsUntil = last.m === null ? 0 : monthAfter(last.m);
     const out: Span[] = [];
+    const days = (from: number, to: number) => {
+      const w0 = floorTo(from + WEEK_MS - 1, WEEK_MS);
+      const w1 = Math.min(floorTo(to, WEEK_MS), weeksUntil);
+      if (w0 >= w1) {
+        if (from < to) out.push({ grain: "day", from, to });
+        return;
+      }
+      if (from < w0) out.push({ grain: "day", from, to: w0 });
+      out.push({ grain: "week", from: w0, to: w1 });
+      if (w1 < to) out.push({ grain: "day", from: w1, to });
+    };
     for (const s of spans) {
-      const w0 = floorTo(s.from + WEEK_MS - 1, WEEK_MS);
-      const w1 = Math.min(floorTo(s.to, WEEK_MS), rolled);
-      if (s.grain !== "day" || w0 >= w1) {
+      if (s.grain !== "day") {
         out.push(s);
         continue;
       }
-      if (s.from < w0) out.push({ grain: "day", from: s.from, to: w0 });
-      out.push({ grain: "week", from: w0, to: w1 });
-      if (w1 < s.to) out.push({ grain: "day", from: w1, to: s.to });
+      const first = monthStart(s.from);
+      const m0 = first === s.from ? first : monthAfter(first);
+      const m1 = Math.min(monthStart(s.to), monthsUntil);
+      if (!(m0 < m1)) {
+        days(s.from, s.to);
+        continue;
+      }
+      days(s.from, m0);
+      out.push({ grain: "month", from: m0, to: m1 });
+      days(m1, s.to);
     }
     return out;
   }
