@@ -6,6 +6,7 @@ import {
   DAY_MS,
   type Dimension,
   type Grain,
+  MAX_TOP_VALUES,
   monthAfter,
   monthStart,
   NOT_FOUND,
@@ -38,6 +39,27 @@ function appParam(app: AppFilter, grain: Grain): string[] {
 }
 
 const floorTo = (t: number, unit: number) => t - (((t % unit) + unit) % unit);
+
+/**
+ * SQLite's order of text (its bytes as UTF-8, so by code point), where
+ * JavaScript's `<` orders UTF-16 units: a surrogate (of a code point past
+ * U+FFFF) sorts after every other unit.
+ */
+function byCodePoint(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    return sx === sy ? x - y : sx ? 1 : -1;
+  }
+  return a.length - b.length;
+}
+
+/** Buckets a top list is read from a bucket at a time at most (more: all rows at once). */
+const MAX_LISTS = 200;
 
 /**
  * The read side of analytics: rollups by grain and dimension, and raw events
@@ -88,11 +110,17 @@ export class AnalyticsQuery {
   /**
    * The most frequent values of a dimension over spans. Whole months and
    * weeks that have their rollups are read a row a month or week (see
-   * `#withRollups`).
+   * `#withRollups`), and most of each bucket's list is not grouped at all
+   * (see `#topOfFirsts`).
    */
   top(app: AppFilter, dim: Dimension, spans: readonly Span[], limit: number): TopRow[] {
     if (spans.length === 0) return [];
     const read = this.#withRollups(spans);
+    return this.#topOfFirsts(app, dim, read, limit) ?? this.#topOfAll(app, dim, read, limit);
+  }
+
+  /** `top` by adding up every row of the spans. */
+  #topOfAll(app: AppFilter, dim: Dimension, read: readonly Span[], limit: number): TopRow[] {
     const parts = read.map((s) =>
       `SELECT value, count FROM ${topTable(s.grain)}
        WHERE ${appWhere(app, s.grain)}dim = ? AND grain = ? AND bucket >= ? AND bucket < ?`
@@ -104,6 +132,96 @@ export class AnalyticsQuery {
       ...params,
       limit,
     ).map((r) => ({ ...r }));
+  }
+
+  /**
+   * `top` from each bucket's most frequent values, or undefined when that
+   * cannot be known to be the answer. Adding up a 90-day range's ~13k rows
+   * by value is most of a stats query (SQLite sorts them), yet the first
+   * few values of each bucket decide it: the values among each bucket's
+   * first `2 × limit` are added up over every bucket (point reads), and a
+   * value outside all of them has at most the sum of each bucket's next
+   * count. When the last of the first `limit` has more than that, no other
+   * value can reach it and the answer is exactly `#topOfAll`'s; when not
+   * (values about as frequent as each other), undefined. A bucket with no
+   * more values than that was read whole. Needs each bucket's list by
+   * name: one app's rows, or every app's days, weeks and months (not every
+   * app's hours, which are each app's); and a limit well under the cap
+   * (else nearly every row is a first one).
+   */
+  #topOfFirsts(
+    app: AppFilter,
+    dim: Dimension,
+    read: readonly Span[],
+    limit: number,
+  ): TopRow[] | undefined {
+    const keep = Math.max(2 * limit, 20);
+    if (limit < 1 || keep >= MAX_TOP_VALUES / 4) return undefined;
+    if (app === null && read.some((s) => s.grain === "hour")) return undefined;
+    const name = app ?? ALL_APPS;
+    // The buckets from the counts, which are written with every top list.
+    const lists: { grain: Grain; bucket: number }[] = [];
+    for (const s of read) {
+      const buckets = this.#db.all<{ bucket: number }>(
+        `SELECT bucket FROM ${countsTable(s.grain)}
+         WHERE app = ? AND grain = ? AND bucket >= ? AND bucket < ?`,
+        name,
+        s.grain,
+        s.from,
+        s.to,
+      );
+      for (const b of buckets) lists.push({ grain: s.grain, bucket: b.bucket });
+      if (lists.length > MAX_LISTS) return undefined;
+    }
+    if (lists.length === 0) return [];
+    const firsts = this.#db.all<{ list: number; value: string; count: number }>(
+      lists.map((l, i) =>
+        `SELECT * FROM (SELECT ${i} AS list, value, count FROM ${topTable(l.grain)}
+         WHERE app = ? AND dim = ? AND grain = ? AND bucket = ?
+         ORDER BY count DESC LIMIT ${keep + 1})`
+      ).join(" UNION ALL "),
+      ...lists.flatMap((l) => [name, dim, l.grain, l.bucket]),
+    );
+    const wanted = new Set<string>();
+    const seen = new Uint16Array(lists.length);
+    let more = false;
+    let bound = 0;
+    for (const r of firsts) {
+      if (++seen[r.list] <= keep) wanted.add(r.value);
+      else {
+        more = true;
+        bound += r.count;
+      }
+    }
+    if (!more) {
+      // Every bucket's whole list was read: add them up here.
+      const sums = new Map<string, number>();
+      for (const r of firsts) sums.set(r.value, (sums.get(r.value) ?? 0) + r.count);
+      return [...sums].map(([value, count]) => ({ value, count }))
+        .sort((x, y) => y.count - x.count || byCodePoint(x.value, y.value))
+        .slice(0, limit);
+    }
+    // The wanted values of every bucket of a grain: point reads of the key.
+    const grains = [...new Set(lists.map((l) => l.grain))];
+    const rows = this.#db.all<TopRow>(
+      `WITH wanted(value) AS (SELECT value FROM json_each(?))
+       SELECT value, SUM(count) AS count FROM (${
+        grains.map((g) =>
+          `SELECT value, count FROM ${topTable(g)} WHERE app = ? AND dim = ? AND grain = ?
+           AND bucket IN (SELECT value FROM json_each(?)) AND value IN wanted`
+        ).join(" UNION ALL ")
+      }) GROUP BY value ORDER BY count DESC, value LIMIT ?`,
+      JSON.stringify([...wanted]),
+      ...grains.flatMap((g) => [
+        name,
+        dim,
+        g,
+        JSON.stringify(lists.filter((l) => l.grain === g).map((l) => l.bucket)),
+      ]),
+      limit,
+    );
+    if (!(rows.length === limit && rows[limit - 1].count > bound)) return undefined;
+    return rows.map((r) => ({ ...r }));
   }
 
   /**
