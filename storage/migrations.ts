@@ -466,6 +466,9 @@ export const MIGRATIONS: readonly string[] = [
   // instead of 13 weeks'. Every month before the newest day's is filled here
   // from the days (each app's and every app's), each top list capped at
   // 1,000 named values, the most frequent kept, the rest under '(other)'.
+  // Week and month lists are also indexed by count (written as a week or
+  // month ends, rarely after), so a top list reads their first values
+  // without scanning them; day lists, written with every batch, are not.
   `CREATE TABLE analytics_month_counts (
      app TEXT NOT NULL,
      grain TEXT NOT NULL CHECK (grain = 'month'),
@@ -512,7 +515,10 @@ export const MIGRATIONS: readonly string[] = [
      )
      SELECT app, dim, 'month', month,
        CASE WHEN r <= 1000 AND value <> '(other)' THEN value ELSE '(other)' END AS v, SUM(n)
-     FROM ranked GROUP BY app, dim, month, v;`,
+     FROM ranked GROUP BY app, dim, month, v;
+   CREATE INDEX analytics_week_top_by_count ON analytics_week_top (app, dim, grain, bucket, count);
+   CREATE INDEX analytics_month_top_by_count
+     ON analytics_month_top (app, dim, grain, bucket, count);`,
 ];
 
 /** The schema version a fully migrated database has. */
