@@ -181,24 +181,30 @@ export class AnalyticsQuery {
       if (lists.length > MAX_LISTS) return undefined;
     }
     if (lists.length === 0) return [];
-    const firsts = this.#db.all<{ list: number; value: string; count: number }>(
-      lists.map((l, i) =>
-        `SELECT * FROM (SELECT ${i} AS list, value, count FROM ${topTable(l.grain)}
-         WHERE app = ? AND dim = ? AND grain = ? AND bucket = ?
-         ORDER BY count DESC LIMIT ${keep + 1})`
-      ).join(" UNION ALL "),
-      ...lists.flatMap((l) => [name, dim, l.grain, l.bucket]),
-    );
+    // A statement a bucket, not one for them all: its text stays the same
+    // whatever the range, so few are prepared and kept.
+    const firsts: TopRow[] = [];
     const wanted = new Set<string>();
-    const seen = new Uint16Array(lists.length);
     let more = false;
     let bound = 0;
-    for (const r of firsts) {
-      if (++seen[r.list] <= keep) wanted.add(r.value);
-      else {
-        more = true;
-        bound += r.count;
+    for (const l of lists) {
+      const rows = this.#db.all<TopRow>(
+        `SELECT value, count FROM ${topTable(l.grain)}
+         WHERE app = ? AND dim = ? AND grain = ? AND bucket = ?
+         ORDER BY count DESC LIMIT ${keep + 1}`,
+        name,
+        dim,
+        l.grain,
+        l.bucket,
+      );
+      for (let i = 0; i < rows.length; i++) {
+        if (i < keep) wanted.add(rows[i].value);
+        else {
+          more = true;
+          bound += rows[i].count;
+        }
       }
+      firsts.push(...rows);
     }
     if (!more) {
       // Every bucket's whole list was read: add them up here.
