@@ -457,9 +457,11 @@ function generate(db: string, now: number, events: number, log: (m: string) => v
       }
     }
     storage.analytics.ingest(batch);
-    // As a node that ran through these days would have: the weeks that ended
-    // are rolled up, and the visitors of days before yesterday forgotten.
+    // As a node that ran through these days would have: the weeks and months
+    // that ended are rolled up, and the visitors of days before yesterday
+    // forgotten.
     while (storage.analytics.rollWeeks());
+    while (storage.analytics.rollMonths());
     const yesterday = now - (now % DAY_MS) - DAY_MS;
     while (storage.analytics.pruneVisitors(yesterday, 100_000) > 0);
     storage.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");

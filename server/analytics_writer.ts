@@ -32,7 +32,7 @@ export const PRUNE_STEP = 50_000;
 const VISITOR_PRUNE_ROWS = 1_000;
 const VISITOR_PRUNE_MS = 20;
 
-/** Runs the upkeep on `storage`: prune a step, roll up a few weeks that have ended. */
+/** Runs the upkeep on `storage`: prune a step, roll up a few weeks and months that have ended. */
 export function upkeep(storage: Storage, u: Upkeep): { deleted: number; more: boolean } {
   const deleted = storage.analytics.prune(u.before);
   const until = performance.now() + VISITOR_PRUNE_MS;
@@ -41,16 +41,17 @@ export function upkeep(storage: Storage, u: Upkeep): { deleted: number; more: bo
     step === VISITOR_PRUNE_ROWS && performance.now() < until
   );
   const weeksLeft = storage.analytics.rollWeeks();
+  const monthsLeft = storage.analytics.rollMonths();
   return {
     deleted,
-    more: deleted >= PRUNE_STEP || step === VISITOR_PRUNE_ROWS || weeksLeft,
+    more: deleted >= PRUNE_STEP || step === VISITOR_PRUNE_ROWS || weeksLeft || monthsLeft,
   };
 }
 
 export interface AnalyticsWriter {
   /** Hands a batch over; counts come back through `WriterEvents`. */
   write(events: PackedBatch, count: number): void;
-  /** Deletes old raw events and visitor rows, and rolls up ended weeks. */
+  /** Deletes old raw events and visitor rows, and rolls up ended weeks and months. */
   maintain(u: Upkeep): void;
   /** Resolves once everything handed over so far is written. */
   sync(): Promise<void>;

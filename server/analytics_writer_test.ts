@@ -43,3 +43,21 @@ Deno.test("upkeep deletes old days' visitor rows in steps until none is left, ke
     storage.close();
   }
 });
+
+Deno.test("upkeep rolls ended weeks and months up in steps until none is left", () => {
+  const storage = Storage.open(":memory:");
+  try {
+    const months = [0, 1, 2, 3, 4, 5].map((m) => Date.UTC(2026, m, 1));
+    storage.analytics.ingest(months.map((at) => analyticsEvent({ at: at + 3_600_000 })));
+    let calls = 1;
+    while (upkeep(storage, { before: 0, keepDay: 0 }).more) calls++;
+    assert.ok(calls > 1, "a long history goes in steps");
+    const rolled = storage.db.all<{ bucket: number }>(
+      "SELECT bucket FROM analytics_month_counts WHERE app = '' ORDER BY bucket",
+    ).map((r) => r.bucket);
+    assert.deepEqual(rolled, months.slice(0, 5), "every month before June's event");
+    assert.equal(upkeep(storage, { before: 0, keepDay: 0 }).more, false);
+  } finally {
+    storage.close();
+  }
+});

@@ -50,4 +50,9 @@ export class AnalyticsStore extends AnalyticsQuery {
   rollWeeks(now?: number, max?: number): boolean {
     return this.#ingest.rollWeeks(now, max);
   }
+
+  /** See `AnalyticsIngest.rollMonths`. */
+  rollMonths(now?: number, max?: number): boolean {
+    return this.#ingest.rollMonths(now, max);
+  }
 }

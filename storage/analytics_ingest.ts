@@ -15,9 +15,11 @@ import {
   type PackedBatch,
   packEvents,
   PAGEVIEW,
+  periodAfter,
+  periodStart,
   type QuotaCount,
+  type RolledGrain,
   topTable,
-  WEEK_MS,
 } from "./analytics_model.ts";
 
 const CACHE_MAX = 50_000;
@@ -125,8 +127,8 @@ export class AnalyticsIngest {
   #cardinality = new Map<string, number>();
   /** Agent key → [browser, os, device]. */
   #agentNames = new Map<string, [string, string, string]>();
-  /** See `#weeksUntil`. */
-  #rolled: number | undefined;
+  /** See `#rolledUntil`. */
+  #rolled: Partial<Record<RolledGrain, number>> = {};
 
   constructor(db: Database) {
     this.#db = db;
@@ -193,7 +195,7 @@ export class AnalyticsIngest {
       this.#seen.clear();
       this.#seenCount = 0;
       this.#cardinality.clear();
-      this.#rolled = undefined;
+      this.#rolled = {};
       throw err;
     }
   }
@@ -331,20 +333,21 @@ export class AnalyticsIngest {
       ["day", dayAggs.values()],
       ["day", allDays.values()],
     ];
-    // A day in a week already rolled up (only when events arrive late) adds
-    // to that week too.
-    const rolled = this.#weeksUntil();
-    if (rolled > 0) {
+    // A day in a week or month already rolled up (only when events arrive
+    // late) adds to that week or month too.
+    for (const grain of ["week", "month"] as const) {
+      const rolled = this.#rolledUntil(grain);
+      if (rolled === 0) continue;
       const late = [...dayAggs.values(), ...allDays.values()].filter((d) => d.bucket < rolled);
-      const weeks = new Map<string, Agg>();
+      const periods = new Map<string, Agg>();
       for (const d of late) {
-        const week = d.bucket - (d.bucket % WEEK_MS);
-        const key = `${d.app}\0${week}`;
-        let w = weeks.get(key);
-        if (!w) weeks.set(key, w = newAgg(d.app, week));
-        addInto(w, d);
+        const start = periodStart(grain, d.bucket);
+        const key = `${d.app}\0${start}`;
+        let p = periods.get(key);
+        if (!p) periods.set(key, p = newAgg(d.app, start));
+        addInto(p, d);
       }
-      write.push(["week", weeks.values()]);
+      write.push([grain, periods.values()]);
     }
     for (const [grain, aggs] of write) {
       for (const a of aggs) this.#addAgg(grain, a);
@@ -393,18 +396,20 @@ export class AnalyticsIngest {
   }
 
   /**
-   * The end of the rolled-up weeks: every week before it has its rows (ms;
-   * 0 when none has). Remembered between calls.
+   * The end of the rolled-up weeks or months: every one before it has its
+   * rows (ms; 0 when none has). Remembered between calls.
    */
-  #weeksUntil(): number {
-    if (this.#rolled === undefined) {
-      const w = this.#db.get<{ w: number | null }>(
-        "SELECT MAX(bucket) AS w FROM analytics_week_counts WHERE app = ? AND grain = 'week'",
+  #rolledUntil(grain: RolledGrain): number {
+    let until = this.#rolled[grain];
+    if (until === undefined) {
+      const last = this.#db.get<{ b: number | null }>(
+        `SELECT MAX(bucket) AS b FROM ${countsTable(grain)} WHERE app = ? AND grain = ?`,
         ALL_APPS,
-      )!.w;
-      this.#rolled = w === null ? 0 : w + WEEK_MS;
+        grain,
+      )!.b;
+      until = this.#rolled[grain] = last === null ? 0 : periodAfter(grain, last);
     }
-    return this.#rolled;
+    return until;
   }
 
   /**
@@ -417,51 +422,61 @@ export class AnalyticsIngest {
    * Returns whether weeks are left.
    */
   rollWeeks(now?: number, max = 4): boolean {
+    return this.#roll("week", now, max);
+  }
+
+  /** `rollWeeks` for calendar months (UTC). */
+  rollMonths(now?: number, max = 2): boolean {
+    return this.#roll("month", now, max);
+  }
+
+  #roll(grain: RolledGrain, now: number | undefined, max: number): boolean {
     const db = this.#db;
     now ??= Math.floor(this.#newestId() / 1000);
-    const current = now - (now % WEEK_MS);
-    let start = this.#weeksUntil();
+    const current = periodStart(grain, now);
+    let start = this.#rolledUntil(grain);
     if (start === 0) {
       const first = db.get<{ d: number | null }>(
         "SELECT MIN(bucket) AS d FROM analytics_counts WHERE app = ? AND grain = 'day'",
         ALL_APPS,
       )!.d;
       if (first === null) return false;
-      start = first - (first % WEEK_MS);
+      start = periodStart(grain, first);
     }
-    let week = start;
-    for (let n = 0; n < max && week < current; n++, week += WEEK_MS) {
-      const end = week + WEEK_MS;
+    let bucket = start;
+    for (let n = 0; n < max && bucket < current; n++) {
+      const end = periodAfter(grain, bucket);
       db.transaction(() => {
         const apps = db.all<{ app: string }>(
           "SELECT DISTINCT app FROM analytics_counts WHERE grain = 'day' AND bucket >= ? AND bucket < ?",
-          week,
+          bucket,
           end,
         ).map((r) => r.app);
         if (!apps.includes(ALL_APPS)) apps.push(ALL_APPS);
-        for (const app of apps) this.#rollWeek(app, week);
+        for (const app of apps) this.#rollPeriod(app, grain, bucket, end);
       });
-      this.#rolled = end;
+      this.#rolled[grain] = bucket = end;
     }
-    return week < current;
+    return bucket < current;
   }
 
-  #rollWeek(app: string, week: number): void {
+  /** One app's rollup of `[from, to)` at `grain`, from its days. */
+  #rollPeriod(app: string, grain: RolledGrain, from: number, to: number): void {
     const db = this.#db;
-    const end = week + WEEK_MS;
     db.run(
-      `INSERT INTO analytics_week_counts (app, grain, bucket, views, visitors, events)
-       SELECT ?, 'week', ?, IFNULL(SUM(views), 0), IFNULL(SUM(visitors), 0), IFNULL(SUM(events), 0)
+      `INSERT INTO ${countsTable(grain)} (app, grain, bucket, views, visitors, events)
+       SELECT ?, ?, ?, IFNULL(SUM(views), 0), IFNULL(SUM(visitors), 0), IFNULL(SUM(events), 0)
        FROM analytics_counts WHERE app = ? AND grain = 'day' AND bucket >= ? AND bucket < ?
        ON CONFLICT (app, grain, bucket) DO NOTHING`,
       app,
-      week,
+      grain,
+      from,
       app,
-      week,
-      end,
+      from,
+      to,
     );
     db.run(
-      `INSERT INTO analytics_week_top (app, dim, grain, bucket, value, count)
+      `INSERT INTO ${topTable(grain)} (app, dim, grain, bucket, value, count)
        WITH sums AS (
          SELECT dim, value, SUM(count) AS n FROM analytics_top
          WHERE app = ? AND dim IN (${DIMENSIONS.map(() => "?").join(", ")}) AND grain = 'day'
@@ -472,16 +487,17 @@ export class AnalyticsIngest {
            PARTITION BY dim ORDER BY value = ?, n DESC, value) AS r
          FROM sums
        )
-       SELECT ?, dim, 'week', ?, CASE WHEN r <= ? AND value <> ? THEN value ELSE ? END AS v, SUM(n)
+       SELECT ?, dim, ?, ?, CASE WHEN r <= ? AND value <> ? THEN value ELSE ? END AS v, SUM(n)
        FROM ranked WHERE true GROUP BY dim, v
        ON CONFLICT (app, dim, grain, bucket, value) DO NOTHING`,
       app,
       ...DIMENSIONS,
-      week,
-      end,
+      from,
+      to,
       OTHER,
       app,
-      week,
+      grain,
+      from,
       MAX_TOP_VALUES,
       OTHER,
       OTHER,

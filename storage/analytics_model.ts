@@ -189,10 +189,13 @@ export function packEvents(events: readonly AnalyticsEvent[]): PackedBatch {
 
 /**
  * A rollup's bucket size. Hours and days are kept as events arrive; a week
- * is added once it is over (see `AnalyticsIngest.rollWeeks`), so long ranges
- * read a row a week instead of seven.
+ * and a calendar month are added once they are over (see
+ * `AnalyticsIngest.rollWeeks` and `rollMonths`), so long ranges read a row a
+ * month or a week instead of one a day.
  */
-export type Grain = "hour" | "day" | "week";
+export type Grain = "hour" | "day" | "week" | "month";
+/** The grains rolled up from days once a bucket of them is over. */
+export type RolledGrain = "week" | "month";
 export type Dimension =
   | "path"
   | "referrer"
@@ -235,21 +238,43 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 /** Weeks are counted from the epoch (they begin on Thursdays, 00:00 UTC). */
 export const WEEK_MS = 7 * DAY_MS;
+/** The start of the calendar month (UTC) that holds `t`. */
+export function monthStart(t: number): number {
+  const d = new Date(t);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+/** The start of the calendar month (UTC) after the one that holds `t`. */
+export function monthAfter(t: number): number {
+  const d = new Date(t);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
+/** The start of the week or month that holds `t`. */
+export function periodStart(grain: RolledGrain, t: number): number {
+  return grain === "week" ? t - (((t % WEEK_MS) + WEEK_MS) % WEEK_MS) : monthStart(t);
+}
+
+/** The start of the week or month after the one that holds `t`. */
+export function periodAfter(grain: RolledGrain, t: number): number {
+  return grain === "week" ? periodStart("week", t) + WEEK_MS : monthAfter(t);
+}
+
 /**
- * The app name of the rollups of every app together (kept for days and
- * weeks, not hours), so a query over every app reads one set of rows. No app
+ * The app name of the rollups of every app together (kept for days, weeks
+ * and months, not hours), so a query over every app reads one set of rows. No app
  * or domain has an empty name.
  */
 export const ALL_APPS = "";
 
-/** The table of a grain's counts: weeks have their own (same columns). */
+/** The table of a grain's counts: weeks and months have their own (same columns). */
 export function countsTable(grain: Grain): string {
-  return grain === "week" ? "analytics_week_counts" : "analytics_counts";
+  return grain === "week" || grain === "month" ? `analytics_${grain}_counts` : "analytics_counts";
 }
 
-/** The table of a grain's top lists: weeks have their own (same columns). */
+/** The table of a grain's top lists: weeks and months have their own (same columns). */
 export function topTable(grain: Grain): string {
-  return grain === "week" ? "analytics_week_top" : "analytics_top";
+  return grain === "week" || grain === "month" ? `analytics_${grain}_top` : "analytics_top";
 }
 /** Named values kept per app, dimension and bucket; the rest add up under `OTHER`. */
 export const MAX_TOP_VALUES = 1000;

@@ -6,6 +6,9 @@ import {
   DAY_MS,
   type Dimension,
   type Grain,
+  MAX_TOP_VALUES,
+  monthAfter,
+  monthStart,
   NOT_FOUND,
   PAGEVIEW,
   type Span,
@@ -20,8 +23,9 @@ export type AppFilter = string | null;
 
 /**
  * Which rollup rows a filter reads: one app's; for every app, the rows of
- * `ALL_APPS` (days and weeks), or each app's hours through `app IN (…)` so
- * the reads stay range scans of the primary keys (which begin with the app).
+ * `ALL_APPS` (days, weeks and months), or each app's hours through
+ * `app IN (…)` so the reads stay range scans of the primary keys (which
+ * begin with the app).
  */
 function appWhere(app: AppFilter, grain: Grain): string {
   return app === null && grain === "hour"
@@ -35,6 +39,34 @@ function appParam(app: AppFilter, grain: Grain): string[] {
 }
 
 const floorTo = (t: number, unit: number) => t - (((t % unit) + unit) % unit);
+
+/**
+ * SQLite's order of text (its bytes as UTF-8, so by code point), where
+ * JavaScript's `<` orders UTF-16 units: a surrogate (of a code point past
+ * U+FFFF) sorts after every other unit.
+ */
+function byCodePoint(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    return sx === sy ? x - y : sx ? 1 : -1;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * Dimensions with a handful of values a bucket (a browser's name, an OS, a
+ * device type, a source): adding up all their rows costs less than reading
+ * each bucket's first ones.
+ */
+const FEW_VALUES: ReadonlySet<Dimension> = new Set(["browser", "os", "device", "source"]);
+
+/** Buckets a top list is read from a bucket at a time at most (more: all rows at once). */
+const MAX_LISTS = 200;
 
 /**
  * The read side of analytics: rollups by grain and dimension, and raw events
@@ -83,13 +115,19 @@ export class AnalyticsQuery {
   }
 
   /**
-   * The most frequent values of a dimension over spans. Whole weeks that
-   * have their rollups are read a row a week (a 90-day range: about 25k rows
-   * instead of 90k).
+   * The most frequent values of a dimension over spans. Whole months and
+   * weeks that have their rollups are read a row a month or week (see
+   * `#withRollups`), and most of each bucket's list is not grouped at all
+   * (see `#topOfFirsts`).
    */
   top(app: AppFilter, dim: Dimension, spans: readonly Span[], limit: number): TopRow[] {
     if (spans.length === 0) return [];
-    const read = this.#withWeeks(spans);
+    const read = this.#withRollups(spans);
+    return this.#topOfFirsts(app, dim, read, limit) ?? this.#topOfAll(app, dim, read, limit);
+  }
+
+  /** `top` by adding up every row of the spans. */
+  #topOfAll(app: AppFilter, dim: Dimension, read: readonly Span[], limit: number): TopRow[] {
     const parts = read.map((s) =>
       `SELECT value, count FROM ${topTable(s.grain)}
        WHERE ${appWhere(app, s.grain)}dim = ? AND grain = ? AND bucket >= ? AND bucket < ?`
@@ -101,6 +139,102 @@ export class AnalyticsQuery {
       ...params,
       limit,
     ).map((r) => ({ ...r }));
+  }
+
+  /**
+   * `top` from each bucket's most frequent values, or undefined when that
+   * cannot be known to be the answer. Adding up a 90-day range's ~13k rows
+   * by value is most of a stats query (SQLite sorts them), yet the first
+   * few values of each bucket decide it: the values among each bucket's
+   * first `2 × limit` are added up over every bucket (point reads), and a
+   * value outside all of them has at most the sum of each bucket's next
+   * count. When the last of the first `limit` has more than that, no other
+   * value can reach it and the answer is exactly `#topOfAll`'s; when not
+   * (values about as frequent as each other), undefined. A bucket with no
+   * more values than that was read whole. Needs each bucket's list by
+   * name: one app's rows, or every app's days, weeks and months (not every
+   * app's hours, which are each app's); and a limit well under the cap
+   * (else nearly every row is a first one).
+   */
+  #topOfFirsts(
+    app: AppFilter,
+    dim: Dimension,
+    read: readonly Span[],
+    limit: number,
+  ): TopRow[] | undefined {
+    const keep = Math.max(2 * limit, 20);
+    if (limit < 1 || keep >= MAX_TOP_VALUES / 4 || FEW_VALUES.has(dim)) return undefined;
+    if (app === null && read.some((s) => s.grain === "hour")) return undefined;
+    const name = app ?? ALL_APPS;
+    // The buckets from the counts, which are written with every top list.
+    const lists: { grain: Grain; bucket: number }[] = [];
+    for (const s of read) {
+      const buckets = this.#db.all<{ bucket: number }>(
+        `SELECT bucket FROM ${countsTable(s.grain)}
+         WHERE app = ? AND grain = ? AND bucket >= ? AND bucket < ?`,
+        name,
+        s.grain,
+        s.from,
+        s.to,
+      );
+      for (const b of buckets) lists.push({ grain: s.grain, bucket: b.bucket });
+      if (lists.length > MAX_LISTS) return undefined;
+    }
+    if (lists.length === 0) return [];
+    // A statement a bucket, not one for them all: its text stays the same
+    // whatever the range, so few are prepared and kept.
+    const firsts: TopRow[] = [];
+    const wanted = new Set<string>();
+    let more = false;
+    let bound = 0;
+    for (const l of lists) {
+      const rows = this.#db.all<TopRow>(
+        `SELECT value, count FROM ${topTable(l.grain)}
+         WHERE app = ? AND dim = ? AND grain = ? AND bucket = ?
+         ORDER BY count DESC LIMIT ${keep + 1}`,
+        name,
+        dim,
+        l.grain,
+        l.bucket,
+      );
+      for (let i = 0; i < rows.length; i++) {
+        if (i < keep) wanted.add(rows[i].value);
+        else {
+          more = true;
+          bound += rows[i].count;
+        }
+      }
+      firsts.push(...rows);
+    }
+    if (!more) {
+      // Every bucket's whole list was read: add them up here.
+      const sums = new Map<string, number>();
+      for (const r of firsts) sums.set(r.value, (sums.get(r.value) ?? 0) + r.count);
+      return [...sums].map(([value, count]) => ({ value, count }))
+        .sort((x, y) => y.count - x.count || byCodePoint(x.value, y.value))
+        .slice(0, limit);
+    }
+    // The wanted values of every bucket of a grain: point reads of the key.
+    const grains = [...new Set(lists.map((l) => l.grain))];
+    const rows = this.#db.all<TopRow>(
+      `WITH wanted(value) AS (SELECT value FROM json_each(?))
+       SELECT value, SUM(count) AS count FROM (${
+        grains.map((g) =>
+          `SELECT value, count FROM ${topTable(g)} WHERE app = ? AND dim = ? AND grain = ?
+           AND bucket IN (SELECT value FROM json_each(?)) AND value IN wanted`
+        ).join(" UNION ALL ")
+      }) GROUP BY value ORDER BY count DESC, value LIMIT ?`,
+      JSON.stringify([...wanted]),
+      ...grains.flatMap((g) => [
+        name,
+        dim,
+        g,
+        JSON.stringify(lists.filter((l) => l.grain === g).map((l) => l.bucket)),
+      ]),
+      limit,
+    );
+    if (!(rows.length === limit && rows[limit - 1].count > bound)) return undefined;
+    return rows.map((r) => ({ ...r }));
   }
 
   /**
@@ -321,27 +455,51 @@ export class AnalyticsQuery {
   }
 
   /**
-   * Day spans with the whole weeks in them that have rollups as week spans
-   * (weeks get theirs once they are over: `AnalyticsIngest.rollWeeks`).
+   * Day spans with the whole months in them that have rollups as month
+   * spans, and the whole weeks in what is left as week spans (both get
+   * theirs once they are over: `AnalyticsIngest.rollWeeks`, `rollMonths`).
+   * A 90-day range reads two or three months, a few weeks and a few days:
+   * about 13 lists of a dimension's values instead of 90. The answer is the
+   * days' wherever no list reached `MAX_TOP_VALUES`; where one did, a value
+   * past the cap is counted under `OTHER` in that month or week as it is in
+   * that day (a month's or week's list keeps the most frequent of its days').
    */
-  #withWeeks(spans: readonly Span[]): Span[] {
-    const last = this.#db.get<{ w: number | null }>(
-      "SELECT MAX(bucket) AS w FROM analytics_week_counts WHERE app = ? AND grain = 'week'",
+  #withRollups(spans: readonly Span[]): Span[] {
+    const last = this.#db.get<{ w: number | null; m: number | null }>(
+      `SELECT (SELECT MAX(bucket) FROM analytics_week_counts WHERE app = ? AND grain = 'week') AS w,
+         (SELECT MAX(bucket) FROM analytics_month_counts WHERE app = ? AND grain = 'month') AS m`,
       ALL_APPS,
-    )!.w;
-    if (last === null) return [...spans];
-    const rolled = last + WEEK_MS;
+      ALL_APPS,
+    )!;
+    const weeksUntil = last.w === null ? 0 : last.w + WEEK_MS;
+    const monthsUntil = last.m === null ? 0 : monthAfter(last.m);
     const out: Span[] = [];
+    const days = (from: number, to: number) => {
+      const w0 = floorTo(from + WEEK_MS - 1, WEEK_MS);
+      const w1 = Math.min(floorTo(to, WEEK_MS), weeksUntil);
+      if (w0 >= w1) {
+        if (from < to) out.push({ grain: "day", from, to });
+        return;
+      }
+      if (from < w0) out.push({ grain: "day", from, to: w0 });
+      out.push({ grain: "week", from: w0, to: w1 });
+      if (w1 < to) out.push({ grain: "day", from: w1, to });
+    };
     for (const s of spans) {
-      const w0 = floorTo(s.from + WEEK_MS - 1, WEEK_MS);
-      const w1 = Math.min(floorTo(s.to, WEEK_MS), rolled);
-      if (s.grain !== "day" || w0 >= w1) {
+      if (s.grain !== "day") {
         out.push(s);
         continue;
       }
-      if (s.from < w0) out.push({ grain: "day", from: s.from, to: w0 });
-      out.push({ grain: "week", from: w0, to: w1 });
-      if (w1 < s.to) out.push({ grain: "day", from: w1, to: s.to });
+      const first = monthStart(s.from);
+      const m0 = first === s.from ? first : monthAfter(first);
+      const m1 = Math.min(monthStart(s.to), monthsUntil);
+      if (!(m0 < m1)) {
+        days(s.from, s.to);
+        continue;
+      }
+      days(s.from, m0);
+      out.push({ grain: "month", from: m0, to: m1 });
+      days(m1, s.to);
     }
     return out;
   }

@@ -460,6 +460,65 @@ export const MIGRATIONS: readonly string[] = [
      live_until = (SELECT MIN(n.created_at) FROM versions n
        WHERE n.app_id = versions.app_id AND n.number > versions.number)
    WHERE number < (SELECT a.live_version FROM apps a WHERE a.id = versions.app_id);`,
+  // 15: monthly analytics rollups (calendar months, UTC), like the weekly
+  // ones of migration 8: tables of their own, added as each month ends, so a
+  // 90-day range reads two or three months' rows and a few weeks' and days'
+  // instead of 13 weeks'. Every month before the newest day's is filled here
+  // from the days (each app's and every app's), each top list capped at
+  // 1,000 named values, the most frequent kept, the rest under '(other)'.
+  // Week and month lists are also indexed by count (written as a week or
+  // month ends, rarely after), so a top list reads their first values
+  // without scanning them; day lists, written with every batch, are not.
+  `CREATE TABLE analytics_month_counts (
+     app TEXT NOT NULL,
+     grain TEXT NOT NULL CHECK (grain = 'month'),
+     bucket INTEGER NOT NULL,
+     views INTEGER NOT NULL,
+     visitors INTEGER NOT NULL,
+     events INTEGER NOT NULL,
+     PRIMARY KEY (app, grain, bucket)
+   ) WITHOUT ROWID;
+   CREATE TABLE analytics_month_top (
+     app TEXT NOT NULL,
+     dim TEXT NOT NULL,
+     grain TEXT NOT NULL CHECK (grain = 'month'),
+     bucket INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     PRIMARY KEY (app, dim, grain, bucket, value)
+   ) WITHOUT ROWID;
+   INSERT INTO analytics_month_counts (app, grain, bucket, views, visitors, events)
+     WITH days AS (
+       SELECT app, views, visitors, events,
+         CAST(strftime('%s', bucket / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000
+           AS month
+       FROM analytics_counts WHERE grain = 'day'
+     )
+     SELECT app, 'month', month, SUM(views), SUM(visitors), SUM(events) FROM days
+     WHERE month < (SELECT CAST(strftime('%s', MAX(bucket) / 1000, 'unixepoch', 'start of month')
+         AS INTEGER) * 1000 FROM analytics_counts WHERE app = '' AND grain = 'day')
+     GROUP BY app, month;
+   INSERT INTO analytics_month_top (app, dim, grain, bucket, value, count)
+     WITH days AS (
+       SELECT app, dim, value, count,
+         CAST(strftime('%s', bucket / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000
+           AS month
+       FROM analytics_top WHERE grain = 'day'
+     ), sums AS (
+       SELECT app, dim, month, value, SUM(count) AS n FROM days
+       WHERE month < (SELECT MAX(bucket) FROM analytics_month_counts WHERE app = '') + 1
+       GROUP BY app, dim, month, value
+     ), ranked AS (
+       SELECT app, dim, month, value, n, ROW_NUMBER() OVER (
+         PARTITION BY app, dim, month ORDER BY value = '(other)', n DESC, value) AS r
+       FROM sums
+     )
+     SELECT app, dim, 'month', month,
+       CASE WHEN r <= 1000 AND value <> '(other)' THEN value ELSE '(other)' END AS v, SUM(n)
+     FROM ranked GROUP BY app, dim, month, v;
+   CREATE INDEX analytics_week_top_by_count ON analytics_week_top (app, dim, grain, bucket, count);
+   CREATE INDEX analytics_month_top_by_count
+     ON analytics_month_top (app, dim, grain, bucket, count);`,
 ];
 
 /** The schema version a fully migrated database has. */

@@ -17,11 +17,13 @@ export interface Rollups {
 export function readRollups(db: Database): Rollups {
   const counts = db.all<Record<string, unknown>>(
     `SELECT app, grain, bucket, views, visitors, events FROM analytics_counts
-     UNION ALL SELECT app, grain, bucket, views, visitors, events FROM analytics_week_counts`,
+     UNION ALL SELECT app, grain, bucket, views, visitors, events FROM analytics_week_counts
+     UNION ALL SELECT app, grain, bucket, views, visitors, events FROM analytics_month_counts`,
   ).map((r) => `${r.app}|${r.grain}|${r.bucket}|${r.views}|${r.visitors}|${r.events}`);
   const top = db.all<Record<string, unknown>>(
     `SELECT app, dim, grain, bucket, value, count FROM analytics_top
-     UNION ALL SELECT app, dim, grain, bucket, value, count FROM analytics_week_top`,
+     UNION ALL SELECT app, dim, grain, bucket, value, count FROM analytics_week_top
+     UNION ALL SELECT app, dim, grain, bucket, value, count FROM analytics_month_top`,
   ).map((r) => `${r.app}|${r.dim}|${r.grain}|${r.bucket}|${r.value}|${r.count}`);
   return { counts: counts.sort(), top: top.sort() };
 }
@@ -60,8 +62,9 @@ export function rawEvents(db: Database): Record<string, string | number | null>[
 
 /**
  * The same lines, recounted from the raw events: each app by hour and by
- * day, every app together (app '') by day, and by week (each app and '')
- * the weeks the database has rolled up (so marked by a '' week row).
+ * day, every app together (app '') by day, and by week and by calendar
+ * month (each app and '') the weeks and months the database has rolled up
+ * (so marked by a '' row).
  */
 export function recount(db: Database): Rollups {
   const rows = rawEvents(db);
@@ -106,6 +109,15 @@ export function recount(db: Database): Rollups {
       "SELECT bucket FROM analytics_week_counts WHERE app = ''",
     ).map((r) => r.bucket),
   );
+  const rolledMonths = new Set(
+    db.all<{ bucket: number }>(
+      "SELECT bucket FROM analytics_month_counts WHERE app = ''",
+    ).map((r) => r.bucket),
+  );
+  const monthOf = (day: number) => {
+    const d = new Date(day);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  };
   const add = (key: string, c: { views: number; visitors: number; events: number }) => {
     const into = lines.get(key) ?? { views: 0, visitors: 0, events: 0 };
     into.views += c.views;
@@ -113,7 +125,8 @@ export function recount(db: Database): Rollups {
     into.events += c.events;
     lines.set(key, into);
   };
-  // Every app's days add up into '' and into their weeks; '' days into its weeks.
+  // Every app's days add up into '' and into their weeks and months; ''
+  // days into its weeks and months.
   for (const [k, c] of [...lines]) {
     const [app, grain, bucket] = k.split("|");
     if (grain !== "day") continue;
@@ -123,8 +136,14 @@ export function recount(db: Database): Rollups {
       add(`${app}|week|${week}`, c);
       add(`|week|${week}`, c);
     }
+    const month = monthOf(Number(bucket));
+    if (rolledMonths.has(month)) {
+      add(`${app}|month|${month}`, c);
+      add(`|month|${month}`, c);
+    }
   }
   for (const week of rolled) add(`|week|${week}`, { views: 0, visitors: 0, events: 0 });
+  for (const month of rolledMonths) add(`|month|${month}`, { views: 0, visitors: 0, events: 0 });
   for (const [k, n] of [...top]) {
     const [app, dim, grain, bucket, value] = k.split("|");
     if (grain !== "day") continue;
@@ -134,6 +153,11 @@ export function recount(db: Database): Rollups {
     if (rolled.has(week)) {
       bump(`${app}|${dim}|week|${week}|${value}`);
       bump(`|${dim}|week|${week}|${value}`);
+    }
+    const month = monthOf(Number(bucket));
+    if (rolledMonths.has(month)) {
+      bump(`${app}|${dim}|month|${month}|${value}`);
+      bump(`|${dim}|month|${month}|${value}`);
     }
   }
   return {

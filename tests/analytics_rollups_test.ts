@@ -1,6 +1,6 @@
 /**
  * The rollups that keep long and all-apps queries fast: every app together
- * (app '') by day, and weeks rolled up once they are over. Answers through
+ * (app '') by day, and weeks and months rolled up once they are over. Answers through
  * /api/stats are the same whichever rows are read, and every rollup equals a
  * recount of the raw events.
  */
@@ -55,14 +55,20 @@ Deno.test("weeks roll up as traffic moves on; stats read them and answer the sam
       "SELECT bucket FROM analytics_week_counts WHERE app = '' ORDER BY bucket",
     ).map((r) => r.bucket);
     assert.deepEqual(weeks, [W0, W0 + WEEK_MS, W0 + 2 * WEEK_MS, W0 + 3 * WEEK_MS], "ended weeks");
+    const months = n.storage.db.all<{ bucket: number }>(
+      "SELECT bucket FROM analytics_month_counts WHERE app = '' ORDER BY bucket",
+    ).map((r) => r.bucket);
+    assert.deepEqual(months, [Date.UTC(2026, 2, 1)], "March ended: April has visits");
     assert.deepEqual(readRollups(n.storage.db), recount(n.storage.db));
     const withWeeks = await answers();
     assert.equal(withWeeks.blog.totals.views, 70);
     assert.equal(withWeeks.all.totals.views, 105);
     assert.equal(withWeeks.all.series.length, 35);
-    // The same answers from days alone (as before any week was rolled up).
-    n.storage.db.run("DELETE FROM analytics_week_counts");
-    n.storage.db.run("DELETE FROM analytics_week_top");
+    // The same answers from days alone (as before any week or month was rolled up).
+    for (const grain of ["week", "month"]) {
+      n.storage.db.run(`DELETE FROM analytics_${grain}_counts`);
+      n.storage.db.run(`DELETE FROM analytics_${grain}_top`);
+    }
     assert.deepEqual(await answers(), withWeeks);
     assert.deepEqual(withWeeks.all.top.paths.map((p: Json) => p.count).sort(), [35, 35, 35]);
   } finally {
