@@ -290,8 +290,15 @@ Deno.test("analytics store: ended weeks are rolled up, and long ranges read them
     tags: store.top("blog", "tag", allTime, 100),
   };
   const now = W0 + 2 * WEEK_MS + 3 * DAY_MS; // the first two weeks have ended
-  assert.equal(store.rollWeeks(now, 1), true, "one week a call: more left");
-  assert.equal(store.rollWeeks(now, 1), false);
+  // In steps: at most two apps' weeks a call (every app's last), until none is left.
+  const rows = () => db.get<{ n: number }>("SELECT COUNT(*) AS n FROM analytics_week_counts")!.n;
+  let calls = 0;
+  for (let more = true; more; calls++) {
+    const n = rows();
+    more = store.rollWeeks(now, 1);
+    assert.ok(rows() - n <= 2, "two apps' weeks a call at most");
+  }
+  assert.equal(calls, 4, "two weeks of blog, shop and every app, two a call");
   assert.equal(store.rollWeeks(now), false, "nothing left, nothing done again");
   const weekRows = db.get<{ n: number }>(
     "SELECT COUNT(*) AS n FROM analytics_week_counts",
@@ -304,7 +311,7 @@ Deno.test("analytics store: ended weeks are rolled up, and long ranges read them
   assert.deepEqual(readRollups(db), recount(db));
   // An event that arrives late for a rolled-up week counts in that week too.
   store.ingest([event({ at: W0 + 17 * DAY_MS, path: "/late" })]);
-  store.rollWeeks(W0 + 10 * WEEK_MS); // weeks without events are marked, empty
+  while (store.rollWeeks(W0 + 10 * WEEK_MS)); // weeks without events are marked, empty
   store.ingest([event({ at: W0 + 5 * WEEK_MS, path: "/later" })]);
   assert.deepEqual(readRollups(db), recount(db));
   assert.deepEqual(
