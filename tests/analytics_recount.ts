@@ -13,17 +13,28 @@ export interface Rollups {
   top: string[];
 }
 
-/** The rollup tables as sorted lines. */
+/**
+ * Weeks and months whose every-app ('') row marks them rolled: the ones
+ * queries read. Apps' rows of a period still being rolled (a few apps an
+ * upkeep) are left out until then.
+ */
+const marked = (table: string) => `WHERE bucket IN (SELECT bucket FROM ${table} WHERE app = '')`;
+
+/** The rollup tables as sorted lines (weeks and months once marked rolled). */
 export function readRollups(db: Database): Rollups {
   const counts = db.all<Record<string, unknown>>(
     `SELECT app, grain, bucket, views, visitors, events FROM analytics_counts
      UNION ALL SELECT app, grain, bucket, views, visitors, events FROM analytics_week_counts
-     UNION ALL SELECT app, grain, bucket, views, visitors, events FROM analytics_month_counts`,
+       ${marked("analytics_week_counts")}
+     UNION ALL SELECT app, grain, bucket, views, visitors, events FROM analytics_month_counts
+       ${marked("analytics_month_counts")}`,
   ).map((r) => `${r.app}|${r.grain}|${r.bucket}|${r.views}|${r.visitors}|${r.events}`);
   const top = db.all<Record<string, unknown>>(
     `SELECT app, dim, grain, bucket, value, count FROM analytics_top
      UNION ALL SELECT app, dim, grain, bucket, value, count FROM analytics_week_top
-     UNION ALL SELECT app, dim, grain, bucket, value, count FROM analytics_month_top`,
+       ${marked("analytics_week_counts")}
+     UNION ALL SELECT app, dim, grain, bucket, value, count FROM analytics_month_top
+       ${marked("analytics_month_counts")}`,
   ).map((r) => `${r.app}|${r.dim}|${r.grain}|${r.bucket}|${r.value}|${r.count}`);
   return { counts: counts.sort(), top: top.sort() };
 }
