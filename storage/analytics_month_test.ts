@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { analyticsEvent as event } from "../tests/analytics_event.ts";
 import { readRollups, recount } from "../tests/analytics_recount.ts";
+import { copyRows } from "../tests/copy_rows.ts";
 import {
   type AnalyticsEvent,
   AnalyticsStore,
@@ -186,15 +187,7 @@ function schema14With(events: AnalyticsEvent[], now: number) {
     "analytics_week_top",
     "analytics_quota",
   ];
-  for (const table of tables) {
-    for (const row of fresh.db.all<Record<string, string | number>>(`SELECT * FROM ${table}`)) {
-      const cols = Object.keys(row);
-      db.run(
-        `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
-        ...Object.values(row),
-      );
-    }
-  }
+  copyRows(fresh.db, db, tables);
   fresh.db.close();
   return db;
 }

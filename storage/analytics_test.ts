@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { analyticsEvent, EVENT_T0 } from "../tests/analytics_event.ts";
 import { readRollups, recount } from "../tests/analytics_recount.ts";
+import { copyRows } from "../tests/copy_rows.ts";
 import {
   type AnalyticsEvent,
   AnalyticsStore,
@@ -219,18 +220,12 @@ function schema6With(events: AnalyticsEvent[]) {
   const fresh = setup();
   fresh.store.ingest(events);
   const db = openDatabase(":memory:", { migrateTo: 6 });
-  for (
-    const table of ["analytics_raw", "analytics_counts", "analytics_top", "analytics_visitors"]
-  ) {
-    for (const row of fresh.db.all<Record<string, string | number>>(`SELECT * FROM ${table}`)) {
-      if (row.app === "") continue;
-      const cols = Object.keys(row);
-      db.run(
-        `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
-        ...Object.values(row),
-      );
-    }
-  }
+  copyRows(
+    fresh.db,
+    db,
+    ["analytics_raw", "analytics_counts", "analytics_top", "analytics_visitors"],
+    (row) => row.app !== "",
+  );
   fresh.db.close();
   return db;
 }
