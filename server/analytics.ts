@@ -1,17 +1,7 @@
-import { createHash } from "node:crypto";
 import { type Bucket, TokenBuckets } from "../lib/token_buckets.ts";
-import { parseUserAgent, type UserAgentInfo } from "../lib/user_agent.ts";
-import {
-  BatchBuilder,
-  DAY_MS,
-  NOT_FOUND,
-  PAGEVIEW,
-  type QuotaCount,
-  type Settings,
-  type Storage,
-} from "../storage/mod.ts";
+import { DAY_MS, type Settings, type Storage } from "../storage/mod.ts";
+import { CAPTURED, type Captured } from "./analytics_counter.ts";
 import { type AnalyticsWriter, openWriter } from "./analytics_writer.ts";
-import { hostname } from "./hosts.ts";
 import { clientIp } from "./request_origin.ts";
 import { requestHost } from "./request_host.ts";
 
@@ -26,7 +16,7 @@ export interface AnalyticsOptions {
   flushEvents?: number;
   /**
    * Where batches are written: on a Worker thread with its own connection, or
-   * inline. Default: a thread with 4 cores or more and a database file.
+   * inline. Default: a thread, when there is a database file.
    */
   writer?: "thread" | "inline";
 }
@@ -69,46 +59,14 @@ export interface PageView {
   notFound?: boolean;
 }
 
-/** A visitor of one app today, as the caches know them. */
-interface Visitor {
-  /** The day's hash of app, client address and user agent. */
-  hash: string;
-  /** The page last counted for them, and when (a 304 soon after is the same view). */
-  path: string;
-  at: number;
-  /** The batch (its `generation`) the indexes below belong to. */
-  batch: number;
-  app: number;
-  agent: number;
-  visitor: number;
-}
-
-/** A user agent string seen today: what it is, and its visitors. */
-interface Agent {
-  info: UserAgentInfo;
-  /** peer address → `X-Forwarded-For` (or "") → app → visitor. */
-  clients: Map<string, Map<string, Map<string, Visitor>>>;
-}
-
-/** One app's (or `*`'s) raw events today, and what the next batch adds. */
-interface Quota {
-  stored: number;
-  overflow: number;
-  newStored: number;
-  newOverflow: number;
-}
-
 /**
  * Events per batch write, at most. A batch costs ~160 rollup upserts
  * whatever its size (each value of each dimension, by hour, day, and day of
  * every app): at 1,000 events that was most of the write's cost per event.
  */
 export const FLUSH_EVENTS = 10_000;
-/** A 304 for a page the same visitor was counted on this recently is not counted again. */
-export const REVALIDATION_WINDOW_MS = 30_000;
+/** Clients whose rate-limit buckets are found without working out their address. */
 const CACHE_MAX = 20_000;
-/** Distinct user agent strings remembered (their visitors with them). */
-const AGENTS_MAX = 2000;
 const PRUNE_EVERY_MS = 10 * 60_000;
 const PREFETCH = /prefetch|prerender|preview/i;
 
@@ -116,34 +74,17 @@ function randomSalt(): string {
   return crypto.getRandomValues(new Uint8Array(32)).toBase64();
 }
 
-/** The host of a referrer URL (or bare host), lower case, without `www.`, port or userinfo. */
-export function referrerHost(referrer: string | null | undefined): string {
-  if (!referrer) return "";
-  let s = referrer.trim();
-  const scheme = s.indexOf("://");
-  if (scheme !== -1) s = s.slice(scheme + 3);
-  let end = s.length;
-  for (const c of ["/", "?", "#"]) {
-    const i = s.indexOf(c);
-    if (i !== -1 && i < end) end = i;
-  }
-  s = s.slice(0, end);
-  const at = s.lastIndexOf("@");
-  if (at !== -1) s = s.slice(at + 1);
-  s = hostname(s);
-  if (s.startsWith("www.")) s = s.slice(4);
-  return /^[a-z0-9.:_-]{1,253}$/.test(s) ? s : "";
-}
-
 /**
- * Counting, cheaply, on the request path: checks, a cached user-agent parse,
- * a cached visitor hash, and a push into a bounded buffer. Batches are
- * written (every `flushIntervalMs`, or once `flushEvents` wait) on a writer
- * thread, one transaction each; a full buffer drops events and counts them.
+ * Counting, cheaply, on the request path: a few checks and the strings the
+ * count needs, pushed into a bounded buffer. The buffer goes (every
+ * `flushIntervalMs`, or once `flushEvents` wait) to the writer, which counts
+ * it (`AnalyticsCounter`: bots, visitors, daily caps) and writes the batch,
+ * on a thread of its own unless there is no database file.
  *
  * Visitors are `sha256(day's salt, app, IP, user agent)`, cut to 96 bits. The
  * salt lives in memory and in SQLite for its UTC day only; IPs never leave
- * memory (the hash cache holds them until the day ends or it fills).
+ * memory (the buffer and the writer's hash cache hold them until the day
+ * ends or the cache fills).
  */
 export class Analytics {
   readonly enabled: boolean;
@@ -163,25 +104,11 @@ export class Analytics {
   #max: number;
   #flushEvents: number;
   #writer: AnalyticsWriter | undefined;
-  /** The waiting events, as numbers (each distinct string once). */
-  #batch = new BatchBuilder();
+  /** Captured events waiting (see `Captured`), and how many. */
+  #data: (string | number | null)[] = [];
+  #count = 0;
   #scheduled = false;
   #timer: ReturnType<typeof setInterval> | undefined;
-  /**
-   * User agent string → what it is and its visitors, for the current day:
-   * one lookup by each string a request brings, none joined (no new string
-   * to make and hash per request).
-   */
-  #agents = new Map<string, Agent>();
-  #visitorCount = 0;
-  /** Indexes of constant strings in the current batch (`#constBatch` is its generation). */
-  #constBatch = -1;
-  #pageviewId = 0;
-  #notFoundId = 0;
-  #serverId = 0;
-  #noReferrerId = 0;
-  /** Referrer URL or Host header → host. */
-  #hosts = new Map<string, string>();
   /** Per-client and per-app ingest limits (undefined: off). */
   #clients: TokenBuckets | undefined;
   #apps: TokenBuckets | undefined;
@@ -192,9 +119,6 @@ export class Analytics {
    */
   #clientBuckets = new Map<string, Map<string, Bucket>>();
   #clientsForgotten = 0;
-  /** App (or `*`) → its raw events today; cleared at midnight. */
-  #quota = new Map<string, Quota>();
-  #quotaChanged = false;
   #day = -1;
   #dayEnd = -1;
   #salt = "";
@@ -233,10 +157,14 @@ export class Analytics {
     this.#writer = openWriter(
       storage,
       {
-        written: (n) => (this.written += n),
-        lost: (n, message) => {
-          this.dropped += n;
-          this.#log(`analytics: ${n} events lost: ${message}`);
+        counted: ({ recorded, overCap, error }) => {
+          this.notStored += overCap;
+          if (error === undefined) {
+            this.written += recorded;
+          } else {
+            this.dropped += recorded;
+            this.#log(`analytics: ${recorded} events lost: ${error}`);
+          }
         },
         maintained: (_deleted, more) => {
           // A backlog (old raw events, weeks to roll up) goes a step per tick.
@@ -255,7 +183,7 @@ export class Analytics {
 
   /** Events waiting in memory (not yet handed to the writer). */
   get buffered(): number {
-    return this.#batch.count;
+    return this.#count;
   }
 
   /**
@@ -306,133 +234,80 @@ export class Analytics {
   /**
    * A page served from an app's files: a 200, or a 304 revalidation (counted
    * unless the same visitor was counted on the same page within
-   * `REVALIDATION_WINDOW_MS`). Bots, prefetches and, if the owner asks,
+   * 30 s, `REVALIDATION_WINDOW_MS`). Bots, prefetches and, if the owner asks,
    * DNT/GPC requests are not counted.
    */
   page(view: PageView): void {
-    if (this.#closed || !this.enabled) return;
-    const { req, remote, host, app, path, revalidated, notFound } = view;
-    const now = this.#now();
-    if (now >= this.#dayEnd || now < this.#day) this.#rotate(now);
-    const h = allHeaders(req);
-    const ua = h.get("user-agent") ?? "";
-    const agent = this.#agent(ua);
-    if (agent.info.bot) return;
+    const h = this.#capturing(view.req);
+    if (h === undefined) return;
     const purpose = h.get("sec-purpose") ?? h.get("purpose");
     if (purpose !== null && PREFETCH.test(purpose)) return;
     if (this.#settings.analytics_honor_dnt === 1 && optedOut(h)) return;
-    const visitor = this.#visitor(agent, req, remote(), app, ua);
-    if (!notFound) {
-      if (revalidated && visitor.path === path && now - visitor.at < REVALIDATION_WINDOW_MS) return;
-      visitor.path = path;
-      visitor.at = now;
-    }
-    const referer = h.get("referer");
-    let referrer = referer === null ? "" : this.#host(referer);
-    if (referrer && referrer === this.#host(host)) referrer = "";
-    if (!this.#admit(app)) return;
-    const b = this.#batch;
-    this.#batchIds(visitor, agent, app);
-    b.addIds(
-      now,
-      visitor.app,
-      notFound ? this.#notFoundId : this.#pageviewId,
-      this.#serverId,
-      b.id(path.length > 500 ? path.slice(0, 500) : path),
-      referrer ? b.id(referrer) : this.#noReferrerId,
-      visitor.agent,
-      visitor.visitor,
-      -1,
-      -1,
+    const kind = view.notFound
+      ? CAPTURED.notFound
+      : view.revalidated
+      ? CAPTURED.revalidated
+      : CAPTURED.view;
+    this.#data.push(
+      kind,
+      this.#now(),
+      view.app,
+      view.path,
+      h.get("user-agent") ?? "",
+      view.remote()?.hostname ?? "",
+      this.#settings.trust_proxy === 1 ? h.get("x-forwarded-for") ?? "" : "",
+      h.get("referer") ?? "",
+      view.host,
     );
     this.#added();
   }
 
   /**
-   * The visitor's (and the constants') indexes in the current batch, so an
-   * event is added mostly without looking strings up.
+   * An event from a tracking endpoint, recorded unless it is a bot's, opted
+   * out, over its app's daily cap, or the buffer is full.
    */
-  #batchIds(visitor: Visitor, agent: Agent, app: string): void {
-    const b = this.#batch;
-    const gen = b.generation;
-    if (this.#constBatch !== gen) {
-      this.#constBatch = gen;
-      this.#pageviewId = b.id(PAGEVIEW);
-      this.#notFoundId = b.id(NOT_FOUND);
-      this.#serverId = b.id("server");
-      this.#noReferrerId = b.id("");
-    }
-    if (visitor.batch !== gen) {
-      visitor.batch = gen;
-      visitor.app = b.id(app);
-      visitor.agent = b.id(agent.info.key);
-      visitor.visitor = b.id(visitor.hash);
-    }
+  track(req: Request, remote: Deno.NetAddr | undefined, input: TrackInput): void {
+    const h = this.#capturing(req);
+    if (h === undefined) return;
+    if (this.#settings.analytics_honor_dnt === 1 && optedOut(h)) return;
+    this.#data.push(
+      CAPTURED.track,
+      this.#now(),
+      input.app,
+      input.path,
+      h.get("user-agent") ?? "",
+      remote?.hostname ?? "",
+      this.#settings.trust_proxy === 1 ? h.get("x-forwarded-for") ?? "" : "",
+      input.referrer ?? "",
+      requestHost(req),
+      input.name,
+      input.source,
+      input.tags && input.tags.length ? input.tags.join(",") : null,
+      input.props,
+      input.quota ?? input.app,
+    );
+    this.#added();
   }
 
   /**
-   * An event from a tracking endpoint; false when it was not recorded (bot,
-   * opt-out, off, over the app's daily cap, buffer full).
+   * The request's headers when an event of it may be captured now: counting
+   * on, the day current, and room in the buffer (the events the writer has
+   * not finished count too).
    */
-  track(req: Request, remote: Deno.NetAddr | undefined, input: TrackInput): boolean {
-    if (!this.enabled || this.#closed) return false;
+  #capturing(req: Request): Headers | undefined {
+    if (this.#closed || !this.enabled) return undefined;
     const now = this.#now();
     if (now >= this.#dayEnd || now < this.#day) this.#rotate(now);
-    const h = allHeaders(req);
-    const ua = h.get("user-agent") ?? "";
-    const agent = this.#agent(ua);
-    if (agent.info.bot) return false;
-    if (this.#settings.analytics_honor_dnt === 1 && optedOut(h)) return false;
-    let referrer = input.referrer ? this.#host(input.referrer) : "";
-    if (referrer && referrer === this.#host(requestHost(req))) referrer = "";
-    if (referrer && referrer === this.#host(input.app)) referrer = "";
-    const visitor = this.#visitor(agent, req, remote, input.app, ua);
-    if (!this.#admit(input.quota ?? input.app)) return false;
-    const b = this.#batch;
-    this.#batchIds(visitor, agent, input.app);
-    const tags = input.tags && input.tags.length ? input.tags.join(",") : null;
-    b.addIds(
-      now,
-      visitor.app,
-      b.id(input.name),
-      b.id(input.source),
-      b.id(input.path),
-      referrer ? b.id(referrer) : this.#noReferrerId,
-      visitor.agent,
-      visitor.visitor,
-      tags === null ? -1 : b.id(tags),
-      input.props === null ? -1 : b.id(input.props),
-    );
-    this.#added();
-    return true;
-  }
-
-  /**
-   * Whether one more event may be buffered: room in the buffer, and under
-   * `quota`'s daily cap (the day is the current one). It is counted either way.
-   */
-  #admit(quota: string): boolean {
-    if (this.#batch.count + (this.#writer?.pending ?? 0) >= this.#max) {
+    if (this.#count + (this.#writer?.pending ?? 0) >= this.#max) {
       this.dropped++;
-      return false;
+      return undefined;
     }
-    const q = this.#quotaOf(quota);
-    const cap = this.#settings.analytics_app_daily_events;
-    this.#quotaChanged = true;
-    if (cap > 0 && q.stored >= cap) {
-      q.overflow++;
-      q.newOverflow++;
-      this.notStored++;
-      return false;
-    }
-    q.stored++;
-    q.newStored++;
-    return true;
+    return allHeaders(req);
   }
 
-  /** An event was buffered: a write is due once enough wait. */
+  /** An event was captured: a write is due once enough wait. */
   #added(): void {
-    if (this.#batch.count >= this.#flushEvents && !this.#scheduled) {
+    if (++this.#count >= this.#flushEvents && !this.#scheduled) {
       this.#scheduled = true;
       setTimeout(() => {
         this.#scheduled = false;
@@ -441,120 +316,32 @@ export class Analytics {
     }
   }
 
-  /** Today's counts of `key`, read from the database the first time it is seen each day. */
-  #quotaOf(key: string): Quota {
-    let q = this.#quota.get(key);
-    if (q === undefined) {
-      // Nothing of `key` for today can be on its way to the database: an
-      // entry lives from the first event of the day to midnight.
-      const { stored, overflow } = this.#storage.analytics.quota(key, this.#day);
-      q = { stored, overflow, newStored: 0, newOverflow: 0 };
-      this.#quota.set(key, q);
-    }
-    return q;
-  }
-
-  /** What the waiting batch adds to the daily counts, taken (so it is written once). */
-  #takeQuota(): QuotaCount[] {
-    const out: QuotaCount[] = [];
-    if (!this.#quotaChanged) return out;
-    this.#quotaChanged = false;
-    for (const [app, q] of this.#quota) {
-      if (q.newStored === 0 && q.newOverflow === 0) continue;
-      out.push({ app, day: this.#day, stored: q.newStored, overflow: q.newOverflow });
-      q.newStored = 0;
-      q.newOverflow = 0;
-    }
-    return out;
-  }
-
-  #host(value: string): string {
-    let host = this.#hosts.get(value);
-    if (host === undefined) {
-      host = referrerHost(value);
-      if (this.#hosts.size >= CACHE_MAX) this.#hosts.clear();
-      this.#hosts.set(value, host);
-    }
-    return host;
-  }
-
-  /** What the caches know of `ua` (parsed the first time it is seen each day). */
-  #agent(ua: string): Agent {
-    let agent = this.#agents.get(ua);
-    if (agent === undefined) {
-      if (this.#agents.size >= AGENTS_MAX) this.#forgetVisitors();
-      agent = { info: parseUserAgent(ua), clients: new Map() };
-      this.#agents.set(ua, agent);
-    }
-    return agent;
-  }
-
-  /**
-   * The visitor, cached by what decides the client address (the peer and,
-   * behind a trusted proxy, the raw `X-Forwarded-For`), so the address is
-   * worked out and hashed once per visitor and day. The day is current.
-   */
-  #visitor(
-    agent: Agent,
-    req: Request,
-    remote: Deno.NetAddr | undefined,
-    app: string,
-    ua: string,
-  ): Visitor {
-    const peer = remote?.hostname ?? "";
-    const forwarded = this.#settings.trust_proxy === 1
-      ? req.headers.get("x-forwarded-for") ?? ""
-      : "";
-    let byPeer = agent.clients.get(peer);
-    if (byPeer === undefined) agent.clients.set(peer, byPeer = new Map());
-    let byApp = byPeer.get(forwarded);
-    if (byApp === undefined) byPeer.set(forwarded, byApp = new Map());
-    let visitor = byApp.get(app);
-    if (visitor === undefined) {
-      const ip = clientIp(req, remote, this.#settings);
-      const hash = createHash("sha256").update(`${this.#salt}\n${app}\n${ip}\n${ua}`)
-        .digest("base64url").slice(0, 16);
-      visitor = { hash, path: "", at: 0, batch: -1, app: 0, agent: 0, visitor: 0 };
-      if (++this.#visitorCount > CACHE_MAX) {
-        // Start again, keeping this one (its agent entry may be one forgotten).
-        this.#forgetVisitors();
-        this.#agents.set(ua, agent);
-        agent.clients = new Map([[peer, byPeer = new Map([[forwarded, byApp = new Map()]])]]);
-        this.#visitorCount = 1;
-      }
-      byApp.set(app, visitor);
-    }
-    return visitor;
-  }
-
-  #forgetVisitors(): void {
-    this.#agents.clear();
-    this.#visitorCount = 0;
-  }
-
-  /** A new UTC day: its salt (made once, kept for the day), and yesterday's forgotten. */
+  /** A new UTC day: its salt (made once, kept for the day). */
   #rotate(now: number): void {
     const day = now - (now % DAY_MS);
     if (day === this.#day) return;
-    // Events of the old day still waiting are written with the old day's hashes.
+    // Events of the old day still waiting are counted with the old day's salt.
     if (this.#day !== -1) this.flush();
     this.#day = day;
     this.#dayEnd = day + DAY_MS;
     this.#salt = this.#storage.analytics.salt(day, this.#makeSalt);
-    this.#forgetVisitors();
-    this.#quota.clear();
-    this.#quotaChanged = false;
   }
 
-  /**
-   * Hands every waiting event, and what they and the events over the daily
-   * cap add to the day's counts, to the writer as one batch; returns how
-   * many events.
-   */
+  /** Hands every waiting event to the writer as one chunk; returns how many. */
   flush(): number {
-    const count = this.#batch.count;
-    if (!this.#writer || (count === 0 && !this.#quotaChanged)) return 0;
-    this.#writer.write({ ...this.#batch.take(), quota: this.#takeQuota() }, count);
+    const count = this.#count;
+    if (!this.#writer || count === 0) return 0;
+    const chunk: Captured = {
+      day: this.#day,
+      salt: this.#salt,
+      trustProxy: this.#settings.trust_proxy === 1,
+      dailyCap: this.#settings.analytics_app_daily_events,
+      count,
+      data: this.#data,
+    };
+    this.#data = [];
+    this.#count = 0;
+    this.#writer.write(chunk);
     return count;
   }
 

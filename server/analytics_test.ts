@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { clientKey, referrerHost } from "./analytics.ts";
+import { clientKey } from "./analytics.ts";
+import { referrerHost } from "./analytics_counter.ts";
 
 Deno.test("clientKey: IPv4 as is; IPv6 by its /64, however it is written", () => {
   assert.equal(clientKey("203.0.113.7"), "203.0.113.7");

@@ -4,12 +4,13 @@
  * strictly in the order they were sent.
  * @module
  */
-import { type PackedBatch, Storage } from "../storage/mod.ts";
-import { type Upkeep, upkeep } from "./analytics_writer.ts";
+import { Storage } from "../storage/mod.ts";
+import { AnalyticsCounter, type Captured } from "./analytics_counter.ts";
+import { countAndWrite, errorText, type Upkeep, upkeep } from "./analytics_writer.ts";
 
 type Message =
   | { type: "open"; path: string }
-  | { type: "batch"; count: number; events: PackedBatch }
+  | { type: "chunk"; chunk: Captured }
   | { type: "maintain"; upkeep: Upkeep }
   | { type: "sync"; id: number }
   | { type: "close" };
@@ -17,10 +18,10 @@ type Message =
 // deno-lint-ignore no-explicit-any -- the Worker global scope
 const scope = self as any;
 let storage: Storage | undefined;
+let counter: AnalyticsCounter | undefined;
 let broken = "";
 
 const reply = (m: unknown) => scope.postMessage(m);
-const text = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 scope.onmessage = (e: MessageEvent<Message>) => {
   const m = e.data;
@@ -28,19 +29,19 @@ scope.onmessage = (e: MessageEvent<Message>) => {
     case "open":
       try {
         storage = Storage.open(m.path);
+        counter = new AnalyticsCounter(storage);
       } catch (err) {
-        broken = text(err);
+        broken = errorText(err);
       }
       break;
-    case "batch":
-      try {
-        if (!storage) throw new Error(`cannot open the database: ${broken}`);
-        storage.analytics.ingestPacked(m.events);
-        reply({ type: "written", count: m.count });
-      } catch (err) {
-        reply({ type: "failed", count: m.count, message: text(err) });
-      }
+    case "chunk": {
+      const { chunk } = m;
+      const result = storage && counter
+        ? countAndWrite(storage, counter, chunk)
+        : { recorded: chunk.count, overCap: 0, error: `cannot open the database: ${broken}` };
+      reply({ type: "counted", count: chunk.count, result });
       break;
+    }
     case "maintain":
       try {
         const r = storage ? upkeep(storage, m.upkeep) : { deleted: 0, more: false };

@@ -11,8 +11,7 @@ Deno.test("upkeep that fails (a locked database) is reported as nothing done, ne
     };
     const done: [number, boolean][] = [];
     const writer = new InlineWriter(storage, {
-      written: () => {},
-      lost: () => {},
+      counted: () => {},
       maintained: (deleted, more) => done.push([deleted, more]),
     });
     writer.maintain({ before: Date.now(), keepDay: 0 });

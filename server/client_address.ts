@@ -51,3 +51,24 @@ export function clientKey(hostname: string): string {
   if (!groups) return h;
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }
+
+/**
+ * The client's address from what the request brought: the socket's peer
+ * (`""` when unknown) or, when forwarding headers may be believed and the
+ * peer is a proxy on loopback, the last `X-Forwarded-For` entry (the one
+ * that proxy added).
+ */
+export function clientAddress(peer: string, forwarded: string | null, trustProxy: boolean): string {
+  const h = normaliseAddress(peer);
+  if (trustProxy && forwarded && isLoopbackAddress(h)) {
+    const last = forwarded.split(",").map((s) => s.trim()).filter(Boolean).at(-1);
+    if (last) return last.slice(0, 64);
+  }
+  // A dual-stack socket shows IPv4 clients as ::ffff:a.b.c.d.
+  return peer ? h : "unknown";
+}
+
+/** Whether a normalised address is on this machine. */
+export function isLoopbackAddress(normalised: string): boolean {
+  return normalised === "::1" || normalised.startsWith("127.");
+}

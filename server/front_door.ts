@@ -399,7 +399,9 @@ export class FrontDoor {
       server = internal.serveHttpOnConnection(
         conn,
         c.ctrl.signal,
-        (req, info) => this.#serve(c, req, info),
+        // The peer is known from the socket: Deno's own `remoteAddr` asks
+        // the runtime again for every request that reads it.
+        (req, info) => this.#serve(c, req, { remoteAddr: c.peer, completed: info.completed }),
         this.#onError,
         () => {},
       );

@@ -5,14 +5,13 @@
  * @module
  */
 import type { Settings } from "../storage/mod.ts";
-import { normaliseAddress } from "./client_address.ts";
+import { clientAddress, isLoopbackAddress, normaliseAddress } from "./client_address.ts";
 import { HttpError } from "./http_error.ts";
 import { requestHost } from "./request_host.ts";
 
 /** Whether the socket's peer is on this machine. */
 export function isLoopback(addr: Deno.NetAddr | undefined): boolean {
-  const h = normaliseAddress(addr?.hostname ?? "");
-  return h === "::1" || h.startsWith("127.");
+  return isLoopbackAddress(normaliseAddress(addr?.hostname ?? ""));
 }
 
 /** Whether forwarding headers may be believed: the setting is on and the peer is a local proxy. */
@@ -29,12 +28,12 @@ export function clientIp(
   remote: Deno.NetAddr | undefined,
   settings: Settings,
 ): string {
-  if (viaTrustedProxy(remote, settings)) {
-    const forwarded = forwardedFor(req);
-    if (forwarded?.length) return forwarded[forwarded.length - 1].slice(0, 64);
-  }
-  // A dual-stack socket shows IPv4 clients as ::ffff:a.b.c.d.
-  return remote ? normaliseAddress(remote.hostname) : "unknown";
+  const trusted = settings.trust_proxy === 1;
+  return clientAddress(
+    remote?.hostname ?? "",
+    trusted ? req.headers.get("x-forwarded-for") : null,
+    trusted,
+  );
 }
 
 /** Headers a reverse proxy adds to say who its client was. */
