@@ -65,6 +65,12 @@ export interface PageView {
  * every app): at 1,000 events that was most of the write's cost per event.
  */
 export const FLUSH_EVENTS = 10_000;
+/**
+ * Captured events handed to the writer at a time. Small chunks leave the
+ * serving thread before its next minor GC: kept for a whole batch, their
+ * strings were promoted and GC took 7 % of that thread instead of 3 %.
+ */
+const CHUNK_EVENTS = 512;
 /** Clients whose rate-limit buckets are found without working out their address. */
 const CACHE_MAX = 20_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -107,6 +113,9 @@ export class Analytics {
   /** Captured events waiting (see `Captured`), and how many. */
   #data: (string | number | null)[] = [];
   #count = 0;
+  /** Events handed to the writer since it last wrote. */
+  #unwritten = 0;
+  #chunkEvents: number;
   #scheduled = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Per-client and per-app ingest limits (undefined: off). */
@@ -138,6 +147,7 @@ export class Analytics {
     this.#makeSalt = opts.salt ?? randomSalt;
     this.#max = settings.analytics_buffer_events;
     this.#flushEvents = opts.flushEvents ?? Math.min(FLUSH_EVENTS, Math.ceil(this.#max / 2));
+    this.#chunkEvents = Math.min(CHUNK_EVENTS, this.#flushEvents);
     this.enabled = settings.analytics_enabled === 1;
     if (!this.enabled) return;
     if (settings.analytics_client_rate > 0) {
@@ -305,13 +315,13 @@ export class Analytics {
     return allHeaders(req);
   }
 
-  /** An event was captured: a write is due once enough wait. */
+  /** An event was captured: the chunk goes to the writer once it is full. */
   #added(): void {
-    if (++this.#count >= this.#flushEvents && !this.#scheduled) {
+    if (++this.#count >= this.#chunkEvents && !this.#scheduled) {
       this.#scheduled = true;
       setTimeout(() => {
         this.#scheduled = false;
-        this.flush();
+        this.#post(this.#unwritten + this.#count >= this.#flushEvents);
       }, 0);
     }
   }
@@ -327,10 +337,17 @@ export class Analytics {
     this.#salt = this.#storage.analytics.salt(day, this.#makeSalt);
   }
 
-  /** Hands every waiting event to the writer as one chunk; returns how many. */
+  /** Hands every waiting event to the writer and has it write them all; returns how many. */
   flush(): number {
+    const count = this.#count + this.#unwritten;
+    this.#post(true);
+    return count;
+  }
+
+  /** Hands the waiting events to the writer as one chunk, to be written now or later. */
+  #post(write: boolean): void {
     const count = this.#count;
-    if (!this.#writer || count === 0) return 0;
+    if (!this.#writer || (count === 0 && !(write && this.#unwritten > 0))) return;
     const chunk: Captured = {
       day: this.#day,
       salt: this.#salt,
@@ -338,11 +355,12 @@ export class Analytics {
       dailyCap: this.#settings.analytics_app_daily_events,
       count,
       data: this.#data,
+      write,
     };
     this.#data = [];
     this.#count = 0;
+    this.#unwritten = write ? 0 : this.#unwritten + count;
     this.#writer.write(chunk);
-    return count;
   }
 
   /** The timer's work: write, rotate the salt at midnight, prune old raw events. */

@@ -52,6 +52,12 @@ export interface Captured {
   dailyCap: number;
   count: number;
   data: (string | number | null)[];
+  /**
+   * Write the batch after this chunk. Chunks go to the writer small and
+   * often (their strings die young on the serving thread), batches are
+   * written large (a batch's rollup upserts cost the same whatever its size).
+   */
+  write: boolean;
 }
 
 /** What counting a chunk gives: the batch to write, and how its events ended. */
@@ -137,6 +143,8 @@ export class AnalyticsCounter {
   /** App (or `*`) → its raw events today. */
   #quota = new Map<string, Quota>();
   #day = -1;
+  #recorded = 0;
+  #overCap = 0;
   /** Indexes of constant strings in the current batch (`#constBatch` is its generation). */
   #constBatch = -1;
   #pageviewId = 0;
@@ -148,18 +156,28 @@ export class AnalyticsCounter {
     this.#storage = storage;
   }
 
-  count(chunk: Captured): Counted {
+  /** Adds a chunk's events to the batch being built. */
+  count(chunk: Captured): void {
     if (chunk.day !== this.#day) this.#newDay(chunk.day);
-    let recorded = 0, overCap = 0;
     const d = chunk.data;
     for (let i = 0; i < d.length;) {
       const kind = d[i] as number;
       const r = kind === CAPTURED.track ? this.#track(chunk, d, i) : this.#view(chunk, d, i);
-      if (r === 1) recorded++;
-      else if (r === 2) overCap++;
+      if (r === 1) this.#recorded++;
+      else if (r === 2) this.#overCap++;
       i += kind === CAPTURED.track ? TRACK_FIELDS : VIEW_FIELDS;
     }
-    return { batch: { ...this.#batch.take(), quota: this.#takeQuota() }, recorded, overCap };
+  }
+
+  /** The batch built since the last `take`, with what it adds to the day's counts. */
+  take(): Counted {
+    const counted = {
+      batch: { ...this.#batch.take(), quota: this.#takeQuota() },
+      recorded: this.#recorded,
+      overCap: this.#overCap,
+    };
+    this.#recorded = this.#overCap = 0;
+    return counted;
   }
 
   /** 0: not counted (a bot, a repeated 304); 1: recorded; 2: over its app's daily cap. */
@@ -229,7 +247,11 @@ export class AnalyticsCounter {
     return 1;
   }
 
-  /** A new UTC day: yesterday's visitors and counts forgotten. */
+  /**
+   * A new UTC day: yesterday's visitors and counts forgotten. The serving
+   * thread asks for a write before the first chunk of a new day, so no count
+   * of yesterday is still waiting here.
+   */
   #newDay(day: number): void {
     this.#day = day;
     this.#forgetVisitors();

@@ -48,8 +48,14 @@ function chunk(events: (string | number | null)[][], over: Partial<Captured> = {
     dailyCap: 0,
     count: events.length,
     data: events.flat(),
+    write: true,
     ...over,
   };
+}
+
+function run(c: AnalyticsCounter, ch: Captured) {
+  c.count(ch);
+  return c.take();
 }
 
 /** The batch's events with their strings, in order. */
@@ -101,11 +107,14 @@ Deno.test("counter: every kind of view is laid out as the serving thread capture
       "blog",
     ];
     assert.equal(track.length, TRACK_FIELDS);
-    const r = c.count(chunk([
-      view({ path: "/a" }),
-      view({ kind: CAPTURED.notFound, path: "/missing" }),
-      track,
-    ]));
+    const r = run(
+      c,
+      chunk([
+        view({ path: "/a" }),
+        view({ kind: CAPTURED.notFound, path: "/missing" }),
+        track,
+      ]),
+    );
     assert.equal(r.recorded, 3);
     const [a, missing, signup] = events(r.batch);
     assert.deepEqual([a.name, a.source, a.path], ["pageview", "server", "/a"]);
@@ -121,13 +130,16 @@ Deno.test("counter: every kind of view is laid out as the serving thread capture
 Deno.test("counter: bots and a 304 of a page just counted for the same visitor are not counted", () => {
   withCounter((c) => {
     const t = DAY + 10_000;
-    const r = c.count(chunk([
-      view({ at: t }),
-      view({ at: t + 1, ua: BOT }),
-      view({ kind: CAPTURED.revalidated, at: t + 2 }),
-      view({ kind: CAPTURED.revalidated, at: t + 3, path: "/other" }),
-      view({ kind: CAPTURED.revalidated, at: t + 3 + REVALIDATION_WINDOW_MS, path: "/other" }),
-    ]));
+    const r = run(
+      c,
+      chunk([
+        view({ at: t }),
+        view({ at: t + 1, ua: BOT }),
+        view({ kind: CAPTURED.revalidated, at: t + 2 }),
+        view({ kind: CAPTURED.revalidated, at: t + 3, path: "/other" }),
+        view({ kind: CAPTURED.revalidated, at: t + 3 + REVALIDATION_WINDOW_MS, path: "/other" }),
+      ]),
+    );
     assert.equal(r.recorded, 3);
     assert.deepEqual(events(r.batch).map((e) => e.path), ["/", "/other", "/other"]);
   });
@@ -135,34 +147,37 @@ Deno.test("counter: bots and a 304 of a page just counted for the same visitor a
 
 Deno.test("counter: a referrer from the page's own host is no referrer", () => {
   withCounter((c) => {
-    const r = c.count(chunk([
-      view({ referer: "https://www.Blog.example.com/x" }),
-      view({ referer: "https://news.example/a?b" }),
-    ]));
+    const r = run(
+      c,
+      chunk([
+        view({ referer: "https://www.Blog.example.com/x" }),
+        view({ referer: "https://news.example/a?b" }),
+      ]),
+    );
     assert.deepEqual(events(r.batch).map((e) => e.referrer), ["", "news.example"]);
   });
 });
 
 Deno.test("counter: the daily cap counts events over it without storing them, across chunks", () => {
   withCounter((c, storage) => {
-    const first = c.count(chunk([view(), view(), view()], { dailyCap: 2 }));
+    const first = run(c, chunk([view(), view(), view()], { dailyCap: 2 }));
     assert.deepEqual([first.recorded, first.overCap], [2, 1]);
     assert.deepEqual(first.batch.quota, [{ app: "blog", day: DAY, stored: 2, overflow: 1 }]);
     storage.analytics.ingestPacked(first.batch);
-    const second = c.count(chunk([view(), view({ app: "shop" })], { dailyCap: 2 }));
+    const second = run(c, chunk([view(), view({ app: "shop" })], { dailyCap: 2 }));
     assert.deepEqual([second.recorded, second.overCap], [1, 1]);
     assert.deepEqual(events(second.batch).map((e) => e.app), ["shop"]);
     // A new counter (the writer thread restarted) reads the day's counts back.
     const again = new AnalyticsCounter(storage);
     storage.analytics.ingestPacked(second.batch);
-    assert.equal(again.count(chunk([view()], { dailyCap: 2 })).recorded, 0);
+    assert.equal(run(again, chunk([view()], { dailyCap: 2 })).recorded, 0);
   });
 });
 
 Deno.test("counter: visitors are hashed per app, address, agent and day", () => {
   withCounter((c) => {
     const visitorOf = (v: View, over: Partial<Captured> = {}) =>
-      events(c.count(chunk([view(v)], over)).batch)[0].visitor;
+      events(run(c, chunk([view(v)], over)).batch)[0].visitor;
     const base = visitorOf({});
     assert.equal(visitorOf({}), base);
     assert.notEqual(visitorOf({ peer: "203.0.113.8" }), base);
@@ -176,6 +191,20 @@ Deno.test("counter: visitors are hashed per app, address, agent and day", () => 
     const next = { at: DAY + DAY_MS + 1000 };
     assert.notEqual(visitorOf(next, { day: DAY + DAY_MS, salt: "salt-2" }), base);
     assert.ok(!base.includes("203.0.113.7"));
+  });
+});
+
+Deno.test("counter: chunks add up in one batch until it is taken", () => {
+  withCounter((c) => {
+    c.count(chunk([view({ path: "/a" })], { write: false }));
+    c.count(chunk([view({ path: "/b" }), view({ ua: BOT })], { write: false }));
+    const r = c.take();
+    assert.equal(r.recorded, 2);
+    assert.deepEqual(events(r.batch).map((e) => e.path), ["/a", "/b"]);
+    assert.deepEqual(r.batch.quota, [{ app: "blog", day: DAY, stored: 2, overflow: 0 }]);
+    const empty = c.take();
+    assert.equal(empty.recorded, 0);
+    assert.equal(empty.batch.events.length, 0);
   });
 });
 

@@ -20,6 +20,8 @@ const scope = self as any;
 let storage: Storage | undefined;
 let counter: AnalyticsCounter | undefined;
 let broken = "";
+/** Events of chunks counted since the last written batch. */
+let waiting = 0;
 
 const reply = (m: unknown) => scope.postMessage(m);
 
@@ -39,7 +41,12 @@ scope.onmessage = (e: MessageEvent<Message>) => {
       const result = storage && counter
         ? countAndWrite(storage, counter, chunk)
         : { recorded: chunk.count, overCap: 0, error: `cannot open the database: ${broken}` };
-      reply({ type: "counted", count: chunk.count, result });
+      // Only a written batch (or a failure) settles the chunks before it.
+      waiting += chunk.count;
+      if (result) {
+        reply({ type: "counted", count: waiting, result });
+        waiting = 0;
+      }
       break;
     }
     case "maintain":

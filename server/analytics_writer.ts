@@ -57,19 +57,25 @@ export function upkeep(storage: Storage, u: Upkeep): { deleted: number; more: bo
   };
 }
 
-/** Counts `chunk` with `counter` and writes its batch in one transaction; never throws. */
+/**
+ * Counts `chunk` with `counter` and, when it asks, writes the batch built
+ * so far in one transaction; never throws.
+ */
 export function countAndWrite(
   storage: Storage,
   counter: AnalyticsCounter,
   chunk: Captured,
-): ChunkResult {
-  let counted;
+): ChunkResult | undefined {
   try {
-    counted = counter.count(chunk);
+    counter.count(chunk);
   } catch (err) {
+    // Counting fails only when the database does (a daily count unread):
+    // the chunk is reported lost, though what was counted of it stays in
+    // the batch for the next write.
     return { recorded: chunk.count, overCap: 0, error: errorText(err) };
   }
-  const { batch, recorded, overCap } = counted;
+  if (!chunk.write) return undefined;
+  const { batch, recorded, overCap } = counter.take();
   try {
     storage.analytics.ingestPacked(batch);
     return { recorded, overCap };
@@ -107,7 +113,8 @@ export class InlineWriter implements AnalyticsWriter {
   }
 
   write(chunk: Captured): void {
-    this.on.counted(countAndWrite(this.storage, this.#counter, chunk));
+    const r = countAndWrite(this.storage, this.#counter, chunk);
+    if (r) this.on.counted(r);
   }
 
   maintain(u: Upkeep): void {
@@ -135,7 +142,7 @@ export class InlineWriter implements AnalyticsWriter {
 }
 
 type Reply =
-  | { type: "counted"; count: number; result: ChunkResult }
+  | { type: "counted"; count: number; result: ChunkResult | undefined }
   | { type: "maintained"; deleted: number; more: boolean }
   | { type: "synced"; id: number }
   | { type: "closed" };
@@ -176,7 +183,7 @@ export class WorkerWriter implements AnalyticsWriter {
     switch (m.type) {
       case "counted":
         this.#pending -= m.count;
-        this.on.counted(m.result);
+        if (m.result) this.on.counted(m.result);
         break;
       case "maintained":
         this.on.maintained(m.deleted, m.more);

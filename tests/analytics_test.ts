@@ -447,6 +447,23 @@ Deno.test("buffer: a full buffer drops events and counts them in /api/system", a
   }
 });
 
+Deno.test("buffer: captured views go to the writer thread in chunks, written only as one batch", async () => {
+  const n = await node();
+  try {
+    const views = 600; // more than a chunk (512)
+    for (let i = 0; i < views; i++) await get(n, "/", { "x-forwarded-for": `198.51.100.${i % 3}` });
+    const sys = await api(n, "/api/system");
+    assert.ok(sys.analytics.buffered_events < views, "a chunk has left the serving thread");
+    assert.equal(n.count("analytics_raw"), 0, "but nothing is written before the batch is due");
+    const rows = await stored(n);
+    assert.equal(rows.length, views);
+    assert.equal(n.count("analytics_raw"), 1, "one batch");
+    assert.equal((await api(n, "/api/system")).analytics.written_events, views);
+  } finally {
+    await n.close();
+  }
+});
+
 Deno.test("shutdown: closing the server writes the buffered events", async () => {
   const n = await node();
   for (let i = 0; i < 7; i++) await get(n, i % 2 ? "/" : "/about");
