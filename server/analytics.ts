@@ -111,7 +111,7 @@ export class Analytics {
   #flushEvents: number;
   #writer: AnalyticsWriter | undefined;
   /** Captured events waiting (see `Captured`), and how many. */
-  #data: (string | number | null)[] = [];
+  #data = "";
   #count = 0;
   /** Events handed to the writer since it last wrote. */
   #unwritten = 0;
@@ -258,17 +258,10 @@ export class Analytics {
       : view.revalidated
       ? CAPTURED.revalidated
       : CAPTURED.view;
-    this.#data.push(
-      kind,
-      this.#now(),
-      view.app,
-      view.path,
-      h.get("user-agent") ?? "",
-      view.remote()?.hostname ?? "",
-      this.#settings.trust_proxy === 1 ? h.get("x-forwarded-for") ?? "" : "",
-      h.get("referer") ?? "",
-      view.host,
-    );
+    const fwd = this.#settings.trust_proxy === 1 ? h.get("x-forwarded-for") ?? "" : "";
+    this.#data += `${kind}\0${this.#now()}\0${view.app}\0${view.path}\0${
+      h.get("user-agent") ?? ""
+    }\0${view.remote()?.hostname ?? ""}\0${fwd}\0${h.get("referer") ?? ""}\0${view.host}\n`;
     this.#added();
   }
 
@@ -280,22 +273,15 @@ export class Analytics {
     const h = this.#capturing(req);
     if (h === undefined) return;
     if (this.#settings.analytics_honor_dnt === 1 && optedOut(h)) return;
-    this.#data.push(
-      CAPTURED.track,
-      this.#now(),
-      input.app,
-      input.path,
-      h.get("user-agent") ?? "",
-      remote?.hostname ?? "",
-      this.#settings.trust_proxy === 1 ? h.get("x-forwarded-for") ?? "" : "",
-      input.referrer ?? "",
-      requestHost(req),
-      input.name,
-      input.source,
-      input.tags && input.tags.length ? input.tags.join(",") : null,
-      input.props,
-      input.quota ?? input.app,
-    );
+    const fwd = this.#settings.trust_proxy === 1 ? h.get("x-forwarded-for") ?? "" : "";
+    const tags = input.tags?.join(",") ?? "";
+    this.#data += `${CAPTURED.track}\0${this.#now()}\0${input.app}\0${input.path}\0${
+      h.get("user-agent") ?? ""
+    }\0${remote?.hostname ?? ""}\0${fwd}\0${input.referrer ?? ""}\0${
+      requestHost(req)
+    }\0${input.name}\0${input.source}\0${tags}\0${input.props ?? ""}\0${
+      input.quota ?? input.app
+    }\n`;
     this.#added();
   }
 
@@ -357,7 +343,7 @@ export class Analytics {
       data: this.#data,
       write,
     };
-    this.#data = [];
+    this.#data = "";
     this.#count = 0;
     this.#unwritten = write ? 0 : this.#unwritten + count;
     this.#writer.write(chunk);

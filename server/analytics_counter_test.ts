@@ -26,7 +26,7 @@ interface View {
   host?: string;
 }
 
-function view(v: View = {}): (string | number | null)[] {
+function view(v: View = {}): (string | number)[] {
   return [
     v.kind ?? CAPTURED.view,
     v.at ?? DAY + 1000,
@@ -40,14 +40,19 @@ function view(v: View = {}): (string | number | null)[] {
   ];
 }
 
-function chunk(events: (string | number | null)[][], over: Partial<Captured> = {}): Captured {
+/** Records as the serving thread writes them. */
+function lines(events: (string | number)[][]): string {
+  return events.map((e) => `${e.join("\0")}\n`).join("");
+}
+
+function chunk(events: (string | number)[][], over: Partial<Captured> = {}): Captured {
   return {
     day: DAY,
     salt: "salt-1",
     trustProxy: false,
     dailyCap: 0,
     count: events.length,
-    data: events.flat(),
+    data: lines(events),
     write: true,
     ...over,
   };
@@ -205,6 +210,15 @@ Deno.test("counter: chunks add up in one batch until it is taken", () => {
     const empty = c.take();
     assert.equal(empty.recorded, 0);
     assert.equal(empty.batch.events.length, 0);
+  });
+});
+
+Deno.test("counter: a record that does not split into its fields is skipped, not the chunk", () => {
+  withCounter((c) => {
+    const broken = view({ path: "/a\0b" });
+    const r = run(c, chunk([view({ path: "/x" }), broken, view({ path: "/y" })]));
+    assert.equal(r.recorded, 2);
+    assert.deepEqual(events(r.batch).map((e) => e.path), ["/x", "/y"]);
   });
 });
 
