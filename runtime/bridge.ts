@@ -2,7 +2,7 @@ import { type Storage, StorageError } from "../storage/mod.ts";
 import type { CallError, OpName } from "./protocol.ts";
 import { kvOp } from "./kv_ops.ts";
 import type { KvSignals } from "./kv_signals.ts";
-import type { Write, WriteQueue } from "./write_queue.ts";
+import type { AfterWrite, Write, WriteQueue } from "./write_queue.ts";
 
 export interface CallResult {
   value?: unknown;
@@ -13,6 +13,14 @@ export interface CallResult {
 type Args = unknown[];
 type Op = {
   write: boolean;
+  /**
+   * The write only ever adds to the app's stored bytes, so its quota check
+   * may be shared with the like writes next to it in a batch. Only
+   * `docs.insert` is: it never replaces (a taken id is a CONFLICT), and a
+   * new row only adds bytes. `kv.set`, `blobs.put(Text)` and `docs.update`
+   * may replace something bigger, `kv.increment` may shorten a number.
+   */
+  onlyGrows?: true;
   run: (s: Storage, appId: number, a: Args, body: Uint8Array) => CallResult;
 };
 
@@ -62,6 +70,7 @@ const OPS: Record<Exclude<OpName, `denokv.${string}`>, Op> = {
   },
   "docs.insert": {
     write: true,
+    onlyGrows: true,
     run: (s, id, a) => value(s.docs.insert(id, str(a[0], "collection"), obj(a[1], "doc"))),
   },
   "docs.get": {
@@ -181,10 +190,13 @@ export async function handleCall(
     const run = () => spec.run(storage, appId, args, body);
     if (!spec.write) return run();
     // Deletes only shrink: they need no quota check, even past the quota.
-    const guarded = maxStoredBytes > 0 && !(op as OpName).endsWith(".delete");
+    if (maxStoredBytes <= 0 || (op as OpName).endsWith(".delete")) {
+      return await writes.run(appId, run);
+    }
     return await writes.run(
       appId,
-      guarded ? quotaGuarded(storage, appId, maxStoredBytes, run) : run,
+      quotaGuarded(storage, appId, maxStoredBytes, run),
+      quotaCheck(storage, appId, maxStoredBytes, spec.onlyGrows === true),
     );
   } catch (err) {
     if (err instanceof StorageError) return { error: { code: err.code, message: err.message } };
@@ -195,11 +207,8 @@ export async function handleCall(
 
 /**
  * A write checked against the app's quota. In the write queue's first,
- * optimistic run a write that leaves the app within its quota needs no
- * read of its usage before it (one read of `app_usage` per write instead
- * of two); one that leaves it over may still be allowed (it shrank an app
- * already over a lowered quota), so it throws and the queue runs it again
- * carefully, through `guard`, which decides.
+ * optimistic run it runs bare and `quotaCheck` follows it; in the careful
+ * run `guard` decides, reading the usage before and after the write.
  */
 function quotaGuarded<T>(
   storage: Storage,
@@ -207,12 +216,26 @@ function quotaGuarded<T>(
   maxBytes: number,
   run: () => T,
 ): Write<T> {
-  return (careful) => {
-    if (careful) return storage.usage.guard(appId, maxBytes, run);
-    const result = run();
-    if (!storage.usage.within(appId, maxBytes)) throw OVER_QUOTA;
-    return result;
-  };
+  return (careful) => careful ? storage.usage.guard(appId, maxBytes, run) : run();
 }
 
-const OVER_QUOTA = new Error("over the quota after the write: run it again carefully");
+/**
+ * The optimistic run's check: a write that leaves the app within its quota
+ * needs no read of its usage before it (one read of `app_usage` per write
+ * instead of two); one that leaves it over may still be allowed (it shrank
+ * an app already over a lowered quota), so the check fails and the queue
+ * runs the batch again carefully. Writes that only grow the app share the
+ * check at one limit: usage only rises through them, so within the quota
+ * after the last means within it after each (one read per run of inserts).
+ */
+function quotaCheck(
+  storage: Storage,
+  appId: number,
+  maxBytes: number,
+  onlyGrows: boolean,
+): AfterWrite {
+  return {
+    passes: () => storage.usage.within(appId, maxBytes),
+    shared: onlyGrows ? `quota ${maxBytes}` : undefined,
+  };
+}

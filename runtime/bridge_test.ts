@@ -234,3 +234,134 @@ Deno.test("over a lowered quota, a write that shrinks the app goes through and o
     storage.close();
   }
 });
+
+/** Reads of `app_usage` the database runs, counted where every read passes. */
+function countUsageReads(storage: Storage): () => number {
+  let reads = 0;
+  const get = storage.db.get.bind(storage.db);
+  storage.db.get = (sql, ...params) => {
+    if (/\bapp_usage\b/.test(sql)) reads++;
+    return get(sql, ...params);
+  };
+  return () => reads;
+}
+
+/** `docs.insert` of a document with its own id, and what it adds to the app's usage. */
+const doc = (id: string, n: number) => ({ id, t: "x".repeat(n) });
+const docBytes = (id: string, n: number) =>
+  "c".length + id.length + JSON.stringify(doc(id, n)).length;
+
+Deno.test("in a batch of inserts, the last, which crosses the quota, alone is refused", async () => {
+  const { storage, writes, a, b } = setup();
+  try {
+    const C = docBytes("d1", 100);
+    const quota = 4 * C + C / 2;
+    const insert = (appId: number, id: string) =>
+      handleCall(
+        storage,
+        writes,
+        appId,
+        "docs.insert",
+        ["c", doc(id, 100)],
+        NO_BODY,
+        () => {},
+        quota,
+      );
+    const batches = writes.batches;
+    const results = await Promise.all([
+      ...["d1", "d2", "d3", "d4", "d5"].map((id) => insert(a, id)),
+      insert(b, "d1"),
+    ]);
+    assert.equal(writes.batches, batches + 1, "one batch");
+    assert.deepEqual(results.map(code), [...Array(4).fill(undefined), "QUOTA_EXCEEDED", undefined]);
+    assert.deepEqual(storage.docs.find(a, "c").items.map((d) => d.id), ["d1", "d2", "d3", "d4"]);
+    assert.equal(storage.usage.stored(a), 4 * C);
+    assert.equal(storage.docs.count(b, "c"), 1);
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("in a batch of inserts, the first to cross the quota is refused, and each later one over it", async () => {
+  const { storage, writes, a } = setup();
+  try {
+    const C = docBytes("big1", 100);
+    const small = docBytes("s", 1);
+    ok(await handleCall(storage, writes, a, "kv.set", ["k", "v"], NO_BODY, () => {}));
+    const base = storage.usage.stored(a);
+    const quota = base + small + 1;
+    const insert = (id: string, n: number) =>
+      handleCall(storage, writes, a, "docs.insert", ["c", doc(id, n)], NO_BODY, () => {}, quota);
+    const results = await Promise.all([insert("big1", 100), insert("big2", 100), insert("s", 1)]);
+    assert.ok(base + C > quota);
+    assert.deepEqual(results.map(code), ["QUOTA_EXCEEDED", "QUOTA_EXCEEDED", undefined]);
+    assert.deepEqual(storage.docs.find(a, "c").items.map((d) => d.id), ["s"]);
+    assert.equal(storage.usage.stored(a), base + small);
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("an insert over the quota is refused even when a delete later in its batch frees the room", async () => {
+  const { storage, writes, a } = setup();
+  try {
+    const C = docBytes("d1", 100);
+    const quota = C + C / 2;
+    const call = (op: string, args: unknown[]) =>
+      handleCall(storage, writes, a, op, args, NO_BODY, () => {}, quota);
+    // After the batch the app is within its quota, but it was over after d2.
+    const results = await Promise.all([
+      call("docs.insert", ["c", doc("d1", 100)]),
+      call("docs.insert", ["c", doc("d2", 100)]),
+      call("docs.delete", ["c", {}]),
+      call("docs.insert", ["c", doc("d3", 100)]),
+    ]);
+    assert.deepEqual(results.map(code), [undefined, "QUOTA_EXCEEDED", undefined, undefined]);
+    assert.equal(results[2].value, 1, "the delete found d1 alone");
+    assert.deepEqual(storage.docs.find(a, "c").items.map((d) => d.id), ["d3"]);
+    assert.equal(storage.usage.stored(a), C);
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("a batch of inserts within the quota reads each app's usage once; other writes once each", async () => {
+  const { storage, writes, a, b } = setup();
+  try {
+    const reads = countUsageReads(storage);
+    const quota = 1_000_000;
+    const call = (appId: number, op: string, args: unknown[]) =>
+      handleCall(storage, writes, appId, op, args, NO_BODY, () => {}, quota);
+    const ids = Array.from({ length: 10 }, (_, i) => `d${i}`);
+    const retried = writes.retried;
+    let batches = writes.batches;
+    const inserts = await Promise.all([
+      ...ids.map((id) => call(a, "docs.insert", ["c", doc(id, 10)])),
+      ...ids.map((id) => call(b, "docs.insert", ["c", doc(id, 10)])),
+    ]);
+    inserts.forEach(ok);
+    assert.equal(writes.batches, ++batches, "one batch");
+    assert.equal(reads(), 2, "one read for each app");
+    // A run of inserts broken by a write that may shrink the app: the
+    // inserts before it are checked after the last of them.
+    const before = reads();
+    const mixed = await Promise.all([
+      call(a, "docs.insert", ["c", doc("e1", 10)]),
+      call(a, "docs.insert", ["c", doc("e2", 10)]),
+      call(a, "kv.set", ["k", "v"]),
+      call(a, "docs.insert", ["c", doc("e3", 10)]),
+      call(a, "docs.insert", ["c", doc("e4", 10)]),
+    ]);
+    mixed.forEach(ok);
+    assert.equal(writes.batches, ++batches, "one batch");
+    assert.equal(reads() - before, 3, "after e2, after the kv.set, after e4");
+    // Writes that may shrink the app are checked one by one.
+    const sets = await Promise.all(ids.map((id) => call(a, "kv.set", [id, 1])));
+    sets.forEach(ok);
+    assert.equal(reads() - before - 3, ids.length);
+    assert.equal(writes.retried, retried, "nothing was run carefully");
+    assert.equal(storage.docs.count(a, "c"), 14);
+  } finally {
+    storage.close();
+  }
+});

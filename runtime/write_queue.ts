@@ -7,8 +7,28 @@ import type { Database } from "../storage/mod.ts";
  */
 export type Write<T> = (careful: boolean) => T;
 
+/**
+ * What a write must pass after its optimistic run (an app's quota), or its
+ * batch runs again carefully; there the write, given `careful`, checks for
+ * itself.
+ */
+export interface AfterWrite {
+  /** True: what the write did may stand. */
+  passes: () => boolean;
+  /**
+   * Adjacent writes of one app whose checks have the same `shared` key
+   * share one check, run after the last of them. Give a key only to checks
+   * that, once failed after one of these writes, fail after the next one too
+   * (the quota after writes that only add data: usage only rises), so that
+   * passing after the last means passing after each.
+   */
+  shared?: string;
+}
+
 interface Job {
+  appId: number;
   fn: Write<unknown>;
+  check?: AfterWrite;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -22,7 +42,9 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * run again with each write in its own savepoint, so one failing write
  * undoes only itself (savepoints cost as much as the writes). Each batch
  * takes a bounded number of writes from each app in turn, so a busy app
- * cannot starve the rest.
+ * cannot starve the rest. A write's check (`AfterWrite`) may be shared by
+ * the app's like writes next to it, so a run of inserts reads its app's
+ * usage once, not once per insert.
  */
 export class WriteQueue {
   #queues = new Map<number, Job[]>();
@@ -48,11 +70,12 @@ export class WriteQueue {
     return n;
   }
 
-  run<T>(appId: number, fn: Write<T>): Promise<T> {
+  /** Runs `fn` in the next batch; `check` follows it in the optimistic run. */
+  run<T>(appId: number, fn: Write<T>, check?: AfterWrite): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let q = this.#queues.get(appId);
       if (!q) this.#queues.set(appId, q = []);
-      q.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      q.push({ appId, fn, check, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         queueMicrotask(() => this.#flush());
@@ -128,8 +151,10 @@ export class WriteQueue {
     const values: unknown[] = new Array(batch.length);
     this.db.transaction(() => {
       for (let i = 0; i < batch.length; i++) {
+        const { fn, check } = batch[i];
         try {
-          values[i] = batch[i].fn(false);
+          values[i] = fn(false);
+          if (check && !sharesCheck(batch[i], batch[i + 1]) && !check.passes()) throw RETRY;
         } catch {
           // Undo the whole transaction; the batch runs again with savepoints.
           throw RETRY;
@@ -141,3 +166,9 @@ export class WriteQueue {
 }
 
 const RETRY = Symbol("retry the batch with savepoints");
+
+/** Whether `job`'s check is left to `next`'s, which covers it (see `AfterWrite.shared`). */
+function sharesCheck(job: Job, next: Job | undefined): boolean {
+  const key = job.check?.shared;
+  return key !== undefined && next?.appId === job.appId && next.check?.shared === key;
+}

@@ -102,3 +102,48 @@ Deno.test("a full database: the write that does not fit fails FULL; answers matc
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("adjacent writes of one app with the same shared check run it once, after the last", async () => {
+  const db = openDatabase(":memory:");
+  const q = new WriteQueue(db);
+  const log: string[] = [];
+  const write = (appId: number, name: string, shared?: string, passes = true) =>
+    q.run(appId, (careful) => log.push(careful ? `${name}!` : name), {
+      shared,
+      passes: () => {
+        log.push(`check ${name}`);
+        return passes;
+      },
+    });
+  await Promise.all([
+    write(1, "a1", "k"),
+    write(1, "a2", "k"),
+    write(1, "a3", "other"),
+    write(1, "a4"),
+    write(1, "a5", "k"),
+    write(2, "b1", "k"),
+    write(2, "b2", "k"),
+  ]);
+  assert.deepEqual(log, [
+    "a1",
+    "a2",
+    "check a2",
+    "a3",
+    "check a3",
+    "a4",
+    "check a4",
+    "a5",
+    "check a5",
+    "b1",
+    "b2",
+    "check b2",
+  ]);
+  assert.equal(q.retried, 0);
+  // A failed check sends the batch to the careful run, where the writes
+  // check for themselves and no check is called.
+  log.length = 0;
+  await Promise.all([write(1, "c1", "k"), write(1, "c2", "k", false)]);
+  assert.deepEqual(log, ["c1", "c2", "check c2", "c1!", "c2!"]);
+  assert.equal(q.retried, 1);
+  db.close();
+});
