@@ -82,10 +82,11 @@ function randomSalt(): string {
 
 /**
  * Counting, cheaply, on the request path: a few checks and the strings the
- * count needs, pushed into a bounded buffer. The buffer goes (every
- * `flushIntervalMs`, or once `flushEvents` wait) to the writer, which counts
- * it (`AnalyticsCounter`: bots, visitors, daily caps) and writes the batch,
- * on a thread of its own unless there is no database file.
+ * count needs, pushed into a bounded buffer. The buffer goes to the writer
+ * 512 events at a time (and at each tick); the writer counts them
+ * (`AnalyticsCounter`: bots, visitors, daily caps) and writes a batch every
+ * `flushIntervalMs` or `flushEvents` events, on a thread of its own unless
+ * there is no database file.
  *
  * Visitors are `sha256(day's salt, app, IP, user agent)`, cut to 96 bits. The
  * salt lives in memory and in SQLite for its UTC day only; IPs never leave
