@@ -16,7 +16,7 @@ export interface AnalyticsOptions {
   flushEvents?: number;
   /**
    * Where batches are written: on a Worker thread with its own connection, or
-   * inline. Default: a thread, when there is a database file.
+   * inline. Default: a thread, when there is a database file and a second core.
    */
   writer?: "thread" | "inline";
 }

@@ -149,9 +149,14 @@ type Reply =
 
 const WORKER = new URL("./analytics_worker.ts", import.meta.url);
 
-/** Writes on a Worker thread; falls back to `fallback` if the Worker dies. */
+/**
+ * Counts and writes on a Worker thread, started with the first events (a
+ * node nobody visits pays nothing for it: ~15 MiB and ~60 ms of a 2-core
+ * machine's start-up); falls back to `fallback` if the Worker dies.
+ */
 export class WorkerWriter implements AnalyticsWriter {
   #worker: Worker | undefined;
+  #failed = false;
   #pending = 0;
   #next = 0;
   #waiting = new Map<number, () => void>();
@@ -159,20 +164,23 @@ export class WorkerWriter implements AnalyticsWriter {
   #fallback: AnalyticsWriter;
 
   constructor(
-    path: string,
+    private path: string,
     private on: WriterEvents,
     fallback: AnalyticsWriter,
     private log: (message: string) => void,
   ) {
     this.#fallback = fallback;
+  }
+
+  #start(): Worker {
     const worker = new Worker(WORKER, { type: "module", name: "fazt-analytics" });
     worker.onmessage = (e: MessageEvent<Reply>) => this.#reply(e.data);
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       this.#fail(`analytics writer stopped: ${e.message}`);
     };
-    worker.postMessage({ type: "open", path });
-    this.#worker = worker;
+    worker.postMessage({ type: "open", path: this.path });
+    return this.#worker = worker;
   }
 
   get pending(): number {
@@ -200,6 +208,7 @@ export class WorkerWriter implements AnalyticsWriter {
 
   /** The Worker is gone: what it held is lost; later batches are written inline. */
   #fail(message: string): void {
+    this.#failed = true;
     this.log(message);
     this.#worker?.terminate();
     this.#worker = undefined;
@@ -211,11 +220,12 @@ export class WorkerWriter implements AnalyticsWriter {
   }
 
   write(chunk: Captured): void {
-    if (!this.#worker) return this.#fallback.write(chunk);
+    if (this.#failed) return this.#fallback.write(chunk);
     this.#pending += chunk.count;
-    this.#worker.postMessage({ type: "chunk", chunk });
+    (this.#worker ?? this.#start()).postMessage({ type: "chunk", chunk });
   }
 
+  /** On the thread once it runs; before that nothing is waiting, and upkeep is short steps. */
   maintain(u: Upkeep): void {
     if (!this.#worker) return this.#fallback.maintain(u);
     this.#worker.postMessage({ type: "maintain", upkeep: u });
@@ -252,9 +262,11 @@ export function openWriter(
   log: (message: string) => void,
   mode?: "thread" | "inline",
 ): AnalyticsWriter {
-  // The serving thread is what a busy node runs out of first, even on two
-  // cores: counting there cost counted pages 10-25 % of their rate.
-  mode ??= "thread";
+  // The serving thread is what a busy node runs out of first: with a second
+  // core, counting there cost counted pages 10-25 % of their rate and held
+  // requests while a batch was written. The thread's heap costs ~15-40 MiB
+  // once events flow (bench/README.md "Counting off the serving thread").
+  mode ??= navigator.hardwareConcurrency >= 2 ? "thread" : "inline";
   const inline = new InlineWriter(storage, on);
   const path = storage.db.path;
   if (mode === "inline" || path === ":memory:" || !path) return inline;

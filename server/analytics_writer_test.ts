@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Storage, StorageError } from "../storage/mod.ts";
 import { analyticsEvent } from "../tests/analytics_event.ts";
-import { InlineWriter, upkeep } from "./analytics_writer.ts";
+import { CAPTURED } from "./analytics_counter.ts";
+import { type ChunkResult, InlineWriter, upkeep, WorkerWriter } from "./analytics_writer.ts";
 
 Deno.test("upkeep that fails (a locked database) is reported as nothing done, never thrown", () => {
   const storage = Storage.open(":memory:");
@@ -58,5 +59,49 @@ Deno.test("upkeep rolls ended weeks and months up in steps until none is left", 
     assert.equal(upkeep(storage, { before: 0, keepDay: 0 }).more, false);
   } finally {
     storage.close();
+  }
+});
+
+Deno.test("the writer thread starts with the first events; upkeep before them runs inline", async () => {
+  const dir = await Deno.makeTempDir();
+  const storage = Storage.open(`${dir}/fazt.db`);
+  try {
+    const results: ChunkResult[] = [];
+    const upkeeps: boolean[] = [];
+    const events = {
+      counted: (r: ChunkResult) => results.push(r),
+      maintained: (_: number, more: boolean) => upkeeps.push(more),
+    };
+    const writer = new WorkerWriter(
+      storage.db.path,
+      events,
+      new InlineWriter(storage, events),
+      () => {},
+    );
+    // No thread yet: upkeep is answered at once, on this thread.
+    writer.maintain({ before: 0, keepDay: 0 });
+    assert.deepEqual(upkeeps, [false]);
+    await writer.sync(); // nothing to wait for
+    const ua = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
+    const line = [CAPTURED.view, Date.now(), "blog", "/", ua, "203.0.113.7", "", "", "blog.test"];
+    const day = Date.now() - (Date.now() % 86_400_000);
+    writer.write({
+      day,
+      salt: "s",
+      trustProxy: false,
+      dailyCap: 0,
+      count: 1,
+      data: `${line.join("\0")}\n`,
+      write: true,
+    });
+    assert.equal(writer.pending, 1);
+    await writer.sync();
+    assert.deepEqual(results, [{ recorded: 1, overCap: 0 }]);
+    assert.equal(writer.pending, 0);
+    await writer.close();
+    assert.equal(storage.analytics.events(null, 0, 1e13).length, 1, "written by the thread");
+  } finally {
+    storage.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
