@@ -264,7 +264,7 @@ export function openWriter(
 ): AnalyticsWriter {
   // The serving thread is what a busy node runs out of first: with a second
   // core, counting there cost counted pages 10-25 % of their rate and held
-  // requests while a batch was written. The thread's heap costs ~15-40 MiB
+  // requests while a batch was written. The thread's heap costs ~15-25 MiB
   // once events flow (bench/README.md "Counting off the serving thread").
   mode ??= navigator.hardwareConcurrency >= 2 ? "thread" : "inline";
   const inline = new InlineWriter(storage, on);
