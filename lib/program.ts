@@ -36,9 +36,6 @@ export const SERVER_RUN_FLAGS: readonly string[] = [
   // changes (server/tls_front.ts).
   "--unstable-net",
   "--deny-import",
-  // V8's code cache saves ~20 ms at start-up and costs ~4 MiB of RSS for
-  // good: a server starts once and then runs for a long time.
-  "--no-code-cache",
   "--no-prompt",
 ];
 
