@@ -52,7 +52,11 @@ Deno.test("remote add/list/status/apps/deploy/default/remove and @NAME across tw
     const added = assertOk(
       await sb.cli(["remote", "add", "alpha", "--url", a.base + "/", "--token", a.tokens.admin]),
     );
-    assert.equal(added.stdout, `added peer alpha: ${a.base} (fazt ${VERSION}, default)\n`);
+    assert.equal(
+      added.stdout,
+      `added peer alpha: ${a.base} (default); verified: fazt ${VERSION} answers, ` +
+        `token 'owner' works with scope admin\n`,
+    );
     assert.ok(!added.stdout.includes(a.tokens.admin) && !added.stderr.includes(a.tokens.admin));
     const beta = parseJson<PeerJson>(
       await sb.cli([
@@ -229,17 +233,172 @@ Deno.test("remote add/list/status/apps/deploy/default/remove and @NAME across tw
   }
 });
 
+/** Every column of every saved peer, token included: what a refusal must leave alone. */
+function peersTable(db: string): Record<string, unknown>[] {
+  const sqlite = new DatabaseSync(db, { readOnly: true });
+  try {
+    return sqlite.prepare("SELECT * FROM peers ORDER BY name").all();
+  } finally {
+    sqlite.close();
+  }
+}
+
+/** A loopback port nothing listens on: bound by the test, then let go. */
+function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  return port;
+}
+
+Deno.test("remote add checks the node and the token before saving; --no-verify does not", async () => {
+  const node = await startTestNode();
+  // Something on loopback that answers HTTP but is not fazt; it notes every
+  // Authorization header it is sent.
+  const sentTokens: string[] = [];
+  const other = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const auth = req.headers.get("authorization");
+    if (auth) sentTokens.push(auth);
+    return new Response("<h1>Not Found</h1>", {
+      status: 404,
+      headers: { "content-type": "text/html" },
+    });
+  });
+  const sb = await CliSandbox.create();
+  const refusedFirst = await CliSandbox.create();
+  try {
+    const gone = `http://127.0.0.1:${closedPort()}`;
+    const wrong = node.tokens.read.slice(0, -4) +
+      (node.tokens.read.endsWith("AAAA") ? "BBBB" : "AAAA");
+
+    // Refused before any peer exists: no peers file is made.
+    assertRefused(
+      await refusedFirst.cli(["remote", "add", "p", "--url", node.base, "--token", wrong]),
+      new RegExp(
+        `^error: ${node.base} \\(fazt ${
+          VERSION.replaceAll(".", "\\.")
+        }\\) refused the token: .*nothing saved \\(INVALID_TOKEN\\)$`,
+      ),
+    );
+    assert.throws(() => Deno.statSync(refusedFirst.db), Deno.errors.NotFound);
+
+    // A good token: saved, and the line says what was checked.
+    const ok = assertOk(
+      await sb.cli(["remote", "add", "prod", "--url", node.base, "--token", node.tokens.read]),
+    );
+    assert.equal(
+      ok.stdout,
+      `added peer prod: ${node.base} (default); verified: fazt ${VERSION} answers, ` +
+        `token 'reader' works with scope read\n`,
+    );
+    const saved = peersTable(sb.db);
+    assert.equal(saved.length, 1);
+    assert.equal(saved[0].token, node.tokens.read);
+    assert.equal(saved[0].version, VERSION);
+
+    // Each refusal says which check failed, exits non-zero and changes nothing.
+    assertRefused(
+      await sb.cli(["remote", "add", "bad", "--url", node.base, "--token", wrong]),
+      /refused the token: .*nothing saved \(INVALID_TOKEN\)$/,
+    );
+    assertRefused(
+      await sb.cli(["remote", "add", "prod", "--url", node.base, "--token", wrong, "--force"]),
+      /refused the token: .*nothing saved \(INVALID_TOKEN\)$/,
+    );
+    assertRefused(
+      await sb.cli(["remote", "add", "gone", "--url", gone, "--token", node.tokens.read]),
+      new RegExp(`^error: cannot reach ${gone}: .*nothing saved \\(UNREACHABLE\\)$`),
+    );
+    const otherUrl = `http://127.0.0.1:${other.addr.port}`;
+    assertRefused(
+      await sb.cli(["remote", "add", "web", "--url", otherUrl, "--token", node.tokens.read]),
+      new RegExp(
+        `^error: ${otherUrl} answered, but it is not a fazt node \\(GET /health: 404, ` +
+          `no fazt version\\); nothing saved \\(NOT_FAZT_NODE\\)$`,
+      ),
+    );
+    assert.deepEqual(sentTokens, [], "the token is never sent to what is not fazt");
+    assert.deepEqual(peersTable(sb.db), saved, "refusals leave the peers as they were");
+
+    // --json says what was verified, never the token.
+    const json = parseJson<Record<string, unknown>>(
+      await sb.cli([
+        "remote",
+        "add",
+        "dep",
+        "--url",
+        node.base,
+        "--token",
+        node.tokens.deploy,
+        "--json",
+      ]),
+    );
+    assert.deepEqual(json.verified, {
+      version: VERSION,
+      token_name: "deployer",
+      token_scope: "deploy",
+    });
+    assert.equal(json.compatible, true);
+
+    // --no-verify saves without contacting: the address is a closed port.
+    const offline = assertOk(
+      await sb.cli(["remote", "add", "later", "--url", gone, "--token", wrong, "--no-verify"]),
+    );
+    assert.equal(
+      offline.stdout,
+      `added peer later: ${gone}; not verified (--no-verify): 'fazt remote status later' checks it\n`,
+    );
+    const later = peersTable(sb.db).find((p) => p.name === "later")!;
+    assert.equal(later.url, gone);
+    assert.equal(later.token, wrong);
+    assert.equal(later.version, null, "nothing was asked of the node");
+    assert.equal(later.last_seen_at, null);
+    const offlineJson = parseJson<Record<string, unknown>>(
+      await refusedFirst.cli([
+        "remote",
+        "add",
+        "x",
+        "--url",
+        gone,
+        "--token",
+        wrong,
+        "--no-verify",
+        "--json",
+      ]),
+    );
+    assert.equal(offlineJson.verified, null);
+    assert.equal(offlineJson.compatible, null);
+
+    for (
+      const r of [ok.stdout, offline.stdout, JSON.stringify(json), JSON.stringify(offlineJson)]
+    ) {
+      for (const t of [node.tokens.read, node.tokens.deploy, wrong]) {
+        assert.ok(!r.includes(t), "no token printed");
+      }
+    }
+  } finally {
+    await other.shutdown();
+    await node.close();
+    await sb.remove();
+    await refusedFirst.remove();
+  }
+});
+
 Deno.test("a peer on an incompatible version, and upgrade --check / upgrade", async () => {
   // A stand-in for a fazt node of another minor version (no real one exists yet).
   const token = "fazt_1_" + "A".repeat(43);
   const old = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     const path = new URL(req.url).pathname;
+    if (path === "/health") return Response.json({ status: "ok", version: "9.9.0", uptime_s: 5 });
     if (req.headers.get("authorization") !== `Bearer ${token}`) {
       return Response.json({
         error: { code: "INVALID_TOKEN", message: "Invalid or revoked token" },
       }, {
         status: 401,
       });
+    }
+    if (path === "/api/auth/me") {
+      return Response.json({ data: { kind: "token", name: "old", scope: "admin", id: 1 } });
     }
     if (path === "/api/system") {
       return Response.json({

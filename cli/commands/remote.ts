@@ -2,22 +2,17 @@ import type { Command } from "commander";
 import { compareVersions, isCompatibleVersion } from "../../lib/compatible_version.ts";
 import { type Peer, Storage } from "../../storage/mod.ts";
 import { VERSION } from "../../version.ts";
-import { ApiClient } from "../api_client.ts";
+import type { ApiClient } from "../api_client.ts";
 import { CliError } from "../cli_error.ts";
 import { usePeer } from "../connection.ts";
-import { formatBytes, formatTime, printJson, printTable } from "../output.ts";
+import { formatBytes, formatTime, printJson, printTable, visible } from "../output.ts";
 import { resolveDbPath } from "../paths.ts";
-import {
-  incompatible,
-  PeerClient,
-  PROBE_TIMEOUT_MS,
-  type SystemInfo,
-  withPeers,
-} from "../peer_client.ts";
+import { incompatible, PeerClient, withPeers } from "../peer_client.ts";
 import type { Api } from "../../server/mod.ts";
 import { deployPath } from "./deploy.ts";
 import { withScheme } from "../node_url.ts";
 import { upgradeProgram } from "../upgrade_program.ts";
+import { verifyPeer } from "../peer_verify.ts";
 import { waitForVersion } from "../upgrade_wait.ts";
 import { feedUpgrade } from "./upgrade.ts";
 
@@ -161,7 +156,11 @@ function dbOption(cmd: Command): Command {
   );
 }
 
-/** `fazt remote add NAME --url URL --token T`: saved once the node answers and takes the token. */
+/**
+ * `fazt remote add NAME --url URL --token T`: saved once the node answers as
+ * fazt and takes the token (`peer_verify.ts`); `--no-verify` saves without
+ * contacting it.
+ */
 function addCommand(remote: Command): void {
   dbOption(
     remote.command("add").description("add a peer, after checking it answers and the token works")
@@ -169,9 +168,13 @@ function addCommand(remote: Command): void {
       .requiredOption("--url <url>", "the node's address, e.g. https://admin.example.com")
       .requiredOption("--token <token>", "an API token created on that node")
       .option("--force", "replace a peer of that name; save even if its version is incompatible")
+      .option("--no-verify", "save without contacting the node (set up offline)")
       .option("--json", "print JSON"),
   ).action(
-    async (name: string, flags: Flags & { url: string; token: string; force?: boolean }) => {
+    async (
+      name: string,
+      flags: Flags & { url: string; token: string; force?: boolean; verify: boolean },
+    ) => {
       checkName(name);
       const url = normalizeUrl(flags.url);
       const dbPath = resolveDbPath(flags.db);
@@ -188,45 +191,46 @@ function addCommand(remote: Command): void {
           "PEER_EXISTS",
         );
       }
-      const client = new ApiClient({ url, token: flags.token, source: "--url" });
-      let info: SystemInfo;
-      try {
-        info = await client.request<SystemInfo>("GET", "/api/system", {
-          timeoutMs: PROBE_TIMEOUT_MS,
-        });
-      } catch (err) {
-        if (
-          err instanceof CliError && (err.code === "INVALID_TOKEN" || err.code === "UNAUTHORIZED")
-        ) {
-          throw new CliError(`${url} refused the token: ${err.message}; nothing saved`, err.code);
-        }
-        if (err instanceof CliError) {
-          throw new CliError(`${err.message}; nothing saved`, err.code);
-        }
-        throw err;
-      }
-      if (typeof info?.version !== "string") {
-        throw new CliError(`${url} did not report a fazt version; nothing saved`, "BAD_RESPONSE");
-      }
-      const compatible = isCompatibleVersion(info.version, VERSION);
-      if (!compatible && !flags.force) {
-        const e = incompatible(name, info.version);
+      const verified = flags.verify ? await verifyPeer(url, flags.token) : null;
+      const compatible = verified ? isCompatibleVersion(verified.version, VERSION) : null;
+      if (verified && !compatible && !flags.force) {
+        const e = incompatible(name, verified.version);
         throw new CliError(`${e.message}; nothing saved (--force saves anyway)`, e.code);
       }
       // Creates the database (mode 0600) on a machine that runs no node.
       const storage = Storage.open(dbPath);
       let peer: Peer;
       try {
-        storage.peers.upsert(name, url, flags.token);
-        storage.peers.markSeen(name, info.version);
+        storage.db.transaction(() => {
+          storage.peers.upsert(name, url, flags.token);
+          if (verified) storage.peers.markSeen(name, verified.version);
+        });
         peer = storage.peers.get(name)!;
       } finally {
         storage.close();
       }
-      if (flags.json) return printJson({ ...publicPeer(peer), compatible });
-      const dflt = peer.is_default ? ", default" : "";
-      console.log(`added peer ${name}: ${url} (fazt ${info.version}${dflt})`);
-      if (!compatible) console.error(`warning: ${incompatible(name, info.version).message}`);
+      if (flags.json) {
+        return printJson({
+          ...publicPeer(peer),
+          compatible,
+          verified: verified &&
+            {
+              version: verified.version,
+              token_name: verified.token.name,
+              token_scope: verified.token.scope,
+            },
+        });
+      }
+      const dflt = peer.is_default ? " (default)" : "";
+      const what = verified
+        ? `verified: fazt ${verified.version} answers, token '${
+          visible(verified.token.name)
+        }' works with scope ${visible(verified.token.scope)}`
+        : `not verified (--no-verify): 'fazt remote status ${name}' checks it`;
+      console.log(`added peer ${name}: ${url}${dflt}; ${what}`);
+      if (verified && !compatible) {
+        console.error(`warning: ${incompatible(name, verified.version).message}`);
+      }
     },
   );
 }
