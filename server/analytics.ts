@@ -55,7 +55,10 @@ export interface PageView {
   path: string;
   /** Answered 304: counted unless the same visitor was just counted on this page. */
   revalidated: boolean;
-  /** No such file (answered 404): counted as a `NOT_FOUND` of its path, not as a view. */
+  /**
+   * No such file (answered 404): counted as a `NOT_FOUND` of its path, not as
+   * a view, under the 404s' own daily cap (`notFoundQuota`), not the app's.
+   */
   notFound?: boolean;
 }
 

@@ -10,6 +10,7 @@ import { parseUserAgent, type UserAgentInfo } from "../lib/user_agent.ts";
 import {
   BatchBuilder,
   NOT_FOUND,
+  notFoundQuota,
   type PackedBatch,
   PAGEVIEW,
   type QuotaCount,
@@ -24,7 +25,10 @@ export const CAPTURED = {
   view: 0,
   /** A page answered 304: as `view`. */
   revalidated: 1,
-  /** No such file (404): as `view`. */
+  /**
+   * No such file (404): as `view`. Kept as a `NOT_FOUND` event for the 404s
+   * report, under a daily cap of its own (`notFoundQuota`), never the app's.
+   */
   notFound: 2,
   /**
    * A tracking call: as `view` (its `referer` is the input's referrer and
@@ -204,7 +208,7 @@ export class AnalyticsCounter {
     }
     let referrer = f[7] ? this.#host(f[7]) : "";
     if (referrer && referrer === this.#host(f[8])) referrer = "";
-    if (!this.#admit(app, chunk.dailyCap)) return 2;
+    if (!this.#admit(notFound ? notFoundQuota(app) : app, chunk.dailyCap)) return 2;
     const b = this.#batch;
     this.#batchIds(visitor, agent, app);
     b.addIds(

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { DAY_MS, NOT_FOUND, PACKED_FIELDS, type PackedBatch, Storage } from "../storage/mod.ts";
+import {
+  DAY_MS,
+  NOT_FOUND,
+  notFoundQuota,
+  PACKED_FIELDS,
+  type PackedBatch,
+  Storage,
+} from "../storage/mod.ts";
 import {
   AnalyticsCounter,
   CAPTURED,
@@ -176,6 +183,42 @@ Deno.test("counter: the daily cap counts events over it without storing them, ac
     const again = new AnalyticsCounter(storage);
     storage.analytics.ingestPacked(second.batch);
     assert.equal(run(again, chunk([view()], { dailyCap: 2 })).recorded, 0);
+  });
+});
+
+Deno.test("counter: 404s have a daily cap of their own and never use up the app's", () => {
+  withCounter((c, storage) => {
+    const missing = (n: number) =>
+      Array.from({ length: n }, (_, i) => view({ kind: CAPTURED.notFound, path: `/wp-${i}.php` }));
+    // A bot-like walk of missing pages, past the cap, before any real view.
+    const walk = run(c, chunk(missing(5), { dailyCap: 2 }));
+    assert.deepEqual([walk.recorded, walk.overCap], [2, 3]);
+    assert.deepEqual(events(walk.batch).map((e) => e.name), [NOT_FOUND, NOT_FOUND]);
+    assert.deepEqual(walk.batch.quota, [
+      { app: notFoundQuota("blog"), day: DAY, stored: 2, overflow: 3 },
+    ]);
+    storage.analytics.ingestPacked(walk.batch);
+    assert.deepEqual(storage.analytics.quota("blog", DAY), { stored: 0, overflow: 0 });
+    // The app's page views are all under its cap still.
+    const views = run(
+      c,
+      chunk([view({ path: "/a" }), view({ path: "/b" }), ...missing(1)], {
+        dailyCap: 2,
+      }),
+    );
+    assert.deepEqual([views.recorded, views.overCap], [2, 1]);
+    assert.deepEqual(events(views.batch).map((e) => [e.name, e.path]), [
+      ["pageview", "/a"],
+      ["pageview", "/b"],
+    ]);
+    storage.analytics.ingestPacked(views.batch);
+    assert.deepEqual(storage.analytics.quota("blog", DAY), { stored: 2, overflow: 0 });
+    // A restarted writer reads both counts back: the next of each is over.
+    const again = new AnalyticsCounter(storage);
+    const more = run(again, chunk([view(), ...missing(1)], { dailyCap: 2 }));
+    assert.deepEqual([more.recorded, more.overCap], [0, 2]);
+    storage.analytics.ingestPacked(more.batch);
+    assert.equal(storage.analytics.notStored("blog", DAY, DAY + DAY_MS), 6, "views and 404s");
   });
 });
 

@@ -234,6 +234,16 @@ export const PAGEVIEW = "pageview";
  * tracking endpoints refuse the name, so no page can send one.
  */
 export const NOT_FOUND = "$404";
+
+/**
+ * The name an app's 404s are capped under each day (`analytics_quota`): a
+ * cap of their own, the size of the app's, so a bot walking missing pages
+ * cannot use up the app's cap and leave its real page views unstored. No
+ * app or domain name holds a `$`.
+ */
+export function notFoundQuota(app: string): string {
+  return `${NOT_FOUND}:${app}`;
+}
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 /** Weeks are counted from the epoch (they begin on Thursdays, 00:00 UTC). */

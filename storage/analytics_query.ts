@@ -10,6 +10,7 @@ import {
   monthAfter,
   monthStart,
   NOT_FOUND,
+  notFoundQuota,
   PAGEVIEW,
   type Span,
   type StoredEvent,
@@ -421,14 +422,15 @@ export class AnalyticsQuery {
 
   /**
    * Events counted over the daily cap, not stored, on the UTC days that
-   * overlap `[from, to)`; every app's (and `*`'s) when `app` is null.
+   * overlap `[from, to)`: the app's and its 404s' (`notFoundQuota`), or
+   * every app's (and `*`'s) when `app` is null.
    */
   notStored(app: AppFilter, from: number, to: number): number {
     const day = from - (from % DAY_MS);
     return this.#db.get<{ n: number | null }>(
       `SELECT SUM(overflow) AS n FROM analytics_quota
-       WHERE ${app === null ? "" : "app = ? AND "}day >= ? AND day < ?`,
-      ...(app === null ? [] : [app]),
+       WHERE ${app === null ? "" : "app IN (?, ?) AND "}day >= ? AND day < ?`,
+      ...(app === null ? [] : [app, notFoundQuota(app)]),
       day,
       to,
     )!.n ?? 0;

@@ -362,6 +362,56 @@ Deno.test("daily cap: events past it are counted in /api/stats and /api/system, 
   }
 });
 
+Deno.test("daily cap: missing pages never use up an app's cap; real views are still stored", async () => {
+  const clock = { now: T0 };
+  const n = await node({ analytics_app_daily_events: 3 }, clock);
+  try {
+    const { status: deployed } = await n.deploy(
+      "docs",
+      await makeZip({ "index.html": "<h1>docs</h1>", "404.html": "<h1>gone</h1>" }),
+    );
+    assert.equal(deployed, 201);
+    const get = (path: string, host: string) =>
+      n.fetch(path, { host, token: null, headers: { "user-agent": FIREFOX } }).then(status);
+    // A walk of missing pages, past the cap, as a bot with a browser's agent does.
+    for (let i = 0; i < 6; i++) {
+      assert.equal(await get(`/wp-admin-${i}.php`, "blog.localhost"), 404);
+    }
+    for (let i = 0; i < 4; i++) assert.equal(await get(`/old-${i}`, "docs.localhost"), 404);
+    await n.server.context.analytics.sync();
+    assert.deepEqual(n.storage.analytics.quota("blog", T0 - (T0 % DAY_MS)), {
+      stored: 0,
+      overflow: 0,
+    }, "the app's cap is untouched");
+
+    // Real page views afterwards are stored, up to the app's whole cap.
+    for (let i = 0; i < 4; i++) assert.equal(await page(n), 200);
+    assert.equal(await page(n, "docs.localhost"), 200);
+    const rows = await stored(n);
+    const names = (app: string) => rows.filter((r) => r.app === app).map((r) => r.name);
+    assert.deepEqual(names("blog"), ["$404", "$404", "$404", "pageview", "pageview", "pageview"]);
+    assert.deepEqual(names("docs"), ["$404", "$404", "$404", "pageview"]);
+
+    const day = `from=${T0 - DAY_MS}&to=${T0 + DAY_MS}`;
+    const blog = await api(n, `/api/stats?app=blog&${day}`);
+    assert.deepEqual(blog.totals, { views: 3, visitors: 1, events: 0 });
+    assert.deepEqual(blog.top.paths, [{ value: "/", count: 3 }], "no view of a missing path");
+    assert.deepEqual(
+      blog.by_app.not_found.map((x: Json) => x.value).sort(),
+      ["/wp-admin-0.php", "/wp-admin-1.php", "/wp-admin-2.php"],
+      "the 404s report, under a cap of its own",
+    );
+    assert.equal(blog.not_stored, 4, "3 missing pages and 1 view over their caps");
+    const docs = await api(n, `/api/stats?app=docs&${day}`);
+    assert.deepEqual(docs.totals, { views: 1, visitors: 1, events: 0 });
+    assert.deepEqual(docs.top.paths, [{ value: "/", count: 1 }], "the app's 404.html is no view");
+    assert.equal(docs.not_stored, 1);
+    assert.equal((await api(n, "/api/system")).analytics.not_stored_events, 5);
+  } finally {
+    await n.close();
+  }
+});
+
 Deno.test("daily cap: a restart remembers what the day already stored", async () => {
   const clock = { now: T0 };
   const dir = await Deno.makeTempDir({ prefix: "fazt-cap-" });
