@@ -4,6 +4,7 @@
  * strictly in the order they were sent.
  * @module
  */
+import { parentPort } from "node:worker_threads";
 import { Storage } from "../storage/mod.ts";
 import { AnalyticsCounter, type Captured } from "./analytics_counter.ts";
 import { countAndWrite, errorText, type Upkeep, upkeep } from "./analytics_writer.ts";
@@ -15,18 +16,16 @@ type Message =
   | { type: "sync"; id: number }
   | { type: "close" };
 
-// deno-lint-ignore no-explicit-any -- the Worker global scope
-const scope = self as any;
+const port = parentPort!;
 let storage: Storage | undefined;
 let counter: AnalyticsCounter | undefined;
 let broken = "";
 /** Events of chunks counted since the last written batch. */
 let waiting = 0;
 
-const reply = (m: unknown) => scope.postMessage(m);
+const reply = (m: unknown) => port.postMessage(m);
 
-scope.onmessage = (e: MessageEvent<Message>) => {
-  const m = e.data;
+port.on("message", (m: Message) => {
   switch (m.type) {
     case "open":
       try {
@@ -63,8 +62,8 @@ scope.onmessage = (e: MessageEvent<Message>) => {
     case "close":
       storage?.close();
       storage = undefined;
+      // The parent ends the thread once it has this answer.
       reply({ type: "closed" });
-      scope.close();
       break;
   }
-};
+});
