@@ -161,6 +161,8 @@ export class AppChannel implements Peer {
   #ready: ((err?: Error) => void) | undefined;
   /** What READY said: the jobs the app's code registered with `Deno.cron`. */
   #codeCrons: unknown[] = [];
+  /** What READY said: whether the app's code called `listenQueue` while it loaded. */
+  #listensQueue = false;
   #closed = false;
 
   constructor(
@@ -193,11 +195,13 @@ export class AppChannel implements Peer {
 
   /**
    * Gives the waiting Worker its app; resolves when it is loaded, with the
-   * jobs its code registered (as the app sent them: the caller checks them).
+   * jobs its code registered (as the app sent them: the caller checks them)
+   * and whether it listens on its queue.
    */
-  init(meta: InitMeta): Promise<unknown[]> {
+  init(meta: InitMeta): Promise<{ crons: unknown[]; queue: boolean }> {
     return new Promise((resolve, reject) => {
-      this.#ready = (err) => (err ? reject(err) : resolve(this.#codeCrons));
+      this.#ready = (err) =>
+        err ? reject(err) : resolve({ crons: this.#codeCrons, queue: this.#listensQueue });
       this.out.frame(0, FRAME.INIT, JSON.stringify(meta));
     });
   }
@@ -247,8 +251,9 @@ export class AppChannel implements Peer {
       case FRAME.READY:
         if (meta) {
           try {
-            const crons = JSON.parse(meta)?.crons;
-            if (Array.isArray(crons)) this.#codeCrons = crons.slice(0, 100);
+            const said = JSON.parse(meta);
+            if (Array.isArray(said?.crons)) this.#codeCrons = said.crons.slice(0, 100);
+            this.#listensQueue = said?.queue === true;
           } catch {
             throw new Error("a malformed READY frame");
           }

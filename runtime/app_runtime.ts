@@ -1,5 +1,5 @@
 import { BodyTooLargeError, readBody } from "../lib/read_body.ts";
-import type { Settings, Storage } from "../storage/mod.ts";
+import { LEASE_MS, type Settings, type Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
 import { AppChannel, type ChannelLimits } from "./app_channel.ts";
 import { AppHost, type HostEvents, type Slot } from "./app_host.ts";
@@ -55,6 +55,8 @@ interface Instance {
   jobLogs: Set<LogLine[]>;
   /** Its module is being loaded (INIT sent, READY not yet back). */
   loading: boolean;
+  /** Queue messages its handlers hold, by id, until their lease ends. */
+  deliveries: Map<number, number>;
 }
 
 /** A job to run now, as the scheduler asks for it. */
@@ -180,6 +182,10 @@ export class AppRuntime {
   #sockets = new Map<number, number>();
   /** Told when a version's code registered other jobs than stored (the scheduler listens). */
   onCodeCrons: (appId: number, version: number) => void = () => {};
+  /** Told when an app's live code stopped running (idle, stopped, replaced; the queue waker listens). */
+  onStopped: (appId: number) => void = () => {};
+  /** When each app last crashed or was stopped for what it did (its host killed because of it). */
+  #trouble = new Map<number, number>();
 
   constructor(
     private storage: Storage,
@@ -362,6 +368,7 @@ export class AppRuntime {
       gone: false,
       jobLogs: new Set(),
       loading: false,
+      deliveries: new Map(),
     };
     this.#instances.set(key, inst);
     return inst;
@@ -404,9 +411,9 @@ export class AppRuntime {
         netPrivate: manifest.netPrivate ?? [],
       });
     }
-    const channel = new AppChannel(slot.out!, inst.limits, {
-      call: (op, args, body) =>
-        handleCall(
+    const channel: AppChannel = new AppChannel(slot.out!, inst.limits, {
+      call: async (op, args, body) => {
+        const result = await handleCall(
           this.storage,
           this.writes,
           target.appId,
@@ -416,7 +423,11 @@ export class AppRuntime {
           this.log,
           this.quotas.limits(target.appId).max_storage_bytes,
           this.kvSignals,
-        ),
+          (): boolean => !inst.gone && inst.channel === channel && !channel.closed,
+        );
+        this.#queueDelivery(inst, op, args, result.value);
+        return result;
+      },
       log: (entries) => {
         const rows = this.#appendLogs(target, entries);
         for (const lines of inst.jobLogs) lines.push(...rows);
@@ -469,7 +480,7 @@ export class AppRuntime {
     let timer: ReturnType<typeof setTimeout> | undefined;
     inst.loading = true;
     try {
-      const crons = await Promise.race([
+      const ready = await Promise.race([
         channel.init(init),
         new Promise<never>((_, reject) => {
           // Top-level code that never finishes loading is a loop like any other.
@@ -480,7 +491,10 @@ export class AppRuntime {
         }),
       ]);
       channel.lastActivity = Date.now();
-      if (!inst.preview) this.#codeCronsLoaded(target, crons);
+      if (!inst.preview) {
+        this.#codeCronsLoaded(target, ready.crons);
+        this.#queueListenerLoaded(target, ready.queue);
+      }
     } catch (err) {
       if (inst.slot === slot) this.#unplace(inst);
       if (!host.dead && !this.#handled.has(host)) {
@@ -664,6 +678,33 @@ export class AppRuntime {
   }
 
   /**
+   * A queue message taken is work in progress, as a request is: the app is
+   * not stopped as idle while its handler holds the message (at most the
+   * message's lease), and its idle time counts from when the handler ended.
+   */
+  #queueDelivery(inst: Instance, op: unknown, args: unknown, value: unknown): void {
+    if (op === "denokv.take" && value !== null && typeof value === "object") {
+      const id = (value as { id?: unknown }).id;
+      if (typeof id === "number") inst.deliveries.set(id, Date.now() + LEASE_MS);
+    } else if (op === "denokv.settle" && Array.isArray(args)) {
+      inst.deliveries.delete(args[0]);
+    } else return;
+    inst.lastUsed = Date.now();
+  }
+
+  /** Keeps whether a version's code listens on its queue, learned again each time it loads. */
+  #queueListenerLoaded(target: AppTarget, listens: boolean): void {
+    const { appId, version } = target;
+    if (this.storage.apps.listensQueue(appId, version) === listens) return;
+    this.writes.run(appId, () => this.storage.apps.setListensQueue(appId, version, listens))
+      .catch((err) =>
+        this.log(
+          `could not store an app's queue listener: ${err instanceof Error ? err.message : err}`,
+        )
+      );
+  }
+
+  /**
    * Loads a version so that its code can report its `Deno.cron` jobs (after
    * a deploy). The instance then idles out like any other.
    */
@@ -728,12 +769,43 @@ export class AppRuntime {
     inst.slot = undefined;
     inst.channel = undefined;
     inst.ready = undefined;
+    // Messages its Worker held are offered again when their lease lapses.
+    inst.deliveries.clear();
+  }
+
+  /** Whether app `appId`'s live code runs, or is placed to run again (not a preview). */
+  running(appId: number): boolean {
+    for (const inst of this.#instances.values()) {
+      if (inst.target.appId === appId && !inst.preview) return true;
+    }
+    return false;
+  }
+
+  /** Apps whose live code runs (see `running`). */
+  runningApps(): number[] {
+    const ids = new Set<number>();
+    for (const inst of this.#instances.values()) if (!inst.preview) ids.add(inst.target.appId);
+    return [...ids];
+  }
+
+  /** When app `appId` may start again after crashing (0: now). */
+  restartAt(appId: number): number {
+    return this.#backoff.get(appId)?.until ?? 0;
+  }
+
+  /** When app `appId` last crashed or had its host stopped for what it did (0: never, this run). */
+  troubleAt(appId: number): number {
+    return this.#trouble.get(appId) ?? 0;
   }
 
   /** Stops an instance for good (idle, stopped, replaced): its Worker ends. */
   #unload(inst: Instance, why = "the app was restarted"): void {
     inst.gone = true;
     this.#instances.delete(inst.key);
+    if (!inst.preview && !this.#closed) {
+      const { appId } = inst.target;
+      queueMicrotask(() => this.onStopped(appId));
+    }
     const slot = inst.slot;
     const channel = inst.channel;
     this.#unplace(inst);
@@ -776,6 +848,7 @@ export class AppRuntime {
     // First crash: restart at once; then 0.5 s, 1 s, 2 s … up to 30 s.
     const delay = failures <= 1 ? 0 : Math.min(30_000, 250 * 2 ** (failures - 1));
     this.#backoff.set(appId, { failures, until: Date.now() + delay });
+    this.#trouble.set(appId, Date.now());
     this.log(`app ${name} stopped unexpectedly`);
   }
 
@@ -791,6 +864,7 @@ export class AppRuntime {
     if (!culprit && appId !== undefined) {
       // The culprit's app left its slot but its thread did not: exile the app anyway.
       this.#exiled.set(appId, Date.now() + EXILE_MS);
+      this.#trouble.set(appId, Date.now());
     }
     this.#handled.add(host);
     host.kill();
@@ -821,6 +895,7 @@ export class AppRuntime {
         channel?.fail(503, "APP_RESTARTING", "The app was restarted; try again");
       }
       this.#exiled.set(inst.target.appId, Date.now() + EXILE_MS);
+      this.#trouble.set(inst.target.appId, Date.now());
       this.#appendLogs(inst.target, [{
         level: "error",
         message: `the app's host was stopped because ${INCIDENT_TEXT[kind]}; ` +
@@ -957,10 +1032,13 @@ export class AppRuntime {
     this.writes.run(0, () => this.storage.kv.purgeExpired()).catch(() => {});
     this.writes.run(0, () => this.storage.denoKv.purgeExpired()).catch(() => {});
     const idle = this.settings.app_idle_ms;
+    const now = Date.now();
     for (const inst of [...this.#instances.values()]) {
-      // An app holding WebSockets is in use, whatever its requests.
-      const busy = (inst.channel?.inflight ?? 0) + inst.waiting + (inst.channel?.sockets ?? 0);
-      if (busy === 0 && Date.now() - inst.lastUsed > idle) this.#unload(inst, "idle");
+      for (const [id, until] of inst.deliveries) if (until <= now) inst.deliveries.delete(id);
+      // An app holding WebSockets or queue messages is in use, whatever its requests.
+      const busy = (inst.channel?.inflight ?? 0) + inst.waiting + (inst.channel?.sockets ?? 0) +
+        inst.deliveries.size;
+      if (busy === 0 && now - inst.lastUsed > idle) this.#unload(inst, "idle");
     }
   }
 

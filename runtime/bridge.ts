@@ -169,10 +169,12 @@ export async function handleCall(
   log: (msg: string) => void,
   maxStoredBytes = 0,
   signals?: KvSignals,
+  alive?: () => boolean,
 ): Promise<CallResult> {
   if (typeof op === "string" && KV_OPS.has(op) && Array.isArray(args)) {
     try {
-      return { value: await kvOp({ storage, writes, appId, signals, maxStoredBytes }, op, args) };
+      const c = { storage, writes, appId, signals, maxStoredBytes, alive };
+      return { value: await kvOp(c, op, args) };
     } catch (err) {
       if (err instanceof StorageError) return { error: { code: err.code, message: err.message } };
       log(`storage call ${op} failed: ${err instanceof Error ? err.message : String(err)}`);

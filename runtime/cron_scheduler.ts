@@ -5,12 +5,16 @@
  * node was down, or while the previous run of the same job was still going,
  * is not made up). A job never runs twice at once, whatever started it.
  * Each run is recorded (start, duration, outcome, the app's log lines).
+ * The same runner starts stopped apps whose queue has a message due
+ * (`QueueWaker`), with the same lifecycle: loaded at start, told of each
+ * deploy, not run on a standby.
  * @module
  */
 import type { CronRun, Settings, Storage } from "../storage/mod.ts";
 import type { AppRuntime, AppTarget } from "./app_runtime.ts";
 import { type CronSpec, nextRunOf } from "./cron_schedule.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
+import { QueueWaker } from "./queue_waker.ts";
 
 /** A job as the API shows it. */
 export interface CronJobStatus {
@@ -55,6 +59,8 @@ export class CronScheduler {
   #running = new Set<string>();
   #started = false;
   #closed = false;
+  /** Starts stopped apps when a message of their queue is due. */
+  readonly queues: QueueWaker;
 
   constructor(
     private storage: Storage,
@@ -62,6 +68,7 @@ export class CronScheduler {
     private settings: Settings,
     private log: (m: string) => void,
   ) {
+    this.queues = new QueueWaker(storage, runtime, log);
     runtime.onCodeCrons = (appId) => {
       const name = this.#apps.get(appId)?.target.appName ??
         this.storage.apps.list().find((a) => a.id === appId)?.name;
@@ -76,6 +83,7 @@ export class CronScheduler {
     const abandoned = this.storage.crons.abandonRunning(Date.now());
     if (abandoned) this.log(`${abandoned} scheduled run(s) were cut short by the last stop`);
     for (const name of this.storage.apps.liveNames()) this.refresh(name);
+    this.queues.start();
   }
 
   /**
@@ -93,6 +101,7 @@ export class CronScheduler {
       for (const job of old.jobs.values()) clearTimeout(job.timer);
       this.#apps.delete(old.target.appId);
     }
+    this.queues.changed(app?.id ?? old?.target.appId);
     if (!app || app.live_version == null) return;
     const version = app.live_version;
     const info = this.storage.apps.serverInfo(app.id, version);
@@ -207,6 +216,7 @@ export class CronScheduler {
 
   close(): void {
     this.#closed = true;
+    this.queues.close();
     for (const app of this.#apps.values()) {
       for (const job of app.jobs.values()) clearTimeout(job.timer);
     }

@@ -115,6 +115,11 @@ export interface KvOpContext {
   signals?: KvSignals;
   /** The app's storage quota (0 or absent: none); commits past it are refused. */
   maxStoredBytes?: number;
+  /**
+   * Whether the Worker that called is still there: a `take` still waiting
+   * when its app stopped must not lease a message nobody will handle.
+   */
+  alive?: () => boolean;
 }
 
 async function watch(c: KvOpContext, a: Args) {
@@ -134,7 +139,11 @@ async function watch(c: KvOpContext, a: Args) {
 async function take(c: KvOpContext) {
   const until = Date.now() + WAIT_MS;
   for (;;) {
-    const r = await c.writes.run(c.appId, () => c.storage.denoKv.take(c.appId));
+    const r = await c.writes.run(
+      c.appId,
+      () => c.alive?.() === false ? undefined : c.storage.denoKv.take(c.appId),
+    );
+    if (!r) return null;
     if ("message" in r) {
       const { id, payload, attempt } = r.message;
       return { id, payload: payload.toBase64(), attempt };
@@ -178,7 +187,10 @@ export async function kvOp(c: KvOpContext, op: string, a: Args): Promise<unknown
         appId,
         max > 0 ? () => storage.usage.guard(appId, max, commit) : commit,
       );
-      if (result.ok) c.signals?.changed(appId);
+      if (result.ok) {
+        c.signals?.changed(appId);
+        if (enqueues.length) c.signals?.enqueued(appId);
+      }
       return result;
     }
     case "denokv.watch":

@@ -104,3 +104,44 @@ Deno.test("denokv.commit counts toward the storage quota: past it, refused and n
     done();
   }
 });
+
+Deno.test("denokv.take of a Worker that has gone leases nothing; a commit with messages is told", async () => {
+  const storage = Storage.open(":memory:");
+  const writes = new WriteQueue(storage.db);
+  const signals = new KvSignals();
+  const appId = storage.apps.createVersion("a", [], { keep: 1 }).app.id;
+  let alive = true;
+  const told: number[] = [];
+  signals.onEnqueue = (id) => told.push(id);
+  const call = (op: string, args: unknown) =>
+    handleCall(
+      storage,
+      writes,
+      appId,
+      op,
+      args,
+      new Uint8Array(),
+      () => {},
+      0,
+      signals,
+      () => alive,
+    );
+  try {
+    await call("denokv.commit", set("no message"));
+    assert.deepEqual(told, [], "a commit without messages is not news");
+    // The Worker waits for a message, and stops before one is due.
+    const waiting = call("denokv.take", []);
+    await waitFor(() => signals.waiting === 1, "the take to wait");
+    alive = false;
+    await call("denokv.commit", [[], [], [{ payload: b64("m") }]]);
+    assert.deepEqual(told, [appId]);
+    assert.deepEqual(await waiting, { value: null });
+    assert.equal(storage.denoKv.leased(appId), false, "the message is left for the next taker");
+    alive = true;
+    const taken = (await call("denokv.take", [])).value as { payload: string };
+    assert.equal(taken.payload, b64("m"));
+  } finally {
+    signals.close();
+    storage.close();
+  }
+});

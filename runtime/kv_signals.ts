@@ -45,6 +45,14 @@ export class KvSignals {
     this.#wakeAll(appId, "changed");
   }
 
+  /** Told when app `appId` has put messages on its queue (the queue waker listens). */
+  onEnqueue: (appId: number) => void = () => {};
+
+  /** App `appId` committed messages to its queue. */
+  enqueued(appId: number): void {
+    this.onEnqueue(appId);
+  }
+
   /** App `appId` closed a KV: its waiting calls return at once. */
   release(appId: number): void {
     this.#wakeAll(appId, "released");

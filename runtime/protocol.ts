@@ -31,7 +31,7 @@
  * | --- | --- | --- | --- | --- |
  * | HELLO | host or Worker → server | 0 | JSON `{token}` | |
  * | INIT | server → Worker | 0 | JSON `InitMeta` | |
- * | READY | Worker → server | 0 | empty, or JSON `{crons}`: the jobs the code registered with `Deno.cron` | |
+ * | READY | Worker → server | 0 | empty, or JSON `{crons?, queue?}`: the jobs the code registered with `Deno.cron`, whether it called `listenQueue` | |
  * | FAILED | Worker → server | 0 | JSON `{message}` | |
  * | REQUEST | server → Worker | request | `method\nurl\nmode\nname\nvalue…` | the whole body when `mode` is `0` |
  * | RESPONSE | Worker → server | request | `status\nname\nvalue…` | the whole body |

@@ -395,6 +395,30 @@ export class AppStore {
     ) !== undefined;
   }
 
+  /**
+   * Records whether a version's code called `listenQueue` while it loaded
+   * (the node starts a stopped app whose live version does when a message
+   * of its queue is due).
+   */
+  setListensQueue(appId: number, version: number, listens: boolean): void {
+    this.db.run(
+      "UPDATE builds SET listens_queue = ? WHERE app_id = ? AND version = ?",
+      listens ? 1 : 0,
+      appId,
+      version,
+    );
+  }
+
+  /** Whether a version's code listens on its queue; undefined until it has loaded once. */
+  listensQueue(appId: number, version: number): boolean | undefined {
+    const row = this.db.get<{ l: number | null }>(
+      "SELECT listens_queue AS l FROM builds WHERE app_id = ? AND version = ?",
+      appId,
+      version,
+    );
+    return row?.l == null ? undefined : row.l === 1;
+  }
+
   /** Whether a version has server code, and its manifest text, without loading the code. */
   serverInfo(appId: number, version: number): { hasBuild: boolean; manifest?: string } {
     const row = this.db.get<{ has_build: number; manifest: string | null }>(

@@ -49,6 +49,18 @@ export interface KvMessage {
   attempt: number;
 }
 
+/** An app whose queue has a message, as the node's queue waker sees it. */
+export interface QueueWakeup {
+  appId: number;
+  name: string;
+  /** Its live version. */
+  version: number;
+  /** Whether that version listens: true, or undefined while its code has not loaded yet. */
+  listens: true | undefined;
+  /** When its next message is due, or its oldest lease lapses (ms since the epoch). */
+  due: number;
+}
+
 export interface DenoKvStoreOptions {
   now?: () => number;
 }
@@ -375,6 +387,60 @@ export class DenoKvStore {
       }
     }
     return true;
+  }
+
+  /**
+   * Apps that may listen on their queue and have messages, soonest due
+   * first, at most `limit`, leaving out the apps in `skip` (those running).
+   * A live version may listen if its code called `listenQueue` when it
+   * loaded, or if it has not loaded yet and its code mentions it. Each app
+   * costs two index reads, however long its queue.
+   */
+  wakeups(skip: number[], limit: number): QueueWakeup[] {
+    const rows = this.#db.all<
+      { appId: number; name: string; version: number; listens: number | null; due: number }
+    >(
+      `WITH live AS (
+         SELECT a.id, a.name, a.live_version AS version, b.listens_queue AS listens
+         FROM apps a JOIN builds b ON b.app_id = a.id AND b.version = a.live_version
+         WHERE b.build IS NOT NULL AND b.listens_queue IS NOT 0
+           AND a.id NOT IN (SELECT value FROM json_each(?1))
+       ), next AS (
+         SELECT id, name, version, listens,
+           (SELECT ready_at FROM app_denokv_queue q
+             WHERE q.app_id = live.id AND q.leased_until IS NULL
+             ORDER BY ready_at LIMIT 1) AS waiting,
+           (SELECT leased_until FROM app_denokv_queue q
+             WHERE q.app_id = live.id AND q.leased_until IS NOT NULL
+             ORDER BY leased_until LIMIT 1) AS lapsing
+         FROM live
+       )
+       SELECT id AS appId, name, version, listens,
+         min(coalesce(waiting, lapsing), coalesce(lapsing, waiting)) AS due
+       FROM next
+       WHERE coalesce(waiting, lapsing) IS NOT NULL AND (listens = 1 OR EXISTS (
+         SELECT 1 FROM builds b WHERE b.app_id = next.id AND b.version = next.version
+           AND instr(b.build, 'listenQueue') > 0))
+       ORDER BY due, id LIMIT ?2`,
+      JSON.stringify(skip),
+      Math.max(1, limit),
+    );
+    return rows.map((r) => ({
+      appId: r.appId,
+      name: r.name,
+      version: r.version,
+      listens: r.listens === 1 ? true : undefined,
+      due: r.due,
+    }));
+  }
+
+  /** Whether a message of the app is taken and not yet settled (a handler cut short, if the app stopped). */
+  leased(appId: number): boolean {
+    checkAppId(appId);
+    return this.#db.get(
+      "SELECT 1 FROM app_denokv_queue WHERE app_id = ? AND leased_until IS NOT NULL LIMIT 1",
+      appId,
+    ) !== undefined;
   }
 
   /** The owner's view: live entries after `after` (or from the first), in key order. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AppStore, DenoKvStore, KV_ENCODING, KV_LIMITS, openDatabase } from "./mod.ts";
+import { AppStore, DenoKvStore, KV_ENCODING, KV_LIMITS, LEASE_MS, openDatabase } from "./mod.ts";
 import { refused } from "./testing.ts";
 
 const te = new TextEncoder();
@@ -150,4 +150,67 @@ Deno.test("deno kv: an app's entries and messages go with the app", () => {
   for (const table of ["app_denokv", "app_denokv_queue", "app_denokv_version"]) {
     assert.equal(db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)!.n, 0, table);
   }
+});
+
+Deno.test("deno kv: the queue waker sees apps that listen, or may, with their next due message", () => {
+  const db = openDatabase(":memory:");
+  const apps = new AppStore(db);
+  let now = 1_000_000;
+  const kv = new DenoKvStore(db, { now: () => now });
+  const build = (code: string) => ({ style: "module" as const, entry: "api/main.ts", code });
+  const listens = apps.createVersion("listens", [], {
+    keep: 10,
+    build: build("kv.listenQueue(h)"),
+  }).app.id;
+  const unknown = apps.createVersion("unknown", [], {
+    keep: 10,
+    build: build("kv.listenQueue(h)"),
+  }).app.id;
+  const deaf = apps.createVersion("deaf", [], { keep: 10, build: build("kv.listenQueue(h)") })
+    .app.id;
+  const silent = apps.createVersion("silent", [], { keep: 10, build: build("kv.enqueue(m)") })
+    .app.id;
+  const idle = apps.createVersion("idle", [], { keep: 10, build: build("kv.listenQueue(h)") })
+    .app.id;
+  const put = (app: number, delay: number) =>
+    kv.commit(app, [], [], [{ payload: value("m"), delay }]);
+  assert.equal(apps.listensQueue(listens, 1), undefined, "not known before the code loads");
+  apps.setListensQueue(listens, 1, true);
+  apps.setListensQueue(deaf, 1, false);
+  apps.setListensQueue(idle, 1, true);
+  assert.equal(apps.listensQueue(listens, 1), true);
+  assert.equal(apps.listensQueue(deaf, 1), false);
+  put(listens, 500);
+  put(listens, 100);
+  put(unknown, 300);
+  put(deaf, 0);
+  put(silent, 0);
+  // `idle` listens but has no messages: nothing to wake it for.
+  assert.deepEqual(kv.wakeups([], 10), [
+    { appId: listens, name: "listens", version: 1, listens: true, due: now + 100 },
+    { appId: unknown, name: "unknown", version: 1, listens: undefined, due: now + 300 },
+  ]);
+  assert.deepEqual(kv.wakeups([listens], 10).map((w) => w.name), ["unknown"], "skipped");
+  assert.deepEqual(kv.wakeups([], 1).map((w) => w.name), ["listens"], "bounded");
+
+  // A taken message is due again when its lease lapses.
+  now += 100;
+  const taken = kv.take(listens);
+  assert.ok("message" in taken);
+  assert.equal(kv.leased(listens), true);
+  assert.equal(kv.wakeups([unknown], 10)[0].due, now + 400, "the other message, sooner");
+  now += 400;
+  const second = kv.take(listens);
+  assert.ok("message" in second);
+  assert.equal(kv.wakeups([unknown], 10)[0].due, now - 400 + LEASE_MS, "the first lease's end");
+  db.transaction(() => kv.settle(listens, taken.message.id, true));
+  db.transaction(() => kv.settle(listens, second.message.id, true));
+  assert.equal(kv.leased(listens), false);
+  assert.deepEqual(kv.wakeups([], 10).map((w) => w.name), ["unknown"]);
+
+  // A new live version is not known until it loads.
+  apps.createVersion("listens", [], { keep: 10, build: build("kv.listenQueue(h)") });
+  put(listens, 0);
+  assert.deepEqual(kv.wakeups([], 10).find((w) => w.appId === listens)?.listens, undefined);
+  assert.equal(apps.listensQueue(listens, 1), true, "the old version's fact is kept with it");
 });

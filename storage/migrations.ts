@@ -519,6 +519,13 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX analytics_week_top_by_count ON analytics_week_top (app, dim, grain, bucket, count);
    CREATE INDEX analytics_month_top_by_count
      ON analytics_month_top (app, dim, grain, bucket, count);`,
+  // 16: whether a version's code listens on its Deno KV queue (NULL: not
+  // known until the code has loaded once), kept so the node starts a
+  // stopped app when a message is due, after a restart too; and the leased
+  // messages by lease end, so when the next one lapses is one index read.
+  `ALTER TABLE builds ADD COLUMN listens_queue INTEGER;
+   CREATE INDEX app_denokv_queue_leased ON app_denokv_queue (app_id, leased_until)
+     WHERE leased_until IS NOT NULL;`,
 ];
 
 /** The schema version a fully migrated database has. */

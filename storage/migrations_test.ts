@@ -242,3 +242,44 @@ Deno.test("the live-period migration rebuilds history from deploy order", async 
     await cleanup();
   }
 });
+
+Deno.test("the queue-listener migration keeps builds and queues, and knows no listener yet", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const number = MIGRATIONS.findIndex((sql) => sql.includes("ADD COLUMN listens_queue")) + 1;
+    assert.ok(number > 0);
+    const old = openDatabase(path, { migrateTo: number - 1 });
+    old.run(
+      "INSERT INTO apps (id, name, live_version, created_at, updated_at) VALUES (1, 'q', 1, 0, 0)",
+    );
+    old.run(
+      "INSERT INTO versions (app_id, number, file_count, bytes, created_at) VALUES (1, 1, 0, 0, 0)",
+    );
+    old.run(
+      "INSERT INTO builds (app_id, version, build, manifest) VALUES (1, 1, ?, '{}')",
+      JSON.stringify({ style: "module", entry: "api/main.ts", code: "kv.listenQueue(h)" }),
+    );
+    old.run(
+      `INSERT INTO app_denokv_queue (app_id, payload, ready_at, leased_until, backoff, undelivered)
+       VALUES (1, x'01', 500, NULL, '[]', '[]'), (1, x'02', 100, 900, '[]', '[]')`,
+    );
+    old.close();
+    const storage = Storage.open(path);
+    try {
+      assert.equal(storage.apps.build(1, 1)?.code, "kv.listenQueue(h)");
+      assert.equal(storage.apps.listensQueue(1, 1), undefined, "learned when the code loads");
+      assert.equal(storage.denoKv.leased(1), true);
+      assert.deepEqual(storage.denoKv.wakeups([], 10), [
+        { appId: 1, name: "q", version: 1, listens: undefined, due: 500 },
+      ]);
+      const index = storage.db.get<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'app_denokv_queue_leased'",
+      );
+      assert.equal(index?.name, "app_denokv_queue_leased");
+    } finally {
+      storage.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});

@@ -289,6 +289,14 @@ export class AtomicOperation {
   }
 }
 
+/** Whether the app's code has called `listenQueue` (READY tells the server after loading). */
+let queueListener = false;
+
+/** Whether `listenQueue` was called, on any KV of the app. */
+export function listensQueue(): boolean {
+  return queueListener;
+}
+
 /** One `Deno.Kv`. */
 export class Kv {
   #call: KvTransport;
@@ -355,6 +363,7 @@ export class Kv {
   listenQueue(handler: (value: unknown) => unknown): Promise<void> {
     if (this.#listening) throw new TypeError("Already listening for queue messages");
     this.#listening = true;
+    queueListener = true;
     return new Promise((resolve) => {
       let stopped = false;
       const stop = () => {

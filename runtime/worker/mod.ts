@@ -19,7 +19,7 @@ import { AppLog, captureConsole } from "./console_capture.ts";
 import { createContext, type Fazt } from "./context.ts";
 import { codeCrons, hasCodeCrons, installDenoCron, onJob, registering } from "./cron_jobs.ts";
 import { installEnv } from "./deno_env.ts";
-import { installKv } from "./deno_kv.ts";
+import { installKv, listensQueue } from "./deno_kv.ts";
 import { ServeRegistry } from "./deno_serve.ts";
 import { egressFetch } from "./egress.ts";
 import { faztGlobal } from "./fazt_global.ts";
@@ -123,10 +123,21 @@ async function start(init: InitMeta): Promise<void> {
       );
     }
     reportMemory();
-    link.out.frame(0, FRAME.READY, hasCodeCrons() ? JSON.stringify({ crons: codeCrons() }) : "");
+    link.out.frame(0, FRAME.READY, readyMeta());
   } catch (err) {
     link.out.frame(0, FRAME.FAILED, JSON.stringify({ message: describe(err) }));
   }
+}
+
+/**
+ * What READY tells the server the module registered while it loaded: its
+ * `Deno.cron` jobs, and whether it listens on its queue (the node then
+ * starts the app when a message is due while it is stopped).
+ */
+function readyMeta(): string {
+  const queue = listensQueue();
+  if (!hasCodeCrons() && !queue) return "";
+  return JSON.stringify({ ...(hasCodeCrons() ? { crons: codeCrons() } : {}), queue });
 }
 
 /** An app with jobs and no handler answers every request 404. */

@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 /** The hash of the sources this was built from (see runtime/worker/build.ts). */
-export const WORKER_HASH = "66de7fe6a03b71e3c87d7c35039950ca7359108a205f13615d7c78d13959e7b9";
+export const WORKER_HASH = "0ecba1012ca77967e6cf13e6ed8feff5688a9ec07442b418c9eb205dd6981b4b";
 /** The app Worker's bootstrap: one ES module, as source text. */
 export const WORKER_SOURCE: string = [
   "// runtime/worker/app_module.ts",
@@ -812,6 +812,10 @@ export const WORKER_SOURCE: string = [
   "    return await this.#kv._call(\"denokv.commit\", [this.#checks, mutations, enqueues]);",
   "  }",
   "};",
+  "var queueListener = false;",
+  "function listensQueue() {",
+  "  return queueListener;",
+  "}",
   "var Kv = class {",
   "  #call;",
   "  #closed = false;",
@@ -861,6 +865,7 @@ export const WORKER_SOURCE: string = [
   "  listenQueue(handler2) {",
   "    if (this.#listening) throw new TypeError(\"Already listening for queue messages\");",
   "    this.#listening = true;",
+  "    queueListener = true;",
   "    return new Promise((resolve) => {",
   "      let stopped = false;",
   "      const stop = () => {",
@@ -2005,10 +2010,15 @@ export const WORKER_SOURCE: string = [
   "      );",
   "    }",
   "    reportMemory();",
-  "    link.out.frame(0, FRAME.READY, hasCodeCrons() ? JSON.stringify({ crons: codeCrons() }) : \"\");",
+  "    link.out.frame(0, FRAME.READY, readyMeta());",
   "  } catch (err) {",
   "    link.out.frame(0, FRAME.FAILED, JSON.stringify({ message: describe(err) }));",
   "  }",
+  "}",
+  "function readyMeta() {",
+  "  const queue = listensQueue();",
+  "  if (!hasCodeCrons() && !queue) return \"\";",
+  "  return JSON.stringify({ ...hasCodeCrons() ? { crons: codeCrons() } : {}, queue });",
   "}",
   "function notFound() {",
   "  return Response.json(",
