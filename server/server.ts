@@ -414,6 +414,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ),
     );
   }
+  // Asked of a child process (prlimit): it runs while the node is put together.
+  const fdLimitSoon = descriptorLimit();
   const closing = new AbortController();
   const ctx = withRoutes({
     storage,
@@ -448,7 +450,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // The connection cap must leave descriptors for the database, app hosts
   // and outgoing requests: it is lowered below the process's limit.
   const limits = doorLimits(settings);
-  const fdLimit = await descriptorLimit();
+  const fdLimit = await fdLimitSoon;
   limits.maxConnections = connectionCap(settings.max_connections, fdLimit);
   if (limits.maxConnections < settings.max_connections) {
     log(
