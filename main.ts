@@ -1,10 +1,12 @@
 import { main } from "./cli/mod.ts";
-import { runAppHost } from "./runtime/host_main.ts";
 
 if (import.meta.main) {
   // Hidden subcommands: how a bundled fazt starts its own helper processes.
-  if (Deno.args[0] === "__app-host") await runAppHost();
-  else if (Deno.args[0] === "__compile") {
+  if (Deno.args[0] === "__app-host") {
+    // Loaded only here: the Worker's bootstrap is large and the CLI never needs it.
+    const { runAppHost } = await import("./runtime/host_main.ts");
+    await runAppHost();
+  } else if (Deno.args[0] === "__compile") {
     // Loaded only here: esbuild reads the environment as soon as it loads.
     const { runCompiler } = await import("./runtime/compile_main.ts");
     await runCompiler();

@@ -4,23 +4,12 @@ import { CliError } from "./cli_error.ts";
 import { nodeUrl } from "./node_url.ts";
 import { PeerClient } from "./peer_client.ts";
 import { fileExists, resolveDbPath } from "./paths.ts";
+import { peerInUse } from "./peer_shorthand.ts";
 
 export interface ConnectionFlags {
   url?: string;
   token?: string;
   db?: string;
-}
-
-let peerOverride: string | undefined;
-
-/** `fazt @NAME <command>`: the command talks to peer NAME (`undefined` resets). */
-export function usePeer(name: string | undefined): void {
-  peerOverride = name;
-}
-
-/** The peer `fazt @NAME` named for this command, if any. */
-export function peerInUse(): string | undefined {
-  return peerOverride;
 }
 
 /**
@@ -29,11 +18,12 @@ export function peerInUse(): string | undefined {
  * the local database. There is no client config file.
  */
 export function connect(flags: ConnectionFlags): ApiClient {
-  if (peerOverride !== undefined) {
+  const peer = peerInUse();
+  if (peer !== undefined) {
     if (flags.url || flags.token) {
       throw new CliError("use either @NAME or --url/--token, not both", "VALIDATION_FAILED");
     }
-    return PeerClient.named(peerOverride, flags.db, { checkFirst: true });
+    return PeerClient.named(peer, flags.db, { checkFirst: true });
   }
   const url = flags.url ?? Deno.env.get("FAZT_URL");
   const token = flags.token ?? Deno.env.get("FAZT_TOKEN");

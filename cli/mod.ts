@@ -7,24 +7,39 @@ import { VERSION } from "../version.ts";
 import { ApiError } from "../lib/envelope.ts";
 import { CliError } from "./cli_error.ts";
 import { printError } from "./output.ts";
-import { appCommand } from "./commands/app.ts";
-import { certCommand } from "./commands/cert.ts";
-import { backupCommand } from "./commands/backup.ts";
-import { deployCommand } from "./commands/deploy.ts";
-import { mcpCommand } from "./commands/mcp.ts";
-import { peerShorthand, remoteCommand } from "./commands/remote.ts";
-import { replicateCommand } from "./commands/replicate.ts";
-import { restoreCommand } from "./commands/restore.ts";
-import { serverCommand } from "./commands/server.ts";
-import { serviceCommand } from "./commands/service.ts";
-import { standbyCommand } from "./commands/standby.ts";
-import { statsCommand } from "./commands/stats.ts";
-import { tokenCommand } from "./commands/token.ts";
-import { upgradeCommand } from "./commands/upgrade.ts";
+import { peerShorthand } from "./peer_shorthand.ts";
 
 export { CliError } from "./cli_error.ts";
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each top-level command's module, in the order help lists them. Loading a
+ * command's module is most of the time a command takes to start, so only
+ * the one that runs is loaded (all of them for help and unknown names).
+ */
+const COMMANDS: readonly (readonly [string, () => Promise<Register>])[] = [
+  ["server", async () => (await import("./commands/server.ts")).serverCommand],
+  ["token", async () => (await import("./commands/token.ts")).tokenCommand],
+  ["deploy", async () => (await import("./commands/deploy.ts")).deployCommand],
+  ["app", async () => (await import("./commands/app.ts")).appCommand],
+  ["cert", async () => (await import("./commands/cert.ts")).certCommand],
+  ["stats", async () => (await import("./commands/stats.ts")).statsCommand],
+  ["remote", async () => (await import("./commands/remote.ts")).remoteCommand],
+  ["upgrade", async () => (await import("./commands/upgrade.ts")).upgradeCommand],
+  ["backup", async () => (await import("./commands/backup.ts")).backupCommand],
+  ["replicate", async () => (await import("./commands/replicate.ts")).replicateCommand],
+  ["restore", async () => (await import("./commands/restore.ts")).restoreCommand],
+  ["standby", async () => (await import("./commands/standby.ts")).standbyCommand],
+  ["service", async () => (await import("./commands/service.ts")).serviceCommand],
+  ["mcp", async () => (await import("./commands/mcp.ts")).mcpCommand],
+];
+
+/**
+ * The command tree: with `only`, the name of a top-level command, just that
+ * command (the program's help and version stay the same).
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command("fazt")
     .description("fazt: sovereign compute for one person")
     .version(
@@ -36,26 +51,20 @@ export function buildProgram(): Command {
     // is the subcommand's option, not the program's version flag.
     .enablePositionalOptions()
     .exitOverride();
-  serverCommand(program);
-  tokenCommand(program);
-  deployCommand(program);
-  appCommand(program);
-  certCommand(program);
-  statsCommand(program);
-  remoteCommand(program);
-  upgradeCommand(program);
-  backupCommand(program);
-  replicateCommand(program);
-  restoreCommand(program);
-  standbyCommand(program);
-  serviceCommand(program);
-  mcpCommand(program);
+  const wanted = COMMANDS.filter(([name]) => only === undefined || name === only);
+  const registers = await Promise.all(wanted.map(([, load]) => load()));
+  for (const register of registers) register(program);
   program.command("help [command]", { hidden: false }).description("show help for a command")
     .action((name?: string) => {
       const cmd = name ? program.commands.find((c) => c.name() === name) : undefined;
       (cmd ?? program).outputHelp();
     });
   return program;
+}
+
+/** The top-level command `args` run, if it is one of `COMMANDS`. */
+function commandOf(args: string[]): string | undefined {
+  return COMMANDS.some(([name]) => name === args[0]) ? args[0] : undefined;
 }
 
 /** Whether the command line asks for JSON (`--json` before any `--`). */
@@ -72,17 +81,18 @@ function quietErrors(command: Command): void {
 
 /** Runs the CLI and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const program = buildProgram();
-  if (args.length === 0) {
-    program.outputHelp();
-    return 0;
-  }
   const json = wantsJson(args);
-  // With --json a usage error is printed once, as JSON, below.
-  if (json) quietErrors(program);
   try {
     // `fazt @NAME <command>`: the command talks to peer NAME.
-    await program.parseAsync(peerShorthand(args), { from: "user" });
+    const argv = peerShorthand(args);
+    const program = await buildProgram(commandOf(argv));
+    if (args.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    // With --json a usage error is printed once, as JSON, below.
+    if (json) quietErrors(program);
+    await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -10,10 +10,7 @@
  * which asks again for each hop, so each hop is checked.
  * @module
  */
-import { lookup } from "node:dns";
-import * as http from "node:http";
-import * as https from "node:https";
-import { Readable } from "node:stream";
+import { once } from "../lib/lazy.ts";
 import { isAddressLiteral, isPrivateAddress } from "./egress_address.ts";
 import { ERROR_HEADER, listed, portOf, REFUSED_HEADER, TARGET_HEADER } from "./worker/egress.ts";
 
@@ -40,6 +37,21 @@ const IDLE_MS = 60_000;
 
 class Refused extends Error {}
 
+/**
+ * Node's HTTP client, loaded with the first request out: it costs tens of
+ * milliseconds of start-up, and most nodes have no app with `net`.
+ */
+const nodeClient = once(async () => {
+  const [dns, http, https, stream] = await Promise.all([
+    import("node:dns"),
+    import("node:http"),
+    import("node:https"),
+    import("node:stream"),
+  ]);
+  return { lookup: dns.lookup, http, https, Readable: stream.Readable };
+});
+type NodeClient = Awaited<ReturnType<typeof nodeClient>>;
+
 function refusal(message: string): Response {
   return new Response(message, { status: 403, headers: { [REFUSED_HEADER]: "1" } });
 }
@@ -51,7 +63,7 @@ function failure(message: string): Response {
 type LookupAnswer = { address: string; family: number }[];
 
 /** A `lookup` for node's http that refuses private answers unless allowed. */
-function checkedLookup(allowPrivate: boolean) {
+function checkedLookup(lookup: NodeClient["lookup"], allowPrivate: boolean) {
   return (
     host: string,
     opts: { all?: boolean },
@@ -76,21 +88,22 @@ function checkedLookup(allowPrivate: boolean) {
 }
 
 /** Forwards one checked request; the answer streams back. */
-function forward(req: Request, url: URL, allowPrivate: boolean): Promise<Response> {
+async function forward(req: Request, url: URL, allowPrivate: boolean): Promise<Response> {
+  const { lookup, http, https, Readable } = await nodeClient();
   const headers: Record<string, string[]> = {};
   req.headers.forEach((v, k) => {
     if (!HOP_BY_HOP.has(k)) (headers[k] ??= []).push(v);
   });
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   const mod = url.protocol === "https:" ? https : http;
-  return new Promise((resolve) => {
+  return await new Promise((resolve) => {
     const out = mod.request({
       hostname,
       port: Number(portOf(url)),
       path: url.pathname + url.search,
       method: req.method,
       headers: { ...headers, host: url.host },
-      lookup: checkedLookup(allowPrivate) as never,
+      lookup: checkedLookup(lookup, allowPrivate) as never,
       agent: false,
     }, (res) => {
       const h = new Headers();

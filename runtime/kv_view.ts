@@ -5,7 +5,6 @@
  * what cannot be read back shows as such.
  * @module
  */
-import { deserialize } from "node:v8";
 import { KV_ENCODING, type Storage, StorageError } from "../storage/mod.ts";
 import { decodeKey } from "./worker/kv_key.ts";
 
@@ -37,7 +36,9 @@ function keyText(parts: unknown[]): string {
   return text.length > PREVIEW ? text.slice(0, PREVIEW - 1) + "…" : text;
 }
 
-function preview(value: Uint8Array, encoding: number): string {
+type Deserialize = (buffer: Uint8Array) => unknown;
+
+function preview(value: Uint8Array, encoding: number, deserialize: Deserialize): string {
   if (encoding === KV_ENCODING.bytes) return show(value);
   if (encoding === KV_ENCODING.u64) {
     const n = new DataView(value.buffer, value.byteOffset, 8).getBigUint64(0, true);
@@ -51,11 +52,13 @@ function preview(value: Uint8Array, encoding: number): string {
 }
 
 /** A page of app `appId`'s live entries after `cursor` (base64url of the last key). */
-export function denoKvPage(
+export async function denoKvPage(
   storage: Storage,
   appId: number,
   opts: { cursor?: string; limit?: number },
-): { items: DenoKvItem[]; cursor: string | null } {
+): Promise<{ items: DenoKvItem[]; cursor: string | null }> {
+  // node:v8 is loaded here, not with the node: it costs start-up time.
+  const { deserialize } = await import("node:v8");
   const limit = opts.limit ?? 100;
   let after: Uint8Array | undefined;
   if (opts.cursor) {
@@ -79,7 +82,7 @@ export function denoKvPage(
     }
     return {
       key,
-      value: preview(r.value, r.encoding),
+      value: preview(r.value, r.encoding, deserialize),
       versionstamp: r.versionstamp,
       expires_at: r.expires_at,
     };

@@ -1,4 +1,3 @@
-import { brotliCompressSync, gzipSync } from "node:zlib";
 import { notFoundPage } from "./pages.ts";
 
 /**
@@ -66,12 +65,21 @@ function staticImports(code: string): string[] {
   return [...code.matchAll(/(?:from|import)\s*"\.\/([\w-]+\.js)"/g)].map((m) => m[1]);
 }
 
-function asset(name: string, text: string, type: string, cache: string, hash: string): Asset {
+type Zlib = typeof import("node:zlib");
+
+function asset(
+  zlib: Zlib,
+  name: string,
+  text: string,
+  type: string,
+  cache: string,
+  hash: string,
+): Asset {
   const body = new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
   return {
     body,
-    gzip: new Uint8Array(gzipSync(body, { level: 9 })) as Uint8Array<ArrayBuffer>,
-    br: new Uint8Array(brotliCompressSync(body)) as Uint8Array<ArrayBuffer>,
+    gzip: new Uint8Array(zlib.gzipSync(body, { level: 9 })) as Uint8Array<ArrayBuffer>,
+    br: new Uint8Array(zlib.brotliCompressSync(body)) as Uint8Array<ArrayBuffer>,
     type,
     etag: `"${name}-${hash.slice(0, 16)}"`,
     cache,
@@ -85,7 +93,10 @@ let assets: Promise<Map<string, Asset>> | undefined;
  * does not hold the bundle in memory.
  */
 function load(): Promise<Map<string, Asset>> {
-  return assets ??= import("../admin/dist/assets.ts").then(({ ADMIN_ASSETS: a }) => {
+  return assets ??= Promise.all([
+    import("../admin/dist/assets.ts"),
+    import("node:zlib"),
+  ]).then(([{ ADMIN_ASSETS: a }, zlib]) => {
     const dir = `/assets/${a.hash.slice(0, 12)}/`;
     const css = `${dir}app.css`;
     const immutable = "public, max-age=31536000, immutable";
@@ -95,6 +106,7 @@ function load(): Promise<Map<string, Asset>> {
       [
         "/",
         asset(
+          zlib,
           "html",
           html(dir + a.entry, css, preload),
           "text/html; charset=utf-8",
@@ -102,11 +114,11 @@ function load(): Promise<Map<string, Asset>> {
           a.hash,
         ),
       ],
-      [css, asset("css", a.css, "text/css; charset=utf-8", immutable, a.hash)],
-      ["/favicon.svg", asset("icon", ICON, "image/svg+xml", "public, max-age=86400", a.hash)],
+      [css, asset(zlib, "css", a.css, "text/css; charset=utf-8", immutable, a.hash)],
+      ["/favicon.svg", asset(zlib, "icon", ICON, "image/svg+xml", "public, max-age=86400", a.hash)],
     ]);
     for (const [name, code] of Object.entries(a.js)) {
-      files.set(dir + name, asset(name.replace(/\.js$/, ""), code, js, immutable, a.hash));
+      files.set(dir + name, asset(zlib, name.replace(/\.js$/, ""), code, js, immutable, a.hash));
     }
     return files;
   });

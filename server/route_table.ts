@@ -1,48 +1,8 @@
+import { lazyExport, once } from "../lib/lazy.ts";
 import type { ApiData, PlainAnswers } from "./api_types.ts";
 import type { Route, RouteContext } from "./context.ts";
 import type { Answer, JsonAnswer } from "./respond.ts";
-import { deleteApp, getApp, listApps, promoteApp, rollbackApp } from "./handlers/apps.ts";
-import { getFile, listFiles } from "./handlers/app_files.ts";
-import { llmsTxt, mcpEndpoint, wellKnownMcp } from "./handlers/mcp.ts";
-import { listEnv, putEnv } from "./handlers/app_env.ts";
-import { getLimits, putLimits } from "./handlers/app_limits.ts";
-import { listCrons, runCron } from "./handlers/crons.ts";
-import { appLogs } from "./handlers/app_logs.ts";
-import { deploy } from "./handlers/deploy.ts";
-import { events, realtime, stats } from "./handlers/stats.ts";
 import { health, system } from "./handlers/system.ts";
-import { downloadBackup } from "./handlers/backup.ts";
-import {
-  deleteReplication,
-  getReplication,
-  promoteStandby,
-  putReplication,
-} from "./handlers/replication.ts";
-import { upgradeInfo } from "./handlers/upgrade.ts";
-import { postUpgrade, releaseInfo } from "./handlers/release_upgrade.ts";
-import { createToken, listTokens, revokeToken } from "./handlers/tokens.ts";
-import {
-  deleteBlob,
-  deleteDoc,
-  deleteKv,
-  findDocs,
-  getBlob,
-  listBlobs,
-  listCollections,
-  listDenoKv,
-  listKv,
-  replaceDoc,
-  replaceKv,
-} from "./handlers/app_data.ts";
-import { streamLogs } from "./handlers/log_stream.ts";
-import { listPeers, peersStatus } from "./handlers/peers_status.ts";
-import { systemRequests } from "./handlers/requests.ts";
-import { restartNode } from "./handlers/restart.ts";
-import { addPeer, removePeer } from "./handlers/peers.ts";
-import { listSessions, login, logout, me, revokeSession } from "./handlers/login.ts";
-import { getSettings, putSettings } from "./handlers/settings.ts";
-import { acmeChallenge, listCertificates } from "./handlers/certificates.ts";
-import { addDomain, listDomains, removeDomain } from "./handlers/domains.ts";
 import {
   analyticsScript,
   legacyPixel,
@@ -51,6 +11,32 @@ import {
   trackPixel,
   trackPreflight,
 } from "./tracking.ts";
+
+// Handlers load on their first request: a node starts without them.
+const appsModule = once(() => import("./handlers/apps.ts"));
+const appFilesModule = once(() => import("./handlers/app_files.ts"));
+const mcpModule = once(() => import("./handlers/mcp.ts"));
+const appEnvModule = once(() => import("./handlers/app_env.ts"));
+const appLimitsModule = once(() => import("./handlers/app_limits.ts"));
+const cronsModule = once(() => import("./handlers/crons.ts"));
+const appLogsModule = once(() => import("./handlers/app_logs.ts"));
+const deployModule = once(() => import("./handlers/deploy.ts"));
+const statsModule = once(() => import("./handlers/stats.ts"));
+const backupModule = once(() => import("./handlers/backup.ts"));
+const replicationModule = once(() => import("./handlers/replication.ts"));
+const upgradeModule = once(() => import("./handlers/upgrade.ts"));
+const releaseUpgradeModule = once(() => import("./handlers/release_upgrade.ts"));
+const tokensModule = once(() => import("./handlers/tokens.ts"));
+const appDataModule = once(() => import("./handlers/app_data.ts"));
+const logStreamModule = once(() => import("./handlers/log_stream.ts"));
+const peersStatusModule = once(() => import("./handlers/peers_status.ts"));
+const requestsModule = once(() => import("./handlers/requests.ts"));
+const restartModule = once(() => import("./handlers/restart.ts"));
+const peersModule = once(() => import("./handlers/peers.ts"));
+const loginModule = once(() => import("./handlers/login.ts"));
+const settingsModule = once(() => import("./handlers/settings.ts"));
+const certificatesModule = once(() => import("./handlers/certificates.ts"));
+const domainsModule = once(() => import("./handlers/domains.ts"));
 
 type RouteKey = keyof ApiData | keyof PlainAnswers;
 
@@ -102,7 +88,7 @@ export const ROUTES: readonly Route[] = [
     path: "/api/upgrade",
     auth: "read",
     summary: "Whether this node can replace its program, and its form and platform",
-    handler: upgradeInfo,
+    handler: lazyExport(upgradeModule, "upgradeInfo"),
   },
   {
     method: "POST",
@@ -110,7 +96,7 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary:
       'Upload a newer fazt (`?sha256=`, `&signature=` when keyed), or `{"from":"feed"}` to take it from the release feed: checked, swapped, restarted',
-    handler: postUpgrade,
+    handler: lazyExport(releaseUpgradeModule, "postUpgrade"),
   },
   {
     method: "GET",
@@ -118,71 +104,77 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary:
       "What the release feed offers this node (`?version=`, `?feed=`): checked, not downloaded",
-    handler: releaseInfo,
+    handler: lazyExport(releaseUpgradeModule, "releaseInfo"),
   },
   {
     method: "GET",
     path: "/api/stats",
     auth: "read",
     summary: "Analytics: totals, time series, top lists (and v0.9's fields)",
-    handler: stats,
+    handler: lazyExport(statsModule, "stats"),
   },
   {
     method: "GET",
     path: "/api/stats/realtime",
     auth: "read",
     summary: "Visitors of the last 5 minutes and their pages",
-    handler: realtime,
+    handler: lazyExport(statsModule, "realtime"),
   },
   {
     method: "GET",
     path: "/api/stats/events",
     auth: "read",
     summary: "Named events over time, with the newest",
-    handler: events,
+    handler: lazyExport(statsModule, "events"),
   },
   {
     method: "POST",
     path: "/api/deploy",
     auth: "deploy",
     summary: "Deploy a ZIP as a new version (`?name=`, `&draft=1`; or multipart)",
-    handler: deploy,
+    handler: lazyExport(deployModule, "deploy"),
   },
-  { method: "GET", path: "/api/apps", auth: "read", summary: "List apps", handler: listApps },
+  {
+    method: "GET",
+    path: "/api/apps",
+    auth: "read",
+    summary: "List apps",
+    handler: lazyExport(appsModule, "listApps"),
+  },
   {
     method: "GET",
     path: "/api/apps/:name",
     auth: "read",
     summary: "One app with its versions",
-    handler: getApp,
+    handler: lazyExport(appsModule, "getApp"),
   },
   {
     method: "DELETE",
     path: "/api/apps/:name",
     auth: "admin",
     summary: "Delete an app and its versions",
-    handler: deleteApp,
+    handler: lazyExport(appsModule, "deleteApp"),
   },
   {
     method: "POST",
     path: "/api/apps/:name/rollback",
     auth: "deploy",
     summary: "Make an earlier version live",
-    handler: rollbackApp,
+    handler: lazyExport(appsModule, "rollbackApp"),
   },
   {
     method: "POST",
     path: "/api/apps/:name/promote",
     auth: "deploy",
     summary: "Make a version (a draft) live",
-    handler: promoteApp,
+    handler: lazyExport(appsModule, "promoteApp"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/domains",
     auth: "read",
     summary: "An app's custom domains, each with its certificate's state",
-    handler: listDomains,
+    handler: lazyExport(domainsModule, "listDomains"),
   },
   {
     method: "POST",
@@ -190,77 +182,77 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary:
       'Serve the app on a custom domain `{"name": "shop.example.com"}` (with HTTPS: its certificate is requested)',
-    handler: addDomain,
+    handler: lazyExport(domainsModule, "addDomain"),
   },
   {
     method: "DELETE",
     path: "/api/apps/:name/domains/:domain",
     auth: "admin",
     summary: "Stop serving the app on a custom domain (its certificate is no longer renewed)",
-    handler: removeDomain,
+    handler: lazyExport(domainsModule, "removeDomain"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/files",
     auth: "read",
     summary: "The files of a version (`?version=`; default: the live one)",
-    handler: listFiles,
+    handler: lazyExport(appFilesModule, "listFiles"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/files/*path",
     auth: "read",
     summary: "One file of a version, text or base64",
-    handler: getFile,
+    handler: lazyExport(appFilesModule, "getFile"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/env",
     auth: "read",
     summary: "Names of an app's env vars (never values)",
-    handler: listEnv,
+    handler: lazyExport(appEnvModule, "listEnv"),
   },
   {
     method: "PUT",
     path: "/api/apps/:name/env",
     auth: "admin",
     summary: "Set or remove an app's env vars",
-    handler: putEnv,
+    handler: lazyExport(appEnvModule, "putEnv"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/limits",
     auth: "read",
     summary: "An app's limits (defaults and overrides) and the bytes it stores",
-    handler: getLimits,
+    handler: lazyExport(appLimitsModule, "getLimits"),
   },
   {
     method: "PUT",
     path: "/api/apps/:name/limits",
     auth: "admin",
     summary: "Override an app's limits (`null`: back to the node's default)",
-    handler: putLimits,
+    handler: lazyExport(appLimitsModule, "putLimits"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/crons",
     auth: "read",
     summary: "An app's scheduled jobs, next and last runs, and recent runs",
-    handler: listCrons,
+    handler: lazyExport(cronsModule, "listCrons"),
   },
   {
     method: "POST",
     path: "/api/apps/:name/crons/:job/run",
     auth: "deploy",
     summary: "Run an app's scheduled job now",
-    handler: runCron,
+    handler: lazyExport(cronsModule, "runCron"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/logs",
     auth: "read",
     summary: "An app's recent log lines, oldest first (`?limit=&after=`)",
-    handler: appLogs,
+    handler: lazyExport(appLogsModule, "appLogs"),
   },
   // The owner's dashboard: live log tail, an app's data (read, delete, replace a value or a document).
   {
@@ -268,105 +260,105 @@ export const ROUTES: readonly Route[] = [
     path: "/api/apps/:name/logs/stream",
     auth: "read",
     summary: "An app's log as Server-Sent Events, a live tail (`Last-Event-ID` resumes)",
-    handler: streamLogs,
+    handler: lazyExport(logStreamModule, "streamLogs"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/kv",
     auth: "admin",
     summary: "An app's key-value entries (`?prefix=&limit=&cursor=`)",
-    handler: listKv,
+    handler: lazyExport(appDataModule, "listKv"),
   },
   {
     method: "PUT",
     path: "/api/apps/:name/kv/*key",
     auth: "admin",
     summary: 'Replace the value of one of an app\'s live keys (`{"value": …}`; its expiry stays)',
-    handler: replaceKv,
+    handler: lazyExport(appDataModule, "replaceKv"),
   },
   {
     method: "DELETE",
     path: "/api/apps/:name/kv/*key",
     auth: "admin",
     summary: "Delete one of an app's keys",
-    handler: deleteKv,
+    handler: lazyExport(appDataModule, "deleteKv"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/denokv",
     auth: "admin",
     summary: "An app's Deno KV entries, as text (`?limit=&cursor=`)",
-    handler: listDenoKv,
+    handler: lazyExport(appDataModule, "listDenoKv"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/docs",
     auth: "admin",
     summary: "An app's document collections with counts",
-    handler: listCollections,
+    handler: lazyExport(appDataModule, "listCollections"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/docs/:collection",
     auth: "admin",
     summary: "Query a collection (`?filter={json}&sort={json}&limit=&cursor=`)",
-    handler: findDocs,
+    handler: lazyExport(appDataModule, "findDocs"),
   },
   {
     method: "PUT",
     path: "/api/apps/:name/docs/:collection/:id",
     auth: "admin",
     summary: "Replace one document (a JSON object; its id stays)",
-    handler: replaceDoc,
+    handler: lazyExport(appDataModule, "replaceDoc"),
   },
   {
     method: "DELETE",
     path: "/api/apps/:name/docs/:collection/:id",
     auth: "admin",
     summary: "Delete one document",
-    handler: deleteDoc,
+    handler: lazyExport(appDataModule, "deleteDoc"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/blobs",
     auth: "admin",
     summary: "An app's blobs, metadata only (`?prefix=&limit=&cursor=`)",
-    handler: listBlobs,
+    handler: lazyExport(appDataModule, "listBlobs"),
   },
   {
     method: "GET",
     path: "/api/apps/:name/blobs/*key",
     auth: "admin",
     summary: "Download one blob (as an attachment)",
-    handler: getBlob,
+    handler: lazyExport(appDataModule, "getBlob"),
   },
   {
     method: "DELETE",
     path: "/api/apps/:name/blobs/*key",
     auth: "admin",
     summary: "Delete one blob",
-    handler: deleteBlob,
+    handler: lazyExport(appDataModule, "deleteBlob"),
   },
   {
     method: "GET",
     path: "/api/tokens",
     auth: "admin",
     summary: "List API tokens",
-    handler: listTokens,
+    handler: lazyExport(tokensModule, "listTokens"),
   },
   {
     method: "POST",
     path: "/api/tokens",
     auth: "admin",
     summary: "Create an API token",
-    handler: createToken,
+    handler: lazyExport(tokensModule, "createToken"),
   },
   {
     method: "DELETE",
     path: "/api/tokens/:id",
     auth: "admin",
     summary: "Revoke an API token",
-    handler: revokeToken,
+    handler: lazyExport(tokensModule, "revokeToken"),
   },
   // Owner sign-in for the dashboard (a session cookie on the admin host only).
   {
@@ -374,63 +366,63 @@ export const ROUTES: readonly Route[] = [
     path: "/api/auth/login",
     auth: "public",
     summary: "Sign in as the owner: sets the session cookie (rate-limited)",
-    handler: login,
+    handler: lazyExport(loginModule, "login"),
   },
   {
     method: "POST",
     path: "/api/auth/logout",
     auth: "public",
     summary: "End this browser's session and clear its cookie",
-    handler: logout,
+    handler: lazyExport(loginModule, "logout"),
   },
   {
     method: "GET",
     path: "/api/auth/me",
     auth: "read",
     summary: "Who is calling (`kind`: `session` or `token`)",
-    handler: me,
+    handler: lazyExport(loginModule, "me"),
   },
   {
     method: "GET",
     path: "/api/auth/sessions",
     auth: "admin",
     summary: "Signed-in browsers",
-    handler: listSessions,
+    handler: lazyExport(loginModule, "listSessions"),
   },
   {
     method: "DELETE",
     path: "/api/auth/sessions/:id",
     auth: "admin",
     summary: "Sign one browser out",
-    handler: revokeSession,
+    handler: lazyExport(loginModule, "revokeSession"),
   },
   {
     method: "GET",
     path: "/api/settings",
     auth: "admin",
     summary: "Every setting: value, default, range",
-    handler: getSettings,
+    handler: lazyExport(settingsModule, "getSettings"),
   },
   {
     method: "PUT",
     path: "/api/settings",
     auth: "admin",
     summary: 'Change settings `{"key": value}` (all or none; applied at the next start)',
-    handler: putSettings,
+    handler: lazyExport(settingsModule, "putSettings"),
   },
   {
     method: "GET",
     path: "/api/system/requests",
     auth: "read",
     summary: "Requests per minute over the last hour",
-    handler: systemRequests,
+    handler: lazyExport(requestsModule, "systemRequests"),
   },
   {
     method: "POST",
     path: "/api/system/restart",
     auth: "admin",
     summary: "Stop and start the node again on the same program: saved settings apply",
-    handler: restartNode,
+    handler: lazyExport(restartModule, "restartNode"),
   },
   {
     method: "GET",
@@ -438,14 +430,14 @@ export const ROUTES: readonly Route[] = [
     auth: "read",
     summary:
       "HTTPS: every served name's certificate: issuer, expiry, last error, next attempt (never keys)",
-    handler: listCertificates,
+    handler: lazyExport(certificatesModule, "listCertificates"),
   },
   {
     method: "GET",
     path: "/api/peers",
     auth: "admin",
     summary: "Known peers (never their tokens)",
-    handler: listPeers,
+    handler: lazyExport(peersStatusModule, "listPeers"),
   },
   {
     method: "POST",
@@ -453,77 +445,77 @@ export const ROUTES: readonly Route[] = [
     auth: "admin",
     summary:
       'Add a peer `{"name", "url", "token"}` (as `fazt remote add`; the token is never answered)',
-    handler: addPeer,
+    handler: lazyExport(peersModule, "addPeer"),
   },
   {
     method: "DELETE",
     path: "/api/peers/:name",
     auth: "admin",
     summary: "Remove a peer",
-    handler: removePeer,
+    handler: lazyExport(peersModule, "removePeer"),
   },
   {
     method: "GET",
     path: "/api/peers/status",
     auth: "admin",
     summary: "Each peer's `/health` checked live: reachable, version, latency",
-    handler: peersStatus,
+    handler: lazyExport(peersStatusModule, "peersStatus"),
   },
   {
     method: "GET",
     path: "/api/backup",
     auth: "admin",
     summary: "Download a consistent snapshot of the database, checked (SQLite file)",
-    handler: downloadBackup,
+    handler: lazyExport(backupModule, "downloadBackup"),
   },
   {
     method: "GET",
     path: "/api/replication",
     auth: "read",
     summary: "Replication: state, replica position, lag, last error (never credentials)",
-    handler: getReplication,
+    handler: lazyExport(replicationModule, "getReplication"),
   },
   {
     method: "PUT",
     path: "/api/replication",
     auth: "admin",
     summary: "Replicate to a replica URL (with credentials); applied at once",
-    handler: putReplication,
+    handler: lazyExport(replicationModule, "putReplication"),
   },
   {
     method: "DELETE",
     path: "/api/replication",
     auth: "admin",
     summary: "Stop replicating and forget the replica's credentials",
-    handler: deleteReplication,
+    handler: lazyExport(replicationModule, "deleteReplication"),
   },
   {
     method: "POST",
     path: "/api/standby/promote",
     auth: "admin",
     summary: "Promote this warm standby to a primary that replicates (202)",
-    handler: promoteStandby,
+    handler: lazyExport(replicationModule, "promoteStandby"),
   },
   {
     method: "POST",
     path: "/mcp",
     auth: "read",
     summary: "MCP over Streamable HTTP; the token's scope decides the tools",
-    handler: mcpEndpoint,
+    handler: lazyExport(mcpModule, "mcpEndpoint"),
   },
   {
     method: "GET",
     path: "/.well-known/mcp.json",
     auth: "public",
     summary: "How an agent connects to this node",
-    handler: wellKnownMcp,
+    handler: lazyExport(mcpModule, "wellKnownMcp"),
   },
   {
     method: "GET",
     path: "/llms.txt",
     auth: "public",
     summary: "This node described for language models",
-    handler: llmsTxt,
+    handler: lazyExport(mcpModule, "llmsTxt"),
   },
 ] satisfies DeclaredRoute[];
 
@@ -538,7 +530,7 @@ export const ANY_HOST_ROUTES: readonly Route[] = [
     path: "/.well-known/acme-challenge/:token",
     auth: "public",
     summary: "HTTP-01: the key authorization for a token while the node gets a certificate",
-    handler: acmeChallenge,
+    handler: lazyExport(certificatesModule, "acmeChallenge"),
   },
 ];
 

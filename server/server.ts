@@ -45,7 +45,7 @@ import { WebSocketApps } from "./websocket_apps.ts";
 import { withHttpsRules } from "./https_rules.ts";
 import { openListeners } from "./listen.ts";
 import { requestHost } from "./request_host.ts";
-import { openSockopt } from "./sockopt.ts";
+import { openSockopt, type Sockopt } from "./sockopt.ts";
 import { type HttpsOptions, TlsFront } from "./tls_front.ts";
 
 export interface ServerOptions {
@@ -414,6 +414,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ),
     );
   }
+  // Asked of a child process (prlimit): it runs while the node is put together.
+  const fdLimitSoon = descriptorLimit();
   const closing = new AbortController();
   const ctx = withRoutes({
     storage,
@@ -448,7 +450,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // The connection cap must leave descriptors for the database, app hosts
   // and outgoing requests: it is lowered below the process's limit.
   const limits = doorLimits(settings);
-  const fdLimit = await descriptorLimit();
+  const fdLimit = await fdLimitSoon;
   limits.maxConnections = connectionCap(settings.max_connections, fdLimit);
   if (limits.maxConnections < settings.max_connections) {
     log(
@@ -489,17 +491,26 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // request, which needs the FFI shim.
   const webSocketApps = new WebSocketApps(storage.apps);
   ctx.sites.onChange(() => webSocketApps.forget());
-  const peeker = typeof sockopt === "object" ? sockopt : openSockopt(1024);
+  // Opened when a plain connection first may carry a WebSocket:
+  // loading libc through FFI costs ~10 ms of start-up.
+  let peeker: Sockopt | string | undefined = typeof sockopt === "object" ? sockopt : undefined;
+  const upgrades = {
+    anyApp: () => webSocketApps.any(),
+    get peek() {
+      peeker ??= openSockopt(1024);
+      const shim = peeker;
+      return typeof shim === "object"
+        ? (fd: number, buf: Uint8Array) => shim.peek(fd, buf)
+        : undefined;
+    },
+  };
   const door = new FrontDoor({
     limits,
     handler: https ? withHttpsRules(handler, rules) : (req, info) => handler(req, info),
     onError: (err) => toErrorResponse(err, ctx.log),
     log,
     sockopt: typeof sockopt === "object" ? sockopt : undefined,
-    upgrades: {
-      anyApp: () => webSocketApps.any(),
-      peek: typeof peeker === "object" ? (fd, buf) => peeker.peek(fd, buf) : undefined,
-    },
+    upgrades,
   });
   ctx.runtime.upgrades = {
     canUpgrade: (req) => door.canUpgrade(req),

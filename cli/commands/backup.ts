@@ -18,7 +18,8 @@ import {
   SnapshotFailed,
 } from "../../storage/mod.ts";
 import { CliError } from "../cli_error.ts";
-import { connect, peerInUse } from "../connection.ts";
+import { connect } from "../connection.ts";
+import { peerInUse } from "../peer_shorthand.ts";
 import { formatBytes, formatTime, printJson, printTable } from "../output.ts";
 import { fileExists, resolveDbPath } from "../paths.ts";
 

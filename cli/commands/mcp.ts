@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { CliError } from "../cli_error.ts";
-import { peerInUse } from "../connection.ts";
+import { peerInUse } from "../peer_shorthand.ts";
 import type { McpFlags } from "../mcp_stdio.ts";
 
 export function mcpCommand(program: Command): void {

@@ -4,7 +4,7 @@ import { type Peer, Storage } from "../../storage/mod.ts";
 import { VERSION } from "../../version.ts";
 import type { ApiClient } from "../api_client.ts";
 import { CliError } from "../cli_error.ts";
-import { usePeer } from "../connection.ts";
+import { checkPeerName } from "../peer_shorthand.ts";
 import { formatBytes, formatTime, printJson, printTable, visible } from "../output.ts";
 import { resolveDbPath } from "../paths.ts";
 import { incompatible, PeerClient, withPeers } from "../peer_client.ts";
@@ -19,18 +19,6 @@ import { feedUpgrade } from "./upgrade.ts";
 interface Flags {
   db?: string;
   json?: boolean;
-}
-
-const PEER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
-function checkName(name: string): string {
-  if (!PEER_NAME.test(name)) {
-    throw new CliError(
-      `'${name}' is not a peer name: lowercase letters, digits, '-' and '_', at most 63`,
-      "VALIDATION_FAILED",
-    );
-  }
-  return name;
 }
 
 /** The peer's base URL: `http(s)://host[:port]`, nothing else. */
@@ -175,7 +163,7 @@ function addCommand(remote: Command): void {
       name: string,
       flags: Flags & { url: string; token: string; force?: boolean; verify: boolean },
     ) => {
-      checkName(name);
+      checkPeerName(name);
       const url = normalizeUrl(flags.url);
       const dbPath = resolveDbPath(flags.db);
       const exists = (() => {
@@ -490,29 +478,4 @@ async function upgradeInfo(
       signature_required: false,
     };
   }
-}
-
-/** Commands that act on this machine only, which `fazt @NAME` refuses. */
-const LOCAL_ONLY = new Set(["server", "service", "token", "remote", "help", "--help", "-h"]);
-
-/**
- * `fazt @NAME <command> …`: runs an app, backup, cert, deploy, stats or mcp command
- * against peer NAME. Returns the arguments without `@NAME`.
- */
-export function peerShorthand(args: string[]): string[] {
-  usePeer(undefined);
-  if (!args[0]?.startsWith("@")) return args;
-  const name = checkName(args[0].slice(1));
-  const command = args[1];
-  if (command === undefined) {
-    throw new CliError(`usage: fazt @${name} <command>, e.g. fazt @${name} app list`, "USAGE");
-  }
-  if (LOCAL_ONLY.has(command)) {
-    throw new CliError(
-      `'${command}' acts on this machine: @${name} works with app, backup, cert, deploy, stats and mcp`,
-      "VALIDATION_FAILED",
-    );
-  }
-  usePeer(name);
-  return args.slice(1);
 }

@@ -34,10 +34,10 @@ export function listKv(c: RouteContext): Answer<Api.Page<Api.KvEntry>> {
 }
 
 /** `GET /api/apps/{name}/denokv?limit=&cursor=`: what the app keeps with `Deno.openKv()`. */
-export function listDenoKv(c: RouteContext): Answer<Api.Page<Api.DenoKvEntry>> {
+export async function listDenoKv(c: RouteContext): Promise<Answer<Api.Page<Api.DenoKvEntry>>> {
   const id = appId(c);
   const { cursor, limit } = paging(c);
-  return json(denoKvPage(c.server.storage, id, { cursor, limit }));
+  return json(await denoKvPage(c.server.storage, id, { cursor, limit }));
 }
 
 /** `DELETE /api/apps/{name}/kv/{key}` (the key may contain slashes). */
