@@ -4,7 +4,7 @@ import { VERSION } from "../version.ts";
 import { AppChannel, type ChannelLimits } from "./app_channel.ts";
 import { AppHost, type HostEvents, type Slot } from "./app_host.ts";
 import { AppQuotas } from "./app_quotas.ts";
-import { handleCall } from "./bridge.ts";
+import { type CallContext, handleCall } from "./bridge.ts";
 import { KvSignals } from "./kv_signals.ts";
 import { EgressProxy } from "./egress_proxy.ts";
 import { FairShare } from "./fair_share.ts";
@@ -414,16 +414,13 @@ export class AppRuntime {
     const channel: AppChannel = new AppChannel(slot.out!, inst.limits, {
       call: async (op, args, body) => {
         const result = await handleCall(
-          this.storage,
-          this.writes,
-          target.appId,
+          {
+            ...this.#callContext(target.appId),
+            alive: (): boolean => !inst.gone && inst.channel === channel && !channel.closed,
+          },
           op,
           args,
           body,
-          this.log,
-          this.quotas.limits(target.appId).max_storage_bytes,
-          this.kvSignals,
-          (): boolean => !inst.gone && inst.channel === channel && !channel.closed,
         );
         this.#queueDelivery(inst, op, args, result.value);
         return result;
@@ -589,21 +586,23 @@ export class AppRuntime {
     }).catch(() => {});
   }
 
+  /** What an app's storage calls run with. */
+  #callContext(appId: number): CallContext {
+    return {
+      storage: this.storage,
+      writes: this.writes,
+      appId,
+      log: this.log,
+      maxStoredBytes: this.quotas.limits(appId).max_storage_bytes,
+      signals: this.kvSignals,
+    };
+  }
+
   #hostEvents: HostEvents = {
     syncCall: (slot, op, args) => {
       const inst = this.#owner(slot);
       if (!inst) return Promise.resolve({ error: { code: "APP_GONE", message: "no app" } });
-      return handleCall(
-        this.storage,
-        this.writes,
-        inst.target.appId,
-        op,
-        args,
-        new Uint8Array(),
-        this.log,
-        this.quotas.limits(inst.target.appId).max_storage_bytes,
-        this.kvSignals,
-      );
+      return handleCall(this.#callContext(inst.target.appId), op, args, new Uint8Array());
     },
     ticket: async (slot) => {
       const inst = this.#owner(slot);

@@ -1,8 +1,7 @@
 import { type Storage, StorageError } from "../storage/mod.ts";
 import type { CallError, OpName } from "./protocol.ts";
-import { kvOp } from "./kv_ops.ts";
-import type { KvSignals } from "./kv_signals.ts";
-import type { AfterWrite, Write, WriteQueue } from "./write_queue.ts";
+import { kvOp, type KvOpContext } from "./kv_ops.ts";
+import type { AfterWrite, Write } from "./write_queue.ts";
 
 export interface CallResult {
   value?: unknown;
@@ -153,27 +152,26 @@ const KV_OPS = new Set<string>(
   ] satisfies OpName[],
 );
 
+/** Whose call it is and what it may use: the KV ops' context, and where failures are logged. */
+export interface CallContext extends KvOpContext {
+  log: (msg: string) => void;
+}
+
 /**
- * Runs one storage call for the app `appId`; errors come back as values,
+ * Runs one storage call for the app `c.appId`; errors come back as values,
  * never thrown. `op` and `args` are as the app sent them. A write that
- * grows the app's data past `maxStoredBytes` (0: no limit) is refused with
+ * grows the app's data past `c.maxStoredBytes` (0: no limit) is refused with
  * `QUOTA_EXCEEDED` inside its own transaction, so nothing of it is kept.
  */
 export async function handleCall(
-  storage: Storage,
-  writes: WriteQueue,
-  appId: number,
+  c: CallContext,
   op: unknown,
   args: unknown,
   body: Uint8Array,
-  log: (msg: string) => void,
-  maxStoredBytes = 0,
-  signals?: KvSignals,
-  alive?: () => boolean,
 ): Promise<CallResult> {
+  const { storage, writes, appId, log, maxStoredBytes = 0 } = c;
   if (typeof op === "string" && KV_OPS.has(op) && Array.isArray(args)) {
     try {
-      const c = { storage, writes, appId, signals, maxStoredBytes, alive };
       return { value: await kvOp(c, op, args) };
     } catch (err) {
       if (err instanceof StorageError) return { error: { code: err.code, message: err.message } };

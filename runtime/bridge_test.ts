@@ -22,7 +22,7 @@ function setup() {
   const a = idOf("a");
   const b = idOf("b");
   const call = (appId: number) => (op: unknown, args: unknown, body = NO_BODY) =>
-    handleCall(storage, writes, appId, op, args, body, (m) => logs.push(m));
+    handleCall({ storage, writes, appId, log: (m) => logs.push(m) }, op, args, body);
   return { storage, writes, logs, a, b, callA: call(a), callB: call(b) };
 }
 
@@ -172,7 +172,12 @@ Deno.test("a write past the storage quota is refused whole, in a batch with othe
   const { storage, writes, a } = setup();
   try {
     const call = (op: string, args: unknown[], body = NO_BODY, quota = 400) =>
-      handleCall(storage, writes, a, op, args, body, () => {}, quota);
+      handleCall(
+        { storage, writes, appId: a, log: () => {}, maxStoredBytes: quota },
+        op,
+        args,
+        body,
+      );
     ok(await call("kv.set", ["small", "x".repeat(50)]));
     const before = storage.usage.stored(a);
     // Issued together, these share one transaction: the refused one undoes only itself.
@@ -207,7 +212,12 @@ Deno.test("over a lowered quota, a write that shrinks the app goes through and o
   const { storage, writes, a } = setup();
   try {
     const call = (op: string, args: unknown[], quota: number) =>
-      handleCall(storage, writes, a, op, args, NO_BODY, () => {}, quota);
+      handleCall(
+        { storage, writes, appId: a, log: () => {}, maxStoredBytes: quota },
+        op,
+        args,
+        NO_BODY,
+      );
     ok(await call("kv.set", ["k", "x".repeat(300)], 0));
     ok(await call("docs.insert", ["c", { id: "d", v: "y".repeat(300) }], 0));
     // Below what is left even after both shrinking writes.
@@ -258,14 +268,10 @@ Deno.test("in a batch of inserts, the last, which crosses the quota, alone is re
     const quota = 4 * C + C / 2;
     const insert = (appId: number, id: string) =>
       handleCall(
-        storage,
-        writes,
-        appId,
+        { storage, writes, appId, log: () => {}, maxStoredBytes: quota },
         "docs.insert",
         ["c", doc(id, 100)],
         NO_BODY,
-        () => {},
-        quota,
       );
     const batches = writes.batches;
     const results = await Promise.all([
@@ -287,11 +293,12 @@ Deno.test("in a batch of inserts, the first to cross the quota is refused, and e
   try {
     const C = docBytes("big1", 100);
     const small = docBytes("s", 1);
-    ok(await handleCall(storage, writes, a, "kv.set", ["k", "v"], NO_BODY, () => {}));
+    const c = { storage, writes, appId: a, log: () => {} };
+    ok(await handleCall(c, "kv.set", ["k", "v"], NO_BODY));
     const base = storage.usage.stored(a);
     const quota = base + small + 1;
     const insert = (id: string, n: number) =>
-      handleCall(storage, writes, a, "docs.insert", ["c", doc(id, n)], NO_BODY, () => {}, quota);
+      handleCall({ ...c, maxStoredBytes: quota }, "docs.insert", ["c", doc(id, n)], NO_BODY);
     const results = await Promise.all([insert("big1", 100), insert("big2", 100), insert("s", 1)]);
     assert.ok(base + C > quota);
     assert.deepEqual(results.map(code), ["QUOTA_EXCEEDED", "QUOTA_EXCEEDED", undefined]);
@@ -308,7 +315,12 @@ Deno.test("an insert over the quota is refused even when a delete later in its b
     const C = docBytes("d1", 100);
     const quota = C + C / 2;
     const call = (op: string, args: unknown[]) =>
-      handleCall(storage, writes, a, op, args, NO_BODY, () => {}, quota);
+      handleCall(
+        { storage, writes, appId: a, log: () => {}, maxStoredBytes: quota },
+        op,
+        args,
+        NO_BODY,
+      );
     // After the batch the app is within its quota, but it was over after d2.
     const results = await Promise.all([
       call("docs.insert", ["c", doc("d1", 100)]),
@@ -331,7 +343,12 @@ Deno.test("a batch of inserts within the quota reads each app's usage once; othe
     const reads = countUsageReads(storage);
     const quota = 1_000_000;
     const call = (appId: number, op: string, args: unknown[]) =>
-      handleCall(storage, writes, appId, op, args, NO_BODY, () => {}, quota);
+      handleCall(
+        { storage, writes, appId, log: () => {}, maxStoredBytes: quota },
+        op,
+        args,
+        NO_BODY,
+      );
     const ids = Array.from({ length: 10 }, (_, i) => `d${i}`);
     const retried = writes.retried;
     let batches = writes.batches;

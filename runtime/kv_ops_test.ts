@@ -14,7 +14,12 @@ function setup(maxStoredBytes = 0) {
   const appId = storage.apps.createVersion("a", [], { keep: 1 }).app.id;
   const other = storage.apps.createVersion("b", [], { keep: 1 }).app.id;
   const call = (op: string, args: unknown, id = appId): Promise<CallResult> =>
-    handleCall(storage, writes, id, op, args, new Uint8Array(), () => {}, maxStoredBytes, signals);
+    handleCall(
+      { storage, writes, appId: id, log: () => {}, maxStoredBytes, signals },
+      op,
+      args,
+      new Uint8Array(),
+    );
   const done = () => {
     signals.close();
     storage.close();
@@ -115,16 +120,10 @@ Deno.test("denokv.take of a Worker that has gone leases nothing; a commit with m
   signals.onEnqueue = (id) => told.push(id);
   const call = (op: string, args: unknown) =>
     handleCall(
-      storage,
-      writes,
-      appId,
+      { storage, writes, appId, log: () => {}, signals, alive: () => alive },
       op,
       args,
       new Uint8Array(),
-      () => {},
-      0,
-      signals,
-      () => alive,
     );
   try {
     await call("denokv.commit", set("no message"));

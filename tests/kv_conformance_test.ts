@@ -38,17 +38,8 @@ async function faztAnswers(): Promise<Record<string, unknown>> {
     return await runAll(() => {
       const appId = storage.apps.createVersion(`kv${++n}`, [], { keep: 1 }).app.id;
       const call = async (op: OpName, args: unknown[]) => {
-        const r = await handleCall(
-          storage,
-          writes,
-          appId,
-          op,
-          args,
-          new Uint8Array(),
-          () => {},
-          0,
-          signals,
-        );
+        const c = { storage, writes, appId, log: () => {}, signals };
+        const r = await handleCall(c, op, args, new Uint8Array());
         if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code });
         return r.value;
       };
