@@ -93,6 +93,19 @@ const SAMPLE_MS = 1000;
  * however busy the machine is.
  */
 const IDLE_BUSY_SHARE = 0.5;
+/**
+ * Windows in a row an idle app's thread must be that busy: work that ends
+ * within a second of the response (a log flush, a GC, a short task) is not
+ * a Worker spinning, and on a loaded machine a thread that woke for it may
+ * wait in the run queue for much of a window.
+ */
+const IDLE_BUSY_WINDOWS = 2;
+/**
+ * The share of each such window the thread must actually have run: a
+ * thread only waiting for a core is runnable but uses nothing, while a
+ * loop gets its share of the cores (5 %: 40 runnable threads on 2 cores).
+ */
+const IDLE_CPU_SHARE = 0.05;
 /** An app moved to a host of its own stays there this long (or until redeployed). */
 const EXILE_MS = 24 * 3600_000;
 /** A Worker that ended while its host lives: waited for this long before calling it one app's crash. */
@@ -164,8 +177,9 @@ export class AppRuntime {
   #stacks = new StackMapper((appId, version) => this.storage.apps.sourceMap(appId, version));
   #sampler: ReturnType<typeof setInterval> | undefined;
   /** Each Worker thread's runnable time (ns) at the last sample. */
-  #busy = new Map<number, number>();
+  #busy = new Map<number, ThreadBusy>();
   #lastSample = 0;
+  #samplesTaken = 0;
   #handled = new WeakSet<AppHost>();
   #closed = false;
   /**
@@ -952,7 +966,7 @@ export class AppRuntime {
       return;
     }
     const windowNs = (now - started) * 1e6;
-    const seen = new Map<number, number>();
+    const seen = new Map<number, ThreadBusy>();
     for (const host of hosts) {
       const sample = samples.get(host.pid);
       if (!sample || host.dead || this.#handled.has(host)) continue;
@@ -970,20 +984,26 @@ export class AppRuntime {
       let nested = 0;
       for (const t of sample.threads) {
         const m = /^worker-(\d+)$/.exec(t.name);
-        const busy = t.runnableNs ?? t.ticks * (1e9 / TICKS_PER_SECOND);
+        const counted: ThreadBusy = {
+          runnableNs: t.runnableNs ?? t.ticks * NS_PER_TICK,
+          ticks: t.ticks,
+          strikes: 0,
+        };
         const before = this.#busy.get(t.tid);
-        seen.set(t.tid, busy);
+        seen.set(t.tid, counted);
         if (!m) continue;
         const n = Number(m[1]);
         // Whose thread is it? Each slot knows its Worker's id; nested Workers
         // follow the host's own, in the order they were granted.
         const slot = host.slots.find((s) => s.workerId === n);
         if (!slot) nested++;
-        if (before === undefined || busy - before < windowNs * IDLE_BUSY_SHARE) continue;
+        if (!before || !spinning(before, counted, windowNs)) continue;
         if (slot && (slot.state === "fresh" || slot.state === "starting")) continue;
         const key = slot ? slot.owner : host.owners[n - host.made - 1];
         const inst = key ? byKey.get(key) : undefined;
         if (!inst || slot?.state === "dead" || idle(inst)) {
+          counted.strikes = before.strikes + 1;
+          if (counted.strikes < IDLE_BUSY_WINDOWS) continue;
           this.#incident(host, inst, "cpu", key ? Number(key.split(":")[0]) : undefined);
           break;
         }
@@ -1000,6 +1020,7 @@ export class AppRuntime {
       }
     }
     this.#busy = seen;
+    this.#samplesTaken++;
   }
 
   /**
@@ -1041,6 +1062,11 @@ export class AppRuntime {
     }
   }
 
+  /** Times the hosts' threads and memory were read (each second while hosts run). */
+  get samplesTaken(): number {
+    return this.#samplesTaken;
+  }
+
   /** Waits for requests in flight to finish (up to `graceMs`), then closes. */
   async drain(graceMs: number): Promise<void> {
     const until = Date.now() + graceMs;
@@ -1066,6 +1092,21 @@ export class AppRuntime {
     this.kvSignals.close();
     this.#socket?.then((s) => s.close()).catch(() => {});
   }
+}
+
+/** A thread's counters at the last sample, and the windows in a row it was busy while idle. */
+interface ThreadBusy {
+  runnableNs: number;
+  ticks: number;
+  strikes: number;
+}
+
+const NS_PER_TICK = 1e9 / TICKS_PER_SECOND;
+
+/** Whether a thread was busy through a window of `windowNs`: runnable for half of it, and running. */
+function spinning(before: ThreadBusy, now: ThreadBusy, windowNs: number): boolean {
+  return now.runnableNs - before.runnableNs >= windowNs * IDLE_BUSY_SHARE &&
+    (now.ticks - before.ticks) * NS_PER_TICK >= windowNs * IDLE_CPU_SHARE;
 }
 
 function tooLarge(max: number): Response {

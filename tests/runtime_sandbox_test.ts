@@ -216,6 +216,38 @@ for (
   });
 }
 
+Deno.test("work that ends within a second of the response keeps the host", async () => {
+  await withTestNode(async (node) => {
+    // 950 ms of work, begun 600 ms after each answer. The requests go out
+    // just after a sample of the hosts, so the work fills most of the next
+    // window but one: a watch that stopped hosts after one window at least
+    // half busy stopped this one.
+    await deployFiles(node, "worker", {
+      "api/main.ts": `export default () => {
+        setTimeout(() => { const until = Date.now() + 950; while (Date.now() < until) {} }, 600);
+        return new Response("answered");
+      };`,
+    });
+    await deployFiles(node, "counter", { "api/main.ts": COUNTER });
+    assert.deepEqual(await (await call(node, "counter", "/api/")).json(), { n: 1 });
+    const runtime = node.server.context.runtime;
+    let pid = 0;
+    for (let i = 0; i < 3; i++) {
+      const taken = runtime.samplesTaken;
+      await waitFor(() => runtime.samplesTaken > taken, "a sample of the hosts");
+      assert.equal((await text(node, "worker", "/api/")).text, "answered");
+      pid ||= hostOf(node, "worker")!.pid;
+      // The work and two whole sampling windows after it.
+      await waitFor(() => runtime.samplesTaken >= taken + 4, "three more samples");
+    }
+    assert.ok(processAlive(pid), "the host was not stopped");
+    assert.equal(hostOf(node, "worker")!.pid, pid);
+    assert.deepEqual(await (await call(node, "counter", "/api/")).json(), { n: 2 });
+    const logs = await logsOf(node, "worker", () => true);
+    assert.ok(!logs.some((l) => /kept using CPU/.test(l.message)));
+  });
+});
+
 Deno.test("console.dir, console.table and raw output cannot break the host", async () => {
   await withTestNode(async (node) => {
     await deployFiles(node, "noisy", {
