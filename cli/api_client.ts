@@ -84,6 +84,8 @@ export class ApiClient {
     switch (err.kind) {
       case "unreadable":
         return new CliError(`${this.conn.url} stopped answering mid-response`, "UNREACHABLE");
+      case "too_large":
+        return new CliError(`${this.conn.url}: ${err.message}`, err.code);
       case "not_json":
         return new CliError(
           `${this.conn.url} answered ${res.status} with something that is not fazt's API`,

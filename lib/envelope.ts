@@ -5,6 +5,7 @@
  * bundles it too.
  * @module
  */
+import { BodyTooLargeError, readBody } from "./read_body.ts";
 
 /** The `error` of a failed API answer. `code` is UPPER_SNAKE and stable. */
 export interface ErrorBody {
@@ -25,8 +26,10 @@ export type Envelope<T> = { data: T; error?: undefined } | { error: ErrorBody; d
  * - `status`: a failed status without an error envelope (`code` is `HTTP_<status>`)
  * - `not_json`: the body is not JSON, so not fazt's API (`code` is `BAD_RESPONSE`)
  * - `unreadable`: the body broke off while being read (`code` is `UNREACHABLE`)
+ * - `too_large`: the body passed the reader's limit; reading stopped there
+ *   (`code` is `RESPONSE_TOO_LARGE`)
  */
-export type ApiErrorKind = "api" | "status" | "not_json" | "unreadable";
+export type ApiErrorKind = "api" | "status" | "not_json" | "unreadable" | "too_large";
 
 /** A refused or unreadable API answer. Clients wrap it in their own error as they need. */
 export class ApiError extends Error {
@@ -61,14 +64,35 @@ function errorBody(value: unknown): ErrorBody | undefined {
 }
 
 /**
+ * The most of an answer `readEnvelope` reads unless told otherwise: the
+ * API's largest answers (exports of an app's documents) are well under it,
+ * and a node that sends more, or sends without end, cannot fill the
+ * client's memory.
+ */
+export const MAX_ENVELOPE_BYTES = 64 * 1024 * 1024;
+
+/**
  * The `data` of an API answer, or an `ApiError`. An error envelope wins
  * whatever the status; a success status without one gives `data` as is.
+ * At most `maxBytes` of the body are read.
  */
-export async function readEnvelope<T>(res: Response): Promise<T> {
+export async function readEnvelope<T>(
+  res: Response,
+  maxBytes = MAX_ENVELOPE_BYTES,
+): Promise<T> {
   let text: string;
   try {
-    text = await res.text();
-  } catch {
+    text = new TextDecoder().decode(await readBody(res, maxBytes));
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) {
+      throw new ApiError(
+        res.status,
+        "RESPONSE_TOO_LARGE",
+        `The node's answer is larger than ${maxBytes} bytes`,
+        undefined,
+        "too_large",
+      );
+    }
     throw new ApiError(
       res.status,
       "UNREACHABLE",

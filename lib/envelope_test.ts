@@ -59,3 +59,50 @@ Deno.test("readEnvelope reports a body that breaks off", async () => {
   assert.equal(err.kind, "unreadable");
   assert.equal(err.code, "UNREACHABLE");
 });
+
+Deno.test("readEnvelope stops reading an answer without end at its limit", async () => {
+  let sent = 0;
+  let cancelled!: () => void;
+  const gone = new Promise<void>((resolve) => cancelled = resolve);
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+    new Response(
+      new ReadableStream({
+        pull(c) {
+          sent += chunk.byteLength;
+          c.enqueue(chunk);
+        },
+        cancel: () => cancelled(),
+      }),
+      { headers: { "content-type": "application/json" } },
+    ));
+  try {
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    const max = 1024 * 1024;
+    const err = await readEnvelope(res, max).then(
+      () => assert.fail("expected a refusal"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ApiError);
+    assert.equal(err.kind, "too_large");
+    assert.equal(err.code, "RESPONSE_TOO_LARGE");
+    await gone;
+    // What the server managed to queue before the client hung up: bounded.
+    assert.ok(sent < 64 * max, `${sent} bytes sent`);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("readEnvelope refuses a declared length over its limit before reading", async () => {
+  const res = new Response(
+    new ReadableStream({ pull: () => assert.fail("the body was read") }),
+    { headers: { "content-length": String(2 * 1024 * 1024) } },
+  );
+  const err = await readEnvelope(res, 1024 * 1024).then(
+    () => assert.fail("expected a refusal"),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ApiError);
+  assert.equal(err.code, "RESPONSE_TOO_LARGE");
+});
