@@ -331,21 +331,38 @@ export class DenoKvStore {
 
   /**
    * Takes the app's next message that is due (or whose taker let its lease
-   * lapse), leasing it for `LEASE_MS`; else says when one will be due.
+   * lapse), leasing it for `LEASE_MS`; else says when one will be due. A
+   * lapsed lease counts as a failed delivery: one that lapses after the
+   * last retry of its backoff leaves the message undelivered, as a handler
+   * that threw then would.
    */
   take(appId: number): { message: KvMessage } | { next: number | null } {
     checkAppId(appId);
     const now = this.#now();
-    const row = this.#db.get<{ id: number; payload: Uint8Array; attempts: number }>(
-      `UPDATE app_denokv_queue SET leased_until = ?2, attempts = attempts + 1
-       WHERE id = (SELECT id FROM app_denokv_queue WHERE app_id = ?1
-         AND coalesce(leased_until, ready_at) <= ?3 ORDER BY coalesce(leased_until, ready_at), id LIMIT 1)
-       RETURNING id, payload, attempts`,
-      appId,
-      now + LEASE_MS,
-      now,
-    );
-    if (row) return { message: { id: row.id, payload: row.payload, attempt: row.attempts } };
+    for (;;) {
+      const due = this.#db.get<{ id: number; lapsed: number; spent: number }>(
+        `SELECT id, leased_until IS NOT NULL AS lapsed,
+           attempts > json_array_length(backoff) AS spent
+         FROM app_denokv_queue WHERE app_id = ? AND coalesce(leased_until, ready_at) <= ?
+         ORDER BY coalesce(leased_until, ready_at), id LIMIT 1`,
+        appId,
+        now,
+      );
+      if (!due) break;
+      // A lease that lapsed is a delivery that failed (its handler never
+      // ended, or its app stopped): past the last one, it is undelivered.
+      if (due.lapsed && due.spent) {
+        this.settle(appId, due.id, false);
+        continue;
+      }
+      const row = this.#db.get<{ id: number; payload: Uint8Array; attempts: number }>(
+        `UPDATE app_denokv_queue SET leased_until = ?, attempts = attempts + 1 WHERE id = ?
+         RETURNING id, payload, attempts`,
+        now + LEASE_MS,
+        due.id,
+      );
+      return { message: { id: row!.id, payload: row!.payload, attempt: row!.attempts } };
+    }
     const next = this.#db.get<{ at: number | null }>(
       "SELECT min(coalesce(leased_until, ready_at)) AS at FROM app_denokv_queue WHERE app_id = ?",
       appId,

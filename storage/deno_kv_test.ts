@@ -107,6 +107,32 @@ Deno.test("deno kv: a lapsed lease is offered again (the taker died)", () => {
   assert.deepEqual(kv.take(a), { next: null });
 });
 
+Deno.test("deno kv: a lease that lapses after the last retry leaves the message undelivered", () => {
+  const { kv, a, clock } = setup();
+  kv.commit(a, [], [], [{
+    payload: value("stuck"),
+    backoffSchedule: [100],
+    keysIfUndelivered: [key("dead")],
+  }]);
+  kv.commit(a, [], [], [{ payload: value("next"), delay: 150_000 }]);
+  const first = kv.take(a);
+  assert.ok("message" in first);
+  clock.advance(60_000);
+  const again = kv.take(a);
+  assert.ok("message" in again, "one retry left: offered again");
+  assert.equal(again.message.id, first.message.id);
+  clock.advance(60_000);
+  // The handler never ended twice: the message is dropped, the next one waits.
+  assert.deepEqual(kv.take(a), { next: 1_000_000 + 150_000 });
+  assert.equal(new TextDecoder().decode(kv.get(a, [key("dead")])[0]!.value), "stuck");
+  clock.advance(30_000);
+  const next = kv.take(a);
+  assert.ok("message" in next);
+  assert.equal(new TextDecoder().decode(next.message.payload), "next");
+  kv.settle(a, next.message.id, true);
+  assert.deepEqual(kv.take(a), { next: null });
+});
+
 Deno.test("deno kv: limits are Deno KV's", () => {
   const { kv, a } = setup();
   const big = new Uint8Array(KV_LIMITS.valueBytes + 1);
