@@ -51,6 +51,12 @@ export type ErrorCode =
   // Peers.
   | "PEER_EXISTS"
   | "PEER_NOT_FOUND"
+  // A peer being added that could not be verified (see lib/peer_probe.ts).
+  | "PEER_UNREACHABLE"
+  | "PEER_NOT_FAZT_NODE"
+  | "PEER_REDIRECTED"
+  | "PEER_TOKEN_REFUSED"
+  | "PEER_BAD_RESPONSE"
   // Upgrades from the release feed.
   | "NO_RELEASE_FEED"
   | "FEED_INVALID"

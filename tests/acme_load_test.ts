@@ -11,7 +11,8 @@
 import assert from "node:assert/strict";
 import { assertOk, CliSandbox, parseJson } from "./cli_runner.ts";
 import { deadline, waitFor } from "./deadline.ts";
-import { freePort, startPebble } from "./pebble.ts";
+import { startPebble } from "./pebble.ts";
+import { freePort } from "./ports.ts";
 
 // deno-lint-ignore no-explicit-any -- tests read arbitrary JSON bodies
 type Json = any;

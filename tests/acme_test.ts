@@ -11,7 +11,8 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { pemBlocks, renewAt } from "../server/certs/mod.ts";
 import { deployFiles, startTestNode, type TestNode } from "./helpers.ts";
 import { deadline, waitFor } from "./deadline.ts";
-import { freePort, type Pebble, preparePebble, startPebble } from "./pebble.ts";
+import { type Pebble, preparePebble, startPebble } from "./pebble.ts";
+import { freePort } from "./ports.ts";
 
 // deno-lint-ignore no-explicit-any -- tests read arbitrary JSON bodies
 type Json = any;

@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
+import { freePort } from "./ports.ts";
+import { VERSION } from "../version.ts";
 import { login, setOwner } from "./admin_helpers.ts";
 
 // deno-lint-ignore no-explicit-any -- tests read arbitrary JSON bodies
@@ -19,32 +21,34 @@ async function call(node: TestNode, method: string, path: string, body?: unknown
   return { status: res.status, body: await res.json() as Json };
 }
 
-Deno.test("peers: added with a token that is never answered, refused when wrong, removed", async () => {
+Deno.test("peers: verified, added with a token that is never answered, refused when wrong, removed", async () => {
   const node = await startTestNode();
+  const peer = await startTestNode();
   try {
     const added = await call(node, "POST", "/api/peers", {
       name: "prod",
-      url: "https://admin.example.com/",
-      token: "secret-token",
+      url: `${peer.base}/`,
+      token: peer.tokens.read,
     });
     assert.equal(added.status, 201, JSON.stringify(added.body));
     assert.equal(added.body.data.name, "prod");
-    assert.equal(added.body.data.url, "https://admin.example.com");
+    assert.equal(added.body.data.url, peer.base);
     assert.equal(added.body.data.token, undefined);
+    assert.equal(added.body.data.version, VERSION, "the version the peer reported");
     const stored = node.storage.peers.get("prod")!;
-    assert.equal(stored.token, "secret-token");
+    assert.equal(stored.token, peer.tokens.read);
     const list = await call(node, "GET", "/api/peers");
     assert.deepEqual(list.body.data.map((p: Json) => p.name), ["prod"]);
-    assert.ok(!JSON.stringify(list.body).includes("secret-token"));
+    assert.ok(!JSON.stringify(list.body).includes(peer.tokens.read));
 
     const again = await call(node, "POST", "/api/peers", {
       name: "prod",
-      url: "https://other.example.com",
+      url: "http://127.0.0.1:1",
       token: "other",
     });
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, "PEER_EXISTS");
-    assert.equal(node.storage.peers.get("prod")!.url, "https://admin.example.com", "unchanged");
+    assert.equal(node.storage.peers.get("prod")!.url, peer.base, "unchanged");
 
     const refusals: [unknown, string][] = [
       [{ name: "Prod!", url: "https://a.example", token: "t" }, "name"],
@@ -55,6 +59,7 @@ Deno.test("peers: added with a token that is never answered, refused when wrong,
       [{ name: "a", url: "not a url", token: "t" }, "url"],
       [{ name: "a", url: "https://a.example", token: "" }, "token"],
       [{ name: "a", url: "https://a.example", token: "x".repeat(513) }, "token"],
+      [{ name: "a", url: "https://a.example", token: "t", verify: "no" }, "verify"],
     ];
     for (const [body, field] of refusals) {
       const r = await call(node, "POST", "/api/peers", body);
@@ -73,6 +78,75 @@ Deno.test("peers: added with a token that is never answered, refused when wrong,
     assert.equal(gone.body.error.code, "PEER_NOT_FOUND");
   } finally {
     await node.close();
+    await peer.close();
+  }
+});
+
+Deno.test("peers: one that cannot be verified is refused with why, unless verify is false", async () => {
+  const node = await startTestNode();
+  const peer = await startTestNode();
+  // Answers HTTP but is not fazt, and notes every Authorization header it gets.
+  const sentTokens: string[] = [];
+  const web = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const auth = req.headers.get("authorization");
+    if (auth) sentTokens.push(auth);
+    return new Response("<h1>Welcome</h1>", { headers: { "content-type": "text/html" } });
+  });
+  const mover = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => Response.redirect("https://elsewhere.test/health", 308),
+  );
+  try {
+    const wrong = peer.tokens.read.slice(0, -4) +
+      (peer.tokens.read.endsWith("AAAA") ? "BBBB" : "AAAA");
+    const cases: [string, string, string, RegExp][] = [
+      [peer.base, wrong, "PEER_TOKEN_REFUSED", /refused the token: .*; nothing saved$/],
+      [`http://127.0.0.1:${freePort()}`, "t", "PEER_UNREACHABLE", /^cannot reach .*nothing saved$/],
+      [
+        `http://127.0.0.1:${web.addr.port}`,
+        peer.tokens.read,
+        "PEER_NOT_FAZT_NODE",
+        /answered, but it is not a fazt node \(GET \/health: 200, no fazt version\)/,
+      ],
+      [
+        `http://127.0.0.1:${mover.addr.port}`,
+        "t",
+        "PEER_REDIRECTED",
+        /redirects to https:\/\/elsewhere\.test: add the peer with that address/,
+      ],
+    ];
+    for (const [url, token, code, message] of cases) {
+      const r = await call(node, "POST", "/api/peers", { name: "p", url, token });
+      assert.equal(r.status, 422, `${url}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error.code, code);
+      assert.match(r.body.error.message, message);
+      assert.ok(!JSON.stringify(r.body).includes(wrong), "the token is not echoed");
+    }
+    const refused = await call(node, "POST", "/api/peers", {
+      name: "p",
+      url: peer.base,
+      token: wrong,
+    });
+    assert.equal(refused.body.error.details.peer_code, "INVALID_TOKEN");
+    assert.deepEqual(sentTokens, [], "the token is never sent to what is not fazt");
+    assert.deepEqual(node.storage.peers.list(), [], "nothing saved");
+
+    // Saved unchecked when asked: an address not up yet, say.
+    const later = `http://127.0.0.1:${freePort()}`;
+    const unchecked = await call(node, "POST", "/api/peers", {
+      name: "later",
+      url: later,
+      token: "t",
+      verify: false,
+    });
+    assert.equal(unchecked.status, 201);
+    assert.equal(unchecked.body.data.url, later);
+    assert.equal(unchecked.body.data.version, null);
+  } finally {
+    await web.shutdown();
+    await mover.shutdown();
+    await node.close();
+    await peer.close();
   }
 });
 

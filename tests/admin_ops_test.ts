@@ -132,9 +132,14 @@ browserTest(
       await heading(page, "Peers");
       await page.getByText("No peers").waitFor();
       await page.getByLabel("Name").fill("backup-node");
-      // Nothing listens on port 1: the peer is listed as unreachable.
+      // Nothing listens on port 1: checked first, the peer is refused.
       await page.getByLabel("Address").fill("http://127.0.0.1:1");
       await page.getByLabel("API token of that node").fill("fazt_1_secret");
+      await page.getByRole("button", { name: "Add peer" }).click();
+      await page.getByRole("alert").filter({ hasText: "cannot reach" }).waitFor();
+      assert.equal(node.storage.peers.get("backup-node"), undefined, "nothing saved");
+      // Saved unchecked, it is listed as unreachable.
+      await page.getByLabel("Check that the node answers").uncheck();
       await page.getByRole("button", { name: "Add peer" }).click();
       await page.getByText("backup-node", { exact: true }).waitFor();
       await page.getByText("unreachable").waitFor();

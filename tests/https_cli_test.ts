@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { assertOk, assertRefused, CliSandbox, parseJson } from "./cli_runner.ts";
 import { waitFor } from "./deadline.ts";
 import { startTestNode } from "./helpers.ts";
-import { freePort, startPebble } from "./pebble.ts";
+import { startPebble } from "./pebble.ts";
+import { freePort } from "./ports.ts";
 import { startServer } from "../server/mod.ts";
 import { SettingError, Storage } from "../storage/mod.ts";
 

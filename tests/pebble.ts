@@ -6,17 +6,10 @@
  * (`root()`). It validates HTTP-01 on `httpPort`: the node's plain port.
  * @module
  */
+import { freePort } from "./ports.ts";
 import { deadline } from "./deadline.ts";
 
 const td = new TextDecoder();
-
-/** A loopback TCP port nobody listens on right now. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
-}
 
 export interface PebbleOptions {
   /** Where pebble's VA fetches `/.well-known/acme-challenge/` (the node's port). */

@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { VERSION } from "../version.ts";
 import { assertOk, assertRefused, CliSandbox, parseJson } from "./cli_runner.ts";
 import { startTestNode } from "./helpers.ts";
+import { freePort } from "./ports.ts";
 
 interface PeerJson {
   name: string;
@@ -243,14 +244,6 @@ function peersTable(db: string): Record<string, unknown>[] {
   }
 }
 
-/** A loopback port nothing listens on: bound by the test, then let go. */
-function closedPort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
-}
-
 Deno.test("remote add checks the node and the token before saving; --no-verify does not", async () => {
   const node = await startTestNode();
   // Something on loopback that answers HTTP but is not fazt; it notes every
@@ -267,7 +260,7 @@ Deno.test("remote add checks the node and the token before saving; --no-verify d
   const sb = await CliSandbox.create();
   const refusedFirst = await CliSandbox.create();
   try {
-    const gone = `http://127.0.0.1:${closedPort()}`;
+    const gone = `http://127.0.0.1:${freePort()}`;
     const wrong = node.tokens.read.slice(0, -4) +
       (node.tokens.read.endsWith("AAAA") ? "BBBB" : "AAAA");
 

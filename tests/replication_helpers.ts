@@ -5,6 +5,7 @@
  * @module
  */
 import { findLitestream, LitestreamNotFound } from "../lib/litestream_binary.ts";
+import { freePort } from "./ports.ts";
 import { deadline, waitFor } from "./deadline.ts";
 
 /** Where `.ci/run` installs `@flydotio/litestream` (`npm install --prefix`). */
@@ -28,14 +29,6 @@ export function testLitestream(): string {
         "'npm install --prefix ~/.cache/fazt-litestream @flydotio/litestream@1.0.1'",
     );
   }
-}
-
-/** A port nothing listens on now (the tests' servers are told to use it). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function accepts(port: number): Promise<boolean> {

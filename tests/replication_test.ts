@@ -12,10 +12,10 @@ import { checkDatabaseFile } from "../storage/mod.ts";
 import { assertOk, CliSandbox, FLAGS, httpGet, ROOT, ServerProcess } from "./cli_runner.ts";
 import { deadline, waitFor } from "./deadline.ts";
 import { makeZip } from "./helpers.ts";
+import { freePort } from "./ports.ts";
 import { hostFetch } from "./http_client.ts";
 import {
   alive,
-  freePort,
   psArgs,
   startMoto,
   startSftp,

@@ -3,6 +3,7 @@
  * `fazt remote add|remove` (on this machine's database), never answering a
  * peer's token.
  */
+import { probePeer } from "../../lib/peer_probe.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import type * as Api from "../api_types.ts";
@@ -34,12 +35,24 @@ function peerUrl(raw: unknown): string {
   return u.origin;
 }
 
+const exists = (name: string) =>
+  new HttpError(409, "PEER_EXISTS", `A peer named '${name}' exists: remove it first`);
+
 function publicPeer(p: Api.PeerInfo & { token?: string }): Api.PeerInfo {
   const { token: _, ...rest } = p;
   return rest;
 }
 
-/** `POST /api/peers` `{"name", "url", "token"}`: 201 with the peer; 409 when the name is taken. */
+/** How long each of the peer's answers may take while it is verified. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * `POST /api/peers` `{"name", "url", "token", "verify"?}`: 201 with the peer;
+ * 409 when the name is taken. Unless `verify` is false, the peer is checked
+ * first as `fazt remote add` checks it, and a failure is a 422 saying why
+ * (`PEER_UNREACHABLE`, `PEER_NOT_FAZT_NODE`, `PEER_REDIRECTED`,
+ * `PEER_TOKEN_REFUSED`, `PEER_BAD_RESPONSE`), with nothing saved.
+ */
 export async function addPeer(c: RouteContext): Promise<Answer<Api.PeerInfo>> {
   const body = await readJsonObject(c.req);
   const { name, token } = body;
@@ -54,12 +67,26 @@ export async function addPeer(c: RouteContext): Promise<Answer<Api.PeerInfo>> {
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN) {
     throw HttpError.validation("token", "format", "token must be an API token of that node");
   }
+  if (body.verify !== undefined && typeof body.verify !== "boolean") {
+    throw HttpError.validation("verify", "type", "verify must be true or false");
+  }
   const { peers, db } = c.server.storage;
-  const peer = db.transaction(() => {
-    if (peers.get(name)) {
-      throw new HttpError(409, "PEER_EXISTS", `A peer named '${name}' exists: remove it first`);
+  // Before the peer is asked anything: a taken name needs no network.
+  if (peers.get(name)) throw exists(name);
+  let version: string | undefined;
+  if (body.verify !== false) {
+    const probe = await probePeer(url, token, PROBE_TIMEOUT_MS);
+    if (probe.ok) version = probe.version;
+    else {
+      throw new HttpError(422, `PEER_${probe.reason}`, `${probe.message}; nothing saved`, {
+        details: probe.code ? { peer_code: probe.code } : undefined,
+      });
     }
+  }
+  const peer = db.transaction(() => {
+    if (peers.get(name)) throw exists(name);
     peers.upsert(name, url, token);
+    if (version) peers.markSeen(name, version);
     return peers.get(name)!;
   });
   return json(publicPeer(peer), 201);

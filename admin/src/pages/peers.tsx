@@ -21,6 +21,9 @@ function AddPeer(props: { onAdded: () => void }) {
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const [token, setToken] = useState("");
+  // The node checks the address and the token before it saves them, as
+  // `fazt remote add` does; a peer not up yet can be saved unchecked.
+  const [verify, setVerify] = useState(true);
   const [error, setError] = useState<Error>();
   const [busy, setBusy] = useState(false);
   const first = useRef<HTMLInputElement>(null);
@@ -29,7 +32,7 @@ function AddPeer(props: { onAdded: () => void }) {
     setError(undefined);
     setBusy(true);
     try {
-      await api("/api/peers", { method: "POST", body: { name, url, token } });
+      await api("/api/peers", { method: "POST", body: { name, url, token, verify } });
       toast(`Added peer ${name}`);
       setName("");
       setUrl("");
@@ -79,8 +82,18 @@ function AddPeer(props: { onAdded: () => void }) {
             />
           </label>
         </div>
+        <label class="row">
+          <input
+            type="checkbox"
+            checked={verify}
+            onChange={(e) => setVerify((e.target as HTMLInputElement).checked)}
+          />
+          <span>Check that the node answers and takes the token before saving</span>
+        </label>
         <div>
-          <button type="submit" class="btn" disabled={busy}>{busy ? "Adding…" : "Add peer"}</button>
+          <button type="submit" class="btn" disabled={busy}>
+            {busy ? (verify ? "Checking…" : "Adding…") : "Add peer"}
+          </button>
         </div>
         {error && <ErrorBox error={error} />}
       </form>
