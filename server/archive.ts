@@ -182,7 +182,7 @@ async function listFiles(
       }
     }
   } catch (err) {
-    if (err instanceof HttpError) throw err;
+    // Refusals above pass through as they are; a reader error becomes one.
     unreadable(err);
   }
   if (kept.length === 0) refuse("not_empty", "The archive holds no files");

@@ -178,9 +178,9 @@ export const AREAS: Area[] = [
       ),
       m(
         "forwarded-first-entry",
-        ORIGIN,
-        `if (forwarded?.length) return forwarded[forwarded.length - 1].slice(0, 64);`,
-        `if (forwarded?.length) return forwarded[0].slice(0, 64);`,
+        "server/client_address.ts",
+        `const last = forwarded.split(",").map((s) => s.trim()).filter(Boolean).at(-1);`,
+        `const last = forwarded.split(",").map((s) => s.trim()).filter(Boolean).at(0);`,
       ),
       m(
         "https-header-untrusted",
@@ -227,8 +227,8 @@ export const AREAS: Area[] = [
       m(
         "host-case-kept",
         ORIGIN,
-        `const host = (req.headers.get("host") ?? "").trim().toLowerCase();`,
-        `const host = (req.headers.get("host") ?? "").trim();`,
+        `const host = requestHost(req).trim().toLowerCase();`,
+        `const host = requestHost(req).trim();`,
       ),
       m(
         "cookie-value-with-equals",
@@ -353,8 +353,8 @@ export const AREAS: Area[] = [
       m(
         "no-sliding",
         SESSIONS,
-        `if (now - row.last_seen_at >= SLIDE_EVERY_MS) {`,
-        `if (now - row.last_seen_at >= SLIDE_EVERY_MS * 1000) {`,
+        `if (now - row.last_seen_at >= SLIDE_EVERY_MS && !this.#db.readOnly) {`,
+        `if (now - row.last_seen_at >= SLIDE_EVERY_MS * 1000 && !this.#db.readOnly) {`,
       ),
       m(
         "slides-past-cap",
@@ -576,8 +576,8 @@ export const AREAS: Area[] = [
       m(
         "limit-errors-become-corrupt",
         ARCHIVE,
-        `if (err instanceof HttpError) throw err;`,
-        ``,
+        `function unreadable(err: unknown): never {\n  if (err instanceof ZipFormatError) {`,
+        `function unreadable(err: unknown): never {\n  if (err instanceof ZipFormatError || err instanceof HttpError) {`,
       ),
       m(
         "symlinks-allowed",
