@@ -176,7 +176,7 @@ export class AppRuntime {
   // Stack traces in logs name the developer's files, through each build's source map.
   #stacks = new StackMapper((appId, version) => this.storage.apps.sourceMap(appId, version));
   #sampler: ReturnType<typeof setInterval> | undefined;
-  /** Each Worker thread's runnable time (ns) at the last sample. */
+  /** Each host thread's counters at the last sample, and its busy windows in a row. */
   #busy = new Map<number, ThreadBusy>();
   #lastSample = 0;
   #samplesTaken = 0;
