@@ -29,7 +29,8 @@ export const SERVER_RUN_FLAGS: readonly string[] = [
   "DENO_DIR,XDG_CACHE_HOME,PATH,FAZT_SUPERVISED",
   "--allow-run",
   // FFI: TCP_NODELAY on TLS listeners and closing TLS connections stuck
-  // before their handshake (server/sockopt.ts).
+  // before their handshake (server/sockopt.ts); malloc_trim once requests
+  // stop (server/idle_trim.ts).
   "--allow-ffi",
   "--allow-sys=systemMemoryInfo,osRelease",
   // reusePort: a new HTTPS listener beside the old one when a certificate

@@ -43,6 +43,7 @@ import { errorResponse } from "../lib/error_response.ts";
 import { type DoorLimits, FrontDoor } from "./front_door.ts";
 import { WebSocketApps } from "./websocket_apps.ts";
 import { withHttpsRules } from "./https_rules.ts";
+import { IdleTrim, mallocTrim } from "./idle_trim.ts";
 import { openListeners } from "./listen.ts";
 import { requestHost } from "./request_host.ts";
 import { openSockopt, type Sockopt } from "./sockopt.ts";
@@ -175,7 +176,9 @@ export function createHandler(
   };
   const rate = rateOf(ctx);
   const gate = new AppGate(ctx.settings.app_queue_ms);
+  const idle = ctx.idleTrim;
   return (req, info) => {
+    idle?.touch();
     // HTTP/2 has no Host header: its `:authority` is the host.
     const host = requestHost(req);
     if (req.url.includes(Challenges.PREFIX)) {
@@ -392,6 +395,12 @@ function doorLimits(settings: Settings): DoorLimits {
   };
 }
 
+/** Trims malloc's free memory once requests stop (idle_trim.ts), where libc allows it. */
+function idleTrim(): IdleTrim | undefined {
+  const trim = mallocTrim();
+  return typeof trim === "string" ? undefined : new IdleTrim({ trim });
+}
+
 /** Opens the database, applies settings, and starts listening. */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const storage = options.storage ?? Storage.open(options.db ?? ":memory:");
@@ -436,11 +445,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       : new Replicator({ dbPath: storage.db.path, db: storage.db, settings, log }),
     standby: options.standby,
     startedAt: Date.now(),
+    idleTrim: idleTrim(),
     closing: closing.signal,
     log,
     certs: new CertManager(storage, settings, log, options.acme),
   });
   const stopParts = () => {
+    ctx.idleTrim?.close();
     ctx.crons.close();
     ctx.analytics.abort();
     ctx.runtime.close();
@@ -573,6 +584,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await ctx.standby?.close();
     // Events still in memory are written before the database closes.
     await ctx.analytics.close();
+    ctx.idleTrim?.close();
     ctx.crons.close();
     ctx.runtime.close();
     ctx.compressor.close();
