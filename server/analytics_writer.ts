@@ -187,6 +187,7 @@ export class WorkerWriter implements AnalyticsWriter {
   #idleMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #lastUse = 0;
+  #onStopped: (() => void) | undefined;
   /** Threads started so far. */
   starts = 0;
 
@@ -195,10 +196,11 @@ export class WorkerWriter implements AnalyticsWriter {
     private on: WriterEvents,
     fallback: AnalyticsWriter,
     private log: (message: string) => void,
-    opts: { idleMs?: number } = {},
+    opts: { idleMs?: number; onStopped?: () => void } = {},
   ) {
     this.#fallback = fallback;
     this.#idleMs = opts.idleMs ?? WRITER_IDLE_MS;
+    this.#onStopped = opts.onStopped;
   }
 
   #start(): Worker {
@@ -276,7 +278,11 @@ export class WorkerWriter implements AnalyticsWriter {
     this.#worker = undefined;
     const done = this.#closeWorker(worker);
     this.#retiring.add(done);
-    done.finally(() => this.#retiring.delete(done));
+    done.finally(() => {
+      this.#retiring.delete(done);
+      // What the thread allocated is free now, in its malloc arena.
+      this.#onStopped?.();
+    });
     return true;
   }
 
@@ -358,6 +364,7 @@ export function openWriter(
   on: WriterEvents,
   log: (message: string) => void,
   mode?: "thread" | "inline",
+  onStopped?: () => void,
 ): AnalyticsWriter {
   // The serving thread is what a busy node runs out of first: with a second
   // core, counting there cost counted pages 10-25 % of their rate and held
@@ -370,7 +377,7 @@ export function openWriter(
   try {
     // A bundled or compiled fazt may not carry the Worker's source file.
     if (WORKER.protocol === "file:" && !Deno.statSync(WORKER).isFile) return inline;
-    return new WorkerWriter(path, on, inline, log);
+    return new WorkerWriter(path, on, inline, log, { onStopped });
   } catch {
     return inline;
   }

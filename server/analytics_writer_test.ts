@@ -125,21 +125,27 @@ function viewChunk(path: string, write = true) {
 
 async function withThreadWriter(
   idleMs: number,
-  fn: (writer: WorkerWriter, storage: Storage, results: ChunkResult[]) => Promise<void>,
+  fn: (
+    writer: WorkerWriter,
+    storage: Storage,
+    results: ChunkResult[],
+    stopped: () => number,
+  ) => Promise<void>,
 ) {
   const dir = await Deno.makeTempDir();
   const storage = Storage.open(`${dir}/fazt.db`);
   const results: ChunkResult[] = [];
+  let stops = 0;
   const events = { counted: (r: ChunkResult) => results.push(r), maintained: () => {} };
   const writer = new WorkerWriter(
     storage.db.path,
     events,
     new InlineWriter(storage, events),
     () => {},
-    { idleMs },
+    { idleMs, onStopped: () => stops++ },
   );
   try {
-    await fn(writer, storage, results);
+    await fn(writer, storage, results, () => stops);
   } finally {
     await writer.close();
     storage.close();
@@ -151,10 +157,11 @@ const paths = (storage: Storage) =>
   storage.analytics.events(null, 0, 1e13).map((e) => e.path).sort();
 
 Deno.test("the writer thread stops when idle and starts again with the next events", async () => {
-  await withThreadWriter(1, async (writer, storage, results) => {
+  await withThreadWriter(1, async (writer, storage, results, stopped) => {
     writer.write(viewChunk("/one"));
     assert.equal(writer.running, true);
     await waitFor(() => !writer.running, "the idle thread stopped");
+    await waitFor(() => stopped() === 1, "told once the thread has ended");
     assert.deepEqual(paths(storage), ["/one"], "written before it stopped");
     writer.write(viewChunk("/two"));
     assert.equal(writer.running, true, "the next events start it again");

@@ -71,7 +71,10 @@ export class IdleTrim {
     this.#timers = options.timers ?? REAL_TIMERS;
   }
 
-  /** Something happened (a request): a trim follows once it has been quiet a while. */
+  /**
+   * Something happened (a request, the analytics thread ending): a trim
+   * follows once it has been quiet a while.
+   */
   touch(): void {
     this.#seen++;
     if (this.#timer === undefined && !this.#closed) this.#arm(this.#quietMs);

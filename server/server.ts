@@ -426,6 +426,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Asked of a child process (prlimit): it runs while the node is put together.
   const fdLimitSoon = descriptorLimit();
   const closing = new AbortController();
+  const trimmer = idleTrim();
   const ctx = withRoutes({
     storage,
     settings,
@@ -434,7 +435,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ),
     sites: new Sites(storage, settings.cache_bytes),
     runtime: new AppRuntime(storage, settings, log),
-    analytics: new Analytics(storage, settings, log, options.analytics),
+    analytics: new Analytics(storage, settings, log, {
+      onWriterStopped: () => trimmer?.touch(),
+      ...options.analytics,
+    }),
     compressor: new Compressor(),
     upgrader: options.upgrader,
     backups: storage.db.path === ":memory:" || options.standby
@@ -445,7 +449,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       : new Replicator({ dbPath: storage.db.path, db: storage.db, settings, log }),
     standby: options.standby,
     startedAt: Date.now(),
-    idleTrim: idleTrim(),
+    idleTrim: trimmer,
     closing: closing.signal,
     log,
     certs: new CertManager(storage, settings, log, options.acme),
