@@ -19,6 +19,8 @@ export interface AnalyticsOptions {
    * inline. Default: a thread, when there is a database file and a second core.
    */
   writer?: "thread" | "inline";
+  /** Called when the writer thread has stopped for idleness (the node trims its memory then). */
+  onWriterStopped?: () => void;
 }
 
 /** An event from a tracking endpoint, already checked for shape and size. */
@@ -188,6 +190,7 @@ export class Analytics {
       },
       log,
       opts.writer,
+      opts.onWriterStopped,
     );
     // Timers round anything above 2^31 - 1 ms down to 1 ms.
     const every = Math.min(opts.flushIntervalMs ?? 2000, 2 ** 31 - 1);

@@ -159,26 +159,48 @@ const WORKER = new URL("./analytics_worker.ts", import.meta.url);
 const YOUNG_GENERATION_MB = 4;
 
 /**
+ * The thread stops after this long with nothing to do, and the next events
+ * start it again (~60 ms of CPU). Idle, it held ~14 MiB of the node's RSS
+ * (its heap, its malloc arena, its SQLite cache; bench/README.md "Idle
+ * memory"). Longer than the counter's 30 s revalidation window, so a
+ * restart forgets no visitor that window still needs.
+ */
+export const WRITER_IDLE_MS = 60_000;
+
+/**
  * Counts and writes on a Worker thread, started with the first events (a
  * node nobody visits pays nothing for it: ~15 MiB and ~60 ms of a 2-core
- * machine's start-up); falls back to `fallback` if the Worker dies.
+ * machine's start-up) and stopped after `idleMs` with nothing to do; falls
+ * back to `fallback` if the Worker dies.
  */
 export class WorkerWriter implements AnalyticsWriter {
   #worker: Worker | undefined;
+  /** Threads stopped for idleness, each until it has closed its connection. */
+  #retiring = new Set<Promise<void>>();
   #failed = false;
   #pending = 0;
+  #maintaining = 0;
   #next = 0;
   #waiting = new Map<number, () => void>();
-  #closed: (() => void) | undefined;
+  #closers = new Map<Worker, () => void>();
   #fallback: AnalyticsWriter;
+  #idleMs: number;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastUse = 0;
+  #onStopped: (() => void) | undefined;
+  /** Threads started so far. */
+  starts = 0;
 
   constructor(
     private path: string,
     private on: WriterEvents,
     fallback: AnalyticsWriter,
     private log: (message: string) => void,
+    opts: { idleMs?: number; onStopped?: () => void } = {},
   ) {
     this.#fallback = fallback;
+    this.#idleMs = opts.idleMs ?? WRITER_IDLE_MS;
+    this.#onStopped = opts.onStopped;
   }
 
   #start(): Worker {
@@ -186,9 +208,17 @@ export class WorkerWriter implements AnalyticsWriter {
       name: "fazt-analytics",
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
-    worker.on("message", (m: Reply) => this.#reply(m));
-    worker.on("error", (err: Error) => this.#fail(`analytics writer stopped: ${err.message}`));
+    worker.on("message", (m: Reply) => this.#reply(m, worker));
+    worker.on("error", (err: Error) => {
+      // A thread stopped for idleness had nothing left to write.
+      if (worker !== this.#worker) {
+        this.#closers.get(worker)?.();
+        return void worker.terminate();
+      }
+      this.#fail(`analytics writer stopped: ${err.message}`);
+    });
     worker.postMessage({ type: "open", path: this.path });
+    this.starts++;
     return this.#worker = worker;
   }
 
@@ -196,13 +226,19 @@ export class WorkerWriter implements AnalyticsWriter {
     return this.#pending;
   }
 
-  #reply(m: Reply): void {
+  /** Whether a thread is running now (not counting one that is stopping). */
+  get running(): boolean {
+    return this.#worker !== undefined;
+  }
+
+  #reply(m: Reply, from: Worker): void {
     switch (m.type) {
       case "counted":
         this.#pending -= m.count;
         if (m.result) this.on.counted(m.result);
         break;
       case "maintained":
+        this.#maintaining--;
         this.on.maintained(m.deleted, m.more);
         break;
       case "synced":
@@ -210,33 +246,88 @@ export class WorkerWriter implements AnalyticsWriter {
         this.#waiting.delete(m.id);
         break;
       case "closed":
-        this.#closed?.();
-        break;
+        this.#closers.get(from)?.();
+        return;
     }
+    if (this.#idle() && this.#idleTimer === undefined) this.#armIdle(this.#idleMs);
+  }
+
+  #idle(): boolean {
+    return this.#worker !== undefined && this.#pending === 0 && this.#maintaining === 0 &&
+      this.#waiting.size === 0;
+  }
+
+  #armIdle(ms: number): void {
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      const left = this.#lastUse + this.#idleMs - performance.now();
+      if (left > 0) return this.#armIdle(left);
+      this.stopIfIdle();
+    }, ms);
+    // An idle thread's timer must not keep the process alive.
+    Deno.unrefTimer(this.#idleTimer);
+  }
+
+  /**
+   * Stops the thread if it has nothing to write or answer (what the idle
+   * timer does); whether it did. Events handed over later start a new one.
+   */
+  stopIfIdle(): boolean {
+    const worker = this.#worker;
+    if (!worker || !this.#idle()) return false;
+    this.#worker = undefined;
+    const done = this.#closeWorker(worker);
+    this.#retiring.add(done);
+    done.finally(() => {
+      this.#retiring.delete(done);
+      // What the thread allocated is free now, in its malloc arena.
+      this.#onStopped?.();
+    });
+    return true;
+  }
+
+  /** Asks `worker` to close its connection, then ends the thread. */
+  async #closeWorker(worker: Worker): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#closers.set(worker, resolve));
+    worker.postMessage({ type: "close" });
+    await closed;
+    this.#closers.delete(worker);
+    await worker.terminate();
   }
 
   /** The Worker is gone: what it held is lost; later batches are written inline. */
   #fail(message: string): void {
     this.#failed = true;
     this.log(message);
-    this.#worker?.terminate();
+    const worker = this.#worker;
     this.#worker = undefined;
+    worker?.terminate();
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     if (this.#pending) this.on.counted({ recorded: this.#pending, overCap: 0, error: message });
     this.#pending = 0;
+    this.#maintaining = 0;
     for (const resolve of this.#waiting.values()) resolve();
     this.#waiting.clear();
-    this.#closed?.();
+    if (worker) this.#closers.get(worker)?.();
   }
 
   write(chunk: Captured): void {
     if (this.#failed) return this.#fallback.write(chunk);
     this.#pending += chunk.count;
+    this.#lastUse = performance.now();
     (this.#worker ?? this.#start()).postMessage({ type: "chunk", chunk });
   }
 
-  /** On the thread once it runs; before that nothing is waiting, and upkeep is short steps. */
+  /**
+   * On the thread while it runs; otherwise (before the first events, or
+   * once it has stopped for idleness) nothing is waiting, and upkeep is
+   * short steps, run here.
+   */
   maintain(u: Upkeep): void {
     if (!this.#worker) return this.#fallback.maintain(u);
+    this.#maintaining++;
+    this.#lastUse = performance.now();
     this.#worker.postMessage({ type: "maintain", upkeep: u });
   }
 
@@ -249,16 +340,19 @@ export class WorkerWriter implements AnalyticsWriter {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     const worker = this.#worker;
-    if (!worker) return;
-    const closed = new Promise<void>((resolve) => (this.#closed = resolve));
-    worker.postMessage({ type: "close" });
-    await closed;
-    await worker.terminate();
+    // Still the current thread while it closes: if it dies now, what it
+    // held is reported lost (#fail).
+    if (worker) await this.#closeWorker(worker);
     this.#worker = undefined;
+    await Promise.all(this.#retiring);
   }
 
   abort(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     this.#worker?.terminate();
     this.#worker = undefined;
   }
@@ -270,6 +364,7 @@ export function openWriter(
   on: WriterEvents,
   log: (message: string) => void,
   mode?: "thread" | "inline",
+  onStopped?: () => void,
 ): AnalyticsWriter {
   // The serving thread is what a busy node runs out of first: with a second
   // core, counting there cost counted pages 10-25 % of their rate and held
@@ -282,7 +377,7 @@ export function openWriter(
   try {
     // A bundled or compiled fazt may not carry the Worker's source file.
     if (WORKER.protocol === "file:" && !Deno.statSync(WORKER).isFile) return inline;
-    return new WorkerWriter(path, on, inline, log);
+    return new WorkerWriter(path, on, inline, log, { onStopped });
   } catch {
     return inline;
   }

@@ -3,6 +3,7 @@ import { Storage, StorageError } from "../storage/mod.ts";
 import { analyticsEvent } from "../tests/analytics_event.ts";
 import { CAPTURED } from "./analytics_counter.ts";
 import { type ChunkResult, InlineWriter, upkeep, WorkerWriter } from "./analytics_writer.ts";
+import { waitFor } from "../tests/deadline.ts";
 
 Deno.test("upkeep that fails (a locked database) is reported as nothing done, never thrown", () => {
   const storage = Storage.open(":memory:");
@@ -104,4 +105,106 @@ Deno.test("the writer thread starts with the first events; upkeep before them ru
     storage.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A view of `path` on `blog`, captured now, as the serving thread hands it over. */
+function viewChunk(path: string, write = true) {
+  const ua = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
+  const now = Date.now();
+  const line = [CAPTURED.view, now, "blog", path, ua, "203.0.113.7", "", "", "blog.test"];
+  return {
+    day: now - (now % 86_400_000),
+    salt: "s",
+    trustProxy: false,
+    dailyCap: 0,
+    count: 1,
+    data: `${line.join("\0")}\n`,
+    write,
+  };
+}
+
+async function withThreadWriter(
+  idleMs: number,
+  fn: (
+    writer: WorkerWriter,
+    storage: Storage,
+    results: ChunkResult[],
+    stopped: () => number,
+  ) => Promise<void>,
+) {
+  const dir = await Deno.makeTempDir();
+  const storage = Storage.open(`${dir}/fazt.db`);
+  const results: ChunkResult[] = [];
+  let stops = 0;
+  const events = { counted: (r: ChunkResult) => results.push(r), maintained: () => {} };
+  const writer = new WorkerWriter(
+    storage.db.path,
+    events,
+    new InlineWriter(storage, events),
+    () => {},
+    { idleMs, onStopped: () => stops++ },
+  );
+  try {
+    await fn(writer, storage, results, () => stops);
+  } finally {
+    await writer.close();
+    storage.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const paths = (storage: Storage) =>
+  storage.analytics.events(null, 0, 1e13).map((e) => e.path).sort();
+
+Deno.test("the writer thread stops when idle and starts again with the next events", async () => {
+  await withThreadWriter(1, async (writer, storage, results, stopped) => {
+    writer.write(viewChunk("/one"));
+    assert.equal(writer.running, true);
+    await waitFor(() => !writer.running, "the idle thread stopped");
+    await waitFor(() => stopped() === 1, "told once the thread has ended");
+    assert.deepEqual(paths(storage), ["/one"], "written before it stopped");
+    writer.write(viewChunk("/two"));
+    assert.equal(writer.running, true, "the next events start it again");
+    assert.equal(writer.starts, 2);
+    await waitFor(() => writer.pending === 0, "the second event written");
+    assert.deepEqual(paths(storage), ["/one", "/two"]);
+    assert.deepEqual(results, [{ recorded: 1, overCap: 0 }, { recorded: 1, overCap: 0 }]);
+  });
+});
+
+Deno.test("events handed over while the idle thread closes go to a new one, none lost", async () => {
+  await withThreadWriter(3_600_000, async (writer, storage, results) => {
+    writer.write(viewChunk("/a"));
+    await writer.sync();
+    assert.equal(writer.pending, 0);
+    assert.equal(writer.stopIfIdle(), true);
+    assert.equal(writer.running, false);
+    // In the same turn, before the old thread has closed its connection.
+    writer.write(viewChunk("/b", false));
+    writer.write(viewChunk("/c"));
+    assert.equal(writer.running, true);
+    assert.equal(writer.starts, 2);
+    await writer.sync();
+    assert.equal(writer.pending, 0);
+    assert.deepEqual(paths(storage), ["/a", "/b", "/c"]);
+    assert.equal(results.reduce((n, r) => n + r.recorded, 0), 3);
+    assert.ok(results.every((r) => r.error === undefined));
+  });
+});
+
+Deno.test("a writer thread with events not yet written, or a sync waiting, is not stopped", async () => {
+  await withThreadWriter(3_600_000, async (writer, storage) => {
+    writer.write(viewChunk("/counted", false)); // counted, not yet written
+    const synced = writer.sync();
+    assert.equal(writer.stopIfIdle(), false, "a chunk and a sync outstanding");
+    await synced;
+    assert.equal(writer.pending, 1, "counted, waiting for the batch's write");
+    assert.equal(writer.stopIfIdle(), false, "its batch is not written yet");
+    assert.equal(writer.running, true);
+    writer.write(viewChunk("/written"));
+    await writer.sync();
+    assert.equal(writer.stopIfIdle(), true, "all written: it may stop");
+    await writer.close();
+    assert.deepEqual(paths(storage), ["/counted", "/written"]);
+  });
 });

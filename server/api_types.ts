@@ -40,7 +40,15 @@ export interface System {
   deno: string;
   pid: number;
   uptime_s: number;
-  memory: { rss_bytes: number; heap_used_bytes: number };
+  memory: {
+    rss_bytes: number;
+    heap_used_bytes: number;
+    /**
+     * Times free memory went back to the system since start, when requests
+     * stopped (`malloc_trim`); `null` where it cannot (no FFI, not glibc).
+     */
+    idle_trims: number | null;
+  };
   database: { size_bytes: number };
   /** How many apps. */
   apps: number;

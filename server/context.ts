@@ -12,6 +12,7 @@ import type { CertManager } from "./certs/mod.ts";
 import type { BackupScheduler } from "./backup_scheduler.ts";
 import type { Replicator } from "./replicator.ts";
 import type { Standby } from "./standby.ts";
+import type { IdleTrim } from "./idle_trim.ts";
 
 /** The running node's state, shared by every handler. */
 export interface ServerContext {
@@ -34,6 +35,8 @@ export interface ServerContext {
   /** Present when this node is a warm standby: writes are refused with 503 STANDBY. */
   standby?: Standby;
   startedAt: number;
+  /** Gives freed memory back to the system when requests stop; absent without FFI on glibc. */
+  idleTrim?: IdleTrim;
   /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
   closing?: AbortSignal;
   log: (message: string) => void;

@@ -43,6 +43,7 @@ import { errorResponse } from "../lib/error_response.ts";
 import { type DoorLimits, FrontDoor } from "./front_door.ts";
 import { WebSocketApps } from "./websocket_apps.ts";
 import { withHttpsRules } from "./https_rules.ts";
+import { IdleTrim, mallocTrim } from "./idle_trim.ts";
 import { openListeners } from "./listen.ts";
 import { requestHost } from "./request_host.ts";
 import { openSockopt, type Sockopt } from "./sockopt.ts";
@@ -175,7 +176,9 @@ export function createHandler(
   };
   const rate = rateOf(ctx);
   const gate = new AppGate(ctx.settings.app_queue_ms);
+  const idle = ctx.idleTrim;
   return (req, info) => {
+    idle?.touch();
     // HTTP/2 has no Host header: its `:authority` is the host.
     const host = requestHost(req);
     if (req.url.includes(Challenges.PREFIX)) {
@@ -392,6 +395,12 @@ function doorLimits(settings: Settings): DoorLimits {
   };
 }
 
+/** Trims malloc's free memory once requests stop (idle_trim.ts), where libc allows it. */
+function idleTrim(): IdleTrim | undefined {
+  const trim = mallocTrim();
+  return typeof trim === "string" ? undefined : new IdleTrim({ trim });
+}
+
 /** Opens the database, applies settings, and starts listening. */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const storage = options.storage ?? Storage.open(options.db ?? ":memory:");
@@ -417,6 +426,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Asked of a child process (prlimit): it runs while the node is put together.
   const fdLimitSoon = descriptorLimit();
   const closing = new AbortController();
+  const trimmer = idleTrim();
   const ctx = withRoutes({
     storage,
     settings,
@@ -425,7 +435,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ),
     sites: new Sites(storage, settings.cache_bytes),
     runtime: new AppRuntime(storage, settings, log),
-    analytics: new Analytics(storage, settings, log, options.analytics),
+    analytics: new Analytics(storage, settings, log, {
+      onWriterStopped: () => trimmer?.touch(),
+      ...options.analytics,
+    }),
     compressor: new Compressor(),
     upgrader: options.upgrader,
     backups: storage.db.path === ":memory:" || options.standby
@@ -436,11 +449,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       : new Replicator({ dbPath: storage.db.path, db: storage.db, settings, log }),
     standby: options.standby,
     startedAt: Date.now(),
+    idleTrim: trimmer,
     closing: closing.signal,
     log,
     certs: new CertManager(storage, settings, log, options.acme),
   });
   const stopParts = () => {
+    ctx.idleTrim?.close();
     ctx.crons.close();
     ctx.analytics.abort();
     ctx.runtime.close();
@@ -573,6 +588,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await ctx.standby?.close();
     // Events still in memory are written before the database closes.
     await ctx.analytics.close();
+    ctx.idleTrim?.close();
     ctx.crons.close();
     ctx.runtime.close();
     ctx.compressor.close();

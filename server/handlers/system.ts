@@ -23,7 +23,11 @@ export function system(c: RouteContext): Answer<Api.System> {
     deno: Deno.version.deno,
     pid: Deno.pid,
     uptime_s: Math.floor((Date.now() - c.server.startedAt) / 1000),
-    memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed },
+    memory: {
+      rss_bytes: mem.rss,
+      heap_used_bytes: mem.heapUsed,
+      idle_trims: c.server.idleTrim?.trims ?? null,
+    },
     database: { size_bytes: storage.sizeBytes() },
     apps: storage.apps.list().length,
     cache: {
