@@ -204,9 +204,14 @@ export function createHandler(
       // `/_fazt/` is fazt's on every app host: never a file, never app code.
       const reserved = reservedPath(path);
       if (reserved !== undefined) {
+        let url: URL | undefined;
         const c = {
           req,
-          url: new URL(req.url),
+          // Parsed for the routes that read it (the pixels' queries), not
+          // for every tracking call.
+          get url() {
+            return url ??= new URL(req.url);
+          },
           server: ctx,
           remote: info?.remoteAddr,
           app: { name: target.name, version: target.version },
@@ -352,7 +357,7 @@ async function answerRoute(
   base: Omit<RouteContext, "params" | "principal">,
   orElse: () => Response | Promise<Response>,
 ): Promise<Response> {
-  const { req, url, server: ctx, remote } = base;
+  const { req, server: ctx, remote } = base;
   try {
     const match = matchRoute(routes, req.method, path);
     if (match.kind === "method") {
@@ -371,9 +376,13 @@ async function answerRoute(
       ? undefined
       : authorize(req, ctx.storage, match.route.auth, {
         life: sessionLifetime(ctx.settings),
-        origin: ownOrigin(req, isHttps(req, url, remote, ctx.settings)),
+        origin: ownOrigin(req, isHttps(req, base.url, remote, ctx.settings)),
       }, { client: clientIp(req, remote, ctx.settings), failures: ctx.tokenFailures });
-    return await match.route.handler({ ...base, params: match.params, principal });
+    // Completed in place, not copied: a copy would read a lazy `url`.
+    const c = base as RouteContext;
+    c.params = match.params;
+    c.principal = principal;
+    return await match.route.handler(c);
   } catch (err) {
     return toErrorResponse(err, ctx.log);
   }

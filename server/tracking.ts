@@ -197,8 +197,9 @@ function tagList(v: unknown): string[] | null {
   return tags.length ? tags : null;
 }
 
+/** An event's body; read in one call (see `readJsonObject`): a byte order mark is refused. */
 const jsonBody = (req: Request) =>
-  readJsonObject(req, { max: TRACK_MAX_BYTES, emptyIsObject: false });
+  readJsonObject(req, { max: TRACK_MAX_BYTES, emptyIsObject: false, oneCall: true });
 
 /** Whether an event on this host is recorded: previews of a version answer but count nothing. */
 const counts = (c: RouteContext) => c.app?.version === undefined;
