@@ -1,5 +1,5 @@
 import { SettingError, type SettingKey, type Settings, Storage } from "../storage/mod.ts";
-import { authorize } from "./auth.ts";
+import { authorize, type Principal } from "./auth.ts";
 import type { Route, RouteContext, ServerContext } from "./context.ts";
 import { classifyHost, hostname, type HostTarget } from "./hosts.ts";
 import { HttpError } from "./http_error.ts";
@@ -204,18 +204,10 @@ export function createHandler(
       // `/_fazt/` is fazt's on every app host: never a file, never app code.
       const reserved = reservedPath(path);
       if (reserved !== undefined) {
-        let url: URL | undefined;
-        const c = {
-          req,
-          // Parsed for the routes that read it (the pixels' queries), not
-          // for every tracking call.
-          get url() {
-            return url ??= new URL(req.url);
-          },
-          server: ctx,
-          remote: info?.remoteAddr,
-          app: { name: target.name, version: target.version },
-        };
+        const c = new ReservedContext(req, ctx, info?.remoteAddr, {
+          name: target.name,
+          version: target.version,
+        });
         return answerRoute(APP_ROUTES, reserved, c, () => {
           throw new HttpError(404, "NOT_FOUND", `Nothing at ${reserved.slice(0, 200)}`);
         });
@@ -264,6 +256,28 @@ export function createHandler(
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * The context of a route under an app host's `/_fazt/`: its URL is parsed
+ * when a route reads it (the pixels' queries), not for every tracking call.
+ * A class, not a literal with a getter: V8 builds such a literal slowly.
+ */
+class ReservedContext implements RouteContext {
+  params: Record<string, string> = {};
+  principal: Principal | undefined = undefined;
+  #url: URL | undefined;
+
+  constructor(
+    readonly req: Request,
+    readonly server: ServerContext,
+    readonly remote: Deno.NetAddr | undefined,
+    readonly app: { name: string; version?: number },
+  ) {}
+
+  get url(): URL {
+    return this.#url ??= new URL(this.req.url);
+  }
+}
 
 /** A standby answers reads only: its copy is replaced at each refresh. */
 function standbyRefusal(ctx: ServerContext): Response {
