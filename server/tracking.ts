@@ -197,9 +197,8 @@ function tagList(v: unknown): string[] | null {
   return tags.length ? tags : null;
 }
 
-/** An event's body; read in one call (see `readJsonObject`): a byte order mark is refused. */
 const jsonBody = (req: Request) =>
-  readJsonObject(req, { max: TRACK_MAX_BYTES, emptyIsObject: false, oneCall: true });
+  readJsonObject(req, { max: TRACK_MAX_BYTES, emptyIsObject: false });
 
 /** Whether an event on this host is recorded: previews of a version answer but count nothing. */
 const counts = (c: RouteContext) => c.app?.version === undefined;
