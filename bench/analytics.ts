@@ -2,10 +2,13 @@
  * `analytics`, every figure as a ratio taken in the same run:
  *
  * 1. Ingest through `POST /_fazt/track` with wrk, alternating with a bare
- *    `Deno.serve` hello world (the ceiling of this machine at that moment)
- *    and with a second node whose ingest limits are switched off: ingest /
- *    hello, and what the limits cost (limited / unlimited). Every answered
- *    event must be stored and none dropped.
+ *    `Deno.serve` hello world (the ceiling of this machine at that moment),
+ *    with a bare `Deno.serve` that reads the same POST bodies and answers
+ *    204 (the ceiling of any Deno server for this load) and with a second
+ *    node whose ingest limits are switched off: ingest / hello (the target),
+ *    the bare body reader / hello beside it, and what the limits cost
+ *    (limited / unlimited). Every answered event must be stored and none
+ *    dropped.
  * 2. The cost of counting: the same 10 KB HTML page served with analytics on
  *    and off, alternating.
  * 3. A 90-day `/api/stats` query over 10 million raw events, generated
@@ -187,6 +190,35 @@ async function startHello(ctx: BenchContext): Promise<{ port: number; pid: numbe
   return { port, pid: proc.pid };
 }
 
+/**
+ * A bare `Deno.serve` that reads each request's body whole and answers as
+ * fazt answers an event (204, the same CORS header, a response built once and
+ * cloned): what the best Deno server does with the ingest load, nothing
+ * parsed, checked or counted.
+ */
+async function startBodyReader(ctx: BenchContext): Promise<{ port: number; pid: number }> {
+  const port = freePort();
+  const file = `${ctx.tmp}/body_serve.ts`;
+  await Deno.writeTextFile(
+    file,
+    `const answer = new Response(null, { status: 204, headers: { "access-control-allow-origin": "*" } });
+Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen() {} }, async (req) => {
+  if (req.method !== "POST") return new Response("ready"); // for the start-up wait
+  await req.bytes();
+  return answer.clone();
+});
+`,
+  );
+  const proc = ctx.procs.spawn("deno-body", Deno.execPath(), [
+    "run",
+    "--no-prompt",
+    "--allow-net=127.0.0.1",
+    file,
+  ], { cwd: ctx.tmp });
+  await waitFor200(port, "/", { since: proc.spawnedAt, alive: () => !proc.exited });
+  return { port, pid: proc.pid };
+}
+
 interface Sample {
   rps: number;
   p99_ms: number;
@@ -266,12 +298,14 @@ async function ingestRun(ctx: BenchContext, n: Node, script: string): Promise<In
 
 async function ingest(ctx: BenchContext, notes: string[]) {
   const hello = await startHello(ctx);
+  const ceiling = await startBodyReader(ctx);
   const limited = await node(ctx, "ingest", { trust_proxy: "1", ...LIMITS_ON });
   const unlimited = await node(ctx, "ingest-unlimited", { trust_proxy: "1", ...LIMITS_OFF });
   const script = await ingestScript(ctx);
   const o = ctx.opts;
   if (!o.smoke) {
     await wrkOnce(ctx, hello, "/", 1);
+    await wrkOnce(ctx, ceiling, "/_fazt/track", 1, script);
     for (const n of [limited, unlimited]) await wrkOnce(ctx, at(n), "/_fazt/track", 1, script);
   }
   const guard = newGuard(ctx.log, 0.2, sized(o, 2, 0));
@@ -281,6 +315,11 @@ async function ingest(ctx: BenchContext, notes: string[]) {
         name: "hello",
         pids: () => [hello.pid],
         run: () => wrkOnce(ctx, hello, "/", o.duration),
+      },
+      {
+        name: "ceiling",
+        pids: () => [ceiling.pid],
+        run: () => wrkOnce(ctx, ceiling, "/_fazt/track", o.duration, script),
       },
       {
         name: "ingest",
@@ -316,21 +355,34 @@ async function ingest(ctx: BenchContext, notes: string[]) {
   const extra = Math.max(...measured.map((x) => x.stored - x.answered));
   if (extra > o.connections) notes.push(`ingest stored ${extra} more events than wrk counted`);
   const med = (name: string) => median(samples.get(name)!.map((x) => x.rps));
-  const rps = { hello: med("hello"), ingest: med("ingest"), unlimited: med("unlimited") };
+  const rps = {
+    hello: med("hello"),
+    ceiling: med("ceiling"),
+    ingest: med("ingest"),
+    unlimited: med("unlimited"),
+  };
   return {
     rps,
     ratio_ingest_hello: ratio(rps.ingest, rps.hello),
+    ratio_ceiling_hello: ratio(rps.ceiling, rps.hello),
+    ratio_ingest_ceiling: ratio(rps.ingest, rps.ceiling),
     ratio_limited_unlimited: ratio(rps.ingest, rps.unlimited),
     cpu_us: {
       hello: median(rounds("hello").map((x) => x.cpu_us)),
+      ceiling: median(rounds("ceiling").map((x) => x.cpu_us)),
       ingest: median(rounds("ingest").map((x) => x.cpu_us)),
       unlimited: median(rounds("unlimited").map((x) => x.cpu_us)),
     },
     cpu_ratio_ingest_hello: cpuRatio(rounds("ingest"), rounds("hello")),
+    cpu_ratio_ceiling_hello: cpuRatio(rounds("ceiling"), rounds("hello")),
     cpu_ratio_limited_unlimited: cpuRatio(rounds("ingest"), rounds("unlimited")),
     round_ratios: {
       ingest_hello: roundRatios(
         rounds("ingest").map((x) => x.rps),
+        rounds("hello").map((x) => x.rps),
+      ),
+      ceiling_hello: roundRatios(
+        rounds("ceiling").map((x) => x.rps),
         rounds("hello").map((x) => x.rps),
       ),
       limited_unlimited: roundRatios(
@@ -577,6 +629,10 @@ function ingestTargets(ing: Ingest): TargetCheck[] {
     t.pass = false;
     t.note = "events were lost";
   } else t.note = "no loss: every answered event stored, none dropped";
+  // The target stays ingest / hello; this says what any Deno server gets.
+  t.note += `; ceiling (bare Deno.serve reading the same bodies, 204): ${
+    fmtRatio(ing.ratio_ceiling_hello)
+  } of hello${ing.ratio_ceiling_hello < 0.5 ? ", itself under the target" : ""}`;
   return [t, atLeast("ingest with limits / without", ing.ratio_limited_unlimited, 0.95)];
 }
 
@@ -584,9 +640,19 @@ function ingestRows(ing: Ingest): string[][] {
   return [
     ["bare Deno.serve hello req/s", fmt(ing.rps.hello), "", "", cpu(ing.cpu_us.hello), ""],
     [
+      "ceiling: bare Deno.serve reading the events, 204",
+      fmt(ing.rps.ceiling),
+      `${fmtRatio(ing.ratio_ceiling_hello)} of hello`,
+      rr(ing.round_ratios.ceiling_hello),
+      cpu(ing.cpu_us.ceiling),
+      `${fmtRatio(ing.cpu_ratio_ceiling_hello)} of hello`,
+    ],
+    [
       "ingest events/s (limits on)",
       fmt(ing.rps.ingest),
-      `${fmtRatio(ing.ratio_ingest_hello)} of hello`,
+      `${fmtRatio(ing.ratio_ingest_hello)} of hello, ${
+        fmtRatio(ing.ratio_ingest_ceiling)
+      } of ceiling`,
       rr(ing.round_ratios.ingest_hello),
       cpu(ing.cpu_us.ingest),
       `${fmtRatio(ing.cpu_ratio_ingest_hello)} of hello`,

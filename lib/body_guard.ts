@@ -16,21 +16,35 @@ export class BodyGuard {
   /** The whole body was read. */
   ended = false;
   #failure: Error | undefined;
+  /** Rejects the pending wait, if any. */
   #reject: ((err: Error) => void) | undefined;
-  #failed: Promise<never> | undefined;
 
-  /** Settles with `read`, or rejects as soon as the guard fails. */
-  async wait<T>(read: Promise<T>): Promise<T> {
-    if (this.#failure) throw this.#failure;
-    this.#failed ??= new Promise<never>((_, reject) => {
-      this.#reject = reject;
-    });
-    this.waitingSince = performance.now();
-    try {
-      return await Promise.race([read, this.#failed]);
-    } finally {
-      this.waitingSince = 0;
+  /**
+   * Settles with `read`, or rejects as soon as the guard fails. One promise
+   * a wait, no `Promise.race` and no async frame: every small body a
+   * tracking call sends goes through here.
+   */
+  wait<T>(read: Promise<T>): Promise<T> {
+    if (this.#failure) {
+      read.catch(() => {}); // nobody will read it
+      return Promise.reject(this.#failure);
     }
+    this.waitingSince = performance.now();
+    return new Promise<T>((resolve, reject) => {
+      this.#reject = reject;
+      read.then((value) => {
+        this.#settled();
+        resolve(value);
+      }, (err) => {
+        this.#settled();
+        reject(err);
+      });
+    });
+  }
+
+  #settled(): void {
+    this.waitingSince = 0;
+    this.#reject = undefined;
   }
 
   /** Ends every wait, now and later, with `err`; nothing once the body was read. */
@@ -38,10 +52,9 @@ export class BodyGuard {
     if (this.#failure || this.ended) return;
     this.#failure = err;
     this.waitingSince = 0;
-    if (this.#reject) {
-      this.#failed!.catch(() => {}); // nobody may be waiting right now
-      this.#reject(err);
-    }
+    // A read that settles later settles nothing: this promise is already rejected.
+    this.#reject?.(err);
+    this.#reject = undefined;
   }
 }
 

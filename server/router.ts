@@ -5,8 +5,24 @@ export type Match =
   | { kind: "method"; allowed: string[] }
   | { kind: "none" };
 
-function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+/**
+ * A pattern's segments, split once; `undefined` for a pattern with no
+ * parameter, which matches a path only when the two are equal (no split at
+ * all: the tracking calls are matched per request).
+ */
+const SEGMENTS = new Map<string, string[] | undefined>();
+
+function segmentsOf(pattern: string): string[] | undefined {
+  if (SEGMENTS.has(pattern)) return SEGMENTS.get(pattern);
   const want = pattern.split("/");
+  const literal = want.every((s) => !s.startsWith(":") && !s.startsWith("*"));
+  SEGMENTS.set(pattern, literal ? undefined : want);
+  return literal ? undefined : want;
+}
+
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const want = segmentsOf(pattern);
+  if (want === undefined) return pattern === path ? {} : undefined;
   const got = path.split("/");
   const rest = want.at(-1)!.startsWith("*");
   if (rest ? got.length < want.length : want.length !== got.length) return undefined;

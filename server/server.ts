@@ -1,5 +1,5 @@
 import { SettingError, type SettingKey, type Settings, Storage } from "../storage/mod.ts";
-import { authorize } from "./auth.ts";
+import { authorize, type Principal } from "./auth.ts";
 import type { Route, RouteContext, ServerContext } from "./context.ts";
 import { classifyHost, hostname, type HostTarget } from "./hosts.ts";
 import { HttpError } from "./http_error.ts";
@@ -207,13 +207,10 @@ export function createHandler(
       // `/_fazt/` is fazt's on every app host: never a file, never app code.
       const reserved = reservedPath(path);
       if (reserved !== undefined) {
-        const c = {
-          req,
-          url: new URL(req.url),
-          server: ctx,
-          remote: info?.remoteAddr,
-          app: { name: target.name, version: target.version },
-        };
+        const c = new ReservedContext(req, ctx, info?.remoteAddr, {
+          name: target.name,
+          version: target.version,
+        });
         return answerRoute(APP_ROUTES, reserved, c, () => {
           throw new HttpError(404, "NOT_FOUND", `Nothing at ${reserved.slice(0, 200)}`);
         });
@@ -262,6 +259,28 @@ export function createHandler(
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * The context of a route under an app host's `/_fazt/`: its URL is parsed
+ * when a route reads it (the pixels' queries), not for every tracking call.
+ * A class, not a literal with a getter: V8 builds such a literal slowly.
+ */
+class ReservedContext implements RouteContext {
+  params: Record<string, string> = {};
+  principal: Principal | undefined = undefined;
+  #url: URL | undefined;
+
+  constructor(
+    readonly req: Request,
+    readonly server: ServerContext,
+    readonly remote: Deno.NetAddr | undefined,
+    readonly app: { name: string; version?: number },
+  ) {}
+
+  get url(): URL {
+    return this.#url ??= new URL(this.req.url);
+  }
+}
 
 /** A standby answers reads only: its copy is replaced at each refresh. */
 function standbyRefusal(ctx: ServerContext): Response {
@@ -355,7 +374,7 @@ async function answerRoute(
   base: Omit<RouteContext, "params" | "principal">,
   orElse: () => Response | Promise<Response>,
 ): Promise<Response> {
-  const { req, url, server: ctx, remote } = base;
+  const { req, server: ctx, remote } = base;
   try {
     const match = matchRoute(routes, req.method, path);
     if (match.kind === "method") {
@@ -374,9 +393,13 @@ async function answerRoute(
       ? undefined
       : authorize(req, ctx.storage, match.route.auth, {
         life: sessionLifetime(ctx.settings),
-        origin: ownOrigin(req, isHttps(req, url, remote, ctx.settings)),
+        origin: ownOrigin(req, isHttps(req, base.url, remote, ctx.settings)),
       }, { client: clientIp(req, remote, ctx.settings), failures: ctx.tokenFailures });
-    return await match.route.handler({ ...base, params: match.params, principal });
+    // Completed in place, not copied: a copy would read a lazy `url`.
+    const c = base as RouteContext;
+    c.params = match.params;
+    c.principal = principal;
+    return await match.route.handler(c);
   } catch (err) {
     return toErrorResponse(err, ctx.log);
   }

@@ -264,6 +264,7 @@ Deno.test("tracking: oversize and malformed input is refused with a 4xx JSON err
       ["", 400, "INVALID_JSON"],
       ["[1,2]", 400, "INVALID_JSON"],
       ['"signup"', 400, "INVALID_JSON"],
+      ["null", 400, "INVALID_JSON"],
       [JSON.stringify({ name: 5 }), 400, "VALIDATION_FAILED"],
       [JSON.stringify({ name: "n".repeat(101) }), 400, "VALIDATION_FAILED"],
       [JSON.stringify({ name: "a\u0000b" }), 400, "VALIDATION_FAILED"],
@@ -285,6 +286,23 @@ Deno.test("tracking: oversize and malformed input is refused with a 4xx JSON err
       assert.match(res.headers.get("content-type")!, /application\/json/, label);
       assert.equal((await res.json()).error.code, code, label);
     }
+    // A body sent in chunks (no declared length) is read as bytes: refused alike.
+    const chunked = (text: string) =>
+      track(
+        n,
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode(text));
+            c.close();
+          },
+        }) as unknown as Uint8Array,
+      );
+    const badChunked = await chunked("{not json");
+    assert.equal(badChunked.status, 400);
+    assert.equal((await badChunked.json()).error.code, "INVALID_JSON");
+    const bigChunked = await chunked(JSON.stringify({ pad: "z".repeat(11_000) }));
+    assert.equal(bigChunked.status, 413);
+    assert.equal((await bigChunked.json()).error.code, "PAYLOAD_TOO_LARGE");
     const wrongMethod = await n.fetch("/_fazt/track", { host: "blog.localhost", token: null });
     assert.equal(wrongMethod.status, 405);
     assert.equal((await wrongMethod.json()).error.code, "METHOD_NOT_ALLOWED");
