@@ -36,11 +36,6 @@ export const SERVER_RUN_FLAGS: readonly string[] = [
   // reusePort: a new HTTPS listener beside the old one when a certificate
   // changes (server/tls_front.ts).
   "--unstable-net",
-  // V8's young generation: semi-spaces of at most 2 MiB instead of 16. Under
-  // load they grew to ~13.5 MiB and stayed until V8's memory reducer ran,
-  // 10-20 s after the load; with 2 MiB the node holds ~10 MiB less after a
-  // busy spell, for no measurable CPU a request (bench/README.md "Idle memory").
-  "--v8-flags=--max-semi-space-size=2",
   "--deny-import",
   "--no-prompt",
 ];
