@@ -175,21 +175,13 @@ async function node(
 }
 
 /** A bare `Deno.serve` answering "hello world": what this machine can do right now. */
-async function startHello(ctx: BenchContext): Promise<{ port: number; pid: number }> {
-  const port = freePort();
-  const file = `${ctx.tmp}/hello_serve.ts`;
-  await Deno.writeTextFile(
-    file,
-    `Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen() {} }, () => new Response("hello world"));\n`,
+function startHello(ctx: BenchContext): Promise<{ port: number; pid: number }> {
+  return startBare(
+    ctx,
+    "hello",
+    (port) =>
+      `Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen() {} }, () => new Response("hello world"));\n`,
   );
-  const proc = ctx.procs.spawn("deno-hello", Deno.execPath(), [
-    "run",
-    "--no-prompt",
-    "--allow-net=127.0.0.1",
-    file,
-  ], { cwd: ctx.tmp });
-  await waitFor200(port, "/", { since: proc.spawnedAt, alive: () => !proc.exited });
-  return { port, pid: proc.pid };
 }
 
 /**
@@ -198,12 +190,12 @@ async function startHello(ctx: BenchContext): Promise<{ port: number; pid: numbe
  * cloned): what the best Deno server does with the ingest load, nothing
  * parsed, checked or counted.
  */
-async function startBodyReader(ctx: BenchContext): Promise<{ port: number; pid: number }> {
-  const port = freePort();
-  const file = `${ctx.tmp}/body_serve.ts`;
-  await Deno.writeTextFile(
-    file,
-    `const answer = new Response(null, { status: 204, headers: { "access-control-allow-origin": "*" } });
+function startBodyReader(ctx: BenchContext): Promise<{ port: number; pid: number }> {
+  return startBare(
+    ctx,
+    "body",
+    (port) =>
+      `const answer = new Response(null, { status: 204, headers: { "access-control-allow-origin": "*" } });
 Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen() {} }, async (req) => {
   if (req.method !== "POST") return new Response("ready"); // for the start-up wait
   await req.bytes();
@@ -211,7 +203,18 @@ Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen() {} }, async (req) 
 });
 `,
   );
-  const proc = ctx.procs.spawn("deno-body", Deno.execPath(), [
+}
+
+/** Runs `source(port)` as a Deno program allowed only loopback, once `GET /` answers 200. */
+async function startBare(
+  ctx: BenchContext,
+  name: string,
+  source: (port: number) => string,
+): Promise<{ port: number; pid: number }> {
+  const port = freePort();
+  const file = `${ctx.tmp}/${name}_serve.ts`;
+  await Deno.writeTextFile(file, source(port));
+  const proc = ctx.procs.spawn(`deno-${name}`, Deno.execPath(), [
     "run",
     "--no-prompt",
     "--allow-net=127.0.0.1",
