@@ -147,3 +147,31 @@ Deno.test("adjacent writes of one app with the same shared check run it once, af
   assert.equal(q.retried, 1);
   db.close();
 });
+
+Deno.test("batches count the usage of each insert count each insert, the retried ones too", async () => {
+  const s = new Storage(openDatabase(":memory:"));
+  const a = s.apps.createVersion("alpha", [], { keep: 10 }).app.id;
+  const b = s.apps.createVersion("beta", [], { keep: 10 }).app.id;
+  const docBytes = (appId: number) =>
+    s.db.get<{ n: number }>(
+      `SELECT coalesce(sum(octet_length(collection) + octet_length(id) + octet_length(doc)), 0)
+       AS n FROM app_docs WHERE app_id = ?`,
+      appId,
+    )!.n;
+  const writes = new WriteQueue(s.db);
+  const inserts = [];
+  for (let i = 0; i < 30; i++) {
+    inserts.push(writes.run(i % 3 ? a : b, () => s.docs.insert(i % 3 ? a : b, "c", { i })));
+  }
+  // One failing write sends its batch through savepoints, one write each.
+  const failing = writes.run(a, () => {
+    s.docs.insert(a, "c", { doomed: true });
+    throw new Error("refused");
+  });
+  await Promise.all(inserts);
+  await assert.rejects(failing, /refused/);
+  assert.equal(writes.retried, 1);
+  assert.equal(s.docs.count(a, "c"), 20);
+  assert.equal(s.usage.of(a).docs_bytes, docBytes(a));
+  assert.equal(s.usage.of(b).docs_bytes, docBytes(b));
+});

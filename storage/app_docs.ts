@@ -3,7 +3,8 @@ import type { Database } from "./database.ts";
 import { checkPath, compileFilter, compileSort, MAX_DOC_BYTES, type Where } from "./doc_filter.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { checkAppId, checkKey, checkLimit } from "./input_checks.ts";
-import { isPlainObject, toJson } from "./json_value.ts";
+import { isPlainObject, toJson, utf8Length } from "./json_value.ts";
+import { type PendingUsage, pendingUsage } from "./pending_usage.ts";
 import { forApp, invalid, StorageError } from "./storage_error.ts";
 
 export type Doc = Record<string, unknown>;
@@ -50,6 +51,7 @@ export class DocStore {
   #db: Database;
   #now: () => number;
   #maxIndexes: number;
+  #usage: PendingUsage;
   /** Field index names, reloaded when the schema version moves. */
   #indexes = { version: -1, names: new Set<string>() };
 
@@ -57,6 +59,7 @@ export class DocStore {
     this.#db = db;
     this.#now = opts.now ?? Date.now;
     this.#maxIndexes = opts.maxIndexes ?? 32;
+    this.#usage = pendingUsage(db);
   }
 
   /** Stores `doc`, keeping a string `doc.id` or generating one; an existing id is a CONFLICT. */
@@ -64,6 +67,12 @@ export class DocStore {
     checkAppId(appId);
     checkCollection(collection);
     if (!isPlainObject(doc)) throw invalid("doc", "doc must be an object");
+    // The usage it adds is held until its transaction's end (`PendingUsage`):
+    // alone, the insert gets a transaction of its own.
+    return this.#db.transaction(() => this.#insert(appId, collection, doc));
+  }
+
+  #insert(appId: number, collection: string, doc: Doc): StoredDoc {
     const generated = doc.id === undefined;
     const now = this.#now();
     // A generated id that is taken (its 48 random bits drawn twice in one
@@ -83,7 +92,11 @@ export class DocStore {
           now,
         )
       );
-      if (changes === 1) return JSON.parse(text);
+      if (changes === 1) {
+        // As octet_length() counts them: a collection name is ASCII.
+        this.#usage.addDocs(appId, collection.length + utf8Length(id) + utf8Length(text));
+        return JSON.parse(text);
+      }
       if (!generated || attempt >= 3) {
         throw new StorageError("CONFLICT", "a document has this id", "id");
       }
@@ -139,6 +152,7 @@ export class DocStore {
     const where = this.#where(appId, collection, filter);
     const apply = compileUpdate(update);
     return this.#db.transaction(() => {
+      this.#usage.flush();
       const rows = this.#db.all<{ id: string; doc: string }>(
         `SELECT id, doc FROM app_docs WHERE ${where.sql}`,
         ...where.params,
@@ -173,6 +187,7 @@ export class DocStore {
       throw invalid("id", "a document's id cannot change");
     }
     const text = toJson({ ...doc, id }, "doc", MAX_DOC_BYTES);
+    this.#usage.flush();
     const { changes } = forApp(() =>
       this.#db.run(
         "UPDATE app_docs SET doc = ?, updated_at = ? WHERE app_id = ? AND collection = ? AND id = ?",
@@ -188,6 +203,7 @@ export class DocStore {
 
   delete(appId: number, collection: string, filter: DocFilter): number {
     const where = this.#where(appId, collection, filter);
+    this.#usage.flush();
     return this.#db.run(`DELETE FROM app_docs WHERE ${where.sql}`, ...where.params).changes;
   }
 

@@ -1,5 +1,6 @@
 import type { Database } from "./database.ts";
 import { checkAppId } from "./input_checks.ts";
+import { type PendingUsage, pendingUsage } from "./pending_usage.ts";
 import { StorageError } from "./storage_error.ts";
 
 /** What one app stores, in bytes (UTF-8 text and blob bytes, keys included). */
@@ -15,14 +16,20 @@ const NONE: AppUsage = { kv_bytes: 0, docs_bytes: 0, blobs_bytes: 0, stored_byte
 
 /**
  * Bytes each app stores. Triggers on the app tables keep `app_usage` (see
- * migration 11), so reading an app's usage is one row however much it
+ * migration 11) and document inserts add theirs once per transaction
+ * (`PendingUsage`), so reading an app's usage is one row however much it
  * stores, and a write's own transaction sees the usage it would leave.
  */
 export class UsageStore {
-  constructor(private db: Database) {}
+  #pending: PendingUsage;
+
+  constructor(private db: Database) {
+    this.#pending = pendingUsage(db);
+  }
 
   of(appId: number): AppUsage {
     checkAppId(appId);
+    this.#pending.flush();
     const row = this.db.get<Omit<AppUsage, "stored_bytes">>(
       "SELECT kv_bytes, docs_bytes, blobs_bytes FROM app_usage WHERE app_id = ?",
       appId,
@@ -34,6 +41,7 @@ export class UsageStore {
 
   /** Bytes stored, all kinds together. */
   stored(appId: number): number {
+    this.#pending.flush();
     const row = this.db.get<{ n: number }>(
       "SELECT kv_bytes + docs_bytes + blobs_bytes AS n FROM app_usage WHERE app_id = ?",
       appId,

@@ -17,6 +17,17 @@ const BLOCKING_CHECKPOINT = /wal_checkpoint\s*\(\s*'?(full|restart|truncate)/i;
 const WRITE_SQL = /^\s*(insert|update|delete|replace)\b/i;
 
 /**
+ * Writes a store keeps in memory while a transaction is open and sends to
+ * SQLite in one statement later (see `Database.hold`).
+ */
+export interface HeldWrites {
+  /** Sends what is held to SQLite, inside the open transaction. */
+  flush(): void;
+  /** Forgets what is held: the scope it was written in was rolled back. */
+  drop(): void;
+}
+
+/**
  * The one SQLite file. Every store in `storage/` goes through this class, so
  * pragmas, statement caching and transactions live in one place.
  */
@@ -27,6 +38,7 @@ export class Database {
   #depth = 0;
   #replicated = false;
   #readOnly = false;
+  #held: HeldWrites[] = [];
   /** Checkpoints this connection ran, by mode (what the replication tests look at). */
   readonly checkpoints: Record<CheckpointMode, number> = {
     PASSIVE: 0,
@@ -192,6 +204,24 @@ export class Database {
   }
 
   /**
+   * Registers writes a store holds back: flushed before each COMMIT,
+   * SAVEPOINT and RELEASE, so every scope a rollback can undo starts and
+   * ends with nothing held, and dropped when a rollback undoes the scope
+   * they were written in.
+   */
+  hold(held: HeldWrites): void {
+    this.#held.push(held);
+  }
+
+  #flushHeld(): void {
+    for (const h of this.#held) h.flush();
+  }
+
+  #dropHeld(): void {
+    for (const h of this.#held) h.drop();
+  }
+
+  /**
    * A transaction-control statement, prepared once: `exec` parses its SQL
    * every time, which was a third of the group-commit writer's time.
    */
@@ -214,10 +244,12 @@ export class Database {
     this.#depth++;
     try {
       const result = fn();
+      this.#flushHeld();
       this.#control("COMMIT");
       this.onWrite?.(Date.now());
       return result;
     } catch (err) {
+      this.#dropHeld();
       if (this.#db.isTransaction) this.#control("ROLLBACK");
       throw this.#translate(err);
     } finally {
@@ -230,12 +262,15 @@ export class Database {
    * only its own changes are undone.
    */
   savepoint<T>(fn: () => T): T {
+    this.#flushHeld();
     this.#control("SAVEPOINT fazt_sp");
     try {
       const result = fn();
+      this.#flushHeld();
       this.#control("RELEASE fazt_sp");
       return result;
     } catch (err) {
+      this.#dropHeld();
       // SQLITE_FULL, BUSY, IOERR and NOMEM may roll the whole transaction
       // back: then there is no savepoint to return to, and the caller must
       // not go on as if its transaction were still open (see `inTransaction`).

@@ -526,6 +526,9 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE builds ADD COLUMN listens_queue INTEGER;
    CREATE INDEX app_denokv_queue_leased ON app_denokv_queue (app_id, leased_until)
      WHERE leased_until IS NOT NULL;`,
+  // 17: document inserts add their bytes to app_usage once per transaction
+  // and app (storage/pending_usage.ts) instead of in a trigger per row.
+  `DROP TRIGGER app_docs_usage_insert;`,
 ];
 
 /** The schema version a fully migrated database has. */

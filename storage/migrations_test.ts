@@ -283,3 +283,46 @@ Deno.test("the queue-listener migration keeps builds and queues, and knows no li
     await cleanup();
   }
 });
+
+Deno.test("the held-usage migration keeps what documents count and counts new ones once", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const number = MIGRATIONS.findIndex((sql) =>
+      sql.includes("DROP TRIGGER app_docs_usage_insert")
+    ) +
+      1;
+    assert.ok(number > 0);
+    const old = openDatabase(path, { migrateTo: number - 1 });
+    old.run(
+      "INSERT INTO apps (id, name, live_version, created_at, updated_at) VALUES (1, 'docs', 1, 0, 0)",
+    );
+    // As the program before it wrote a document: its trigger counted it.
+    old.run(
+      `INSERT INTO app_docs (app_id, collection, id, doc, created_at, updated_at)
+       VALUES (1, 'c', 'one', '{"text":"before ✓","id":"one"}', 0, 0)`,
+    );
+    const app = 1;
+    const before = old.get<{ n: number }>("SELECT docs_bytes AS n FROM app_usage")!.n;
+    assert.equal(before, 1 + 3 + '{"text":"before ✓","id":"one"}'.length + 2);
+    old.close();
+    const storage = Storage.open(path);
+    try {
+      assert.equal(storage.usage.of(app).docs_bytes, before);
+      const trigger = storage.db.get(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = 'app_docs_usage_insert'",
+      );
+      assert.equal(trigger, undefined);
+      storage.docs.insert(app, "c", { text: "after ✓" });
+      const recount = storage.db.get<{ n: number }>(
+        `SELECT sum(octet_length(collection) + octet_length(id) + octet_length(doc)) AS n
+         FROM app_docs WHERE app_id = ?`,
+        app,
+      )!.n;
+      assert.equal(storage.usage.of(app).docs_bytes, recount);
+    } finally {
+      storage.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});
