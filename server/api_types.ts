@@ -49,7 +49,14 @@ export interface System {
      */
     idle_trims: number | null;
   };
-  database: { size_bytes: number };
+  database: {
+    size_bytes: number;
+    /**
+     * The WAL's checkpoints on a thread of their own, which takes them over
+     * from the serving thread under steady writes; `null` in memory.
+     */
+    checkpoint_thread: { active: boolean; runs: number } | null;
+  };
   /** How many apps. */
   apps: number;
   /** Hot files held in memory. */

@@ -1,4 +1,4 @@
-import type { Settings, Storage } from "../storage/mod.ts";
+import type { Checkpointer, Settings, Storage } from "../storage/mod.ts";
 import type { Policy, Principal } from "./auth.ts";
 import type { Sites } from "./sites.ts";
 import type { AppRuntime, CronScheduler } from "../runtime/mod.ts";
@@ -37,6 +37,8 @@ export interface ServerContext {
   startedAt: number;
   /** Gives freed memory back to the system when requests stop; absent without FFI on glibc. */
   idleTrim?: IdleTrim;
+  /** Runs the WAL's checkpoints off the serving thread under steady writes; absent in memory. */
+  checkpointer?: Checkpointer;
   /** Aborted when the node starts shutting down: long-lived responses (SSE) end then. */
   closing?: AbortSignal;
   log: (message: string) => void;

@@ -1,4 +1,10 @@
-import { SettingError, type SettingKey, type Settings, Storage } from "../storage/mod.ts";
+import {
+  Checkpointer,
+  SettingError,
+  type SettingKey,
+  type Settings,
+  Storage,
+} from "../storage/mod.ts";
 import { authorize, type Principal } from "./auth.ts";
 import type { Route, RouteContext, ServerContext } from "./context.ts";
 import { classifyHost, hostname, type HostTarget } from "./hosts.ts";
@@ -473,11 +479,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     standby: options.standby,
     startedAt: Date.now(),
     idleTrim: trimmer,
+    checkpointer: storage.db.path === ":memory:"
+      ? undefined
+      : new Checkpointer(storage.db, { log }),
     closing: closing.signal,
     log,
     certs: new CertManager(storage, settings, log, options.acme),
   });
   const stopParts = () => {
+    void ctx.checkpointer?.close();
     ctx.idleTrim?.close();
     ctx.crons.close();
     ctx.analytics.abort();
@@ -615,6 +625,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ctx.crons.close();
     ctx.runtime.close();
     ctx.compressor.close();
+    await ctx.checkpointer?.close();
     // Litestream checkpoints while it replicates; otherwise the WAL is
     // folded in now, so a copied file is whole without its -wal.
     if (!ctx.replication?.enabled) {

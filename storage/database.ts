@@ -27,6 +27,16 @@ export interface HeldWrites {
   drop(): void;
 }
 
+/** What a connection tells its checkpointer (see `Database.attachCheckpointer`). */
+export interface CheckpointListener {
+  /** The connection committed at `at` (ms). */
+  committed(at: number): void;
+  /** Checkpoints are not the node's for now (Litestream runs): stop the thread. */
+  stand(): void;
+  /** The connection was reopened on another file: a running thread follows it. */
+  reopened(): void;
+}
+
 /**
  * The one SQLite file. Every store in `storage/` goes through this class, so
  * pragmas, statement caching and transactions live in one place.
@@ -39,6 +49,9 @@ export class Database {
   #replicated = false;
   #readOnly = false;
   #held: HeldWrites[] = [];
+  #litestreamRuns = false;
+  #checkpointsElsewhere = false;
+  #checkpointer: CheckpointListener | undefined;
   /** Checkpoints this connection ran, by mode (what the replication tests look at). */
   readonly checkpoints: Record<CheckpointMode, number> = {
     PASSIVE: 0,
@@ -72,7 +85,7 @@ export class Database {
     this.#guard(sql);
     try {
       const rows = this.#prepare(sql).all(...params) as T[];
-      if (this.onWrite && this.#depth === 0 && WRITE_SQL.test(sql)) this.onWrite(Date.now());
+      if (this.#depth === 0 && this.#listened() && WRITE_SQL.test(sql)) this.#committed();
       return rows;
     } catch (err) {
       throw this.#translate(err);
@@ -83,7 +96,7 @@ export class Database {
     this.#guard(sql);
     try {
       const row = this.#prepare(sql).get(...params) as T | undefined;
-      if (this.onWrite && this.#depth === 0 && WRITE_SQL.test(sql)) this.onWrite(Date.now());
+      if (this.#depth === 0 && this.#listened() && WRITE_SQL.test(sql)) this.#committed();
       return row;
     } catch (err) {
       throw this.#translate(err);
@@ -94,7 +107,7 @@ export class Database {
     this.#guard(sql);
     try {
       const r = this.#prepare(sql).run(...params);
-      if (this.#depth === 0) this.onWrite?.(Date.now());
+      if (this.#depth === 0) this.#committed();
       return { changes: Number(r.changes), lastId: Number(r.lastInsertRowid) };
     } catch (err) {
       throw this.#translate(err);
@@ -133,10 +146,42 @@ export class Database {
    */
   setReplication(state: { enabled: boolean; running: boolean }): void {
     this.#replicated = state.enabled;
+    this.#litestreamRuns = state.enabled && state.running;
+    if (this.#litestreamRuns) this.#checkpointer?.stand();
     if (!this.#db.isOpen) return;
-    const auto = state.enabled && state.running ? 0 : AUTOCHECKPOINT_PAGES;
-    this.#db.exec(`PRAGMA wal_autocheckpoint = ${auto}`);
+    this.#autocheckpoint();
     this.#db.exec(`PRAGMA journal_size_limit = ${state.enabled ? -1 : WAL_SIZE_LIMIT}`);
+  }
+
+  /**
+   * Hands this connection's commits to a `Checkpointer`, which may take
+   * the checkpoints to a thread of its own (`checkpointElsewhere`).
+   */
+  attachCheckpointer(checkpointer: CheckpointListener): void {
+    this.#checkpointer = checkpointer;
+  }
+
+  /** SQLite's automatic checkpoints off (true) while another thread runs them. */
+  checkpointElsewhere(on: boolean): void {
+    this.#checkpointsElsewhere = on;
+    if (this.#db.isOpen) this.#autocheckpoint();
+  }
+
+  #autocheckpoint(): void {
+    const auto = this.#litestreamRuns || this.#checkpointsElsewhere ? 0 : AUTOCHECKPOINT_PAGES;
+    this.#db.exec(`PRAGMA wal_autocheckpoint = ${auto}`);
+  }
+
+  #listened(): boolean {
+    return this.onWrite !== undefined || this.#checkpointer !== undefined;
+  }
+
+  #committed(): void {
+    if (!this.#listened()) return;
+    const at = Date.now();
+    this.onWrite?.(at);
+    // While Litestream replicates, checkpoints are its own.
+    if (!this.#litestreamRuns) this.#checkpointer?.committed(at);
   }
 
   /** Whether replication is on (blocking checkpoints are refused). */
@@ -246,7 +291,7 @@ export class Database {
       const result = fn();
       this.#flushHeld();
       this.#control("COMMIT");
-      this.onWrite?.(Date.now());
+      this.#committed();
       return result;
     } catch (err) {
       this.#dropHeld();
@@ -301,6 +346,8 @@ export class Database {
     if (this.#db.isOpen) this.#db.close();
     this.#readOnly = false;
     this.#replicated = false;
+    this.#litestreamRuns = false;
+    this.#checkpointer?.reopened();
     try {
       this.#db = open();
     } catch (err) {

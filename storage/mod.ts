@@ -26,6 +26,7 @@ import { TokenStore } from "./tokens.ts";
 
 export { type CheckpointMode, Database } from "./database.ts";
 export { openDatabase, type OpenOptions, replaceDatabaseFile } from "./open_database.ts";
+export { Checkpointer, type CheckpointerOptions } from "./checkpointer.ts";
 export { LATEST_MIGRATION, migrate, schemaVersion } from "./migrations.ts";
 export * from "./analytics.ts";
 export * from "./apps.ts";

@@ -28,7 +28,12 @@ export function system(c: RouteContext): Answer<Api.System> {
       heap_used_bytes: mem.heapUsed,
       idle_trims: c.server.idleTrim?.trims ?? null,
     },
-    database: { size_bytes: storage.sizeBytes() },
+    database: {
+      size_bytes: storage.sizeBytes(),
+      checkpoint_thread: c.server.checkpointer
+        ? { active: c.server.checkpointer.active, runs: c.server.checkpointer.runs }
+        : null,
+    },
     apps: storage.apps.list().length,
     cache: {
       files: sites.bodies.count,
