@@ -6,7 +6,7 @@
  * write anything to its own connection.
  * @module
  */
-import type { CallResult } from "./bridge.ts";
+import { type CallResult, resultJson } from "./bridge.ts";
 import { problem } from "./problem.ts";
 import {
   CHUNK_BYTES,
@@ -669,7 +669,7 @@ export class AppChannel implements Peer {
     }
     this.events.call(m?.op, m?.args, body ?? new Uint8Array()).then((r) => {
       if (this.#closed) return;
-      this.out.frame(id, FRAME.RESULT, JSON.stringify({ value: r.value, error: r.error }), r.body);
+      this.out.frame(id, FRAME.RESULT, resultJson(r), r.body);
     });
   }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import type { AppChannel } from "./app_channel.ts";
-import type { CallResult } from "./bridge.ts";
+import { type CallResult, resultJson } from "./bridge.ts";
 import type { EgressProxy } from "./egress_proxy.ts";
 import type { HostSocket, Peer } from "./host_socket.ts";
 import { type ProcWatch, setDataLimit } from "./proc_watch.ts";
@@ -383,7 +383,7 @@ export class AppHost {
             this.#control?.frame(
               id,
               FRAME.SRESULT,
-              JSON.stringify({ value: r.value, error: r.error }),
+              resultJson(r),
             );
           });
         } else if (type === FRAME.TICKET) {

@@ -5,8 +5,16 @@ import type { AfterWrite, Write } from "./write_queue.ts";
 
 export interface CallResult {
   value?: unknown;
+  /** The value as JSON text already (a stored document), sent on as it is. */
+  json?: string;
   error?: CallError;
   body?: Uint8Array;
+}
+
+/** A call's answer as the Worker reads it: `{value}` or `{error}` as JSON. */
+export function resultJson(r: CallResult): string {
+  if (r.json !== undefined) return `{"value":${r.json}}`;
+  return JSON.stringify({ value: r.value, error: r.error });
 }
 
 type Args = unknown[];
@@ -70,7 +78,9 @@ const OPS: Record<Exclude<OpName, `denokv.${string}`>, Op> = {
   "docs.insert": {
     write: true,
     onlyGrows: true,
-    run: (s, id, a) => value(s.docs.insert(id, str(a[0], "collection"), obj(a[1], "doc"))),
+    run: (s, id, a) => ({
+      json: s.docs.insertJson(id, str(a[0], "collection"), obj(a[1], "doc")),
+    }),
   },
   "docs.get": {
     write: false,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Storage } from "../storage/mod.ts";
-import { type CallResult, handleCall } from "./bridge.ts";
+import { type CallResult, handleCall, resultJson } from "./bridge.ts";
 import { WriteQueue } from "./write_queue.ts";
 
 const te = new TextEncoder();
@@ -26,9 +26,10 @@ function setup() {
   return { storage, writes, logs, a, b, callA: call(a), callB: call(b) };
 }
 
+/** The value, as the Worker reads it off the wire. */
 const ok = (r: CallResult) => {
   assert.equal(r.error, undefined, JSON.stringify(r.error));
-  return r.value;
+  return JSON.parse(resultJson(r)).value;
 };
 const code = (r: CallResult) => r.error?.code;
 
@@ -378,6 +379,20 @@ Deno.test("a batch of inserts within the quota reads each app's usage once; othe
     assert.equal(reads() - before - 3, ids.length);
     assert.equal(writes.retried, retried, "nothing was run carefully");
     assert.equal(storage.docs.count(a, "c"), 14);
+  } finally {
+    storage.close();
+  }
+});
+
+Deno.test("an inserted document goes back as its stored JSON text, read as the stored document", async () => {
+  const { storage, callA, a } = setup();
+  try {
+    const r = await callA("docs.insert", ["notes", { text: "ünïcode ✓", n: 1, skip: undefined }]);
+    assert.equal(r.value, undefined);
+    assert.equal(typeof r.json, "string");
+    const doc = ok(r);
+    assert.deepEqual(doc, { text: "ünïcode ✓", n: 1, id: doc.id });
+    assert.deepEqual(storage.docs.get(a, "notes", doc.id), doc);
   } finally {
     storage.close();
   }

@@ -64,6 +64,11 @@ export class DocStore {
 
   /** Stores `doc`, keeping a string `doc.id` or generating one; an existing id is a CONFLICT. */
   insert(appId: number, collection: string, doc: Doc): StoredDoc {
+    return JSON.parse(this.insertJson(appId, collection, doc));
+  }
+
+  /** `insert`, answering with the stored document as its JSON text (what an app's call sends on). */
+  insertJson(appId: number, collection: string, doc: Doc): string {
     checkAppId(appId);
     checkCollection(collection);
     if (!isPlainObject(doc)) throw invalid("doc", "doc must be an object");
@@ -72,7 +77,7 @@ export class DocStore {
     return this.#db.transaction(() => this.#insert(appId, collection, doc));
   }
 
-  #insert(appId: number, collection: string, doc: Doc): StoredDoc {
+  #insert(appId: number, collection: string, doc: Doc): string {
     const generated = doc.id === undefined;
     const now = this.#now();
     // A generated id that is taken (its 48 random bits drawn twice in one
@@ -95,7 +100,7 @@ export class DocStore {
       if (changes === 1) {
         // As octet_length() counts them: a collection name is ASCII.
         this.#usage.addDocs(appId, collection.length + utf8Length(id) + utf8Length(text));
-        return JSON.parse(text);
+        return text;
       }
       if (!generated || attempt >= 3) {
         throw new StorageError("CONFLICT", "a document has this id", "id");
