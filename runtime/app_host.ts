@@ -184,9 +184,12 @@ export class AppHost {
       "--no-npm",
       "--no-remote",
       "--unstable-worker-options",
-      // A 1 MiB young generation: under load the default one grows to tens
-      // of MiB per isolate and stays.
-      `--v8-flags=--max-old-space-size=${opts.memoryMb},--max-semi-space-size=1`,
+      // Semi-spaces of at most 4 MiB: under load the default ones grow to
+      // tens of MiB per isolate and stay. 1 MiB cost an app's Worker a
+      // scavenge every few hundred requests (GC was 20 % of its time under
+      // docs.insert load); 4 MiB gave it 3-4 µs less a request, and 50 apps
+      // hit once a second took 889 MB against 883.
+      `--v8-flags=--max-old-space-size=${opts.memoryMb},--max-semi-space-size=4`,
       `--allow-net=${[...paths.map((p) => `unix:${p}`), "fazt-egress.invalid"].join(",")}`,
       `--allow-read=${paths.join(",")}`,
       `--allow-write=${paths.join(",")}`,
