@@ -264,7 +264,12 @@ browserTest(
           await page.getByRole("alert").filter({ hasText: "not valid JSON" }).waitFor();
           await check(page, "doc editor with an error");
           // On a phone the panel is a sheet over the list: closed first (editor, then panel).
+          // The second Escape waits for the first to close the editor: on a loaded
+          // machine it came before, and the panel stayed open (CI, 2026-11-30).
           await page.keyboard.press("Escape");
+          await page.getByRole("textbox", { name: /Document \(JSON/ }).waitFor({
+            state: "detached",
+          });
           await page.keyboard.press("Escape");
           await page.getByRole("complementary").waitFor({ state: "detached" });
           await page.getByRole("checkbox", { name: "Select o1", exact: true }).check();
