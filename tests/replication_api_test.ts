@@ -178,10 +178,25 @@ Deno.test({
         "the node issued no blocking checkpoint",
       );
       const since = Date.now();
-      await waitFor(async () => {
+      const caughtUp = await waitFor(async () => {
         const s = await status(node);
-        return (s.replicated_through ?? 0) > since && s.lag_ms === 0;
-      }, "the replica caught up");
+        return (s.replicated_through ?? 0) > since && s.lag_ms === 0 &&
+          s.local_position === s.replica_position && s;
+      }, "the replica caught up, at Litestream's own position");
+      assert.match(caughtUp.local_position ?? "", /^[0-9a-f]+\/[0-9a-f]{8}:\d+$/);
+      assert.equal(caughtUp.replica_position, caughtUp.local_position);
+      // /api/system shows the same status (looked at until no sync falls between the two reads).
+      await waitFor(async () => {
+        const [system, own] = await Promise.all([
+          node.fetch("/api/system").then((r) => r.json()),
+          status(node),
+        ]);
+        return JSON.stringify(system.data.replication) === JSON.stringify(own);
+      }, "/api/system's replication to match /api/replication");
+      assert.ok(
+        (await (await node.fetch("/api/system")).json()).data.replication.enabled,
+        "a primary's /api/system reports its replication",
+      );
       assert.ok(!node.logs.some((l) => /database is locked/.test(l)), node.logs.join("\n"));
       assert.ok(!node.logs.some((l) => l.includes(secret)), "no credential in the log");
 
