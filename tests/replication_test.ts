@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { Storage } from "../storage/mod.ts";
 import type { Api } from "../server/mod.ts";
 import { checkDatabaseFile } from "../storage/mod.ts";
-import { assertOk, CliSandbox, FLAGS, httpGet, ROOT, ServerProcess } from "./cli_runner.ts";
+import { assertOk, CliSandbox, httpGet, ServerProcess } from "./cli_runner.ts";
 import { deadline, waitFor } from "./deadline.ts";
 import { makeZip } from "./helpers.ts";
 import { freePort } from "./ports.ts";
@@ -143,26 +143,6 @@ async function startOn(sandbox: CliSandbox, db: string): Promise<ServerProcess> 
   sandbox.servers.push(server);
   await server.ready();
   return server;
-}
-
-/** `fazt <args>` with `stdin` written to its standard input (a secret). */
-async function cliWithStdin(sandbox: CliSandbox, args: string[], stdin: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...FLAGS, "main.ts", ...args],
-    cwd: ROOT,
-    env: sandbox.env(),
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(stdin + "\n"));
-  await w.close();
-  const out = await child.output();
-  const td = new TextDecoder();
-  return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
 }
 
 /** The restored node serves every acknowledged deploy, and the app answers. */
@@ -361,7 +341,7 @@ Deno.test({
         assert.doesNotMatch(n.server.err, /database is locked/);
 
         const restored = `${sandbox.dir}/restored/data.db`;
-        const r = await cliWithStdin(sandbox, [
+        const r = await sandbox.cliWithStdin([
           "restore",
           "--from",
           replica,
@@ -404,7 +384,7 @@ Deno.test({
         const secret = `sk-${crypto.randomUUID()}`;
         const replica =
           `s3://fazt-bucket/nodes/one?endpoint=${moto.endpoint}&region=us-east-1&force-path-style=true`;
-        const enable = await cliWithStdin(sandbox, [
+        const enable = await sandbox.cliWithStdin([
           "replicate",
           "enable",
           "--db",
@@ -449,7 +429,7 @@ Deno.test({
         assert.ok(!n.server.err.includes(secret) && !n.server.err.includes(keyId));
 
         const restored = `${sandbox.dir}/restored/data.db`;
-        const r = await cliWithStdin(sandbox, [
+        const r = await sandbox.cliWithStdin([
           "restore",
           "--from",
           replica,
