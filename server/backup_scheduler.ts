@@ -7,6 +7,8 @@
  * next is due is not doubled. A snapshot is a read transaction on its own
  * connection in a Worker (`snapshotDatabase`): the node's writers and the
  * serving thread carry on meanwhile, and no checkpoint is ever forced.
+ * Every snapshot, handed out or kept, has replication off and no replica
+ * credentials in it (`forgetReplica`): a backup file is no key to the replica.
  * @module
  */
 import { formatDuration, parseDuration } from "../lib/duration.ts";

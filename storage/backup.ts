@@ -135,10 +135,45 @@ export function checkDatabaseFile(path: string, opts: { quick?: boolean } = {}):
   return { schema: result.schema, bytes: Deno.statSync(path).size };
 }
 
-/** The snapshot: copy, then check, in the Worker, on connections of its own. */
+/**
+ * Turns replication off in a copy of the database and takes the replica's
+ * credentials out of it, leaving no trace of them in the file: a backup or
+ * restored copy must neither carry them nor write to the replica its
+ * original writes to. The settings table is written again from scratch with
+ * `secure_delete` on, so SQLite zeroes the old rows and the free space of its
+ * pages (where earlier values of a credential linger) instead of leaving
+ * them in the file. Absent rows read as the defaults: `replica_url` `none`,
+ * no credentials. A file without a settings table is left alone (the check
+ * refuses it). With nothing from outside its parameters: it also runs
+ * stringified inside the snapshot Worker.
+ */
+export function forgetReplica(db: DatabaseSync): void {
+  const hasSettings = db.prepare(
+    "SELECT 1 AS x FROM sqlite_schema WHERE type = 'table' AND name = 'settings'",
+  ).get();
+  if (!hasSettings) return;
+  db.exec("PRAGMA secure_delete = ON");
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const kept = db.prepare(
+      "SELECT key, value FROM settings WHERE key NOT IN " +
+        "('replica_url', 'replica_secret', 'replica_access_key_id')",
+    ).all();
+    db.exec("DELETE FROM settings");
+    const insert = db.prepare("INSERT INTO settings (key, value) VALUES (?, ?)");
+    for (const row of kept) insert.run(row.key as string, row.value as string);
+    db.exec("COMMIT");
+  } catch (err) {
+    db.exec("ROLLBACK");
+    throw err;
+  }
+}
+
+/** The snapshot: copy, forget the replica, then check, in the Worker, on connections of its own. */
 function snapshotMain(
   sqlite: typeof import("node:sqlite"),
   check: typeof checkFile,
+  forget: typeof forgetReplica,
   latest: number,
 ) {
   const scope = self as unknown as {
@@ -158,6 +193,8 @@ function snapshotMain(
       const copy = new sqlite.DatabaseSync(dest);
       try {
         copy.exec("PRAGMA journal_mode = DELETE");
+        // A backup never carries the replica's credentials (docs/scale.md).
+        forget(copy);
       } finally {
         copy.close();
       }
@@ -169,14 +206,15 @@ function snapshotMain(
 }
 
 const SNAPSHOT_WORKER = `import * as sqlite from "node:sqlite";\n` +
-  `(${snapshotMain})(sqlite, ${checkFile}, ${LATEST_MIGRATION});`;
+  `(${snapshotMain})(sqlite, ${checkFile}, ${forgetReplica}, ${LATEST_MIGRATION});`;
 
 let workerUrl: string | undefined;
 
 /**
  * Writes a consistent copy of the database at `source` to `dest` (which
- * must not exist) while other connections read and write it, and checks the
- * copy with `PRAGMA integrity_check`. `dest` is created with mode 0600
+ * must not exist) while other connections read and write it, with
+ * replication off and no replica credentials in it (`forgetReplica`), and
+ * checks the copy with `PRAGMA integrity_check`. `dest` is created with mode 0600
  * before a byte is written. On failure or abort nothing is left at `dest`;
  * the error is a `BackupError` whose message is safe to show (SQLite's own
  * words, which can name files, go to `detail` for the log).

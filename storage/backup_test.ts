@@ -6,9 +6,11 @@ import {
   backupFileName,
   backupTime,
   checkDatabaseFile,
+  detachReplica,
   LATEST_MIGRATION,
   listBackups,
   pruneBackups,
+  readStoredSettings,
   restoreDatabase,
   snapshotDatabase,
   Storage,
@@ -148,6 +150,64 @@ Deno.test("snapshot: a consistent, checked copy while another process writes", a
     writer.kill("SIGKILL");
     await writer.status;
     await reading;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Whether the bytes of `text` occur anywhere in the file at `path`. */
+function fileHolds(path: string, text: string): boolean {
+  const hay = Deno.readFileSync(path);
+  const needle = new TextEncoder().encode(text);
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+Deno.test("snapshot and detached copy: no replica credentials, not even earlier ones", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fazt-backup-creds-" });
+  try {
+    const path = `${dir}/data.db`;
+    const s = Storage.open(path);
+    const credentials: string[] = [];
+    // Credentials changed several times, each of another length, other settings in between.
+    for (let i = 0; i < 4; i++) {
+      const secret = `sk-${i}-${crypto.randomUUID()}`.repeat(i + 1);
+      const keyId = `AKID${i}${crypto.randomUUID().replaceAll("-", "")}`.slice(0, 12 + i);
+      credentials.push(secret, keyId);
+      s.settings.set("replica_url", `file://${dir}/replica-${i}`);
+      s.settings.set("replica_secret", secret);
+      s.settings.set("replica_access_key_id", keyId);
+      s.settings.set("backup_keep", 3 + i);
+    }
+    s.settings.set("replica_key_path", "/keys/id");
+    s.tokens.create("owner", "admin");
+    s.close();
+
+    const info = await snapshotDatabase(path, `${dir}/snap.db`);
+    assert.equal(info.bytes, Deno.statSync(`${dir}/snap.db`).size);
+    assert.deepEqual(credentials.filter((c) => fileHolds(`${dir}/snap.db`, c)), []);
+    const snap = Storage.open(`${dir}/snap.db`);
+    try {
+      const settings = snap.settings.load();
+      assert.equal(settings.replica_url, "none", "replication is off in the copy");
+      assert.equal(settings.replica_secret, "");
+      assert.equal(settings.replica_access_key_id, "");
+      assert.equal(settings.backup_keep, 6, "every other setting is kept");
+      assert.equal(settings.replica_key_path, "/keys/id", "a key's path is no credential");
+      assert.deepEqual(snap.tokens.list().map((t) => t.name), ["owner"]);
+    } finally {
+      snap.close();
+    }
+    assert.equal(checkDatabaseFile(`${dir}/snap.db`).schema, LATEST_MIGRATION);
+
+    // A restore's copy is detached the same way.
+    Deno.copyFileSync(path, `${dir}/copy.db`);
+    detachReplica(`${dir}/copy.db`);
+    assert.deepEqual(credentials.filter((c) => fileHolds(`${dir}/copy.db`, c)), []);
+    assert.equal(readStoredSettings(`${dir}/copy.db`).replica_url, "none");
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -4,9 +4,13 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { BackupError, checkDatabaseFile, compactTime, type DatabaseFileInfo } from "./backup.ts";
-import { Database } from "./database.ts";
-import { SettingsStore } from "./settings.ts";
+import {
+  BackupError,
+  checkDatabaseFile,
+  compactTime,
+  type DatabaseFileInfo,
+  forgetReplica,
+} from "./backup.ts";
 
 export interface RestoreResult extends DatabaseFileInfo {
   /** Where the database that was replaced is kept (absent when there was none). */
@@ -174,20 +178,14 @@ export function assertNotInUse(path: string): void {
 
 /**
  * Turns replication off in the database file at `path` and forgets the
- * replica's credentials: a restored copy must not start writing to the
- * replica its original writes to. (Read without migrating: it is checked
- * and migrated when it is put in place and opened.)
+ * replica's credentials (`forgetReplica`): a restored copy must not start
+ * writing to the replica its original writes to. (Read without migrating:
+ * it is checked and migrated when it is put in place and opened.)
  */
 export function detachReplica(path: string): void {
   const raw = new DatabaseSync(path, { timeout: 5000 });
   try {
-    const settings = new SettingsStore(new Database(path, raw));
-    for (
-      const [key, value] of [["replica_url", "none"], ["replica_secret", ""], [
-        "replica_access_key_id",
-        "",
-      ]]
-    ) settings.set(key, value);
+    forgetReplica(raw);
   } finally {
     raw.close();
   }

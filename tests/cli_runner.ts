@@ -108,6 +108,25 @@ export class CliSandbox {
     return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
   }
 
+  /** `fazt <args>` with `stdin` (a secret, say) written to its standard input. */
+  async cliWithStdin(args: string[], stdin: string): Promise<Run> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...FLAGS, "main.ts", ...args],
+      cwd: ROOT,
+      env: this.env(),
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin + "\n"));
+    await w.close();
+    const out = await child.output();
+    return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
+  }
+
   /**
    * `fazt server start` (the `fazt` task's flags) on a free loopback port;
    * resolves once it is listening (with `firstRun`, once the first-run block

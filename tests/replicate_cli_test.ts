@@ -1,11 +1,15 @@
 /**
  * `fazt replicate`, `fazt restore` and `fazt standby` refusals, as the real
- * CLI process gives them; and `replicate` on a database before its node's
- * first start.
+ * CLI process gives them; `replicate` on a database before its node's
+ * first start, and through a running node's API.
  */
 import assert from "node:assert/strict";
+import type { Api } from "../server/mod.ts";
 import { Storage } from "../storage/mod.ts";
 import { assertOk, assertRefused, CliSandbox, parseJson } from "./cli_runner.ts";
+import { waitFor } from "./deadline.ts";
+import { startTestNode } from "./helpers.ts";
+import { freePort } from "./ports.ts";
 import { testLitestream } from "./replication_helpers.ts";
 
 const LITESTREAM = testLitestream();
@@ -170,3 +174,96 @@ Deno.test("every replicate, restore and standby refusal", () =>
     );
     assert.equal(running.node_running, true);
   }));
+
+Deno.test({
+  name:
+    "replicate enable|status|disable through a running node's API: state, position, lag, the warning, --json",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withSandbox(async (sb) => {
+      const node = await startTestNode({ settings: { litestream_path: LITESTREAM } });
+      const remote = ["--url", node.base, "--token", node.tokens.admin];
+      const replication = async () =>
+        (await (await node.fetch("/api/replication")).json()).data as Api.ReplicationStatus;
+      try {
+        const replica = `file://${sb.dir}/replica`;
+        const on = assertOk(
+          await sb.cli([
+            "replicate",
+            "enable",
+            "--to",
+            replica,
+            "--sync-interval",
+            "500ms",
+            ...remote,
+          ]),
+        );
+        assert.match(on.stdout, new RegExp(`^replication to ${replica} is on \\(state: \\w+\\)`));
+        assert.equal(node.storage.settings.load().replica_url, replica, "stored by the node");
+        await waitFor(async () => {
+          const s = await replication();
+          return s.state === "replicating" && s.local_position !== null &&
+            s.replica_position !== null;
+        }, "replicating with both positions known");
+
+        const status = assertOk(await sb.cli(["replicate", "status", ...remote])).stdout;
+        assert.match(
+          status,
+          new RegExp(`^replication: replicating, to ${replica} \\(ships new writes every 500ms\\)`),
+        );
+        assert.match(status, /^litestream: +v0\.3\.13 pid \d+$/m);
+        assert.match(
+          status,
+          /^position: +local [0-9a-f]+\/[0-9a-f]{8}:\d+, replica [0-9a-f]+\/[0-9a-f]{8}:\d+$/m,
+        );
+        assert.match(status, /^lag: +\d+\.\d s \(warning past 60 s\)$/m);
+        assert.doesNotMatch(status, /^warning:/m);
+
+        const json = parseJson<Api.ReplicationStatus>(
+          await sb.cli(["replicate", "status", "--json", ...remote]),
+        );
+        assert.equal(json.state, "replicating");
+        assert.equal(json.url, replica);
+        assert.equal(json.sync_interval, "500ms");
+        assert.match(json.replica_position ?? "", /^[0-9a-f]+\/[0-9a-f]{8}:\d+$/);
+
+        // A replica nobody answers for: failing, and the status says so.
+        const secret = `pw-${crypto.randomUUID()}`;
+        const unreachable = `sftp://fazt@127.0.0.1:${freePort()}/replica`;
+        const failing = await sb.cliWithStdin([
+          "replicate",
+          "enable",
+          "--to",
+          unreachable,
+          "--secret-stdin",
+          ...remote,
+        ], secret);
+        assert.equal(failing.code, 0, failing.stderr);
+        await waitFor(async () => (await replication()).state === "failing", "the replica failing");
+        const bad = assertOk(await sb.cli(["replicate", "status", ...remote])).stdout;
+        assert.match(bad, new RegExp(`^replication: failing, to ${unreachable} `));
+        assert.match(bad, /^last error: +.+ UTC: .+$/m);
+        assert.match(bad, /^warning: The replica cannot be written: .+$/m);
+        const badJson = await sb.cli(["replicate", "status", "--json", ...remote]);
+        assert.equal(parseJson<Api.ReplicationStatus>(badJson).state, "failing");
+        for (const out of [failing.stdout, bad, badJson.stdout]) {
+          assert.ok(!out.includes(secret), "no credential in what the CLI prints");
+        }
+
+        const off = parseJson<Api.ReplicationStatus>(
+          await sb.cli(["replicate", "disable", "--json", ...remote]),
+        );
+        assert.equal(off.state, "off");
+        assert.equal(off.credentials.secret, false);
+        assert.equal(
+          assertOk(await sb.cli(["replicate", "status", ...remote])).stdout,
+          "replication: off\n",
+        );
+        assert.equal(node.storage.settings.load().replica_url, "none");
+        assert.equal(node.storage.settings.load().replica_secret, "");
+      } finally {
+        await node.close();
+      }
+    }),
+});

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { Api } from "../server/mod.ts";
 import { startServer } from "../server/mod.ts";
+import { checkDatabaseFile, LATEST_MIGRATION, Storage } from "../storage/mod.ts";
 import { waitFor } from "./deadline.ts";
 import { deployFiles, makeZip, startTestNode, type TestNode } from "./helpers.ts";
 import { hostFetch } from "./http_client.ts";
@@ -177,10 +178,25 @@ Deno.test({
         "the node issued no blocking checkpoint",
       );
       const since = Date.now();
-      await waitFor(async () => {
+      const caughtUp = await waitFor(async () => {
         const s = await status(node);
-        return (s.replicated_through ?? 0) > since && s.lag_ms === 0;
-      }, "the replica caught up");
+        return (s.replicated_through ?? 0) > since && s.lag_ms === 0 &&
+          s.local_position === s.replica_position && s;
+      }, "the replica caught up, at Litestream's own position");
+      assert.match(caughtUp.local_position ?? "", /^[0-9a-f]+\/[0-9a-f]{8}:\d+$/);
+      assert.equal(caughtUp.replica_position, caughtUp.local_position);
+      // /api/system shows the same status (looked at until no sync falls between the two reads).
+      await waitFor(async () => {
+        const [system, own] = await Promise.all([
+          node.fetch("/api/system").then((r) => r.json()),
+          status(node),
+        ]);
+        return JSON.stringify(system.data.replication) === JSON.stringify(own);
+      }, "/api/system's replication to match /api/replication");
+      assert.ok(
+        (await (await node.fetch("/api/system")).json()).data.replication.enabled,
+        "a primary's /api/system reports its replication",
+      );
       assert.ok(!node.logs.some((l) => /database is locked/.test(l)), node.logs.join("\n"));
       assert.ok(!node.logs.some((l) => l.includes(secret)), "no credential in the log");
 
@@ -202,6 +218,84 @@ Deno.test({
       assert.equal(limit, 64 * 1024 * 1024, "a WAL that grew is cut back after a checkpoint");
       node.storage.analytics.salt(day + 2 * 86_400_000, () => "c");
       assert.equal(node.storage.db.checkpoints.TRUNCATE, 1, "without replication the erasure runs");
+    } finally {
+      await node.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Whether the bytes of `text` occur anywhere in `bytes`. */
+function holds(bytes: Uint8Array, text: string): boolean {
+  const needle = new TextEncoder().encode(text);
+  outer: for (let i = 0; i + needle.length <= bytes.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** A backup file: intact, the node's apps in it, replication off, no credential anywhere in it. */
+function assertCleanBackup(path: string, credentials: string[], what: string): void {
+  const bytes = Deno.readFileSync(path);
+  assert.ok(bytes.length > 0, what);
+  for (const c of credentials) assert.ok(!holds(bytes, c), `${what} carries no credential`);
+  assert.equal(checkDatabaseFile(path).schema, LATEST_MIGRATION, `${what}: integrity ok`);
+  const copy = Storage.open(path);
+  try {
+    assert.ok(copy.apps.get("blog"), `${what} holds the node's site`);
+    assert.ok(copy.apps.get("writer"), `${what} holds the node's app`);
+    const settings = copy.settings.load();
+    assert.equal(settings.replica_url, "none", `${what}: replication off`);
+    assert.equal(settings.replica_secret, "");
+    assert.equal(settings.replica_access_key_id, "");
+    assert.equal(settings.replica_sync_interval, "500ms", `${what}: other settings kept`);
+  } finally {
+    copy.close();
+  }
+}
+
+Deno.test({
+  name:
+    "a backup (downloaded or scheduled) of a replicating node carries no replica credentials, and is whole",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "fazt-repl-backup-" });
+    const node = await startTestNode({ settings: { litestream_path: LITESTREAM } });
+    try {
+      await deployFiles(node, "blog", { "index.html": "<h1>blog</h1>" });
+      await deployFiles(node, "writer", WRITER_APP);
+      const secret = `s-${crypto.randomUUID()}`;
+      const keyId = `AKID${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+      const on = await put(node, {
+        url: `file://${dir}/replica`,
+        secret,
+        access_key_id: keyId,
+        sync_interval: "500ms",
+      });
+      assert.equal(on.status, 200, JSON.stringify(on.body));
+      await waitFor(async () => (await status(node)).state === "replicating", "replicating");
+
+      const res = await node.fetch("/api/backup");
+      assert.equal(res.status, 200);
+      const downloaded = `${dir}/downloaded.db`;
+      await Deno.writeFile(downloaded, new Uint8Array(await res.arrayBuffer()));
+      assertCleanBackup(downloaded, [secret, keyId], "GET /api/backup");
+
+      const run = await node.server.context.backups!.runScheduled();
+      assert.ok(run.ok && run.file, JSON.stringify(run));
+      assertCleanBackup(
+        `${node.server.context.backups!.dir}/${run.file}`,
+        [secret, keyId],
+        "a scheduled backup",
+      );
+
+      // Only the copies: the node itself keeps replicating with its credentials.
+      const live = node.storage.settings.load();
+      assert.equal(live.replica_secret, secret);
+      assert.equal(live.replica_access_key_id, keyId);
+      assert.equal((await status(node)).enabled, true);
     } finally {
       await node.close();
       await Deno.remove(dir, { recursive: true });

@@ -44,6 +44,8 @@ Deno.test({
         replica_url: replica,
         replica_sync_interval: "500ms",
         litestream_path: LITESTREAM,
+        // The standby reads it from its copy of the primary's database.
+        standby_interval: "2s",
       },
     });
     let primaryOpen = true;
@@ -62,6 +64,7 @@ Deno.test({
       assert.equal((await refused.json()).error.code, "NOT_STANDBY");
       await replicated(primary);
 
+      // No --interval: the standby_interval setting says how often.
       const standby = new ServerProcess(
         sandbox.command([
           "standby",
@@ -69,8 +72,6 @@ Deno.test({
           replica,
           "--db",
           `${sandbox.dir}/standby/data.db`,
-          "--interval",
-          "1s",
           "--to",
           `file://${sandbox.dir}/replica-two`,
           "--port",
@@ -120,7 +121,33 @@ Deno.test({
       assert.equal(system.replication, null);
       assert.equal(system.standby!.from, replica);
       assert.equal(system.standby!.state, "following");
+      assert.equal(system.standby!.interval, "2s", "the standby_interval setting");
       assert.ok(system.standby!.refreshes >= 1);
+
+      // --interval, for one run, wins over the setting.
+      const flagged = new ServerProcess(
+        sandbox.command([
+          "standby",
+          "--from",
+          replica,
+          "--db",
+          `${sandbox.dir}/standby-two/data.db`,
+          "--interval",
+          "45s",
+          "--port",
+          "0",
+          "--host",
+          "127.0.0.1",
+          "--litestream",
+          LITESTREAM,
+        ]).spawn(),
+      );
+      sandbox.servers.push(flagged);
+      await flagged.ready();
+      const flaggedSystem = (await api(flagged.base, token, "GET", "/api/system")).body
+        .data as Api.System;
+      assert.equal(flaggedSystem.standby!.interval, "45s");
+      await flagged.stop();
       const blogs = await api(standby.base, token, "GET", "/api/apps/blog");
       assert.equal(blogs.status, 200);
       assert.equal(blogs.body.data.live_version, 2);
