@@ -554,6 +554,9 @@ export const MIGRATIONS: readonly string[] = [
        - octet_length(old.payload) - octet_length(old.undelivered)
        WHERE app_id = old.app_id;
    END;`,
+  // 19: the retries of a job a version registered in code (`Deno.cron`'s
+  // `backoffSchedule`, a JSON list of waits in ms); NULL: none.
+  `ALTER TABLE app_code_crons ADD COLUMN backoff TEXT;`,
 ];
 
 /** The schema version a fully migrated database has. */

@@ -371,3 +371,34 @@ Deno.test("the queue-usage migration counts waiting messages, then each one in a
     await cleanup();
   }
 });
+
+Deno.test("the cron-backoff migration keeps the jobs registered in code, with no retries", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const number = MIGRATIONS.findIndex((sql) =>
+      sql.includes("app_code_crons ADD COLUMN backoff")
+    ) +
+      1;
+    assert.ok(number > 0);
+    const old = openDatabase(path, { migrateTo: number - 1 });
+    old.run(
+      "INSERT INTO apps (id, name, live_version, created_at, updated_at) VALUES (1, 'c', 1, 0, 0)",
+    );
+    old.run(
+      "INSERT INTO app_code_crons (app_id, version, name, schedule) VALUES (1, 1, 'nightly', '0 3 * * *')",
+    );
+    old.close();
+    const storage = Storage.open(path);
+    try {
+      assert.deepEqual(storage.crons.codeCrons(1, 1), [{ name: "nightly", schedule: "0 3 * * *" }]);
+      storage.crons.setCodeCrons(1, 1, [{ name: "nightly", schedule: "0 3 * * *", backoff: [10] }]);
+      assert.deepEqual(storage.crons.codeCrons(1, 1), [
+        { name: "nightly", schedule: "0 3 * * *", backoff: [10] },
+      ]);
+    } finally {
+      storage.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});
