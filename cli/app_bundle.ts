@@ -21,6 +21,11 @@ export interface ServerBundle {
   lock: BundleLock;
   /** How many source files went in. */
   modules: number;
+  /**
+   * The project's own files that went in (its server code, and what that
+   * reads: JSON, text), relative to the project; packages not included.
+   */
+  files: string[];
 }
 
 /** `_fazt/lock.json`: every package and remote module in the bundle, pinned. */
@@ -156,6 +161,7 @@ export async function bundleServer(folder: string, entry: string): Promise<Serve
     return {
       code,
       modules: sources.length,
+      files: resolver.own,
       lock: {
         bundler: `deno ${Deno.version.deno}`,
         entry,
@@ -200,6 +206,8 @@ class SourceNames {
   readonly npm: BundleLock["npm"] = {};
   readonly jsr: BundleLock["jsr"] = {};
   readonly remote: BundleLock["remote"] = {};
+  /** The project's own files met, relative to it. */
+  readonly own: string[] = [];
   #labels = new Map<string, string>();
   #packageRoots = new Map<string, { name: string; version: string } | null>();
 
@@ -247,7 +255,11 @@ class SourceNames {
   #local(abs: string): string {
     const inProject = abs.startsWith(`${this.project}/`);
     const inModules = abs.includes("/node_modules/");
-    if (inProject && !inModules) return abs.slice(this.project.length + 1);
+    if (inProject && !inModules) {
+      const path = abs.slice(this.project.length + 1);
+      this.own.push(path);
+      return path;
+    }
     const pkg = this.#package(abs);
     if (!pkg) return relative(this.project, abs);
     const id = `${pkg.name}@${pkg.version}`;

@@ -2,10 +2,13 @@
  * What `fazt deploy DIR` uploads for a folder: the manifest's build command
  * run first; the static root's files (`"static": "dist"`, else the folder)
  * less dotfiles, `node_modules`, what `.faztignore` leaves out and, in a
- * project folder, its package files, lockfiles and TypeScript sources; the
- * server code bundled with its dependencies (`api/main.js`, its source map
- * inline, and `_fazt/lock.json`, which requests never reach); the manifest,
- * with `"spa": true` when `--spa` asks for it.
+ * project folder (one with a config file, or a Deno Deploy-style one), its
+ * package files, lockfiles and TypeScript sources, and every file of the
+ * server code's module graph (server code is never public, even beside the
+ * static files with `static_first`); the server code bundled with its
+ * dependencies (`api/main.js`, its source map inline, and `_fazt/lock.json`,
+ * which requests never reach); the manifest, with `"spa": true` when
+ * `--spa` asks for it.
  * @module
  */
 import {
@@ -170,10 +173,30 @@ async function runBuild(command: string, cwd: string) {
   }
 }
 
-/** The rules for the static root: defaults, then the project's `.faztignore`. */
-function ignoreRules(root: string, staticRoot: string, server: string | undefined) {
+/** `path` with `.`, `..` and repeated slashes resolved (no file system access). */
+function normalPath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
+/**
+ * The rules for the static root: defaults, then the project's `.faztignore`.
+ * `deployStyle`: a Deno Deploy-style folder is a project even without a
+ * config file (its `.ts` files are server code).
+ */
+function ignoreRules(
+  root: string,
+  staticRoot: string,
+  server: string | undefined,
+  deployStyle: boolean,
+) {
   const rules = new IgnoreRules();
-  const project = CONFIG_FILES.some((f) => exists(`${root}/${f}`));
+  const project = deployStyle || CONFIG_FILES.some((f) => exists(`${root}/${f}`));
   if (staticRoot === root) {
     // The manifest is added on its own; the server code's folder is replaced by the bundle.
     rules.add(MANIFEST_FILES.map((f) => `/${f}`));
@@ -219,8 +242,11 @@ export async function packageFolder(dir: string, opts: PackageOptions): Promise<
   if (entry && !exists(`${root}/${entry}`)) {
     throw new CliError(`the server entry "${entry}" is not a file`, "SERVER_NOT_FOUND");
   }
-  const listing = await listFolder(staticRoot, ignoreRules(root, staticRoot, entry));
-  const entries: ArchiveEntry[] = [];
+  const listing = await listFolder(
+    staticRoot,
+    ignoreRules(root, staticRoot, entry, deployStyle !== undefined),
+  );
+  let entries: ArchiveEntry[] = [];
   const reserved: string[] = [];
   for (const path of listing.files) {
     // Requests to /api/ and /_fazt/ never reach static files.
@@ -243,6 +269,18 @@ export async function packageFolder(dir: string, opts: PackageOptions): Promise<
       }
     } else {
       const bundle = await bundleServer(root, entry);
+      // What the bundler read is server code: never a static file, whatever its name.
+      const graph = new Set(bundle.files.map((f) => normalPath(`${root}/${f}`)));
+      const server = entries.filter((e) => e.source && graph.has(normalPath(e.source)));
+      if (server.length) {
+        entries = entries.filter((e) => !server.includes(e));
+        const names = server.map((e) => e.path);
+        opts.note(
+          `left out ${server.length} file${server.length === 1 ? "" : "s"} of the server code ` +
+            "from the static files: " +
+            `${names.slice(0, 5).join(", ")}${names.length > 5 ? ", …" : ""}`,
+        );
+      }
       const enc = new TextEncoder();
       entries.push(
         { path: "api/main.js", data: enc.encode(asModule(bundle.code)) },

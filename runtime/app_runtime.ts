@@ -668,7 +668,8 @@ export class AppRuntime {
       try {
         const spec = checkCronSpec((raw ?? {}) as Record<string, unknown>);
         if (!crons.some((c) => c.name === spec.name)) {
-          crons.push({ name: spec.name, schedule: spec.schedule });
+          const { name, schedule, backoff } = spec;
+          crons.push(backoff ? { name, schedule, backoff } : { name, schedule });
         }
       } catch (err) {
         this.#appendLogs(target, [{
@@ -681,7 +682,12 @@ export class AppRuntime {
     const { appId, version } = target;
     const stored = this.storage.crons.codeCrons(appId, version);
     const same = stored.length === crons.length &&
-      stored.every((s) => crons.some((c) => c.name === s.name && c.schedule === s.schedule));
+      stored.every((s) =>
+        crons.some((c) =>
+          c.name === s.name && c.schedule === s.schedule &&
+          String(c.backoff ?? "") === String(s.backoff ?? "")
+        )
+      );
     if (same) return;
     this.writes.run(appId, () => this.storage.crons.setCodeCrons(appId, version, crons)).then(
       () => this.onCodeCrons(appId, version),

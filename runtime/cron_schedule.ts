@@ -12,11 +12,20 @@ export interface CronSpec {
   schedule: string;
   /** An IANA time zone (`Europe/Oslo`); absent: UTC. */
   tz?: string;
+  /**
+   * `Deno.cron`'s `backoffSchedule`: after a failed run, the waits (ms)
+   * before each retry; absent: a failed run waits for the next time.
+   */
+  backoff?: number[];
 }
+
+/** Deno Deploy's bounds on a backoff schedule: at most 5 retries, each within an hour. */
+export const MAX_RETRIES = 5;
+export const MAX_BACKOFF_MS = 3_600_000;
 
 /** Why a schedule was refused; `field` names the part at fault. */
 export class CronSpecError extends Error {
-  constructor(readonly field: "name" | "schedule" | "tz", message: string) {
+  constructor(readonly field: "name" | "schedule" | "tz" | "backoff", message: string) {
     super(message);
   }
 }
@@ -25,9 +34,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Checks one job; returns it tidied (fields separated by single spaces). */
 export function checkCronSpec(
-  spec: { name?: unknown; schedule?: unknown; tz?: unknown },
+  spec: { name?: unknown; schedule?: unknown; tz?: unknown; backoff?: unknown },
 ): CronSpec {
-  const { name, schedule, tz } = spec;
+  const { name, schedule, tz, backoff } = spec;
   if (typeof name !== "string" || !NAME.test(name)) {
     throw new CronSpecError(
       "name",
@@ -51,6 +60,18 @@ export function checkCronSpec(
   }
   const tidy: CronSpec = { name, schedule: fields.join(" ") };
   if (tz !== undefined) tidy.tz = tz as string;
+  if (backoff !== undefined) {
+    if (
+      !Array.isArray(backoff) || backoff.length > MAX_RETRIES ||
+      !backoff.every((ms) => Number.isInteger(ms) && ms >= 0 && ms <= MAX_BACKOFF_MS)
+    ) {
+      throw new CronSpecError(
+        "backoff",
+        `cron "${name}": backoff must be at most ${MAX_RETRIES} waits of 0 to ${MAX_BACKOFF_MS} ms`,
+      );
+    }
+    if (backoff.length) tidy.backoff = [...backoff];
+  }
   try {
     // Parsing and one next run: croner checks the fields and the zone.
     cronOf(tidy).nextRun();
@@ -69,9 +90,26 @@ export function checkCronSpec(
   return tidy;
 }
 
+/** The largest value of each field: seconds (when there are six), minute, hour, day, month, weekday. */
+const FIELD_MAX = [59, 59, 23, 31, 12, 6];
+
+/**
+ * The schedule as croner reads it. A step from a number (`5/10`: from 5,
+ * every 10) is cron as Deno reads it, and what Deno makes of an object
+ * schedule's `{ start, every }`; croner wants the range written out
+ * (`5-59/10`).
+ */
+function cronerPattern(schedule: string): string {
+  const fields = schedule.split(" ");
+  const maxes = FIELD_MAX.slice(FIELD_MAX.length - fields.length);
+  return fields.map((field, i) =>
+    field.split(",").map((part) => part.replace(/^(\d+)\/(\d+)$/, `$1-${maxes[i]}/$2`)).join(",")
+  ).join(" ");
+}
+
 /** A paused croner object for a spec: asked for next runs, never firing itself. */
 function cronOf(spec: CronSpec): Cron {
-  return new Cron(spec.schedule, { paused: true, timezone: spec.tz ?? "UTC" });
+  return new Cron(cronerPattern(spec.schedule), { paused: true, timezone: spec.tz ?? "UTC" });
 }
 
 /** When the job next runs after `after` (ms since the epoch), or undefined if never. */

@@ -28,6 +28,11 @@ Deno.test("bad names, schedules and zones are refused with the field at fault", 
     [{ name: "x", schedule: "61 * * * *" }, "schedule"],
     [{ name: "x", schedule: 5 }, "schedule"],
     [{ name: "x", schedule: "* * * * *", tz: "Mars/Base" }, "tz"],
+    [{ name: "x", schedule: "* * * * *", backoff: [1, 2, 3, 4, 5, 6] }, "backoff"],
+    [{ name: "x", schedule: "* * * * *", backoff: [3_600_001] }, "backoff"],
+    [{ name: "x", schedule: "* * * * *", backoff: [-1] }, "backoff"],
+    [{ name: "x", schedule: "* * * * *", backoff: [1.5] }, "backoff"],
+    [{ name: "x", schedule: "* * * * *", backoff: "1000" }, "backoff"],
   ];
   for (const [spec, field] of cases) {
     assert.throws(() => checkCronSpec(spec), (err) => {
@@ -36,4 +41,27 @@ Deno.test("bad names, schedules and zones are refused with the field at fault", 
       return true;
     });
   }
+});
+
+Deno.test("a backoff of up to 5 waits of at most an hour is kept; an empty one is none", () => {
+  assert.deepEqual(
+    checkCronSpec({ name: "r", schedule: "* * * * *", backoff: [0, 1000, 3_600_000] }),
+    { name: "r", schedule: "* * * * *", backoff: [0, 1000, 3_600_000] },
+  );
+  assert.deepEqual(checkCronSpec({ name: "r", schedule: "* * * * *", backoff: [] }), {
+    name: "r",
+    schedule: "* * * * *",
+  });
+});
+
+Deno.test("a step from a number (Deno's `{ start, every }`) runs from it to the field's end", () => {
+  const at = Date.UTC(2026, 0, 1, 10, 2, 30);
+  const from10 = checkCronSpec({ name: "s", schedule: "10/20 * * * *" });
+  assert.equal(from10.schedule, "10/20 * * * *", "shown as written");
+  assert.equal(nextRunOf(from10, at), Date.UTC(2026, 0, 1, 10, 10));
+  assert.equal(nextRunOf(from10, Date.UTC(2026, 0, 1, 10, 51)), Date.UTC(2026, 0, 1, 11, 10));
+  const hours = checkCronSpec({ name: "h", schedule: "0 20/2 * * *" });
+  assert.equal(nextRunOf(hours, Date.UTC(2026, 0, 1, 22, 30)), Date.UTC(2026, 0, 2, 20, 0));
+  const seconds = checkCronSpec({ name: "x", schedule: "50/5 * * * * *" });
+  assert.equal(nextRunOf(seconds, at), Date.UTC(2026, 0, 1, 10, 2, 50));
 });

@@ -4,7 +4,10 @@
  * (computed again after each run, from the clock: a run missed while the
  * node was down, or while the previous run of the same job was still going,
  * is not made up). A job never runs twice at once, whatever started it.
- * Each run is recorded (start, duration, outcome, the app's log lines).
+ * A job with a backoff (`Deno.cron`'s `backoffSchedule`) whose run failed
+ * is run again after each of its waits until a run succeeds, as Deno does:
+ * meanwhile its schedule's runs are skipped. Each run, retries too, is
+ * recorded (start, duration, outcome, the app's log lines).
  * The same runner starts stopped apps whose queue has a message due
  * (`QueueWaker`), with the same lifecycle: loaded at start, told of each
  * deploy, not run on a standby.
@@ -42,6 +45,14 @@ interface Job {
   source: "manifest" | "code";
   next: number | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** The retry waiting after a failed run, and when it is due. */
+  retry?: { at: number; timer: ReturnType<typeof setTimeout> };
+}
+
+function stopTimers(job: Job): void {
+  clearTimeout(job.timer);
+  if (job.retry) clearTimeout(job.retry.timer);
+  job.retry = undefined;
 }
 
 interface AppJobs {
@@ -98,7 +109,7 @@ export class CronScheduler {
       ? this.#apps.get(app.id)
       : [...this.#apps.values()].find((a) => a.target.appName === name);
     if (old) {
-      for (const job of old.jobs.values()) clearTimeout(job.timer);
+      for (const job of old.jobs.values()) stopTimers(job);
       this.#apps.delete(old.target.appId);
     }
     this.queues.changed(app?.id ?? old?.target.appId);
@@ -143,18 +154,51 @@ export class CronScheduler {
 
   #due(app: AppJobs, job: Job): void {
     job.timer = undefined;
-    if (this.#apps.get(app.target.appId) !== app || app.jobs.get(job.spec.name) !== job) return;
+    if (!this.#current(app, job)) return;
     const due = job.next ?? Date.now();
     if (Date.now() < due) return this.#arm(app, job, Date.now() - 1);
     // The next run is planned from the due time: never the same instant twice.
     this.#arm(app, job, Math.max(Date.now(), due));
     if (this.#running.has(`${app.target.appId}:${job.spec.name}`)) return;
-    this.#run(app, job, "schedule", due).catch((err) =>
+    // A failed run being retried is still that run: the schedule waits for it.
+    if (job.retry) return;
+    this.#start(app, job, "schedule", due, 0);
+  }
+
+  /** Whether `job` is still the app's job of that name (not replaced by a deploy). */
+  #current(app: AppJobs, job: Job): boolean {
+    return this.#apps.get(app.target.appId) === app && app.jobs.get(job.spec.name) === job;
+  }
+
+  #start(app: AppJobs, job: Job, trigger: CronRun["trigger"], due: number, attempt: number): void {
+    this.#run(app, job, trigger, due, attempt).catch((err) =>
       this.log(`scheduled job failed to run: ${err instanceof Error ? err.message : err}`)
     );
   }
 
-  async #run(app: AppJobs, job: Job, trigger: CronRun["trigger"], due: number): Promise<CronRun> {
+  /** After a failed scheduled run or retry: the next step of the job's backoff, if any is left. */
+  #retryLater(app: AppJobs, job: Job, attempt: number): void {
+    const wait = job.spec.backoff?.[attempt];
+    if (wait === undefined || this.#closed || !this.#current(app, job)) return;
+    const timer = setTimeout(() => {
+      job.retry = undefined;
+      if (!this.#current(app, job)) return;
+      // Only a manual run can be going now; it stands for this retry.
+      if (this.#running.has(`${app.target.appId}:${job.spec.name}`)) return;
+      this.#start(app, job, "retry", Date.now(), attempt + 1);
+    }, wait);
+    Deno.unrefTimer(timer);
+    job.retry = { at: Date.now() + wait, timer };
+  }
+
+  /** `attempt`: 0 for a first run, n for the n-th retry. */
+  async #run(
+    app: AppJobs,
+    job: Job,
+    trigger: CronRun["trigger"],
+    due: number,
+    attempt = 0,
+  ): Promise<CronRun> {
     const { appId } = app.target;
     const key = `${appId}:${job.spec.name}`;
     this.#running.add(key);
@@ -178,6 +222,7 @@ export class CronScheduler {
           error: result.error,
           logs: result.logs,
         }, this.settings.cron_runs_kept));
+      if (result.outcome !== "ok" && trigger !== "manual") this.#retryLater(app, job, attempt);
       return this.storage.crons.runs(appId, { job: job.spec.name, limit: 1 })[0];
     } finally {
       this.#running.delete(key);
@@ -193,7 +238,8 @@ export class CronScheduler {
       schedule: job.spec.schedule,
       tz: job.spec.tz ?? null,
       source: job.source,
-      next_run: job.next ?? null,
+      // While a failed run waits for its retry, the schedule's runs are skipped.
+      next_run: job.retry?.at ?? job.next ?? null,
       running: this.#running.has(`${appId}:${job.spec.name}`),
       last_run: this.storage.crons.runs(appId, { job: job.spec.name, limit: 1 })[0] ?? null,
     }));
@@ -218,7 +264,7 @@ export class CronScheduler {
     this.#closed = true;
     this.queues.close();
     for (const app of this.#apps.values()) {
-      for (const job of app.jobs.values()) clearTimeout(job.timer);
+      for (const job of app.jobs.values()) stopTimers(job);
     }
     this.#apps.clear();
   }

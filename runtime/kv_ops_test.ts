@@ -110,6 +110,49 @@ Deno.test("denokv.commit counts toward the storage quota: past it, refused and n
   }
 });
 
+Deno.test("denokv.commit counts queued messages toward the quota until they are delivered", async () => {
+  const { call, done, storage, appId } = setup(1000);
+  // A message stores its payload and its keys if undelivered ("[]": none).
+  const message = (size: number, delay = 30 * 24 * 3600 * 1000) => [
+    [],
+    [],
+    [{ payload: b64("m".repeat(size)), delay }],
+  ];
+  try {
+    assert.equal((await call("denokv.commit", message(400))).error, undefined);
+    assert.equal(storage.usage.stored(appId), 402, "a waiting message is counted");
+    assert.equal((await call("denokv.commit", message(400))).error, undefined);
+    assert.equal(storage.usage.stored(appId), 804);
+    // A set past the quota and an enqueue past it are refused alike.
+    const refused = await call("denokv.commit", message(400));
+    assert.equal(refused.error?.code, "QUOTA_EXCEEDED");
+    const setRefused = await call("denokv.commit", [
+      [],
+      [{ type: "set", key: b64("k"), value: b64("v".repeat(400)), encoding: 3 }],
+      [],
+    ]);
+    assert.equal(setRefused.error?.code, "QUOTA_EXCEEDED");
+    assert.equal(storage.denoKv.usage(appId).queued, 2, "the refused message was not kept");
+    assert.equal(storage.usage.stored(appId), 804);
+    // A message due now, once delivered, gives its bytes back.
+    assert.equal((await call("denokv.commit", message(100, 0))).error, undefined);
+    assert.equal(storage.usage.stored(appId), 906);
+    const taken = (await call("denokv.take", [])).value as { id: number };
+    assert.equal((await call("denokv.settle", [taken.id, true])).value, true);
+    assert.equal(storage.usage.stored(appId), 804, "a delivered message is no longer counted");
+    // One dropped after its last try, its payload kept under its key: the entry counts instead.
+    const undelivered = { payload: b64("d".repeat(50)), backoffSchedule: [] };
+    const dropped = [[], [], [{ ...undelivered, keysIfUndelivered: [b64("u")] }]];
+    assert.equal((await call("denokv.commit", dropped)).error, undefined);
+    assert.equal(storage.usage.stored(appId), 804 + 50 + `["${b64("u")}"]`.length);
+    const last = (await call("denokv.take", [])).value as { id: number };
+    assert.equal((await call("denokv.settle", [last.id, false])).value, true);
+    assert.equal(storage.usage.stored(appId), 804 + 1 + 50, "key and value of the entry");
+  } finally {
+    done();
+  }
+});
+
 Deno.test("denokv.take of a Worker that has gone leases nothing; a commit with messages is told", async () => {
   const storage = Storage.open(":memory:");
   const writes = new WriteQueue(storage.db);

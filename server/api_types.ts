@@ -505,7 +505,8 @@ export interface EnvVar {
 export interface CronRun {
   id: number;
   job: string;
-  trigger: "schedule" | "manual";
+  /** `retry`: a step of the job's backoff after a failed run. */
+  trigger: "schedule" | "manual" | "retry";
   started_at: number;
   duration_ms: number | null;
   outcome: "running" | "ok" | "error" | "timeout";

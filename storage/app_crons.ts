@@ -8,8 +8,11 @@ export type CronOutcome = "running" | "ok" | "error" | "timeout";
 export interface CronRun {
   id: number;
   job: string;
-  /** `schedule` (the clock) or `manual` (`fazt app cron run`, the API, the dashboard). */
-  trigger: "schedule" | "manual";
+  /**
+   * `schedule` (the clock), `manual` (`fazt app cron run`, the API, the
+   * dashboard) or `retry` (a step of the job's backoff after a failed run).
+   */
+  trigger: "schedule" | "manual" | "retry";
   started_at: number;
   duration_ms: number | null;
   outcome: CronOutcome;
@@ -21,6 +24,8 @@ export interface CronRun {
 export interface CodeCron {
   name: string;
   schedule: string;
+  /** Its `backoffSchedule`: waits (ms) before each retry of a failed run. */
+  backoff?: number[];
 }
 
 const MAX_LOG_LINES = 100;
@@ -128,11 +133,13 @@ export class CronStore {
       this.db.run("DELETE FROM app_code_crons WHERE app_id = ? AND version = ?", appId, version);
       for (const c of crons) {
         this.db.run(
-          "INSERT INTO app_code_crons (app_id, version, name, schedule) VALUES (?, ?, ?, ?)",
+          `INSERT INTO app_code_crons (app_id, version, name, schedule, backoff)
+           VALUES (?, ?, ?, ?, ?)`,
           appId,
           version,
           c.name,
           c.schedule,
+          c.backoff?.length ? JSON.stringify(c.backoff) : null,
         );
       }
     });
@@ -140,10 +147,13 @@ export class CronStore {
 
   /** The jobs a version registered in code (none until its code has loaded once). */
   codeCrons(appId: number, version: number): CodeCron[] {
-    return this.db.all<CodeCron>(
-      "SELECT name, schedule FROM app_code_crons WHERE app_id = ? AND version = ? ORDER BY name",
+    return this.db.all<{ name: string; schedule: string; backoff: string | null }>(
+      `SELECT name, schedule, backoff FROM app_code_crons WHERE app_id = ? AND version = ?
+       ORDER BY name`,
       appId,
       version,
-    ).map(({ name, schedule }) => ({ name, schedule }));
+    ).map(({ name, schedule, backoff }) =>
+      backoff ? { name, schedule, backoff: JSON.parse(backoff) } : { name, schedule }
+    );
   }
 }

@@ -66,6 +66,10 @@ Deno.test("jobs registered in code: replaced per version, deleted with the app",
   crons.setCodeCrons(a, 1, [{ name: "c", schedule: "* * * * *" }]);
   assert.deepEqual(crons.codeCrons(a, 1), [{ name: "c", schedule: "* * * * *" }]);
   assert.deepEqual(crons.codeCrons(a, 2), []);
+  crons.setCodeCrons(a, 2, [{ name: "r", schedule: "* * * * *", backoff: [100, 2000] }]);
+  assert.deepEqual(crons.codeCrons(a, 2), [
+    { name: "r", schedule: "* * * * *", backoff: [100, 2000] },
+  ]);
   crons.start(a, "c", "schedule", 1);
   apps.delete("alpha");
   assert.deepEqual(crons.codeCrons(a, 1), []);

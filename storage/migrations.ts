@@ -529,6 +529,34 @@ export const MIGRATIONS: readonly string[] = [
   // 17: document inserts add their bytes to app_usage once per transaction
   // and app (storage/pending_usage.ts) instead of in a trigger per row.
   `DROP TRIGGER app_docs_usage_insert;`,
+  // 18: Deno KV queue messages count in the app's kv_bytes while they wait
+  // (payload and the keys written if undelivered), so `enqueue` is bound by
+  // the storage quota like `set`; delivered or dropped, their bytes go. The
+  // messages already waiting are counted here.
+  `INSERT INTO app_usage (app_id, kv_bytes)
+     SELECT app_id, sum(octet_length(payload) + octet_length(undelivered))
+     FROM app_denokv_queue WHERE true GROUP BY app_id
+     ON CONFLICT (app_id) DO UPDATE SET kv_bytes = kv_bytes + excluded.kv_bytes;
+   CREATE TRIGGER app_denokv_queue_usage_insert AFTER INSERT ON app_denokv_queue BEGIN
+     INSERT INTO app_usage (app_id, kv_bytes)
+       VALUES (new.app_id, octet_length(new.payload) + octet_length(new.undelivered))
+       ON CONFLICT (app_id) DO UPDATE SET kv_bytes = kv_bytes + excluded.kv_bytes;
+   END;
+   CREATE TRIGGER app_denokv_queue_usage_update AFTER UPDATE OF payload, undelivered
+     ON app_denokv_queue BEGIN
+     UPDATE app_usage SET kv_bytes = kv_bytes
+       - octet_length(old.payload) - octet_length(old.undelivered)
+       + octet_length(new.payload) + octet_length(new.undelivered)
+       WHERE app_id = new.app_id;
+   END;
+   CREATE TRIGGER app_denokv_queue_usage_delete AFTER DELETE ON app_denokv_queue BEGIN
+     UPDATE app_usage SET kv_bytes = kv_bytes
+       - octet_length(old.payload) - octet_length(old.undelivered)
+       WHERE app_id = old.app_id;
+   END;`,
+  // 19: the retries of a job a version registered in code (`Deno.cron`'s
+  // `backoffSchedule`, a JSON list of waits in ms); NULL: none.
+  `ALTER TABLE app_code_crons ADD COLUMN backoff TEXT;`,
 ];
 
 /** The schema version a fully migrated database has. */

@@ -326,3 +326,79 @@ Deno.test("the held-usage migration keeps what documents count and counts new on
     await cleanup();
   }
 });
+
+Deno.test("the queue-usage migration counts waiting messages, then each one in and out", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const number = MIGRATIONS.findIndex((sql) => sql.includes("app_denokv_queue_usage_insert")) +
+      1;
+    assert.ok(number > 0);
+    const old = openDatabase(path, { migrateTo: number - 1 });
+    old.run(
+      `INSERT INTO apps (id, name, live_version, created_at, updated_at)
+       VALUES (1, 'q', 1, 0, 0), (2, 'plain', 1, 0, 0), (3, 'none', 1, 0, 0)`,
+    );
+    // App 1 stores an entry and two waiting messages; app 2 only messages (no usage row yet).
+    old.run(
+      "INSERT INTO app_denokv (app_id, key, value, encoding, version) VALUES (1, x'0201', x'0102', 3, 1)",
+    );
+    old.run(
+      `INSERT INTO app_denokv_queue (app_id, payload, ready_at, backoff, undelivered)
+       VALUES (1, x'010203', 0, '[]', '[]'), (1, x'01', 0, '[]', '["AQ=="]'),
+              (2, x'0102030405', 0, '[]', '[]')`,
+    );
+    const before = old.get<{ n: number }>("SELECT kv_bytes AS n FROM app_usage WHERE app_id = 1");
+    assert.equal(before?.n, 4, "before: the entry only");
+    assert.equal(old.get("SELECT 1 FROM app_usage WHERE app_id = 2"), undefined);
+    old.close();
+    const storage = Storage.open(path);
+    try {
+      assert.equal(storage.usage.of(1).kv_bytes, 4 + (3 + 2) + (1 + 8));
+      assert.equal(storage.usage.of(2).kv_bytes, 5 + 2);
+      assert.equal(storage.usage.of(3).kv_bytes, 0);
+      storage.db.transaction(() =>
+        storage.denoKv.commit(3, [], [], [{ payload: new Uint8Array(10) }])
+      );
+      assert.equal(storage.usage.of(3).kv_bytes, 12, "a new message counts");
+      const taken = storage.denoKv.take(2);
+      assert.ok("message" in taken);
+      storage.db.transaction(() => storage.denoKv.settle(2, taken.message.id, true));
+      assert.equal(storage.usage.of(2).kv_bytes, 0, "a delivered one no longer does");
+    } finally {
+      storage.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("the cron-backoff migration keeps the jobs registered in code, with no retries", async () => {
+  const { path, cleanup } = await tempDb();
+  try {
+    const number = MIGRATIONS.findIndex((sql) =>
+      sql.includes("app_code_crons ADD COLUMN backoff")
+    ) +
+      1;
+    assert.ok(number > 0);
+    const old = openDatabase(path, { migrateTo: number - 1 });
+    old.run(
+      "INSERT INTO apps (id, name, live_version, created_at, updated_at) VALUES (1, 'c', 1, 0, 0)",
+    );
+    old.run(
+      "INSERT INTO app_code_crons (app_id, version, name, schedule) VALUES (1, 1, 'nightly', '0 3 * * *')",
+    );
+    old.close();
+    const storage = Storage.open(path);
+    try {
+      assert.deepEqual(storage.crons.codeCrons(1, 1), [{ name: "nightly", schedule: "0 3 * * *" }]);
+      storage.crons.setCodeCrons(1, 1, [{ name: "nightly", schedule: "0 3 * * *", backoff: [10] }]);
+      assert.deepEqual(storage.crons.codeCrons(1, 1), [
+        { name: "nightly", schedule: "0 3 * * *", backoff: [10] },
+      ]);
+    } finally {
+      storage.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});

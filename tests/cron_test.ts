@@ -158,6 +158,83 @@ Deno.test("Deno.cron at the top level registers a job like a manifest entry", as
   });
 });
 
+Deno.test("Deno.cron's backoffSchedule retries a failed run, each retry in the job's history", async () => {
+  await withTestNode(async (node) => {
+    await deployFiles(node, "retries", {
+      // A manifest entry takes a backoff too: this one always fails.
+      "manifest.json": JSON.stringify({
+        crons: [{ name: "doomed", schedule: "* * * * * *", backoff: [50] }],
+      }),
+      "api/main.ts": `let flaky = 0;
+      // Fails twice, then the second retry succeeds.
+      Deno.cron("flaky", "* * * * * *", { backoffSchedule: [100, 200] }, () => {
+        flaky++;
+        console.log("flaky attempt " + flaky);
+        if (flaky <= 2) throw new Error("attempt " + flaky + " failed");
+      });
+      // The object form of a schedule, as Deno reads it.
+      Deno.cron("every5", { minute: { every: 5 } }, () => {});
+      let refused = "none";
+      try {
+        Deno.cron("greedy", "* * * * *", { backoffSchedule: [1, 2, 3, 4, 5, 6] }, () => {});
+      } catch (err) {
+        refused = String(err);
+      }
+      let tooLong = "none";
+      try {
+        Deno.cron("slowpoke", "* * * * *", { backoffSchedule: [3_600_001] }, () => {});
+      } catch (err) {
+        tooLong = String(err);
+      }
+      export default {
+        fetch: () => Response.json({ refused, tooLong }),
+        scheduled() { throw new Error("never works"); },
+      };`,
+    });
+    const finished = (list: Json, job: string) =>
+      list.runs.filter((r: Json) => r.job === job && r.outcome !== "running").reverse();
+    const flaky = await waitFor(async () => {
+      const runs = finished(await crons(node, "retries"), "flaky");
+      return runs.length >= 3 && runs;
+    }, "the flaky job's run and two retries");
+    assert.deepEqual(
+      flaky.slice(0, 3).map((r: Json) => [r.trigger, r.outcome, r.error]),
+      [
+        ["schedule", "error", "Error: attempt 1 failed"],
+        ["retry", "error", "Error: attempt 2 failed"],
+        ["retry", "ok", null],
+      ],
+    );
+    assert.ok(flaky[2].logs.some((l: Json) => l.message === "flaky attempt 3"));
+    // The manifest's job: one retry at most, then the schedule again.
+    const doomed = await waitFor(async () => {
+      const runs = finished(await crons(node, "retries"), "doomed");
+      return runs.length >= 3 && runs;
+    }, "the doomed job's runs");
+    assert.deepEqual(doomed.slice(0, 3).map((r: Json) => [r.trigger, r.outcome]), [
+      ["schedule", "error"],
+      ["retry", "error"],
+      ["schedule", "error"],
+    ]);
+    for (let i = 1; i < 3; i++) {
+      assert.ok(
+        doomed[i].started_at >= doomed[i - 1].started_at + doomed[i - 1].duration_ms,
+        "a retry never overlaps the run it follows",
+      );
+    }
+    const jobs = (await crons(node, "retries")).jobs;
+    const every5 = jobs.find((j: Json) => j.name === "every5");
+    assert.equal(every5.schedule, "*/5 * * * *");
+    assert.equal(every5.source, "code");
+    assert.deepEqual(jobs.map((j: Json) => j.name).sort(), ["doomed", "every5", "flaky"]);
+    const said = await (await node.fetch("/api/said", { host: "retries.localhost" })).json();
+    assert.deepEqual(said, {
+      refused: "TypeError: Invalid backoff schedule",
+      tooLong: "TypeError: Invalid backoff schedule",
+    });
+  });
+});
+
 Deno.test("Deno.cron after the module has loaded is an error the app can catch", async () => {
   await withTestNode(async (node) => {
     await deployFiles(node, "late", {

@@ -2,10 +2,12 @@
  * Deno Deploy projects deployed unchanged with the real `fazt deploy` (a
  * subprocess with the `fazt` task's permissions) and driven over HTTP: the
  * example apps of docs/examples/deno-deploy, a link shortener on Deno KV
- * (atomic checks, sums, a queue) whose entry is its `start` task's file, and
+ * (atomic checks, sums, a queue; zod from npm) whose entry is its `start` task's file, and
  * a chat whose browsers follow `kv.watch` as server-sent events, whose entry
  * is its `deploy.entrypoint`; notes that expire, cleaned up by a job
- * registered with `Deno.cron`; and a bare `main.ts`.
+ * registered with `Deno.cron`; a bare `main.ts`; a Hono app whose packages
+ * come from `deno.json` `imports`; and server files beside the entry, which
+ * are never published as static files.
  */
 import assert from "node:assert/strict";
 import { assertOk, CliSandbox, type ServerProcess } from "./cli_runner.ts";
@@ -42,11 +44,9 @@ function call(
 
 Deno.test("a Deno Deploy link shortener on Deno KV, deployed unchanged, its entry from the start task", async () => {
   await withNode(async (sb, server) => {
+    // The example's own deno.json: its start task, and zod from npm in its imports.
     const dir = await sb.folder("shortener", {
-      "deno.json": JSON.stringify({
-        tasks: { start: "deno run -A --unstable-kv --watch main.ts" },
-        unstable: ["kv"],
-      }),
+      "deno.json": example("shortener/deno.json"),
       "main.ts": example("shortener/main.ts"),
     });
     const run = assertOk(await sb.cli(["deploy", dir, "--name", "short"]));
@@ -55,6 +55,7 @@ Deno.test("a Deno Deploy link shortener on Deno KV, deployed unchanged, its entr
       run.stderr,
       /Deno Deploy-style app: every request goes to main\.ts \(deno\.json start task\)/,
     );
+    assert.match(run.stderr, /bundled main\.ts \(\d+ files, 1 packages\)/, "zod from npm");
     const host = "short.localhost";
 
     const made = await call(server, host, "/links", { url: "https://deno.com/kv", slug: "kv" });
@@ -63,9 +64,9 @@ Deno.test("a Deno Deploy link shortener on Deno KV, deployed unchanged, its entr
     const taken = await call(server, host, "/links", { url: "https://example.com/", slug: "kv" });
     assert.equal(taken.status, 409, "the versionstamp check refuses a slug in use");
     assert.deepEqual(await taken.json(), { error: "slug taken" });
-    const bad = await call(server, host, "/links", { url: "not a url" });
+    const bad = await call(server, host, "/links", { url: "not a url", slug: "a b" });
     assert.equal(bad.status, 400);
-    await bad.body?.cancel();
+    assert.deepEqual(await bad.json(), { error: "invalid link", fields: ["url", "slug"] });
     const other = await call(server, host, "/links", { url: "https://example.com/a" });
     const { slug } = await other.json();
 
@@ -201,5 +202,116 @@ Deno.test("a Deno Deploy app with a Deno.cron cleanup: the job is listed, runs, 
     assert.deepEqual(await (await call(server, host, "/notes")).json(), ["kept"]);
     const last = await (await call(server, host, "/cleanup")).json();
     assert.equal(last.removed, 1);
+  });
+});
+
+Deno.test("a Deno Deploy Hono app, its packages from deno.json imports: bundled, then served", async () => {
+  await withNode(async (sb, server) => {
+    const dir = await sb.folder("hono-deploy", {
+      "deno.json": JSON.stringify({ imports: { hono: "npm:hono@4.13.19" } }),
+      "main.ts": [
+        'import { Hono } from "hono";',
+        'import { logger } from "hono/logger";',
+        "",
+        "const app = new Hono();",
+        'app.use("*", logger());',
+        'app.get("/", (c) => c.text("Hello from Hono on Deno Deploy"));',
+        'app.get("/greet/:name", (c) => c.json({ hello: c.req.param("name") }));',
+        "",
+        "Deno.serve(app.fetch);",
+        "",
+      ].join("\n"),
+    });
+    const run = assertOk(await sb.cli(["deploy", dir, "--name", "honod"]));
+    assert.match(run.stdout, /^deployed honod v1 /);
+    assert.match(run.stderr, /every request goes to main\.ts \(main\.ts at the project's root\)/);
+    assert.match(run.stderr, /bundled main\.ts \(\d+ files, 1 packages\)/);
+    const host = "honod.localhost";
+    assert.equal(await (await call(server, host, "/")).text(), "Hello from Hono on Deno Deploy");
+    const greet = await call(server, host, "/greet/ada");
+    assert.equal(greet.status, 200);
+    assert.deepEqual(await greet.json(), { hello: "ada" });
+    const missing = await call(server, host, "/nope");
+    assert.equal(missing.status, 404);
+    assert.equal(await missing.text(), "404 Not Found", "Hono's own 404: every path is the app's");
+    for (const path of ["/main.ts", "/deno.json", "/deno.lock"]) {
+      const res = await call(server, host, path);
+      assert.equal(res.status, 404, path);
+      assert.equal(await res.text(), "404 Not Found", `${path} reaches Hono, not a file`);
+    }
+  });
+});
+
+Deno.test("server files beside the entry are never static files, even with static_first", async () => {
+  await withNode(async (sb, server) => {
+    const SECRET = "postgres://admin:hunter2@db.internal/app";
+    // No deno.json: a root main.ts with a TypeScript module and data beside it.
+    const ts = await sb.folder("ts-siblings", {
+      "manifest.json": JSON.stringify({ static_first: true }),
+      "main.ts": [
+        'import { dsn, tables } from "./db.ts";',
+        'import settings from "./settings.json" with { type: "json" };',
+        "Deno.serve((req) =>",
+        "  new Response(`handler ${new URL(req.url).pathname} ${tables.length} ${settings.mode}`)",
+        ");",
+        "void dsn;",
+      ].join("\n"),
+      "db.ts": `export const dsn = "${SECRET}";\nexport const tables = ["links", "users"];\n`,
+      "settings.json": JSON.stringify({ mode: "live", key: SECRET }),
+      "scratch.ts":
+        `// not imported: still server-side TypeScript\nexport const x = "${SECRET}";\n`,
+      "style.css": "body { color: teal }",
+    });
+    const tsRun = assertOk(await sb.cli(["deploy", ts, "--name", "tssib"]));
+    assert.match(
+      tsRun.stderr,
+      /left out 1 file of the server code from the static files: settings\.json\n/,
+    );
+    // And a root main.js with a .js module beside it, and a browser script that is not server code.
+    const js = await sb.folder("js-siblings", {
+      "manifest.json": JSON.stringify({ static_first: true }),
+      "main.js": [
+        'import { dsn } from "./db.js";',
+        "Deno.serve((req) => new Response(`handler ${new URL(req.url).pathname} ${dsn.length}`));",
+      ].join("\n"),
+      "db.js": `export const dsn = "${SECRET}";\n`,
+      "app.js": "document.title = 'served to browsers';",
+    });
+    const jsRun = assertOk(await sb.cli(["deploy", js, "--name", "jssib"]));
+    assert.match(
+      jsRun.stderr,
+      /left out 1 file of the server code from the static files: db\.js\n/,
+    );
+
+    const get = async (host: string, path: string) => {
+      const res = await call(server, host, path);
+      return { status: res.status, text: await res.text() };
+    };
+    // static_first: files are served as they are...
+    assert.deepEqual(await get("tssib.localhost", "/style.css"), {
+      status: 200,
+      text: "body { color: teal }",
+    });
+    assert.deepEqual(await get("jssib.localhost", "/app.js"), {
+      status: 200,
+      text: "document.title = 'served to browsers';",
+    });
+    // ...but the server's own files are not files: those paths reach the handler.
+    for (
+      const [host, path] of [
+        ["tssib.localhost", "/db.ts"],
+        ["tssib.localhost", "/settings.json"],
+        ["tssib.localhost", "/scratch.ts"],
+        ["tssib.localhost", "/main.ts"],
+        ["jssib.localhost", "/db.js"],
+        ["jssib.localhost", "/main.js"],
+      ]
+    ) {
+      const { status, text } = await get(host, path);
+      assert.equal(status, 200, `${host}${path}`);
+      assert.ok(text.startsWith(`handler ${path} `), `${host}${path}: ${text}`);
+      assert.ok(!text.includes(SECRET), `${host}${path} gave away the source`);
+    }
+    assert.equal((await get("tssib.localhost", "/db.ts")).text, "handler /db.ts 2 live");
   });
 });

@@ -124,8 +124,21 @@ Deno.test("Deno.openKv in app code: the app's own KV, apart from other apps'", a
         const e = await kv.get(["who", 1n]);
         const hits = await kv.get(["hits"]);
         const keys = [];
-        for await (const x of kv.list({ prefix: [] })) keys.push(String(x.key[0]));
+        const iter = kv.list({ prefix: [] });
+        let cursor;
+        try {
+          cursor = iter.cursor;
+        } catch (err) {
+          cursor = err.message;
+        }
+        for await (const x of iter) keys.push(String(x.key[0]));
         return Response.json({
+          classes: [
+            kv instanceof Deno.Kv,
+            kv.atomic() instanceof Deno.AtomicOperation,
+            iter instanceof Deno.KvListIterator,
+          ],
+          cursor,
           by: e.value?.by ?? null,
           date: e.value?.at instanceof Date,
           hits: hits.value ? String(hits.value.value) : null,
@@ -137,7 +150,11 @@ Deno.test("Deno.openKv in app code: the app's own KV, apart from other apps'", a
     await deployFiles(node, "kv-b", { "api/main.ts": code("b"), "manifest.json": ALL_ROUTES });
     assert.deepEqual(JSON.parse(await text(node, "kv-a", "/set")), { ok: true, vs: 20 });
     await text(node, "kv-a", "/set");
+    const classes = [true, true, true];
+    const cursor = "Cannot get cursor before first iteration";
     assert.deepEqual(JSON.parse(await text(node, "kv-a", "/")), {
+      classes,
+      cursor,
       by: "a",
       date: true,
       hits: "2",
@@ -145,6 +162,8 @@ Deno.test("Deno.openKv in app code: the app's own KV, apart from other apps'", a
       keys: ["hits", "who"],
     });
     assert.deepEqual(JSON.parse(await text(node, "kv-b", "/")), {
+      classes,
+      cursor,
       by: null,
       date: false,
       hits: null,

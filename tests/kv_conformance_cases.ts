@@ -11,6 +11,16 @@
 // deno-lint-ignore no-explicit-any
 export type AnyKv = any;
 export type U64Class = new (v: bigint) => { value: bigint };
+/** The classes `Deno` gives beside `openKv`: Deno's own, or fazt's (`runtime/worker/deno_kv.ts`). */
+export interface KvClasses {
+  KvU64: U64Class;
+  // deno-lint-ignore no-explicit-any
+  Kv: new (...args: any[]) => unknown;
+  // deno-lint-ignore no-explicit-any
+  AtomicOperation: new (...args: any[]) => unknown;
+  // deno-lint-ignore no-explicit-any
+  KvListIterator: new (...args: any[]) => unknown;
+}
 
 /** Waits until `check` holds, looking again after each `ms`; throws after `limitMs`. */
 async function until(check: () => Promise<boolean>, what: string, limitMs = 30_000) {
@@ -316,6 +326,57 @@ export async function queues(kv: AnyKv) {
   };
 }
 
+/** What app code checks of the objects: their classes, and a list's cursor before and after. */
+export async function surface(kv: AnyKv, classes: KvClasses) {
+  let constructed: string;
+  try {
+    new classes.Kv();
+    constructed = "none";
+  } catch (err) {
+    constructed = `${(err as Error).name}: ${(err as Error).message}`;
+  }
+  const cursorOf = (iter: AnyKv) => {
+    try {
+      return iter.cursor;
+    } catch (err) {
+      return `${(err as Error).name}: ${(err as Error).message}`;
+    }
+  };
+  for (let i = 0; i < 3; i++) await kv.set(["s", i], i);
+  const fresh = kv.list({ prefix: ["s"] });
+  const before = cursorOf(fresh);
+  const pending = fresh.next();
+  const whileFirstPending = cursorOf(fresh);
+  await pending;
+  const afterFirst = cursorOf(fresh);
+  const given = kv.list({ prefix: ["s"] }, { cursor: afterFirst });
+  const givenBefore = cursorOf(given);
+  const atLimit = kv.list({ prefix: ["s"] }, { limit: 3 });
+  for await (const _ of atLimit) { /* to its limit */ }
+  const third = kv.list({ prefix: ["s"] });
+  for (let i = 0; i < 3; i++) await third.next();
+  const toEnd = kv.list({ prefix: ["s"] });
+  for await (const _ of toEnd) { /* to the end of the range */ }
+  const empty = kv.list({ prefix: ["nothing"] });
+  for await (const _ of empty) { /* none */ }
+  return {
+    instances: [
+      kv instanceof classes.Kv,
+      kv.atomic() instanceof classes.AtomicOperation,
+      fresh instanceof classes.KvListIterator,
+      new classes.KvU64(1n) instanceof classes.KvU64,
+    ],
+    constructed,
+    before,
+    whileFirstPending,
+    afterFirstIsText: typeof afterFirst === "string" && afterFirst.length > 0,
+    givenBefore: givenBefore === afterFirst,
+    atLimitIsLast: cursorOf(atLimit) === cursorOf(third),
+    toEnd: cursorOf(toEnd),
+    empty: cursorOf(empty),
+  };
+}
+
 export async function refusals(kv: AnyKv) {
   const errors: Record<string, string> = {};
   const attempt = async (name: string, fn: () => unknown) => {
@@ -344,15 +405,17 @@ export const CASE_NAMES = [
   "expiry",
   "watching",
   "refusals",
+  "surface",
   "queues",
 ];
 
 /** Every case (or those named), each on its own fresh KV from `open`. */
 export async function runAll(
   open: () => Promise<AnyKv>,
-  U64: U64Class,
+  classes: KvClasses,
   only: string[] = [],
 ) {
+  const U64 = classes.KvU64;
   const out: Record<string, unknown> = {};
   const cases: [string, (kv: AnyKv) => Promise<unknown>][] = [
     ["ordering", ordering],
@@ -364,6 +427,7 @@ export async function runAll(
     ["expiry", expiry],
     ["watching", watching],
     ["refusals", refusals],
+    ["surface", (kv) => surface(kv, classes)],
     ["queues", queues],
   ];
   for (const [name, run] of cases) {
@@ -383,7 +447,7 @@ export async function runAll(
 }
 
 if (import.meta.main) {
-  const D = Deno as unknown as { openKv(path?: string): Promise<AnyKv>; KvU64: U64Class };
-  const result = await runAll(() => D.openKv(":memory:"), D.KvU64, Deno.args);
+  const D = Deno as unknown as KvClasses & { openKv(path?: string): Promise<AnyKv> };
+  const result = await runAll(() => D.openKv(":memory:"), D, Deno.args);
   console.log(JSON.stringify(result));
 }

@@ -9,7 +9,13 @@ import { Storage } from "../storage/mod.ts";
 import { handleCall } from "../runtime/bridge.ts";
 import { KvSignals } from "../runtime/kv_signals.ts";
 import { WriteQueue } from "../runtime/write_queue.ts";
-import { Kv, KvU64 } from "../runtime/worker/deno_kv.ts";
+import {
+  AtomicOperation,
+  Kv,
+  KvListIterator,
+  KvU64,
+  openKvFor,
+} from "../runtime/worker/deno_kv.ts";
 import type { OpName } from "../runtime/protocol.ts";
 import { type AnyKv, CASE_NAMES, runAll } from "./kv_conformance_cases.ts";
 import { deadline } from "./deadline.ts";
@@ -43,8 +49,8 @@ async function faztAnswers(): Promise<Record<string, unknown>> {
         if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code });
         return r.value;
       };
-      return Promise.resolve(new Kv(call) as AnyKv);
-    }, KvU64);
+      return openKvFor(call, () => {})() as Promise<AnyKv>;
+    }, { KvU64, Kv, AtomicOperation, KvListIterator });
   } finally {
     signals.close();
     storage.close();
@@ -82,5 +88,9 @@ Deno.test({
     const queues = fazt.queues as { retries: number; dead: unknown };
     assert.ok(queues.retries >= 3, "the failing message came back until it was handled");
     assert.deepEqual(queues.dead, { name: "fail" });
+    const surface = fazt.surface as Record<string, unknown>;
+    assert.deepEqual(surface.instances, [true, true, true, true], "instanceof the classes");
+    assert.equal(surface.before, "Error: Cannot get cursor before first iteration");
+    assert.equal(surface.toEnd, "", "at the end of the range the cursor is empty");
   },
 });

@@ -116,7 +116,8 @@ export class KvListIterator<T = unknown> implements AsyncIterableIterator<KvEntr
   #batch: number;
   #buffer: KvEntry<T>[] = [];
   #done = false;
-  #cursor = "";
+  /** Unset until the first entry (or the end) is reached, as in Deno. */
+  #cursor: string | undefined;
   #base: Uint8Array;
 
   constructor(kv: Kv, selector: KvListSelector, opts: KvListOptions) {
@@ -148,17 +149,25 @@ export class KvListIterator<T = unknown> implements AsyncIterableIterator<KvEntr
       ]);
       if (this.#reverse) this.#end = last;
       else this.#start = after(last);
+      this.#cursor = opts.cursor;
     }
   }
 
   get cursor(): string {
+    if (this.#cursor === undefined) throw new Error("Cannot get cursor before first iteration");
     return this.#cursor;
   }
 
   async next(): Promise<IteratorResult<KvEntry<T>, undefined>> {
-    if (this.#buffer.length === 0 && !this.#done && this.#left > 0) await this.#fill();
+    // Past the limit the cursor stays on the last entry (the next page's
+    // start); at the end of the range it becomes "", as Deno's does.
+    if (this.#left <= 0) return { done: true, value: undefined };
+    if (this.#buffer.length === 0 && !this.#done) await this.#fill();
     const entry = this.#buffer.shift();
-    if (!entry) return { done: true, value: undefined };
+    if (!entry) {
+      this.#cursor = "";
+      return { done: true, value: undefined };
+    }
     this.#left--;
     const bytes = encodeKey(entry.key);
     this.#cursor = bytes.subarray(this.#base.length).toBase64({
@@ -297,6 +306,9 @@ export function listensQueue(): boolean {
   return queueListener;
 }
 
+/** Only `openKvFor` makes a `Kv`: `new Deno.Kv()` in app code throws, as in Deno. */
+const OPEN = Symbol("openKv");
+
 /** One `Deno.Kv`. */
 export class Kv {
   #call: KvTransport;
@@ -304,7 +316,10 @@ export class Kv {
   #listening = false;
   #stops = new Set<() => void>();
 
-  constructor(call: KvTransport) {
+  constructor(call: KvTransport, token?: symbol) {
+    if (token !== OPEN) {
+      throw new TypeError("Deno.Kv can not be constructed: use Deno.openKv instead");
+    }
     this.#call = call;
   }
 
@@ -461,13 +476,23 @@ export function openKvFor(call: KvTransport, warn: (line: string) => void) {
     if (path !== undefined) {
       warn(`Deno.openKv(${JSON.stringify(path)}): the path is ignored; apps on fazt have one KV`);
     }
-    return Promise.resolve(new Kv(call));
+    return Promise.resolve(new Kv(call, OPEN));
   };
 }
 
-/** Gives app code `Deno.openKv` and `Deno.KvU64` (Deno's own need `--unstable-kv`). */
+/**
+ * Gives app code `Deno.openKv`, `Deno.KvU64` and the classes its values are
+ * (`kv instanceof Deno.Kv`), as Deno's own `--unstable-kv` does.
+ */
 export function installKv(call: KvTransport, warn: (line: string) => void): void {
-  for (const [name, value] of [["openKv", openKvFor(call, warn)], ["KvU64", KvU64]] as const) {
+  const names = {
+    openKv: openKvFor(call, warn),
+    KvU64,
+    Kv,
+    AtomicOperation,
+    KvListIterator,
+  };
+  for (const [name, value] of Object.entries(names)) {
     Object.defineProperty(Deno, name, { value, writable: false, configurable: false });
   }
 }
