@@ -7,7 +7,7 @@
  * @module
  */
 import { type CallResult, resultJson } from "./bridge.ts";
-import { problem } from "./problem.ts";
+import { problem, type RuntimeErrorCode } from "./problem.ts";
 import {
   CHUNK_BYTES,
   FRAME,
@@ -728,7 +728,7 @@ export class AppChannel implements Peer {
   }
 
   /** Ends every request in flight with an error answer (the app's host is going). */
-  fail(status: number, code: string, message: string): void {
+  fail(status: number, code: RuntimeErrorCode, message: string): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
