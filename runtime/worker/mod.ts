@@ -13,6 +13,7 @@
  * `request` and `respond` and returns its completion value.
  * @module
  */
+import { problem } from "../problem.ts";
 import type { InitMeta } from "../protocol.ts";
 import { type AppModule, loadModule } from "./app_module.ts";
 import { AppLog, captureConsole } from "./console_capture.ts";
@@ -142,10 +143,7 @@ function readyMeta(): string {
 
 /** An app with jobs and no handler answers every request 404. */
 function notFound(): Response {
-  return Response.json(
-    { error: { code: "NOT_FOUND", message: "This app has no request handler" } },
-    { status: 404 },
-  );
+  return problem(404, "NOT_FOUND", "This app has no request handler");
 }
 
 function dispatch(id: number, type: number, meta: string, body: Bytes | undefined): void {
