@@ -13,7 +13,7 @@ import { checkCronSpec, type CronSpec } from "./cron_schedule.ts";
 import type { Manifest } from "./manifest.ts";
 import { problem } from "./problem.ts";
 import { type ProcessSample, ProcWatch, TICKS_PER_SECOND } from "./proc_watch.ts";
-import type { InitMeta, LogLine } from "./protocol.ts";
+import type { InitMeta, JobMeta, LogLine } from "./protocol.ts";
 import { StackMapper } from "./source_map.ts";
 import { WriteQueue } from "./write_queue.ts";
 
@@ -59,13 +59,8 @@ interface Instance {
   deliveries: Map<number, number>;
 }
 
-/** A job to run now, as the scheduler asks for it. */
-export interface JobRequest {
-  name: string;
-  cron: string;
-  source: "manifest" | "code";
-  scheduledTime: number;
-}
+/** A job to run now, as the scheduler asks for it: what the JOB frame carries. */
+export type JobRequest = JobMeta;
 
 /** How a job's run ended. */
 export interface JobResult {
@@ -757,7 +752,7 @@ export class AppRuntime {
     }
     inst.jobLogs.add(logs);
     try {
-      const res = await channel.job(JSON.stringify(job));
+      const res = await channel.job(job);
       inst.lastUsed = Date.now();
       if (res.status === 204) return { outcome: "ok", logs };
       const text = await res.text();

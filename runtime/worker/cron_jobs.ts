@@ -9,6 +9,8 @@
  */
 import type { AppScheduled } from "./app_module.ts";
 import type { Fazt } from "./context.ts";
+import type { CodeCron, JobMeta } from "../protocol.ts";
+import { parseDown } from "./frame_meta.ts";
 import { FRAME } from "./frames.ts";
 import { link } from "./link.ts";
 
@@ -66,16 +68,8 @@ export function hasCodeCrons(): boolean {
 }
 
 /** The jobs the code registered, for READY. */
-export function codeCrons(): { name: string; schedule: string }[] {
+export function codeCrons(): CodeCron[] {
   return [...registered].map(([name, r]) => ({ name, schedule: r.schedule }));
-}
-
-interface JobMeta {
-  name: string;
-  cron: string;
-  scheduledTime: number;
-  /** `code` for a `Deno.cron` job, `manifest` for a `crons` entry. */
-  source: "code" | "manifest";
 }
 
 /** JOB: runs the job and answers JOBDONE with an empty meta or why it failed. */
@@ -88,7 +82,7 @@ export function onJob(
 ): void {
   let job: JobMeta;
   try {
-    job = JSON.parse(meta);
+    job = parseDown(FRAME.JOB, meta);
   } catch {
     return link.out.frame(id, FRAME.JOBDONE, "a malformed job");
   }
