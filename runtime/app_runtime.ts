@@ -79,6 +79,8 @@ type Incident = "timeout" | "memory" | "crash" | "cpu" | "threads" | "protocol";
 /** Request bodies up to this size with a Content-Length are read before the app sees them. */
 const INLINE_UPLOAD = 64 * 1024;
 const MIB = 1024 * 1024;
+/** The most of a job's answer read: its reason or error envelope is far smaller. */
+const MAX_JOB_ANSWER_BYTES = 16 * 1024;
 /** How often hosts' threads and memory are read. */
 const SAMPLE_MS = 1000;
 /**
@@ -755,7 +757,8 @@ export class AppRuntime {
       const res = await channel.job(job);
       inst.lastUsed = Date.now();
       if (res.status === 204) return { outcome: "ok", logs };
-      const text = await res.text();
+      // The channel made it: the run's reason (cut at 2,000 characters) or an error envelope.
+      const text = new TextDecoder().decode(await readBody(res, MAX_JOB_ANSWER_BYTES));
       if (res.status === 504) {
         return { outcome: "timeout", error: `no end within ${inst.limits.timeoutMs} ms`, logs };
       }
