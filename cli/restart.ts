@@ -14,6 +14,7 @@
  * @module
  */
 import { commandFor, probeVersion, type Program, SERVER_RUN_FLAGS } from "../lib/program.ts";
+import { readBody } from "../lib/read_body.ts";
 
 export interface RestartPlan {
   program: Program;
@@ -186,6 +187,19 @@ function launch(plan: RestartPlan, path: string): Deno.ChildProcess {
   }).spawn();
 }
 
+/** A fazt `/health` is well under a kilobyte; anything longer is not one. */
+const MAX_HEALTH_BYTES = 16 * 1024;
+
+/** `/health`'s JSON, read through the bounded reader; `undefined` when it is not that. */
+async function healthOf(res: Response): Promise<{ version?: unknown } | undefined> {
+  try {
+    const health = JSON.parse(new TextDecoder().decode(await readBody(res, MAX_HEALTH_BYTES)));
+    return typeof health === "object" && health !== null ? health : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `/health` reports `version` before the timeout, or the child's exit. */
 async function answers(
   url: string,
@@ -198,8 +212,8 @@ async function answers(
   while (Date.now() < deadline && !gone) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      const body = await res.json().catch(() => ({}));
-      if (res.ok && body.version === version) return true;
+      if (res.ok && (await healthOf(res))?.version === version) return true;
+      if (!res.bodyUsed) await res.body?.cancel();
     } catch {
       // not listening yet
     }

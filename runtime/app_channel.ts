@@ -7,17 +7,21 @@
  * @module
  */
 import { type CallResult, resultJson } from "./bridge.ts";
-import { problem } from "./problem.ts";
+import { problem, type RuntimeErrorCode } from "./problem.ts";
 import {
+  type CallMeta,
   CHUNK_BYTES,
+  type Claimed,
   FRAME,
   type FrameType,
   type InitMeta,
   INLINE_BODY_BYTES,
+  type JobMeta,
   type LogLine,
   STREAM_WINDOW,
 } from "./protocol.ts";
 import type { Peer } from "./host_socket.ts";
+import { encodeDown, parseUp } from "./worker/frame_meta.ts";
 import type { Bytes, FrameWriter } from "./worker/frames.ts";
 
 export interface ChannelLimits {
@@ -202,7 +206,7 @@ export class AppChannel implements Peer {
     return new Promise((resolve, reject) => {
       this.#ready = (err) =>
         err ? reject(err) : resolve({ crons: this.#codeCrons, queue: this.#listensQueue });
-      this.out.frame(0, FRAME.INIT, JSON.stringify(meta));
+      this.out.frame(0, FRAME.INIT, encodeDown(FRAME.INIT, meta));
     });
   }
 
@@ -225,7 +229,7 @@ export class AppChannel implements Peer {
       case FRAME.LOG: {
         let lines: unknown;
         try {
-          lines = JSON.parse(meta);
+          lines = parseUp(FRAME.LOG, meta);
         } catch {
           throw new Error("a malformed log frame");
         }
@@ -251,7 +255,7 @@ export class AppChannel implements Peer {
       case FRAME.READY:
         if (meta) {
           try {
-            const said = JSON.parse(meta);
+            const said = parseUp(FRAME.READY, meta);
             if (Array.isArray(said?.crons)) this.#codeCrons = said.crons.slice(0, 100);
             this.#listensQueue = said?.queue === true;
           } catch {
@@ -264,7 +268,7 @@ export class AppChannel implements Peer {
       case FRAME.FAILED: {
         let message = "unknown error";
         try {
-          message = String(JSON.parse(meta)?.message ?? message);
+          message = String(parseUp(FRAME.FAILED, meta)?.message ?? message);
         } catch {
           // Keep the default.
         }
@@ -312,12 +316,12 @@ export class AppChannel implements Peer {
   }
 
   /**
-   * Runs a scheduled job (`meta`: JSON for the Worker) under the request
+   * Runs a scheduled job under the request
    * deadline: 204 when it finished, 500 with the reason when it failed, and
    * the answers a request would get when it timed out (504, the host is
    * killed) or the app went away (502, 503).
    */
-  job(meta: string): Promise<Response> {
+  job(job: JobMeta): Promise<Response> {
     const id = this.#nextId++;
     if (this.#nextId > 0x7fffffff) this.#nextId = 1;
     this.lastActivity = Date.now();
@@ -325,7 +329,7 @@ export class AppChannel implements Peer {
       const p: Pending = { resolve, due: Date.now() + this.limits.timeoutMs, bytes: 0, unacked: 0 };
       this.#pending.set(id, p);
       this.#arm(p.due);
-      this.out.frame(id, FRAME.JOB, meta);
+      this.out.frame(id, FRAME.JOB, encodeDown(FRAME.JOB, job));
     });
   }
 
@@ -364,7 +368,7 @@ export class AppChannel implements Peer {
     }
     let protocol: string | undefined;
     try {
-      const asked = JSON.parse(meta)?.protocol;
+      const asked = parseUp(FRAME.ACCEPT, meta)?.protocol;
       if (typeof asked === "string" && asked !== "") protocol = asked.slice(0, 200);
     } catch {
       // No protocol.
@@ -661,15 +665,15 @@ export class AppChannel implements Peer {
   }
 
   #onCall(id: number, meta: string, body: Bytes | undefined): void {
-    let m: { op?: unknown; args?: unknown } | null = null;
+    let m: Claimed<CallMeta> = null;
     try {
-      m = JSON.parse(meta);
+      m = parseUp(FRAME.CALL, meta);
     } catch {
       // Answered below as a refused call.
     }
     this.events.call(m?.op, m?.args, body ?? new Uint8Array()).then((r) => {
       if (this.#closed) return;
-      this.out.frame(id, FRAME.RESULT, resultJson(r), r.body);
+      this.out.frame(id, FRAME.RESULT, resultJson(FRAME.RESULT, r), r.body);
     });
   }
 
@@ -728,7 +732,7 @@ export class AppChannel implements Peer {
   }
 
   /** Ends every request in flight with an error answer (the app's host is going). */
-  fail(status: number, code: string, message: string): void {
+  fail(status: number, code: RuntimeErrorCode, message: string): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;

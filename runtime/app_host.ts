@@ -11,7 +11,8 @@ import { type CallResult, resultJson } from "./bridge.ts";
 import type { EgressProxy } from "./egress_proxy.ts";
 import type { HostSocket, Peer } from "./host_socket.ts";
 import { type ProcWatch, setDataLimit } from "./proc_watch.ts";
-import { FRAME, type FrameType, type HostConfig } from "./protocol.ts";
+import { type CallMeta, type Claimed, FRAME, type FrameType, type HostConfig } from "./protocol.ts";
+import { encodeDown, parseUp } from "./worker/frame_meta.ts";
 import { spawnFazt } from "./spawn.ts";
 import type { Bytes, FrameWriter } from "./worker/frames.ts";
 
@@ -304,7 +305,7 @@ export class AppHost {
     const token = crypto.randomUUID();
     slot.starts(token, ++this.made);
     this.socket.expect(token, (out) => slot.peer(out, () => this.#handOut()));
-    this.#control?.frame(slot.index, FRAME.START, JSON.stringify({ token }));
+    this.#control?.frame(slot.index, FRAME.START, encodeDown(FRAME.START, { token }));
     const timer = setTimeout(() => {
       // A Worker that never connects: the host is broken.
       if (slot.token === token && slot.state === "starting") this.kill();
@@ -376,9 +377,9 @@ export class AppHost {
         const slot = this.slots[id - 1];
         if (!slot) return;
         if (type === FRAME.SCALL) {
-          let m: { op?: unknown; args?: unknown } | null = null;
+          let m: Claimed<CallMeta> = null;
           try {
-            m = JSON.parse(meta);
+            m = parseUp(FRAME.SCALL, meta);
           } catch {
             // Refused by the bridge below.
           }
@@ -386,7 +387,7 @@ export class AppHost {
             this.#control?.frame(
               id,
               FRAME.SRESULT,
-              resultJson(r),
+              resultJson(FRAME.SRESULT, r),
             );
           });
         } else if (type === FRAME.TICKET) {

@@ -13,7 +13,7 @@ import { checkCronSpec, type CronSpec } from "./cron_schedule.ts";
 import type { Manifest } from "./manifest.ts";
 import { problem } from "./problem.ts";
 import { type ProcessSample, ProcWatch, TICKS_PER_SECOND } from "./proc_watch.ts";
-import type { InitMeta, LogLine } from "./protocol.ts";
+import type { InitMeta, JobMeta, LogLine } from "./protocol.ts";
 import { StackMapper } from "./source_map.ts";
 import { WriteQueue } from "./write_queue.ts";
 
@@ -59,13 +59,8 @@ interface Instance {
   deliveries: Map<number, number>;
 }
 
-/** A job to run now, as the scheduler asks for it. */
-export interface JobRequest {
-  name: string;
-  cron: string;
-  source: "manifest" | "code";
-  scheduledTime: number;
-}
+/** A job to run now, as the scheduler asks for it: what the JOB frame carries. */
+export type JobRequest = JobMeta;
 
 /** How a job's run ended. */
 export interface JobResult {
@@ -84,6 +79,8 @@ type Incident = "timeout" | "memory" | "crash" | "cpu" | "threads" | "protocol";
 /** Request bodies up to this size with a Content-Length are read before the app sees them. */
 const INLINE_UPLOAD = 64 * 1024;
 const MIB = 1024 * 1024;
+/** The most of a job's answer read: its reason or error envelope is far smaller. */
+const MAX_JOB_ANSWER_BYTES = 16 * 1024;
 /** How often hosts' threads and memory are read. */
 const SAMPLE_MS = 1000;
 /**
@@ -763,10 +760,11 @@ export class AppRuntime {
     }
     inst.jobLogs.add(logs);
     try {
-      const res = await channel.job(JSON.stringify(job));
+      const res = await channel.job(job);
       inst.lastUsed = Date.now();
       if (res.status === 204) return { outcome: "ok", logs };
-      const text = await res.text();
+      // The channel made it: the run's reason (cut at 2,000 characters) or an error envelope.
+      const text = new TextDecoder().decode(await readBody(res, MAX_JOB_ANSWER_BYTES));
       if (res.status === 504) {
         return { outcome: "timeout", error: `no end within ${inst.limits.timeoutMs} ms`, logs };
       }

@@ -1,5 +1,5 @@
 import { type Storage, StorageError } from "../storage/mod.ts";
-import type { CallError, OpName } from "./protocol.ts";
+import type { CallError, FRAME, JsonMeta, OpName, ResultMeta } from "./protocol.ts";
 import { kvOp, type KvOpContext } from "./kv_ops.ts";
 import type { AfterWrite, Write } from "./write_queue.ts";
 
@@ -11,10 +11,17 @@ export interface CallResult {
   body?: Uint8Array;
 }
 
-/** A call's answer as the Worker reads it: `{value}` or `{error}` as JSON. */
-export function resultJson(r: CallResult): string {
-  if (r.json !== undefined) return `{"value":${r.json}}`;
-  return JSON.stringify({ value: r.value, error: r.error });
+/**
+ * A call's answer as the Worker reads it, the meta of a RESULT or SRESULT:
+ * `{value}` or `{error}` as JSON (a stored document's JSON is spliced in
+ * as it is, not parsed and encoded again).
+ */
+export function resultJson<T extends typeof FRAME.RESULT | typeof FRAME.SRESULT>(
+  _type: T,
+  r: CallResult,
+): JsonMeta<T> {
+  if (r.json !== undefined) return `{"value":${r.json}}` as JsonMeta<T>;
+  return JSON.stringify({ value: r.value, error: r.error } satisfies ResultMeta) as JsonMeta<T>;
 }
 
 type Args = unknown[];

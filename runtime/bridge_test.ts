@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Storage } from "../storage/mod.ts";
 import { type CallResult, handleCall, resultJson } from "./bridge.ts";
+import { FRAME } from "./protocol.ts";
 import { WriteQueue } from "./write_queue.ts";
 
 const te = new TextEncoder();
@@ -29,7 +30,7 @@ function setup() {
 /** The value, as the Worker reads it off the wire. */
 const ok = (r: CallResult) => {
   assert.equal(r.error, undefined, JSON.stringify(r.error));
-  return JSON.parse(resultJson(r)).value;
+  return JSON.parse(resultJson(FRAME.RESULT, r)).value;
 };
 const code = (r: CallResult) => r.error?.code;
 

@@ -16,7 +16,8 @@
  * (RLIMIT_DATA) the server keeps adjusting; the server kills it at once when
  * a request passes its deadline.
  */
-import { FRAME, type HostConfig, type ResultMeta } from "./protocol.ts";
+import { FRAME, type HostConfig } from "./protocol.ts";
+import { encodeDown, encodeUp, parseDown } from "./worker/frame_meta.ts";
 import { FrameWriter, readFrames } from "./worker/frames.ts";
 import { WORKER_SOURCE } from "./worker/dist/bootstrap.ts";
 import { SHARED_BYTES, type SlotConfig, type WorkerMessage } from "./worker/messages.ts";
@@ -39,7 +40,8 @@ function answer(slot: Slot, value: number, json?: string): void {
     let bytes = new TextEncoder().encode(json);
     if (bytes.byteLength > SHARED_BYTES) {
       const error = { code: "LIMIT_EXCEEDED", message: "result too large" };
-      bytes = new TextEncoder().encode(JSON.stringify({ error } satisfies ResultMeta));
+      // Answered here in the server's place, as the SRESULT it would send.
+      bytes = new TextEncoder().encode(encodeDown(FRAME.SRESULT, { error }));
     }
     slot.shared.set(bytes);
     value = bytes.byteLength;
@@ -59,7 +61,7 @@ export async function runAppHost(): Promise<void> {
   const cfg = await readConfig();
   const conn = await Deno.connect({ transport: "unix", path: cfg.socket });
   const out = new FrameWriter(conn, () => Deno.exit(0));
-  out.frame(0, FRAME.HELLO, JSON.stringify({ token: cfg.token }));
+  out.frame(0, FRAME.HELLO, encodeUp(FRAME.HELLO, { token: cfg.token }));
   // The Worker may read no files, so its code goes in as source text.
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
   const slots = new Map<number, Slot>();
@@ -89,7 +91,7 @@ export async function runAppHost(): Promise<void> {
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
       if (m?.t === "scall") {
-        out.frame(index, FRAME.SCALL, JSON.stringify({ op: m.op, args: m.args }));
+        out.frame(index, FRAME.SCALL, encodeUp(FRAME.SCALL, { op: m.op, args: m.args }));
       } else if (m?.t === "ticket") out.frame(index, FRAME.TICKET, "");
     };
     worker.onerror = (e) => {
@@ -109,7 +111,7 @@ export async function runAppHost(): Promise<void> {
       // Deno numbers Workers in the order they start; the server counts on it.
       if (id < 1 || id > cfg.slots.length) return;
       slot?.worker.terminate();
-      start(id, JSON.parse(meta).token);
+      start(id, parseDown(FRAME.START, meta).token);
       return;
     }
     if (!slot) return;

@@ -7,6 +7,7 @@
  * @module
  */
 import { FRAME, type FrameType } from "./protocol.ts";
+import { parseUp } from "./worker/frame_meta.ts";
 import { type Bytes, FrameWriter, readFrames } from "./worker/frames.ts";
 
 /** What the server does with a bound connection's frames. */
@@ -92,7 +93,7 @@ export class HostSocket {
           if (peer) return peer.onFrame(id, type as FrameType, meta, body);
           let token: unknown;
           try {
-            token = type === FRAME.HELLO ? JSON.parse(meta)?.token : undefined;
+            token = type === FRAME.HELLO ? parseUp(FRAME.HELLO, meta)?.token : undefined;
           } catch {
             token = undefined;
           }

@@ -17,4 +17,5 @@ export {
   parseManifest,
   routeMatches,
 } from "./manifest.ts";
+export { problem, type RuntimeErrorCode } from "./problem.ts";
 export { spawnHelper } from "./spawn.ts";

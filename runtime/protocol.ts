@@ -80,16 +80,25 @@
  * a request, answered by JOBDONE after the run's log lines. Quotas need no
  * frame (the server refuses calls).
  *
- * This module is the documentation and the types; the codec is
- * `runtime/worker/frames.ts`, which the Worker's bundle includes.
+ * This module is the documentation and the types: `UpMeta` and `DownMeta`
+ * give the JSON meta of each frame type per direction. The codec is
+ * `runtime/worker/frames.ts` and the meta's is `runtime/worker/frame_meta.ts`
+ * (`encodeUp`/`parseUp`, `encodeDown`/`parseDown`), which the Worker's
+ * bundle includes; `FrameWriter.frame` takes a JSON frame's meta only as
+ * those encode it, so a wrong shape does not compile. The types cost
+ * nothing at run time: no frame is checked or parsed twice for them.
  * @module
  */
 import type { Build, NewLogEntry } from "../storage/mod.ts";
+import type { FRAME } from "./worker/frames.ts";
 export {
   CHUNK_BYTES,
   FRAME,
   type FrameType,
   INLINE_BODY_BYTES,
+  type JsonFrameType,
+  type JsonMeta,
+  type MetaText,
   STREAM_WINDOW,
 } from "./worker/frames.ts";
 
@@ -156,6 +165,84 @@ export interface ResultMeta {
   value?: unknown;
   error?: CallError;
 }
+
+/** HELLO: the one-time token that binds the connection (a host's or a Worker's). */
+export interface HelloMeta {
+  token: string;
+}
+
+/** A job the app's code registered with `Deno.cron` while it loaded. */
+export interface CodeCron {
+  name: string;
+  schedule: string;
+  /** `Deno.cron`'s `backoffSchedule`: the waits before each retry of a failed run, in ms. */
+  backoff?: number[];
+}
+
+/** READY: what the module registered while it loaded (the meta is empty when nothing). */
+export interface ReadyMeta {
+  crons?: CodeCron[];
+  /** Whether it called `listenQueue`. */
+  queue: boolean;
+}
+
+/** FAILED: why the app's code could not be loaded. */
+export interface FailedMeta {
+  message: string;
+}
+
+/** CALL and SCALL: a storage operation; `blobs.put` sends its bytes as CALL's body. */
+export interface CallMeta {
+  op: OpName;
+  args: unknown[];
+}
+
+/** ACCEPT: the app answered with `Deno.upgradeWebSocket`; its subprotocol, or "". */
+export interface AcceptMeta {
+  protocol: string;
+}
+
+/** JOB: one run of a scheduled job. */
+export interface JobMeta {
+  name: string;
+  cron: string;
+  /** `code` for a `Deno.cron` job, `manifest` for a `crons` entry. */
+  source: "manifest" | "code";
+  scheduledTime: number;
+}
+
+/** START: the one-time token of the slot's next Worker. */
+export interface StartMeta {
+  token: string;
+}
+
+/** The JSON meta of each frame type sent up, to the server (by a Worker or a host). */
+export interface UpMeta {
+  [FRAME.HELLO]: HelloMeta;
+  [FRAME.READY]: ReadyMeta;
+  [FRAME.FAILED]: FailedMeta;
+  [FRAME.CALL]: CallMeta;
+  [FRAME.LOG]: LogLine[];
+  [FRAME.ACCEPT]: AcceptMeta;
+  [FRAME.SCALL]: CallMeta;
+}
+
+/** The JSON meta of each frame type sent down, by the server (to a Worker or a host). */
+export interface DownMeta {
+  [FRAME.INIT]: InitMeta;
+  [FRAME.RESULT]: ResultMeta;
+  [FRAME.JOB]: JobMeta;
+  [FRAME.SRESULT]: ResultMeta;
+  [FRAME.START]: StartMeta;
+}
+
+/**
+ * A meta as the server reads it from a connection app code can write to:
+ * the sender's claim, its fields named but none vouched for, so each is
+ * checked where it is used (a list's entries, too).
+ */
+export type Claimed<M> = M extends readonly unknown[] ? unknown
+  : { readonly [K in keyof M]?: unknown } | null;
 
 /** What a host's main thread is told on its standard input when it starts. */
 export interface HostConfig {

@@ -29,7 +29,7 @@
  * @module
  */
 import { clientKey } from "./client_address.ts";
-import { HttpError } from "./http_error.ts";
+import { type ErrorCode, HttpError } from "./http_error.ts";
 import type { Sockopt } from "./sockopt.ts";
 import { BodyGuard, guardBody } from "../lib/body_guard.ts";
 import { errorResponse } from "../lib/error_response.ts";
@@ -890,7 +890,7 @@ function evictsBefore(a: Connection, b: Connection): boolean {
 function overloaded(): Response {
   return errorResponse({
     status: 503,
-    code: "OVERLOADED",
+    code: "OVERLOADED" satisfies ErrorCode,
     message: "This node is overloaded; try again shortly",
     headers: { "retry-after": "1" },
   });

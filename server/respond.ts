@@ -1,6 +1,6 @@
 import { errorResponse } from "../lib/error_response.ts";
 import { BodyTooLargeError } from "../lib/read_body.ts";
-import { SettingError, StorageError } from "../storage/mod.ts";
+import { SettingError, StorageError, type StorageErrorReason } from "../storage/mod.ts";
 import { HttpError } from "./http_error.ts";
 
 const JSON_TYPE = {
@@ -42,6 +42,12 @@ export function plainJson<B = never>(body: NoInfer<B>, init?: ResponseInit): Jso
   return Response.json(body, init) as JsonAnswer<B>;
 }
 
+/** The status of each store refusal the API names apart (its code is the reason itself). */
+const REASON_STATUS: Record<StorageErrorReason, number> = {
+  DOMAIN_TAKEN: 409,
+  DOMAIN_LIMIT: 409,
+};
+
 /**
  * What the API answers for an error the layers below throw at input they
  * refuse; `undefined` for anything else. Handlers let these through, so
@@ -50,6 +56,10 @@ export function plainJson<B = never>(body: NoInfer<B>, init?: ResponseInit): Jso
  */
 export function httpErrorOf(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err;
+  if (err instanceof StorageError && err.reason) {
+    const details = { ...(err.field === undefined ? {} : { field: err.field }), ...err.details };
+    return new HttpError(REASON_STATUS[err.reason], err.reason, err.message, { details });
+  }
   if (err instanceof StorageError) {
     switch (err.code) {
       case "NOT_FOUND":

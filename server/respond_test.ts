@@ -49,6 +49,34 @@ Deno.test("toErrorResponse: storage refusals become HTTP errors in the store's w
   for (const a of [missing, invalid, limit, conflict, setting]) assert.deepEqual(a.logged, []);
 });
 
+Deno.test("toErrorResponse: a refusal with a reason answers with it (custom domains)", async () => {
+  const taken = await answer(
+    new StorageError("CONFLICT", "shop.example.com already serves the app 'shop'", "name", {
+      reason: "DOMAIN_TAKEN",
+      details: { app: "shop" },
+    }),
+  );
+  assert.equal(taken.status, 409);
+  assert.deepEqual(taken.body.error, {
+    code: "DOMAIN_TAKEN",
+    message: "shop.example.com already serves the app 'shop'",
+    details: { field: "name", app: "shop" },
+  });
+  const full = await answer(
+    new StorageError("LIMIT_EXCEEDED", "this node has 2 custom domains", "name", {
+      reason: "DOMAIN_LIMIT",
+      details: { max: 2 },
+    }),
+  );
+  assert.equal(full.status, 409);
+  assert.deepEqual(full.body.error, {
+    code: "DOMAIN_LIMIT",
+    message: "this node has 2 custom domains",
+    details: { field: "name", max: 2 },
+  });
+  assert.deepEqual([...taken.logged, ...full.logged], []);
+});
+
 Deno.test("toErrorResponse: an HttpError keeps its details and headers", async () => {
   const a = await answer(
     new HttpError(429, "RATE_LIMITED", "Too many", {

@@ -259,7 +259,8 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: "/api/apps/:name/logs/stream",
     auth: "read",
-    summary: "An app's log as Server-Sent Events, a live tail (`Last-Event-ID` resumes)",
+    summary:
+      "An app's log as Server-Sent Events, a live tail (`Last-Event-ID` or `?after=` resumes)",
     handler: lazyExport(logStreamModule, "streamLogs"),
   },
   {

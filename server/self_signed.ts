@@ -59,7 +59,7 @@ function derSignature(raw: Uint8Array): number[] {
 }
 
 function pem(label: string, der: Uint8Array | number[]): string {
-  const b64 = btoa(String.fromCharCode(...der));
+  const b64 = Uint8Array.from(der).toBase64();
   const lines = b64.match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }

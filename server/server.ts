@@ -20,6 +20,7 @@ import {
   type AppTarget,
   CronScheduler,
   type Manifest,
+  problem,
   routeMatches,
 } from "../runtime/mod.ts";
 import { serveStatic } from "./static_site.ts";
@@ -45,7 +46,6 @@ import { Replicator } from "./replicator.ts";
 import type { Standby } from "./standby.ts";
 import { connectionCap, descriptorLimit } from "./descriptor_limit.ts";
 import { AppGate } from "./app_gate.ts";
-import { errorResponse } from "../lib/error_response.ts";
 import { type DoorLimits, FrontDoor } from "./front_door.ts";
 import { WebSocketApps } from "./websocket_apps.ts";
 import { withHttpsRules } from "./https_rules.ts";
@@ -303,12 +303,7 @@ function standbyRefusal(ctx: ServerContext): Response {
 
 /** An app whose requests wait longer than `app_queue_ms` (see app_gate.ts). */
 function appBusy(): Response {
-  return errorResponse({
-    status: 503,
-    code: "APP_BUSY",
-    message: "The app is busy; try again shortly",
-    headers: { "retry-after": "1" },
-  });
+  return problem(503, "APP_BUSY", "The app is busy; try again shortly", { "retry-after": "1" });
 }
 
 /**

@@ -153,7 +153,17 @@ export function accepts(header: string, coding: string): boolean {
   return star;
 }
 
-function isNotModified(h: Headers, file: SiteFile): boolean {
+/** What a conditional request is checked against: a file's validators. */
+export type Validators = Pick<SiteFile, "etags" | "lastModified">;
+
+/**
+ * Whether a GET or HEAD may answer 304 (RFC 9110 13.1.1-2, 13.2.2): an
+ * `If-None-Match` decides alone (`*`, or any listed tag, weak or strong, of
+ * any encoding of the file), and only without one does `If-Modified-Since`
+ * count: after a rollback the file is older than the browser's copy, whose
+ * tag no longer matches, so a date alone must not keep that copy.
+ */
+export function isNotModified(h: Headers, file: Validators): boolean {
   const inm = h.get("if-none-match");
   if (inm !== null) {
     if (inm.trim() === "*") return true;
@@ -166,7 +176,13 @@ function isNotModified(h: Headers, file: SiteFile): boolean {
   return !Number.isNaN(since) && Date.parse(file.lastModified) <= since;
 }
 
-function ifRangeHolds(ifRange: string | null, file: SiteFile): boolean {
+/**
+ * Whether a `Range` applies under its `If-Range` (RFC 9110 13.1.5): no
+ * `If-Range`, the identity body's strong ETag (ranges are of that body; a
+ * weak tag never matches), or exactly the file's `Last-Modified` date.
+ * Otherwise the whole file is sent.
+ */
+export function ifRangeHolds(ifRange: string | null, file: Validators): boolean {
   if (ifRange === null) return true;
   const v = ifRange.trim();
   if (v.startsWith('"')) return v === file.etags.identity;

@@ -52,6 +52,7 @@ export class DomainStore {
           "CONFLICT",
           `${name} already serves the app '${existing.app}'`,
           "name",
+          { reason: "DOMAIN_TAKEN", details: { app: existing.app } },
         );
       }
       if (this.count() >= max) {
@@ -59,6 +60,7 @@ export class DomainStore {
           "LIMIT_EXCEEDED",
           `this node has ${max} custom domains, its limit (max_custom_domains)`,
           "name",
+          { reason: "DOMAIN_LIMIT", details: { max } },
         );
       }
       this.db.run(

@@ -43,7 +43,12 @@ export * from "./deno_kv.ts";
 export * from "./app_logs.ts";
 export * from "./certificates.ts";
 export * from "./custom_domains.ts";
-export { StorageError, type StorageErrorCode } from "./storage_error.ts";
+export {
+  StorageError,
+  type StorageErrorCode,
+  type StorageErrorOptions,
+  type StorageErrorReason,
+} from "./storage_error.ts";
 export * from "./owner.ts";
 export * from "./peers.ts";
 export * from "./sessions.ts";

@@ -19,11 +19,36 @@ export type StorageErrorCode =
   /** Another process held the database's lock past the busy timeout. */
   | "BUSY";
 
+/**
+ * What a refusal means more precisely than its `code`, for a store whose
+ * refusals the API names apart (the server's `httpErrorOf` answers with it).
+ */
+export type StorageErrorReason =
+  /** A custom domain that serves another app (a `CONFLICT`). */
+  | "DOMAIN_TAKEN"
+  /** The node holds `max_custom_domains` domains (a `LIMIT_EXCEEDED`). */
+  | "DOMAIN_LIMIT";
+
+export interface StorageErrorOptions {
+  reason?: StorageErrorReason;
+  /** Facts for the client besides `field` (the limit, who holds a name). */
+  details?: Record<string, unknown>;
+}
+
 export class StorageError extends Error {
   override readonly name = "StorageError";
+  readonly reason?: StorageErrorReason;
+  readonly details?: Record<string, unknown>;
 
-  constructor(readonly code: StorageErrorCode, message: string, readonly field?: string) {
+  constructor(
+    readonly code: StorageErrorCode,
+    message: string,
+    readonly field?: string,
+    options: StorageErrorOptions = {},
+  ) {
     super(message);
+    this.reason = options.reason;
+    this.details = options.details;
   }
 }
 

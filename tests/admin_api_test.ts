@@ -548,6 +548,19 @@ Deno.test("an app's log is tailed live over Server-Sent Events, resuming by id",
     });
     const next = await deadline(readEvents(resumed, 1), "the event after Last-Event-ID");
     assert.deepEqual(next.map((e) => JSON.parse(e.data).message), ["third"]);
+    // `?after=` does the same; what is not an entry id is refused, not ignored.
+    const byQuery = await fetch(`${node.base}/api/apps/site/logs/stream?after=${events[1].id}`, {
+      headers: { authorization: `Bearer ${node.tokens.read}` },
+    });
+    const fromQuery = await deadline(readEvents(byQuery, 1), "the event after ?after=");
+    assert.deepEqual(fromQuery.map((e) => JSON.parse(e.data).message), ["third"]);
+    for (const bad of ["x", "-1", "1.5", "12abc"]) {
+      const refused = await node.fetch(`/api/apps/site/logs/stream?after=${bad}`);
+      assert.equal(refused.status, 400, bad);
+      const err = (await refused.json()).error;
+      assert.equal(err.code, "VALIDATION_FAILED", bad);
+      assert.equal(err.details.field, "after", bad);
+    }
     const missing = await node.fetch("/api/apps/nope/logs/stream");
     assert.equal(missing.status, 404);
     await missing.body?.cancel();

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { DAY_MS, HOUR_MS, Storage } from "../storage/mod.ts";
 import { ANALYTICS_SCRIPT } from "../server/tracking.ts";
 import { readRollups, recount } from "./analytics_recount.ts";
+import { assertOk, CliSandbox } from "./cli_runner.ts";
 import { makeZip, startTestNode, type TestNode } from "./helpers.ts";
 
 const FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
@@ -756,32 +757,14 @@ Deno.test("stats endpoints: /api/stats, /api/stats/realtime, /api/stats/events",
 
 Deno.test("cli: fazt stats prints a table with a sparkline, or JSON", async () => {
   const n = await node();
+  const sandbox = await CliSandbox.create();
   try {
     for (let i = 0; i < 3; i++) await get(n, i ? "/" : "/about");
     await n.server.context.analytics.sync();
-    const config = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
-    const flags = String(config.tasks.fazt).trim().split(/\s+/).slice(2, -1);
-    const run = async (...args: string[]) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          ...flags,
-          "main.ts",
-          "stats",
-          ...args,
-          "--url",
-          n.base,
-          "--token",
-          n.tokens.read,
-        ],
-        cwd: new URL("..", import.meta.url),
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const td = new TextDecoder();
-      assert.equal(out.code, 0, td.decode(out.stderr));
-      return td.decode(out.stdout);
-    };
+    // The real CLI, with the `fazt` task's flags (tests/cli_runner.ts).
+    const run = async (...args: string[]) =>
+      assertOk(await sandbox.cli(["stats", ...args, "--url", n.base, "--token", n.tokens.read]))
+        .stdout;
     const [table, raw] = await Promise.all([run("blog", "--from", "7d"), run("blog", "--json")]);
     assert.match(table, /^blog {2}\d{4}-\d\d-\d\d \.\. \d{4}-\d\d-\d\d UTC, by day/);
     assert.match(table, /views 3 {2}visitors 1 {2}events 0/);
@@ -792,5 +775,6 @@ Deno.test("cli: fazt stats prints a table with a sparkline, or JSON", async () =
     assert.equal(json.series.length, 31);
   } finally {
     await n.close();
+    await sandbox.remove();
   }
 });

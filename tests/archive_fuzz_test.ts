@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import { concatBytes } from "../lib/bytes.ts";
 import { writeZip } from "../lib/zip_writer.ts";
 import { Storage } from "../storage/mod.ts";
 import { CliSandbox, type ServerProcess } from "./cli_runner.ts";
@@ -168,16 +169,6 @@ async function randomArchive(r: Rng, bombs: RawEntry[]): Promise<Uint8Array> {
   });
 }
 
-function join(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Offsets of ZIP signatures in `zip`: where header fields worth mutating are. */
 function signatures(zip: Uint8Array): number[] {
   const out: number[] = [];
@@ -216,17 +207,17 @@ function mutate(r: Rng, input: Uint8Array): Uint8Array {
         break;
       case 3: { // insert bytes
         const at = r.int(0, zip.length);
-        zip = join(zip.subarray(0, at), r.bytes(r.int(1, 64)), zip.subarray(at));
+        zip = concatBytes([zip.subarray(0, at), r.bytes(r.int(1, 64)), zip.subarray(at)]);
         break;
       }
       case 4: { // delete a range
         const at = r.int(0, zip.length - 1);
-        zip = join(zip.subarray(0, at), zip.subarray(at + r.int(1, 64)));
+        zip = concatBytes([zip.subarray(0, at), zip.subarray(at + r.int(1, 64))]);
         break;
       }
       case 5: { // append or prepend junk
         const junk = r.bytes(r.int(1, 200));
-        zip = r.chance(0.5) ? join(zip, junk) : join(junk, zip);
+        zip = r.chance(0.5) ? concatBytes([zip, junk]) : concatBytes([junk, zip]);
         break;
       }
     }

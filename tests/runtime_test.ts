@@ -350,12 +350,54 @@ Deno.test("exceptions: 500 with a generic body, the stack in the app's log", asy
     });
     const res = await call(node, "boom", "/api/");
     assert.equal(res.status, 500);
+    // Written by the one error writer, as every error answer is: never cached.
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8");
     const body = await res.text();
     assert.ok(!body.includes("secret detail"));
     assert.equal(JSON.parse(body).error.code, "APP_ERROR");
     const stack = (l: LogLine) => l.level === "error" && l.message.includes("secret detail 42");
     const logs = await logsOf(node, "boom", (logs) => logs.some(stack));
     assert.ok(logs.some(stack));
+  });
+});
+
+Deno.test("a node refusal the app lets through keeps its meaning: 507 STORAGE_FULL, 503 DATABASE_BUSY", async () => {
+  await withNode(async (node) => {
+    await deployOk(node, "refused", {
+      "api/main.ts": `export default (req: Request) => {
+        const code = new URL(req.url).searchParams.get("code");
+        throw Object.assign(new Error("refused"), { code });
+      };`,
+    });
+    const cases = [
+      { code: "FULL", status: 507, want: "STORAGE_FULL", retry: null },
+      { code: "BUSY", status: 503, want: "DATABASE_BUSY", retry: "5" },
+      { code: "OTHER", status: 500, want: "APP_ERROR", retry: null },
+    ];
+    for (const c of cases) {
+      const res = await call(node, "refused", `/api/?code=${c.code}`);
+      assert.equal(res.status, c.status, c.code);
+      assert.equal(res.headers.get("cache-control"), "no-store", c.code);
+      assert.equal(res.headers.get("retry-after"), c.retry, c.code);
+      assert.equal((await res.json()).error.code, c.want, c.code);
+    }
+  });
+});
+
+Deno.test("an app with jobs and no request handler answers 404 NOT_FOUND in the envelope", async () => {
+  await withNode(async (node) => {
+    await deployOk(node, "jobsonly", {
+      "manifest.json": JSON.stringify({ crons: [{ name: "sweep", schedule: "0 0 1 1 *" }] }),
+      "api/main.ts": "export default { scheduled() {} };",
+    });
+    const res = await call(node, "jobsonly", "/api/anything");
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8");
+    assert.deepEqual(await res.json(), {
+      error: { code: "NOT_FOUND", message: "This app has no request handler" },
+    });
   });
 });
 

@@ -38,11 +38,11 @@ export async function feedUpgrade(
 ): Promise<void> {
   if (flags.check) return await check(client, name, flags, command);
   // The pid tells a restarted node from the one that took the request.
-  const before = await client.get<{ pid?: number }>("/api/system");
+  const before = await client.get<Api.System>("/api/system");
   const body: Record<string, string> = { from: "feed" };
   if (flags.version) body.version = flags.version;
   if (flags.feed) body.feed = flags.feed;
-  const sent = await client.request<{ action: string; from: string; to: string }>(
+  const sent = await client.request<Api.UpgradeStarted>(
     "POST",
     "/api/upgrade",
     { body: JSON.stringify(body), type: "application/json", timeoutMs: UPGRADE_TIMEOUT_MS },

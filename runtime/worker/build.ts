@@ -10,8 +10,9 @@
  *   deno task build:worker --check         exit 1 when the committed file is stale
  *   … --out FILE                           write elsewhere (tests)
  *
- * The Worker's code is this folder: the build refuses a run-time import
- * from outside it (type imports are erased and free).
+ * The Worker's code is this folder, and the few modules of `SHARED`: the
+ * build refuses any other run-time import from outside it (type imports
+ * are erased and free).
  * @module
  */
 
@@ -21,6 +22,13 @@ const ENTRY = new URL("mod.ts", DIR);
 const DEFAULT_OUT = new URL("dist/bootstrap.ts", DIR);
 /** Import-map entries whose versions change the bundle. */
 const DEPENDENCIES = ["esbuild"];
+/**
+ * The modules outside this folder the Worker may import at run time (from
+ * the repository's root): the one error writer and the runtime's typed
+ * front to it, so an error the Worker answers for its app has the same
+ * envelope and headers as every other. Each imports only what is listed.
+ */
+export const SHARED = ["runtime/problem.ts", "lib/error_response.ts"];
 
 async function sha256(data: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", data as BufferSource);
@@ -45,6 +53,9 @@ export async function sourceHash(): Promise<string> {
   for (const rel of await listSources()) {
     parts.push(rel, await sha256(await Deno.readFile(new URL(rel, DIR))));
   }
+  for (const rel of SHARED) {
+    parts.push(rel, await sha256(await Deno.readFile(new URL(rel, ROOT))));
+  }
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
   for (const dep of DEPENDENCIES) parts.push(dep, String(config.imports?.[dep] ?? ""));
   return await sha256(new TextEncoder().encode(parts.join("\n")));
@@ -60,8 +71,15 @@ async function builtHash(out: URL): Promise<string | undefined> {
   }
 }
 
-/** The bundle's source text; `entry` must import nothing outside `folder` at run time. */
-export async function bundle(entry: URL = ENTRY, folder: URL = DIR): Promise<string> {
+/**
+ * The bundle's source text; `entry` must import nothing outside `folder` at
+ * run time but the modules of `shared` (paths from the repository's root).
+ */
+export async function bundle(
+  entry: URL = ENTRY,
+  folder: URL = DIR,
+  shared: string[] = SHARED,
+): Promise<string> {
   // Loaded here only: --check and --if-changed need no esbuild.
   const esbuild = await import("esbuild");
   try {
@@ -81,12 +99,16 @@ export async function bundle(entry: URL = ENTRY, folder: URL = DIR): Promise<str
       logLevel: "silent",
       metafile: true,
     });
+    const allowed = new Set(shared.map((p) => new URL(p, ROOT).href));
     const outside = Object.keys(result.metafile.inputs)
-      .filter((p) => !new URL(p, ROOT).href.startsWith(folder.href));
+      .map((p) => new URL(p, ROOT).href)
+      .filter((href) => !href.startsWith(folder.href) && !allowed.has(href));
     if (outside.length) {
       throw new Error(
-        `the Worker's code imports ${outside.join(", ")} at run time; ` +
-          `it must live in ${folder.pathname} (type imports are fine)`,
+        `the Worker's code imports ${
+          outside.map((href) => new URL(href).pathname).join(", ")
+        } at run time; ` +
+          `it must live in ${folder.pathname} or be SHARED (type imports are fine)`,
       );
     }
     return result.outputFiles[0].text;

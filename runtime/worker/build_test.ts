@@ -77,6 +77,11 @@ Deno.test("the Worker's code may import nothing outside its folder at run time",
       () => bundle(new URL("mod.ts", inside), inside),
       /imports .*shared\.ts at run time/,
     );
+    // A module named in SHARED is bundled, and nothing else outside.
+    assert.match(
+      await bundle(new URL("mod.ts", inside), inside, [`${dir}/shared.ts`]),
+      /console\.log\(x\)/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -7,6 +7,7 @@
  */
 import type { Log } from "../app_types.ts";
 import type { LogLine } from "../protocol.ts";
+import { encodeUp } from "./frame_meta.ts";
 import { FRAME } from "./frames.ts";
 import { link } from "./link.ts";
 
@@ -62,7 +63,7 @@ export class AppLog {
       });
       this.#dropped = 0;
     }
-    if (this.#queue.length && link) link.out.frame(0, FRAME.LOG, JSON.stringify(this.#queue));
+    if (this.#queue.length && link) link.out.frame(0, FRAME.LOG, encodeUp(FRAME.LOG, this.#queue));
     this.#queue = [];
   }
 }

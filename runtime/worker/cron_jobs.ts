@@ -12,6 +12,8 @@
 import type { AppScheduled } from "./app_module.ts";
 import type { Fazt } from "./context.ts";
 import { type CronSchedule, cronScheduleString } from "./cron_schedule_object.ts";
+import type { CodeCron, JobMeta } from "../protocol.ts";
+import { parseDown } from "./frame_meta.ts";
 import { FRAME } from "./frames.ts";
 import { link } from "./link.ts";
 
@@ -98,20 +100,12 @@ export function hasCodeCrons(): boolean {
 }
 
 /** The jobs the code registered, for READY (`backoff`: the retries of a failed run, in ms). */
-export function codeCrons(): { name: string; schedule: string; backoff?: number[] }[] {
+export function codeCrons(): CodeCron[] {
   return [...registered].map(([name, r]) => ({
     name,
     schedule: r.schedule,
     ...(r.backoff ? { backoff: r.backoff } : {}),
   }));
-}
-
-interface JobMeta {
-  name: string;
-  cron: string;
-  scheduledTime: number;
-  /** `code` for a `Deno.cron` job, `manifest` for a `crons` entry. */
-  source: "code" | "manifest";
 }
 
 /** JOB: runs the job and answers JOBDONE with an empty meta or why it failed. */
@@ -124,7 +118,7 @@ export function onJob(
 ): void {
   let job: JobMeta;
   try {
-    job = JSON.parse(meta);
+    job = parseDown(FRAME.JOB, meta);
   } catch {
     return link.out.frame(id, FRAME.JOBDONE, "a malformed job");
   }

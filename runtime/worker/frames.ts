@@ -44,6 +44,42 @@ export const FRAME = {
 
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 
+/**
+ * The frame types whose meta is JSON (`runtime/protocol.ts` gives each its
+ * shape: `UpMeta` and `DownMeta`); every other frame's meta is text lines.
+ */
+export type JsonFrameType =
+  | typeof FRAME.HELLO
+  | typeof FRAME.INIT
+  | typeof FRAME.READY
+  | typeof FRAME.FAILED
+  | typeof FRAME.CALL
+  | typeof FRAME.RESULT
+  | typeof FRAME.LOG
+  | typeof FRAME.JOB
+  | typeof FRAME.ACCEPT
+  | typeof FRAME.SCALL
+  | typeof FRAME.SRESULT
+  | typeof FRAME.START;
+
+declare const jsonOf: unique symbol;
+
+/**
+ * The JSON meta of a frame of type `T`, as `frame_meta.ts` encodes it from
+ * that frame's shape: a string the type checker tells apart from any other,
+ * so no frame can carry some other JSON. It is a plain string at run time.
+ */
+export type JsonMeta<T extends JsonFrameType> = string & { readonly [jsonOf]: T };
+
+/**
+ * What `FrameWriter.frame` takes as the meta of a frame of type `T`: its
+ * encoded JSON (READY's may be empty: the module registered nothing), or
+ * text for the frames whose meta is lines.
+ */
+export type MetaText<T extends FrameType> = T extends typeof FRAME.READY ? JsonMeta<T> | ""
+  : T extends JsonFrameType ? JsonMeta<T>
+  : string;
+
 /** Bytes before a frame's meta. */
 export const HEADER_BYTES = 13;
 
@@ -108,10 +144,16 @@ export class FrameWriter {
   }
 
   /**
-   * Queues one frame; `meta` is text (lines or JSON), `body` bytes or text
-   * (encoded as UTF-8 straight into the buffer).
+   * Queues one frame; `meta` is text lines, or JSON encoded for this frame
+   * type (`MetaText`), `body` bytes or text (encoded as UTF-8 straight into
+   * the buffer).
    */
-  frame(id: number, type: number, meta: string, body?: Uint8Array | string): void {
+  frame<T extends FrameType>(
+    id: number,
+    type: T,
+    meta: NoInfer<MetaText<T>>,
+    body?: Uint8Array | string,
+  ): void {
     if (this.#closed) return;
     const text = typeof body === "string";
     // Three bytes per UTF-16 unit is the most UTF-8 can need.

@@ -5,7 +5,8 @@
  * memory (see `messages.ts`).
  * @module
  */
-import type { CallError, OpName, ResultMeta } from "../protocol.ts";
+import type { CallError, OpName } from "../protocol.ts";
+import { encodeUp, parseDown } from "./frame_meta.ts";
 import { FRAME } from "./frames.ts";
 import type { Bytes } from "./frames.ts";
 import { link } from "./link.ts";
@@ -52,7 +53,7 @@ export class HostCalls {
         reject,
         withBody: op === "blobs.get",
       });
-      link.out.frame(cid, FRAME.CALL, JSON.stringify({ op, args }), body);
+      link.out.frame(cid, FRAME.CALL, encodeUp(FRAME.CALL, { op, args }), body);
     });
   }
 
@@ -67,7 +68,7 @@ export class HostCalls {
     const length = Atomics.load(ctrl, 1);
     // A copy: TextDecoder takes no views of shared memory.
     const text = new TextDecoder().decode(shared.slice(0, length));
-    const r = JSON.parse(text) as ResultMeta;
+    const r = parseDown(FRAME.SRESULT, text);
     if (r.error) throw appError(r.error);
     return r.value as T;
   }
@@ -87,7 +88,7 @@ export class HostCalls {
     const p = this.#pending.get(cid);
     if (!p) return;
     this.#pending.delete(cid);
-    const r = JSON.parse(meta) as ResultMeta;
+    const r = parseDown(FRAME.RESULT, meta);
     if (r.error) p.reject(appError(r.error));
     else if (p.withBody && r.value) {
       p.resolve({ ...r.value as object, body: body ?? new Uint8Array() });

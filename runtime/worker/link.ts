@@ -4,6 +4,7 @@
  * revoked right after connecting, so app code cannot open another.
  * @module
  */
+import { encodeUp } from "./frame_meta.ts";
 import { FRAME, FrameWriter, readFrames } from "./frames.ts";
 import type { Bytes } from "./frames.ts";
 
@@ -36,7 +37,7 @@ export async function openLink(socket: string, token: string, onClose: () => voi
   revoke({ name: "read", path: socket });
   revoke({ name: "write", path: socket });
   const out = new FrameWriter(conn, onClose);
-  out.frame(0, FRAME.HELLO, JSON.stringify({ token }));
+  out.frame(0, FRAME.HELLO, encodeUp(FRAME.HELLO, { token }));
   link = {
     out,
     serve: (dispatch) => readFrames((b) => conn.read(b), dispatch, () => MAX_FRAME),

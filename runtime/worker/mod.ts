@@ -13,6 +13,7 @@
  * `request` and `respond` and returns its completion value.
  * @module
  */
+import { problem } from "../problem.ts";
 import type { InitMeta } from "../protocol.ts";
 import { type AppModule, loadModule } from "./app_module.ts";
 import { AppLog, captureConsole } from "./console_capture.ts";
@@ -23,8 +24,9 @@ import { installKv, listensQueue } from "./deno_kv.ts";
 import { ServeRegistry } from "./deno_serve.ts";
 import { egressFetch } from "./egress.ts";
 import { faztGlobal } from "./fazt_global.ts";
+import { encodeUp, parseDown } from "./frame_meta.ts";
 import { FRAME } from "./frames.ts";
-import type { Bytes } from "./frames.ts";
+import type { Bytes, MetaText } from "./frames.ts";
 import { HostCalls } from "./host_calls.ts";
 import { runScript } from "./legacy_script.ts";
 import { legacyStorage } from "./legacy_storage.ts";
@@ -125,7 +127,7 @@ async function start(init: InitMeta): Promise<void> {
     reportMemory();
     link.out.frame(0, FRAME.READY, readyMeta());
   } catch (err) {
-    link.out.frame(0, FRAME.FAILED, JSON.stringify({ message: describe(err) }));
+    link.out.frame(0, FRAME.FAILED, encodeUp(FRAME.FAILED, { message: describe(err) }));
   }
 }
 
@@ -134,18 +136,15 @@ async function start(init: InitMeta): Promise<void> {
  * `Deno.cron` jobs, and whether it listens on its queue (the node then
  * starts the app when a message is due while it is stopped).
  */
-function readyMeta(): string {
+function readyMeta(): MetaText<typeof FRAME.READY> {
   const queue = listensQueue();
   if (!hasCodeCrons() && !queue) return "";
-  return JSON.stringify({ ...(hasCodeCrons() ? { crons: codeCrons() } : {}), queue });
+  return encodeUp(FRAME.READY, { ...(hasCodeCrons() ? { crons: codeCrons() } : {}), queue });
 }
 
 /** An app with jobs and no handler answers every request 404. */
 function notFound(): Response {
-  return Response.json(
-    { error: { code: "NOT_FOUND", message: "This app has no request handler" } },
-    { status: 404 },
-  );
+  return problem(404, "NOT_FOUND", "This app has no request handler");
 }
 
 function dispatch(id: number, type: number, meta: string, body: Bytes | undefined): void {
@@ -174,7 +173,7 @@ function dispatch(id: number, type: number, meta: string, body: Bytes | undefine
         flush: () => log.flush(),
       });
     case FRAME.INIT:
-      start(JSON.parse(meta));
+      start(parseDown(FRAME.INIT, meta));
   }
 }
 

@@ -11,6 +11,7 @@
  * Worker granting credit as the app reads.
  * @module
  */
+import { problem } from "../problem.ts";
 import { CHUNK_BYTES, FRAME, headerPairs, INLINE_BODY_BYTES, STREAM_WINDOW } from "./frames.ts";
 import type { Bytes } from "./frames.ts";
 import { link } from "./link.ts";
@@ -37,9 +38,6 @@ interface Live {
 }
 
 const live = new Map<number, Live>();
-const ERROR_BODY = JSON.stringify({
-  error: { code: "APP_ERROR", message: "The app failed to handle this request" },
-});
 
 let handler: Handler = () => new Response("not ready", { status: 503 });
 let onError: (err: unknown) => void = () => {};
@@ -52,15 +50,13 @@ export function serveWith(h: Handler, log: (err: unknown) => void, maxResponseBy
   maxBytes = maxResponseBytes;
 }
 
-const TOO_LARGE = JSON.stringify({
-  error: { code: "APP_RESPONSE_TOO_LARGE", message: "The app's response is too large" },
-});
-
-/** A whole body over the limit is refused before a byte of it is sent. */
+/**
+ * A whole body over the limit is refused before a byte of it is sent. (The
+ * refusal itself is far below the smallest limit, 1024 bytes.)
+ */
 function tooLarge(id: number, state: Live, size: number): void {
   onError(new Error(`a response of ${size} bytes is over app_max_response_bytes (${maxBytes})`));
-  finished(id, state);
-  link.out.frame(id, FRAME.RESPONSE, "502\ncontent-type\napplication/json", TOO_LARGE);
+  respond(id, problem(502, "APP_RESPONSE_TOO_LARGE", "The app's response is too large"), state);
 }
 
 // The body of a Response without its getter: Deno keeps the inner response
@@ -194,29 +190,26 @@ export function onRequest(id: number, meta: string, body: Bytes | undefined): vo
 }
 
 /**
+ * What a failed request answers: 500 `APP_ERROR`, never the error itself.
  * A storage refusal the app let through that is about the node, not the
  * app (no room left, or the database locked by another process), keeps
  * its meaning: the client sees 507 or 503 as from the API, not an app bug.
  */
-const NODE_REFUSALS: Record<string, [string, string]> = {
-  FULL: ["507", JSON.stringify({ error: { code: "STORAGE_FULL", message: "No space is left" } })],
-  BUSY: [
-    "503\nretry-after\n5",
-    JSON.stringify({
-      error: { code: "DATABASE_BUSY", message: "The database is busy: try again" },
-    }),
-  ],
-};
+function failure(err: unknown): Response {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "FULL") return problem(507, "STORAGE_FULL", "No space is left");
+  if (code === "BUSY") {
+    return problem(503, "DATABASE_BUSY", "The database is busy: try again", {
+      "retry-after": "5",
+    });
+  }
+  return problem(500, "APP_ERROR", "The app failed to handle this request");
+}
 
 function fail(id: number, state: Live, err: unknown): void {
   onError(err);
   if (!live.has(id) || state.cancelled) return finished(id, state);
-  finished(id, state);
-  const code = (err as { code?: unknown } | null)?.code;
-  const [status, body] = typeof code === "string" && Object.hasOwn(NODE_REFUSALS, code)
-    ? NODE_REFUSALS[code]
-    : ["500", ERROR_BODY];
-  link.out.frame(id, FRAME.RESPONSE, `${status}\ncontent-type\napplication/json`, body);
+  respond(id, failure(err), state);
 }
 
 function respond(id: number, res: unknown, state: Live): void {

@@ -6,6 +6,7 @@
  * @module
  */
 import { loadModule } from "./app_module.ts";
+import { encodeDown } from "./frame_meta.ts";
 import { FRAME, FrameWriter, readFrames } from "./frames.ts";
 
 export async function warmUp(): Promise<void> {
@@ -33,7 +34,7 @@ export async function warmUp(): Promise<void> {
       return Promise.resolve(d.byteLength);
     },
   }, () => {});
-  w.frame(1, FRAME.RESULT, JSON.stringify({ value: { id: "x" } }), new Uint8Array(1));
+  w.frame(1, FRAME.RESULT, encodeDown(FRAME.RESULT, { value: { id: "x" } }), new Uint8Array(1));
   w.frame(2, FRAME.RESPONSE, "200\ncontent-type\ntext/plain", "ok");
   await new Promise((r) => setTimeout(r, 0));
   let i = 0;

@@ -7,6 +7,7 @@
  * and WSCLOSE both ways (`code\nreason`). Ping and pong are the server's.
  * @module
  */
+import { encodeUp } from "./frame_meta.ts";
 import { FRAME } from "./frames.ts";
 import type { Bytes } from "./frames.ts";
 import { link } from "./link.ts";
@@ -140,7 +141,7 @@ export function accept(id: number, res: Response): boolean {
     return false;
   }
   sockets.set(id, a.socket);
-  link.out.frame(id, FRAME.ACCEPT, JSON.stringify({ protocol: a.protocol }));
+  link.out.frame(id, FRAME.ACCEPT, encodeUp(FRAME.ACCEPT, { protocol: a.protocol }));
   return true;
 }
 

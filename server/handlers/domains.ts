@@ -1,6 +1,6 @@
 /** Custom domains: names besides `<app>.<domain>` that serve an app. */
 import { isDomainName, parseDomainName } from "../../lib/domain_name.ts";
-import { type CustomDomain, StorageError } from "../../storage/mod.ts";
+import type { CustomDomain } from "../../storage/mod.ts";
 import type { RouteContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
 import { readJsonObject } from "../json_body.ts";
@@ -52,26 +52,9 @@ export async function addDomain(c: RouteContext): Promise<Answer<Api.DomainAdded
   const app = findApp(c);
   const name = checkedName(c, body.name, "name");
   const { domains } = c.server.storage;
-  const owner = domains.get(name);
-  if (owner && owner.app_id !== app.id) {
-    throw new HttpError(409, "DOMAIN_TAKEN", `${name} already serves the app '${owner.app}'`, {
-      details: { field: "name", app: owner.app },
-    });
-  }
-  let created: boolean;
-  try {
-    created = domains.add(app.id, name, c.server.settings.max_custom_domains);
-  } catch (err) {
-    if (err instanceof StorageError && err.code === "LIMIT_EXCEEDED") {
-      throw new HttpError(409, "DOMAIN_LIMIT", err.message, {
-        details: { field: "name", max: c.server.settings.max_custom_domains },
-      });
-    }
-    if (err instanceof StorageError && err.code === "CONFLICT") {
-      throw new HttpError(409, "DOMAIN_TAKEN", err.message, { details: { field: "name" } });
-    }
-    throw err;
-  }
+  // A name that serves another app (409 DOMAIN_TAKEN) or a node at its
+  // limit (409 DOMAIN_LIMIT): the store refuses, `toErrorResponse` answers.
+  const created = domains.add(app.id, name, c.server.settings.max_custom_domains);
   if (created) c.server.domains.changed();
   return json(
     { domain: shown(domains.get(name)!, certificatesOf(c)), created },

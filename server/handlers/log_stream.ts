@@ -1,10 +1,26 @@
 /** `GET /api/apps/{name}/logs/stream`: an app's log as Server-Sent Events (a live tail). */
 import type { LogEntry } from "../../storage/mod.ts";
 import type { RouteContext } from "../context.ts";
-import { findApp } from "../params.ts";
+import { findApp, intParam } from "../params.ts";
 
 const POLL_MS = 1000;
 const PING_MS = 15_000;
+
+/**
+ * Where the stream starts: after the `Last-Event-ID` an `EventSource` sends
+ * back when it reconnects (one of the ids this stream sent; anything else
+ * is ignored, as a refusal would end its reconnecting for good), else after
+ * `?after=` (400 when it is not an entry id), else at the newest 100 lines.
+ */
+function resumeAfter(c: RouteContext): number | undefined {
+  const last = c.req.headers.get("last-event-id");
+  if (last !== null && /^\d{1,15}$/.test(last)) return Number(last);
+  return intParam(c, "after", {
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    message: "after must be a log entry's id, a whole number",
+  });
+}
 
 /**
  * Sends the newest 100 lines, then each new line as an `event: log` with the
@@ -15,8 +31,7 @@ const PING_MS = 15_000;
 export function streamLogs(c: RouteContext): Response {
   const { storage, closing } = c.server;
   const app = findApp(c);
-  const raw = c.req.headers.get("last-event-id") ?? c.url.searchParams.get("after");
-  let after: number | undefined = raw !== null && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
+  let after = resumeAfter(c);
   const enc = new TextEncoder();
   let poll: ReturnType<typeof setInterval> | undefined;
   let ping: ReturnType<typeof setInterval> | undefined;

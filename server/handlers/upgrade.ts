@@ -69,9 +69,6 @@ function publicKey(c: RouteContext): string | undefined {
   return key === "none" ? undefined : key;
 }
 
-const hexBytes = (hex: string) =>
-  Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16)) as Uint8Array<ArrayBuffer>;
-
 async function checkSignature(c: RouteContext, program: Uint8Array<ArrayBuffer>): Promise<void> {
   const key = publicKey(c);
   if (key === undefined) return;
@@ -83,10 +80,15 @@ async function checkSignature(c: RouteContext, program: Uint8Array<ArrayBuffer>)
   }
   let ok = false;
   if (/^[0-9a-f]{128}$/.test(signature)) {
-    const k = await crypto.subtle.importKey("raw", hexBytes(key), { name: "Ed25519" }, false, [
-      "verify",
-    ]);
-    ok = await crypto.subtle.verify({ name: "Ed25519" }, k, hexBytes(signature), program);
+    // Both are whole hex: the key by its setting's pattern, the signature just above.
+    const k = await crypto.subtle.importKey(
+      "raw",
+      Uint8Array.fromHex(key),
+      { name: "Ed25519" },
+      false,
+      ["verify"],
+    );
+    ok = await crypto.subtle.verify({ name: "Ed25519" }, k, Uint8Array.fromHex(signature), program);
   }
   if (!ok) {
     throw new HttpError(400, "SIGNATURE_INVALID", "The signature does not match this program", {

@@ -334,6 +334,9 @@ async function downloadFile(app: string, version: number, path: string): Promise
   const f = await api<Api.FileContent>(
     `/api/apps/${enc(app)}/files/${path.split("/").map(enc).join("/")}?version=${version}`,
   );
+  // Not `Uint8Array.fromBase64`: the dashboard declares no browser floor, and
+  // that arrived only in Chromium 140, Safari 18.2 and Firefox 133; `atob`
+  // works in every browser an owner may still have.
   const body = f.encoding === "utf-8"
     ? f.content
     : Uint8Array.from(atob(f.content), (c) => c.charCodeAt(0));
