@@ -45,8 +45,14 @@ interface Job {
   source: "manifest" | "code";
   next: number | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
-  /** The retry waiting after a failed run, and when it is due. */
-  retry?: { at: number; timer: ReturnType<typeof setTimeout> };
+  /** The retry waiting after a failed run: when it is due, and which retry it is (1: the first). */
+  retry?: { at: number; timer: ReturnType<typeof setTimeout>; attempt: number };
+}
+
+/** Whether two specs describe the same job (a refresh may rebuild it unchanged). */
+function sameSpec(a: CronSpec, b: CronSpec): boolean {
+  return a.name === b.name && a.schedule === b.schedule && a.tz === b.tz &&
+    String(a.backoff ?? "") === String(b.backoff ?? "");
 }
 
 function stopTimers(job: Job): void {
@@ -108,6 +114,11 @@ export class CronScheduler {
     const old = app
       ? this.#apps.get(app.id)
       : [...this.#apps.values()].find((a) => a.target.appName === name);
+    // The same version's jobs rebuilt (its code reported its `Deno.cron`
+    // jobs) keep the retries they were waiting for.
+    const waiting = old && app && old.target.version === app.live_version
+      ? [...old.jobs.values()].flatMap((j) => j.retry ? [{ spec: j.spec, retry: j.retry }] : [])
+      : [];
     if (old) {
       for (const job of old.jobs.values()) stopTimers(job);
       this.#apps.delete(old.target.appId);
@@ -133,6 +144,10 @@ export class CronScheduler {
     const entry: AppJobs = { target, manifest, jobs };
     this.#apps.set(app.id, entry);
     for (const job of jobs.values()) this.#arm(entry, job);
+    for (const was of waiting) {
+      const job = jobs.get(was.spec.name);
+      if (job && sameSpec(job.spec, was.spec)) this.#retryAt(entry, job, was.retry);
+    }
     if (code.length === 0 && this.#mayRegister(app.id, version)) {
       this.runtime.discover(target, manifest).catch(() => {});
     }
@@ -179,16 +194,34 @@ export class CronScheduler {
   /** After a failed scheduled run or retry: the next step of the job's backoff, if any is left. */
   #retryLater(app: AppJobs, job: Job, attempt: number): void {
     const wait = job.spec.backoff?.[attempt];
-    if (wait === undefined || this.#closed || !this.#current(app, job)) return;
+    if (wait === undefined || this.#closed) return;
+    const now = this.#currentForm(app, job);
+    if (now) this.#retryAt(now.app, now.job, { at: Date.now() + wait, attempt: attempt + 1 });
+  }
+
+  #retryAt(app: AppJobs, job: Job, retry: { at: number; attempt: number }): void {
     const timer = setTimeout(() => {
       job.retry = undefined;
       if (!this.#current(app, job)) return;
       // Only a manual run can be going now; it stands for this retry.
       if (this.#running.has(`${app.target.appId}:${job.spec.name}`)) return;
-      this.#start(app, job, "retry", Date.now(), attempt + 1);
-    }, wait);
+      this.#start(app, job, "retry", Date.now(), retry.attempt);
+    }, Math.max(0, retry.at - Date.now()));
     Deno.unrefTimer(timer);
-    job.retry = { at: Date.now() + wait, timer };
+    job.retry = { at: retry.at, timer, attempt: retry.attempt };
+  }
+
+  /**
+   * The job as the scheduler holds it now: itself, or the same job of the
+   * same version rebuilt by a refresh while it ran (a version's first load
+   * reports its `Deno.cron` jobs); undefined once deployed over or removed.
+   */
+  #currentForm(app: AppJobs, job: Job): { app: AppJobs; job: Job } | undefined {
+    if (this.#current(app, job)) return { app, job };
+    const now = this.#apps.get(app.target.appId);
+    const same = now?.jobs.get(job.spec.name);
+    if (!now || !same || now.target.version !== app.target.version) return undefined;
+    return sameSpec(same.spec, job.spec) ? { app: now, job: same } : undefined;
   }
 
   /** `attempt`: 0 for a first run, n for the n-th retry. */
