@@ -265,6 +265,16 @@ function unchunk(data: Uint8Array): Uint8Array {
   return concatBytes(out);
 }
 
+/** Whether something is at `path` (a file, a folder, a socket). */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function show(r: Run): string {
   return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 }

@@ -9,22 +9,13 @@ import { verifyPassword } from "../lib/password.ts";
 import { VERSION } from "../version.ts";
 import { waitFor } from "./deadline.ts";
 import { makeZip } from "./helpers.ts";
-import { assertOk, assertRefused, CliSandbox, parseJson } from "./cli_runner.ts";
+import { assertOk, assertRefused, CliSandbox, exists, parseJson } from "./cli_runner.ts";
 import type { Api } from "../server/mod.ts";
 
 const te = new TextEncoder();
 
 function count(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs `fn` in a fresh temp dir; always kills its servers and removes the dir. */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { Api } from "../server/mod.ts";
 import { Storage } from "../storage/mod.ts";
-import { CliSandbox } from "./cli_runner.ts";
+import { CliSandbox, exists } from "./cli_runner.ts";
 import { deadline, waitFor } from "./deadline.ts";
 import { startTestNode } from "./helpers.ts";
 import { alive, testLitestream } from "./replication_helpers.ts";
@@ -19,15 +19,6 @@ function configOf(pid: number): string {
   const config = args[args.indexOf("-config") + 1];
   assert.match(config ?? "", /\/fazt-litestream-[^/]+\/litestream\.yml$/, args.join(" "));
   return config;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test({

@@ -32,6 +32,34 @@ async function api(base: string, token: string, method: string, path: string, bo
   return { status: res.status, body: await res.json() };
 }
 
+/** `fazt standby` from `replica` into `<sandbox>/<dir>/data.db` on a free port, ready. */
+async function startStandby(
+  sandbox: CliSandbox,
+  replica: string,
+  dir: string,
+  extra: string[],
+): Promise<ServerProcess> {
+  const standby = new ServerProcess(
+    sandbox.command([
+      "standby",
+      "--from",
+      replica,
+      "--db",
+      `${sandbox.dir}/${dir}/data.db`,
+      ...extra,
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--litestream",
+      LITESTREAM,
+    ]).spawn(),
+  );
+  sandbox.servers.push(standby);
+  await standby.ready();
+  return standby;
+}
+
 Deno.test({
   name: "a standby follows the primary, serves its sites read-only, and is promoted",
   sanitizeOps: false,
@@ -65,25 +93,10 @@ Deno.test({
       await replicated(primary);
 
       // No --interval: the standby_interval setting says how often.
-      const standby = new ServerProcess(
-        sandbox.command([
-          "standby",
-          "--from",
-          replica,
-          "--db",
-          `${sandbox.dir}/standby/data.db`,
-          "--to",
-          `file://${sandbox.dir}/replica-two`,
-          "--port",
-          "0",
-          "--host",
-          "127.0.0.1",
-          "--litestream",
-          LITESTREAM,
-        ]).spawn(),
-      );
-      sandbox.servers.push(standby);
-      await standby.ready();
+      const standby = await startStandby(sandbox, replica, "standby", [
+        "--to",
+        `file://${sandbox.dir}/replica-two`,
+      ]);
       const host = (app: string) => `${app}.localhost:${standby.port}`;
       assert.equal((await httpGet(standby.port, "/", host("blog"))).text, "<h1>first</h1>");
 
@@ -125,25 +138,7 @@ Deno.test({
       assert.ok(system.standby!.refreshes >= 1);
 
       // --interval, for one run, wins over the setting.
-      const flagged = new ServerProcess(
-        sandbox.command([
-          "standby",
-          "--from",
-          replica,
-          "--db",
-          `${sandbox.dir}/standby-two/data.db`,
-          "--interval",
-          "45s",
-          "--port",
-          "0",
-          "--host",
-          "127.0.0.1",
-          "--litestream",
-          LITESTREAM,
-        ]).spawn(),
-      );
-      sandbox.servers.push(flagged);
-      await flagged.ready();
+      const flagged = await startStandby(sandbox, replica, "standby-two", ["--interval", "45s"]);
       const flaggedSystem = (await api(flagged.base, token, "GET", "/api/system")).body
         .data as Api.System;
       assert.equal(flaggedSystem.standby!.interval, "45s");
