@@ -9,7 +9,7 @@ import { KvSignals } from "./kv_signals.ts";
 import { EgressProxy } from "./egress_proxy.ts";
 import { FairShare } from "./fair_share.ts";
 import { HostSocket } from "./host_socket.ts";
-import { checkCronSpec, type CronSpec } from "./cron_schedule.ts";
+import { checkCronSpec, type CronSpec, sameCronSpec } from "./cron_schedule.ts";
 import type { Manifest } from "./manifest.ts";
 import { problem } from "./problem.ts";
 import { type ProcessSample, ProcWatch, TICKS_PER_SECOND } from "./proc_watch.ts";
@@ -679,12 +679,7 @@ export class AppRuntime {
     const { appId, version } = target;
     const stored = this.storage.crons.codeCrons(appId, version);
     const same = stored.length === crons.length &&
-      stored.every((s) =>
-        crons.some((c) =>
-          c.name === s.name && c.schedule === s.schedule &&
-          String(c.backoff ?? "") === String(s.backoff ?? "")
-        )
-      );
+      stored.every((s) => crons.some((c) => sameCronSpec(c, s)));
     if (same) return;
     this.writes.run(appId, () => this.storage.crons.setCodeCrons(appId, version, crons)).then(
       () => this.onCodeCrons(appId, version),

@@ -23,6 +23,12 @@ export interface CronSpec {
 export const MAX_RETRIES = 5;
 export const MAX_BACKOFF_MS = 3_600_000;
 
+/** Whether two specs describe the same job: name, schedule, zone and retries. */
+export function sameCronSpec(a: CronSpec, b: CronSpec): boolean {
+  return a.name === b.name && a.schedule === b.schedule && a.tz === b.tz &&
+    String(a.backoff ?? "") === String(b.backoff ?? "");
+}
+
 /** Why a schedule was refused; `field` names the part at fault. */
 export class CronSpecError extends Error {
   constructor(readonly field: "name" | "schedule" | "tz" | "backoff", message: string) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkCronSpec, CronSpecError, nextRunOf } from "./cron_schedule.ts";
+import { checkCronSpec, CronSpecError, nextRunOf, sameCronSpec } from "./cron_schedule.ts";
 
 Deno.test("five fields run in UTC by default, six have seconds first", () => {
   const at = Date.UTC(2026, 0, 1, 10, 2, 30);
@@ -64,4 +64,15 @@ Deno.test("a step from a number (Deno's `{ start, every }`) runs from it to the 
   assert.equal(nextRunOf(hours, Date.UTC(2026, 0, 1, 22, 30)), Date.UTC(2026, 0, 2, 20, 0));
   const seconds = checkCronSpec({ name: "x", schedule: "50/5 * * * * *" });
   assert.equal(nextRunOf(seconds, at), Date.UTC(2026, 0, 1, 10, 2, 50));
+});
+
+Deno.test("sameCronSpec: name, schedule, zone and retries all count", () => {
+  const base = { name: "a", schedule: "* * * * *" };
+  assert.ok(sameCronSpec(base, { ...base }));
+  assert.ok(sameCronSpec({ ...base, backoff: [1, 2] }, { ...base, backoff: [1, 2] }));
+  assert.ok(!sameCronSpec(base, { ...base, name: "b" }));
+  assert.ok(!sameCronSpec(base, { ...base, schedule: "*/5 * * * *" }));
+  assert.ok(!sameCronSpec(base, { ...base, tz: "Europe/Oslo" }));
+  assert.ok(!sameCronSpec(base, { ...base, backoff: [1] }));
+  assert.ok(!sameCronSpec({ ...base, backoff: [1, 2] }, { ...base, backoff: [12] }));
 });

@@ -15,7 +15,7 @@
  */
 import type { CronRun, Settings, Storage } from "../storage/mod.ts";
 import type { AppRuntime, AppTarget } from "./app_runtime.ts";
-import { type CronSpec, nextRunOf } from "./cron_schedule.ts";
+import { type CronSpec, nextRunOf, sameCronSpec } from "./cron_schedule.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
 import { QueueWaker } from "./queue_waker.ts";
 
@@ -47,12 +47,6 @@ interface Job {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** The retry waiting after a failed run: when it is due, and which retry it is (1: the first). */
   retry?: { at: number; timer: ReturnType<typeof setTimeout>; attempt: number };
-}
-
-/** Whether two specs describe the same job (a refresh may rebuild it unchanged). */
-function sameSpec(a: CronSpec, b: CronSpec): boolean {
-  return a.name === b.name && a.schedule === b.schedule && a.tz === b.tz &&
-    String(a.backoff ?? "") === String(b.backoff ?? "");
 }
 
 function stopTimers(job: Job): void {
@@ -146,7 +140,7 @@ export class CronScheduler {
     for (const job of jobs.values()) this.#arm(entry, job);
     for (const was of waiting) {
       const job = jobs.get(was.spec.name);
-      if (job && sameSpec(job.spec, was.spec)) this.#retryAt(entry, job, was.retry);
+      if (job && sameCronSpec(job.spec, was.spec)) this.#retryAt(entry, job, was.retry);
     }
     if (code.length === 0 && this.#mayRegister(app.id, version)) {
       this.runtime.discover(target, manifest).catch(() => {});
@@ -221,7 +215,7 @@ export class CronScheduler {
     const now = this.#apps.get(app.target.appId);
     const same = now?.jobs.get(job.spec.name);
     if (!now || !same || now.target.version !== app.target.version) return undefined;
-    return sameSpec(same.spec, job.spec) ? { app: now, job: same } : undefined;
+    return sameCronSpec(same.spec, job.spec) ? { app: now, job: same } : undefined;
   }
 
   /** `attempt`: 0 for a first run, n for the n-th retry. */
