@@ -90,7 +90,12 @@ export interface TlsFrontOptions {
   fallbackNames: string[];
   sockopt?: Sockopt;
   log: (message: string) => void;
+  /** How listeners are opened (default `Deno.listenTls`; tests: a port another process took). */
+  listenTls?: (options: Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem) => Deno.TlsListener;
 }
+
+/** Longest wait between two attempts to open the HTTPS port again. */
+const REOPEN_MAX_WAIT_MS = 1000;
 
 /** The HTTPS port of a node. Open it with `TlsFront.open`. */
 export class TlsFront {
@@ -160,7 +165,7 @@ export class TlsFront {
       port,
       this.#reusePort,
       (hostname, p, reusePort) =>
-        Deno.listenTls(
+        (this.o.listenTls ?? Deno.listenTls)(
           {
             hostname,
             port: p,
@@ -208,6 +213,7 @@ export class TlsFront {
       this.#why.clear();
       try {
         await this.swap();
+        if (this.#closed) return;
         const shown = names.slice(0, 5).join(", ") +
           (names.length > 5 ? ` and ${names.length - 5} more` : "");
         this.o.log(
@@ -230,7 +236,9 @@ export class TlsFront {
     const port = old.listeners[0].addr.port;
     if (!this.#reusePort) {
       for (const l of old.listeners) await this.o.door.unlisten(l);
-      this.#current = this.#open(port);
+      const fresh = await this.#reopen(port);
+      if (!fresh) return;
+      this.#current = fresh;
       for (const l of this.#current.listeners) this.o.door.listen(l);
       this.#swaps++;
       return;
@@ -239,15 +247,35 @@ export class TlsFront {
     for (const l of this.#current.listeners) this.o.door.listen(l);
     // New connections go to the new listener from now on; the old one
     // accepts and completes the handshakes it already has, then closes.
-    if ((this.o.sockopt?.steerToNewest(port) ?? 0) > 0) await this.#drain();
+    if ((this.o.sockopt?.steerToNewest(port) ?? 0) > 0) await this.#pause(DRAIN_MS);
     for (const l of old.listeners) await this.o.door.unlisten(l);
     this.#swaps++;
   }
 
-  /** `DRAIN_MS`, cut short by `close()`. */
-  #drain(): Promise<void> {
+  /**
+   * Opens `port` again after its listener closed (no `reusePort`). Until
+   * it is open the port is down, and in that moment another process may
+   * have bound it: so it is tried until it opens or the node closes
+   * (undefined).
+   */
+  async #reopen(port: number): Promise<Generation | undefined> {
+    for (let attempt = 0, wait = 10;; attempt++, wait = Math.min(wait * 2, REOPEN_MAX_WAIT_MS)) {
+      try {
+        return this.#open(port);
+      } catch (err) {
+        if (attempt % 10 === 0) {
+          this.o.log(`HTTPS: port ${port} cannot be opened again yet (${err}); retrying`);
+        }
+      }
+      await this.#pause(wait);
+      if (this.#closed) return undefined;
+    }
+  }
+
+  /** Waits `ms`, cut short by `close()`. */
+  #pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, DRAIN_MS);
+      const timer = setTimeout(done, ms);
       const stop = this.#stopDrain;
       function done() {
         clearTimeout(timer);

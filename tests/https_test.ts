@@ -207,7 +207,9 @@ Deno.test("certificate swaps under keep-alive load fail no request", async () =>
           fresh.close();
         }
         f.certs.set("", i % 2 ? f.ip2 : f.ip1);
-        await waitFor(() => front.swaps === i, `swap ${i}`);
+        await waitFor(() => front.swaps === i, `swap ${i}`).catch((err) => {
+          throw new Error(`${err.message}; the node said:\n${f.node.logs.join("\n")}`);
+        });
       }
       const at = ok;
       await waitFor(() => ok >= at + 50, "requests to flow after the swaps");
