@@ -73,12 +73,16 @@ browserTest(
         .waitFor();
       await holds(page, "document.activeElement?.textContent === 'Edit'");
 
-      // Escape leaves the editor first, then the panel.
+      // Escape leaves the editor first, then the panel: the focus moves as
+      // each renders, so keys pressed at once are not lost on the page.
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("Escape");
+      await panel.locator("pre.code").waitFor();
+      assert.equal(await editor.count(), 0);
+      await holds(page, "document.activeElement?.textContent === 'Edit'");
       await page.keyboard.press("Enter");
       await editor.waitFor();
       await page.keyboard.press("Escape");
-      await editor.waitFor({ state: "detached" });
-      await panel.waitFor();
       await page.keyboard.press("Escape");
       await panel.waitFor({ state: "detached" });
       await holds(page, "document.activeElement?.getAttribute('aria-label') === 'View o1'");

@@ -1,5 +1,5 @@
 /** A JSON value beside the list it belongs to: read, or edited and saved whole. */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { toast } from "./ui.tsx";
 
 /**
@@ -26,13 +26,19 @@ export function JsonPanel(props: {
   const editor = useRef<HTMLTextAreaElement>(null);
   const editButton = useRef<HTMLButtonElement>(null);
   const editing = draft !== undefined;
-  useEffect(() => {
+  const leftEditor = useRef(false);
+  // In the commit itself, not after the next frame: the button that had the
+  // focus is gone, and a key pressed meanwhile (Escape right after Enter)
+  // would reach the page instead of the panel.
+  useLayoutEffect(() => {
     if (editing) editor.current?.focus();
+    else if (leftEditor.current) editButton.current?.focus();
+    leftEditor.current = false;
   }, [editing]);
   const stopEditing = () => {
+    leftEditor.current = true;
     setDraft(undefined);
     setError(undefined);
-    requestAnimationFrame(() => editButton.current?.focus());
   };
   const save = async (e: Event) => {
     e.preventDefault();
