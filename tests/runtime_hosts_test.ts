@@ -43,8 +43,12 @@ const LOOPER = `export default (req: Request) => {
 
 const json = async (node: TestNode, app: string) => {
   const res = await call(node, app, "/api/");
-  assert.equal(res.status, 200, app);
-  return await res.json();
+  const body = await res.text();
+  // A failure says which refusal it was (an envelope's code, or the Worker's
+  // own text) and why hosts stopped so far (the node's log names each incident).
+  const stops = node.logs.filter((line) => line.startsWith("app host")).join("; ");
+  assert.equal(res.status, 200, `${app}: ${res.status} ${body} (${stops || "no host stopped"})`);
+  return JSON.parse(body);
 };
 
 Deno.test("a loop kills its shared host once: 504 for it, one restart for its neighbours, a host of its own after", async () => {
