@@ -168,6 +168,7 @@ export class AppChannel implements Peer {
   /** What READY said: whether the app's code called `listenQueue` while it loaded. */
   #listensQueue = false;
   #closed = false;
+  #loaded = false;
 
   constructor(
     private out: FrameWriter,
@@ -191,6 +192,15 @@ export class AppChannel implements Peer {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Whether the app's module has loaded (READY came back). Until then the
+   * Worker has no handler: a request sent to it is answered by its
+   * placeholder, a plain-text 503.
+   */
+  get loaded(): boolean {
+    return this.#loaded;
   }
 
   maxFrame(type: number): number {
@@ -262,6 +272,7 @@ export class AppChannel implements Peer {
             throw new Error("a malformed READY frame");
           }
         }
+        this.#loaded = true;
         this.#ready?.();
         this.#ready = undefined;
         return;

@@ -307,7 +307,7 @@ export class AppRuntime {
       return problem(503, "APP_BUSY", "The app is busy; try again shortly", { "retry-after": "1" });
     }
     inst.lastUsed = Date.now();
-    if (!inst.channel || inst.channel.closed) {
+    if (!answering(inst.channel)) {
       inst.waiting++;
       try {
         await this.#loaded(inst);
@@ -327,7 +327,8 @@ export class AppRuntime {
       }
     }
     const channel = inst.channel;
-    if (!channel || channel.closed || inst.gone) {
+    if (!answering(channel) || inst.gone) {
+      // Stopped, or its host went, while this request waited for its turn.
       this.fair.leave(target.appId);
       return problem(503, "APP_RESTARTING", "The app is restarting", { "retry-after": "1" });
     }
@@ -743,14 +744,14 @@ export class AppRuntime {
     inst.lastUsed = Date.now();
     inst.waiting++;
     try {
-      if (!inst.channel || inst.channel.closed) await this.#loaded(inst);
+      if (!answering(inst.channel)) await this.#loaded(inst);
     } catch {
       return { outcome: "error", error: "the app could not be started", logs };
     } finally {
       inst.waiting--;
     }
     const channel = inst.channel;
-    if (!channel || channel.closed || inst.gone) {
+    if (!answering(channel) || inst.gone) {
       return { outcome: "error", error: "the app is restarting", logs };
     }
     inst.jobLogs.add(logs);
@@ -1106,6 +1107,17 @@ const NS_PER_TICK = 1e9 / TICKS_PER_SECOND;
 function spinning(before: ThreadBusy, now: ThreadBusy, windowNs: number): boolean {
   return now.runnableNs - before.runnableNs >= windowNs * IDLE_BUSY_SHARE &&
     (now.ticks - before.ticks) * NS_PER_TICK >= windowNs * IDLE_CPU_SHARE;
+}
+
+/**
+ * Whether a channel takes requests and jobs: open, and its app's module
+ * loaded. A load under way already has the instance's channel (so that an
+ * incident can end it), but its Worker has no handler yet; a request that
+ * comes meanwhile (a neighbour reloaded after another app's incident, a
+ * second visitor during a cold start) waits for that load, as the first did.
+ */
+function answering(channel: AppChannel | undefined): channel is AppChannel {
+  return channel !== undefined && !channel.closed && channel.loaded;
 }
 
 function tooLarge(max: number): Response {

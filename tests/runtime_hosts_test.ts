@@ -5,7 +5,7 @@
  * once (issue 12, item 5).
  */
 import assert from "node:assert/strict";
-import { waitFor } from "./deadline.ts";
+import { deadline, waitFor } from "./deadline.ts";
 import { deployFiles, type TestNode, withTestNode } from "./helpers.ts";
 
 const call = (node: TestNode, app: string, path: string, token: string | null = null) =>
@@ -43,8 +43,12 @@ const LOOPER = `export default (req: Request) => {
 
 const json = async (node: TestNode, app: string) => {
   const res = await call(node, app, "/api/");
-  assert.equal(res.status, 200, app);
-  return await res.json();
+  const body = await res.text();
+  // A failure says which refusal it was (an envelope's code, or the Worker's
+  // own text) and why hosts stopped so far (the node's log names each incident).
+  const stops = node.logs.filter((line) => line.startsWith("app host")).join("; ");
+  assert.equal(res.status, 200, `${app}: ${res.status} ${body} (${stops || "no host stopped"})`);
+  return JSON.parse(body);
 };
 
 Deno.test("a loop kills its shared host once: 504 for it, one restart for its neighbours, a host of its own after", async () => {
@@ -99,6 +103,34 @@ Deno.test("a loop kills its shared host once: 504 for it, one restart for its ne
     assert.deepEqual(await json(node, "alpha"), { n: 2, hits: 4 });
     assert.equal(pidOf(node, "alpha"), fresh);
   }, { app_timeout_ms: 1000 });
+});
+
+/**
+ * Its top-level code says it is loading, then waits for the test's "go"
+ * (written straight to its storage): until then its Worker has no handler.
+ */
+const SLOW_LOAD = `const fazt = (globalThis as any).fazt;
+await fazt.kv.set("loading", true);
+while (!(await fazt.kv.get("go"))) await new Promise((r) => setTimeout(r, 10));
+export default () => new Response("loaded");`;
+
+Deno.test("a request that comes while an app's module loads waits for the load, as the first one does", async () => {
+  await withTestNode(async (node) => {
+    await deployFiles(node, "slow", { "api/main.ts": SLOW_LOAD });
+    const appId = node.storage.apps.get("slow")!.id;
+    const first = call(node, "slow", "/api/");
+    await waitFor(() => node.storage.kv.get(appId, "loading") === true, "the module to load");
+    // The window a neighbour reloaded after another app's incident is in too
+    // (the first test): the instance has its new connection, not its handler.
+    let settled = false;
+    const second = call(node, "slow", "/api/").finally(() => settled = true);
+    const inflight = () => hosts(node).find((h) => h.appName === "slow")?.inflight;
+    await waitFor(() => settled || inflight() === 2, "the second request to be taken");
+    node.storage.kv.set(appId, "go", true);
+    for (const res of await deadline(Promise.all([first, second]), "both answers")) {
+      assert.equal(`${res.status} ${await res.text()}`, "200 loaded");
+    }
+  });
 });
 
 Deno.test("app_host_slots: 1 runs each app in a process of its own", async () => {
