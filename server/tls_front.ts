@@ -102,7 +102,7 @@ export class TlsFront {
   #current: Generation;
   #swapping: Promise<void> = Promise.resolve();
   #pending = false;
-  readonly #stopDrain = new Set<() => void>();
+  readonly #stopPauses = new Set<() => void>();
   /** Names whose changed certificates the next swap is for (logged). */
   readonly #why = new Set<string>();
   #closed = false;
@@ -276,7 +276,7 @@ export class TlsFront {
   #pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
-      const stop = this.#stopDrain;
+      const stop = this.#stopPauses;
       function done() {
         clearTimeout(timer);
         stop.delete(done);
@@ -295,6 +295,6 @@ export class TlsFront {
   close(): void {
     this.#closed = true;
     this.#unsubscribe();
-    for (const done of [...this.#stopDrain]) done();
+    for (const done of [...this.#stopPauses]) done();
   }
 }

@@ -15,6 +15,7 @@ const LIMITS = {
   overloadLagMs: 0,
 };
 
+// Tests run without --unstable-net: a swap closes the port and opens it again.
 Deno.test("a port taken during a swap without reusePort is opened again once it is free", async () => {
   const ca = await makeTestCa();
   const [gen1, gen2] = [
