@@ -58,17 +58,23 @@ function setup(backoffMs: number) {
         .filter((r) => r.outcome !== "running").reverse();
       return done.length >= 3 && done.slice(0, 3).map((r) => r.trigger);
     }, "three finished runs of the job");
-  const close = () => {
-    scheduler.close();
-    storage.close();
+  /** Starts the scheduler and gives `triggers()`; closes everything either way. */
+  const firstTriggers = async () => {
+    try {
+      scheduler.start();
+      return await triggers();
+    } finally {
+      scheduler.close();
+      storage.close();
+    }
   };
-  return { storage, runtime, scheduler, id, triggers, close };
+  return { runtime, id, firstTriggers };
 }
 
 const FAILED: JobResult = { outcome: "error", error: "Error: never works", logs: [] };
 
 Deno.test("a retry survives the job being rebuilt while its failed run was going", async () => {
-  const { runtime, scheduler, id, triggers, close } = setup(50);
+  const { runtime, id, firstTriggers } = setup(50);
   let calls = 0;
   runtime.run = () => {
     calls++;
@@ -77,16 +83,11 @@ Deno.test("a retry survives the job being rebuilt while its failed run was going
     if (calls === 1) runtime.onCodeCrons(id);
     return Promise.resolve(FAILED);
   };
-  try {
-    scheduler.start();
-    assert.deepEqual(await triggers(), ["schedule", "retry", "schedule"]);
-  } finally {
-    close();
-  }
+  assert.deepEqual(await firstTriggers(), ["schedule", "retry", "schedule"]);
 });
 
 Deno.test("a retry waiting when the job is rebuilt still runs, once", async () => {
-  const { runtime, scheduler, id, triggers, close } = setup(300);
+  const { runtime, id, firstTriggers } = setup(300);
   let calls = 0;
   runtime.run = () => {
     // Rebuilt while the first run's retry waits (twice, to see it is not doubled).
@@ -98,10 +99,5 @@ Deno.test("a retry waiting when the job is rebuilt still runs, once", async () =
     }
     return Promise.resolve(FAILED);
   };
-  try {
-    scheduler.start();
-    assert.deepEqual(await triggers(), ["schedule", "retry", "schedule"]);
-  } finally {
-    close();
-  }
+  assert.deepEqual(await firstTriggers(), ["schedule", "retry", "schedule"]);
 });
