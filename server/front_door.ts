@@ -18,7 +18,7 @@
  *   backs off and goes on, the process never exits;
  * - load shedding: past `maxRequestsInFlight` requests, or while the event
  *   loop lags more than `overloadLagMs`, new requests get a fast
- *   `503 OVERLOADED` with `Retry-After`;
+ *   `503 OVERLOADED` with `Retry-After` (those `unshed` picks are served);
  * - graceful shutdown: stop accepting, close idle connections, let requests
  *   in flight finish for a grace period.
  *
@@ -79,6 +79,12 @@ export interface FrontDoorOptions {
   lingerMs?: number;
   /** Which connections are served so that a WebSocket upgrade on them holds (absent: none). */
   upgrades?: UpgradeRouting;
+  /**
+   * Requests served even while the door sheds load: liveness probes, so a
+   * busy node is not taken for a dead one. Asked only when a request would
+   * be shed.
+   */
+  unshed?: (req: Request) => boolean;
 }
 
 /**
@@ -266,6 +272,7 @@ export class FrontDoor {
   readonly #sockopt?: Sockopt;
   readonly #lingerMs: number;
   readonly #upgrades?: UpgradeRouting;
+  readonly #unshed?: (req: Request) => boolean;
   readonly #upgradable = new WeakMap<Request, Connection>();
   #closing = false;
   #sweeper: ReturnType<typeof setInterval>;
@@ -282,6 +289,7 @@ export class FrontDoor {
     this.#sockopt = options.sockopt;
     this.#lingerMs = options.lingerMs ?? 1000;
     this.#upgrades = options.upgrades;
+    this.#unshed = options.unshed;
     const l = this.#limits;
     // One sweep over all connections instead of a timer each; often enough
     // for the shortest timeout to be kept within a quarter of itself.
@@ -569,7 +577,8 @@ export class FrontDoor {
     c.requests++;
     this.stats.inFlight++;
     if (this.#closing) c.closeAfterResponse = true;
-    const shed = this.stats.inFlight > this.#limits.maxRequestsInFlight || this.#lagging();
+    const shed = (this.stats.inFlight > this.#limits.maxRequestsInFlight || this.#lagging()) &&
+      !this.#unshed?.(req);
     const lane = shed ? "none" : bodyLane(req);
     const watched = lane === "wrap" ? this.#watchBody(c, req) : undefined;
     const watch = lane === "guard" ? this.#guard(c, req) : watched?.watch;

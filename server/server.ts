@@ -554,6 +554,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log,
     sockopt: typeof sockopt === "object" ? sockopt : undefined,
     upgrades,
+    // `/health` says the node is alive: shedding it under load would have
+    // an upgrade's check or a supervisor take a busy node for a dead one.
+    unshed: (req) =>
+      req.method === "GET" && pathnameOf(req.url) === "/health" &&
+      rules.classify(requestHost(req)).kind === "admin",
   });
   ctx.runtime.upgrades = {
     canUpgrade: (req) => door.canUpgrade(req),

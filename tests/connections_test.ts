@@ -204,13 +204,21 @@ Deno.test("past max_requests_in_flight new requests get a fast 503 OVERLOADED", 
         "Content-Length: 100000\r\n\r\nPK",
     );
     await waitFor(() => node.server.door.stats.inFlight === 1, "the upload to be in flight");
-    const res = await node.fetch("/health", { token: null });
+    const res = await node.fetch("/llms.txt", { token: null });
     assert.equal(res.status, 503);
     assert.equal(res.headers.get("retry-after"), "1");
     assert.equal((await res.json()).error.code, "OVERLOADED");
+    // Liveness is never shed: a busy node is not a dead one.
+    const health = await node.fetch("/health", { token: null });
+    assert.equal(health.status, 200);
+    assert.equal((await health.json()).status, "ok");
+    // Only the admin host's: an app's own `/health` is shed like any page.
+    const appHealth = await node.fetch("/health", { token: null, host: "site.localhost" });
+    assert.equal(appHealth.status, 503);
+    await appHealth.body?.cancel();
     s.destroy();
     await waitFor(() => node.server.door.stats.inFlight === 0, "the upload to end");
-    assert.equal((await node.fetch("/health", { token: null })).status, 200);
+    assert.equal((await node.fetch("/llms.txt", { token: null })).status, 200);
   });
 });
 
