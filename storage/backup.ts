@@ -142,7 +142,7 @@ export function checkDatabaseFile(path: string, opts: { quick?: boolean } = {}):
  * original writes to. The settings table is written again from scratch with
  * `secure_delete` on, so SQLite zeroes the old rows and the free space of its
  * pages (where earlier values of a credential linger) instead of leaving
- * them in the file. Absent rows read as the defaults: `replica_url` `none`,
+ * them in the file; the file's free pages are overwritten with zeros too. Absent rows read as the defaults: `replica_url` `none`,
  * no credentials. A file without a settings table is left alone (the check
  * refuses it). With nothing from outside its parameters: it also runs
  * stringified inside the snapshot Worker.
@@ -162,6 +162,17 @@ export function forgetReplica(db: DatabaseSync): void {
     db.exec("DELETE FROM settings");
     const insert = db.prepare("INSERT INTO settings (key, value) VALUES (?, ?)");
     for (const row of kept) insert.run(row.key as string, row.value as string);
+    // Pages freed long ago (a table a migration rebuilt, a settings table
+    // that was once longer) still hold what they held: they are taken up by
+    // zeros and freed again, which secure_delete zeroes too.
+    const free = Number(db.prepare("PRAGMA freelist_count").get()!.freelist_count);
+    if (free > 0) {
+      const pageSize = Number(db.prepare("PRAGMA page_size").get()!.page_size);
+      db.exec("CREATE TABLE fazt_scrub (b BLOB)");
+      const fill = db.prepare("INSERT INTO fazt_scrub (b) VALUES (zeroblob(?))");
+      for (let left = free; left > 0; left -= 4096) fill.run(Math.min(left, 4096) * pageSize);
+      db.exec("DROP TABLE fazt_scrub");
+    }
     db.exec("COMMIT");
   } catch (err) {
     db.exec("ROLLBACK");

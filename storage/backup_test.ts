@@ -184,6 +184,19 @@ Deno.test("snapshot and detached copy: no replica credentials, not even earlier 
     s.settings.set("replica_key_path", "/keys/id");
     s.tokens.create("owner", "admin");
     s.close();
+    // An older credential in pages freed long ago, as a migration that
+    // rebuilt a table leaves them (written without secure_delete).
+    const freed = `sk-freed-${crypto.randomUUID()}`;
+    credentials.push(freed);
+    const raw = new DatabaseSync(path);
+    raw.exec("PRAGMA secure_delete = OFF");
+    raw.exec("CREATE TABLE settings_old (key TEXT, value TEXT)");
+    const old = raw.prepare("INSERT INTO settings_old VALUES ('replica_secret', ?)");
+    for (let i = 0; i < 200; i++) old.run(`${freed}-${"x".repeat(i)}`);
+    raw.exec("DROP TABLE settings_old");
+    raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    raw.close();
+    assert.ok(fileHolds(path, freed), "the freed pages hold it");
 
     const info = await snapshotDatabase(path, `${dir}/snap.db`);
     assert.equal(info.bytes, Deno.statSync(`${dir}/snap.db`).size);
