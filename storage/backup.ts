@@ -142,10 +142,11 @@ export function checkDatabaseFile(path: string, opts: { quick?: boolean } = {}):
  * original writes to. The settings table is written again from scratch with
  * `secure_delete` on, so SQLite zeroes the old rows and the free space of its
  * pages (where earlier values of a credential linger) instead of leaving
- * them in the file; the file's free pages are overwritten with zeros too. Absent rows read as the defaults: `replica_url` `none`,
- * no credentials. A file without a settings table is left alone (the check
- * refuses it). With nothing from outside its parameters: it also runs
- * stringified inside the snapshot Worker.
+ * them in the file; the file's free pages are overwritten with zeros too.
+ * Absent rows read as the defaults: `replica_url` `none`, no credentials. A
+ * file without a settings table is left alone (the check refuses it). With
+ * nothing from outside its parameters: it also runs stringified inside the
+ * snapshot Worker.
  */
 export function forgetReplica(db: DatabaseSync): void {
   const hasSettings = db.prepare(
