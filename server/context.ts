@@ -92,4 +92,9 @@ export interface Route {
   auth: Policy;
   summary: string;
   handler: Handler;
+  /**
+   * Answered even while the front door sheds load (admin host only): a
+   * liveness probe, so a busy node is not taken for a dead one.
+   */
+  unshed?: true;
 }

@@ -75,6 +75,8 @@ export const ROUTES: readonly Route[] = [
     auth: "public",
     summary: "Liveness, version, uptime",
     handler: health,
+    // An upgrade's check or a supervisor must not take a busy node for a dead one.
+    unshed: true,
   },
   {
     method: "GET",

@@ -554,11 +554,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log,
     sockopt: typeof sockopt === "object" ? sockopt : undefined,
     upgrades,
-    // `/health` says the node is alive: shedding it under load would have
-    // an upgrade's check or a supervisor take a busy node for a dead one.
-    unshed: (req) =>
-      req.method === "GET" && pathnameOf(req.url) === "/health" &&
-      rules.classify(requestHost(req)).kind === "admin",
+    // Routes the table marks `unshed` (liveness) are answered while the rest is shed.
+    unshed: (req) => {
+      if (rules.classify(requestHost(req)).kind !== "admin") return false;
+      const match = matchRoute(ADMIN_ROUTES, req.method, pathnameOf(req.url));
+      return match.kind === "found" && match.route.unshed === true;
+    },
   });
   ctx.runtime.upgrades = {
     canUpgrade: (req) => door.canUpgrade(req),
