@@ -24,6 +24,8 @@ type Attach = (out: FrameWriter) => Peer;
 const HELLO_MAX = 4096;
 /** A peer that says nothing useful this long after connecting is dropped. */
 const HELLO_WITHIN_MS = 30_000;
+/** The wait before accepting again after accept() failed. */
+const ACCEPT_RETRY_MS = 50;
 
 export class HostSocket {
   readonly dir: string;
@@ -31,6 +33,7 @@ export class HostSocket {
   #listener: Deno.Listener;
   #expected = new Map<string, Attach>();
   #conns = new Set<Deno.Conn>();
+  #closed = false;
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -56,10 +59,20 @@ export class HostSocket {
   }
 
   async #accept(): Promise<void> {
-    try {
-      for await (const conn of this.#listener) this.#serve(conn);
-    } catch {
-      // Closed.
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        if (this.#closed || err instanceof Deno.errors.BadResource) return;
+        // Out of descriptors (a flood on the public port) or an aborted
+        // connection: the socket is still fine, and a host's connection
+        // waits in its backlog until descriptors free up. Ending here left
+        // every host started later unable to reach the server.
+        await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
+        continue;
+      }
+      this.#serve(conn);
     }
   }
 
@@ -112,6 +125,7 @@ export class HostSocket {
   }
 
   close(): void {
+    this.#closed = true;
     try {
       this.#listener.close();
     } catch {
