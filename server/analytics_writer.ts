@@ -5,6 +5,7 @@
  * no file (`:memory:`) or no Worker can start.
  */
 import { Worker } from "node:worker_threads";
+import { descriptorHeadroom } from "../lib/descriptors.ts";
 import type { Storage } from "../storage/mod.ts";
 import { AnalyticsCounter, type Captured } from "./analytics_counter.ts";
 
@@ -314,6 +315,8 @@ export class WorkerWriter implements AnalyticsWriter {
 
   write(chunk: Captured): void {
     if (this.#failed) return this.#fallback.write(chunk);
+    // Out of descriptors a new thread would end the process: written here.
+    if (!this.#worker && !descriptorHeadroom()) return this.#fallback.write(chunk);
     this.#pending += chunk.count;
     this.#lastUse = performance.now();
     (this.#worker ?? this.#start()).postMessage({ type: "chunk", chunk });

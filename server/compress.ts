@@ -1,4 +1,5 @@
 import type * as Zlib from "node:zlib";
+import { descriptorHeadroom } from "../lib/descriptors.ts";
 
 // Variants are made once per distinct content, at deploy time. Brotli 5 and
 // gzip 6 compress at tens of MB/s (brotli 11 manages about 1 MB/s, which made
@@ -120,7 +121,11 @@ export class Compressor {
       const next = this.#queue[0].data.byteLength;
       if (this.#busy.size > 0 && this.#inFlight + next > this.maxInFlightBytes) return;
       const worker = this.#idle.pop() ?? (this.workers < this.size ? this.#spawn() : undefined);
-      if (!worker) return;
+      if (!worker) {
+        // None could start, and none runs to take the queue later.
+        if (this.workers === 0) this.#rejectQueued("out of file descriptors");
+        return;
+      }
       const job = this.#queue.shift()!;
       this.#inFlight += next;
       this.#busy.set(worker, job);
@@ -132,7 +137,14 @@ export class Compressor {
     }
   }
 
-  #spawn(): Worker {
+  #rejectQueued(reason: string): void {
+    for (const job of this.#queue) job.reject(new Error(reason));
+    this.#queue = [];
+  }
+
+  /** A new worker; none while descriptors run out (a thread would end the process). */
+  #spawn(): Worker | undefined {
+    if (!descriptorHeadroom()) return undefined;
     this.#url ??= URL.createObjectURL(new Blob([SOURCE], { type: "text/javascript" }));
     const worker = new Worker(this.#url, { type: "module", name: "fazt-compress" });
     worker.onmessage = (e: MessageEvent<Variants>) => {

@@ -32,6 +32,7 @@ import { clientKey } from "./client_address.ts";
 import { type ErrorCode, HttpError } from "./http_error.ts";
 import type { Sockopt } from "./sockopt.ts";
 import { BodyGuard, guardBody } from "../lib/body_guard.ts";
+import { isDescriptorExhaustion } from "../lib/descriptors.ts";
 import { errorResponse } from "../lib/error_response.ts";
 
 type Handler = (
@@ -180,6 +181,11 @@ class Connection {
   upgradable = false;
   /** WebSockets this connection carries: it stays counted until they close. */
   held = 0;
+  /**
+   * The socket while it is routed (peeked at, or in its TLS handshake) and
+   * no server owns it yet: a cut closes it at once, as a server would.
+   */
+  routing?: AnyConn;
   constructor(
     readonly key: string,
     readonly peer: Deno.NetAddr,
@@ -217,6 +223,9 @@ function safeAbort(c: Connection): void {
   }
 }
 
+/** Refused connections answered with a 503 at once; the rest are closed. */
+const MAX_REFUSALS_ANSWERED = 32;
+
 const RAW_503 = new TextEncoder().encode(
   "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\n" +
     "content-length: 0\r\n\r\n",
@@ -224,15 +233,17 @@ const RAW_503 = new TextEncoder().encode(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function closeQuietly(conn: AnyConn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
 /** `Deno.TlsConn` is not a global class: TLS connections are told by their `handshake()`. */
 function isTls(c: Deno.Conn): c is Deno.TlsConn {
   return typeof (c as Deno.TlsConn).handshake === "function";
-}
-
-/** EMFILE (24) or ENFILE (23), as Deno reports them from accept(). */
-export function isDescriptorExhaustion(err: unknown): boolean {
-  const m = err instanceof Error ? err.message : String(err);
-  return m.includes("os error 24") || m.includes("os error 23");
 }
 
 /**
@@ -275,6 +286,8 @@ export class FrontDoor {
   readonly #unshed?: (req: Request) => boolean;
   readonly #upgradable = new WeakMap<Request, Connection>();
   #closing = false;
+  /** Refused connections being answered with a 503 (each still open). */
+  #answering = 0;
   #sweeper: ReturnType<typeof setInterval>;
   #lagTimer: ReturnType<typeof setTimeout> | undefined;
   #lagSamples = [0, 0];
@@ -395,13 +408,15 @@ export class FrontDoor {
     this.#perKey.set(key, n + 1);
     this.stats.open = this.#conns.size;
     const u = this.#upgrades;
-    if (!u || !u.anyApp()) this.#serveFast(c, conn);
-    else if (isTls(conn)) this.#routeTls(c, conn);
-    else if (!u.peek) this.#serveUpgradable(c, conn);
-    else this.#routePlain(c, conn, u.peek);
+    if (!u || !u.anyApp()) return this.#serveFast(c, conn);
+    if (!isTls(conn) && !u.peek) return this.#serveUpgradable(c, conn);
+    c.routing = conn;
+    if (isTls(conn)) this.#routeTls(c, conn);
+    else this.#routePlain(c, conn, u.peek!);
   }
 
   #serveFast(c: Connection, conn: AnyConn): void {
+    c.routing = undefined;
     let server: Deno.HttpServer<Deno.NetAddr>;
     try {
       server = internal.serveHttpOnConnection(
@@ -474,16 +489,14 @@ export class FrontDoor {
 
   /** A connection that ended before it was served. */
   #drop(c: Connection, conn: AnyConn): void {
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
+    c.routing = undefined;
+    closeQuietly(conn);
     this.#ended(c);
   }
 
   /** Served by `Deno.serveHttp`: slower, but an upgraded socket stays open. */
   #serveUpgradable(c: Connection, conn: AnyConn): void {
+    c.routing = undefined;
     let http: LegacyHttpConn;
     try {
       http = (Deno as unknown as { serveHttp(c: Deno.Conn): LegacyHttpConn }).serveHttp(conn);
@@ -685,19 +698,17 @@ export class FrontDoor {
 
   #refuse(conn: AnyConn, full: boolean): void {
     const tls = isTls(conn);
-    if (!full || tls) {
+    if (!full || tls || this.#answering >= MAX_REFUSALS_ANSWERED) {
       const peer = conn.remoteAddr, port = conn.localAddr.port;
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
+      closeQuietly(conn);
       // close() alone does not close a TLS socket before its handshake.
       if (tls) this.#reap(port, peer);
       return;
     }
     // Plain HTTP and every connection busy: a raw 503, half-close, drain
-    // briefly so the client reads it rather than a reset.
+    // briefly so the client reads it rather than a reset. A few at a time:
+    // each holds a descriptor the cap does not count.
+    this.#answering++;
     (async () => {
       try {
         await conn.write(RAW_503);
@@ -711,11 +722,8 @@ export class FrontDoor {
       } catch {
         // The peer went away.
       }
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
+      this.#answering--;
+      closeQuietly(conn);
     })();
   }
 
@@ -737,9 +745,16 @@ export class FrontDoor {
     }, 50);
   }
 
-  /** Cuts a connection; a TLS one that never sent a request may be stuck in its handshake. */
+  /**
+   * Cuts a connection; a TLS one that never sent a request may be stuck in
+   * its handshake. One being routed is closed now, not at its router's next
+   * look: under a flood, thousands of descriptors counted free but still
+   * open ran the process out of them, and a thread Deno starts then (a
+   * Worker) panics the whole process.
+   */
   #cut(c: Connection): void {
     safeAbort(c);
+    if (c.routing) closeQuietly(c.routing);
     if (c.tls && c.requests === 0) this.#reap(c.localPort, c.peer);
   }
 

@@ -17,6 +17,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { descriptorHeadroom } from "../lib/descriptors.ts";
 import { Database } from "./database.ts";
 import { LATEST_MIGRATION } from "./migrations.ts";
 import { type Settings, SettingsStore } from "./settings.ts";
@@ -237,6 +238,7 @@ export async function snapshotDatabase(
   opts: { signal?: AbortSignal } = {},
 ): Promise<DatabaseFileInfo> {
   opts.signal?.throwIfAborted();
+  if (!descriptorHeadroom()) throw new SnapshotFailed("out of file descriptors");
   Deno.writeFileSync(dest, new Uint8Array(), { createNew: true, mode: 0o600 });
   if (Deno.build.os !== "windows") Deno.chmodSync(dest, 0o600);
   workerUrl ??= URL.createObjectURL(new Blob([SNAPSHOT_WORKER], { type: "text/javascript" }));
@@ -289,6 +291,9 @@ function plainReason(detail: string): string {
   if (/not a database/i.test(detail)) return "the database file is not a SQLite database";
   if (/locked|busy/i.test(detail)) return "the database stayed locked";
   if (/permission|readonly|access/i.test(detail)) return "permission denied";
+  if (/file descriptors|too many open files/i.test(detail)) {
+    return "the node is out of file descriptors; try again";
+  }
   return "see the node's log";
 }
 

@@ -1,3 +1,4 @@
+import { descriptorHeadroom } from "../lib/descriptors.ts";
 import type { CheckpointListener, Database } from "./database.ts";
 
 export interface CheckpointerOptions {
@@ -114,7 +115,11 @@ export class Checkpointer implements CheckpointListener {
       this.#windowStart = at;
       this.#windowCommits = 0;
     }
-    if (++this.#windowCommits >= this.#perSecond) this.#start();
+    if (++this.#windowCommits < this.#perSecond) return;
+    // Out of descriptors a thread would end the process: the connection
+    // goes on checkpointing, and the next busy second asks again.
+    if (descriptorHeadroom()) this.#start();
+    else this.#windowCommits = 0;
   }
 
   stand(): void {

@@ -12,6 +12,11 @@ import { rawConnect, rawGet, type RawSocket } from "./raw_socket.ts";
 const LIMIT = 256;
 const FLOOD = 400;
 
+/** `prlimit`'s arguments for `deno run ARGS` under the descriptor limit. */
+function limited(...args: string[]): string[] {
+  return [`--nofile=${LIMIT}:${LIMIT}`, Deno.execPath(), "run", ...args];
+}
+
 /** `count` idle connections from several loopback addresses; those that could connect. */
 async function flood(port: number, count: number): Promise<RawSocket[]> {
   const socks: RawSocket[] = [];
@@ -38,10 +43,7 @@ Deno.test("a node at its descriptor limit sheds idle connections and stays up", 
   setup.close();
   const server = new ServerProcess(
     new Deno.Command("prlimit", {
-      args: [
-        `--nofile=${LIMIT}:${LIMIT}`,
-        Deno.execPath(),
-        "run",
+      args: limited(
         ...startFlags(),
         "main.ts",
         "server",
@@ -52,7 +54,7 @@ Deno.test("a node at its descriptor limit sheds idle connections and stays up", 
         "127.0.0.1",
         "--db",
         db,
-      ],
+      ),
       cwd: ROOT,
       env: { HOME: dir, DENO_DIR, NO_COLOR: "1" },
       stdin: "null",
@@ -82,15 +84,12 @@ Deno.test("a node at its descriptor limit sheds idle connections and stays up", 
 
 Deno.test("accept() failing with EMFILE backs off and goes on accepting", async () => {
   const proc = new Deno.Command("prlimit", {
-    args: [
-      `--nofile=${LIMIT}:${LIMIT}`,
-      Deno.execPath(),
-      "run",
+    args: limited(
       "--allow-net",
       "--no-prompt",
       new URL("./door_process.ts", import.meta.url).pathname,
       "1000",
-    ],
+    ),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -129,5 +128,43 @@ Deno.test("accept() failing with EMFILE backs off and goes on accepting", async 
     const err = await stderr;
     assert.ok(!died, `the door process exited:\n${err}`);
     assert.doesNotMatch(err, /Uncaught|panicked/);
+  }
+});
+
+Deno.test("out of descriptors, nothing starts a Worker (Deno would panic); it is done without one", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fazt-fd-" });
+  try {
+    const out = await new Deno.Command("prlimit", {
+      args: limited(
+        "-A",
+        "--no-prompt",
+        new URL("./descriptor_starved.ts", import.meta.url).pathname,
+        dir,
+      ),
+      cwd: ROOT,
+      env: { DENO_DIR, NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.doesNotMatch(err, /panicked/);
+    assert.equal(out.code, 0, err);
+    const [starved, free] = new TextDecoder().decode(out.stdout).trim().split("\n")
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(starved.starved, {
+      thread: false,
+      stored: ["/starved"],
+      compressed: "refused: out of file descriptors",
+      checkpoints: "connection",
+      snapshot: "refused: the snapshot failed: the node is out of file descriptors; try again",
+    });
+    assert.deepEqual(free.free, {
+      thread: true,
+      stored: ["/free", "/starved"],
+      compressed: "br,gzip",
+      checkpoints: "thread",
+      snapshot: "taken",
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
