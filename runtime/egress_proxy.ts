@@ -10,7 +10,9 @@
  * which asks again for each hop, so each hop is checked.
  * @module
  */
+import { acceptLoop } from "../lib/accept_loop.ts";
 import { once } from "../lib/lazy.ts";
+import { serveConnection } from "../lib/serve_connection.ts";
 import { isAddressLiteral, isPrivateAddress } from "./egress_address.ts";
 import { ERROR_HEADER, listed, portOf, REFUSED_HEADER, TARGET_HEADER } from "./worker/egress.ts";
 
@@ -154,14 +156,32 @@ export function egress(req: Request, rules: EgressRules): Promise<Response> | Re
 
 /** One slot's proxy, listening on its socket until closed. */
 export class EgressProxy {
-  #server: Deno.HttpServer;
+  readonly #listener: Deno.Listener;
+  readonly #servers = new Set<Deno.HttpServer>();
 
   constructor(readonly path: string, rules: EgressRules) {
-    this.#server = Deno.serve({ path, onListen() {} }, (req) => egress(req, rules));
+    // Not `Deno.serve`: a failed accept() (the node out of descriptors)
+    // would end the whole node.
+    this.#listener = Deno.listen({ transport: "unix", path });
+    acceptLoop(this.#listener, (conn) => {
+      const server = serveConnection(
+        conn,
+        undefined,
+        (req) => egress(req, rules),
+        () => failure("the egress proxy failed"),
+      );
+      this.#servers.add(server);
+      server.finished.catch(() => {}).finally(() => this.#servers.delete(server));
+    });
   }
 
   async close(): Promise<void> {
-    await this.#server.shutdown().catch(() => {});
+    try {
+      this.#listener.close();
+    } catch {
+      // Closed already.
+    }
+    await Promise.all([...this.#servers].map((s) => s.shutdown().catch(() => {})));
     await Deno.remove(this.path).catch(() => {});
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { egress } from "./egress_proxy.ts";
 import { REFUSED_HEADER, TARGET_HEADER } from "./worker/egress.ts";
+import { startStarved, STARVE } from "../tests/starved_child.ts";
 
 /** A request as an app's Worker would send it to its proxy, bypassing the Worker's own checks. */
 const asked = (target: string | null, init: RequestInit = {}) => {
@@ -41,5 +42,48 @@ Deno.test("the proxy itself refuses what the manifest does not list, whatever th
     assert.equal(await opted.text(), `reached /named host=localhost:${port}`);
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("a proxy out of descriptors fails its accepts, lives on, and answers once some free", async () => {
+  const child = await startStarved(`
+import { EgressProxy } from ${JSON.stringify(new URL("./egress_proxy.ts", import.meta.url).href)};
+const path = (await Deno.makeTempDir()) + "/egress.sock";
+const proxy = new EgressProxy(path, { net: [], netPrivate: [] });
+${STARVE}
+console.log(path);
+const stdin = Deno.stdin.readable.getReader();
+await stdin.read();
+for (const f of files) f.close();
+console.log("freed");
+await stdin.read();
+await proxy.close();
+console.log("closed");
+`);
+  let conn: Deno.Conn | undefined;
+  try {
+    conn = await Deno.connect({ transport: "unix", path: await child.line() });
+    await conn.write(
+      new TextEncoder().encode(
+        `GET / HTTP/1.1\r\nhost: fazt-egress.invalid\r\n${TARGET_HEADER}: http://10.0.0.1/\r\n\r\n`,
+      ),
+    );
+    // accept() fails with EMFILE meanwhile; Deno.serve ended the process here.
+    await new Promise((r) => setTimeout(r, 300));
+    await child.say("free");
+    assert.equal(await child.line(), "freed");
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    assert.match(head, /^HTTP\/1\.1 403/);
+    assert.match(head, new RegExp(`${REFUSED_HEADER}: 1`, "i"));
+    conn.close();
+    conn = undefined;
+    await child.say("close");
+    assert.equal(await child.line(), "closed");
+  } finally {
+    conn?.close();
+    const status = await child.close();
+    assert.equal(status.code, 0);
   }
 });

@@ -6,6 +6,7 @@
  * nothing a peer says later can change it.
  * @module
  */
+import { acceptLoop } from "../lib/accept_loop.ts";
 import { FRAME, type FrameType } from "./protocol.ts";
 import { parseUp } from "./worker/frame_meta.ts";
 import { type Bytes, FrameWriter, readFrames } from "./worker/frames.ts";
@@ -24,8 +25,6 @@ type Attach = (out: FrameWriter) => Peer;
 const HELLO_MAX = 4096;
 /** A peer that says nothing useful this long after connecting is dropped. */
 const HELLO_WITHIN_MS = 30_000;
-/** The wait before accepting again after accept() failed. */
-const ACCEPT_RETRY_MS = 50;
 
 export class HostSocket {
   readonly dir: string;
@@ -33,13 +32,15 @@ export class HostSocket {
   #listener: Deno.Listener;
   #expected = new Map<string, Attach>();
   #conns = new Set<Deno.Conn>();
-  #closed = false;
 
   private constructor(dir: string) {
     this.dir = dir;
     this.path = `${dir}/hosts.sock`;
     this.#listener = Deno.listen({ transport: "unix", path: this.path });
-    this.#accept();
+    // Out of descriptors (a flood on the public port), accept() fails for
+    // a while: ending there left every host started later unable to reach
+    // the server.
+    acceptLoop(this.#listener, (conn) => this.#serve(conn));
   }
 
   /** A private directory and the socket in it. */
@@ -56,24 +57,6 @@ export class HostSocket {
 
   forget(token: string): void {
     this.#expected.delete(token);
-  }
-
-  async #accept(): Promise<void> {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (err) {
-        if (this.#closed || err instanceof Deno.errors.BadResource) return;
-        // Out of descriptors (a flood on the public port) or an aborted
-        // connection: the socket is still fine, and a host's connection
-        // waits in its backlog until descriptors free up. Ending here left
-        // every host started later unable to reach the server.
-        await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
-        continue;
-      }
-      this.#serve(conn);
-    }
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {
@@ -125,7 +108,6 @@ export class HostSocket {
   }
 
   close(): void {
-    this.#closed = true;
     try {
       this.#listener.close();
     } catch {

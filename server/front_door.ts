@@ -22,10 +22,9 @@
  * - graceful shutdown: stop accepting, close idle connections, let requests
  *   in flight finish for a grace period.
  *
- * Internal Deno API (2.9.6, ext/http/00_serve.ts):
- * `Deno[Deno.internal].serveHttpOnConnection(conn, signal, handler, onError,
- * onListen)` serves one connection and takes its resource: it is closed with
- * the signal (forcefully) or the returned server's `shutdown()` (gracefully).
+ * Each connection is served by Deno's internal per-connection server
+ * (`lib/serve_connection.ts`), which closes it with the connection's signal
+ * (forcefully) or its `shutdown()` (gracefully).
  * @module
  */
 import { clientKey } from "./client_address.ts";
@@ -34,27 +33,7 @@ import type { Sockopt } from "./sockopt.ts";
 import { BodyGuard, guardBody } from "../lib/body_guard.ts";
 import { isDescriptorExhaustion } from "../lib/descriptors.ts";
 import { errorResponse } from "../lib/error_response.ts";
-
-type Handler = (
-  req: Request,
-  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
-) => Response | Promise<Response>;
-
-// deno-lint-ignore no-explicit-any -- Deno's internal namespace has no public type
-const internal = (Deno as any)[(Deno as any).internal] as {
-  serveHttpOnConnection(
-    conn: Deno.Conn,
-    signal: AbortSignal | undefined,
-    handler: Handler,
-    onError: (error: unknown) => Response | Promise<Response>,
-    onListen: (scheme: string) => void,
-  ): Deno.HttpServer<Deno.NetAddr>;
-};
-
-/** Whether this Deno has the internal API the front door is built on. */
-export function frontDoorSupported(): boolean {
-  return typeof internal?.serveHttpOnConnection === "function";
-}
+import { type ConnectionHandler, serveConnection } from "../lib/serve_connection.ts";
 
 /** The limits of a front door (settings of the same names, in ms). */
 export interface DoorLimits {
@@ -71,7 +50,7 @@ export interface DoorLimits {
 
 export interface FrontDoorOptions {
   limits: DoorLimits;
-  handler: Handler;
+  handler: ConnectionHandler;
   onError: (error: unknown) => Response | Promise<Response>;
   log?: (message: string) => void;
   /** The FFI shim: reaps TLS connections stuck before their handshake. */
@@ -277,7 +256,7 @@ export class FrontDoor {
   readonly #perKey = new Map<string, number>();
   readonly #loops = new Map<AnyListener, Promise<void>>();
   readonly #limits: DoorLimits;
-  readonly #handler: Handler;
+  readonly #handler: ConnectionHandler;
   readonly #onError: FrontDoorOptions["onError"];
   readonly #log: (m: string) => void;
   readonly #sockopt?: Sockopt;
@@ -419,14 +398,13 @@ export class FrontDoor {
     c.routing = undefined;
     let server: Deno.HttpServer<Deno.NetAddr>;
     try {
-      server = internal.serveHttpOnConnection(
+      server = serveConnection(
         conn,
         c.ctrl.signal,
         // The peer is known from the socket: Deno's own `remoteAddr` asks
         // the runtime again for every request that reads it.
         (req, info) => this.#serve(c, req, { remoteAddr: c.peer, completed: info.completed }),
         this.#onError,
-        () => {},
       );
     } catch (err) {
       this.#log(`could not serve a connection: ${err}`);
