@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { Storage, StorageError } from "../storage/mod.ts";
-import { analyticsEvent } from "../tests/analytics_event.ts";
-import { CAPTURED } from "./analytics_counter.ts";
+import { analyticsEvent, capturedView } from "../tests/analytics_event.ts";
 import { type ChunkResult, InlineWriter, upkeep, WorkerWriter } from "./analytics_writer.ts";
 import { waitFor } from "../tests/deadline.ts";
 
@@ -83,18 +82,7 @@ Deno.test("the writer thread starts with the first events; upkeep before them ru
     writer.maintain({ before: 0, keepDay: 0 });
     assert.deepEqual(upkeeps, [false]);
     await writer.sync(); // nothing to wait for
-    const ua = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
-    const line = [CAPTURED.view, Date.now(), "blog", "/", ua, "203.0.113.7", "", "", "blog.test"];
-    const day = Date.now() - (Date.now() % 86_400_000);
-    writer.write({
-      day,
-      salt: "s",
-      trustProxy: false,
-      dailyCap: 0,
-      count: 1,
-      data: `${line.join("\0")}\n`,
-      write: true,
-    });
+    writer.write(capturedView("/"));
     assert.equal(writer.pending, 1);
     await writer.sync();
     assert.deepEqual(results, [{ recorded: 1, overCap: 0 }]);
@@ -108,21 +96,6 @@ Deno.test("the writer thread starts with the first events; upkeep before them ru
 });
 
 /** A view of `path` on `blog`, captured now, as the serving thread hands it over. */
-function viewChunk(path: string, write = true) {
-  const ua = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
-  const now = Date.now();
-  const line = [CAPTURED.view, now, "blog", path, ua, "203.0.113.7", "", "", "blog.test"];
-  return {
-    day: now - (now % 86_400_000),
-    salt: "s",
-    trustProxy: false,
-    dailyCap: 0,
-    count: 1,
-    data: `${line.join("\0")}\n`,
-    write,
-  };
-}
-
 async function withThreadWriter(
   idleMs: number,
   fn: (
@@ -158,12 +131,12 @@ const paths = (storage: Storage) =>
 
 Deno.test("the writer thread stops when idle and starts again with the next events", async () => {
   await withThreadWriter(1, async (writer, storage, results, stopped) => {
-    writer.write(viewChunk("/one"));
+    writer.write(capturedView("/one"));
     assert.equal(writer.running, true);
     await waitFor(() => !writer.running, "the idle thread stopped");
     await waitFor(() => stopped() === 1, "told once the thread has ended");
     assert.deepEqual(paths(storage), ["/one"], "written before it stopped");
-    writer.write(viewChunk("/two"));
+    writer.write(capturedView("/two"));
     assert.equal(writer.running, true, "the next events start it again");
     assert.equal(writer.starts, 2);
     await waitFor(() => writer.pending === 0, "the second event written");
@@ -174,14 +147,14 @@ Deno.test("the writer thread stops when idle and starts again with the next even
 
 Deno.test("events handed over while the idle thread closes go to a new one, none lost", async () => {
   await withThreadWriter(3_600_000, async (writer, storage, results) => {
-    writer.write(viewChunk("/a"));
+    writer.write(capturedView("/a"));
     await writer.sync();
     assert.equal(writer.pending, 0);
     assert.equal(writer.stopIfIdle(), true);
     assert.equal(writer.running, false);
     // In the same turn, before the old thread has closed its connection.
-    writer.write(viewChunk("/b", false));
-    writer.write(viewChunk("/c"));
+    writer.write(capturedView("/b", false));
+    writer.write(capturedView("/c"));
     assert.equal(writer.running, true);
     assert.equal(writer.starts, 2);
     await writer.sync();
@@ -194,14 +167,14 @@ Deno.test("events handed over while the idle thread closes go to a new one, none
 
 Deno.test("a writer thread with events not yet written, or a sync waiting, is not stopped", async () => {
   await withThreadWriter(3_600_000, async (writer, storage) => {
-    writer.write(viewChunk("/counted", false)); // counted, not yet written
+    writer.write(capturedView("/counted", false)); // counted, not yet written
     const synced = writer.sync();
     assert.equal(writer.stopIfIdle(), false, "a chunk and a sync outstanding");
     await synced;
     assert.equal(writer.pending, 1, "counted, waiting for the batch's write");
     assert.equal(writer.stopIfIdle(), false, "its batch is not written yet");
     assert.equal(writer.running, true);
-    writer.write(viewChunk("/written"));
+    writer.write(capturedView("/written"));
     await writer.sync();
     assert.equal(writer.stopIfIdle(), true, "all written: it may stop");
     await writer.close();

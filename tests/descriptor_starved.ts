@@ -7,7 +7,7 @@
  * Prints one JSON line per round: `{"starved": {...}}`, `{"free": {...}}`.
  */
 import { Checkpointer, snapshotDatabase, Storage } from "../storage/mod.ts";
-import { CAPTURED } from "../server/analytics_counter.ts";
+import { capturedView } from "./analytics_event.ts";
 import { InlineWriter, WorkerWriter } from "../server/analytics_writer.ts";
 import { Compressor } from "../server/compress.ts";
 
@@ -25,22 +25,8 @@ const compressor = new Compressor(1);
 const checkpointer = new Checkpointer(storage.db, { commitsPerSecond: 5 });
 storage.db.exec("CREATE TABLE IF NOT EXISTS t (x)");
 
-function view(path: string) {
-  const ua = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
-  const line = [CAPTURED.view, Date.now(), "blog", path, ua, "203.0.113.7", "", "", "blog.test"];
-  return {
-    day: Date.now() - (Date.now() % 86_400_000),
-    salt: "s",
-    trustProxy: false,
-    dailyCap: 0,
-    count: 1,
-    data: `${line.join("\0")}\n`,
-    write: true,
-  };
-}
-
 async function round(name: string) {
-  writer.write(view(`/${name}`));
+  writer.write(capturedView(`/${name}`));
   const thread = writer.running;
   await writer.sync();
   const compressed = await compressor.compress(new TextEncoder().encode("fazt ".repeat(20_000)))
