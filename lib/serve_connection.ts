@@ -26,11 +26,6 @@ const internal = (Deno as any)[(Deno as any).internal] as {
   ): Deno.HttpServer<Deno.NetAddr>;
 };
 
-/** Whether this Deno has the internal API `serveConnection` is built on. */
-export function serveConnectionSupported(): boolean {
-  return typeof internal?.serveHttpOnConnection === "function";
-}
-
 /** Serves `conn` until it ends, `signal` aborts, or the server is shut down. */
 export function serveConnection(
   conn: Deno.Conn,
