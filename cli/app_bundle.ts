@@ -239,8 +239,9 @@ class SourceNames {
   }
 
   #remote(url: string): string {
-    // A JSR module: <registry>/@scope/name/version/path, on jsr.io or a registry the lockfile names.
-    const jsr = /^https?:\/\/([^/]+)\/(@[^/]+\/[^/]+)\/([^/]+)\/(.+)$/.exec(url);
+    // A JSR module: <registry>/@scope/name/version/path, on jsr.io or a
+    // registry the lockfile names; a registry may sit under a path.
+    const jsr = /^https?:\/\/([^/]+)\/(?:[^/]+\/)*?(@[^/]+\/[^/]+)\/([^/]+)\/(.+)$/.exec(url);
     const locked = (this.lockfile.jsr ?? {}) as Record<string, { integrity?: string }>;
     if (jsr && (jsr[1] === "jsr.io" || locked[`${jsr[2]}@${jsr[3]}`] !== undefined)) {
       const id = `${jsr[2]}@${jsr[3]}`;

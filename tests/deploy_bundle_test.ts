@@ -185,16 +185,24 @@ Deno.test("a Hono app with zod, from a deno.json project: routes, validation, Ho
   });
 });
 
-/** A JSR registry on loopback, as Deno's JSR client reads one: meta.json, version meta, files. */
+/**
+ * A JSR registry on loopback, as Deno's JSR client reads one: meta.json,
+ * version meta, files. Under a path of its own: Deno's cache (shared
+ * between runs) keys what it fetched by URL, and a port used by an earlier
+ * run would otherwise be answered from the cache without asking.
+ */
 class JsrRegistry {
   readonly requests: string[] = [];
   #server: Deno.HttpServer<Deno.NetAddr>;
   #files = new Map<string, string>();
   #meta = new Map<string, unknown>();
+  #base = `/${crypto.randomUUID()}`;
 
   constructor() {
     this.#server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-      const path = new URL(req.url).pathname;
+      const full = new URL(req.url).pathname;
+      if (!full.startsWith(`${this.#base}/`)) return new Response("not found", { status: 404 });
+      const path = full.slice(this.#base.length);
       this.requests.push(path);
       const meta = this.#meta.get(path);
       if (meta) return Response.json(meta);
@@ -207,7 +215,7 @@ class JsrRegistry {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.#server.addr.port}/`;
+    return `http://127.0.0.1:${this.#server.addr.port}${this.#base}/`;
   }
 
   /** Publishes `@scope/name` at `version` with `files` (path → source) and `exports`. */
